@@ -1,0 +1,79 @@
+# One Makefile, no recursion. Each program folder adds its targets in
+# FOLDER/build.mk (included below); this file holds the flags, lib/ and
+# the top-level targets.
+#
+#   make            build every program
+#   make test       deps + build + the whole suite under prove
+#   make run        deps + build + a demo instance in var/demo under s6-svscan
+#   make install PREFIX=dir
+#   make test SAN=1 the suite under ASan and UBSan (rebuilds everything)
+#   make fuzz       every fuzz target for FUZZTIME seconds (clang, libFuzzer)
+
+CC ?= cc
+PREFIX ?= /usr/local
+SAN ?=
+FUZZTIME ?= 30
+
+WARN = -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes -Wformat=2
+CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ilib -MMD -MP
+LDFLAGS =
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS = -lowfat
+SSLLIBS = -lssl -lcrypto
+CRYPTLIBS = -lcrypt
+
+LIBOBJ = $(patsubst %.c,%.o,$(sort $(wildcard lib/*.c)))
+
+# Each build.mk appends its programs to PROGS (installed into PREFIX/bin),
+# its man pages to MANS, its unit tests to UNITTESTS, its fuzz targets to FUZZERS.
+PROGS =
+MANS =
+UNITTESTS =
+FUZZERS =
+
+all: build
+
+lib/lib.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+include $(sort $(wildcard */build.mk))
+
+build: lib/lib.a $(PROGS) $(UNITTESTS)
+	@mkdir -p bin
+	@for p in $(PROGS); do ln -sf ../$$p bin/; done
+	@ln -sf sendmail bin/mailq; ln -sf sendmail bin/newaliases
+
+deps:
+	sh tools/deps.sh
+
+test: deps
+	$(MAKE) build
+	sh tools/runtests.sh
+
+run: deps
+	$(MAKE) build
+	sh tools/demo.sh
+
+install: build
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(PREFIX)/bin/; done
+	for m in $(MANS); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done
+	ln -sf sendmail $(DESTDIR)$(PREFIX)/bin/mailq
+	ln -sf sendmail $(DESTDIR)$(PREFIX)/bin/newaliases
+
+fuzz:
+	sh tools/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -f lib/lib.a $(PROGS) $(UNITTESTS)
+	rm -rf bin
+	find . -name '*.o' -o -name '*.d' | grep -v '^./var/' | xargs rm -f
+	rm -rf fuzz/bin
+
+.PHONY: all build deps test run install fuzz clean
+
+-include $(wildcard lib/*.d */*.d tests/unit/*.d)

@@ -1,0 +1,26 @@
+#ifndef ACCOUNTS_H
+#define ACCOUNTS_H
+/*
+ * System accounts of a root instance (qsetup creates the missing ones).
+ * On an instance made by another user every component runs as that user.
+ *
+ *   qmta-queue   group of queue/ (setgid dirs); qinject runs with it
+ *   qmta-send    qsend (member of qmta-queue)
+ *   qmta-remote  qrspawn, qremote (member of qmta-queue: reads messages)
+ *   qmta-smtpd   qsmtpd, qpop3d (member of qmta-queue: runs qinject)
+ *   qmta-tls     qtls server wrapper: the only reader of tls/key.pem
+ *   qmta-vmail   owner of mail/: virtual users' mailboxes
+ *   qmta-alias   file and pipe targets of control/aliases
+ *   qmta-log     s6-log, owner of log/
+ *   root         qlspawn (to become the mailbox owner), qauth (reads hashes)
+ */
+#define ACCT_QUEUE "qmta-queue"
+#define ACCT_SEND "qmta-send"
+#define ACCT_REMOTE "qmta-remote"
+#define ACCT_SMTPD "qmta-smtpd"
+#define ACCT_TLS "qmta-tls"
+#define ACCT_VMAIL "qmta-vmail"
+#define ACCT_ALIAS "qmta-alias"
+#define ACCT_LOG "qmta-log"
+
+#endif

@@ -1,0 +1,37 @@
+#ifndef CTL_H
+#define CTL_H
+/*
+ * ctl: control files. Every program chdir()s to QHOME first (qhome_chdir),
+ * so file names here are relative, e.g. "control/databytes".
+ * A control file holds one value or one entry a line; '#' starts a comment
+ * (to the end of the line), leading and trailing blanks are trimmed, empty
+ * lines are skipped. A missing file means "use the default".
+ */
+#include <stralloc.h>
+
+#define QHOME_DEFAULT "/var/qmta"
+
+const char *qhome(void);   /* $QHOME or QHOME_DEFAULT */
+int qhome_chdir(void);     /* 0, or -1 + errno */
+
+/* First entry of fn into sa (not NUL-terminated; sa->len is the length).
+ * 1 found, 0 missing or empty (sa = def, or empty if def is NULL), -1 error + errno. */
+int ctl_readline(stralloc *sa, const char *fn, const char *def);
+
+/* First entry of fn as a decimal number. 1 found, 0 missing (*val = def),
+ * -1 error + errno (EINVAL if the entry is not a number). */
+int ctl_readint(unsigned long *val, const char *fn, unsigned long def);
+
+/* Every entry of fn into sa, each followed by '\0'. 1 read, 0 missing
+ * (sa empty), -1 error + errno. */
+int ctl_readlist(stralloc *sa, const char *fn);
+
+/* 1 if the list read by ctl_readlist holds s (len bytes), compared without
+ * regard to ASCII case; 0 if not. */
+int ctl_listhas(const stralloc *list, const char *s, size_t len);
+
+/* 1 if domain d (len bytes, any case, an optional trailing dot ignored) is
+ * in the list or is a subdomain of an entry written ".example.org"; 0 if not. */
+int ctl_domainmatch(const stralloc *list, const char *d, size_t len);
+
+#endif

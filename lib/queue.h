@@ -1,0 +1,97 @@
+#ifndef QUEUE_H
+#define QUEUE_H
+/*
+ * queue: the layout of QHOME/queue and the format of a queue file.
+ *
+ *   queue/tmp/NAME       being written by qinject (NAME = pid.time.counter)
+ *   queue/new/ID         committed by qinject, not yet taken in by qsend
+ *   queue/mess/NN/ID     taken in by qsend (NN = ID % QUEUE_SPLIT, decimal)
+ *   queue/info/NN/ID     qsend's per-recipient state log (absent: all pending)
+ *   queue/bounce/        (reserved for qsend's notifications)
+ *   queue/trigger        FIFO: qinject writes one byte after each commit
+ *
+ * ID is the inode number of the queue file, in decimal: unique while the
+ * file exists. Directories are setgid and group-owned by the queue group,
+ * mode 2770 (tmp, new, mess, info) so that qinject (run by qsmtpd, by a
+ * local user through a setgid copy, or by root) and qsend share them.
+ *
+ * A queue file is ONE file (one fsync commits it):
+ *
+ *   offset 0        "Q1 " + 20 decimal digits (the message length) + "\n"
+ *   offset 24       the message, LF line ends, qinject's Received: first
+ *   offset 24+len   the envelope: text0 records to the end of the file
+ *
+ * Envelope records (each "X...\0"; order as shown; unknown tags are skipped):
+ *   Ttime     arrival, seconds since the epoch (qinject)
+ *   Ffrom     sender in internal form ("" for the null sender)
+ *   Vret      DSN RET: "FULL" or "HDRS" (optional)
+ *   Xenvid    DSN ENVID, xtext-decoded (optional)
+ *   Lhops     (optional, reserved)
+ *   Rrcpt     a recipient in internal form; then, optionally for it:
+ *   Nnotify   DSN NOTIFY for the recipient before it: "NEVER" or a
+ *             comma list of SUCCESS, FAILURE, DELAY
+ *   Oorcpt    DSN ORCPT for the recipient before it ("rfc822;addr")
+ * Recipients are numbered 0, 1, ... in file order: that number is the
+ * recipient's index in the info log.
+ *
+ * Commit (qinject): write tmp/NAME, fsync, fstat -> ID, rename to new/ID,
+ * fsync new/, then write a byte to the trigger. Only then exit 0.
+ * Take-in (qsend): rename new/ID to mess/NN/ID (no fsync needed: the file
+ * is durable in one place or the other).
+ * Removal (qsend): unlink info/NN/ID, then mess/NN/ID (in that order: a
+ * stale info file could otherwise meet a new message with the same inode).
+ *
+ * The info log is append-only text, one record a line, written by qsend:
+ *   "D<idx>\n"                       delivered
+ *   "F<idx> <time> <reason>\n"       failed permanently (bounce committed first)
+ *   "Z<idx> <next> <time> <reason>\n" deferred until <next>, tried at <time>
+ *   "W<idx>\n"                       delay warning sent
+ * The last D/F/Z line of an index wins. reason is one line, at most
+ * QUEUE_REASON_MAX bytes, control bytes replaced.
+ */
+#include <stddef.h>
+#include <stralloc.h>
+
+#define QUEUE_SPLIT 32
+#define QUEUE_HDRLEN 24
+#define QUEUE_REASON_MAX 600
+#define QUEUE_FIELD_MAX 1000 /* longest envelope record accepted, tag included */
+
+/* "queue/mess/NN/ID" etc. into buf (at least QUEUE_PATH_MAX bytes),
+ * NUL-terminated. which: "mess" or "info". Returns buf. */
+#define QUEUE_PATH_MAX 64
+char *queue_path(char *buf, const char *which, unsigned long id);
+
+/* Formats the 24-byte header for a message of len bytes into hdr. */
+void queue_hdr_fmt(char hdr[QUEUE_HDRLEN], unsigned long long len);
+/* Parses a header; 0 ok (*len set), -1 malformed. */
+int queue_hdr_scan(const char hdr[QUEUE_HDRLEN], unsigned long long *len);
+
+struct queue_rcpt {
+  size_t addr;    /* offset into env.s of the address (NUL-terminated) */
+  size_t notify;  /* offset of the N value, or (size_t)-1 */
+  size_t orcpt;   /* offset of the O value, or (size_t)-1 */
+};
+
+/* A parsed envelope. env holds the raw records; the fields point into it. */
+struct queue_env {
+  stralloc env;             /* raw envelope bytes */
+  unsigned long long arrival;
+  size_t sender;            /* offset of the sender in env.s */
+  size_t ret;               /* offset of V value or (size_t)-1 */
+  size_t envid;             /* offset of X value or (size_t)-1 */
+  struct queue_rcpt *rcpt;  /* rcpt_count entries, malloc'd */
+  size_t rcpt_count;
+  size_t rcpt_alloc;
+  unsigned long long msglen;
+};
+
+/* Reads the header and envelope of the queue file open on fd (any
+ * position; uses pread). 0 ok, -1 error + errno (EINVAL: malformed). */
+int queue_env_read(struct queue_env *e, int fd);
+/* Parses raw envelope records already in e->env. 0 ok, -1 malformed (EINVAL). */
+int queue_env_parse(struct queue_env *e);
+void queue_env_free(struct queue_env *e);
+#define queue_env_str(e, off) ((e)->env.s + (off))
+
+#endif

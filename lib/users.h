@@ -1,0 +1,41 @@
+#ifndef USERS_H
+#define USERS_H
+/*
+ * users: virtual users and local recipients.
+ *
+ * control/users, the text map qpasswd edits and qnewmaps compiles, holds
+ * one user a line:
+ *     user@domain:HASH[:MAILBOX]
+ * HASH is a crypt(3) hash (yescrypt "$y$..." or SHA-512 "$6$..."); "!" or
+ * "*" alone means "no password" (the mailbox receives mail, nobody logs
+ * in). MAILBOX is optional: a path relative to QHOME or absolute; ending
+ * in '/' means a Maildir, anything else an mbox file. The default is
+ * "mail/DOMAIN/USER/".
+ *
+ * control/users.cdb (mode 0640, group of the auth account on a root
+ * instance): key "user@domain" in lowercase; value "HASH\0MAILBOX\0", with
+ * MAILBOX already filled in with the default when the line had none.
+ */
+#include <stddef.h>
+#include <stralloc.h>
+
+#define USERS_TEXT "control/users"
+#define USERS_CDB "control/users.cdb"
+
+struct user {
+  stralloc key;      /* "user@domain", lowercase */
+  stralloc hash;     /* NUL-terminated */
+  stralloc mailbox;  /* NUL-terminated */
+};
+
+/* Looks up address s (internal form, any case) in users.cdb.
+ * 1 found, 0 not a virtual user, -1 error + errno. */
+int users_find(struct user *u, const char *s, size_t len);
+void users_free(struct user *u);
+
+/* Parses one line of control/users (without '\n'). 1 ok, 0 blank or
+ * comment, -1 malformed. Fills key (lowercased), hash, mailbox (default
+ * applied), all NUL-terminated. */
+int users_parseline(struct user *u, const char *line, size_t len);
+
+#endif

@@ -1,0 +1,101 @@
+# Shared helpers for the integration tests (sourced by tests/*.t, POSIX sh).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   plan 5
+#   inst_setup --smtp 127.0.0.1:$(free_port)    # qsetup "$QHOME" --me test.example ...
+#   inst_start                                  # s6-svscan, waits for readiness
+#   ok "$(cat file)" "description"  /  is "$got" "$want" "description"
+#   (inst_stop and removal of the temp dir run from the EXIT trap)
+#
+# Every wait is bounded; only processes started here are killed, by PID.
+
+T_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PATH="$T_ROOT/bin:$PATH"
+export PATH
+T_TMP=$(mktemp -d /tmp/qmta-test.XXXXXX) || exit 1
+chmod 755 "$T_TMP"
+QHOME="$T_TMP/inst"
+export QHOME
+T_NUM=0
+T_FAIL=0
+SVSCAN_PID=
+
+plan() { echo "1..$1"; }
+diag() { printf '# %s\n' "$*"; }
+pass() { T_NUM=$((T_NUM + 1)); echo "ok $T_NUM - $1"; }
+fail() { T_NUM=$((T_NUM + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_NUM - $1"; }
+# ok CONDITION-COMMAND... : runs the command; passes if it exits 0.
+#   ok "name" test -f file
+ok() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+# is GOT WANT NAME
+is() {
+  if [ "$1" = "$2" ]; then pass "$3"; else
+    fail "$3"; diag "got:  '$1'"; diag "want: '$2'"
+  fi
+}
+bail() { echo "Bail out! $*"; exit 1; }
+
+# free_port [IP]: a TCP port nobody listens on right now.
+free_port() {
+  python3 -c 'import socket,sys
+s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "${1:-127.0.0.1}"
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_for() {
+  w_limit=$(( $1 * 10 )); shift
+  w_i=0
+  while [ $w_i -lt $w_limit ]; do
+    "$@" 2>/dev/null && return 0
+    sleep 0.1
+    w_i=$((w_i + 1))
+  done
+  return 1
+}
+
+# count_files DIR: number of plain files in DIR (0 if none).
+count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l | tr -d ' '; }
+# maildir_count DIR: messages in new/ and cur/ of a Maildir.
+maildir_count() { echo $(( $(count_files "$1/new") + $(count_files "$1/cur") )); }
+has_mail() { [ "$(maildir_count "$1")" -ge "${2:-1}" ]; }
+
+inst_setup() {
+  qsetup "$QHOME" --me test.example "$@" >"$T_TMP/qsetup.out" 2>&1 ||
+    { cat "$T_TMP/qsetup.out" >&2; bail "qsetup failed"; }
+}
+
+# inst_start: runs s6-svscan on the instance and waits until every service
+# that supports readiness is up (at most 20 s).
+inst_start() {
+  s6-svscan "$QHOME/service" >"$T_TMP/svscan.out" 2>&1 &
+  SVSCAN_PID=$!
+  for svc in "$QHOME"/service/*/; do
+    svc=${svc%/}
+    [ -f "$svc/notification-fd" ] || continue
+    wait_for 20 test -p "$svc/supervise/control" || bail "no supervisor for $svc"
+    s6-svwait -U -t 20000 "$svc" || bail "service $(basename "$svc") not ready"
+  done
+}
+
+inst_stop() {
+  [ -n "$SVSCAN_PID" ] || return 0
+  s6-svscanctl -t "$QHOME/service" 2>/dev/null
+  w=0
+  while kill -0 "$SVSCAN_PID" 2>/dev/null && [ $w -lt 100 ]; do sleep 0.1; w=$((w + 1)); done
+  kill -9 "$SVSCAN_PID" 2>/dev/null
+  wait "$SVSCAN_PID" 2>/dev/null
+  SVSCAN_PID=
+}
+
+# log_of SERVICE: what the service logged (log/SERVICE/current).
+log_of() { cat "$QHOME/log/$1/current" 2>/dev/null; }
+
+t_cleanup() {
+  t_rc=$?
+  inst_stop
+  if [ -n "$KEEP" ]; then diag "kept $T_TMP"; else rm -rf "$T_TMP"; fi
+  if [ "$T_FAIL" -gt 0 ]; then exit 1; fi
+  exit $t_rc
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM

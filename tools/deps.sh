@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages the project needs, skipping what is present.
+# Run as root (make deps). Needs only Debian's package archive.
+set -e
+PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
+openssl swaks s-nail mutt dovecot-core dovecot-imapd dnsmasq-base python3 perl
+libclang-rt-14-dev procps iproute2"
+missing=
+for p in $PKGS; do
+  st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
+  case "$st" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+  esac
+done
+[ -z "$missing" ] && { echo "deps: all present"; exit 0; }
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing:$missing (run make deps as root)" >&2
+  exit 111
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || apt-get update
+# dovecot's and other packages' postinst must not start system daemons here.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -qq --no-install-recommends $missing
