@@ -94,4 +94,31 @@ int queue_env_parse(struct queue_env *e);
 void queue_env_free(struct queue_env *e);
 #define queue_env_str(e, off) ((e)->env.s + (off))
 
+/*
+ * Writing a queue file (qinject, and qsend for its notifications):
+ *   queue_open    creates queue/tmp/NAME (0640), reserves the header
+ *   queue_put     appends message bytes (buffered; LF line ends expected)
+ *   queue_envelope appends the raw envelope records (after the message)
+ *   queue_commit  writes the header, fsyncs, renames to queue/new/ID,
+ *                 fsyncs queue/new, pokes queue/trigger; *id = ID
+ *   queue_abort   removes the temp file (any time before commit)
+ * Paths are relative: the caller has chdir'd to QHOME. Each returns 0, or
+ * -1 + errno (the caller then calls queue_abort).
+ */
+struct queue_writer {
+  int fd;
+  char tmpname[QUEUE_PATH_MAX];
+  unsigned long long msglen;
+  char buf[16384];
+  size_t buflen;
+  int in_envelope;
+};
+int queue_open(struct queue_writer *w);
+int queue_put(struct queue_writer *w, const char *s, size_t len);
+int queue_envelope(struct queue_writer *w, const char *env, size_t len);
+int queue_commit(struct queue_writer *w, unsigned long *id);
+void queue_abort(struct queue_writer *w);
+/* Writes one byte to queue/trigger without blocking; no reader is fine. */
+void queue_trigger(void);
+
 #endif
