@@ -1,0 +1,36 @@
+#ifndef ACCESS_H
+#define ACCESS_H
+/*
+ * access: control/access (sendmail's access syntax) compiled by qnewmaps
+ * into control/access.cdb, consulted by qsmtpd.
+ *
+ * Text: "[Tag:]key <blanks> action", '#' comments. Tags: Connect:, From:,
+ * To: (any case); untagged keys apply to all three. Keys: an IPv4 address
+ * or prefix ("192.168.0", "10"), an IPv6 address or prefix ("IPv6:2001:db8"),
+ * a host name or domain (matches subdomains too), "user@domain", "user@".
+ * Actions: OK, RELAY, REJECT, DISCARD, "ERROR:x.y.z:nnn text" (also
+ * "ERROR:nnn text").
+ *
+ * CDB: key = "c:" / "f:" / "t:" for tagged entries, "*:" for untagged,
+ * then the key lowercased; value = the action as written.
+ *
+ * access_lookup finds the most specific entry for one thing:
+ *   ACCESS_CONNECT: ip (text form) and, if not NULL, the client's host name
+ *   ACCESS_FROM / ACCESS_TO: an address in internal form
+ * Order: the exact address, "user@", the domain and then each parent domain
+ * (longest first); for IPs the full address then each shorter prefix; the
+ * tagged entry before the untagged at each step. 1 found (action in val,
+ * NUL-terminated), 0 none, -1 error + errno.
+ */
+#include <stddef.h>
+#include <stralloc.h>
+
+#define ACCESS_TEXT "control/access"
+#define ACCESS_CDB "control/access.cdb"
+#define ACCESS_CONNECT 'c'
+#define ACCESS_FROM 'f'
+#define ACCESS_TO 't'
+
+int access_lookup(int kind, const char *key, size_t len, const char *host, stralloc *val);
+
+#endif
