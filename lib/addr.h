@@ -53,9 +53,33 @@ int addr_set(struct addr *a, const char *s, size_t len);
  * Writes the wire form of internal address s (len bytes) into dest, without
  * angle brackets: the local part quoted when it is not a dot-atom. Returns
  * the length; dest NULL only measures. At most 2 * ADDR_MAX + 2 bytes.
+ * Returns 0 (and writes nothing) if len > ADDR_MAX.
  */
 size_t addr_quote(char *dest, const char *s, size_t len);
 #define ADDR_QUOTED_MAX (2 * ADDR_MAX + 4)
+
+/*
+ * Helpers of the parser, exported for qsmtpd (HELO) and the map compilers.
+ *
+ * addr_scandomain: parses a domain or an address literal at s (len bytes
+ * available) and stops at the first byte that cannot continue it. Writes
+ * the internal form (ASCII lowercased, one trailing dot removed, IPv4
+ * literal octets without leading zeros, "[IPv6:" + lowercase hex) into out
+ * (at least ADDR_MAX_DOMAIN + 2 bytes), its length into *outlen, and sets
+ * *literal. UTF-8 labels only with ADDR_ALLOW_UTF8 (then *utf8 = 1).
+ * Returns the bytes used, 0 if invalid.
+ */
+size_t addr_scandomain(const char *s, size_t len, int flags, char *out, size_t *outlen,
+                       int *literal, int *utf8);
+
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, 0 if it is
+ * malformed, overlong, a surrogate, above U+10FFFF or a C1 control.
+ * An ASCII byte is a sequence of 1. */
+size_t addr_utf8seq(const char *s, size_t len);
+
+/* 1 if s (len bytes) is an RFC 5321 Dot-string (bytes >= 0x80 count as
+ * atext, as RFC 6531 allows), 0 if not: then it must be quoted. */
+int addr_isdotatom(const char *s, size_t len);
 
 /* Domain part of internal address s (after the last '@'), or "" if none. */
 const char *addr_domain(const char *s, size_t len, size_t *dlen);

@@ -37,10 +37,15 @@ struct cdbmap_writer {
   stralloc final; /* final file name, NUL-terminated */
 };
 
+/* w needs no initialisation; start, then add ..., then finish or abort. */
 int cdbmap_start(struct cdbmap_writer *w, const char *final, int mode); /* 0, -1 + errno */
 int cdbmap_add(struct cdbmap_writer *w, const char *key, size_t klen,
                const char *val, size_t vlen);                         /* 0, -1 + errno */
 int cdbmap_finish(struct cdbmap_writer *w);                           /* 0, -1 + errno */
 void cdbmap_abort(struct cdbmap_writer *w);
+
+/* Frees the lists libowfat's cdb_make keeps (it has no function for it);
+ * for whoever uses cdb_make directly. cm must have been zeroed or started. */
+void cdbmake_free(struct cdb_make *cm);
 
 #endif

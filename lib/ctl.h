@@ -14,12 +14,24 @@
 const char *qhome(void);   /* $QHOME or QHOME_DEFAULT */
 int qhome_chdir(void);     /* 0, or -1 + errno */
 
+/* Limit on the size of one control file (EFBIG beyond). */
+#define CTL_FILE_MAX (64UL << 20)
+
+/* The whole of fn into sa, raw. 1 read, 0 missing (sa empty), -1 error + errno. */
+int ctl_readfile(stralloc *sa, const char *fn);
+
+/* The next entry of the text s (len bytes) from *pos on: comments cut,
+ * blanks trimmed, empty lines skipped. 1 found (entry at s + *start,
+ * *elen bytes; *pos moved past its line), 0 no more entries. */
+int ctl_nextentry(const char *s, size_t len, size_t *pos, size_t *start, size_t *elen);
+
 /* First entry of fn into sa (not NUL-terminated; sa->len is the length).
  * 1 found, 0 missing or empty (sa = def, or empty if def is NULL), -1 error + errno. */
 int ctl_readline(stralloc *sa, const char *fn, const char *def);
 
 /* First entry of fn as a decimal number. 1 found, 0 missing (*val = def),
- * -1 error + errno (EINVAL if the entry is not a number). */
+ * -1 error + errno (EINVAL if the entry is not a number,
+ * ERANGE if it does not fit). */
 int ctl_readint(unsigned long *val, const char *fn, unsigned long def);
 
 /* Every entry of fn into sa, each followed by '\0'. 1 read, 0 missing

@@ -16,6 +16,7 @@
  * shown as '?', so input that reaches a log line can never forge a line.
  * Library code never calls qdie; programs do.
  */
+#include <stdarg.h>
 #include <stddef.h>
 
 #define QLOG_MAX 2000 /* bytes of one log line, newline included */
@@ -33,6 +34,11 @@ void qdie_sys_(int code, const char *s, ...) __attribute__((noreturn));
 #define qwarn_sys(...) qwarn_sys_(__VA_ARGS__, (const char *)0)
 #define qdie(code, ...) qdie_(code, __VA_ARGS__, (const char *)0)
 #define qdie_sys(code, ...) qdie_sys_(code, __VA_ARGS__, (const char *)0)
+
+/* The common back end: "PROG: " kind (NULL for none, else e.g.
+ * "warning: "), the strings of ap up to a NULL, ": strerror(err)" if err
+ * is not 0, '\n'; one write(2) to fd 2. errno is preserved. */
+void qlog_v(const char *kind, int err, const char *s, va_list ap);
 
 /* 1 if errno value e is worth a retry (EINTR, EAGAIN, ENOMEM, ENOSPC, EIO,
  * EDQUOT, ENFILE, EMFILE, ETIMEDOUT, ...), 0 if it is permanent. */

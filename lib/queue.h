@@ -56,9 +56,12 @@
 #define QUEUE_HDRLEN 24
 #define QUEUE_REASON_MAX 600
 #define QUEUE_FIELD_MAX 1000 /* longest envelope record accepted, tag included */
+#define QUEUE_RCPT_MAX 100000 /* most recipients one queue file may hold */
+#define QUEUE_ENV_MAX (64UL << 20) /* most envelope bytes queue_env_read accepts */
 
 /* "queue/mess/NN/ID" etc. into buf (at least QUEUE_PATH_MAX bytes),
- * NUL-terminated. which: "mess" or "info". Returns buf. */
+ * NUL-terminated. which: "mess" or "info"; "new" gives "queue/new/ID"
+ * (not split). which is cut at 16 bytes. Returns buf. */
 #define QUEUE_PATH_MAX 64
 char *queue_path(char *buf, const char *which, unsigned long id);
 
@@ -85,6 +88,14 @@ struct queue_env {
   size_t rcpt_alloc;
   unsigned long long msglen;
 };
+
+/* A struct queue_env starts zeroed ("struct queue_env e = {0};") and may be
+ * reused for one file after another; queue_env_free releases it.
+ * Parsing checks the structure only: record lengths, a numeric T, exactly
+ * one F, N and O only after an R (at most one each), at most QUEUE_RCPT_MAX
+ * recipients, the last record NUL-terminated (a trailing empty record is
+ * allowed). Addresses are not validated: the reader of each does that
+ * (addr_set), so that one bad recipient cannot block a whole message. */
 
 /* Reads the header and envelope of the queue file open on fd (any
  * position; uses pread). 0 ok, -1 error + errno (EINVAL: malformed). */
@@ -113,6 +124,8 @@ struct queue_writer {
   size_t buflen;
   int in_envelope;
 };
+/* The struct needs no initialisation before queue_open. After a failed
+ * queue_open there is nothing to abort (queue_abort is harmless, though). */
 int queue_open(struct queue_writer *w);
 int queue_put(struct queue_writer *w, const char *s, size_t len);
 int queue_envelope(struct queue_writer *w, const char *env, size_t len);
@@ -120,5 +133,7 @@ int queue_commit(struct queue_writer *w, unsigned long *id);
 void queue_abort(struct queue_writer *w);
 /* Writes one byte to queue/trigger without blocking; no reader is fine. */
 void queue_trigger(void);
+/* Writes out the buffered bytes (used by put/envelope/commit). 0, -1 + errno. */
+int queue_flush(struct queue_writer *w);
 
 #endif

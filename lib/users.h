@@ -28,6 +28,12 @@ struct user {
   stralloc mailbox;  /* NUL-terminated */
 };
 
+/* A struct user starts zeroed ("struct user u = {0};") and may be reused;
+ * users_free releases it. The NUL that ends key, hash and mailbox is not
+ * counted in their len.
+ * A user name must be a dot-atom without '/', the domain a valid domain
+ * name (no literal): the default mailbox path is built from them. */
+
 /* Looks up address s (internal form, any case) in users.cdb.
  * 1 found, 0 not a virtual user, -1 error + errno. */
 int users_find(struct user *u, const char *s, size_t len);

@@ -1,0 +1,16 @@
+/* qdie_sys_: "PROG: fatal: ..." on fd 2, then _exit(code). Programs only. */
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include "qlog.h"
+
+void qdie_sys_(int code, const char *s, ...)
+{
+  va_list ap;
+  int e = errno;
+
+  va_start(ap, s);
+  qlog_v("fatal: ", e, s, ap);
+  va_end(ap);
+  _exit(code);
+}

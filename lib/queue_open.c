@@ -1,0 +1,74 @@
+/*
+ * queue_open: create queue/tmp/PID.TIME.COUNTER for a new queue file.
+ * Mode 0640 is set with fchmod so that the umask of whoever runs qinject
+ * cannot hide the file from qsend (a member of the queue group). The
+ * header's 24 bytes are reserved here and written by queue_commit.
+ * A stale name (pid reuse after a crash) is skipped with the next counter.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fmt.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "queue.h"
+
+static unsigned long queue_counter;
+
+int queue_open(struct queue_writer *w)
+{
+  int tries;
+
+  w->fd = -1;
+  w->tmpname[0] = '\0';
+  w->msglen = 0;
+  w->buflen = 0;
+  w->in_envelope = 0;
+
+  for (tries = 0; tries < 100; tries++) {
+    char num[FMT_ULONG];
+    size_t o = 0;
+    size_t n;
+
+    memcpy(w->tmpname, "queue/tmp/", 10);
+    o = 10;
+    n = fmt_ulong(num, (unsigned long)getpid());
+    memcpy(w->tmpname + o, num, n);
+    o += n;
+    w->tmpname[o++] = '.';
+    n = fmt_ulong(num, (unsigned long)time(NULL));
+    memcpy(w->tmpname + o, num, n);
+    o += n;
+    w->tmpname[o++] = '.';
+    n = fmt_ulong(num, queue_counter++);
+    if (o + n + 1 > sizeof w->tmpname) { /* cannot happen with 64 bytes */
+      w->tmpname[0] = '\0';
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(w->tmpname + o, num, n);
+    o += n;
+    w->tmpname[o] = '\0';
+
+    w->fd = open(w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w->fd != -1) break;
+    if (errno != EEXIST) {
+      w->tmpname[0] = '\0';
+      return -1;
+    }
+  }
+  if (w->fd == -1) {
+    w->tmpname[0] = '\0';
+    return -1;
+  }
+
+  if (fchmod(w->fd, 0640) == -1) {
+    queue_abort(w);
+    return -1;
+  }
+  /* the header's place; queue_commit writes the real one with pwrite */
+  memset(w->buf, ' ', QUEUE_HDRLEN);
+  w->buflen = QUEUE_HDRLEN;
+  return 0;
+}
