@@ -1,0 +1,398 @@
+/*
+ * qinject: put one message into the queue (lib/queue.h), durably.
+ *
+ * Two faces:
+ *   qmail-queue protocol (no arguments): the message on fd 0, read to EOF,
+ *     then the envelope on fd 1 (qinject_env.h). Run by qsmtpd, sendmail,
+ *     and any qmail-queue filter.
+ *   script face: qinject [-f sender] rcpt ... < message; without -f the
+ *     sender is the invoking user at control/me; a recipient or sender
+ *     without '@' gets "@me".
+ * Runs as its caller, with the queue group (qsmtpd is a member; local users
+ * run the setgid copy QHOME/bin/qinject). Run by root, it first becomes the
+ * queue group and the owner of queue/tmp (nobody if that is root), so that
+ * no queue file is ever root's.
+ * It prepends "Received: (qmta PID invoked by uid N); DATE", stores the
+ * message with LF line ends, writes the envelope after it, and exits 0 only
+ * after queue_commit (file and queue/new fsynced). On any failure the temp
+ * file is removed (queue_abort): nothing half-written stays behind.
+ * Exit codes: qmail-queue's (qinject_env.h, qinject.8); 100 on misuse.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <buffer.h>
+#include <stralloc.h>
+
+#include "addr.h"
+#include "ctl.h"
+#include "qlog.h"
+#include "queue.h"
+#include "qinject_fmt.h"
+#include "qinject_env.h"
+
+#define USAGE "qinject [-f sender] recipient ... < message"
+#define TIMEOUT_DEFAULT 1200 /* seconds without input before QQ_TIMEOUT */
+#define READ_CHUNK 65536
+#define NOBODY_UID 65534
+
+static struct queue_writer qw;
+static int qw_open;
+static int timeout_ms;
+
+static void die_usage(void)
+{
+  qdie(100, "usage: " USAGE);
+}
+
+/* Removes the temp file if there is one, then exits with code. */
+static void __attribute__((noreturn)) fail(int code, const char *what)
+{
+  if (qw_open) queue_abort(&qw);
+  qdie(code, what);
+}
+
+static void __attribute__((noreturn)) fail_sys(int code, const char *what)
+{
+  int e = errno;
+
+  if (qw_open) queue_abort(&qw);
+  errno = e;
+  qdie_sys(code, "unable to ", what);
+}
+
+static int errno_is_space(int e)
+{
+  return e == ENOSPC || e == EDQUOT || e == EIO || e == EFBIG;
+}
+
+/* The read op for fd 0 and fd 1: waits at most timeout_ms for input. */
+static ssize_t read_timeout(int fd, char *buf, size_t len, void *cookie)
+{
+  struct pollfd p;
+  ssize_t r;
+
+  (void)cookie;
+  p.fd = fd;
+  p.events = POLLIN;
+  for (;;) {
+    int n = poll(&p, 1, timeout_ms);
+    if (n == -1 && errno == EINTR) continue;
+    if (n == -1) return -1;
+    if (n == 0) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    break;
+  }
+  do r = read(fd, buf, len); while (r == -1 && errno == EINTR);
+  return r;
+}
+
+/* Root becomes the queue group and a uid that owns nothing of value. */
+static void drop_root(void)
+{
+  struct stat queue_st;
+  struct stat tmp_st;
+  uid_t uid;
+  gid_t gid;
+
+  if (getuid() != 0 && geteuid() != 0) return;
+  if (stat("queue", &queue_st) == -1) fail_sys(QQ_QUEUEDIR, "stat queue");
+  if (stat("queue/tmp", &tmp_st) == -1) fail_sys(QQ_TMP, "stat queue/tmp");
+  gid = queue_st.st_gid;
+  uid = tmp_st.st_uid;
+  if (uid == 0) {
+    struct passwd *pw = getpwnam("nobody");
+    uid = pw != NULL ? pw->pw_uid : NOBODY_UID;
+  }
+  if (setgroups(0, NULL) == -1 || setgid(gid) == -1 || setuid(uid) == -1)
+    fail_sys(QQ_BUG, "drop root privileges");
+  if (setuid(0) != -1) fail(QQ_BUG, "unable to drop root privileges: still root");
+}
+
+/* control/me, or the host name if it is missing. */
+static void read_me(stralloc *me)
+{
+  char host[256];
+
+  switch (ctl_readline(me, "control/me", NULL)) {
+    case -1: fail_sys(QQ_CONFIG, "read control/me");
+    case 1: return;
+  }
+  if (gethostname(host, sizeof host - 1) == -1) fail_sys(QQ_CONFIG, "find the host name");
+  host[sizeof host - 1] = 0;
+  if (!stralloc_copys(me, host)) fail(QQ_NOMEM, "out of memory");
+}
+
+/* Script face: one address argument into internal form in out (not NUL-ended).
+ * An address without '@' is a local part of ours: it gets "@me". */
+static int script_addr(stralloc *out, const char *arg, int is_sender, const stralloc *me)
+{
+  struct addr a;
+  struct addr checked;
+  stralloc full = {0};
+  size_t len = strlen(arg);
+  int flags = ADDR_ALLOW_NOBRACKET | ADDR_ALLOW_BARE | ADDR_ALLOW_UTF8;
+  int code;
+
+  if (is_sender && (len == 0 || (len == 2 && arg[0] == '<' && arg[1] == '>'))) {
+    out->len = 0;
+    return QQ_OK;
+  }
+  if (len > ADDR_QUOTED_MAX) return QQ_ADDR_TOO_LONG;
+  if (strchr(arg, '@') == NULL) {
+    if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+      arg++;
+      len -= 2;
+    }
+    if (!stralloc_copyb(&full, arg, len) || !stralloc_append(&full, "@") ||
+        !stralloc_cat(&full, me)) return QQ_NOMEM;
+    arg = full.s;
+    len = full.len;
+  }
+  code = addr_parse(&a, arg, len, flags) == len ? QQ_OK : QQ_ENVELOPE;
+  stralloc_free(&full);
+  if (code != QQ_OK) return code;
+  if (a.null) return is_sender ? QQ_OK : QQ_ENVELOPE;
+  code = env_addr_check(&checked, a.s, a.len, is_sender);
+  if (code == QQ_OK && !stralloc_copyb(out, checked.s, checked.len)) return QQ_NOMEM;
+  return code;
+}
+
+static void env_add(stralloc *env, char tag, const char *s, size_t len)
+{
+  if (!stralloc_append(env, &tag) || !stralloc_catb(env, s, len) || !stralloc_0(env))
+    fail(QQ_NOMEM, "out of memory");
+}
+
+/* Builds the queue envelope of the script face from argv. */
+static void script_envelope(stralloc *env, const char *sender, char **rcpts,
+                            unsigned long long now, uid_t uid)
+{
+  stralloc me = {0};
+  stralloc one = {0};
+  stralloc user = {0};
+  char num[FMT_NUM];
+  int code;
+
+  read_me(&me);
+  {
+    size_t n = fmtnum(num, now);
+    env_add(env, 'T', num, n);
+  }
+
+  if (sender == NULL) {
+    struct passwd *pw = getpwuid(uid);
+    const char *name = pw != NULL ? pw->pw_name : getenv("LOGNAME");
+
+    if (name == NULL || *name == 0) fail(QQ_CONFIG, "unable to find the invoking user's name");
+    if (!stralloc_copys(&user, name) || !stralloc_0(&user)) fail(QQ_NOMEM, "out of memory");
+    sender = user.s;
+  }
+  code = script_addr(&one, sender, 1, &me);
+  if (code != QQ_OK) fail(code, code == QQ_NOMEM ? "out of memory" : "bad sender address");
+  env_add(env, 'F', one.s, one.len);
+
+  for (; *rcpts != NULL; rcpts++) {
+    code = script_addr(&one, *rcpts, 0, &me);
+    if (code == QQ_NOMEM) fail(code, "out of memory");
+    if (code != QQ_OK) qdie(code, "bad recipient address: ", *rcpts);
+    env_add(env, 'R', one.s, one.len);
+  }
+  stralloc_free(&me);
+  stralloc_free(&one);
+  stralloc_free(&user);
+}
+
+static void put(const char *s, size_t len)
+{
+  if (queue_put(&qw, s, len) == -1)
+    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
+}
+
+/* Reads fd 1 to EOF, thrown away (a refused message's envelope). */
+static void drain(int fd)
+{
+  char buf[4096];
+
+  while (read_timeout(fd, buf, sizeof buf, NULL) > 0) {}
+}
+
+/*
+ * Copies fd 0 into the queue file with CRLF turned into LF (the queue
+ * holds LF line ends; a lone CR stays). Refuses more than databytes
+ * (0: no limit) with QQ_REFUSED, after reading the rest when a peer
+ * program is feeding us (protocol), so that it never meets EPIPE.
+ */
+static void copy_message(unsigned long databytes, int protocol)
+{
+  static char buf[READ_CHUNK];
+  unsigned long long msglen = 0;
+  int cr_pending = 0;
+
+  for (;;) {
+    ssize_t r = read_timeout(0, buf, sizeof buf, NULL);
+    size_t i;
+    size_t w = 0;
+
+    if (r == -1) fail_sys(errno == ETIMEDOUT ? QQ_TIMEOUT : QQ_READ, "read the message");
+    if (r == 0) break;
+
+    i = 0;
+    if (cr_pending) { /* a CR ended the previous chunk */
+      cr_pending = 0;
+      if (buf[0] != '\n') {
+        put("\r", 1);
+        msglen++;
+      }
+    }
+    for (; i < (size_t)r; i++) {
+      if (buf[i] == '\r') {
+        if (i + 1 == (size_t)r) {
+          cr_pending = 1;
+          continue;
+        }
+        if (buf[i + 1] == '\n') continue;
+      }
+      buf[w++] = buf[i];
+    }
+    msglen += w;
+    if (databytes != 0 && msglen > databytes) {
+      queue_abort(&qw);
+      qw_open = 0;
+      if (protocol) {
+        drain(0);
+        drain(1);
+      }
+      fail(QQ_REFUSED, "message too large: more than control/databytes (#5.3.4)");
+    }
+    put(buf, w);
+  }
+  if (cr_pending) {
+    msglen++;
+    if (databytes != 0 && msglen > databytes)
+      fail(QQ_REFUSED, "message too large: more than control/databytes (#5.3.4)");
+    put("\r", 1);
+  }
+}
+
+static size_t strcopy(char *dest, const char *s)
+{
+  size_t len = strlen(s);
+
+  memcpy(dest, s, len);
+  return len;
+}
+
+static void put_received(uid_t uid, time_t now)
+{
+  char line[100 + 2 * FMT_NUM + DATE822_MAX];
+  size_t n = 0;
+  size_t d;
+
+  n += strcopy(line + n, "Received: (qmta ");
+  n += fmtnum(line + n, (unsigned long)getpid());
+  n += strcopy(line + n, " invoked by uid ");
+  n += fmtnum(line + n, (unsigned long)uid);
+  n += strcopy(line + n, "); ");
+  d = date822_fmt(line + n, now, 0);
+  if (d == 0) fail(QQ_BUG, "unable to format the date");
+  n += d;
+  line[n++] = '\n';
+  put(line, n);
+}
+
+int main(int argc, char **argv)
+{
+  stralloc env = {0};
+  const char *sender = NULL;
+  char **rcpts = NULL;
+  int protocol = argc <= 1;
+  unsigned long databytes;
+  unsigned long timeout;
+  unsigned long id;
+  uid_t uid = getuid();
+  time_t now = time(NULL);
+
+  qlog_prog = "qinject";
+  umask(027); /* queue files must stay readable by the queue group */
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!protocol) {
+    int i = 1;
+
+    while (i < argc && argv[i][0] == '-') {
+      if (!strcmp(argv[i], "--")) {
+        i++;
+        break;
+      }
+      if (argv[i][1] != 'f') die_usage();
+      if (argv[i][2] != 0) {
+        sender = argv[i] + 2;
+        i++;
+      } else {
+        if (i + 1 >= argc) die_usage();
+        sender = argv[i + 1];
+        i += 2;
+      }
+    }
+    if (i >= argc) die_usage();
+    rcpts = argv + i;
+  }
+
+  if (qhome_chdir() == -1) fail_sys(QQ_HOME, "enter QHOME");
+  if (ctl_readint(&databytes, "control/databytes", 0) == -1)
+    fail_sys(QQ_CONFIG, "read control/databytes");
+  if (ctl_readint(&timeout, "control/timeoutinject", TIMEOUT_DEFAULT) == -1)
+    fail_sys(QQ_CONFIG, "read control/timeoutinject");
+  if (timeout == 0 || timeout > INT_MAX / 1000) timeout = INT_MAX / 1000;
+  timeout_ms = (int)(timeout * 1000);
+
+  if (!protocol) script_envelope(&env, sender, rcpts, (unsigned long long)now, uid);
+  drop_root();
+
+  if (queue_open(&qw) == -1)
+    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "create a file in queue/tmp");
+  qw_open = 1;
+  put_received(uid, now);
+  copy_message(databytes, protocol);
+
+  if (protocol) {
+    static char space[4096];
+    buffer in;
+    size_t rcpt_count;
+    int code;
+
+    buffer_init(&in, read_timeout, 1, space, sizeof space);
+    errno = 0;
+    code = env_read(&in, &env, (unsigned long long)now, &rcpt_count);
+    switch (code) {
+      case QQ_OK: break;
+      case QQ_TIMEOUT: fail(code, "unable to read the envelope: timed out");
+      case QQ_READ:
+        if (errno == 0) fail(code, "unable to read the envelope: it ends too early");
+        fail_sys(code, "read the envelope");
+      case QQ_NOMEM: fail(code, "out of memory");
+      case QQ_ADDR_TOO_LONG: fail(code, "envelope address too long (#5.1.3)");
+      default: fail(code, "envelope format error (#5.5.4)");
+    }
+  }
+
+  if (queue_envelope(&qw, env.s, env.len) == -1)
+    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
+  if (queue_commit(&qw, &id) == -1)
+    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_COMMIT, "commit the message into queue/new");
+  qw_open = 0;
+  stralloc_free(&env);
+  return 0;
+}
