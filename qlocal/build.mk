@@ -1,0 +1,6 @@
+QLOCAL_OBJ = qlocal/qlocal.o qlocal/qlocal_msg.o qlocal/qlocal_maildir.o qlocal/qlocal_mbox.o \
+  qlocal/qlocal_alias.o
+PROGS += qlocal/qlocal
+MANS += qlocal/qlocal.8
+qlocal/qlocal: $(QLOCAL_OBJ) lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

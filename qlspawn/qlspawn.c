@@ -1,0 +1,482 @@
+/*
+ * qlspawn: run local deliveries for qsend.
+ * Started by qsend as root (on a root instance; otherwise as the instance
+ * user), cwd = QHOME. fd 0: jobs from qsend, fd 1: results to qsend, in
+ * the protocol of spawnproto.h; one recipient a job.
+ *
+ * For each job it finds where the recipient's mail goes (users.cdb, then
+ * aliases.cdb, then, on a root instance, the system accounts of the "me"
+ * domain), opens the queue file at the message, forks, becomes the
+ * mailbox owner (never root) and execs qlocal. When qlocal exits, its exit
+ * code (0, 100, 111) and its one line of output become the result.
+ *
+ *   qlspawn [concurrency]
+ * Exit: 0 when qsend closes fd 0 and every delivery has ended; 111 on a
+ * protocol error or when it cannot go on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+
+#include "accounts.h"
+#include "aliases.h"
+#include "ctl.h"
+#include "durable.h"
+#include "qlog.h"
+#include "queue.h"
+#include "spawnproto.h"
+#include "users.h"
+
+#define USAGE "qlspawn [concurrency]"
+#define REPORT_MAX 1000 /* bytes of qlocal's report line */
+#define SLOTS_MAX 100000
+#define SYSTEM_UID_MIN 1000 /* Debian: accounts below are the system's own */
+#define NOBODY_UID 65534
+
+struct child {
+  pid_t pid;          /* 0: slot free */
+  int report_fd;      /* read end of qlocal's stdout */
+};
+
+static struct child *children;
+static unsigned long slot_count;
+static unsigned long busy;
+static int selfpipe[2];
+static int root_instance;
+static stralloc me;
+
+static void die_nomem(void)
+{
+  qdie(111, "out of memory");
+}
+
+static void sigchld(int sig)
+{
+  int e = errno;
+  (void)sig;
+  if (write(selfpipe[1], "c", 1) == -1) {
+    /* the pipe is full: a wakeup is pending anyway */
+  }
+  errno = e;
+}
+
+/* One result record set for a slot: "J<slot>\0" <code><text>\0 "\0". */
+static void result(unsigned long slot, char code, const char *text)
+{
+  stralloc out = {0};
+  char num[FMT_ULONG];
+  size_t start;
+  size_t i;
+
+  if (!stralloc_copys(&out, "J") || !stralloc_catb(&out, num, fmt_ulong(num, slot)) ||
+      !stralloc_0(&out) || !stralloc_append(&out, &code))
+    die_nomem();
+  start = out.len;
+  if (!stralloc_cats(&out, text)) die_nomem();
+  if (out.len - start > SPAWN_TEXT_MAX) out.len = start + SPAWN_TEXT_MAX;
+  for (i = start; i < out.len; i++)
+    if ((unsigned char)out.s[i] < 32) out.s[i] = ' ';
+  if (!stralloc_0(&out) || !stralloc_0(&out)) die_nomem();
+  if (durable_writeall(1, out.s, out.len) == -1) qdie_sys(111, "unable to write to qsend");
+  stralloc_free(&out);
+}
+
+struct where {
+  uid_t uid;
+  gid_t gid;
+  stralloc mailbox;   /* NUL-terminated, for a user */
+  stralloc targets;   /* each NUL-terminated, for an alias */
+  int alias;
+};
+
+static int account(const char *name, uid_t *uid, gid_t *gid)
+{
+  struct passwd *pw = getpwnam(name);
+  if (pw == NULL) return -1;
+  *uid = pw->pw_uid;
+  *gid = pw->pw_gid;
+  return 0;
+}
+
+/* "%1" in a catch-all target stands for the local part. */
+static int subst_local(stralloc *out, const char *t, const char *local, size_t local_len)
+{
+  size_t i;
+
+  for (i = 0; t[i] != '\0'; i++) {
+    if (t[i] == '%' && t[i + 1] == '1') {
+      if (!stralloc_catb(out, local, local_len)) return -1;
+      i++;
+      continue;
+    }
+    if (!stralloc_append(out, t + i)) return -1;
+  }
+  return stralloc_0(out) ? 0 : -1;
+}
+
+/* 'K' found (w filled), 'D' no such recipient (why set), 'Z' temporary (why set). */
+static char locate(struct where *w, const char *rcpt, const char **why)
+{
+  struct user u;
+  stralloc val = {0};
+  int kind;
+  const char *at = strrchr(rcpt, '@');
+  size_t local_len = at != NULL ? (size_t)(at - rcpt) : strlen(rcpt);
+  int r;
+
+  memset(&u, 0, sizeof u);
+  w->alias = 0;
+  w->uid = getuid();
+  w->gid = getgid();
+
+  r = users_find(&u, rcpt, strlen(rcpt));
+  if (r == -1) {
+    *why = "unable to read control/users.cdb (#4.3.0)";
+    return 'Z';
+  }
+  if (r == 1) {
+    if (!stralloc_copy(&w->mailbox, &u.mailbox)) die_nomem();
+    if (w->mailbox.len == 0 || w->mailbox.s[w->mailbox.len - 1] != '\0')
+      if (!stralloc_0(&w->mailbox)) die_nomem();
+    users_free(&u);
+    if (root_instance && account(ACCT_VMAIL, &w->uid, &w->gid) == -1) {
+      *why = "no account " ACCT_VMAIL " (#4.3.0)";
+      return 'Z';
+    }
+    return 'K';
+  }
+
+  r = aliases_find(rcpt, strlen(rcpt), 1, &val, &kind);
+  if (r == -1) {
+    *why = "unable to read control/aliases.cdb (#4.3.0)";
+    return 'Z';
+  }
+  if (r == 1) {
+    size_t i;
+    w->alias = 1;
+    w->targets.len = 0;
+    for (i = 0; i < val.len; i += strlen(val.s + i) + 1) {
+      if (kind == 'c') {
+        if (subst_local(&w->targets, val.s + i, rcpt, local_len) == -1) die_nomem();
+      } else if (!stralloc_cats(&w->targets, val.s + i) || !stralloc_0(&w->targets)) {
+        die_nomem();
+      }
+    }
+    stralloc_free(&val);
+    if (w->targets.len == 0) {
+      *why = "the alias has no targets (#5.1.1)";
+      return 'D';
+    }
+    if (root_instance && account(ACCT_ALIAS, &w->uid, &w->gid) == -1) {
+      *why = "no account " ACCT_ALIAS " (#4.3.0)";
+      return 'Z';
+    }
+    return 'K';
+  }
+
+  /* system accounts of the me domain, on a root instance */
+  if (root_instance && at != NULL && me.len == strlen(at + 1) &&
+      strncasecmp(at + 1, me.s, me.len) == 0 && local_len < 64) {
+    char name[64];
+    struct passwd *pw;
+    memcpy(name, rcpt, local_len);
+    name[local_len] = '\0';
+    struct stat st;
+    pw = getpwnam(name);
+    /* login accounts only: not root, not the system's own accounts, a real home */
+    if (pw != NULL && pw->pw_uid >= SYSTEM_UID_MIN && pw->pw_uid != NOBODY_UID &&
+        pw->pw_dir != NULL && pw->pw_dir[0] == '/' && stat(pw->pw_dir, &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      w->uid = pw->pw_uid;
+      w->gid = pw->pw_gid;
+      if (!stralloc_copys(&w->mailbox, pw->pw_dir) || !stralloc_cats(&w->mailbox, "/Maildir/") ||
+          !stralloc_0(&w->mailbox))
+        die_nomem();
+      return 'K';
+    }
+  }
+  *why = "no such user here (#5.1.1)";
+  return 'D';
+}
+
+static void start(unsigned long slot, const char *id, const char *sender, const char *rcpt)
+{
+  static struct where w;
+  char path[QUEUE_PATH_MAX];
+  char hdr[QUEUE_HDRLEN];
+  char lenbuf[FMT_ULONG * 2];
+  unsigned long idnum;
+  unsigned long long msglen;
+  const char *why = "";
+  char code;
+  int fd;
+  int pi[2];
+  pid_t pid;
+
+  if (id[scan_ulong(id, &idnum)] != '\0') qdie(111, "protocol error: bad queue id");
+  code = locate(&w, rcpt, &why);
+  if (code != 'K') {
+    result(slot, code, why);
+    return;
+  }
+  if (w.uid == 0) {
+    result(slot, 'Z', "refusing to deliver as root (#4.3.0)");
+    return;
+  }
+  queue_path(path, "mess", idnum);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    result(slot, 'Z', "unable to open the queue file (#4.3.0)");
+    return;
+  }
+  if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || queue_hdr_scan(hdr, &msglen) == -1 ||
+      lseek(fd, QUEUE_HDRLEN, SEEK_SET) == (off_t)-1) {
+    close(fd);
+    result(slot, 'Z', "unable to read the queue file (#4.3.0)");
+    return;
+  }
+  lenbuf[fmt_ulonglong(lenbuf, msglen)] = '\0';
+  if (pipe2(pi, O_CLOEXEC) == -1) {
+    close(fd);
+    result(slot, 'Z', "unable to create a pipe (#4.3.0)");
+    return;
+  }
+  pid = fork();
+  if (pid == -1) {
+    close(fd);
+    close(pi[0]);
+    close(pi[1]);
+    result(slot, 'Z', "unable to fork (#4.3.0)");
+    return;
+  }
+  if (pid == 0) {
+    const char **args;
+    size_t n = 0;
+    size_t i;
+    size_t count = 0;
+
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    if (dup2(fd, 0) == -1 || dup2(pi[1], 1) == -1) _exit(111);
+    if (w.alias)
+      for (i = 0; i < w.targets.len; i += strlen(w.targets.s + i) + 1) count++;
+    args = calloc(count + 12, sizeof *args);
+    if (args == NULL) _exit(111);
+    args[n++] = "qlocal";
+    args[n++] = "-l";
+    args[n++] = lenbuf;
+    args[n++] = "-s";
+    args[n++] = sender;
+    args[n++] = "-r";
+    args[n++] = rcpt;
+    if (w.alias) {
+      args[n++] = "-A";
+      args[n++] = "--";
+      for (i = 0; i < w.targets.len; i += strlen(w.targets.s + i) + 1) args[n++] = w.targets.s + i;
+    } else {
+      args[n++] = "--";
+      args[n++] = w.mailbox.s;
+    }
+    args[n] = NULL;
+    if (getuid() == 0 || geteuid() == 0) {
+      if (setgroups(1, &w.gid) == -1 || setgid(w.gid) == -1 || setuid(w.uid) == -1) _exit(111);
+    }
+    if (getuid() == 0 || geteuid() == 0) _exit(111);
+    execvp("qlocal", (char *const *)args);
+    _exit(111);
+  }
+  close(fd);
+  close(pi[1]);
+  children[slot].pid = pid;
+  children[slot].report_fd = pi[0];
+  busy++;
+}
+
+static void reap(void)
+{
+  int status;
+  pid_t pid;
+
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    unsigned long slot;
+    char text[REPORT_MAX + 1];
+    ssize_t len = 0;
+    ssize_t r;
+    char code;
+
+    for (slot = 0; slot < slot_count; slot++)
+      if (children[slot].pid == pid) break;
+    if (slot == slot_count) continue;
+    /* the child has exited: whatever it wrote is in the pipe already */
+    fcntl(children[slot].report_fd, F_SETFL, O_NONBLOCK);
+    while (len < REPORT_MAX &&
+           (r = read(children[slot].report_fd, text + len, (size_t)(REPORT_MAX - len))) > 0)
+      len += r;
+    close(children[slot].report_fd);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
+    text[len] = '\0';
+    children[slot].pid = 0;
+    busy--;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) code = 'K';
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 100) code = 'D';
+    else code = 'Z';
+    if (len == 0) {
+      if (WIFSIGNALED(status)) memcpy(text, "qlocal crashed (#4.3.0)", 24);
+      else if (code == 'K') memcpy(text, "delivered", 10);
+      else memcpy(text, "qlocal failed without a reason (#4.3.0)", 40);
+    }
+    result(slot, code, text);
+  }
+}
+
+/* Job parsing: records are read into jobbuf until an empty record. */
+static stralloc jobbuf;
+
+static void job_run(void)
+{
+  const char *p = jobbuf.s;
+  const char *end = jobbuf.s + jobbuf.len;
+  const char *id = NULL;
+  const char *sender = NULL;
+  const char *rcpt = NULL;
+  unsigned long slot = 0;
+  int have_slot = 0;
+  int rcpt_count = 0;
+
+  while (p < end && *p != '\0') {
+    size_t len = strlen(p);
+    switch (p[0]) {
+      case 'J':
+        if (p[1 + scan_ulong(p + 1, &slot)] != '\0' || len < 2) qdie(111, "protocol error: bad slot");
+        have_slot = 1;
+        break;
+      case 'I': id = p + 1; break;
+      case 'S': sender = p + 1; break;
+      case 'R': rcpt = p + 1; rcpt_count++; break;
+      case 'N': case 'O': case 'V': case 'X': case 'H': break;
+      default: qdie(111, "protocol error: unknown record");
+    }
+    p += len + 1;
+  }
+  if (!have_slot || id == NULL || sender == NULL || rcpt == NULL || rcpt_count != 1)
+    qdie(111, "protocol error: incomplete job");
+  if (slot >= SLOTS_MAX) qdie(111, "protocol error: slot out of range");
+  if (slot >= slot_count) {
+    unsigned long n = slot_count;
+    unsigned long want = slot + 1 > slot_count * 2 ? slot + 1 : slot_count * 2;
+    struct child *c = realloc(children, want * sizeof *c);
+    if (c == NULL) die_nomem();
+    children = c;
+    slot_count = want;
+    for (; n < slot_count; n++) children[n].pid = 0;
+  }
+  if (children[slot].pid != 0) qdie(111, "protocol error: slot busy");
+  start(slot, id, sender, rcpt);
+}
+
+/* Splits what came in on fd 0 into jobs: a job ends with an empty record. */
+static void jobs_feed(stralloc *in)
+{
+  size_t pos = 0;
+
+  for (;;) {
+    size_t i = pos;
+    size_t reclen;
+    int complete = 0;
+
+    /* find the end of the job: a record of length 0 */
+    while (i < in->len) {
+      reclen = strnlen(in->s + i, in->len - i);
+      if (i + reclen >= in->len) break; /* record not finished */
+      if (reclen > SPAWN_FIELD_MAX) qdie(111, "protocol error: record too long");
+      if (reclen == 0) {
+        complete = 1;
+        break;
+      }
+      i += reclen + 1;
+    }
+    if (!complete) break;
+    if (!stralloc_copyb(&jobbuf, in->s + pos, i - pos)) die_nomem();
+    job_run();
+    pos = i + 1;
+  }
+  if (pos > 0) {
+    memmove(in->s, in->s + pos, in->len - pos);
+    in->len -= pos;
+  }
+  if (in->len > (size_t)SPAWN_FIELD_MAX * 8) qdie(111, "protocol error: job too long");
+}
+
+int main(int argc, char **argv)
+{
+  stralloc in = {0};
+  unsigned long conc = 10;
+  int eof = 0;
+  struct sigaction sa;
+
+  qlog_prog = "qlspawn";
+  if (argc > 2) qdie(100, "usage: " USAGE);
+  if (argc == 2 && (argv[1][scan_ulong(argv[1], &conc)] != '\0' || conc == 0 || conc > SLOTS_MAX))
+    qdie(100, "usage: " USAGE);
+  if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
+  root_instance = getuid() == 0;
+  if (ctl_readline(&me, "control/me", "localhost") == -1) qdie_sys(111, "unable to read control/me");
+
+  slot_count = conc;
+  children = calloc(slot_count, sizeof *children);
+  if (children == NULL) die_nomem();
+  if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1) qdie_sys(111, "unable to create a pipe");
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sigchld;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  while (!eof || busy > 0) {
+    struct pollfd pfd[2];
+    int n = 0;
+
+    pfd[n].fd = selfpipe[0];
+    pfd[n].events = POLLIN;
+    n++;
+    if (!eof) {
+      pfd[n].fd = 0;
+      pfd[n].events = POLLIN;
+      n++;
+    }
+    if (poll(pfd, (nfds_t)n, -1) == -1) {
+      if (errno == EINTR) continue;
+      qdie_sys(111, "unable to poll");
+    }
+    if (pfd[0].revents) {
+      char junk[64];
+      while (read(selfpipe[0], junk, sizeof junk) > 0) {
+      }
+    }
+    reap();
+    if (!eof && n > 1 && pfd[1].revents) {
+      char buf[8192];
+      ssize_t r = read(0, buf, sizeof buf);
+      if (r == -1 && errno != EINTR && errno != EAGAIN) qdie_sys(111, "unable to read from qsend");
+      if (r == 0) eof = 1;
+      if (r > 0) {
+        if (!stralloc_catb(&in, buf, (size_t)r)) die_nomem();
+        jobs_feed(&in);
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,437 @@
+/*
+ * qsend: the scheduler. Takes committed messages out of queue/new, hands
+ * each recipient to qlspawn (local) or qrspawn (remote), records what
+ * happened in the message's info log, retries what was deferred, reports
+ * failures to the sender, and removes a message once every recipient is
+ * delivered or failed.
+ *
+ * Started by s6 (service/qsend/run), on a root instance as root: it
+ * creates the spawners' pipes, starts qlspawn (which stays root, to become
+ * each mailbox's owner) and qrspawn (as qmta-remote), then drops to
+ * qmta-send. On another user's instance everything runs as that user.
+ *
+ *   qsend [-d fd]      -d: write "\n" to fd when ready (s6 notification-fd)
+ *
+ * Signals: SIGALRM retries every deferred recipient now (s6-svc -a);
+ * SIGHUP rereads the control files; SIGTERM stops taking new work, lets
+ * the deliveries in flight finish, and exits 0. Nothing is lost at any
+ * moment: the queue files are the truth, and a recipient is only marked
+ * done after its delivery (or its bounce) is on disk.
+ * Exit: 0 after SIGTERM, 111 when it cannot go on (s6 restarts it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+
+#include "accounts.h"
+#include "ctl.h"
+#include "qlog.h"
+#include "qsend.h"
+
+#define USAGE "qsend [-d fd]"
+#define RESCAN_SECONDS 60       /* queue/new is read at least this often */
+#define TMP_CLEAN_SECONDS 3600
+#define RESULT_MAX (1UL << 22)  /* bytes of one spawner's unparsed results */
+#define STOP_WAIT 8             /* seconds deliveries in flight get after SIGTERM */
+
+struct config cfg;
+time_t now;
+
+void sched_init(void);
+
+struct spawner {
+  const char *prog;
+  const char *account;   /* on a root instance: who it runs as; NULL = stay root */
+  pid_t pid;
+  int job_fd;            /* we write jobs */
+  int res_fd;            /* we read results */
+  stralloc out;          /* jobs not yet written */
+  stralloc in;           /* results not yet parsed */
+  int usable;
+  int closed;            /* job_fd closed (stopping) */
+};
+
+static struct spawner spawners[2] = {
+  {"qlspawn", NULL, 0, -1, -1, {0}, {0}, 0, 0},
+  {"qrspawn", ACCT_REMOTE, 0, -1, -1, {0}, {0}, 0, 0},
+};
+
+static int selfpipe[2];
+static int trigger_fd = -1;
+static volatile sig_atomic_t got_alarm;
+static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_hup;
+
+static void die_nomem(void)
+{
+  qdie(111, "out of memory");
+}
+
+static void on_signal(int sig)
+{
+  int e = errno;
+
+  if (sig == SIGALRM) got_alarm = 1;
+  if (sig == SIGTERM) got_term = 1;
+  if (sig == SIGHUP) got_hup = 1;
+  if (write(selfpipe[1], "s", 1) == -1) {
+    /* full: a wakeup is pending anyway */
+  }
+  errno = e;
+}
+
+static void readint(unsigned long *v, const char *fn, unsigned long def, unsigned long min)
+{
+  if (ctl_readint(v, fn, def) == -1) {
+    qwarn_sys("unable to read ", fn, ", using the default");
+    *v = def;
+  }
+  if (*v < min) *v = min;
+}
+
+static void config_read(int first)
+{
+  unsigned long v;
+
+  if (first) {
+    /* the number of slots is fixed for the life of the process */
+    readint(&cfg.conc_local, "control/concurrencylocal", 10, 1);
+    readint(&cfg.conc_remote, "control/concurrencyremote", 20, 1);
+    if (cfg.conc_local > 100000) cfg.conc_local = 100000;
+    if (cfg.conc_remote > 100000) cfg.conc_remote = 100000;
+  }
+  readint(&v, "control/concurrencydomain", cfg.conc_remote, 1);
+  cfg.conc_domain = v;
+  readint(&cfg.backoff_min, "control/backoffmin", 300, 1);
+  readint(&cfg.backoff_max, "control/backoffmax", 3600, 1);
+  if (cfg.backoff_max < cfg.backoff_min) cfg.backoff_max = cfg.backoff_min;
+  readint(&cfg.lifetime, "control/queuelifetime", 432000, 0);
+  readint(&cfg.warn, "control/queuewarn", 14400, 0);
+  if (ctl_readlist(&cfg.locals, "control/locals") == -1)
+    qwarn_sys("unable to read control/locals");
+  if (ctl_readline(&cfg.me, "control/me", "localhost") == -1)
+    qwarn_sys("unable to read control/me");
+}
+
+/* Looks prog up in PATH: 1 if an executable is there. */
+static int in_path(const char *prog)
+{
+  const char *path = getenv("PATH");
+  stralloc fn = {0};
+  int found = 0;
+
+  if (path == NULL) path = "/usr/bin:/bin";
+  while (*path != '\0' && !found) {
+    const char *colon = strchr(path, ':');
+    size_t len = colon != NULL ? (size_t)(colon - path) : strlen(path);
+    if (!stralloc_copyb(&fn, path, len) || !stralloc_cats(&fn, "/") ||
+        !stralloc_cats(&fn, prog) || !stralloc_0(&fn))
+      die_nomem();
+    if (access(fn.s, X_OK) == 0) found = 1;
+    path += len;
+    if (*path == ':') path++;
+  }
+  stralloc_free(&fn);
+  return found;
+}
+
+static void drop_to(const char *account)
+{
+  struct passwd *pw = getpwnam(account);
+
+  if (pw == NULL) qdie(111, "unable to find account ", account);
+  if (initgroups(account, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+      setuid(pw->pw_uid) == -1)
+    qdie_sys(111, "unable to become ", account);
+}
+
+static void spawner_start(int which, unsigned long conc)
+{
+  struct spawner *s = &spawners[which];
+  int jobs[2];
+  int res[2];
+  char num[FMT_ULONG];
+
+  if (!in_path(s->prog)) {
+    qwarn(s->prog, " not found: its deliveries wait");
+    return;
+  }
+  if (pipe(jobs) == -1 || pipe(res) == -1) qdie_sys(111, "unable to create pipes");
+  num[fmt_ulong(num, conc)] = '\0';
+  s->pid = fork();
+  if (s->pid == -1) qdie_sys(111, "unable to fork");
+  if (s->pid == 0) {
+    char *args[3];
+    close(jobs[1]);
+    close(res[0]);
+    if (dup2(jobs[0], 0) == -1 || dup2(res[1], 1) == -1) _exit(111);
+    close(jobs[0]);
+    close(res[1]);
+    if (getuid() == 0 && s->account != NULL) drop_to(s->account);
+    signal(SIGPIPE, SIG_DFL);
+    args[0] = (char *)s->prog;
+    args[1] = num;
+    args[2] = NULL;
+    execvp(s->prog, args);
+    qdie_sys(111, "unable to run ", s->prog);
+  }
+  close(jobs[0]);
+  close(res[1]);
+  s->job_fd = jobs[1];
+  s->res_fd = res[0];
+  fcntl(s->job_fd, F_SETFL, O_NONBLOCK);
+  fcntl(s->job_fd, F_SETFD, FD_CLOEXEC);
+  fcntl(s->res_fd, F_SETFL, O_NONBLOCK);
+  fcntl(s->res_fd, F_SETFD, FD_CLOEXEC);
+  s->usable = 1;
+}
+
+int spawner_usable(int remote)
+{
+  return spawners[remote].usable && !spawners[remote].closed && !got_term;
+}
+
+void spawner_send(int remote, const char *rec, size_t len)
+{
+  if (!stralloc_catb(&spawners[remote].out, rec, len)) die_nomem();
+}
+
+static void spawner_write(struct spawner *s)
+{
+  ssize_t w;
+
+  if (s->out.len == 0 || s->job_fd == -1) return;
+  w = write(s->job_fd, s->out.s, s->out.len);
+  if (w == -1) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    qdie_sys(111, "unable to write to ", s->prog);
+  }
+  memmove(s->out.s, s->out.s + w, s->out.len - (size_t)w);
+  s->out.len -= (size_t)w;
+}
+
+/* Splits results: each ends with an empty record, i.e. "\0\0". */
+static void spawner_read(int which)
+{
+  struct spawner *s = &spawners[which];
+  char buf[16384];
+  ssize_t r;
+  size_t pos = 0;
+
+  r = read(s->res_fd, buf, sizeof buf);
+  if (r == -1) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    qdie_sys(111, "unable to read from ", s->prog);
+  }
+  if (r == 0) {
+    int status;
+    close(s->res_fd);
+    s->res_fd = -1;
+    s->usable = 0;
+    waitpid(s->pid, &status, 0);
+    if (!got_term || sched_busy(which) > 0) {
+      /* deliveries in flight are simply tried again: at worst a duplicate */
+      sched_spawner_lost(which);
+      if (!got_term) qdie(111, s->prog, " died");
+    }
+    return;
+  }
+  if (s->in.len + (size_t)r > RESULT_MAX) qdie(111, "protocol error: results too long from ", s->prog);
+  if (!stralloc_catb(&s->in, buf, (size_t)r)) die_nomem();
+  for (;;) {
+    size_t i = pos;
+    int complete = 0;
+    while (i < s->in.len) {
+      size_t n = strnlen(s->in.s + i, s->in.len - i);
+      if (i + n >= s->in.len) break;
+      if (n == 0) {
+        complete = 1;
+        break;
+      }
+      i += n + 1;
+    }
+    if (!complete) break;
+    sched_result(which, s->in.s + pos, i - pos);
+    pos = i + 1;
+  }
+  if (pos > 0) {
+    memmove(s->in.s, s->in.s + pos, s->in.len - pos);
+    s->in.len -= pos;
+  }
+}
+
+static void trigger_open(void)
+{
+  /* O_RDWR: the FIFO always has a writer, so it never reads as EOF */
+  trigger_fd = open("queue/trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (trigger_fd == -1) qdie_sys(111, "unable to open queue/trigger");
+}
+
+int main(int argc, char **argv)
+{
+  int opt;
+  unsigned long ready_fd = 0;
+  int have_ready_fd = 0;
+  time_t last_scan;
+  time_t last_clean;
+  time_t term_at = 0;
+  struct sigaction sa;
+  int which;
+
+  qlog_prog = "qsend";
+  while ((opt = getopt(argc, argv, "d:")) != -1) {
+    switch (opt) {
+      case 'd':
+        if (optarg[scan_ulong(optarg, &ready_fd)] != '\0' || ready_fd > 1000)
+          qdie(100, "usage: " USAGE);
+        have_ready_fd = 1;
+        break;
+      default: qdie(100, "usage: " USAGE);
+    }
+  }
+  if (optind != argc) qdie(100, "usage: " USAGE);
+  if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
+  umask(027);
+  config_read(1);
+  sched_init();
+
+  if (pipe2(selfpipe, O_NONBLOCK | O_CLOEXEC) == -1) qdie_sys(111, "unable to create a pipe");
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  trigger_open();
+  spawner_start(0, cfg.conc_local);
+  spawner_start(1, cfg.conc_remote);
+  if (getuid() == 0) drop_to(ACCT_SEND);
+
+  now = time(NULL);
+  queue_scan_all();
+  last_scan = last_clean = now;
+  qlog("ready");
+  if (have_ready_fd) {
+    if (write((int)ready_fd, "\n", 1) == -1) qwarn_sys("unable to write the readiness fd");
+    close((int)ready_fd);
+  }
+
+  for (;;) {
+    struct pollfd pfd[6];
+    int index[6];
+    int n = 0;
+    int i;
+    long timeout;
+
+    now = time(NULL);
+    if (!got_term) {
+      sched_due();
+      sched_dispatch();
+    }
+    for (which = 0; which < 2; which++) spawner_write(&spawners[which]);
+
+    if (got_term) {
+      /* stop: no new jobs; close the job pipes once what we owe them is written */
+      for (which = 0; which < 2; which++) {
+        struct spawner *s = &spawners[which];
+        if (s->job_fd != -1 && s->out.len == 0) {
+          close(s->job_fd);
+          s->job_fd = -1;
+          s->closed = 1;
+        }
+      }
+      if (spawners[0].res_fd == -1 && spawners[1].res_fd == -1) break;
+      if (term_at == 0) term_at = now;
+      if (now - term_at >= STOP_WAIT) {
+        /* what is still in flight is tried again next time: at worst a duplicate */
+        qlog("stopping with deliveries in flight");
+        break;
+      }
+    }
+
+    pfd[n].fd = selfpipe[0];
+    pfd[n].events = POLLIN;
+    index[n++] = -1;
+    if (!got_term) {
+      pfd[n].fd = trigger_fd;
+      pfd[n].events = POLLIN;
+      index[n++] = -2;
+    }
+    for (which = 0; which < 2; which++) {
+      struct spawner *s = &spawners[which];
+      if (s->res_fd != -1) {
+        pfd[n].fd = s->res_fd;
+        pfd[n].events = POLLIN;
+        index[n++] = which;
+      }
+      if (s->job_fd != -1 && s->out.len > 0) {
+        pfd[n].fd = s->job_fd;
+        pfd[n].events = POLLOUT;
+        index[n++] = 10 + which;
+      }
+    }
+    timeout = sched_timeout_ms();
+    if (timeout == -1 || timeout > RESCAN_SECONDS * 1000L) timeout = RESCAN_SECONDS * 1000L;
+    if (got_term) timeout = 1000;
+
+    if (poll(pfd, (nfds_t)n, (int)timeout) == -1) {
+      if (errno != EINTR) qdie_sys(111, "unable to poll");
+      continue;
+    }
+    now = time(NULL);
+    for (i = 0; i < n; i++) {
+      if (pfd[i].revents == 0) continue;
+      if (index[i] == -1) {
+        char junk[64];
+        while (read(selfpipe[0], junk, sizeof junk) > 0) {
+        }
+      } else if (index[i] == -2) {
+        char junk[4096];
+        while (read(trigger_fd, junk, sizeof junk) > 0) {
+        }
+        queue_scan_new();
+        last_scan = now;
+      } else if (index[i] >= 10) {
+        spawner_write(&spawners[index[i] - 10]);
+      } else {
+        spawner_read(index[i]);
+      }
+    }
+    if (got_hup) {
+      got_hup = 0;
+      config_read(0);
+      qlog("control files reread");
+    }
+    if (got_alarm) {
+      got_alarm = 0;
+      qlog("flush: every deferred recipient is due now");
+      sched_flush();
+    }
+    if (!got_term && now - last_scan >= RESCAN_SECONDS) {
+      queue_scan_new();
+      last_scan = now;
+    }
+    if (!got_term && now - last_clean >= TMP_CLEAN_SECONDS) {
+      queue_clean_tmp(0);
+      last_clean = now;
+    }
+  }
+  qlog("stopped");
+  return 0;
+}

@@ -1,0 +1,103 @@
+#ifndef QSEND_H
+#define QSEND_H
+/*
+ * qsend's state, shared by its files:
+ *   qsend.c        main, the poll loop, signals, the spawners
+ *   qsend_queue.c  the queue on disk: take-in, start-up scan, info logs, removal
+ *   qsend_sched.c  scheduling: due times, ready lists, jobs, results
+ *   qsend_dom.c    per-destination state for remote deliveries
+ *
+ * Every message in memory is in exactly one place for each class of its
+ * recipients that still has work: the time heap (waiting for its next due
+ * time) or a ready list (due now, waiting for a delivery slot). Jobs in
+ * flight hold a pointer to their message; a message is freed only when it
+ * has no job in flight.
+ */
+#include <stddef.h>
+#include <time.h>
+
+#include <stralloc.h>
+
+#include "queue.h"
+
+#define RCPT_PENDING 0
+#define RCPT_INFLIGHT 1
+#define RCPT_DONE 2
+
+struct rcpt {
+  unsigned char state;
+  unsigned char remote;  /* 1: goes to qrspawn */
+  unsigned char warned;  /* delay warning sent */
+  unsigned short tries;
+  time_t next;           /* not before this time; 0 = now */
+  char *reason;          /* last temporary failure, malloc'd, or NULL */
+};
+
+struct msg {
+  unsigned long id;
+  struct queue_env env;
+  struct rcpt *r;
+  size_t pending;        /* recipients not done */
+  size_t inflight;       /* recipients in jobs */
+  time_t due;            /* heap key */
+  size_t heap_pos;       /* index in the heap, or NOT_IN_HEAP */
+  struct msg *lnext;     /* local ready list */
+  struct msg *rnext;     /* remote ready list */
+  unsigned char in_lready;
+  unsigned char in_rready;
+  unsigned char fresh;   /* never tried: served first */
+  unsigned char has_info; /* queue/info/NN/ID exists */
+};
+#define NOT_IN_HEAP ((size_t)-1)
+
+struct config {
+  unsigned long conc_local;
+  unsigned long conc_remote;
+  unsigned long conc_domain;
+  unsigned long backoff_min;
+  unsigned long backoff_max;
+  unsigned long lifetime;
+  unsigned long warn;
+  stralloc locals;
+  stralloc me;
+};
+extern struct config cfg;
+extern time_t now;
+
+/* qsend_queue.c */
+void queue_scan_new(void);                      /* take in queue/new/ */
+void queue_scan_all(void);                      /* start-up: mess/, info/, tmp/ */
+void queue_clean_tmp(int at_start);
+void info_append(struct msg *m, char tag, size_t idx, const char *rest);
+void msg_remove(struct msg *m);                 /* unlink info then mess, free */
+int msg_open(const struct msg *m);              /* fd of the queue file, or -1 */
+struct msg *msg_new(unsigned long id);
+int rcpt_is_local(const char *addr);
+
+/* qsend_sched.c */
+void sched_add(struct msg *m);                  /* after take-in or scan */
+void sched_due(void);                           /* move due messages to ready lists */
+void sched_dispatch(void);                      /* start jobs while slots are free */
+long sched_timeout_ms(void);                    /* until the next due time, -1 none */
+void sched_flush(void);                         /* SIGALRM: everything due now */
+void sched_result(int remote, const char *rec, size_t len); /* one job's result records */
+void sched_spawner_lost(int remote);            /* forget its jobs in flight */
+unsigned long sched_busy(int remote);
+const char *rcpt_addr(const struct msg *m, size_t idx);
+
+/* qsend.c: queue a job for a spawner (records, ending with the empty one) */
+void spawner_send(int remote, const char *s, size_t len);
+int spawner_usable(int remote);
+
+/* qsend_dom.c */
+struct dom {
+  char *name;
+  unsigned long inflight;
+  unsigned long fails;
+  time_t down_until;
+  struct dom *next;
+};
+struct dom *dom_get(const char *name, size_t len);
+void dom_reset_all(void);
+
+#endif

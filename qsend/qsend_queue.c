@@ -1,0 +1,390 @@
+/*
+ * qsend_queue: qsend's side of the queue on disk (layout in queue.h).
+ *
+ * Take-in: a file in queue/new/ is committed (qinject fsynced it and the
+ * directory). qsend reads its envelope, removes any stale info log of the
+ * same id, renames it to queue/mess/NN/ID and schedules it. No fsync is
+ * needed: after a crash the file is in new/ or in mess/, and either way
+ * it is taken in again.
+ *
+ * Start-up: every file under mess/ is read back with its info log, so a
+ * recipient delivered or failed before the crash stays done, and whatever
+ * is still pending is retried. Messages whose recipients are all done are
+ * removed; info logs without a message are removed; temp files of
+ * qinjects that are gone are removed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt.h>
+#include <scan.h>
+
+#include "ctl.h"
+#include "qlog.h"
+#include "qsend.h"
+
+#define INFO_MAX (4UL << 20)      /* bytes of one info log read back */
+#define TMP_STALE (36 * 3600)     /* a temp file this old is removed anyway */
+
+static void die_nomem(void)
+{
+  qdie(111, "out of memory");
+}
+
+int rcpt_is_local(const char *addr)
+{
+  const char *at = strrchr(addr, '@');
+
+  if (at == NULL) return 1;
+  return ctl_domainmatch(&cfg.locals, at + 1, strlen(at + 1));
+}
+
+struct msg *msg_new(unsigned long id)
+{
+  struct msg *m = calloc(1, sizeof *m);
+
+  if (m == NULL) die_nomem();
+  m->id = id;
+  m->heap_pos = NOT_IN_HEAP;
+  return m;
+}
+
+int msg_open(const struct msg *m)
+{
+  char path[QUEUE_PATH_MAX];
+
+  return open(queue_path(path, "mess", m->id), O_RDONLY | O_CLOEXEC);
+}
+
+/* Fills m->r from the envelope: every recipient pending, classified. */
+static void msg_rcpts(struct msg *m)
+{
+  size_t i;
+
+  m->r = calloc(m->env.rcpt_count ? m->env.rcpt_count : 1, sizeof *m->r);
+  if (m->r == NULL) die_nomem();
+  m->pending = m->env.rcpt_count;
+  for (i = 0; i < m->env.rcpt_count; i++)
+    m->r[i].remote = (unsigned char)!rcpt_is_local(rcpt_addr(m, i));
+}
+
+/* One line "TAG<idx> rest\n" appended to the info log; no fsync: losing a
+ * mark only repeats a delivery (queue.h). */
+void info_append(struct msg *m, char tag, size_t idx, const char *rest)
+{
+  char path[QUEUE_PATH_MAX];
+  stralloc line = {0};
+  char num[FMT_ULONG];
+  size_t start;
+  size_t i;
+  int fd;
+
+  if (!stralloc_copyb(&line, &tag, 1) ||
+      !stralloc_catb(&line, num, fmt_ulong(num, (unsigned long)idx)))
+    die_nomem();
+  if (rest != NULL) {
+    if (!stralloc_cats(&line, " ")) die_nomem();
+    start = line.len;
+    if (!stralloc_cats(&line, rest)) die_nomem();
+    if (line.len - start > QUEUE_REASON_MAX + 2 * FMT_ULONG) line.len = start + QUEUE_REASON_MAX;
+    for (i = start; i < line.len; i++)
+      if ((unsigned char)line.s[i] < 32 || line.s[i] == 127) line.s[i] = ' ';
+  }
+  if (!stralloc_cats(&line, "\n")) die_nomem();
+  fd = open(queue_path(path, "info", m->id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd == -1 || write(fd, line.s, line.len) != (ssize_t)line.len)
+    qwarn_sys("unable to write ", path);
+  if (fd != -1) close(fd);
+  m->has_info = 1;
+  stralloc_free(&line);
+}
+
+void msg_remove(struct msg *m)
+{
+  char path[QUEUE_PATH_MAX];
+  char num[FMT_ULONG];
+  size_t i;
+
+  /* info first: a stale info log must never meet a new message with the same id */
+  if (unlink(queue_path(path, "info", m->id)) == -1 && errno != ENOENT)
+    qwarn_sys("unable to remove ", path);
+  if (unlink(queue_path(path, "mess", m->id)) == -1 && errno != ENOENT)
+    qwarn_sys("unable to remove ", path);
+  num[fmt_ulong(num, m->id)] = '\0';
+  qlog("end ", num);
+  for (i = 0; i < m->env.rcpt_count; i++) free(m->r[i].reason);
+  free(m->r);
+  queue_env_free(&m->env);
+  free(m);
+}
+
+/* Reads the info log of m back: the last D/F/Z line of an index wins. */
+static void info_load(struct msg *m)
+{
+  char path[QUEUE_PATH_MAX];
+  stralloc log = {0};
+  size_t pos = 0;
+  int fd;
+
+  fd = open(queue_path(path, "info", m->id), O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    if (errno != ENOENT) qwarn_sys("unable to read ", path);
+    return;
+  }
+  m->has_info = 1;
+  for (;;) {
+    char buf[8192];
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r == 0) break;
+    if (r == -1) {
+      if (errno == EINTR) continue;
+      qwarn_sys("unable to read ", path);
+      break;
+    }
+    if (log.len + (size_t)r > INFO_MAX) break;
+    if (!stralloc_catb(&log, buf, (size_t)r)) die_nomem();
+  }
+  close(fd);
+
+  while (pos < log.len) {
+    char *line = log.s + pos;
+    char *nl = memchr(line, '\n', log.len - pos);
+    size_t len;
+    unsigned long idx;
+    size_t n;
+    struct rcpt *r;
+
+    if (nl == NULL) break; /* a torn last line: ignore it */
+    *nl = '\0';
+    len = (size_t)(nl - line);
+    pos += len + 1;
+    if (len < 2) continue;
+    n = scan_ulong(line + 1, &idx);
+    if (n == 0 || idx >= m->env.rcpt_count) continue;
+    r = &m->r[idx];
+    switch (line[0]) {
+      case 'D':
+      case 'F':
+        if (r->state != RCPT_DONE) m->pending--;
+        r->state = RCPT_DONE;
+        break;
+      case 'Z': {
+        unsigned long next = 0;
+        const char *p = line + 1 + n;
+        if (*p == ' ') p++;
+        p += scan_ulong(p, &next);
+        if (*p == ' ') p++;
+        while (*p != '\0' && *p != ' ') p++; /* the time tried */
+        if (*p == ' ') p++;
+        r->next = (time_t)next;
+        if (r->tries < 60000) r->tries++;
+        free(r->reason);
+        r->reason = strdup(p);
+        break;
+      }
+      case 'W':
+        r->warned = 1;
+        break;
+      default:
+        break;
+    }
+  }
+  stralloc_free(&log);
+}
+
+/* Reads the envelope of the queue file at path into m; -1 if malformed or unreadable. */
+static int msg_load(struct msg *m, const char *path)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int r;
+
+  if (fd == -1) return -1;
+  r = queue_env_read(&m->env, fd);
+  close(fd);
+  return r;
+}
+
+static void set_aside(const char *path, unsigned long id)
+{
+  char bad[QUEUE_PATH_MAX + 8];
+  size_t o;
+
+  mkdir("queue/bad", 02770);
+  memcpy(bad, "queue/bad/", 10);
+  o = 10 + fmt_ulong(bad + 10, id);
+  bad[o] = '\0';
+  if (rename(path, bad) == 0) qwarn("malformed queue file moved to ", bad);
+  else qwarn_sys("unable to move malformed queue file ", path);
+}
+
+static int id_of(const char *name, unsigned long *id)
+{
+  size_t n = scan_ulong(name, id);
+  return n > 0 && name[n] == '\0';
+}
+
+static void log_new(const struct msg *m)
+{
+  char num[FMT_ULONG];
+  char size[FMT_ULONG];
+  char count[FMT_ULONG];
+
+  num[fmt_ulong(num, m->id)] = '\0';
+  size[fmt_ulonglong(size, m->env.msglen)] = '\0';
+  count[fmt_ulong(count, (unsigned long)m->env.rcpt_count)] = '\0';
+  qlog("new ", num, " from <", queue_env_str(&m->env, m->env.sender), "> size ", size,
+       " rcpts ", count);
+}
+
+void queue_scan_new(void)
+{
+  DIR *dir = opendir("queue/new");
+  struct dirent *de;
+
+  if (dir == NULL) {
+    qwarn_sys("unable to open queue/new");
+    return;
+  }
+  while ((de = readdir(dir)) != NULL) {
+    char path[QUEUE_PATH_MAX];
+    char dest[QUEUE_PATH_MAX];
+    unsigned long id;
+    struct msg *m;
+
+    if (!id_of(de->d_name, &id)) continue;
+    queue_path(path, "new", id);
+    m = msg_new(id);
+    if (msg_load(m, path) == -1) {
+      if (errno == EINVAL) set_aside(path, id);
+      else if (errno != ENOENT) qwarn_sys("unable to read ", path);
+      queue_env_free(&m->env);
+      free(m);
+      continue;
+    }
+    if (unlink(queue_path(dest, "info", id)) == -1 && errno != ENOENT)
+      qwarn_sys("unable to remove stale ", dest);
+    if (rename(path, queue_path(dest, "mess", id)) == -1) {
+      qwarn_sys("unable to move ", path);
+      queue_env_free(&m->env);
+      free(m);
+      continue;
+    }
+    msg_rcpts(m);
+    m->fresh = 1;
+    log_new(m);
+    if (m->pending == 0) msg_remove(m);
+    else sched_add(m);
+  }
+  closedir(dir);
+}
+
+static void scan_mess_dir(const char *dirname)
+{
+  DIR *dir = opendir(dirname);
+  struct dirent *de;
+
+  if (dir == NULL) {
+    qwarn_sys("unable to open ", dirname);
+    return;
+  }
+  while ((de = readdir(dir)) != NULL) {
+    char path[QUEUE_PATH_MAX];
+    unsigned long id;
+    struct msg *m;
+
+    if (!id_of(de->d_name, &id)) continue;
+    queue_path(path, "mess", id);
+    m = msg_new(id);
+    if (msg_load(m, path) == -1) {
+      if (errno == EINVAL) set_aside(path, id);
+      else qwarn_sys("unable to read ", path);
+      queue_env_free(&m->env);
+      free(m);
+      continue;
+    }
+    msg_rcpts(m);
+    info_load(m);
+    if (m->pending == 0) msg_remove(m); /* finished before a crash */
+    else sched_add(m);
+  }
+  closedir(dir);
+}
+
+/* info logs whose message is gone: left by a crash between the two unlinks */
+static void scan_info_dir(const char *dirname)
+{
+  DIR *dir = opendir(dirname);
+  struct dirent *de;
+
+  if (dir == NULL) return;
+  while ((de = readdir(dir)) != NULL) {
+    char mess[QUEUE_PATH_MAX];
+    char info[QUEUE_PATH_MAX];
+    unsigned long id;
+    struct stat st;
+
+    if (!id_of(de->d_name, &id)) continue;
+    if (stat(queue_path(mess, "mess", id), &st) == 0 || errno != ENOENT) continue;
+    if (unlink(queue_path(info, "info", id)) == 0) qlog("removed stale ", info);
+  }
+  closedir(dir);
+}
+
+/* Temp files are "PID.TIME.COUNTER": removed when their qinject is gone. */
+void queue_clean_tmp(int at_start)
+{
+  DIR *dir = opendir("queue/tmp");
+  struct dirent *de;
+  time_t t = time(NULL);
+
+  if (dir == NULL) return;
+  while ((de = readdir(dir)) != NULL) {
+    char path[300];
+    unsigned long pid;
+    size_t n;
+    struct stat st;
+    int gone;
+
+    if (de->d_name[0] == '.') continue;
+    n = scan_ulong(de->d_name, &pid);
+    if (strlen(de->d_name) > 200) continue;
+    memcpy(path, "queue/tmp/", 10);
+    memcpy(path + 10, de->d_name, strlen(de->d_name) + 1);
+    if (lstat(path, &st) == -1) continue;
+    gone = n > 0 && de->d_name[n] == '.' && pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+    /* a young file whose pid is gone might be a new process's with a reused pid
+     * only if the pid were reused within seconds; wait a minute unless starting */
+    if ((gone && (at_start || st.st_mtime + 60 < t)) || st.st_mtime + TMP_STALE < t) {
+      if (unlink(path) == 0) qlog("removed temp file ", path);
+    }
+  }
+  closedir(dir);
+}
+
+void queue_scan_all(void)
+{
+  unsigned long i;
+
+  queue_clean_tmp(1);
+  for (i = 0; i < QUEUE_SPLIT; i++) {
+    char dirname[40];
+    size_t o;
+
+    memcpy(dirname, "queue/mess/", 11);
+    o = 11 + fmt_ulong(dirname + 11, i);
+    dirname[o] = '\0';
+    scan_mess_dir(dirname);
+    memcpy(dirname, "queue/info/", 11);
+    o = 11 + fmt_ulong(dirname + 11, i);
+    dirname[o] = '\0';
+    scan_info_dir(dirname);
+  }
+  queue_scan_new();
+}

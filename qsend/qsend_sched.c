@@ -1,0 +1,650 @@
+/*
+ * qsend_sched: when each recipient is tried, and what its result does.
+ *
+ * A message waits in the time heap until its earliest pending recipient
+ * is due, then sits in the local and/or remote ready list until a
+ * delivery slot is free. Ready lists come in two kinds: fresh messages
+ * (never tried) and retries. Fresh mail is served first, but one slot in
+ * RETRY_SHARE goes to a retry when both wait, so neither starves: a big
+ * deferred queue never holds new mail back, and a flood of new mail never
+ * stops retries.
+ *
+ * Results: K delivered, Z deferred (exponential backoff from backoffmin
+ * to backoffmax; past queuelifetime it fails), D failed. A failure is
+ * reported to the sender (dsn_send) before the recipient is marked done,
+ * so that a crash in between only repeats the report, never loses it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+
+#include "qlog.h"
+#include "qsend.h"
+#include "qsend_dsn.h"
+#include "spawnproto.h"
+
+#define RETRY_SHARE 4          /* every 4th slot may go to a retry */
+#define BUSY_RETRY 1           /* seconds: retry when a destination is at its limit */
+
+struct job {
+  struct msg *m;               /* NULL: slot free */
+  size_t *idx;                 /* the recipients, in the order sent */
+  size_t count;
+  struct dom *dom;             /* remote jobs */
+};
+
+struct class {
+  struct job *jobs;
+  unsigned long slots;
+  unsigned long busy;
+  struct msg *fresh_head, *fresh_tail;
+  struct msg *retry_head, *retry_tail;
+  unsigned long served;
+};
+
+static struct class classes[2]; /* 0 local, 1 remote */
+
+static struct msg **heap;
+static size_t heap_len;
+static size_t heap_alloc;
+
+static void die_nomem(void)
+{
+  qdie(111, "out of memory");
+}
+
+const char *rcpt_addr(const struct msg *m, size_t idx)
+{
+  return queue_env_str(&m->env, m->env.rcpt[idx].addr);
+}
+
+/* ---- the time heap, keyed by msg->due ---- */
+
+static void heap_swap(size_t a, size_t b)
+{
+  struct msg *t = heap[a];
+  heap[a] = heap[b];
+  heap[b] = t;
+  heap[a]->heap_pos = a;
+  heap[b]->heap_pos = b;
+}
+
+static void heap_up(size_t i)
+{
+  while (i > 0 && heap[(i - 1) / 2]->due > heap[i]->due) {
+    heap_swap(i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+static void heap_down(size_t i)
+{
+  for (;;) {
+    size_t l = 2 * i + 1;
+    size_t s = i;
+    if (l < heap_len && heap[l]->due < heap[s]->due) s = l;
+    if (l + 1 < heap_len && heap[l + 1]->due < heap[s]->due) s = l + 1;
+    if (s == i) return;
+    heap_swap(i, s);
+    i = s;
+  }
+}
+
+static void heap_remove(struct msg *m)
+{
+  size_t i = m->heap_pos;
+
+  if (i == NOT_IN_HEAP) return;
+  heap_len--;
+  if (i != heap_len) {
+    heap[i] = heap[heap_len];
+    heap[i]->heap_pos = i;
+    heap_up(i);
+    heap_down(heap[i]->heap_pos);
+  }
+  m->heap_pos = NOT_IN_HEAP;
+}
+
+static void heap_put(struct msg *m, time_t due)
+{
+  if (m->heap_pos != NOT_IN_HEAP) {
+    time_t old = m->due;
+    m->due = due;
+    if (due < old) heap_up(m->heap_pos);
+    else heap_down(m->heap_pos);
+    return;
+  }
+  if (heap_len == heap_alloc) {
+    size_t n = heap_alloc ? heap_alloc * 2 : 1024;
+    struct msg **h = realloc(heap, n * sizeof *h);
+    if (h == NULL) die_nomem();
+    heap = h;
+    heap_alloc = n;
+  }
+  m->due = due;
+  m->heap_pos = heap_len;
+  heap[heap_len++] = m;
+  heap_up(m->heap_pos);
+}
+
+/* ---- ready lists ---- */
+
+static void ready_push(int remote, struct msg *m)
+{
+  struct class *c = &classes[remote];
+  struct msg **head = m->fresh ? &c->fresh_head : &c->retry_head;
+  struct msg **tail = m->fresh ? &c->fresh_tail : &c->retry_tail;
+
+  if (remote) {
+    if (m->in_rready) return;
+    m->in_rready = 1;
+    m->rnext = NULL;
+    if (*tail != NULL) (*tail)->rnext = m;
+    else *head = m;
+  } else {
+    if (m->in_lready) return;
+    m->in_lready = 1;
+    m->lnext = NULL;
+    if (*tail != NULL) (*tail)->lnext = m;
+    else *head = m;
+  }
+  *tail = m;
+}
+
+/* Takes the head of one list of the class: fresh first, but every
+ * RETRY_SHARE-th pick goes to a retry when there is one. */
+static struct msg *ready_peek(int remote, int *from_fresh)
+{
+  struct class *c = &classes[remote];
+
+  if (c->retry_head != NULL && (c->fresh_head == NULL || c->served % RETRY_SHARE == 0)) {
+    *from_fresh = 0;
+    return c->retry_head;
+  }
+  *from_fresh = 1;
+  return c->fresh_head;
+}
+
+static void ready_pop(int remote, int from_fresh)
+{
+  struct class *c = &classes[remote];
+  struct msg **head = from_fresh ? &c->fresh_head : &c->retry_head;
+  struct msg **tail = from_fresh ? &c->fresh_tail : &c->retry_tail;
+  struct msg *m = *head;
+
+  if (remote) {
+    *head = m->rnext;
+    m->in_rready = 0;
+  } else {
+    *head = m->lnext;
+    m->in_lready = 0;
+  }
+  if (*head == NULL) *tail = NULL;
+}
+
+/* ---- placing a message ---- */
+
+/* Puts m where its pending recipients need it: ready lists for what is due,
+ * the heap for the earliest of the rest. Frees it when it is finished. */
+static void place(struct msg *m)
+{
+  time_t earliest = 0;
+  int have_future = 0;
+  size_t i;
+
+  if (m->pending == 0) {
+    if (m->inflight == 0) {
+      heap_remove(m);
+      if (!m->in_lready && !m->in_rready) msg_remove(m);
+      /* else: removed when it leaves the ready list */
+    }
+    return;
+  }
+  for (i = 0; i < m->env.rcpt_count; i++) {
+    struct rcpt *r = &m->r[i];
+    if (r->state != RCPT_PENDING) continue;
+    if (r->next <= now) {
+      ready_push(r->remote, m);
+    } else if (!have_future || r->next < earliest) {
+      earliest = r->next;
+      have_future = 1;
+    }
+  }
+  if (have_future) heap_put(m, earliest);
+  else heap_remove(m);
+}
+
+void sched_add(struct msg *m)
+{
+  place(m);
+}
+
+void sched_due(void)
+{
+  while (heap_len > 0 && heap[0]->due <= now) {
+    struct msg *m = heap[0];
+    heap_remove(m);
+    place(m);
+  }
+}
+
+long sched_timeout_ms(void)
+{
+  if (heap_len == 0) return -1;
+  if (heap[0]->due <= now) return 0;
+  if (heap[0]->due - now > 86400) return 86400L * 1000;
+  return (long)(heap[0]->due - now) * 1000;
+}
+
+void sched_flush(void)
+{
+  size_t n = heap_len;
+  struct msg **all;
+  size_t i;
+
+  dom_reset_all();
+  if (n == 0) return;
+  all = malloc(n * sizeof *all);
+  if (all == NULL) die_nomem();
+  memcpy(all, heap, n * sizeof *all);
+  for (i = 0; i < n; i++) {
+    struct msg *m = all[i];
+    size_t j;
+    for (j = 0; j < m->env.rcpt_count; j++)
+      if (m->r[j].state == RCPT_PENDING) m->r[j].next = 0;
+    heap_remove(m);
+    place(m);
+  }
+  free(all);
+}
+
+unsigned long sched_busy(int remote)
+{
+  return classes[remote].busy;
+}
+
+/* ---- starting jobs ---- */
+
+static unsigned long slot_get(struct class *c)
+{
+  unsigned long i;
+
+  for (i = 0; i < c->slots; i++)
+    if (c->jobs[i].m == NULL) return i;
+  return c->slots;
+}
+
+static void job_send(int remote, unsigned long slot, struct job *j)
+{
+  stralloc rec = {0};
+  char num[FMT_ULONG];
+  const struct queue_env *e = &j->m->env;
+  size_t i;
+
+  if (!stralloc_copys(&rec, "J") || !stralloc_catb(&rec, num, fmt_ulong(num, slot)) ||
+      !stralloc_0(&rec) || !stralloc_cats(&rec, "I") ||
+      !stralloc_catb(&rec, num, fmt_ulong(num, j->m->id)) || !stralloc_0(&rec) ||
+      !stralloc_cats(&rec, "S") || !stralloc_cats(&rec, queue_env_str(e, e->sender)) ||
+      !stralloc_0(&rec))
+    die_nomem();
+  if (remote && e->ret != (size_t)-1)
+    if (!stralloc_cats(&rec, "V") || !stralloc_cats(&rec, queue_env_str(e, e->ret)) ||
+        !stralloc_0(&rec))
+      die_nomem();
+  if (remote && e->envid != (size_t)-1)
+    if (!stralloc_cats(&rec, "X") || !stralloc_cats(&rec, queue_env_str(e, e->envid)) ||
+        !stralloc_0(&rec))
+      die_nomem();
+  for (i = 0; i < j->count; i++) {
+    const struct queue_rcpt *qr = &e->rcpt[j->idx[i]];
+    if (!stralloc_cats(&rec, "R") || !stralloc_cats(&rec, queue_env_str(e, qr->addr)) ||
+        !stralloc_0(&rec))
+      die_nomem();
+    if (remote && qr->notify != (size_t)-1)
+      if (!stralloc_cats(&rec, "N") || !stralloc_cats(&rec, queue_env_str(e, qr->notify)) ||
+          !stralloc_0(&rec))
+        die_nomem();
+    if (remote && qr->orcpt != (size_t)-1)
+      if (!stralloc_cats(&rec, "O") || !stralloc_cats(&rec, queue_env_str(e, qr->orcpt)) ||
+          !stralloc_0(&rec))
+        die_nomem();
+  }
+  if (!stralloc_0(&rec)) die_nomem();
+  spawner_send(remote, rec.s, rec.len);
+  stralloc_free(&rec);
+}
+
+static int same_domain(const char *a, const char *b)
+{
+  const char *da = strrchr(a, '@');
+  const char *db = strrchr(b, '@');
+
+  if (da == NULL || db == NULL) return da == db;
+  return strcasecmp(da + 1, db + 1) == 0;
+}
+
+/* Starts one job for m in class remote, if m has a due recipient there.
+ * Returns 1 started, 0 nothing (more) to start for m now. */
+static int job_start(int remote, struct msg *m)
+{
+  struct class *c = &classes[remote];
+  struct job *j;
+  unsigned long slot;
+  size_t first;
+  size_t i;
+  struct dom *d = NULL;
+
+  for (;;) {
+    for (first = 0; first < m->env.rcpt_count; first++) {
+      struct rcpt *r = &m->r[first];
+      if (r->state == RCPT_PENDING && r->remote == remote && r->next <= now) break;
+    }
+    if (first == m->env.rcpt_count) return 0;
+    if (!remote) break;
+
+    {
+      const char *addr = rcpt_addr(m, first);
+      const char *at = strrchr(addr, '@');
+      const char *dn = at != NULL ? at + 1 : "";
+      time_t wait_until = 0;
+
+      d = dom_get(dn, strlen(dn));
+      if (d->down_until > now) wait_until = d->down_until;
+      else if (d->inflight >= cfg.conc_domain) wait_until = now + BUSY_RETRY;
+      if (wait_until == 0) break;
+      /* the destination is resting or full: its recipients here wait */
+      for (i = first; i < m->env.rcpt_count; i++) {
+        struct rcpt *r = &m->r[i];
+        if (r->state == RCPT_PENDING && r->remote && r->next <= now &&
+            same_domain(rcpt_addr(m, i), addr))
+          r->next = wait_until;
+      }
+    }
+  }
+
+  slot = slot_get(c);
+  if (slot == c->slots) return 0;
+  j = &c->jobs[slot];
+  j->m = m;
+  j->dom = d;
+  j->count = 0;
+  j->idx = malloc((remote ? SPAWN_RCPT_MAX : 1) * sizeof *j->idx);
+  if (j->idx == NULL) die_nomem();
+  for (i = first; i < m->env.rcpt_count && j->count < (remote ? SPAWN_RCPT_MAX : 1); i++) {
+    struct rcpt *r = &m->r[i];
+    if (r->state != RCPT_PENDING || r->remote != remote || r->next > now) continue;
+    if (remote && !same_domain(rcpt_addr(m, i), rcpt_addr(m, first))) continue;
+    r->state = RCPT_INFLIGHT;
+    j->idx[j->count++] = i;
+  }
+  m->inflight += j->count;
+  if (d != NULL) d->inflight++;
+  c->busy++;
+  c->served++;
+  job_send(remote, slot, j);
+  return 1;
+}
+
+void sched_dispatch(void)
+{
+  int remote;
+
+  for (remote = 0; remote < 2; remote++) {
+    struct class *c = &classes[remote];
+    if (!spawner_usable(remote)) continue;
+    while (c->busy < c->slots) {
+      int from_fresh;
+      struct msg *m = ready_peek(remote, &from_fresh);
+      if (m == NULL) break;
+      if (!job_start(remote, m)) {
+        ready_pop(remote, from_fresh);
+        m->fresh = 0;
+        place(m);
+      }
+    }
+  }
+}
+
+/* ---- results ---- */
+
+static time_t backoff(unsigned int tries)
+{
+  unsigned long t = cfg.backoff_min;
+  unsigned int i;
+
+  for (i = 1; i < tries && t < cfg.backoff_max; i++) t *= 2;
+  if (t > cfg.backoff_max) t = cfg.backoff_max;
+  return (time_t)t;
+}
+
+static void log_result(const struct msg *m, size_t idx, int remote, const char *what,
+                       const char *text)
+{
+  char id[FMT_ULONG * 2 + 2];
+  size_t o = fmt_ulong(id, m->id);
+
+  id[o++] = '.';
+  o += fmt_ulong(id + o, (unsigned long)idx);
+  id[o] = '\0';
+  qlog("delivery ", id, remote ? " remote " : " local ", rcpt_addr(m, idx), " ", what, ": ",
+       text);
+}
+
+/* NOTIFY of recipient idx allows reports of this kind? (RFC 3461: default FAILURE,DELAY) */
+static int notify_allows(const struct msg *m, size_t idx, const char *word)
+{
+  size_t off = m->env.rcpt[idx].notify;
+  const char *n;
+
+  if (off == (size_t)-1) return strcmp(word, "SUCCESS") != 0;
+  n = queue_env_str(&m->env, off);
+  return strcasestr(n, word) != NULL;
+}
+
+static void report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok)
+{
+  int fd;
+
+  *ok = 0;
+  if (n == 0) return;
+  fd = msg_open(m);
+  if (fd == -1) {
+    qwarn_sys("unable to open the queue file for a report");
+    return;
+  }
+  if (dsn_send(fd, &m->env, kind, list, n) == 0) *ok = 1;
+  else qwarn_sys("unable to queue a delivery report");
+  close(fd);
+}
+
+static void job_finish(int remote, unsigned long slot, const char *rec, size_t len)
+{
+  struct class *c = &classes[remote];
+  struct job *j = &c->jobs[slot];
+  struct msg *m = j->m;
+  struct dsn_rcpt *failed;
+  struct dsn_rcpt *delayed;
+  struct dsn_rcpt *succeeded;
+  size_t nfailed = 0;
+  size_t ndelayed = 0;
+  size_t nsucceeded = 0;
+  size_t pos = 0;
+  size_t i;
+  int any_ok = 0;
+  int all_temp = 1;
+  int ok;
+
+  failed = calloc(j->count, sizeof *failed);
+  delayed = calloc(j->count, sizeof *delayed);
+  succeeded = calloc(j->count, sizeof *succeeded);
+  if (failed == NULL || delayed == NULL || succeeded == NULL) die_nomem();
+
+  for (i = 0; i < j->count; i++) {
+    size_t idx = j->idx[i];
+    struct rcpt *r = &m->r[idx];
+    const char *text;
+    char code;
+
+    if (pos >= len) qdie(111, "protocol error: too few results from a spawner");
+    code = rec[pos];
+    text = rec + pos + 1;
+    pos += strlen(rec + pos) + 1;
+    m->inflight--;
+    switch (code) {
+      case 'K':
+        any_ok = 1;
+        all_temp = 0;
+        r->state = RCPT_DONE;
+        m->pending--;
+        log_result(m, idx, remote, "ok", text);
+        if (m->pending > 0) info_append(m, 'D', idx, NULL);
+        if (m->env.rcpt[idx].notify != (size_t)-1 && notify_allows(m, idx, "SUCCESS")) {
+          succeeded[nsucceeded].idx = idx;
+          succeeded[nsucceeded++].reason = text;
+        }
+        break;
+      case 'Z': {
+        char line[3 * FMT_ULONG + QUEUE_REASON_MAX + 8];
+        size_t o;
+        size_t tlen = strlen(text);
+
+        r->state = RCPT_PENDING;
+        if (r->tries < 60000) r->tries++;
+        free(r->reason);
+        r->reason = strdup(text);
+        if ((unsigned long long)now >= m->env.arrival + cfg.lifetime) {
+          log_result(m, idx, remote, "failed", "message expired in the queue");
+          failed[nfailed].idx = idx;
+          failed[nfailed++].reason = r->reason != NULL ? r->reason : text;
+          break;
+        }
+        r->next = now + backoff(r->tries);
+        log_result(m, idx, remote, "deferred", text);
+        o = fmt_ulong(line, (unsigned long)r->next);
+        line[o++] = ' ';
+        o += fmt_ulong(line + o, (unsigned long)now);
+        line[o++] = ' ';
+        if (tlen > QUEUE_REASON_MAX) tlen = QUEUE_REASON_MAX;
+        memcpy(line + o, text, tlen);
+        line[o + tlen] = '\0';
+        info_append(m, 'Z', idx, line);
+        if (!r->warned && (unsigned long long)now >= m->env.arrival + cfg.warn &&
+            notify_allows(m, idx, "DELAY")) {
+          delayed[ndelayed].idx = idx;
+          delayed[ndelayed++].reason = r->reason != NULL ? r->reason : "";
+        }
+        break;
+      }
+      case 'D':
+        all_temp = 0;
+        log_result(m, idx, remote, "failed", text);
+        failed[nfailed].idx = idx;
+        failed[nfailed++].reason = text;
+        break;
+      default:
+        qdie(111, "protocol error: unknown result from a spawner");
+    }
+  }
+  if (pos != len) qdie(111, "protocol error: too many results from a spawner");
+
+  /* failures: report first, then mark done */
+  report(m, DSN_FAILED, failed, nfailed, &ok);
+  for (i = 0; i < nfailed; i++) {
+    struct rcpt *r = &m->r[failed[i].idx];
+    if (ok) {
+      char t[FMT_ULONG];
+      stralloc line = {0};
+      t[fmt_ulong(t, (unsigned long)now)] = '\0';
+      if (!stralloc_copys(&line, t) || !stralloc_cats(&line, " ") ||
+          !stralloc_cats(&line, failed[i].reason) || !stralloc_0(&line))
+        die_nomem();
+      if (r->state != RCPT_DONE) m->pending--;
+      r->state = RCPT_DONE;
+      if (m->pending > 0) info_append(m, 'F', failed[i].idx, line.s);
+      stralloc_free(&line);
+    } else {
+      /* the report could not be queued: keep the recipient and try again later */
+      r->state = RCPT_PENDING;
+      r->next = now + (time_t)cfg.backoff_min;
+    }
+  }
+  report(m, DSN_DELAYED, delayed, ndelayed, &ok);
+  if (ok)
+    for (i = 0; i < ndelayed; i++) {
+      m->r[delayed[i].idx].warned = 1;
+      info_append(m, 'W', delayed[i].idx, NULL);
+    }
+  report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
+
+  if (j->dom != NULL) {
+    struct dom *d = j->dom;
+    if (d->inflight > 0) d->inflight--;
+    if (any_ok) {
+      d->fails = 0;
+      d->down_until = 0;
+    } else if (all_temp) {
+      /* the whole destination failed: its other messages wait too */
+      if (d->fails < 1000) d->fails++;
+      d->down_until = now + backoff((unsigned int)d->fails);
+    }
+  }
+  free(failed);
+  free(delayed);
+  free(succeeded);
+  free(j->idx);
+  j->idx = NULL;
+  j->m = NULL;
+  j->dom = NULL;
+  c->busy--;
+  place(m);
+}
+
+void sched_result(int remote, const char *rec, size_t len)
+{
+  struct class *c = &classes[remote];
+  unsigned long slot;
+  size_t n;
+
+  if (len < 2 || rec[0] != 'J') qdie(111, "protocol error: result without a slot");
+  n = scan_ulong(rec + 1, &slot);
+  if (n == 0 || rec[1 + n] != '\0' || slot >= c->slots || c->jobs[slot].m == NULL)
+    qdie(111, "protocol error: result for a slot that is not busy");
+  n += 2;
+  job_finish(remote, slot, rec + n, len - n);
+}
+
+void sched_spawner_lost(int remote)
+{
+  struct class *c = &classes[remote];
+  unsigned long slot;
+
+  for (slot = 0; slot < c->slots; slot++) {
+    struct job *j = &c->jobs[slot];
+    size_t i;
+    if (j->m == NULL) continue;
+    for (i = 0; i < j->count; i++) {
+      j->m->r[j->idx[i]].state = RCPT_PENDING;
+      j->m->inflight--;
+    }
+    if (j->dom != NULL && j->dom->inflight > 0) j->dom->inflight--;
+    free(j->idx);
+    j->idx = NULL;
+    place(j->m);
+    j->m = NULL;
+    c->busy--;
+  }
+}
+
+void sched_init(void)
+{
+  classes[0].slots = cfg.conc_local;
+  classes[1].slots = cfg.conc_remote;
+  classes[0].jobs = calloc(cfg.conc_local, sizeof(struct job));
+  classes[1].jobs = calloc(cfg.conc_remote, sizeof(struct job));
+  if (classes[0].jobs == NULL || classes[1].jobs == NULL) die_nomem();
+}
