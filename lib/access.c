@@ -1,0 +1,188 @@
+/*
+ * access_lookup: the most specific entry of control/access.cdb for a
+ * client address, a sender or a recipient (lib/access.h).
+ *
+ * Candidates, most specific first; at each step the tagged key
+ * ("c:", "f:", "t:") before the untagged one ("*:"):
+ *   connect: the IP address, then each shorter prefix (IPv4 by octets,
+ *            "192.168.0.1" "192.168.0" "192.168" "192"; IPv6 by groups of
+ *            the full form "ipv6:2001:db8:0:0:0:0:0:1" ... "ipv6:2001");
+ *            then the host name, if given, and each parent domain. The
+ *            address comes first because the client chooses its PTR name.
+ *   from/to: "user@domain", "user@", "domain", each parent domain; the
+ *            null sender is looked up as "<>".
+ * Keys are lowercase; qnewmaps writes IPv6 keys in the same full form.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "access.h"
+#include "addr.h"
+#include "cdbmap.h"
+
+/* "ipv6:" + 8 groups of 4 hex digits and 7 colons, or an address + tag */
+#define ACCESS_KEY_MAX (2 + ADDR_MAX + 1)
+
+struct lookup {
+  struct cdbmap m;
+  char tag;
+  stralloc *val;
+};
+
+/* Tries "T:cand" then "*:cand". 1 found, 0 not, -1 error. */
+static int try_key(struct lookup *l, const char *cand, size_t len)
+{
+  char key[ACCESS_KEY_MAX];
+  size_t i;
+  int r;
+
+  if (len == 0 || len + 2 > sizeof key) return 0;
+  key[1] = ':';
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)cand[i];
+    key[2 + i] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+  }
+  key[0] = l->tag;
+  r = cdbmap_find(&l->m, key, len + 2, l->val);
+  if (r != 0) return r;
+  key[0] = '*';
+  return cdbmap_find(&l->m, key, len + 2, l->val);
+}
+
+/* The domain d and each parent domain ("a.b.c", "b.c", "c"). */
+static int try_domain(struct lookup *l, const char *d, size_t len)
+{
+  size_t i;
+  int r;
+
+  while (len > 0 && d[len - 1] == '.') len--;
+  if (len == 0) return 0;
+  if (d[0] == '[') return try_key(l, d, len); /* an address literal has no parents */
+  for (;;) {
+    r = try_key(l, d, len);
+    if (r != 0) return r;
+    for (i = 0; i < len && d[i] != '.'; i++) {}
+    if (i >= len) return 0;
+    d += i + 1;
+    len -= i + 1;
+  }
+}
+
+static int try_ip(struct lookup *l, const char *ip, size_t len)
+{
+  char text[64];
+  char cand[64];
+  unsigned char bin[16];
+  size_t n;
+  int groups;
+  int r;
+
+  if (len == 0 || len >= sizeof text) return 0;
+  memcpy(text, ip, len);
+  text[len] = '\0';
+  if (strncasecmp(text, "::ffff:", 7) == 0 && strchr(text + 7, '.') != NULL)
+    memmove(text, text + 7, len - 7 + 1); /* an IPv4 client on an IPv6 socket */
+
+  if (inet_pton(AF_INET, text, bin) == 1) {
+    /* "a.b.c.d", then cut at each dot from the right */
+    if (inet_ntop(AF_INET, bin, cand, sizeof cand) == NULL) return 0;
+    n = strlen(cand);
+    for (;;) {
+      r = try_key(l, cand, n);
+      if (r != 0) return r;
+      while (n > 0 && cand[n - 1] != '.') n--;
+      if (n == 0) return 0;
+      n--;
+    }
+  }
+
+  if (inet_pton(AF_INET6, text, bin) == 1) {
+    /* "ipv6:" and the 8 groups in full, without leading zeros */
+    static const char hex[] = "0123456789abcdef";
+    memcpy(cand, "ipv6:", 5);
+    n = 5;
+    for (groups = 0; groups < 8; groups++) {
+      unsigned v = (unsigned)bin[2 * groups] << 8 | bin[2 * groups + 1];
+      int started = 0;
+      int shift;
+      if (groups > 0) cand[n++] = ':';
+      for (shift = 12; shift >= 0; shift -= 4) {
+        unsigned digit = (v >> shift) & 15;
+        if (digit != 0 || started || shift == 0) {
+          cand[n++] = hex[digit];
+          started = 1;
+        }
+      }
+    }
+    for (;;) {
+      r = try_key(l, cand, n);
+      if (r != 0) return r;
+      while (n > 5 && cand[n - 1] != ':') n--;
+      if (n <= 5) return 0;
+      n--;
+    }
+  }
+  return 0;
+}
+
+static int try_addr(struct lookup *l, const char *a, size_t len)
+{
+  const char *at;
+  size_t local_len;
+  int r;
+
+  if (len == 0) return try_key(l, "<>", 2);
+  r = try_key(l, a, len);
+  if (r != 0) return r;
+  at = memrchr(a, '@', len);
+  if (at == NULL) {
+    char key[ADDR_MAX + 2];
+    if (len + 1 > sizeof key) return 0;
+    memcpy(key, a, len);
+    key[len] = '@';
+    return try_key(l, key, len + 1);
+  }
+  local_len = (size_t)(at - a);
+  if (local_len > 0) {
+    r = try_key(l, a, local_len + 1); /* "user@" */
+    if (r != 0) return r;
+  }
+  return try_domain(l, at + 1, len - local_len - 1);
+}
+
+int access_lookup(int kind, const char *key, size_t len, const char *host, stralloc *val)
+{
+  struct lookup l;
+  int r;
+  int e;
+
+  if (kind != ACCESS_CONNECT && kind != ACCESS_FROM && kind != ACCESS_TO) {
+    errno = EINVAL;
+    return -1;
+  }
+  r = cdbmap_open(&l.m, ACCESS_CDB);
+  if (r != 1) return r;
+  l.tag = (char)kind;
+  l.val = val;
+
+  if (kind == ACCESS_CONNECT) {
+    r = try_ip(&l, key, len);
+    if (r == 0 && host != NULL) r = try_domain(&l, host, strlen(host));
+  } else {
+    r = try_addr(&l, key, len);
+  }
+
+  e = errno;
+  cdbmap_close(&l.m);
+  if (r == 1) {
+    if (!stralloc_0(val)) {
+      errno = ENOMEM;
+      return -1;
+    }
+    val->len--; /* NUL-terminated; len is the action's length */
+  }
+  errno = e;
+  return r;
+}

@@ -1,0 +1,377 @@
+/*
+ * maps_access: control/access -> control/access.cdb (lib/access.h), and
+ * its RELAY lines for IP addresses -> control/tcp.smtp.cdb, the rules
+ * tcpserver's -x reads (RELAYCLIENT="" for those clients; everybody else
+ * is allowed without it).
+ *
+ *   [Connect:|From:|To:]key <blanks> action
+ * keys: IPv4 address or prefix (1 to 4 octets), "IPv6:" address or prefix
+ * (1 to 8 groups, "::" only in a full address), host name or domain,
+ * user@domain, user@, <> (the null sender; From: only).
+ * actions: OK RELAY REJECT DISCARD (any case; stored upper case),
+ * ERROR:x.y.z:nnn text, ERROR:nnn text (nnn 4xx or 5xx, x the same class).
+ *
+ * CDB key: tag ("c:", "f:", "t:", "*:") + the key lowercased; IPv4 octets
+ * and IPv6 groups without leading zeros, a full IPv6 address with all 8
+ * groups: the form access_lookup builds from the client's address.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "access.h"
+#include "maps.h"
+
+#define KEY_MAX 400
+
+static int blank(char c) { return c == ' ' || c == '\t'; }
+
+/* "192.168.0" -> normalized into out. 1 ok, 0 not an IPv4 prefix. */
+static int ipv4_key(const char *s, size_t len, char *out, size_t *olen, int *octets)
+{
+  size_t i = 0;
+  size_t n = 0;
+  int count = 0;
+
+  if (len > 0 && s[len - 1] == '.') len--; /* "10.1." as tcprules writes it */
+  if (len == 0) return 0;
+  while (i < len) {
+    unsigned long v = 0;
+    size_t start = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + (unsigned long)(s[i++] - '0');
+    if (i == start || v > 255) return 0;
+    if (i < len && s[i] != '.') return 0;
+    if (++count > 4) return 0;
+    if (count > 1) out[n++] = '.';
+    if (v >= 100) out[n++] = (char)('0' + v / 100);
+    if (v >= 10) out[n++] = (char)('0' + v / 10 % 10);
+    out[n++] = (char)('0' + v % 10);
+    if (i < len) {
+      i++;
+      if (i == len) return 0;
+    }
+  }
+  *olen = n;
+  *octets = count;
+  return 1;
+}
+
+/* "2001:DB8:0::1" or "2001:db8" (after "IPv6:") -> "ipv6:..." in out.
+ * 1 ok (*full = 1 for a whole address), 0 invalid. */
+static int ipv6_key(const char *s, size_t len, char *out, size_t *olen, int *full,
+                    unsigned char *bin)
+{
+  static const char hex[] = "0123456789abcdef";
+  char text[64];
+  size_t n = 5;
+  size_t i;
+  int groups = 0;
+
+  memcpy(out, "ipv6:", 5);
+  if (len == 0 || len >= sizeof text) return 0;
+  memcpy(text, s, len);
+  text[len] = '\0';
+  if (inet_pton(AF_INET6, text, bin) == 1) {
+    for (groups = 0; groups < 8; groups++) {
+      unsigned v = (unsigned)bin[2 * groups] << 8 | bin[2 * groups + 1];
+      int started = 0;
+      int shift;
+      if (groups > 0) out[n++] = ':';
+      for (shift = 12; shift >= 0; shift -= 4) {
+        unsigned d = (v >> shift) & 15;
+        if (d != 0 || started || shift == 0) {
+          out[n++] = hex[d];
+          started = 1;
+        }
+      }
+    }
+    *olen = n;
+    *full = 1;
+    return 1;
+  }
+  /* a prefix: 1 to 7 groups of 1 to 4 hex digits, no "::" */
+  if (s[len - 1] == ':') len--; /* "2001:db8:" as tcprules writes it */
+  i = 0;
+  while (i < len) {
+    unsigned v = 0;
+    size_t start = i;
+    const char *d;
+    int shift;
+    int started = 0;
+    while (i < len && i - start < 4 && s[i] != '\0' && (d = strchr(hex, s[i] | 0x20)) != NULL) {
+      v = v * 16 + (unsigned)(d - hex);
+      i++;
+    }
+    if (i == start || (i < len && s[i] != ':')) return 0;
+    if (++groups > 7) return 0;
+    if (groups > 1) out[n++] = ':';
+    for (shift = 12; shift >= 0; shift -= 4) {
+      unsigned digit = (v >> shift) & 15;
+      if (digit != 0 || started || shift == 0) {
+        out[n++] = hex[digit];
+        started = 1;
+      }
+    }
+    if (i < len) {
+      i++;
+      if (i == len) return 0;
+    }
+  }
+  if (groups == 0) return 0;
+  *olen = n;
+  *full = 0;
+  return 1;
+}
+
+static const char *check_action(char *a, size_t len)
+{
+  static const char *const words[] = {"OK", "RELAY", "REJECT", "DISCARD"};
+  size_t i;
+  size_t k;
+
+  for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+    if (len == strlen(words[i]) && strncasecmp(a, words[i], len) == 0) {
+      memcpy(a, words[i], len);
+      return NULL;
+    }
+  }
+  if (len < 6 || strncasecmp(a, "ERROR:", 6) != 0) return "unknown action (OK, RELAY, REJECT, DISCARD, ERROR:...)";
+  memcpy(a, "ERROR:", 6);
+  k = 6;
+  /* optional x.y.z: */
+  if (len - k >= 6 && (a[k] == '4' || a[k] == '5') && a[k + 1] == '.') {
+    char class = a[k];
+    size_t j = k + 2;
+    int part;
+    for (part = 0; part < 2; part++) {
+      size_t start = j;
+      while (j < len && a[j] >= '0' && a[j] <= '9' && j - start < 3) j++;
+      if (j == start || j >= len) return "bad status code in ERROR:";
+      if (a[j] != (part == 0 ? '.' : ':')) return "bad status code in ERROR:";
+      j++;
+    }
+    if (j >= len || a[j] != class) return "ERROR: status code and reply code differ in class";
+    k = j;
+  }
+  if (len - k < 3 || (a[k] != '4' && a[k] != '5') || a[k + 1] < '0' || a[k + 1] > '9' ||
+      a[k + 2] < '0' || a[k + 2] > '9' || (len - k > 3 && !blank(a[k + 3])))
+    return "ERROR: needs a reply code 4xx or 5xx";
+  for (i = 0; i < len; i++)
+    if ((unsigned char)a[i] < 32 && a[i] != '\t') return "control character in action";
+  return NULL;
+}
+
+int maps_access(void)
+{
+  struct maps_src src;
+  struct cdbmap_writer w;
+  struct cdbmap_writer tw;
+  struct maps_keyset seen = {0};
+  struct maps_keyset tseen = {0};
+  stralloc relay = {0};
+  char line[MAPS_LINE_MAX];
+  char key[KEY_MAX];
+  size_t len;
+  int r;
+  int e;
+
+  r = maps_open(&src, ACCESS_TEXT);
+  if (r != 1) return r;
+  if (maps_writer_start(&w, ACCESS_CDB, 0644) == -1) {
+    e = errno;
+    maps_close(&src);
+    errno = e;
+    return -1;
+  }
+
+  while ((r = maps_line(&src, line, sizeof line, &len)) == 1) {
+    size_t i = 0;
+    size_t kstart;
+    size_t klen;
+    size_t alen;
+    size_t n;
+    char tag = '*';
+    char *k;
+    char *act;
+    const char *why;
+    int iskind = 0; /* 4 ipv4, 6 ipv6, 'a' address, 'd' domain */
+    int full = 0;
+    int octets = 0;
+    unsigned char bin[16];
+
+    while (i < len && blank(line[i])) i++;
+    if (i == len || line[i] == '#') continue;
+    kstart = i;
+    while (i < len && !blank(line[i])) i++;
+    k = line + kstart;
+    klen = i - kstart;
+    while (i < len && blank(line[i])) i++;
+    act = line + i;
+    alen = len - i;
+    while (alen > 0 && blank(act[alen - 1])) alen--;
+    if (alen == 0) {
+      maps_error(&src, "missing action", NULL);
+      continue;
+    }
+
+    if (klen > 8 && strncasecmp(k, "connect:", 8) == 0) {
+      tag = ACCESS_CONNECT;
+      k += 8, klen -= 8;
+    } else if (klen > 5 && strncasecmp(k, "from:", 5) == 0) {
+      tag = ACCESS_FROM;
+      k += 5, klen -= 5;
+    } else if (klen > 3 && strncasecmp(k, "to:", 3) == 0) {
+      tag = ACCESS_TO;
+      k += 3, klen -= 3;
+    }
+    if (klen + 8 > sizeof key) {
+      maps_error(&src, "key too long", NULL);
+      continue;
+    }
+
+    key[0] = tag;
+    key[1] = ':';
+    n = 2;
+    if (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0) {
+      size_t kl;
+      if (!ipv6_key(k + 5, klen - 5, key + 2, &kl, &full, bin)) {
+        maps_error(&src, "bad IPv6 address or prefix", NULL);
+        continue;
+      }
+      n += kl;
+      iskind = 6;
+    } else if (strspn(k, "0123456789.") >= klen) {
+      size_t kl;
+      if (!ipv4_key(k, klen, key + 2, &kl, &octets)) {
+        maps_error(&src, "bad IPv4 address or prefix", NULL);
+        continue;
+      }
+      n += kl;
+      iskind = 4;
+    } else if (klen == 2 && memcmp(k, "<>", 2) == 0) {
+      memcpy(key + 2, "<>", 2);
+      n += 2;
+      iskind = 'a';
+    } else {
+      const char *at = memrchr(k, '@', klen);
+      if (at != NULL) {
+        size_t llen = (size_t)(at - k);
+        if (llen == 0 || !maps_islocal(k, llen) ||
+            (at + 1 < k + klen && !maps_isdomain(at + 1, klen - llen - 1))) {
+          maps_error(&src, "bad address key", NULL);
+          continue;
+        }
+        iskind = 'a';
+      } else {
+        if (k[0] == '.') k++, klen--; /* ".example.org": subdomains match anyway */
+        if (!maps_isdomain(k, klen)) {
+          maps_error(&src, "bad key (IP, IPv6:..., domain, user@domain, user@)", NULL);
+          continue;
+        }
+        iskind = 'd';
+      }
+      memcpy(key + 2, k, klen);
+      maps_lower(key + 2, klen);
+      n += klen;
+    }
+    if (tag == ACCESS_CONNECT && iskind == 'a') {
+      maps_error(&src, "Connect: takes an IP address or a host name, not an address", NULL);
+      continue;
+    }
+    if ((tag == ACCESS_FROM || tag == ACCESS_TO) && (iskind == 4 || iskind == 6)) {
+      maps_error(&src, "From: and To: take an address or a domain, not an IP address", NULL);
+      continue;
+    }
+    if (memcmp(key + 2, "<>", 2) == 0 && n == 4 && tag != ACCESS_FROM && tag != '*') {
+      maps_error(&src, "<> is the null sender: From: only", NULL);
+      continue;
+    }
+
+    why = check_action(act, alen);
+    if (why != NULL) {
+      maps_error(&src, why, NULL);
+      continue;
+    }
+
+    r = maps_keyset_add(&seen, key, n);
+    if (r == -1) goto nomem;
+    if (r == 0) {
+      key[n] = '\0';
+      maps_error(&src, "duplicate key ", key);
+      continue;
+    }
+    if (src.errors == 0 && cdbmap_add(&w, key, n, act, alen) == -1) goto fail;
+
+    /* tcpserver's rules: its own text form of the client's address */
+    if ((iskind == 4 || iskind == 6) && (tag == '*' || tag == ACCESS_CONNECT) &&
+        alen == 5 && memcmp(act, "RELAY", 5) == 0) {
+      char tkey[64];
+      size_t tlen;
+      if (iskind == 4) {
+        tlen = n - 2;
+        memcpy(tkey, key + 2, tlen);
+        if (octets < 4) tkey[tlen++] = '.';
+      } else if (full) {
+        if (inet_ntop(AF_INET6, bin, tkey, sizeof tkey) == NULL) continue;
+        tlen = strlen(tkey);
+      } else {
+        tlen = n - 2 - 5;
+        memcpy(tkey, key + 7, tlen);
+        tkey[tlen++] = ':';
+      }
+      r = maps_keyset_add(&tseen, tkey, tlen);
+      if (r == -1) goto nomem;
+      if (r == 1 && (!stralloc_catb(&relay, tkey, tlen) || !stralloc_0(&relay))) goto nomem;
+    }
+  }
+  if (r == -1) goto fail;
+  maps_close(&src);
+  maps_keyset_free(&seen);
+  maps_keyset_free(&tseen);
+
+  if (src.errors > 0) {
+    cdbmap_abort(&w);
+    stralloc_free(&relay);
+    return 1;
+  }
+  if (maps_writer_start(&tw, TCPRULES_CDB, 0644) == -1) goto fail_relay;
+  {
+    static const char allow_relay[] = "+RELAYCLIENT=";
+    size_t pos = 0;
+    while (pos < relay.len) {
+      size_t l = strlen(relay.s + pos);
+      if (cdbmap_add(&tw, relay.s + pos, l, allow_relay, sizeof allow_relay) == -1) {
+        cdbmap_abort(&tw);
+        goto fail_relay;
+      }
+      pos += l + 1;
+    }
+  }
+  stralloc_free(&relay);
+  if (cdbmap_finish(&w) == -1) {
+    e = errno;
+    cdbmap_abort(&tw);
+    errno = e;
+    return -1;
+  }
+  return cdbmap_finish(&tw);
+
+fail_relay:
+  e = errno;
+  cdbmap_abort(&w);
+  stralloc_free(&relay);
+  errno = e;
+  return -1;
+nomem:
+  errno = ENOMEM;
+fail:
+  e = errno;
+  cdbmap_abort(&w);
+  maps_close(&src);
+  maps_keyset_free(&seen);
+  maps_keyset_free(&tseen);
+  stralloc_free(&relay);
+  errno = e;
+  return -1;
+}

@@ -1,0 +1,292 @@
+/*
+ * maps_aliases: control/aliases -> control/aliases.cdb (lib/aliases.h).
+ *
+ *   name: target, target, ...      a blank at the start of a line continues
+ *                                  the entry; '#' at the start: a comment
+ * name: a local part, user@domain or @domain. Targets are separated by
+ * commas; a target in double quotes may hold commas and blanks (the quotes
+ * are removed); "error:" takes the rest of the entry. Checked here: the
+ * name, each target's form, %1 only in a catch-all, duplicates.
+ * postmaster and mailer-daemon are added (to postmaster@ME) when missing.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aliases.h"
+#include "ctl.h"
+#include "maps.h"
+
+struct entry {
+  stralloc text;          /* the logical line: first line and continuations */
+  unsigned long lineno;   /* where it started */
+};
+
+static int blank(char c) { return c == ' ' || c == '\t'; }
+
+static int isstatus(const char *s, size_t len, size_t *used)
+{
+  /* x.y.z: class 4 or 5, then 1-3 digits, 1-3 digits (RFC 3463) */
+  size_t i = 0;
+  int part;
+
+  if (len < 5 || (s[0] != '4' && s[0] != '5') || s[1] != '.') return 0;
+  i = 2;
+  for (part = 0; part < 2; part++) {
+    size_t start = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) i++;
+    if (i == start) return 0;
+    if (part == 0) {
+      if (i >= len || s[i] != '.') return 0;
+      i++;
+    }
+  }
+  if (i < len && !blank(s[i])) return 0;
+  *used = i;
+  return 1;
+}
+
+/* Checks one target (quotes already removed). NULL ok, or what is wrong. */
+static const char *check_target(const char *t, size_t len, int catchall)
+{
+  size_t i;
+  size_t used;
+  const char *at;
+
+  if (len == 0) return "empty target";
+  for (i = 0; i < len; i++)
+    if ((unsigned char)t[i] < 32 || t[i] == 127) return "control character in target";
+  if (t[0] == '|') return len > 1 ? NULL : "empty command";
+  if (t[0] == '/') return NULL;
+  if (len >= 9 && strncasecmp(t, ":include:", 9) == 0)
+    return (len > 9 && t[9] == '/') ? NULL : ":include: needs an absolute path";
+  if (len >= 6 && strncasecmp(t, "error:", 6) == 0)
+    return isstatus(t + 6, len - 6, &used) ? NULL : "error: needs a status code 4.x.x or 5.x.x";
+  /* an address: local or local@domain, %1 standing for a local part */
+  if (memmem(t, len, "%1", 2) != NULL && !catchall) return "%1 outside a catch-all (@domain)";
+  at = memrchr(t, '@', len);
+  for (i = 0; i < len; i++)
+    if (blank(t[i]) || t[i] == ',' || t[i] == ':' || t[i] == '"') return "bad address";
+  if (at == NULL) return maps_islocal(t, len) ? NULL : "bad local part";
+  if (at == t || !maps_islocal(t, (size_t)(at - t)) ||
+      !maps_isdomain(at + 1, len - (size_t)(at - t) - 1))
+    return "bad address";
+  return NULL;
+}
+
+/* The name before ':' (lowercased in place). NULL ok, or what is wrong. */
+static const char *check_name(char *n, size_t len, int *catchall)
+{
+  char *at = memrchr(n, '@', len);
+
+  *catchall = 0;
+  maps_lower(n, len);
+  if (at == NULL) return maps_islocal(n, len) ? NULL : "bad alias name";
+  if (!maps_isdomain(at + 1, len - (size_t)(at - n) - 1)) return "bad domain in alias name";
+  if (at == n) {
+    *catchall = 1;
+    return NULL;
+  }
+  return maps_islocal(n, (size_t)(at - n)) ? NULL : "bad alias name";
+}
+
+/* Parses one entry; adds it unless errors were seen. 0, -1 + errno. */
+static int do_entry(struct maps_src *src, struct entry *e, struct cdbmap_writer *w,
+                    struct maps_keyset *seen, stralloc *val)
+{
+  char *s = e->text.s;
+  size_t len = e->text.len;
+  char *colon = memchr(s, ':', len);
+  size_t nlen;
+  size_t i;
+  int catchall;
+  int r;
+  const char *why;
+
+  if (colon == NULL) {
+    maps_error_at(src, e->lineno, "missing ':' after the alias name", NULL);
+    return 0;
+  }
+  nlen = (size_t)(colon - s);
+  while (nlen > 0 && blank(s[nlen - 1])) nlen--;
+  why = check_name(s, nlen, &catchall);
+  if (why != NULL) {
+    maps_error_at(src, e->lineno, why, NULL);
+    return 0;
+  }
+
+  val->len = 0;
+  i = (size_t)(colon - s) + 1;
+  for (;;) {
+    size_t start;
+    size_t tlen;
+    while (i < len && blank(s[i])) i++;
+    if (i >= len) break;
+    if (s[i] == '"') {
+      char *q = memchr(s + i + 1, '"', len - i - 1);
+      if (q == NULL) {
+        maps_error_at(src, e->lineno, "unterminated quote", NULL);
+        return 0;
+      }
+      start = i + 1;
+      tlen = (size_t)(q - s) - start;
+      i = (size_t)(q - s) + 1;
+      while (i < len && blank(s[i])) i++;
+      if (i < len && s[i] != ',') {
+        maps_error_at(src, e->lineno, "text after a quoted target", NULL);
+        return 0;
+      }
+    } else {
+      start = i;
+      if (len - i >= 6 && strncasecmp(s + i, "error:", 6) == 0) {
+        i = len; /* the text may hold commas */
+      } else {
+        while (i < len && s[i] != ',') i++;
+      }
+      tlen = i - start;
+      while (tlen > 0 && blank(s[start + tlen - 1])) tlen--;
+    }
+    if (i < len) i++; /* the comma */
+    why = check_target(s + start, tlen, catchall);
+    if (why != NULL) {
+      maps_error_at(src, e->lineno, why, NULL);
+      return 0;
+    }
+    if (!stralloc_catb(val, s + start, tlen) || !stralloc_0(val)) goto nomem;
+  }
+  if (val->len == 0) {
+    maps_error_at(src, e->lineno, "no target", NULL);
+    return 0;
+  }
+
+  r = maps_keyset_add(seen, s, nlen);
+  if (r == -1) goto nomem;
+  if (r == 0) {
+    s[nlen] = '\0';
+    maps_error_at(src, e->lineno, "duplicate alias ", s);
+    return 0;
+  }
+  if (src->errors == 0 && cdbmap_add(w, s, nlen, val->s, val->len) == -1) return -1;
+  return 0;
+
+nomem:
+  errno = ENOMEM;
+  return -1;
+}
+
+/* postmaster and mailer-daemon exist even when the file forgets them. */
+static int add_defaults(struct cdbmap_writer *w, struct maps_keyset *seen)
+{
+  static const char *const names[] = {"postmaster", "mailer-daemon"};
+  stralloc me = {0};
+  stralloc target = {0};
+  size_t i;
+  int r;
+
+  r = ctl_readline(&me, "control/me", NULL);
+  if (r != 1) {
+    stralloc_free(&me);
+    return r;
+  }
+  maps_lower(me.s, me.len);
+  if (!stralloc_copys(&target, "postmaster@") || !stralloc_cat(&target, &me) ||
+      !stralloc_0(&target))
+    goto nomem;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    r = maps_keyset_add(seen, names[i], strlen(names[i]));
+    if (r == -1) goto nomem;
+    if (r == 1 && cdbmap_add(w, names[i], strlen(names[i]), target.s, target.len) == -1) {
+      r = -1;
+      goto out;
+    }
+  }
+  r = 0;
+  goto out;
+nomem:
+  errno = ENOMEM;
+  r = -1;
+out:
+  {
+    int e = errno;
+    stralloc_free(&me);
+    stralloc_free(&target);
+    errno = e;
+  }
+  return r;
+}
+
+int maps_aliases(void)
+{
+  struct maps_src src;
+  struct cdbmap_writer w;
+  struct maps_keyset seen = {0};
+  struct entry e = {{0}, 0};
+  stralloc val = {0};
+  char line[MAPS_LINE_MAX];
+  size_t len;
+  int have = 0;
+  int r;
+  int err;
+
+  r = maps_open(&src, ALIASES_TEXT);
+  if (r != 1) return r;
+  if (maps_writer_start(&w, ALIASES_CDB, 0644) == -1) {
+    err = errno;
+    maps_close(&src);
+    errno = err;
+    return -1;
+  }
+
+  for (;;) {
+    r = maps_line(&src, line, sizeof line, &len);
+    if (r == -1) goto fail;
+    if (r == 1 && len > 0 && line[0] == '#') continue;
+    if (r == 1 && len > 0 && blank(line[0])) {
+      size_t i = 0;
+      while (i < len && blank(line[i])) i++;
+      if (i == len) continue; /* a blank line */
+      if (!have) {
+        maps_error(&src, "continuation line without an entry", NULL);
+        continue;
+      }
+      if (e.text.len + len > MAPS_ENTRY_MAX) {
+        maps_error(&src, "entry too long", NULL);
+        continue;
+      }
+      if (!stralloc_catb(&e.text, " ", 1) || !stralloc_catb(&e.text, line + i, len - i))
+        goto nomem;
+      continue;
+    }
+    /* a new entry (or EOF): the previous one is complete */
+    if (have && do_entry(&src, &e, &w, &seen, &val) == -1) goto fail;
+    have = 0;
+    if (r == 0) break;
+    if (len == 0) continue;
+    if (!stralloc_copyb(&e.text, line, len)) goto nomem;
+    e.lineno = src.lineno;
+    have = 1;
+  }
+
+  if (src.errors == 0 && add_defaults(&w, &seen) == -1) goto fail;
+  maps_close(&src);
+  stralloc_free(&e.text);
+  stralloc_free(&val);
+  maps_keyset_free(&seen);
+  if (src.errors > 0) {
+    cdbmap_abort(&w);
+    return 1;
+  }
+  return cdbmap_finish(&w);
+
+nomem:
+  errno = ENOMEM;
+fail:
+  err = errno;
+  cdbmap_abort(&w);
+  maps_close(&src);
+  stralloc_free(&e.text);
+  stralloc_free(&val);
+  maps_keyset_free(&seen);
+  errno = err;
+  return -1;
+}

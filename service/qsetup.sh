@@ -1,0 +1,427 @@
+#!/bin/sh
+# qsetup: create (or update) a qmta instance in DIR. See qsetup(8).
+#
+# Run as root: the components run under the system accounts of
+# lib/accounts.h (created when missing). Run as another user: every
+# component runs as that user. Rerunning keeps the admin's control files,
+# maps, certificate and mail; it rewrites the run scripts it generates.
+# Exit: 0 done, 100 usage or bad argument, 111 a step failed.
+
+PROG=qsetup
+USAGE="usage: qsetup DIR [--me HOST] [--smtp IP:PORT] [--submission IP:PORT] [--smtps IP:PORT]\
+ [--pop3 IP:PORT] [--pop3s IP:PORT] [--imap IP:PORT] [--imaps IP:PORT] [--send-only]"
+
+usage() { echo "$PROG: $USAGE" >&2; exit 100; }
+die() { code=$1; shift; echo "$PROG: fatal: $*" >&2; exit "$code"; }
+warn() { echo "$PROG: warning: $*" >&2; }
+note() { echo "$PROG: $*"; }
+
+umask 022
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+
+# ---- arguments -------------------------------------------------------------
+
+DIR=
+ME=
+SENDONLY=
+LISTENERS=
+for name in smtp submission smtps pop3 pop3s imap imaps; do eval "L_$name="; done
+
+# set_listener NAME IP:PORT: checks the form and sets L_NAME="IP PORT".
+# IPv4 as a.b.c.d:PORT, IPv6 as [addr]:PORT.
+set_listener() {
+  sl_name=$1
+  sl_arg=$2
+  case $sl_arg in
+    \[*\]:*)
+      sl_ip=${sl_arg#\[}; sl_ip=${sl_ip%%\]*}; sl_port=${sl_arg##*\]:}
+      case $sl_ip in ''|*[!0-9a-fA-F:.]*) usage ;; esac
+      case $sl_ip in *:*) ;; *) usage ;; esac ;;
+    *:*)
+      sl_ip=${sl_arg%:*}; sl_port=${sl_arg##*:}
+      case $sl_ip in ''|*[!0-9.]*) usage ;; esac
+      sl_old=$IFS; IFS=.
+      set -- $sl_ip
+      IFS=$sl_old
+      [ $# -eq 4 ] || usage
+      for sl_o in "$@"; do
+        case $sl_o in ''|*[!0-9]*) usage ;; esac
+        [ "$sl_o" -le 255 ] || usage
+      done ;;
+    *) usage ;;
+  esac
+  case $sl_port in ''|*[!0-9]*) usage ;; esac
+  [ "$sl_port" -ge 1 ] && [ "$sl_port" -le 65535 ] || usage
+  eval "L_$sl_name=\"\$sl_ip \$sl_port\""
+  case " $LISTENERS " in *" $sl_name "*) ;; *) LISTENERS="$LISTENERS $sl_name" ;; esac
+}
+
+while [ $# -gt 0 ]; do
+  opt=$1
+  case $opt in
+    --*=*) val=${opt#*=}; opt=${opt%%=*}; shift ;;
+    --send-only) SENDONLY=1; shift; continue ;;
+    --help|-h) usage ;;
+    --*) [ $# -ge 2 ] || usage; val=$2; shift 2 ;;
+    -*) usage ;;
+    *) [ -z "$DIR" ] || usage; DIR=$opt; shift; continue ;;
+  esac
+  case $opt in
+    --me) ME=$val ;;
+    --smtp|--submission|--smtps|--pop3|--pop3s|--imap|--imaps) set_listener "${opt#--}" "$val" ;;
+    --send-only) usage ;;
+    *) usage ;;
+  esac
+done
+[ -n "$DIR" ] || usage
+
+is_loopback() {
+  case $1 in 127.*|::1|0:0:0:0:0:0:0:1) return 0 ;; esac
+  return 1
+}
+
+if [ -n "$SENDONLY" ]; then
+  # Loopback only, no local delivery: nothing to read mail from.
+  for name in pop3 pop3s imap imaps; do
+    eval "v=\$L_$name"
+    [ -z "$v" ] || die 100 "--send-only delivers nothing locally: --$name makes no sense"
+  done
+  [ -n "$L_smtp" ] || set_listener smtp 127.0.0.1:25
+  for name in $LISTENERS; do
+    eval "v=\$L_$name"
+    is_loopback "${v% *}" || die 100 "--send-only listens on loopback only, not ${v% *}"
+  done
+fi
+
+if [ -z "$ME" ]; then
+  ME=$(hostname -f 2>/dev/null) || ME=
+  [ -n "$ME" ] || ME=$(hostname 2>/dev/null) || ME=
+  [ -n "$ME" ] || die 111 "unable to find the host name: give --me HOST"
+fi
+ME=$(printf '%s' "$ME" | tr 'A-Z' 'a-z')
+ME=${ME%.}
+case $ME in
+  ''|.*|*..*|*[!a-z0-9.-]*) die 100 "bad host name: $ME" ;;
+esac
+
+# The absolute directory qsetup was run from: the build tree's bin/ or
+# PREFIX/bin. Run scripts put it first in PATH.
+case $0 in
+  */*) BINDIR=$(cd "$(dirname "$0")" && pwd) || die 111 "unable to find my own directory" ;;
+  *) die 111 "unable to find my own directory: run qsetup by its path" ;;
+esac
+
+mkdir -p "$DIR" || die 111 "unable to create $DIR"
+DIR=$(cd "$DIR" && pwd) || die 111 "unable to enter $DIR"
+# Paths go into run scripts and Dovecot's configuration unquoted by the
+# admin's eye: keep them plain.
+for p in "$DIR" "$BINDIR"; do
+  case $p in *[!A-Za-z0-9._/+@=-]*) die 100 "unsupported character in path: $p" ;; esac
+done
+
+if [ "$(id -u)" = 0 ]; then ROOT=1; else ROOT=; fi
+
+# ---- accounts (root instance) ---------------------------------------------
+
+Q_QUEUE=qmta-queue
+Q_SEND=qmta-send
+Q_REMOTE=qmta-remote
+Q_SMTPD=qmta-smtpd
+Q_TLS=qmta-tls
+Q_VMAIL=qmta-vmail
+Q_ALIAS=qmta-alias
+Q_LOG=qmta-log
+
+NOLOGIN=/usr/sbin/nologin
+[ -x "$NOLOGIN" ] || NOLOGIN=/bin/false
+
+ensure_group() {
+  getent group "$1" >/dev/null 2>&1 && return 0
+  groupadd --system "$1" || die 111 "unable to create group $1"
+  note "created group $1"
+}
+ensure_user() {
+  getent passwd "$1" >/dev/null 2>&1 && return 0
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell "$NOLOGIN" --comment "qmta $1" "$1" || die 111 "unable to create user $1"
+  note "created user $1"
+}
+ensure_member() {
+  case " $(id -nG "$1" 2>/dev/null) " in *" $2 "*) return 0 ;; esac
+  usermod -a -G "$2" "$1" || die 111 "unable to add $1 to group $2"
+}
+
+if [ -n "$ROOT" ]; then
+  ensure_group "$Q_QUEUE"
+  for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
+    ensure_user "$u"
+  done
+  for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD"; do ensure_member "$u" "$Q_QUEUE"; done
+  # Daemons run under these accounts: they must reach DIR and BINDIR.
+  chmod 755 "$DIR" || die 111 "unable to chmod $DIR"
+  s6-setuidgid "$Q_LOG" test -x "$DIR/." ||
+    die 111 "$DIR is not reachable by other users: make its parent directories traversable (chmod o+x)"
+  s6-setuidgid "$Q_SMTPD" test -x "$BINDIR/." ||
+    die 111 "$BINDIR is not reachable by other users: install with make install PREFIX=... into a traversable place"
+fi
+
+# ---- helpers ---------------------------------------------------------------
+
+# mkd PATH MODE [USER:GROUP]: a directory with that mode (and owner, as root).
+mkd() {
+  mkdir -p "$1" || die 111 "unable to create $1"
+  if [ -n "$ROOT" ] && [ -n "$3" ]; then chown "$3" "$1" || die 111 "unable to chown $1"; fi
+  chmod "$2" "$1" || die 111 "unable to chmod $1"
+}
+# own PATH USER:GROUP: chown on a root instance only.
+own() {
+  [ -n "$ROOT" ] || return 0
+  chown "$2" "$1" || die 111 "unable to chown $1"
+}
+# put FILE MODE: writes stdin to FILE atomically (temp + rename).
+put() {
+  cat > "$1.qsetup-tmp" || { rm -f "$1.qsetup-tmp"; die 111 "unable to write $1"; }
+  chmod "$2" "$1.qsetup-tmp" || die 111 "unable to chmod $1"
+  mv -f "$1.qsetup-tmp" "$1" || die 111 "unable to write $1"
+}
+# default NAME MODE: writes stdin to control/NAME unless it exists.
+default() {
+  if [ -e "$DIR/control/$1" ]; then cat >/dev/null; return 0; fi
+  put "$DIR/control/$1" "$2"
+}
+
+# ---- control/ --------------------------------------------------------------
+
+mkd "$DIR/control" 755 root:root
+
+echo "$ME" | default me 644
+if [ -n "$SENDONLY" ]; then
+  : | default locals 644
+  : | default rcpthosts 644
+else
+  echo "$ME" | default locals 644
+  echo "$ME" | default rcpthosts 644
+fi
+echo 10485760 | default databytes 644
+echo 10 | default concurrencylocal 644
+echo 20 | default concurrencyremote 644
+echo 400 | default concurrencyincoming 644
+echo 40 | default concurrencyperip 644
+echo 432000 | default queuelifetime 644
+echo 14400 | default queuewarn 644
+echo 300 | default backoffmin 644
+echo 3600 | default backoffmax 644
+echo 1200 | default timeoutsmtpd 644
+echo 100 | default maxhops 644
+echo 1000 | default maxrcpt 644
+
+if [ -n "$SENDONLY" ]; then
+  : | default users 600
+else
+  default users 600 <<EOF
+# Virtual users: user@domain:HASH[:MAILBOX]  (qpasswd(8) adds and changes them;
+# "!" = no password: the mailbox receives mail, nobody logs in)
+postmaster@$ME:!
+EOF
+fi
+
+default aliases 644 <<EOF
+# Aliases, sendmail syntax: name: target, target, ...   then run qnewmaps.
+# name: local part (every local domain), user@domain, or @domain (catch-all).
+# Targets: address, :include:/file, /mbox/file, /maildir/, "|command",
+# error:5.1.1 text, %1 (in a catch-all: the local part).
+mailer-daemon: postmaster@$ME
+abuse: postmaster@$ME
+EOF
+
+if [ -n "$SENDONLY" ]; then
+  default access 644 <<EOF
+# Access rules, sendmail syntax: [Connect:|From:|To:]key  OK|RELAY|REJECT|DISCARD|ERROR:x.y.z:nnn text
+# then run qnewmaps. Send-only instance: the local host relays, nobody else.
+127.0.0.1	RELAY
+IPv6:::1	RELAY
+EOF
+else
+  default access 644 <<EOF
+# Access rules, sendmail syntax: [Connect:|From:|To:]key  OK|RELAY|REJECT|DISCARD|ERROR:x.y.z:nnn text
+# then run qnewmaps. Example: clients of 192.168.1.x may relay:
+#192.168.1	RELAY
+EOF
+fi
+
+default generics 644 <<EOF
+# Rewriting of locally injected mail: user or user@host <blanks> new-address
+# then run qnewmaps. Example:
+#joe	joe.smith@example.org
+EOF
+
+# ---- queue/ (see lib/queue.h) ----------------------------------------------
+
+# Shared by qinject (any user through the setgid bin/qinject, qsmtpd's
+# account, root) and qsend (qmta-send): setgid directories of the queue group.
+mkd "$DIR/queue" 750 "root:$Q_QUEUE"
+for d in tmp new bounce mess info; do mkd "$DIR/queue/$d" 2770 "root:$Q_QUEUE"; done
+i=0
+while [ $i -lt 32 ]; do
+  mkd "$DIR/queue/mess/$i" 2770 "root:$Q_QUEUE"
+  mkd "$DIR/queue/info/$i" 2770 "root:$Q_QUEUE"
+  i=$((i + 1))
+done
+if [ ! -p "$DIR/queue/trigger" ]; then
+  rm -f "$DIR/queue/trigger"
+  mkfifo "$DIR/queue/trigger" || die 111 "unable to create $DIR/queue/trigger"
+fi
+own "$DIR/queue/trigger" "root:$Q_QUEUE"
+chmod 660 "$DIR/queue/trigger" || die 111 "unable to chmod $DIR/queue/trigger"
+
+# ---- mail/ -----------------------------------------------------------------
+
+mkd "$DIR/mail" 750 "$Q_VMAIL:$Q_VMAIL"
+if [ -z "$SENDONLY" ]; then
+  mkd "$DIR/mail/$ME" 750 "$Q_VMAIL:$Q_VMAIL"
+  for d in "" /tmp /new /cur; do
+    mkd "$DIR/mail/$ME/postmaster$d" 700 "$Q_VMAIL:$Q_VMAIL"
+  done
+fi
+
+# ---- tls/ ------------------------------------------------------------------
+
+mkd "$DIR/tls" 750 "root:$Q_TLS"
+if [ ! -e "$DIR/tls/cert.pem" ] && [ ! -e "$DIR/tls/key.pem" ]; then
+  rm -f "$DIR/tls/key.pem.tmp" "$DIR/tls/cert.pem.tmp"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$ME" \
+    -addext "subjectAltName=DNS:$ME" \
+    -keyout "$DIR/tls/key.pem.tmp" -out "$DIR/tls/cert.pem.tmp" >/dev/null 2>&1 ||
+    { rm -f "$DIR/tls/key.pem.tmp" "$DIR/tls/cert.pem.tmp"; die 111 "unable to make a certificate with openssl"; }
+  own "$DIR/tls/key.pem.tmp" "$Q_TLS:$Q_TLS"
+  chmod 400 "$DIR/tls/key.pem.tmp" && chmod 644 "$DIR/tls/cert.pem.tmp" &&
+    mv -f "$DIR/tls/key.pem.tmp" "$DIR/tls/key.pem" &&
+    mv -f "$DIR/tls/cert.pem.tmp" "$DIR/tls/cert.pem" || die 111 "unable to install the certificate"
+  note "made a self-signed certificate for $ME in $DIR/tls (replace cert.pem and key.pem with real ones)"
+elif [ ! -e "$DIR/tls/cert.pem" ] || [ ! -e "$DIR/tls/key.pem" ]; then
+  warn "only one of $DIR/tls/cert.pem and key.pem exists: TLS will not work"
+fi
+
+# ---- bin/: the setgid qinject for local users --------------------------------
+
+mkd "$DIR/bin" 755 root:root
+if [ -f "$BINDIR/qinject" ]; then
+  cp -L "$BINDIR/qinject" "$DIR/bin/qinject.qsetup-tmp" || die 111 "unable to copy qinject"
+  if [ -n "$ROOT" ]; then
+    chown "root:$Q_QUEUE" "$DIR/bin/qinject.qsetup-tmp" &&
+      chmod 2755 "$DIR/bin/qinject.qsetup-tmp" || die 111 "unable to set up $DIR/bin/qinject"
+  else
+    chmod 755 "$DIR/bin/qinject.qsetup-tmp" || die 111 "unable to set up $DIR/bin/qinject"
+  fi
+  mv -f "$DIR/bin/qinject.qsetup-tmp" "$DIR/bin/qinject" || die 111 "unable to install $DIR/bin/qinject"
+else
+  warn "no qinject in $BINDIR: $DIR/bin/qinject not installed"
+fi
+
+# ---- log/ and service/ -----------------------------------------------------
+
+mkd "$DIR/log" 755 root:root
+mkd "$DIR/service" 755 root:root
+
+if [ -n "$ROOT" ]; then
+  SMTPD_UID=$(id -u "$Q_SMTPD") && SMTPD_GID=$(getent group "$Q_QUEUE" | cut -d: -f3) ||
+    die 111 "unable to find the ids of $Q_SMTPD"
+fi
+
+# Every run script starts with this: the instance, PATH with BINDIR first,
+# stderr into the logger, and ctl NAME DEFAULT to read a number from control/.
+run_header() {
+  cat <<EOF
+#!/bin/sh
+# $1 (written by qsetup: rerunning qsetup rewrites this file)
+QHOME=$DIR
+PATH=$BINDIR:/usr/bin:/bin
+export QHOME PATH
+cd "\$QHOME" || exit 111
+exec 2>&1
+EOF
+}
+ctl_function() {
+  cat <<'EOF'
+ctl() {
+  v=$(sed -e 's/#.*//' -e 's/^[[:blank:]]*//' -e 's/[[:blank:]]*$//' -e '/^$/d' -e q \
+    "control/$1" 2>/dev/null)
+  case $v in ''|*[!0-9]*) v=$2 ;; esac
+  echo "$v"
+}
+EOF
+}
+
+# service NAME: creates service/NAME/ and service/NAME/log/ (s6-log into
+# log/NAME); the caller then writes service/NAME/run from stdin via runfile.
+service() {
+  sv=$DIR/service/$1
+  mkd "$sv" 755 root:root
+  mkd "$sv/log" 755 root:root
+  mkd "$DIR/log/$1" 750 "$Q_LOG:$Q_LOG"
+  if [ -n "$ROOT" ]; then setuid="s6-setuidgid $Q_LOG "; else setuid=; fi
+  put "$sv/log/run" 755 <<EOF
+#!/bin/sh
+# logger of $1 (written by qsetup)
+PATH=$BINDIR:/usr/bin:/bin
+export PATH
+exec ${setuid}s6-log -b n20 s1000000 T $DIR/log/$1
+EOF
+  # Readiness: the daemon (or qready for a listener) writes a line to fd 3.
+  echo 3 | put "$sv/notification-fd" 644
+}
+runfile() { put "$DIR/service/$1/run" 755; }
+
+# qsend: starts as root, forks qlspawn and qrspawn (found through PATH),
+# drops to qmta-send.
+service qsend
+{ run_header "qsend: the queue scheduler"; echo "exec qsend"; } | runfile qsend
+
+# A listener: tcpserver with the connection limit, the rules CDB that
+# qnewmaps compiles from control/access, and readiness from qready (it
+# signals once tcpserver's socket listens).
+#   listener NAME "IP PORT" PROGRAM...
+# Root instance: tcpserver keeps root so that qtls-server can read the key
+# (it drops to qmta-tls, and runs the protocol program as qmta-smtpd).
+listener() {
+  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; shift 2
+  service "$ln_name"
+  {
+    run_header "$ln_name: listener on $ln_ip port $ln_port"
+    ctl_function
+    [ "$ln_name" != submission ] || printf 'SUBMISSION=1\nexport SUBMISSION\n'
+    echo "exec qready -d 3 tcpserver -c \"\$(ctl concurrencyincoming 400)\" -b 256 -R -H -l $ME \\"
+    echo "  -x control/tcp.smtp.cdb $ln_ip $ln_port \\"
+    echo "  $*"
+  } | runfile "$ln_name"
+}
+
+for name in $LISTENERS; do
+  eval "addr=\$L_$name"
+  case $name in
+    smtp) listener smtp "$addr" qtls-server qsmtpd ;;
+    submission) listener submission "$addr" qtls-server qsmtpd ;;
+    smtps) listener smtps "$addr" qtls-server -i qsmtpd ;;
+    pop3) listener pop3 "$addr" qtls-server qpop3d ;;
+    pop3s) listener pop3s "$addr" qtls-server -i qpop3d ;;
+    imap|imaps) : ;;
+  esac
+done
+
+# ---- maps ------------------------------------------------------------------
+
+if [ -x "$BINDIR/qnewmaps" ]; then
+  "$BINDIR/qnewmaps" "$DIR" || die 111 "qnewmaps failed"
+  # users.cdb holds hashes: readable by the accounts that check passwords.
+  if [ -n "$ROOT" ] && [ -f "$DIR/control/users.cdb" ] &&
+     [ "$(stat -c %g "$DIR/control/users.cdb")" = 0 ]; then
+    chgrp "$Q_SMTPD" "$DIR/control/users.cdb" && chmod 640 "$DIR/control/users.cdb" ||
+      die 111 "unable to set the owner of control/users.cdb"
+  fi
+else
+  warn "no qnewmaps in $BINDIR: maps not compiled"
+fi
+
+note "instance ready in $DIR: run s6-svscan $DIR/service"
+exit 0
