@@ -1,0 +1,84 @@
+#ifndef QTLS_H
+#define QTLS_H
+/*
+ * qtls: helpers shared by qtls-server and qtls-client, in plain POSIX and
+ * OpenSSL. These programs never link libowfat or lib/lib.a: libowfat is
+ * GPL-2.0-only and OpenSSL 3 is Apache-2.0, which may not share a binary.
+ *
+ *   qtls_say("192.0.2.7 ", "TLSv1.3")        ->  "qtls-server: 192.0.2.7 TLSv1.3\n"
+ *   qtls_die(111, "unable to load ", fn)     ->  "qtls-server: fatal: unable to load ...\n"
+ *   qtls_die_sys(111, "unable to fork")      ->  the same with ": strerror(errno)"
+ *
+ * Each diagnostic is one write(2) on fd 2, cut at QTLS_LINE_MAX bytes, with
+ * every byte below 0x20 or at 0x7f shown as '?', so that no argument can
+ * forge a log line.
+ */
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#define QTLS_LINE_MAX 1024   /* bytes of one diagnostic line, newline included */
+#define QTLS_RELAY_BUF 16384 /* bytes of each relay buffer, one per direction */
+#define QTLS_TOKEN_MAX 64    /* proto or cipher name in a status line */
+#define QTLS_TEXT_MAX 200    /* reason in an N line, CN in a Y line */
+#define QTLS_STATUS_MAX 256  /* one status line on the control descriptor */
+#define QTLS_TIMEOUT 60      /* default seconds for a handshake */
+#define QTLS_ULONG 21        /* digits of a 64-bit number, NUL included */
+
+extern const char *qtls_prog; /* set by main */
+extern int qtls_in_child;     /* set after fork: qtls_die then calls _exit */
+
+void qtls_say_(const char *s, ...);
+void qtls_die_(int code, const char *s, ...) __attribute__((noreturn));
+void qtls_die_sys_(int code, const char *s, ...) __attribute__((noreturn));
+#define qtls_say(...) qtls_say_(__VA_ARGS__, (const char *)0)
+#define qtls_die(code, ...) qtls_die_(code, __VA_ARGS__, (const char *)0)
+#define qtls_die_sys(code, ...) qtls_die_sys_(code, __VA_ARGS__, (const char *)0)
+
+/* Copies src into dst (dstsize bytes, NUL-ended, cut to fit). With
+ * token = 1, only [A-Za-z0-9._-] pass; otherwise bytes 0x21-0x7e, and
+ * spaces when keep_space. Anything else becomes '?'. Returns dst. */
+char *qtls_clean(char *dst, size_t dstsize, const char *src, int token, int keep_space);
+
+/* Appends the NUL-ended strings (NULL ends the list) to dst, which holds
+ * dstsize bytes and is NUL-ended; cuts at the end. Returns dst. */
+char *qtls_cat_(char *dst, size_t dstsize, ...);
+#define qtls_cat(dst, size, ...) qtls_cat_(dst, size, __VA_ARGS__, (const char *)0)
+
+char *qtls_ulong(char *buf, unsigned long long n); /* buf: QTLS_ULONG bytes */
+int qtls_scan_uint(const char *s, unsigned int *n); /* 0 ok, -1 not a number 1-86400 */
+
+int qtls_nonblock(int fd, int on);               /* 0, or -1 + errno */
+long long qtls_now_ms(void);                     /* monotonic milliseconds */
+int qtls_write_all(int fd, const char *s, size_t len); /* 0, or -1 + errno */
+int qtls_exitcode(int status);                   /* a wait status as an exit code */
+int qtls_wait(int pid);                          /* waits; the child's exit code */
+
+/* Why the last SSL call on ssl failed: ret is what it returned, err the
+ * errno right after it. Writes a short reason into buf and empties the
+ * OpenSSL error queue. */
+void qtls_sslerr(SSL *ssl, int ret, int err, char *buf, size_t size);
+/* Why the last library call failed (no SSL object). */
+void qtls_liberr(char *buf, size_t size);
+
+/* Runs the handshake (server: 1 accept, 0 connect) on non-blocking
+ * descriptors, for at most timeout seconds. 0 done, -1 failed (why in err). */
+int qtls_handshake(SSL *ssl, int rfd, int wfd, int server, unsigned int timeout,
+                   char *err, size_t errsize);
+
+/* Relays between a TLS connection (net_rfd, net_wfd) and a plaintext
+ * descriptor pair until both directions are closed; see qtls_relay.c. */
+struct qtls_relay {
+  SSL *ssl;
+  int net_rfd;
+  int net_wfd;
+  int plain_rfd;
+  int plain_wfd;
+  unsigned int linger;       /* seconds to wait for the peer's close after ours */
+  unsigned long long in;     /* plaintext bytes from the peer to plain_wfd */
+  unsigned long long out;    /* plaintext bytes from plain_rfd to the peer */
+  char error[QTLS_TEXT_MAX]; /* why qtls_relay returned -1 */
+};
+int qtls_relay(struct qtls_relay *r); /* 0 both sides closed, -1 error */
+
+#endif
