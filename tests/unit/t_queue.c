@@ -1,0 +1,228 @@
+/* tests/unit/t_queue.c: queue file writer and envelope reader in a temp QHOME. */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "tap.h"
+#include "tmpdir.h"
+#include "queue.h"
+
+#define ENV(e, s) env_set(e, s, sizeof(s) - 1)
+
+static int env_set(struct queue_env *e, const char *s, size_t len)
+{
+  if (!stralloc_copyb(&e->env, s, len)) return -2;
+  return queue_env_parse(e);
+}
+
+static size_t count_dir(const char *d)
+{
+  DIR *dir = opendir(d);
+  struct dirent *x;
+  size_t n = 0;
+
+  if (dir == NULL) return (size_t)-1;
+  while ((x = readdir(dir)) != NULL)
+    if (x->d_name[0] != '.') n++;
+  closedir(dir);
+  return n;
+}
+
+static int write_raw(const char *fn, const char *s, size_t len)
+{
+  return tmpdir_put(fn, s, len);
+}
+
+int main(void)
+{
+  static char msg[40000];
+  struct queue_writer w;
+  struct queue_env e = {0};
+  struct stat st;
+  char path[QUEUE_PATH_MAX];
+  char hdr[QUEUE_HDRLEN];
+  unsigned long long len;
+  unsigned long id = 0;
+  unsigned long id2 = 0;
+  int fifo;
+  int fd;
+  int r;
+  char c;
+  size_t k;
+
+  plan(65);
+  if (chdir(tmpdir_make()) == -1) return 1;
+
+  /* paths */
+  ok(strcmp(queue_path(path, "mess", 1234), "queue/mess/18/1234") == 0, "path mess");
+  ok(strcmp(queue_path(path, "info", 31), "queue/info/31/31") == 0, "path info");
+  ok(strcmp(queue_path(path, "new", 77), "queue/new/77") == 0, "path new");
+  ok(strlen(queue_path(path, "mess", ~0UL)) < QUEUE_PATH_MAX, "path of the largest id fits");
+  ok(strlen(queue_path(path, "averyveryverylongdirectoryname", ~0UL)) < QUEUE_PATH_MAX,
+     "path with a long name is cut");
+
+  /* header */
+  queue_hdr_fmt(hdr, 0);
+  ok(memcmp(hdr, "Q1 00000000000000000000\n", 24) == 0, "header of 0");
+  queue_hdr_fmt(hdr, 4096);
+  ok(memcmp(hdr, "Q1 00000000000000004096\n", 24) == 0, "header of 4096");
+  ok(queue_hdr_scan(hdr, &len) == 0 && len == 4096, "header scanned");
+  queue_hdr_fmt(hdr, ~0ULL);
+  ok(queue_hdr_scan(hdr, &len) == 0 && len == ~0ULL, "header of the largest length");
+  ok(queue_hdr_scan("Q1 99999999999999999999\n", &len) == -1, "header overflow refused");
+  ok(queue_hdr_scan("Q2 00000000000000004096\n", &len) == -1, "header version refused");
+  ok(queue_hdr_scan("Q1 0000000000000000409x\n", &len) == -1, "header digit refused");
+  ok(queue_hdr_scan("Q1 00000000000000004096 ", &len) == -1, "header end refused");
+  ok(queue_hdr_scan("Q1 -0000000000000004096\n", &len) == -1, "header sign refused");
+
+  /* envelope parsing */
+  r = ENV(&e, "T1700000000\0Fa@b.example\0Rc@d.example\0Rx@y.example\0NSUCCESS,FAILURE\0"
+              "Orfc822;x@y.example\0");
+  ok(r == 0 && e.arrival == 1700000000ULL && e.rcpt_count == 2, "envelope parsed");
+  ok(strcmp(queue_env_str(&e, e.sender), "a@b.example") == 0, "sender");
+  ok(strcmp(queue_env_str(&e, e.rcpt[0].addr), "c@d.example") == 0 &&
+     e.rcpt[0].notify == (size_t)-1 && e.rcpt[0].orcpt == (size_t)-1, "first recipient");
+  ok(strcmp(queue_env_str(&e, e.rcpt[1].addr), "x@y.example") == 0 &&
+     strcmp(queue_env_str(&e, e.rcpt[1].notify), "SUCCESS,FAILURE") == 0 &&
+     strcmp(queue_env_str(&e, e.rcpt[1].orcpt), "rfc822;x@y.example") == 0,
+     "second recipient with N and O");
+  ok(e.ret == (size_t)-1 && e.envid == (size_t)-1, "no V, no X");
+  r = ENV(&e, "T1\0F\0VHDRS\0Xid+2Bx\0L3\0Rc@d\0");
+  ok(r == 0 && *queue_env_str(&e, e.sender) == '\0' &&
+     strcmp(queue_env_str(&e, e.ret), "HDRS") == 0 &&
+     strcmp(queue_env_str(&e, e.envid), "id+2Bx") == 0, "null sender, V, X, L");
+  ok(ENV(&e, "Fa@b\0Rc@d\0Zfuture\0") == 0 && e.rcpt_count == 1, "unknown tag skipped");
+  ok(ENV(&e, "Fa@b\0Rc@d\0\0") == 0, "trailing empty record");
+  ok(ENV(&e, "Fa@b\0Rc@d\0") == 0 && e.arrival == 0, "T optional");
+  ok(ENV(&e, "Fa@b\0") == 0 && e.rcpt_count == 0, "no recipients is structurally fine");
+  errno = 0;
+  ok(ENV(&e, "Rc@d\0") == -1 && errno == EINVAL, "no sender refused");
+  ok(ENV(&e, "Fa@b\0Fc@d\0Rc@d\0") == -1, "two senders refused");
+  ok(ENV(&e, "Fa@b\0NNEVER\0Rc@d\0") == -1, "N before any R refused");
+  ok(ENV(&e, "Fa@b\0Rc@d\0NNEVER\0NNEVER\0") == -1, "two N for one R refused");
+  ok(ENV(&e, "Fa@b\0Rc@d\0Ox\0Oy\0") == -1, "two O for one R refused");
+  ok(ENV(&e, "Fa@b\0Rc@d") == -1, "unterminated record refused");
+  ok(ENV(&e, "Fa@b\0\0Rc@d\0") == -1, "empty record inside refused");
+  ok(ENV(&e, "T12x\0Fa@b\0") == -1, "bad T refused");
+  ok(ENV(&e, "T\0Fa@b\0") == -1, "empty T refused");
+  ok(ENV(&e, "T99999999999999999999999\0Fa@b\0") == -1, "huge T refused");
+  ok(ENV(&e, "T1\0T2\0Fa@b\0") == -1, "two T refused");
+  {
+    stralloc s = {0};
+    stralloc_copys(&s, "Fa@b");
+    stralloc_0(&s);
+    stralloc_append(&s, "R");
+    for (k = 0; k < QUEUE_FIELD_MAX - 1; k++) stralloc_append(&s, "x");
+    stralloc_0(&s);
+    stralloc_copy(&e.env, &s);
+    ok(queue_env_parse(&e) == 0, "record of QUEUE_FIELD_MAX bytes");
+    s.len--;
+    stralloc_append(&s, "x");
+    stralloc_0(&s);
+    stralloc_copy(&e.env, &s);
+    ok(queue_env_parse(&e) == -1, "record of QUEUE_FIELD_MAX + 1 bytes refused");
+
+    stralloc_copyb(&s, "Fa@b\0", 5);
+    for (k = 0; k < 1000; k++) stralloc_catb(&s, "Rrcpt@example.org\0NNEVER\0", 25);
+    stralloc_copy(&e.env, &s);
+    ok(queue_env_parse(&e) == 0 && e.rcpt_count == 1000, "1000 recipients");
+    stralloc_copyb(&s, "Fa@b\0", 5);
+    for (k = 0; k < QUEUE_RCPT_MAX; k++) stralloc_catb(&s, "Rr\0", 3);
+    stralloc_copy(&e.env, &s);
+    ok(queue_env_parse(&e) == 0 && e.rcpt_count == QUEUE_RCPT_MAX, "QUEUE_RCPT_MAX recipients");
+    stralloc_catb(&s, "Rr\0", 3);
+    stralloc_copy(&e.env, &s);
+    ok(queue_env_parse(&e) == -1 && errno == EINVAL, "one more refused");
+    stralloc_free(&s);
+  }
+  queue_env_free(&e);
+
+  /* writer: no queue yet */
+  ok(queue_open(&w) == -1 && errno == ENOENT, "open without queue/tmp fails");
+  mkdir("queue", 0750);
+  mkdir("queue/tmp", 0750);
+  mkdir("queue/new", 0750);
+
+  umask(077);
+  ok(queue_open(&w) == 0, "open");
+  ok(stat(w.tmpname, &st) == 0 && (st.st_mode & 07777) == 0640 && count_dir("queue/tmp") == 1,
+     "temp file in queue/tmp, mode 0640 despite the umask");
+  ok(strncmp(w.tmpname, "queue/tmp/", 10) == 0, "temp name");
+  for (k = 0; k < sizeof msg; k++) msg[k] = (k % 80 == 79) ? '\n' : (char)('a' + k % 26);
+  r = queue_put(&w, "Received: test\n", 15);
+  r = r == 0 ? queue_put(&w, msg, 100) : r;
+  r = r == 0 ? queue_put(&w, msg + 100, sizeof msg - 100) : r; /* larger than the buffer */
+  r = r == 0 ? queue_put(&w, "", 0) : r;
+  ok(r == 0, "put in pieces");
+  ok(queue_envelope(&w, "T5\0Fs@x.org\0", 12) == 0 && queue_envelope(&w, "Rr@y.org\0", 9) == 0,
+     "envelope in pieces");
+  errno = 0;
+  ok(queue_put(&w, "x", 1) == -1 && errno == EINVAL, "put after the envelope refused");
+
+  /* a reader on the trigger FIFO sees the byte */
+  mkfifo("queue/trigger", 0620);
+  fifo = open("queue/trigger", O_RDONLY | O_NONBLOCK);
+  ok(queue_commit(&w, &id) == 0, "commit");
+  ok(read(fifo, &c, 1) == 1, "trigger byte written");
+  close(fifo);
+  queue_path(path, "new", id);
+  ok(stat(path, &st) == 0 && st.st_ino == id && count_dir("queue/tmp") == 0, "queue/new/ID, ID = inode");
+  ok((size_t)st.st_size == 24 + 15 + sizeof msg + 21, "file size");
+
+  fd = open(path, O_RDONLY);
+  ok(fd != -1 && queue_env_read(&e, fd) == 0, "env_read");
+  ok(e.msglen == 15 + sizeof msg && e.arrival == 5 && e.rcpt_count == 1 &&
+     strcmp(queue_env_str(&e, e.sender), "s@x.org") == 0 &&
+     strcmp(queue_env_str(&e, e.rcpt[0].addr), "r@y.org") == 0, "envelope read back");
+  {
+    static char back[sizeof msg + 40];
+    ssize_t n = pread(fd, back, 24 + 15 + sizeof msg, 0);
+    ok(n == (ssize_t)(24 + 15 + sizeof msg) && memcmp(back, "Q1 00000000000000040015\n", 24) == 0 &&
+       memcmp(back + 24, "Received: test\n", 15) == 0 && memcmp(back + 39, msg, sizeof msg) == 0,
+       "header and message bytes");
+  }
+  close(fd);
+
+  /* no reader on the FIFO: commit still fine; two messages get two IDs */
+  ok(queue_open(&w) == 0 && queue_put(&w, "m\n", 2) == 0 &&
+     queue_envelope(&w, "F\0Rr@y.org\0", 11) == 0 && queue_commit(&w, &id2) == 0 && id2 != id,
+     "commit without a trigger reader");
+  ok(count_dir("queue/new") == 2, "two files in queue/new");
+  queue_path(path, "new", id2);
+  fd = open(path, O_RDONLY);
+  ok(fd != -1 && queue_env_read(&e, fd) == 0 && e.msglen == 2 && *queue_env_str(&e, e.sender) == 0,
+     "reuse of a queue_env, null sender");
+  close(fd);
+
+  /* abort, and commit without an envelope */
+  ok(queue_open(&w) == 0 && queue_put(&w, "m\n", 2) == 0, "open for abort");
+  errno = 0;
+  ok(queue_commit(&w, &id2) == -1 && errno == EINVAL, "commit without envelope refused");
+  queue_abort(&w);
+  ok(count_dir("queue/tmp") == 0 && count_dir("queue/new") == 2, "abort leaves nothing");
+  queue_abort(&w);
+  ok(1, "second abort is harmless");
+
+  /* malformed files */
+  write_raw("short", "Q1 0000", 7);
+  fd = open("short", O_RDONLY);
+  ok(queue_env_read(&e, fd) == -1 && errno == EINVAL, "short file refused");
+  close(fd);
+  write_raw("trunc", "Q1 00000000000000000100\nabc", 27);
+  fd = open("trunc", O_RDONLY);
+  ok(queue_env_read(&e, fd) == -1 && errno == EINVAL, "message shorter than the header says");
+  close(fd);
+  write_raw("noenv", "Q1 00000000000000000003\nabc", 27);
+  fd = open("noenv", O_RDONLY);
+  ok(queue_env_read(&e, fd) == -1 && errno == EINVAL, "no envelope refused (no F)");
+  close(fd);
+  write_raw("badhdr", "X1 00000000000000000003\nabcFa\0", 30);
+  fd = open("badhdr", O_RDONLY);
+  ok(queue_env_read(&e, fd) == -1 && errno == EINVAL, "bad header refused");
+  close(fd);
+  queue_env_free(&e);
+
+  tmpdir_remove();
+  return done_testing();
+}
