@@ -298,7 +298,7 @@ int maps_access(void)
     if (r == -1) goto nomem;
     if (r == 0) {
       key[n] = '\0';
-      maps_error(&src, "duplicate key ", key);
+      maps_error(&src, "duplicate key ", key + 2);
       continue;
     }
     if (src.errors == 0 && cdbmap_add(&w, key, n, act, alen) == -1) goto fail;

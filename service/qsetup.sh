@@ -168,6 +168,11 @@ fi
 
 # ---- helpers ---------------------------------------------------------------
 
+# hostport "IP PORT": IP:PORT, IPv6 in brackets.
+hostport() {
+  case ${1% *} in *:*) echo "[${1% *}]:${1#* }" ;; *) echo "${1% *}:${1#* }" ;; esac
+}
+
 # mkd PATH MODE [USER:GROUP]: a directory with that mode (and owner, as root).
 mkd() {
   mkdir -p "$1" || die 111 "unable to create $1"
@@ -285,6 +290,10 @@ if [ -z "$SENDONLY" ]; then
   done
 fi
 
+# ---- auth/: qauth's table of failed logins --------------------------------
+
+mkd "$DIR/auth" 700 "$Q_SMTPD:$Q_SMTPD"
+
 # ---- tls/ ------------------------------------------------------------------
 
 mkd "$DIR/tls" 750 "root:$Q_TLS"
@@ -376,38 +385,61 @@ runfile() { put "$DIR/service/$1/run" 755; }
 # qsend: starts as root, forks qlspawn and qrspawn (found through PATH),
 # drops to qmta-send.
 service qsend
-{ run_header "qsend: the queue scheduler"; echo "exec qsend"; } | runfile qsend
+{ run_header "qsend: the queue scheduler"; echo "exec qsend -d 3"; } | runfile qsend
 
-# A listener: tcpserver with the connection limit, the rules CDB that
-# qnewmaps compiles from control/access, and readiness from qready (it
-# signals once tcpserver's socket listens).
-#   listener NAME "IP PORT" PROGRAM...
-# Root instance: tcpserver keeps root so that qtls-server can read the key
-# (it drops to qmta-tls, and runs the protocol program as qmta-smtpd).
+# A listener: tcpserver with the connection limit and, for SMTP, the rules
+# CDB that qnewmaps compiles from control/access; qready signals readiness
+# once tcpserver's socket listens (nothing connects to it).
+#   listener NAME "IP PORT" RULES PROGRAM...
+# On a root instance tcpserver keeps root: qtls-server drops itself to
+# qmta-tls (the only reader of tls/key.pem) and runs the protocol program
+# as qmta-smtpd (-U), with its supplementary group qmta-queue.
 listener() {
-  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; shift 2
+  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; ln_rules=$3; shift 3
   service "$ln_name"
   {
     run_header "$ln_name: listener on $ln_ip port $ln_port"
     ctl_function
     [ "$ln_name" != submission ] || printf 'SUBMISSION=1\nexport SUBMISSION\n'
     echo "exec qready -d 3 tcpserver -c \"\$(ctl concurrencyincoming 400)\" -b 256 -R -H -l $ME \\"
-    echo "  -x control/tcp.smtp.cdb $ln_ip $ln_port \\"
+    [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
+    echo "  $ln_ip $ln_port \\"
     echo "  $*"
   } | runfile "$ln_name"
 }
 
+if [ -n "$ROOT" ]; then
+  TLSUSERS="-u $Q_TLS -U $Q_SMTPD"
+else
+  TLSUSERS=
+fi
+RULES=control/tcp.smtp.cdb
 for name in $LISTENERS; do
   eval "addr=\$L_$name"
   case $name in
-    smtp) listener smtp "$addr" qtls-server qsmtpd ;;
-    submission) listener submission "$addr" qtls-server qsmtpd ;;
-    smtps) listener smtps "$addr" qtls-server -i qsmtpd ;;
-    pop3) listener pop3 "$addr" qtls-server qpop3d ;;
-    pop3s) listener pop3s "$addr" qtls-server -i qpop3d ;;
-    imap|imaps) : ;;
+    smtp) listener smtp "$addr" "$RULES" qtls-server $TLSUSERS qsmtpd ;;
+    submission) listener submission "$addr" "$RULES" qtls-server $TLSUSERS qsmtpd ;;
+    smtps) listener smtps "$addr" "$RULES" qtls-server -i $TLSUSERS qsmtpd ;;
+    pop3) listener pop3 "$addr" "" qtls-server $TLSUSERS qpop3d ;;
+    pop3s) listener pop3s "$addr" "" qtls-server -i $TLSUSERS qpop3d ;;
   esac
 done
+
+# IMAP: Dovecot with the configuration qdovecot-conf writes into dovecot/.
+if [ -n "$L_imap" ] || [ -n "$L_imaps" ]; then
+  [ -x "$BINDIR/qdovecot-conf" ] || die 111 "no qdovecot-conf in $BINDIR"
+  DOVECOT=$(command -v dovecot) || die 111 "dovecot is not installed (apt-get install dovecot-imapd)"
+  set --
+  if [ -n "$L_imap" ]; then set -- "$@" --imap "$(hostport "$L_imap")"; fi
+  if [ -n "$L_imaps" ]; then set -- "$@" --imaps "$(hostport "$L_imaps")"; fi
+  "$BINDIR/qdovecot-conf" "$DIR" "$@" --qauth "$BINDIR/qauth" ||
+    die 111 "qdovecot-conf failed"
+  service imap
+  {
+    run_header "imap: Dovecot"
+    echo "exec qready -d 3 $DOVECOT -F -c $DIR/dovecot/dovecot.conf"
+  } | runfile imap
+fi
 
 # ---- maps ------------------------------------------------------------------
 

@@ -1,0 +1,146 @@
+/* tests/unit/t_access.c: control/access compiled by maps_access (with the
+ * tcpserver rules) and read back by access_lookup, in a temporary instance. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "access.h"
+#include "cdbmap.h"
+#include "maps.h"
+
+static char dir[] = "/tmp/t_access.XXXXXX";
+static int errors;
+
+static void put(const char *fn, const char *text)
+{
+  FILE *f = fopen(fn, "w");
+  if (f == NULL || fputs(text, f) == EOF || fclose(f) == EOF) {
+    perror(fn);
+    exit(111);
+  }
+}
+
+static void count(const char *fn, unsigned long lineno, const char *what, const char *what2)
+{
+  printf("# %s:%lu: %s%s\n", fn, lineno, what, what2 ? what2 : "");
+  errors++;
+}
+
+/* kind, key, host -> want (NULL: not found) */
+static int is(int kind, const char *key, const char *host, const char *want)
+{
+  stralloc val = {0};
+  int r = access_lookup(kind, key, strlen(key), host, &val);
+  int good;
+
+  if (want == NULL) {
+    good = (r == 0);
+  } else {
+    good = (r == 1 && val.len == strlen(want) && strcmp(val.s, want) == 0);
+  }
+  if (!good) printf("# %c %s: r=%d val='%s'\n", kind, key, r, r == 1 ? val.s : "");
+  stralloc_free(&val);
+  return good;
+}
+
+static int rule(const char *key, const char *want)
+{
+  stralloc val = {0};
+  int r = cdbmap_lookup(TCPRULES_CDB, key, strlen(key), &val);
+  int good = (want == NULL) ? (r == 0)
+                            : (r == 1 && val.len == strlen(want) + 1 &&
+                               memcmp(val.s, want, val.len) == 0);
+  stralloc_free(&val);
+  return good;
+}
+
+int main(void)
+{
+  char cmd[128];
+
+  plan(34);
+  if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("control", 0755) == -1) {
+    perror("temp dir");
+    return 111;
+  }
+  maps_report = count;
+
+  ok(is(ACCESS_CONNECT, "192.168.0.1", NULL, NULL), "no map: nothing");
+
+  put("control/access",
+      "# comment\n"
+      "192.168.0        RELAY\n"
+      "192.168.0.66     reject\n"
+      "Connect:10       ERROR:4.7.1:421 come back later\n"
+      "10.1.2.3         OK\n"
+      "IPv6:2001:DB8    RELAY\n"
+      "IPv6:2001:db8::bad:1  REJECT\n"
+      "Connect:dialup.example.net REJECT\n"
+      "example.net      OK\n"
+      "From:spammer@    DISCARD\n"
+      "spammer@friend.org OK\n"
+      "To:example.com   ERROR:5.7.1:550 we do not deliver there\n"
+      "example.com      REJECT\n"
+      "From:<>          ERROR:550 no bounces here\n"
+      "127.0.0.1        RELAY\n");
+  ok(maps_access() == 0 && errors == 0, "compiles");
+
+  ok(is(ACCESS_CONNECT, "192.168.0.1", NULL, "RELAY"), "IPv4 prefix");
+  ok(is(ACCESS_CONNECT, "192.168.0.66", NULL, "REJECT"), "exact address before the prefix");
+  ok(is(ACCESS_CONNECT, "192.168.1.1", NULL, NULL), "other prefix: nothing");
+  ok(is(ACCESS_CONNECT, "10.9.9.9", NULL, "ERROR:4.7.1:421 come back later"), "Connect: tag");
+  ok(is(ACCESS_CONNECT, "10.1.2.3", NULL, "OK"), "more specific untagged beats shorter tagged");
+  ok(is(ACCESS_CONNECT, "::ffff:10.1.2.3", NULL, "OK"), "IPv4-mapped IPv6 address");
+  ok(is(ACCESS_CONNECT, "2001:db8::1", NULL, "RELAY"), "IPv6 prefix");
+  ok(is(ACCESS_CONNECT, "2001:0db8:0:0::bad:1", NULL, "REJECT"), "IPv6 address in any form");
+  ok(is(ACCESS_CONNECT, "2001:db9::1", NULL, NULL), "other IPv6: nothing");
+  ok(is(ACCESS_CONNECT, "172.16.0.1", "ppp1.dialup.example.net", "REJECT"),
+     "host name: parent domain, tagged");
+  ok(is(ACCESS_CONNECT, "172.16.0.1", "mail.example.net.", "OK"), "host name: untagged domain");
+  ok(is(ACCESS_CONNECT, "192.168.0.1", "ppp1.dialup.example.net", "RELAY"),
+     "the address comes before the host name");
+  ok(is(ACCESS_FROM, "joe@example.net", NULL, "OK"), "sender domain");
+  ok(is(ACCESS_FROM, "spammer@anywhere.org", NULL, "DISCARD"), "user@");
+  ok(is(ACCESS_FROM, "Spammer@Friend.ORG", NULL, "OK"), "exact address first, any case");
+  ok(is(ACCESS_TO, "spammer@anywhere.org", NULL, NULL), "From: entries do not apply to To:");
+  ok(is(ACCESS_TO, "a@sub.example.com", NULL, "ERROR:5.7.1:550 we do not deliver there"),
+     "To: tag on a parent domain");
+  ok(is(ACCESS_FROM, "a@sub.example.com", NULL, "REJECT"), "untagged domain for From:");
+  ok(is(ACCESS_FROM, "", NULL, "ERROR:550 no bounces here"), "null sender as <>");
+  ok(is(ACCESS_FROM, "a@other.org", NULL, NULL), "unknown sender: nothing");
+
+  ok(rule("192.168.0.", "+RELAYCLIENT="), "tcp rules: IPv4 prefix as tcprules writes it");
+  ok(rule("127.0.0.1", "+RELAYCLIENT="), "tcp rules: IPv4 address");
+  ok(rule("2001:db8:", "+RELAYCLIENT="), "tcp rules: IPv6 prefix");
+  ok(rule("10.", NULL), "tcp rules: only RELAY lines");
+
+  errors = 0;
+  put("control/access",
+      "1.2.3.4 RELAY\n"
+      "300.1 OK\n"
+      "IPv6:2001:db8:::1 OK\n"
+      "Connect:joe@example.org OK\n"
+      "From:10.0.0.1 OK\n"
+      "example.org MAYBE\n"
+      "example.org ERROR:5.7.1:450 mixed classes\n"
+      "example.org\n"
+      "x.org OK\nX.org REJECT\n");
+  ok(maps_access() == 1, "syntax errors: 1");
+  ok(errors == 8, "one report per bad line");
+  ok(is(ACCESS_CONNECT, "192.168.0.1", NULL, "RELAY"), "old map kept");
+  ok(rule("1.2.3.4", NULL) && rule("127.0.0.1", "+RELAYCLIENT="), "old tcp rules kept");
+
+  errors = 0;
+  put("control/access", "From:<> OK\nIPv6:::1 RELAY\n");
+  ok(maps_access() == 0 && errors == 0, "recompiles");
+  ok(is(ACCESS_CONNECT, "::1", NULL, "RELAY"), "::1");
+  ok(rule("::1", "+RELAYCLIENT=") && rule("127.0.0.1", NULL), "tcp rules replaced");
+  ok(is(ACCESS_CONNECT, "not an ip", NULL, NULL), "garbage address: nothing");
+
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) return 111;
+  return done_testing();
+}
