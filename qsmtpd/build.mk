@@ -1,0 +1,22 @@
+# qsmtpd: the ESMTP server. The pure parts (parse, data, received, policy)
+# are linked by the unit tests and the fuzz targets (tools/fuzz.sh).
+QSMTPD_PURE = qsmtpd/qsmtpd_parse.o qsmtpd/qsmtpd_data.o qsmtpd/qsmtpd_received.o \
+  qsmtpd/qsmtpd_policy.o
+QSMTPD_OBJ = qsmtpd/qsmtpd.o qsmtpd/qsmtpd_io.o qsmtpd/qsmtpd_inject.o qsmtpd/qsmtpd_auth.o \
+  qsmtpd/qsmtpd_tls.o $(QSMTPD_PURE)
+PROGS += qsmtpd/qsmtpd
+MANS += qsmtpd/qsmtpd.8
+UNITTESTS += tests/unit/u_qsmtpd_parse tests/unit/u_qsmtpd_data tests/unit/u_qsmtpd_policy
+FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data
+
+qsmtpd/qsmtpd: $(QSMTPD_OBJ) lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit/u_qsmtpd_%.o: tests/unit/u_qsmtpd_%.c
+	$(CC) $(CFLAGS) -Iqsmtpd -Itests/unit -c -o $@ $<
+tests/unit/u_qsmtpd_%: tests/unit/u_qsmtpd_%.o $(QSMTPD_PURE) lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The SMTP load generator of bench/smtp-bench.sh (not installed).
+bench/smtpload: bench/smtpload.o
+	$(CC) $(LDFLAGS) -o $@ $^

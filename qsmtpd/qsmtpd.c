@@ -1,0 +1,907 @@
+/*
+ * qsmtpd: the ESMTP server (RFC 5321), one process per connection.
+ * Run by tcpserver (or behind the TLS wrapper qtls-server) as qmta-smtpd,
+ * never root: the client on fd 0 and fd 1, log lines on fd 2, the client's
+ * address in TCPREMOTEIP. Works in QHOME (control/ files, bin/qinject).
+ * Each accepted message goes to qinject (qmail-queue protocol); see
+ * qsmtpd_inject.c. Environment: RELAYCLIENT (the client may relay),
+ * SUBMISSION=1 (MAIL needs AUTH), QTLS_CTL/QTLS_DATA (STARTTLS offered),
+ * QTLS_PROTO/QTLS_CIPHER (TLS already active), QINJECT, QAUTH.
+ * Exit: 0 when the session ends (whatever the client did), 100 on misuse,
+ * 111 when the instance is unusable (after 421 to the client).
+ *
+ * Every reply is one literal with its RFC 3463 code; the log lines are
+ * described in qsmtpd.8.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <buffer.h>
+#include <fmt.h>
+#include <stralloc.h>
+
+#include "access.h"
+#include "addr.h"
+#include "aliases.h"
+#include "ctl.h"
+#include "qlog.h"
+#include "qsmtpd.h"
+#include "users.h"
+
+#define USAGE "qsmtpd"
+#define MAX_ERRORS 50         /* bad commands per session; then 421 */
+#define DEFAULT_MAXRCPT 1000
+#define DEFAULT_MAXHOPS 100
+#define DEFAULT_TIMEOUT 1200
+
+struct session sess;
+
+/* configuration, read once per connection */
+static stralloc locals;
+static stralloc rcpthosts;
+static unsigned long databytes;   /* 0: no limit */
+static unsigned long maxrcpt = DEFAULT_MAXRCPT;
+static unsigned long maxhops = DEFAULT_MAXHOPS;
+static int barelf;                /* control/barelf: normalize bare CR/LF */
+static int authsender;            /* 0 off, 1 address, 2 domain */
+
+/* the connection */
+static int conn_rejected;         /* access refused the client: only QUIT */
+static int conn_relay;            /* RELAYCLIENT or access RELAY */
+static int conn_ok;               /* access Connect: OK: no more access checks */
+static int conn_discard;          /* access Connect: DISCARD */
+static unsigned long errors;
+
+/* the transaction */
+static int seen_mail;
+static int tx_utf8;
+static int tx_relay;              /* access From: RELAY */
+static int tx_ok;                 /* access From: OK */
+static int tx_discard;            /* access DISCARD: accept and drop */
+static unsigned long rcpt_count;
+static unsigned long rcpt_tried;
+static stralloc envelope;         /* F, V, X, then T, N, O records */
+static size_t env_rcpt_start;     /* offset of the first T record */
+static char tx_sender[ADDR_MAX + 1];
+static int tx_body_started;       /* BDAT chunks are being received */
+static struct inject tx_inject;
+static int tx_inject_open;
+static struct smtpdata tx_data;
+static unsigned long long tx_bytes; /* bytes read from the client for this message */
+static int tx_toobig;
+
+static stralloc scratch;          /* lookups */
+static stralloc received;
+
+static void die_usage(void)
+{
+  qdie(100, "usage: " USAGE);
+}
+
+/* ---- logging ---- */
+
+static const char *tls_text(char *buf, size_t max)
+{
+  size_t a;
+  size_t b;
+
+  if (!sess.tls) return "none";
+  a = strlen(sess.tls_proto);
+  b = strlen(sess.tls_cipher);
+  if (a + b + 2 > max) return "yes";
+  memcpy(buf, sess.tls_proto, a);
+  buf[a] = '/';
+  memcpy(buf + a + 1, sess.tls_cipher, b + 1);
+  return buf;
+}
+
+static const char *helo_text(void)
+{
+  return sess.helo[0] != '\0' ? sess.helo : "-";
+}
+
+static const char *auth_text(void)
+{
+  return sess.authed ? sess.authuser : "-";
+}
+
+/* "550 5.1.1 text\r\n" -> "550 5.1.1 text" in buf */
+static const char *code_text(const char *r, char *buf, size_t max)
+{
+  size_t n = strlen(r);
+
+  while (n > 0 && (r[n - 1] == '\n' || r[n - 1] == '\r')) n--;
+  if (n >= max) n = max - 1;
+  memcpy(buf, r, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+static void log_reject(const char *rcpt, const char *r)
+{
+  char tls[200];
+  char code[ACCESS_REPLY_MAX];
+
+  if (rcpt != NULL)
+    qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
+         " auth=", auth_text(), " from=<", tx_sender, "> rcpt=<", rcpt, "> code=",
+         code_text(r, code, sizeof code));
+  else
+    qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
+         " auth=", auth_text(), " from=<", tx_sender, "> code=", code_text(r, code, sizeof code));
+}
+
+/* The recipients of the envelope as "<a>,<b>" (cut by qlog's line limit). */
+static void rcpt_list(stralloc *sa)
+{
+  size_t i = env_rcpt_start;
+
+  stralloc_copys(sa, "");
+  while (i < envelope.len) {
+    const char *rec = envelope.s + i;
+    size_t n = strlen(rec);
+    if (rec[0] == 'T' && sa->len < QLOG_MAX) {
+      if (sa->len > 0) stralloc_append(sa, ",");
+      stralloc_append(sa, "<");
+      stralloc_catb(sa, rec + 1, n - 1);
+      stralloc_append(sa, ">");
+    }
+    i += n + 1;
+  }
+  stralloc_0(sa);
+}
+
+static void log_message(const char *what, const char *r, unsigned long long size)
+{
+  char tls[200];
+  char code[ACCESS_REPLY_MAX];
+  char n1[FMT_ULONG];
+  char n2[FMT_ULONG];
+
+  rcpt_list(&scratch);
+  qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
+       " auth=", auth_text(), " from=<", tx_sender, "> rcpts=", qlog_ulong(n1, rcpt_count),
+       " size=", qlog_ulong(n2, (unsigned long)size), " to=",
+       scratch.s != NULL ? scratch.s : "", " code=", code_text(r, code, sizeof code));
+}
+
+void session_exit(const char *why)
+{
+  char tls[200];
+  char n[FMT_ULONG];
+
+  if (tx_inject_open) {
+    inject_abort(&tx_inject);
+    tx_inject_open = 0;
+  }
+  qlog("session ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
+       " auth=", auth_text(), " msgs=", qlog_ulong(n, sess.msgs), " end=", why);
+  _exit(0);
+}
+
+/* ---- the transaction ---- */
+
+static void tx_reset(void)
+{
+  if (tx_inject_open) {
+    inject_abort(&tx_inject);
+    tx_inject_open = 0;
+  }
+  seen_mail = 0;
+  tx_utf8 = 0;
+  tx_relay = 0;
+  tx_ok = 0;
+  tx_discard = 0;
+  rcpt_count = 0;
+  rcpt_tried = 0;
+  envelope.len = 0;
+  env_rcpt_start = 0;
+  tx_sender[0] = '\0';
+  tx_body_started = 0;
+  tx_bytes = 0;
+  tx_toobig = 0;
+}
+
+int tx_active(void)
+{
+  return seen_mail;
+}
+
+void session_forget(void)
+{
+  tx_reset();
+  sess.helo[0] = '\0';
+  sess.seen_helo = 0;
+  sess.ehlo = 0;
+  sess.authed = 0;
+  sess.authuser[0] = '\0';
+}
+
+int auth_offered(void)
+{
+  return sess.tls || (sess.loopback && sess.authplaintext);
+}
+
+static int env_add(char tag, const char *s, size_t len)
+{
+  if (!stralloc_append(&envelope, &tag)) return 0;
+  if (!stralloc_catb(&envelope, s, len)) return 0;
+  return stralloc_0(&envelope);
+}
+
+/* ---- access map ---- */
+
+/* Looks kind/key up in control/access.cdb. ACT_*; reply filled for
+ * REJECT/ERROR; -1 on a lookup error. */
+static int access_check(int kind, const char *key, size_t len, const char *def, char *rbuf)
+{
+  int r;
+  int act;
+
+  if (!stralloc_copys(&scratch, "")) die_nomem();
+  r = access_lookup(kind, key, len, kind == ACCESS_CONNECT ? sess.host : NULL, &scratch);
+  if (r == -1) return -1;
+  if (r == 0 || scratch.len == 0) return ACT_NONE;
+  act = access_action(scratch.s, scratch.len, def, rbuf, ACCESS_REPLY_MAX);
+  if (act == ACT_NONE) {
+    if (!stralloc_0(&scratch)) die_nomem();
+    qwarn("unknown action in control/access: ", scratch.s);
+  }
+  return act;
+}
+
+/* ---- commands ---- */
+
+static void smtp_greet(void)
+{
+  out_puts("220 ");
+  out_puts(sess.me.s);
+  out_puts(" ESMTP qmta\r\n");
+}
+
+static void smtp_helo(const char *arg, size_t len, int ehlo)
+{
+  char num[FMT_ULONG];
+
+  if (!smtp_helo_ok(arg, len)) {
+    reply(ehlo ? "501 5.5.4 syntax: EHLO hostname or address literal\r\n"
+               : "501 5.5.4 syntax: HELO hostname or address literal\r\n");
+    return;
+  }
+  tx_reset();
+  memcpy(sess.helo, arg, len);
+  sess.helo[len] = '\0';
+  sess.seen_helo = 1;
+  sess.ehlo = ehlo;
+  out_puts("250");
+  out_puts(ehlo ? "-" : " ");
+  out_puts(sess.me.s);
+  out_puts("\r\n");
+  if (!ehlo) return;
+  out_puts("250-PIPELINING\r\n");
+  if (databytes > 0) {
+    out_puts("250-SIZE ");
+    out_puts(qlog_ulong(num, databytes));
+    out_puts("\r\n");
+  } else {
+    out_puts("250-SIZE\r\n");
+  }
+  out_puts("250-8BITMIME\r\n");
+  out_puts("250-ENHANCEDSTATUSCODES\r\n");
+  out_puts("250-SMTPUTF8\r\n");
+  out_puts("250-CHUNKING\r\n");
+  out_puts("250-DSN\r\n");
+  if (!sess.tls && sess.tls_ctl != -1) out_puts("250-STARTTLS\r\n");
+  if (auth_offered() && !sess.authed) out_puts("250-AUTH PLAIN LOGIN\r\n");
+  out_puts("250 HELP\r\n");
+}
+
+static int same_domain(const char *a, const char *b)
+{
+  size_t alen;
+  size_t blen;
+  const char *da = addr_domain(a, strlen(a), &alen);
+  const char *db = addr_domain(b, strlen(b), &blen);
+
+  return alen > 0 && alen == blen && strncasecmp(da, db, alen) == 0;
+}
+
+static void smtp_mail(const char *arg, size_t len)
+{
+  struct mail_args m;
+  const char *err;
+  char rbuf[ACCESS_REPLY_MAX];
+
+  if (!sess.seen_helo) {
+    reply("503 5.5.1 send HELO or EHLO first\r\n");
+    return;
+  }
+  if (seen_mail) {
+    reply("503 5.5.1 nested MAIL command\r\n");
+    return;
+  }
+  if (sess.submission && !sess.authed) {
+    reply("530 5.7.0 authentication required\r\n");
+    return;
+  }
+  err = smtp_mail_parse(&m, arg, len, sess.ehlo);
+  if (err != NULL) {
+    reply(err);
+    return;
+  }
+  memcpy(tx_sender, m.addr.s, m.addr.len + 1);
+  if (databytes > 0 && m.size > databytes) {
+    err = "552 5.3.4 message size exceeds fixed maximum message size\r\n";
+    log_reject(NULL, err);
+    reply(err);
+    tx_sender[0] = '\0';
+    return;
+  }
+  if (sess.authed && authsender != 0) {
+    int own = authsender == 1 ? strcasecmp(m.addr.s, sess.authuser) == 0
+                              : same_domain(m.addr.s, sess.authuser);
+    if (!own || m.addr.null) {
+      err = "553 5.7.1 sender address not owned by the authenticated user\r\n";
+      log_reject(NULL, err);
+      reply(err);
+      tx_sender[0] = '\0';
+      return;
+    }
+  }
+  if (!conn_ok && !m.addr.null) {
+    switch (access_check(ACCESS_FROM, m.addr.s, m.addr.len, "550", rbuf)) {
+      case -1:
+        reply("451 4.3.0 temporary lookup failure\r\n");
+        tx_sender[0] = '\0';
+        return;
+      case ACT_REJECT:
+      case ACT_ERROR:
+        log_reject(NULL, rbuf);
+        reply(rbuf);
+        tx_sender[0] = '\0';
+        return;
+      case ACT_RELAY: tx_relay = 1; break;
+      case ACT_OK: tx_ok = 1; break;
+      case ACT_DISCARD: tx_discard = 1; break;
+      default: break;
+    }
+  }
+  envelope.len = 0;
+  if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
+  if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) die_nomem();
+  if (m.has_envid && !env_add('X', m.envid, strlen(m.envid))) die_nomem();
+  env_rcpt_start = envelope.len;
+  seen_mail = 1;
+  tx_utf8 = m.smtputf8;
+  reply("250 2.1.0 sender ok\r\n");
+}
+
+static int is_postmaster(const char *s, size_t len)
+{
+  return len == 10 && strncasecmp(s, "postmaster", 10) == 0;
+}
+
+/* Relay control (fails closed). NULL: accept; else the reply. */
+static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
+{
+  const struct addr *a = &r->addr;
+  const char *dom;
+  size_t dlen;
+  int local;
+
+  *rcpt_relay = 0;
+  dom = addr_domain(a->s, a->len, &dlen);
+  local = dlen > 0 && ctl_domainmatch(&locals, dom, dlen);
+  /* RFC 5321 4.5.1: postmaster, bare (made postmaster@me) or at a local domain, always */
+  if (is_postmaster(a->s, a->at) &&
+      (local || (dlen == sess.me.len - 1 && strncasecmp(dom, sess.me.s, dlen) == 0)))
+    return NULL;
+
+  if (!conn_ok && !tx_ok) {
+    switch (access_check(ACCESS_TO, a->s, a->len, "550", rbuf)) {
+      case -1: return "451 4.3.0 temporary lookup failure\r\n";
+      case ACT_REJECT:
+      case ACT_ERROR: return rbuf;
+      case ACT_RELAY: *rcpt_relay = 1; break;
+      case ACT_DISCARD: tx_discard = 1; break;
+      default: break;
+    }
+  }
+  if (a->at == a->len) return "550 5.1.1 unknown user\r\n"; /* a bare name other than postmaster */
+
+  if (local) {
+    struct user u;
+    int kind;
+    int f;
+    memset(&u, 0, sizeof u);
+    f = users_find(&u, a->s, a->len);
+    users_free(&u);
+    if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
+    if (f == 1) return NULL;
+    if (!stralloc_copys(&scratch, "")) die_nomem();
+    f = aliases_find(a->s, a->len, 1, &scratch, &kind);
+    if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
+    if (f == 1) {
+      size_t first = scratch.len > 0 ? strnlen(scratch.s, scratch.len) : 0;
+      if (alias_error_reply(scratch.s, first, rbuf, ACCESS_REPLY_MAX)) return rbuf;
+      return NULL;
+    }
+    return "550 5.1.1 unknown user\r\n";
+  }
+  if (dlen > 0 && ctl_domainmatch(&rcpthosts, dom, dlen)) return NULL;
+  if (conn_relay || sess.authed || tx_relay || *rcpt_relay) return NULL;
+  return "554 5.7.1 relaying denied\r\n";
+}
+
+static void smtp_rcpt(const char *arg, size_t len)
+{
+  struct rcpt_args r;
+  const char *err;
+  char rbuf[ACCESS_REPLY_MAX];
+  int rcpt_relay;
+  size_t need;
+
+  if (!seen_mail) {
+    reply("503 5.5.1 need MAIL first\r\n");
+    return;
+  }
+  if (tx_body_started) {
+    reply("503 5.5.1 RCPT not allowed after BDAT\r\n");
+    return;
+  }
+  rcpt_tried++;
+  if (rcpt_count >= maxrcpt) {
+    reply("452 4.5.3 too many recipients\r\n");
+    return;
+  }
+  err = smtp_rcpt_parse(&r, arg, len, sess.ehlo, tx_utf8);
+  if (err != NULL) {
+    reply(err);
+    return;
+  }
+  if (r.addr.at == r.addr.len && is_postmaster(r.addr.s, r.addr.len)) {
+    /* bare postmaster: ours */
+    size_t mlen = sess.me.len - 1;
+    if (r.addr.len + 1 + mlen <= ADDR_MAX) {
+      r.addr.s[r.addr.len] = '@';
+      memcpy(r.addr.s + r.addr.len + 1, sess.me.s, mlen + 1);
+      r.addr.len += 1 + mlen;
+      r.addr.at = 10;
+    }
+  }
+  need = r.addr.len + strlen(r.notify) + strlen(r.orcpt) + 8;
+  if (envelope.len + need > MAX_ENVELOPE) {
+    reply("452 4.5.3 too many recipients\r\n");
+    return;
+  }
+  err = rcpt_policy(&r, rbuf, &rcpt_relay);
+  if (err != NULL) {
+    log_reject(r.addr.s, err);
+    reply(err);
+    return;
+  }
+  if (!env_add('T', r.addr.s, r.addr.len)) die_nomem();
+  if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) die_nomem();
+  if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) die_nomem();
+  rcpt_count++;
+  reply("250 2.1.5 recipient ok\r\n");
+}
+
+/* The message sink: qinject, unless the message is already doomed. */
+static void data_put(void *cookie, const char *s, size_t len)
+{
+  (void)cookie;
+  if (tx_toobig || tx_discard || (tx_data.bare && !barelf) || !tx_inject_open) return;
+  inject_put(&tx_inject, s, len);
+}
+
+/* Starts the message: qinject and the Received: field. NULL ok, else the reply. */
+static const char *body_start(int mode)
+{
+  struct received_info ri;
+  char proto[16];
+  char tls[200];
+
+  smtpdata_init(&tx_data, mode, barelf, data_put, NULL);
+  tx_bytes = 0;
+  tx_toobig = 0;
+  if (tx_discard || conn_discard) {
+    tx_discard = 1;
+    return NULL;
+  }
+  if (inject_start(&tx_inject) == -1) {
+    qwarn_sys("unable to start qinject");
+    return "451 4.3.0 unable to queue the message, try again later\r\n";
+  }
+  tx_inject_open = 1;
+  proto[0] = '\0';
+  if (tx_utf8) strcpy(proto, "UTF8SMTP");
+  else strcpy(proto, sess.ehlo ? "ESMTP" : "SMTP");
+  if (sess.tls && (sess.ehlo || tx_utf8)) strcat(proto, "S");
+  if (sess.authed && (sess.ehlo || tx_utf8)) strcat(proto, "A");
+  ri.helo = sess.helo;
+  ri.host = sess.host;
+  ri.ip = sess.ip;
+  ri.me = sess.me.s;
+  ri.proto = proto;
+  ri.tls = NULL;
+  if (sess.tls) {
+    size_t a = strlen(sess.tls_proto);
+    memcpy(tls, sess.tls_proto, a);
+    tls[a] = ' ';
+    memcpy(tls + a + 1, sess.tls_cipher, strlen(sess.tls_cipher) + 1);
+    ri.tls = tls;
+  }
+  ri.authuser = sess.authed ? sess.authuser : NULL;
+  ri.now = (long long)time(NULL);
+  if (received_fmt(&received, &ri) == -1) die_nomem();
+  inject_put(&tx_inject, received.s, received.len);
+  return NULL;
+}
+
+/* Feeds n bytes of the client's stream (BDAT: exactly n; DATA: up to the end). */
+static void body_count(size_t used)
+{
+  if (__builtin_add_overflow(tx_bytes, (unsigned long long)used, &tx_bytes)) tx_bytes = ~0ULL;
+  if (databytes > 0 && tx_bytes > databytes) tx_toobig = 1;
+}
+
+/* The message is complete: refuse it, drop it or queue it; reply. */
+static void body_end(void)
+{
+  const char *r;
+  unsigned long long size;
+
+  smtpdata_finish(&tx_data);
+  size = tx_data.outbytes;
+  if (tx_toobig) r = "552 5.3.4 message size exceeds fixed maximum message size\r\n";
+  else if (tx_data.bare && !barelf)
+    r = "554 5.6.0 message contains a bare CR or LF (RFC 5321 2.3.8), refused\r\n";
+  else if (tx_data.hops > maxhops) r = "554 5.4.6 too many hops, mail loop?\r\n";
+  else r = NULL;
+
+  if (r != NULL) {
+    log_message("reject", r, size);
+  } else if (tx_discard) {
+    r = "250 2.0.0 ok: message accepted\r\n";
+    log_message("discard", r, size);
+  } else {
+    r = inject_finish(&tx_inject, envelope.s, envelope.len);
+    tx_inject_open = 0;
+    if (r[0] == '2') sess.msgs++;
+    log_message(r[0] == '2' ? "accept" : "reject", r, size);
+  }
+  reply(r);
+  tx_reset();
+}
+
+static void smtp_data(const char *arg, size_t len)
+{
+  const char *err;
+
+  (void)arg;
+  if (len > 0) {
+    reply("501 5.5.4 syntax: DATA\r\n");
+    return;
+  }
+  if (!seen_mail) {
+    reply("503 5.5.1 need MAIL first\r\n");
+    return;
+  }
+  if (tx_body_started) {
+    reply("503 5.5.1 DATA not allowed after BDAT\r\n");
+    return;
+  }
+  if (rcpt_count == 0) {
+    reply(rcpt_tried > 0 ? "554 5.5.1 no valid recipients\r\n" : "503 5.5.1 need RCPT first\r\n");
+    return;
+  }
+  if (!envelope.len || !stralloc_0(&envelope)) die_nomem();  /* the end of the envelope */
+  err = body_start(DATA_DOT);
+  if (err != NULL) {
+    log_message("reject", err, 0);
+    reply(err);
+    tx_reset();
+    return;
+  }
+  reply("354 go ahead, end with <CRLF>.<CRLF>\r\n");
+  while (!tx_data.done) {
+    ssize_t n = buffer_feed(&net_in);
+    size_t used;
+    if (n == -1) die_read();
+    if (n == 0) session_exit("eof in data");
+    used = smtpdata_feed(&tx_data, buffer_peek(&net_in), (size_t)n);
+    buffer_seek(&net_in, used);
+    body_count(used);
+  }
+  body_end();
+}
+
+/* Reads and drops n bytes of the client's stream. */
+static void skip_bytes(unsigned long long n)
+{
+  while (n > 0) {
+    ssize_t got = buffer_feed(&net_in);
+    size_t take;
+    if (got == -1) die_read();
+    if (got == 0) session_exit("eof in data");
+    take = (unsigned long long)got < n ? (size_t)got : (size_t)n;
+    buffer_seek(&net_in, take);
+    n -= take;
+  }
+}
+
+static void smtp_bdat(const char *arg, size_t len)
+{
+  unsigned long long size;
+  int last;
+  const char *err = NULL;
+  char num[FMT_ULONG];
+
+  if (!smtp_bdat_parse(arg, len, &size, &last)) {
+    reply("501 5.5.4 syntax: BDAT size [LAST]\r\n");
+    return;
+  }
+  if (!seen_mail) err = "503 5.5.1 need MAIL first\r\n";
+  else if (rcpt_count == 0)
+    err = rcpt_tried > 0 ? "554 5.5.1 no valid recipients\r\n" : "503 5.5.1 need RCPT first\r\n";
+  if (err != NULL) {
+    skip_bytes(size);
+    reply(err);
+    return;
+  }
+  if (!tx_body_started) {
+    if (!stralloc_0(&envelope)) die_nomem();
+    err = body_start(DATA_RAW);
+    if (err != NULL) {
+      skip_bytes(size);
+      log_message("reject", err, 0);
+      reply(err);
+      tx_reset();
+      return;
+    }
+    tx_body_started = 1;
+  }
+  /* RFC 3030 3: a chunk is exactly size bytes; no dot handling */
+  if (databytes > 0 && size > databytes) {
+    tx_toobig = 1;
+    skip_bytes(size);
+  } else {
+    unsigned long long left = size;
+    while (left > 0) {
+      ssize_t got = buffer_feed(&net_in);
+      size_t take;
+      if (got == -1) die_read();
+      if (got == 0) session_exit("eof in data");
+      take = (unsigned long long)got < left ? (size_t)got : (size_t)left;
+      smtpdata_feed(&tx_data, buffer_peek(&net_in), take);
+      buffer_seek(&net_in, take);
+      body_count(take);
+      left -= take;
+    }
+  }
+  if (last || tx_toobig) {
+    body_end();
+    return;
+  }
+  out_puts("250 2.0.0 ");
+  out_puts(qlog_ulong(num, (unsigned long)size));
+  out_puts(" octets received\r\n");
+}
+
+static void smtp_help(void)
+{
+  reply("214-2.0.0 qsmtpd: commands EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT\r\n"
+        "214-2.0.0 VRFY HELP STARTTLS AUTH; see RFC 5321\r\n"
+        "214 2.0.0 end of HELP\r\n");
+}
+
+static void command(char *line, size_t len)
+{
+  size_t argoff;
+  int verb = smtp_verb(line, len, &argoff);
+  const char *arg = line + argoff;
+  size_t alen = len - argoff;
+
+  while (alen > 0 && arg[alen - 1] == ' ') alen--; /* trailing blanks are not arguments */
+
+  if (len + 2 > MAX_CMDLINE && verb != VERB_AUTH) {
+    reply("500 5.5.2 line too long\r\n");
+    errors++;
+    return;
+  }
+  if (conn_rejected && verb != VERB_QUIT) {
+    reply("503 5.5.1 connection refused, send QUIT\r\n");
+    errors++;
+    return;
+  }
+  switch (verb) {
+    case VERB_HELO: smtp_helo(arg, alen, 0); break;
+    case VERB_EHLO: smtp_helo(arg, alen, 1); break;
+    case VERB_MAIL: smtp_mail(arg, alen); break;
+    case VERB_RCPT: smtp_rcpt(arg, alen); break;
+    case VERB_DATA: smtp_data(arg, alen); break;
+    case VERB_BDAT: smtp_bdat(arg, alen); break;
+    case VERB_RSET:
+      tx_reset();
+      reply("250 2.0.0 ok\r\n");
+      break;
+    case VERB_NOOP: reply("250 2.0.0 ok\r\n"); break;
+    case VERB_QUIT:
+      out_puts("221 2.0.0 ");
+      out_puts(sess.me.s);
+      out_puts(" closing connection\r\n");
+      out_flush();
+      session_exit("quit");
+    case VERB_VRFY:
+      if (alen == 0) reply("501 5.5.4 syntax: VRFY address\r\n");
+      else reply("252 2.0.0 cannot VRFY, but send some mail and delivery will be tried\r\n");
+      break;
+    case VERB_EXPN: reply("502 5.5.1 EXPN not available\r\n"); break;
+    case VERB_HELP: smtp_help(); break;
+    case VERB_STARTTLS: smtp_starttls(arg, alen); break;
+    case VERB_AUTH: smtp_auth(arg, alen); break;
+    default:
+      reply("500 5.5.1 command not recognized\r\n");
+      errors++;
+      break;
+  }
+}
+
+static void loop(void)
+{
+  char line[MAX_AUTHLINE];
+  size_t len;
+
+  for (;;) {
+    int r;
+    if (errors >= MAX_ERRORS) {
+      reply("421 4.7.0 too many errors, closing connection\r\n");
+      out_flush();
+      session_exit("too many errors");
+    }
+    r = net_getline(line, sizeof line, &len);
+    if (r == -1) die_read();
+    if (r == 0) session_exit("eof");
+    if (r == -2) {
+      reply("500 5.5.2 line too long\r\n");
+      errors++;
+      continue;
+    }
+    if (len > 0 && line[len - 1] == '\n') len--;
+    if (len > 0 && line[len - 1] == '\r') len--;
+    if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL) {
+      reply("500 5.5.2 invalid characters in command\r\n");
+      errors++;
+      continue;
+    }
+    command(line, len);
+  }
+}
+
+/* ---- start-up ---- */
+
+static void die_config(const char *what) __attribute__((noreturn));
+static void die_config(const char *what)
+{
+  qwarn_sys("unable to read ", what);
+  reply("421 4.3.5 temporary configuration problem, try again later\r\n");
+  buffer_flush(&net_out);
+  _exit(111);
+}
+
+static int fd_from_env(const char *name)
+{
+  const char *v = getenv(name);
+  unsigned long fd = 0;
+  size_t i;
+
+  if (v == NULL || v[0] == '\0') return -1;
+  for (i = 0; v[i] != '\0'; i++) {
+    if (v[i] < '0' || v[i] > '9' || i > 6) return -1;
+    fd = fd * 10 + (unsigned long)(v[i] - '0');
+  }
+  if (fd < 3 || fcntl((int)fd, F_GETFD) == -1) return -1;
+  fcntl((int)fd, F_SETFD, FD_CLOEXEC); /* never to qinject or qauth */
+  return (int)fd;
+}
+
+static void copy_env(char *dst, size_t max, const char *name)
+{
+  const char *v = getenv(name);
+  size_t n = 0;
+
+  if (v != NULL)
+    for (; v[n] != '\0' && n + 1 < max; n++) {
+      unsigned char c = (unsigned char)v[n];
+      dst[n] = (c < 0x21 || c > 0x7e || c == '(' || c == ')') ? '?' : (char)c;
+    }
+  dst[n] = '\0';
+}
+
+static void setup(void)
+{
+  const char *v;
+  unsigned long timeout;
+  char rbuf[ACCESS_REPLY_MAX];
+  char code[ACCESS_REPLY_MAX];
+  const char *ip;
+
+  v = getenv("TCPREMOTEIP");
+  sess.ip = (v != NULL && v[0] != '\0') ? v : "unknown";
+  sess.host = getenv("TCPREMOTEHOST");
+  ip = sess.ip;
+  if (strncasecmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL) ip += 7;
+  sess.loopback = strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0;
+  v = getenv("SUBMISSION");
+  sess.submission = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+  conn_relay = getenv("RELAYCLIENT") != NULL;
+  sess.tls_ctl = -1;
+  sess.tls_data = -1;
+  if (getenv("QTLS_PROTO") != NULL) {
+    sess.tls = 1;
+    copy_env(sess.tls_proto, sizeof sess.tls_proto, "QTLS_PROTO");
+    copy_env(sess.tls_cipher, sizeof sess.tls_cipher, "QTLS_CIPHER");
+  } else {
+    sess.tls_ctl = fd_from_env("QTLS_CTL");
+    sess.tls_data = fd_from_env("QTLS_DATA");
+    if (sess.tls_data == -1) sess.tls_ctl = -1;
+  }
+
+  if (qhome_chdir() == -1) die_config("QHOME");
+  if (ctl_readline(&sess.me, "control/me", NULL) == -1) die_config("control/me");
+  if (sess.me.len == 0) {
+    v = getenv("TCPLOCALHOST");
+    if (!stralloc_copys(&sess.me, (v != NULL && v[0] != '\0') ? v : "localhost")) die_nomem();
+  }
+  if (!stralloc_0(&sess.me)) die_nomem();
+  if (ctl_readlist(&locals, "control/locals") == -1) die_config("control/locals");
+  if (ctl_readlist(&rcpthosts, "control/rcpthosts") == -1) die_config("control/rcpthosts");
+  if (ctl_readint(&databytes, "control/databytes", 0) == -1) die_config("control/databytes");
+  if (ctl_readint(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT) == -1)
+    die_config("control/maxrcpt");
+  if (ctl_readint(&maxhops, "control/maxhops", DEFAULT_MAXHOPS) == -1)
+    die_config("control/maxhops");
+  if (ctl_readint(&timeout, "control/timeoutsmtpd", DEFAULT_TIMEOUT) == -1)
+    die_config("control/timeoutsmtpd");
+  if (timeout > 0) timeout_sec = timeout;
+  barelf = access("control/barelf", F_OK) == 0;
+  sess.authplaintext = access("control/authplaintext", F_OK) == 0;
+  if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
+  if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
+  else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
+  else authsender = 0;
+
+  switch (access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf)) {
+    case -1: die_config("control/access.cdb");
+    case ACT_REJECT:
+    case ACT_ERROR:
+      conn_rejected = 1;
+      qlog("reject ip=", sess.ip, " helo=- tls=none auth=- from=<> code=",
+           code_text(rbuf, code, sizeof code));
+      reply(rbuf);
+      return;
+    case ACT_RELAY: conn_relay = 1; break;
+    case ACT_OK: conn_ok = 1; break;
+    case ACT_DISCARD: conn_discard = 1; break;
+    default: break;
+  }
+  smtp_greet();
+}
+
+int main(int argc, char **argv)
+{
+  (void)argv;
+  qlog_prog = "qsmtpd";
+  if (argc > 1) die_usage();
+  if (getuid() == 0 || geteuid() == 0) qdie(100, "refusing to run as root");
+  io_init();
+  setup();
+  loop();
+  return 0;
+}

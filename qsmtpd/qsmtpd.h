@@ -1,0 +1,242 @@
+#ifndef QSMTPD_H
+#define QSMTPD_H
+/*
+ * qsmtpd internals, shared by qsmtpd.c and its qsmtpd_*.c siblings.
+ *
+ * The pure parts (command parsing, the DATA state machine, the Received:
+ * line, the access actions, the qinject exit codes) touch no global state,
+ * so the unit tests in tests/unit/u_qsmtpd_*.c and the fuzz targets in
+ * fuzz/ link them directly.
+ */
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <buffer.h>
+#include <stralloc.h>
+
+#include "addr.h"
+
+#define MAX_CMDLINE 512     /* RFC 5321 4.5.3.1.4, CRLF included */
+#define MAX_AUTHLINE 2048   /* RFC 4954 4: AUTH lines may exceed 512 bytes */
+#define MAX_ENVID 100       /* RFC 3461 4.4 */
+#define MAX_ORCPT 500       /* RFC 3461 4.2 */
+#define MAX_NOTIFY 24       /* "SUCCESS,FAILURE,DELAY" */
+#define MAX_ENVELOPE 524288 /* envelope bytes of one transaction (recipients) */
+#define MAX_AUTHUSER 320    /* ADDR_MAX: users log in with their address */
+#define MAX_AUTHPASS 512
+
+/* ---- command parsing (qsmtpd_parse.c) ---- */
+
+enum smtp_verb {
+  VERB_UNKNOWN, VERB_HELO, VERB_EHLO, VERB_MAIL, VERB_RCPT, VERB_DATA, VERB_BDAT,
+  VERB_RSET, VERB_NOOP, VERB_QUIT, VERB_VRFY, VERB_EXPN, VERB_HELP, VERB_STARTTLS,
+  VERB_AUTH
+};
+
+/* The verb of a command line (without CRLF); *arg = offset of the
+ * argument (after the verb and the blanks that follow it). */
+int smtp_verb(const char *line, size_t len, size_t *arg);
+
+/* 1 if s is a valid EHLO/HELO argument: a domain or an address literal
+ * ([1.2.3.4], [IPv6:...]). */
+int smtp_helo_ok(const char *s, size_t len);
+
+struct mail_args {
+  struct addr addr;
+  unsigned long long size;   /* SIZE=, 0 if not given */
+  int body8;                 /* BODY=8BITMIME */
+  int smtputf8;              /* SMTPUTF8 */
+  char ret[5];               /* RET=: "FULL", "HDRS" or "" */
+  char envid[MAX_ENVID + 1]; /* ENVID=, xtext-decoded, "" if not given */
+  int has_envid;
+};
+
+/* Parses the argument of MAIL ("FROM:<path> params"). ehlo: parameters
+ * allowed. NULL on success, else the reply (a literal). */
+const char *smtp_mail_parse(struct mail_args *m, const char *s, size_t len, int ehlo);
+
+struct rcpt_args {
+  struct addr addr;
+  char notify[MAX_NOTIFY + 1]; /* "NEVER" or a comma list; "" if not given */
+  char orcpt[MAX_ORCPT + 1];   /* "type;decoded-address", "" if not given */
+};
+
+/* Parses the argument of RCPT ("TO:<path> params"). utf8: the transaction
+ * has SMTPUTF8. NULL on success, else the reply. */
+const char *smtp_rcpt_parse(struct rcpt_args *r, const char *s, size_t len, int ehlo, int utf8);
+
+/* Decodes xtext (RFC 3461 4) into out (at most max bytes). Returns the
+ * length, or (size_t)-1 if invalid or too long, or if it decodes to a
+ * control or non-ASCII byte. */
+size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len);
+
+/* Decodes base64 into out (at most max bytes). Returns the length or
+ * (size_t)-1 if invalid or too long. */
+size_t smtp_b64_decode(char *out, size_t max, const char *s, size_t len);
+
+/* "BDAT size [LAST]": 1 ok (*size, *last set), 0 syntax error. */
+int smtp_bdat_parse(const char *s, size_t len, unsigned long long *size, int *last);
+
+/* ---- DATA and BDAT (qsmtpd_data.c) ---- */
+
+#define DATA_BUFSIZE 4096
+
+/* The DATA state machine: turns what the client sends into the message
+ * the queue holds. Mode DATA_DOT (DATA): dot-unstuffing and CRLF.CRLF as
+ * the only end. Mode DATA_RAW (BDAT): no dots, no end marker. Both: CRLF
+ * becomes LF; a bare CR or LF sets bare (refused later) or, with barelf,
+ * becomes a line end. In the header section Return-Path: fields are
+ * removed and Received:/Delivered-To: fields counted (hops). */
+#define DATA_DOT 1
+#define DATA_RAW 2
+
+struct smtpdata {
+  int mode;
+  int barelf;
+  int state;        /* transport state (CR, dot, line start) */
+  int hstate;       /* header filter state */
+  int drop_cont;    /* the last header field is dropped: drop its continuations */
+  int bare;         /* a bare CR or LF was seen */
+  int done;         /* the end of data was read (DATA_DOT) */
+  unsigned long hops;
+  char name[16];    /* the start of a header line, until its name is known */
+  size_t namelen;
+  int name_wsp;     /* blanks after the name */
+  char out[DATA_BUFSIZE];
+  size_t outlen;
+  unsigned long long outbytes; /* bytes handed to put */
+  void (*put)(void *cookie, const char *s, size_t len);
+  void *cookie;
+};
+
+void smtpdata_init(struct smtpdata *d, int mode, int barelf,
+                   void (*put)(void *cookie, const char *s, size_t len), void *cookie);
+/* Consumes bytes; stops right after the end of data. Returns bytes used. */
+size_t smtpdata_feed(struct smtpdata *d, const char *s, size_t len);
+/* End of the message (after the end of data or BDAT LAST): a pending CR
+ * is bare; the output is flushed. */
+void smtpdata_finish(struct smtpdata *d);
+
+/* ---- Received: (qsmtpd_received.c) ---- */
+
+struct received_info {
+  const char *helo;     /* may be "" */
+  const char *host;     /* TCPREMOTEHOST, or NULL */
+  const char *ip;
+  const char *me;
+  const char *proto;    /* "ESMTP", "ESMTPSA", "SMTP", ... */
+  const char *tls;      /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or NULL */
+  const char *authuser; /* or NULL */
+  long long now;        /* seconds since the epoch */
+};
+
+/* Formats the Received: field (LF line ends) into sa. 0 ok, -1 no memory. */
+int received_fmt(stralloc *sa, const struct received_info *r);
+/* RFC 5322 date of t in UTC into buf (at least 32 bytes), NUL-terminated. */
+size_t received_date(char *buf, long long t);
+
+/* ---- policy helpers (qsmtpd_policy.c) ---- */
+
+#define ACT_NONE 0
+#define ACT_OK 1
+#define ACT_RELAY 2
+#define ACT_REJECT 3
+#define ACT_DISCARD 4
+#define ACT_ERROR 5
+
+/* Classifies an access action ("OK", "REJECT", "ERROR:5.7.1:550 text"...).
+ * For ACT_REJECT and ACT_ERROR a complete reply line (with CRLF) goes into
+ * reply (at least 600 bytes): def is the reply code used for REJECT and
+ * for an ERROR without a valid code ("550" or "554"). */
+int access_action(const char *val, size_t len, const char *def, char *reply, size_t max);
+#define ACCESS_REPLY_MAX 600
+
+/* For an alias whose first target is "error:x.y.z text", the reply line;
+ * 0 if the target is not an error target. */
+int alias_error_reply(const char *target, size_t len, char *reply, size_t max);
+
+/* The reply for qinject's wait status (qmail-queue exit codes). */
+const char *inject_reply(int status);
+
+/* ---- session, I/O (qsmtpd.c, qsmtpd_io.c) ---- */
+
+extern buffer net_in;
+extern buffer net_out;
+extern unsigned long timeout_sec;
+
+void io_init(void);
+void io_reset(void);              /* after STARTTLS: forget buffered input and output */
+void out_puts(const char *s);     /* queue output */
+void out_put(const char *s, size_t len);
+void out_flush(void);             /* flush or die */
+void reply(const char *s);        /* out_puts; a reply literal with CRLF */
+void io_term_check(void);         /* 421 4.3.2 and exit if SIGTERM came */
+void die_read(void) __attribute__((noreturn));
+void die_timeout(void) __attribute__((noreturn));
+void die_nomem(void) __attribute__((noreturn));
+/* Logs the session line (why the session ends) and exits 0 (qsmtpd.c). */
+void session_exit(const char *why) __attribute__((noreturn));
+/* Reads one line (bounded; -2: too long, read through). See line.h. */
+int net_getline(char *line, size_t size, size_t *len);
+
+/* ---- qinject (qsmtpd_inject.c) ---- */
+
+struct inject {
+  pid_t pid;
+  int msgfd;     /* message pipe to qinject's fd 0, -1 if closed */
+  int envfd;     /* envelope pipe to qinject's fd 1 */
+  int failed;    /* a write failed: qinject went away */
+  buffer b;
+  char buf[8192];
+};
+
+/* Starts qinject. 0 ok, -1 failed (errno). */
+int inject_start(struct inject *q);
+void inject_put(struct inject *q, const char *s, size_t len);
+/* Ends the message, writes the envelope, waits: the reply for the client. */
+const char *inject_finish(struct inject *q, const char *env, size_t len);
+/* Drops the message: qinject sees no complete envelope and queues nothing. */
+void inject_abort(struct inject *q);
+
+/* ---- the session (qsmtpd.c) ---- */
+
+struct session {
+  const char *ip;          /* TCPREMOTEIP */
+  const char *host;        /* TCPREMOTEHOST, or NULL */
+  stralloc me;             /* control/me, NUL-terminated */
+  char helo[256];          /* the EHLO/HELO argument, "" before it */
+  int seen_helo;
+  int ehlo;                /* EHLO (not HELO): extensions allowed */
+  int submission;          /* SUBMISSION=1: MAIL needs AUTH */
+  int loopback;            /* the client is 127.0.0.1 or ::1 */
+  int authplaintext;       /* control/authplaintext exists */
+  int tls;                 /* TLS is active */
+  char tls_proto[64];
+  char tls_cipher[128];
+  int tls_ctl;             /* QTLS_CTL: STARTTLS possible; -1 if not */
+  int tls_data;            /* QTLS_DATA */
+  int authed;
+  char authuser[MAX_AUTHUSER + 1];
+  int auth_failures;
+  unsigned long msgs;      /* messages accepted in this session */
+};
+
+extern struct session sess;
+
+/* Forgets EHLO and the transaction (STARTTLS, RFC 3207 4.2). */
+void session_forget(void);
+/* 1 if a mail transaction is open (MAIL given). */
+int tx_active(void);
+/* 1 if AUTH is offered now. */
+int auth_offered(void);
+
+/* ---- AUTH and STARTTLS (qsmtpd_auth.c, qsmtpd_tls.c) ---- */
+
+/* Runs qauth for user/pass: 0 ok, 1 bad login, 2 temporary failure. */
+int auth_check(const char *user, size_t ulen, const char *pass, size_t plen);
+/* The AUTH command, arg is what follows the verb. */
+void smtp_auth(const char *arg, size_t len);
+/* The STARTTLS command. */
+void smtp_starttls(const char *arg, size_t len);
+
+#endif

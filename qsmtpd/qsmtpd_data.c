@@ -1,0 +1,257 @@
+/*
+ * qsmtpd_data: the DATA and BDAT state machine. Pure: bytes in, message
+ * bytes out through d->put. fuzz/fuzz_data.c and tests/unit/u_qsmtpd_data.c
+ * drive it directly.
+ *
+ * Two stages. The transport stage undoes SMTP's framing: CRLF becomes LF,
+ * and in DATA a line of "." ends the message and a leading dot is removed
+ * (RFC 5321 4.5.2). RFC 5321 2.3.8 and 4.1.1.4: only CRLF.CRLF ends DATA;
+ * a bare CR or bare LF is never a line end for that purpose (SMTP
+ * smuggling). Such a byte sets d->bare (the caller refuses the message
+ * after the real end) or, with barelf, becomes a line end in the message
+ * but never starts a line for the end-of-data test.
+ *
+ * The header stage reads the resulting LF lines: until the first empty
+ * line (or a line that is not a header field) it drops Return-Path:
+ * fields with their continuation lines and counts Received: and
+ * Delivered-To: fields (d->hops, for the loop check).
+ */
+#include <string.h>
+
+#include "qsmtpd.h"
+
+/* transport states */
+#define T_BOL 0    /* at the start of a line: after CRLF, or the first byte */
+#define T_TEXT 1   /* inside a line */
+#define T_CR 2     /* a CR inside a line, LF expected */
+#define T_DOT 3    /* a dot at the start of a line (DATA) */
+#define T_DOTCR 4  /* ".\r" at the start of a line (DATA) */
+
+/* header states */
+#define H_START 0  /* start of a header line */
+#define H_NAME 1   /* collecting the field name */
+#define H_PASS 2   /* passing the rest of the line */
+#define H_DROP 3   /* dropping the rest of the line */
+#define H_BODY 4   /* past the header section */
+
+static void out_flush_data(struct smtpdata *d)
+{
+  if (d->outlen > 0) {
+    d->put(d->cookie, d->out, d->outlen);
+    d->outbytes += d->outlen;
+    d->outlen = 0;
+  }
+}
+
+static void emit(struct smtpdata *d, char c)
+{
+  if (d->outlen == sizeof d->out) out_flush_data(d);
+  d->out[d->outlen++] = c;
+}
+
+static void emit_name(struct smtpdata *d)
+{
+  size_t i;
+
+  for (i = 0; i < d->namelen; i++) emit(d, d->name[i]);
+  d->namelen = 0;
+}
+
+static int name_is(const struct smtpdata *d, const char *want)
+{
+  size_t n = d->namelen;
+  size_t i;
+
+  while (n > 0 && (d->name[n - 1] == ' ' || d->name[n - 1] == '\t')) n--;
+  if (n != strlen(want)) return 0;
+  for (i = 0; i < n; i++) {
+    int c = (unsigned char)d->name[i];
+    if (c >= 'A' && c <= 'Z') c += 32;
+    if (c != want[i]) return 0;
+  }
+  return 1;
+}
+
+/* The header stage: one byte of the message with LF line ends. */
+static void header_byte(struct smtpdata *d, char c)
+{
+  switch (d->hstate) {
+    case H_BODY:
+    case H_PASS:
+      emit(d, c);
+      if (c == '\n' && d->hstate == H_PASS) d->hstate = H_START;
+      return;
+    case H_DROP:
+      if (c == '\n') d->hstate = H_START;
+      return;
+    case H_START:
+      if (c == '\n') {         /* the empty line: the body follows */
+        emit(d, c);
+        d->hstate = H_BODY;
+        return;
+      }
+      if (c == ' ' || c == '\t') { /* RFC 5322 2.2.3: a continuation line */
+        if (d->drop_cont) {
+          d->hstate = H_DROP;
+        } else {
+          emit(d, c);
+          d->hstate = H_PASS;
+        }
+        return;
+      }
+      d->drop_cont = 0;
+      d->namelen = 0;
+      d->name_wsp = 0;
+      d->hstate = H_NAME;
+      /* fall through */
+    case H_NAME:
+      break;
+  }
+
+  /* H_NAME: the field name is at most what name[] holds for the fields we look for */
+  if (c == ':') {
+    if (d->namelen == 0) { /* ":" alone starts no field: not a header */
+      emit(d, c);
+      d->hstate = H_BODY;
+      return;
+    }
+    if (name_is(d, "return-path")) {
+      d->namelen = 0;
+      d->drop_cont = 1;
+      d->hstate = H_DROP;
+      return;
+    }
+    if (name_is(d, "received") || name_is(d, "delivered-to")) d->hops++;
+    emit_name(d);
+    emit(d, c);
+    d->hstate = H_PASS;
+    return;
+  }
+  if (c == ' ' || c == '\t') {
+    if (d->namelen == 0) { /* cannot happen: H_START handles blanks */
+      emit(d, c);
+      d->hstate = H_PASS;
+      return;
+    }
+    d->name_wsp = 1;       /* RFC 5322 4.5.3: blanks before the colon */
+  } else if (d->name_wsp || c == '\n' || (unsigned char)c < 33 || (unsigned char)c > 126) {
+    /* not a field name: the header section ended without an empty line */
+    emit_name(d);
+    emit(d, c);
+    d->hstate = H_BODY;
+    return;
+  }
+  if (d->namelen == sizeof d->name) { /* longer than any name we look for */
+    emit_name(d);
+    emit(d, c);
+    d->hstate = H_PASS;
+    return;
+  }
+  d->name[d->namelen++] = c;
+}
+
+/* A bare CR or LF: refused later, or a line end in the message. */
+static void bare_byte(struct smtpdata *d)
+{
+  d->bare = 1;
+  if (d->barelf) header_byte(d, '\n');
+}
+
+void smtpdata_init(struct smtpdata *d, int mode, int barelf,
+                   void (*put)(void *cookie, const char *s, size_t len), void *cookie)
+{
+  memset(d, 0, sizeof *d);
+  d->mode = mode;
+  d->barelf = barelf;
+  d->state = T_BOL;
+  d->hstate = H_START;
+  d->put = put;
+  d->cookie = cookie;
+}
+
+size_t smtpdata_feed(struct smtpdata *d, const char *s, size_t len)
+{
+  size_t i;
+
+  for (i = 0; i < len && !d->done; i++) {
+    char c = s[i];
+
+    switch (d->state) {
+      case T_BOL:
+        if (c == '.' && d->mode == DATA_DOT) {
+          d->state = T_DOT;
+          break;
+        }
+        /* fall through */
+      case T_TEXT:
+        if (c == '\r') {
+          d->state = T_CR;
+        } else if (c == '\n') {
+          bare_byte(d);
+          d->state = T_TEXT;
+        } else {
+          header_byte(d, c);
+          d->state = T_TEXT;
+        }
+        break;
+      case T_CR:
+        if (c == '\n') {
+          header_byte(d, '\n');
+          d->state = T_BOL;
+        } else if (c == '\r') {
+          bare_byte(d); /* the first CR was bare; this one may start CRLF */
+        } else {
+          bare_byte(d);
+          header_byte(d, c);
+          d->state = T_TEXT;
+        }
+        break;
+      case T_DOT:
+        if (c == '\r') {
+          d->state = T_DOTCR;
+        } else if (c == '\n') {
+          header_byte(d, '.'); /* "." then a bare LF: no end, no stuffing */
+          bare_byte(d);
+          d->state = T_TEXT;
+        } else {
+          header_byte(d, c);   /* the leading dot is dropped */
+          d->state = T_TEXT;
+        }
+        break;
+      case T_DOTCR:
+        if (c == '\n') {
+          d->done = 1;         /* CRLF.CRLF: the only end of data */
+          break;
+        }
+        header_byte(d, '.');
+        bare_byte(d);
+        if (c == '\r') {
+          d->state = T_CR;
+        } else {
+          header_byte(d, c);
+          d->state = T_TEXT;
+        }
+        break;
+    }
+  }
+  out_flush_data(d);
+  return i;
+}
+
+void smtpdata_finish(struct smtpdata *d)
+{
+  if (!d->done) {
+    if (d->state == T_CR) bare_byte(d);
+    if (d->state == T_DOT) header_byte(d, '.');
+    if (d->state == T_DOTCR) {
+      header_byte(d, '.');
+      bare_byte(d);
+    }
+    d->state = T_BOL;
+  }
+  if (d->hstate == H_NAME) {
+    emit_name(d);
+    d->hstate = H_BODY;
+  }
+  out_flush_data(d);
+}

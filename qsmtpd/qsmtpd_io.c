@@ -1,0 +1,180 @@
+/*
+ * qsmtpd_io: the client connection. libowfat buffers on fd 0 and fd 1.
+ * Reading flushes pending output first (PIPELINING, RFC 2920: replies go
+ * out when the server would wait for input) and waits at most
+ * timeoutsmtpd seconds: then 421 4.4.2. SIGTERM is blocked except while
+ * waiting for the client, so it is seen only between reads: then the
+ * client gets 421 4.3.2 and the session ends; a message whose end was
+ * already read is finished first.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <buffer.h>
+
+#include "line.h"
+#include "qsmtpd.h"
+
+#define NET_INBUF 8192
+#define NET_OUTBUF 4096
+
+unsigned long timeout_sec = 1200;
+
+static char inbuf[NET_INBUF];
+static char outbuf[NET_OUTBUF];
+static volatile sig_atomic_t got_term;
+static sigset_t waitmask; /* the mask while waiting: SIGTERM open */
+
+static void on_term(int sig)
+{
+  (void)sig;
+  got_term = 1;
+}
+
+/* Waits for fd to become ready (events), SIGTERM allowed meanwhile.
+ * 1 ready, 0 timeout; sets got_term when interrupted by it. */
+static int wait_fd(int fd, short events)
+{
+  struct pollfd p;
+  struct timespec deadline;
+  struct timespec now;
+
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += (time_t)timeout_sec;
+  for (;;) {
+    struct timespec left;
+    int r;
+    if (got_term) return 1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left.tv_sec = deadline.tv_sec - now.tv_sec;
+    left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+    if (left.tv_nsec < 0) {
+      left.tv_nsec += 1000000000L;
+      left.tv_sec--;
+    }
+    if (left.tv_sec < 0) return 0;
+    p.fd = fd;
+    p.events = events;
+    p.revents = 0;
+    r = ppoll(&p, 1, &left, &waitmask);
+    if (r > 0) return 1;
+    if (r == 0) return 0;
+    if (errno != EINTR) return 1; /* let read or write report it */
+  }
+}
+
+static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
+{
+  ssize_t r;
+
+  (void)cookie;
+  out_flush();
+  io_term_check();
+  if (!wait_fd(fd, POLLIN)) die_timeout();
+  io_term_check();
+  do {
+    r = read(fd, buf, len);
+  } while (r == -1 && errno == EINTR);
+  return r;
+}
+
+static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
+{
+  ssize_t w;
+
+  (void)cookie;
+  if (!wait_fd(fd, POLLOUT)) session_exit("timeout");
+  do {
+    w = write(fd, buf, len);
+  } while (w == -1 && errno == EINTR);
+  return w;
+}
+
+buffer net_in = BUFFER_INIT(net_read, 0, inbuf, sizeof inbuf);
+buffer net_out = BUFFER_INIT(net_write, 1, outbuf, sizeof outbuf);
+
+void io_init(void)
+{
+  struct sigaction sa;
+  sigset_t block;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: ppoll must return */
+  sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, NULL); /* EPIPE instead, from the client or qinject */
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &waitmask);
+  sigdelset(&waitmask, SIGTERM);
+}
+
+void io_reset(void)
+{
+  buffer_init(&net_in, net_read, 0, inbuf, sizeof inbuf);
+  buffer_init(&net_out, net_write, 1, outbuf, sizeof outbuf);
+}
+
+void out_put(const char *s, size_t len)
+{
+  if (buffer_put(&net_out, s, len) == -1) session_exit("write error");
+}
+
+void out_puts(const char *s)
+{
+  out_put(s, strlen(s));
+}
+
+void reply(const char *s)
+{
+  out_put(s, strlen(s));
+}
+
+void out_flush(void)
+{
+  if (buffer_flush(&net_out) == -1) session_exit("write error");
+}
+
+void io_term_check(void)
+{
+  sigset_t pending;
+
+  if (!got_term) {
+    sigpending(&pending);
+    if (!sigismember(&pending, SIGTERM)) return;
+  }
+  got_term = 0;
+  reply("421 4.3.2 service shutting down, closing connection\r\n");
+  out_flush();
+  session_exit("shutdown");
+}
+
+void die_timeout(void)
+{
+  reply("421 4.4.2 timeout, closing connection\r\n");
+  buffer_flush(&net_out);
+  session_exit("timeout");
+}
+
+void die_read(void)
+{
+  session_exit("read error");
+}
+
+void die_nomem(void)
+{
+  reply("421 4.3.0 out of memory, closing connection\r\n");
+  buffer_flush(&net_out);
+  session_exit("out of memory");
+}
+
+int net_getline(char *line, size_t size, size_t *len)
+{
+  return line_get(&net_in, line, size, len);
+}
