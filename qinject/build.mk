@@ -1,11 +1,18 @@
 # qinject/: qinject (the queue writer), sendmail (the front end, also
 # installed as mailq and newaliases), and qsend/qstat, qsend/qstats (the
 # queue lister and the log statistics), whose rules live here.
-PROGS += qinject/qinject
-MANS += qinject/qinject.8
-UNITTESTS += tests/unit/u_qinject_env
+PROGS += qinject/qinject qinject/sendmail
+MANS += qinject/qinject.8 qinject/sendmail.8
+UNITTESTS += tests/unit/u_qinject_env tests/unit/u_sendmail_hdr
 
 qinject/qinject: qinject/qinject.o qinject/qinject_env.o qinject/qinject_fmt.o lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+qinject/sendmail: qinject/sendmail.o qinject/sendmail_hdr.o qinject/sendmail_rw.o \
+		qinject/qinject_fmt.o lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit/u_sendmail_hdr: tests/unit/u_sendmail_hdr.o qinject/sendmail_hdr.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/u_qinject_env: tests/unit/u_qinject_env.o qinject/qinject_env.o qinject/qinject_fmt.o \
@@ -13,4 +20,7 @@ tests/unit/u_qinject_env: tests/unit/u_qinject_env.o qinject/qinject_env.o qinje
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/u_qinject_%.o: tests/unit/u_qinject_%.c
+	$(CC) $(CFLAGS) -Itests/unit -Iqinject -c -o $@ $<
+
+tests/unit/u_sendmail_%.o: tests/unit/u_sendmail_%.c
 	$(CC) $(CFLAGS) -Itests/unit -Iqinject -c -o $@ $<
