@@ -137,22 +137,28 @@ NOLOGIN=/usr/sbin/nologin
 [ -x "$NOLOGIN" ] || NOLOGIN=/bin/false
 
 ensure_group() {
-  getent group "$1" >/dev/null 2>&1 && return 0
+  case $KNOWN_GROUPS in *"
+$1:"*) return 0 ;; esac
   groupadd --system "$1" || die 111 "unable to create group $1"
   note "created group $1"
 }
 ensure_user() {
-  getent passwd "$1" >/dev/null 2>&1 && return 0
+  case $KNOWN_USERS in *"
+$1:"*) return 0 ;; esac
   useradd --system --user-group --no-create-home --home-dir /nonexistent \
     --shell "$NOLOGIN" --comment "qmta $1" "$1" || die 111 "unable to create user $1"
   note "created user $1"
 }
 ensure_member() {
-  case " $(id -nG "$1" 2>/dev/null) " in *" $2 "*) return 0 ;; esac
+  case ",$(getent group "$2" | cut -d: -f4)," in *",$1,"*) return 0 ;; esac
   usermod -a -G "$2" "$1" || die 111 "unable to add $1 to group $2"
 }
 
 if [ -n "$ROOT" ]; then
+  KNOWN_USERS="
+$(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG")"
+  KNOWN_GROUPS="
+$(getent group "$Q_QUEUE")"
   ensure_group "$Q_QUEUE"
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
     ensure_user "$u"
@@ -175,104 +181,111 @@ hostport() {
 
 # mkd PATH MODE [USER:GROUP]: a directory with that mode (and owner, as root).
 mkd() {
-  mkdir -p "$1" || die 111 "unable to create $1"
-  if [ -n "$ROOT" ] && [ -n "$3" ]; then chown "$3" "$1" || die 111 "unable to chown $1"; fi
-  chmod "$2" "$1" || die 111 "unable to chmod $1"
+  mkdirs "$2" "$3" "$1"
+}
+# mkdirs MODE USER:GROUP PATH...: many at once (few processes: this is fast).
+mkdirs() {
+  md_mode=$1; md_owner=$2; shift 2
+  mkdir -p "$@" || die 111 "unable to create $*"
+  if [ -n "$ROOT" ] && [ -n "$md_owner" ]; then chown "$md_owner" "$@" || die 111 "unable to chown $*"; fi
+  chmod "$md_mode" "$@" || die 111 "unable to chmod $*"
 }
 # own PATH USER:GROUP: chown on a root instance only.
 own() {
   [ -n "$ROOT" ] || return 0
   chown "$2" "$1" || die 111 "unable to chown $1"
 }
-# put FILE MODE: writes stdin to FILE atomically (temp + rename).
+# put FILE MODE [TEXT]: writes TEXT (or stdin) to FILE atomically.
 put() {
-  cat > "$1.qsetup-tmp" || { rm -f "$1.qsetup-tmp"; die 111 "unable to write $1"; }
+  if [ $# -ge 3 ]; then
+    printf '%s' "$3" > "$1.qsetup-tmp"
+  else
+    cat > "$1.qsetup-tmp"
+  fi || { rm -f "$1.qsetup-tmp"; die 111 "unable to write $1"; }
   chmod "$2" "$1.qsetup-tmp" || die 111 "unable to chmod $1"
   mv -f "$1.qsetup-tmp" "$1" || die 111 "unable to write $1"
 }
-# default NAME MODE: writes stdin to control/NAME unless it exists.
+# default NAME MODE TEXT: control/NAME gets TEXT unless it exists.
 default() {
-  if [ -e "$DIR/control/$1" ]; then cat >/dev/null; return 0; fi
-  put "$DIR/control/$1" "$2"
+  [ -e "$DIR/control/$1" ] || put "$DIR/control/$1" "$2" "$3"
 }
+NL='
+'
+
 
 # ---- control/ --------------------------------------------------------------
 
 mkd "$DIR/control" 755 root:root
 
-echo "$ME" | default me 644
+default me 644 "$ME$NL"
 if [ -n "$SENDONLY" ]; then
-  : | default locals 644
-  : | default rcpthosts 644
+  default locals 644 ''
+  default rcpthosts 644 ''
 else
-  echo "$ME" | default locals 644
-  echo "$ME" | default rcpthosts 644
+  default locals 644 "$ME$NL"
+  default rcpthosts 644 "$ME$NL"
 fi
-echo 10485760 | default databytes 644
-echo 10 | default concurrencylocal 644
-echo 20 | default concurrencyremote 644
-echo 400 | default concurrencyincoming 644
-echo 40 | default concurrencyperip 644
-echo 432000 | default queuelifetime 644
-echo 14400 | default queuewarn 644
-echo 300 | default backoffmin 644
-echo 3600 | default backoffmax 644
-echo 1200 | default timeoutsmtpd 644
-echo 100 | default maxhops 644
-echo 1000 | default maxrcpt 644
+default databytes 644 "10485760$NL"
+default concurrencylocal 644 "10$NL"
+default concurrencyremote 644 "20$NL"
+default concurrencyincoming 644 "400$NL"
+default concurrencyperip 644 "40$NL"
+default queuelifetime 644 "432000$NL"
+default queuewarn 644 "14400$NL"
+default backoffmin 644 "300$NL"
+default backoffmax 644 "3600$NL"
+default timeoutsmtpd 644 "1200$NL"
+default maxhops 644 "100$NL"
+default maxrcpt 644 "1000$NL"
 
 if [ -n "$SENDONLY" ]; then
-  : | default users 600
+  default users 600 ''
 else
-  default users 600 <<EOF
-# Virtual users: user@domain:HASH[:MAILBOX]  (qpasswd(8) adds and changes them;
-# "!" = no password: the mailbox receives mail, nobody logs in)
+  default users 600 "# Virtual users: user@domain:HASH[:MAILBOX]  (qpasswd(8) adds and changes them;
+# \"!\" = no password: the mailbox receives mail, nobody logs in)
 postmaster@$ME:!
-EOF
+"
 fi
 
-default aliases 644 <<EOF
-# Aliases, sendmail syntax: name: target, target, ...   then run qnewmaps.
+default aliases 644 "# Aliases, sendmail syntax: name: target, target, ...   then run qnewmaps.
 # name: local part (every local domain), user@domain, or @domain (catch-all).
-# Targets: address, :include:/file, /mbox/file, /maildir/, "|command",
+# Targets: address, :include:/file, /mbox/file, /maildir/, \"|command\",
 # error:5.1.1 text, %1 (in a catch-all: the local part).
 mailer-daemon: postmaster@$ME
 abuse: postmaster@$ME
-EOF
+"
 
 if [ -n "$SENDONLY" ]; then
-  default access 644 <<EOF
-# Access rules, sendmail syntax: [Connect:|From:|To:]key  OK|RELAY|REJECT|DISCARD|ERROR:x.y.z:nnn text
+  default access 644 "# Access rules, sendmail syntax: [Connect:|From:|To:]key  OK|RELAY|REJECT|DISCARD|ERROR:x.y.z:nnn text
 # then run qnewmaps. Send-only instance: the local host relays, nobody else.
 127.0.0.1	RELAY
 IPv6:::1	RELAY
-EOF
+"
 else
-  default access 644 <<EOF
-# Access rules, sendmail syntax: [Connect:|From:|To:]key  OK|RELAY|REJECT|DISCARD|ERROR:x.y.z:nnn text
+  default access 644 "# Access rules, sendmail syntax: [Connect:|From:|To:]key  OK|RELAY|REJECT|DISCARD|ERROR:x.y.z:nnn text
 # then run qnewmaps. Example: clients of 192.168.1.x may relay:
 #192.168.1	RELAY
-EOF
+"
 fi
 
-default generics 644 <<EOF
-# Rewriting of locally injected mail: user or user@host <blanks> new-address
+default generics 644 "# Rewriting of locally injected mail: user or user@host <blanks> new-address
 # then run qnewmaps. Example:
 #joe	joe.smith@example.org
-EOF
+"
 
 # ---- queue/ (see lib/queue.h) ----------------------------------------------
 
 # Shared by qinject (any user through the setgid bin/qinject, qsmtpd's
 # account, root) and qsend (qmta-send): setgid directories of the queue group.
 mkd "$DIR/queue" 750 "root:$Q_QUEUE"
-for d in tmp new bounce mess info; do mkd "$DIR/queue/$d" 2770 "root:$Q_QUEUE"; done
+set --
 i=0
 while [ $i -lt 32 ]; do
-  mkd "$DIR/queue/mess/$i" 2770 "root:$Q_QUEUE"
-  mkd "$DIR/queue/info/$i" 2770 "root:$Q_QUEUE"
+  set -- "$@" "$DIR/queue/mess/$i" "$DIR/queue/info/$i"
   i=$((i + 1))
 done
+mkdirs 2770 "root:$Q_QUEUE" "$DIR/queue/tmp" "$DIR/queue/new" "$DIR/queue/bounce" \
+  "$DIR/queue/mess" "$DIR/queue/info" "$@"
 if [ ! -p "$DIR/queue/trigger" ]; then
   rm -f "$DIR/queue/trigger"
   mkfifo "$DIR/queue/trigger" || die 111 "unable to create $DIR/queue/trigger"
@@ -285,9 +298,8 @@ chmod 660 "$DIR/queue/trigger" || die 111 "unable to chmod $DIR/queue/trigger"
 mkd "$DIR/mail" 750 "$Q_VMAIL:$Q_VMAIL"
 if [ -z "$SENDONLY" ]; then
   mkd "$DIR/mail/$ME" 750 "$Q_VMAIL:$Q_VMAIL"
-  for d in "" /tmp /new /cur; do
-    mkd "$DIR/mail/$ME/postmaster$d" 700 "$Q_VMAIL:$Q_VMAIL"
-  done
+  pm=$DIR/mail/$ME/postmaster
+  mkdirs 700 "$Q_VMAIL:$Q_VMAIL" "$pm" "$pm/tmp" "$pm/new" "$pm/cur"
 fi
 
 # ---- auth/: qauth's table of failed logins --------------------------------
@@ -366,8 +378,7 @@ EOF
 # log/NAME); the caller then writes service/NAME/run from stdin via runfile.
 service() {
   sv=$DIR/service/$1
-  mkd "$sv" 755 root:root
-  mkd "$sv/log" 755 root:root
+  mkdirs 755 root:root "$sv" "$sv/log"
   mkd "$DIR/log/$1" 750 "$Q_LOG:$Q_LOG"
   if [ -n "$ROOT" ]; then setuid="s6-setuidgid $Q_LOG "; else setuid=; fi
   put "$sv/log/run" 755 <<EOF

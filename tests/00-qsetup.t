@@ -1,0 +1,135 @@
+#!/bin/sh
+# qsetup: the instance layout, permissions and accounts of a root instance,
+# idempotence, send-only mode, usage errors, and an instance made by a
+# non-root user.
+. "$(dirname "$0")/lib.sh"
+
+plan 67
+
+mode() { stat -c %a "$1" 2>/dev/null; }
+owner() { stat -c %U:%G "$1" 2>/dev/null; }
+first() { sed -n 1p "$1" 2>/dev/null; }
+
+SMTP=$(free_port)
+SUB=$(free_port)
+SMTPS=$(free_port)
+inst_setup --smtp 127.0.0.1:$SMTP --submission "[::1]:$SUB" --smtps 127.0.0.1:$SMTPS
+ok "qsetup made the instance" test -d "$QHOME/control"
+
+# control/ defaults, written as files
+is "$(first "$QHOME/control/me")" test.example "me"
+is "$(first "$QHOME/control/locals")" test.example "locals = me"
+is "$(first "$QHOME/control/rcpthosts")" test.example "rcpthosts = me"
+is "$(first "$QHOME/control/databytes")" 10485760 "databytes"
+is "$(first "$QHOME/control/concurrencylocal")" 10 "concurrencylocal"
+is "$(first "$QHOME/control/concurrencyremote")" 20 "concurrencyremote"
+is "$(first "$QHOME/control/concurrencyincoming")" 400 "concurrencyincoming"
+is "$(first "$QHOME/control/concurrencyperip")" 40 "concurrencyperip"
+is "$(first "$QHOME/control/queuelifetime")" 432000 "queuelifetime"
+ok "postmaster@me is a user without password" grep -qx 'postmaster@test.example:!' "$QHOME/control/users"
+ok "MAILER-DAEMON and abuse go to postmaster" \
+  sh -c "grep -q '^mailer-daemon: postmaster@test.example' '$QHOME/control/aliases' &&
+         grep -q '^abuse: postmaster@test.example' '$QHOME/control/aliases'"
+ok "maps compiled" sh -c "cd '$QHOME/control' && test -f users.cdb && test -f aliases.cdb &&
+  test -f access.cdb && test -f generics.cdb && test -f tcp.smtp.cdb"
+is "$(cdb -q "$QHOME/control/aliases.cdb" abuse | tr '\0' ' ')" "postmaster@test.example " \
+  "cdb -q reads aliases.cdb"
+
+# queue/
+n=$(find "$QHOME/queue/mess" "$QHOME/queue/info" -mindepth 1 -maxdepth 1 -type d | wc -l)
+is "$n" 64 "queue/mess and queue/info have 32 subdirectories each"
+ok "queue/trigger is a FIFO" test -p "$QHOME/queue/trigger"
+ok "queue/tmp, new, bounce" sh -c "test -d '$QHOME/queue/tmp' && test -d '$QHOME/queue/new' &&
+  test -d '$QHOME/queue/bounce'"
+
+# mail/, tls/, log/, service/
+ok "postmaster's Maildir" sh -c "cd '$QHOME/mail/test.example/postmaster' && test -d tmp && test -d new && test -d cur"
+ok "self-signed certificate for me" sh -c "openssl x509 -in '$QHOME/tls/cert.pem' -noout -subject | grep -q test.example"
+ok "key matches the certificate" sh -c "
+  a=\$(openssl x509 -in '$QHOME/tls/cert.pem' -noout -pubkey | sha256sum)
+  b=\$(openssl pkey -in '$QHOME/tls/key.pem' -pubout | sha256sum)
+  [ \"\$a\" = \"\$b\" ]"
+for s in qsend smtp submission smtps; do
+  ok "service $s: run, log/run, notification-fd, log/$s" sh -c "
+    test -x '$QHOME/service/$s/run' && test -x '$QHOME/service/$s/log/run' &&
+    test \"\$(cat '$QHOME/service/$s/notification-fd')\" = 3 && test -d '$QHOME/log/$s' &&
+    sh -n '$QHOME/service/$s/run' && sh -n '$QHOME/service/$s/log/run'"
+done
+ok "no service for listeners not asked for" sh -c "test ! -e '$QHOME/service/pop3' && test ! -e '$QHOME/service/imap'"
+ok "run scripts export QHOME and PATH with the bin dir" sh -c "
+  grep -qx 'QHOME=$QHOME' '$QHOME/service/qsend/run' &&
+  grep -qx 'PATH=$T_ROOT/bin:/usr/bin:/bin' '$QHOME/service/qsend/run' &&
+  grep -qx 'exec 2>&1' '$QHOME/service/qsend/run'"
+ok "qsend runs with readiness on fd 3" grep -qx 'exec qsend -d 3' "$QHOME/service/qsend/run"
+ok "smtp: tcpserver on the address, rules CDB, qtls-server, qsmtpd" sh -c "
+  grep -q '127.0.0.1 $SMTP' '$QHOME/service/smtp/run' &&
+  grep -q -- '-x control/tcp.smtp.cdb' '$QHOME/service/smtp/run' &&
+  grep -q 'qtls-server -u qmta-tls -U qmta-smtpd qsmtpd' '$QHOME/service/smtp/run'"
+ok "submission: IPv6 address and SUBMISSION=1" sh -c "
+  grep -q '::1 $SUB' '$QHOME/service/submission/run' && grep -qx 'SUBMISSION=1' '$QHOME/service/submission/run'"
+ok "smtps: implicit TLS" grep -q 'qtls-server -i ' "$QHOME/service/smtps/run"
+ok "loggers run s6-log as qmta-log into log/NAME" \
+  grep -q "s6-setuidgid qmta-log s6-log .* $QHOME/log/smtp\$" "$QHOME/service/smtp/log/run"
+
+# accounts and permissions of a root instance
+for u in qmta-send qmta-remote qmta-smtpd qmta-tls qmta-vmail qmta-alias qmta-log; do
+  ok "account $u: no login, home /nonexistent" sh -c "
+    getent passwd $u | awk -F: '{ exit !(\$6 == \"/nonexistent\" && \$7 ~ /(nologin|false)\$/) }'"
+done
+ok "qmta-send, qmta-remote, qmta-smtpd are in qmta-queue" sh -c "
+  for u in qmta-send qmta-remote qmta-smtpd; do id -nG \$u | grep -qw qmta-queue || exit 1; done"
+is "$(mode "$QHOME/queue/new"):$(owner "$QHOME/queue/new")" "2770:root:qmta-queue" "queue dirs setgid 2770 root:qmta-queue"
+is "$(mode "$QHOME/queue/mess/31"):$(owner "$QHOME/queue/info/0")" "2770:root:qmta-queue" "queue subdirs too"
+is "$(mode "$QHOME/queue/trigger"):$(owner "$QHOME/queue/trigger")" "660:root:qmta-queue" "trigger FIFO"
+is "$(mode "$QHOME/tls/key.pem"):$(owner "$QHOME/tls/key.pem")" "400:qmta-tls:qmta-tls" "key readable by qmta-tls only"
+is "$(owner "$QHOME/mail/test.example/postmaster")" "qmta-vmail:qmta-vmail" "mailboxes owned by qmta-vmail"
+is "$(owner "$QHOME/log/smtp")" "qmta-log:qmta-log" "log dirs owned by qmta-log"
+is "$(mode "$QHOME/control/users.cdb"):$(owner "$QHOME/control/users.cdb")" "640:root:qmta-smtpd" "users.cdb 0640 group qmta-smtpd"
+is "$(mode "$QHOME/control/users")" 600 "control/users 0600"
+is "$(mode "$QHOME/auth"):$(owner "$QHOME/auth")" "700:qmta-smtpd:qmta-smtpd" "auth/ for qauth"
+if [ -x "$T_ROOT/bin/qinject" ]; then
+  is "$(mode "$QHOME/bin/qinject"):$(owner "$QHOME/bin/qinject")" "2755:root:qmta-queue" "bin/qinject setgid qmta-queue"
+else
+  pass "# SKIP no qinject built"
+fi
+ok "DIR traversable" test "$(mode "$QHOME")" = 755
+
+# idempotence: the admin's files, the maps and the certificate stay
+echo 20000000 > "$QHOME/control/databytes"
+echo "sales: bob@test.example" >> "$QHOME/control/aliases"
+certsum=$(sha256sum < "$QHOME/tls/cert.pem")
+ok "rerun succeeds" sh -c "qsetup '$QHOME' --me test.example --smtp 127.0.0.1:$SMTP >/dev/null"
+is "$(first "$QHOME/control/databytes")" 20000000 "rerun keeps control files"
+ok "rerun keeps aliases and compiles them" sh -c "grep -q sales '$QHOME/control/aliases' &&
+  cdb -q '$QHOME/control/aliases.cdb' sales >/dev/null"
+is "$(sha256sum < "$QHOME/tls/cert.pem")" "$certsum" "rerun keeps the certificate"
+ok "rerun keeps services it was not told about" test -x "$QHOME/service/smtps/run"
+
+# usage errors
+qsetup >/dev/null 2>&1; is $? 100 "no DIR: 100"
+qsetup "$T_TMP/x" --smtp 127.0.0.1 >/dev/null 2>&1; is $? 100 "listener without port: 100"
+qsetup "$T_TMP/x" --smtp 1.2.3.400:25 >/dev/null 2>&1; is $? 100 "bad IPv4: 100"
+qsetup "$T_TMP/x" --bogus >/dev/null 2>&1; is $? 100 "unknown option: 100"
+
+# send-only
+SO="$T_TMP/sendonly"
+ok "send-only instance" sh -c "qsetup '$SO' --me so.example --send-only >/dev/null"
+ok "send-only: no locals, no rcpthosts" sh -c "test -f '$SO/control/locals' && test ! -s '$SO/control/locals' && test ! -s '$SO/control/rcpthosts'"
+ok "send-only: the local host relays" sh -c "cdb -q '$SO/control/tcp.smtp.cdb' 127.0.0.1 >/dev/null &&
+  test \"\$(cdb -q '$SO/control/access.cdb' '*:127.0.0.1')\" = RELAY"
+ok "send-only: one SMTP listener on loopback" sh -c "test -x '$SO/service/smtp/run' &&
+  grep -q '127.0.0.1 25 ' '$SO/service/smtp/run' && test ! -e '$SO/service/submission'"
+qsetup "$T_TMP/so2" --send-only --smtp 0.0.0.0:25 >/dev/null 2>&1; is $? 100 "send-only refuses a public listener"
+
+# an instance made by a non-root user: everything runs as that user
+NR="$T_TMP/nonroot"
+mkdir "$NR" && chown nobody "$NR"
+if s6-setuidgid nobody test -x "$T_ROOT/bin/qsetup"; then
+  ok "non-root qsetup" sh -c "s6-setuidgid nobody qsetup '$NR/inst' --me nr.example --smtp 127.0.0.1:$SMTP >/dev/null"
+  ok "non-root: files owned by that user" sh -c "test -z \"\$(find '$NR/inst' ! -user nobody)\""
+  ok "non-root: no privilege changes in run scripts" sh -c "! grep -rq -e s6-setuidgid -e 'qtls-server -u' '$NR/inst/service'"
+else
+  pass "# SKIP $T_ROOT/bin not reachable by nobody"
+  pass "# SKIP"
+  pass "# SKIP"
+fi
