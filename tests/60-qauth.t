@@ -1,0 +1,92 @@
+#!/bin/sh
+# qauth: the checkpassword interface, run directly with a pipe on fd 3:
+# good and bad logins, exit codes, the environment, privileges, Dovecot
+# mode, the per-address failure count, and no password in the log.
+. "$(dirname "$0")/lib.sh"
+plan 26
+
+inst_setup
+echo 'S3cret pass' | qpasswd "$QHOME" bob@test.example >/dev/null 2>&1 || bail "qpasswd failed"
+echo 100 >"$QHOME/control/authdelay"
+echo 400 >"$QHOME/control/authdelaymax"
+ERR="$T_TMP/err"
+OUT="$T_TMP/out"
+BOB="$QHOME/mail/test.example/bob"
+
+# auth USER PASSWORD PROG...: runs qauth with the record on fd 3, from
+# TCPREMOTEIP=$IP; stdout in $OUT, stderr appended to $ERR; prints the code.
+IP=192.0.2.10
+auth() {
+  a_user=$1; a_pass=$2; shift 2
+  printf '%s\0%s\0\0' "$a_user" "$a_pass" >"$T_TMP/rec"
+  TCPREMOTEIP=$IP qauth "$@" 3<"$T_TMP/rec" >"$OUT" 2>>"$ERR"
+  echo $?
+}
+show='echo "$USER|$HOME|$MAILDIR|$MAILBOX|$(id -un)|$(pwd)"'
+
+is "$(auth bob@test.example 'S3cret pass' sh -c "$show")" 0 "right password: exit 0 of prog"
+if [ "$(id -u)" = 0 ]; then VMAIL=qmta-vmail; else VMAIL=$(id -un); fi
+is "$(cat "$OUT")" "bob@test.example|$BOB|$BOB|$BOB/|$VMAIL|$BOB" \
+  "USER, HOME, MAILDIR, MAILBOX set; runs as the mailbox owner in HOME"
+is "$(auth BOB@Test.Example 'S3cret pass' sh -c 'echo "$USER"')" 0 "address in any case"
+is "$(cat "$OUT")" "bob@test.example" "USER is the canonical address"
+is "$(auth bob@test.example 's3cret pass' true)" 1 "wrong password: 1"
+is "$(auth bob@test.example '' true)" 1 "empty password: 1"
+is "$(auth nobody@test.example 'S3cret pass' true)" 1 "unknown user: 1"
+is "$(auth postmaster@test.example '!' true)" 1 "account without password: 1"
+is "$(auth bob 'S3cret pass' true)" 1 "bare user name: 1"
+is "$(auth bob@test.example 'S3cret pass' false)" 1 "exit code of prog passed through"
+is "$(auth bob@test.example 'S3cret pass' sh -c 'exit 7')" 7 "any exit code of prog"
+
+# misuse of fd 3 is a temporary failure; misuse of argv a usage error
+printf 'bob@test.example' >"$T_TMP/rec"
+qauth true 3<"$T_TMP/rec" 2>>"$ERR"; is "$?" 111 "record without NULs: 111"
+printf 'bob@test.example\0S3cret pass' >"$T_TMP/rec"
+qauth true 3<"$T_TMP/rec" 2>>"$ERR"; is "$?" 111 "password without its NUL: 111"
+python3 -c 'import sys; sys.stdout.buffer.write(b"bob@test.example\0" + b"x" * 600 + b"\0\0")' \
+  >"$T_TMP/rec"
+qauth true 3<"$T_TMP/rec" 2>>"$ERR"; is "$?" 111 "record over 512 bytes: 111"
+qauth true 3<&- 2>>"$ERR"; is "$?" 111 "fd 3 not open: 111"
+printf 'a\0b\0\0' >"$T_TMP/rec"
+qauth 3<"$T_TMP/rec" 2>>"$ERR"; is "$?" 100 "no program: usage, 100"
+
+# an unreadable users.cdb is a temporary failure, not a bad password
+mv "$QHOME/control/users.cdb" "$QHOME/control/users.cdb.save"
+mkdir "$QHOME/control/users.cdb"
+is "$(auth bob@test.example 'S3cret pass' true)" 111 "unreadable users.cdb: 111"
+rmdir "$QHOME/control/users.cdb"
+mv "$QHOME/control/users.cdb.save" "$QHOME/control/users.cdb"
+
+# Dovecot mode: no uid change, the owner in userdb_* listed in EXTRA
+auth bob@test.example 'S3cret pass' -d sh -c \
+  'echo "$(id -u)|$userdb_uid|$userdb_gid|$userdb_mail|$EXTRA"' >/dev/null
+want="$(id -u)|$(id -u "$VMAIL")|$(id -g "$VMAIL")|maildir:$BOB|userdb_uid userdb_gid userdb_mail"
+is "$(cat "$OUT")" "$want" "-d: uid kept, userdb_uid/gid/mail in EXTRA"
+
+# failures from one address are counted (and so slowed down); a good
+# login clears the count; another address has its own
+IP=192.0.2.77
+: >"$ERR"
+for i in 1 2 3 4; do auth bob@test.example wrong true >/dev/null; done
+counts=$(sed -n 's/.*(\([0-9]*\) recent, delay \([0-9]*\) ms).*/\1:\2/p' "$ERR" | tr '\n' ' ')
+is "$counts" "1:100 2:200 3:400 4:400 " "failure counts grow, delays double up to authdelaymax"
+ok "the failure table exists" test -f "$QHOME/auth/failures"
+IP=192.0.2.78
+: >"$ERR"
+auth bob@test.example wrong true >/dev/null
+ok "another address starts at 1" grep -q "(1 recent" "$ERR"
+IP=192.0.2.77
+auth bob@test.example 'S3cret pass' true >/dev/null
+: >"$ERR"
+auth bob@test.example wrong true >/dev/null
+ok "a good login clears the count" grep -q "(1 recent" "$ERR"
+ok "unknown users are logged as failures too" sh -c \
+  "printf 'x@test.example\0y\0\0' | TCPREMOTEIP=$IP qauth true 3<&0 2>&1 | grep -q 'unknown user'"
+
+# the log names users and addresses, never a password
+ok "logins are logged" grep -q "login failed for bob@test.example from 192.0.2.77" "$ERR"
+ok "no password in the log" sh -c "! grep -q -e 'S3cret' -e 'wrong' '$ERR'"
+
+# root never logs in as a system account, even with authsystem
+touch "$QHOME/control/authsystem"
+is "$(auth root@test.example "" true)" 1 "root@me refused with authsystem"
