@@ -158,6 +158,7 @@ int main(int argc, char **argv)
   char cipher[QTLS_TOKEN_MAX + 1];
   char cn[QTLS_TEXT_MAX + 1];
   char line[QTLS_STATUS_MAX + QTLS_TEXT_MAX];
+  char hostbuf[HOST_MAX + 1];
   int verified;
   int opt;
   int rc;
@@ -174,7 +175,14 @@ int main(int argc, char **argv)
   }
   if (argv[optind] != NULL) die_usage();
   if (verify && host == NULL) die_usage();
-  if (host != NULL && (host[0] == '\0' || strlen(host) > HOST_MAX)) die_usage();
+  if (host != NULL) {
+    size_t len = strlen(host);
+
+    if (len == 0 || len > HOST_MAX) die_usage();
+    memcpy(hostbuf, host, len + 1);
+    if (len > 1 && hostbuf[len - 1] == '.') hostbuf[len - 1] = '\0'; /* no root dot in SNI */
+    host = hostbuf;
+  }
   if (fcntl(PLAIN_FD, F_GETFD) == -1) qtls_die_sys(111, "unable to use descriptor 0");
   if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) refuse(111, "unable to ignore SIGPIPE", "");
   if (fcntl(NET_FD, F_GETFD) == -1) refuse(111, "no network socket on descriptor 3", "");

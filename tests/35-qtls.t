@@ -188,7 +188,7 @@ def exchange(s, blob):
 
 
 def main():
-    print('1..29')
+    print('1..30')
     cert, key = make_cert('a')
     log = os.path.join(tmp, 'tcpserver.log')
     prog = os.path.join(tmp, 'greet.sh')
@@ -197,6 +197,9 @@ def main():
                  '"$QTLS_CIPHER" "$TCPREMOTEIP" "$QTLS_CTL" "$QTLS_DATA" "$(id -u)"\n'
                  'IFS= read -r line; printf "echo:%s\\n" "$line"\n')
     port, _ = start_tcpserver(['-i', '-c', cert, '-k', key, prog], log)
+    twice = os.path.join(tmp, 'twice.sh')
+    write_script(twice, '#!/bin/sh\nfor i in 1 2; do IFS= read -r line; echo "echo:$line"; done\n')
+    port2r, _ = start_tcpserver(['-i', '-c', cert, '-k', key, twice], log + 'r')
 
     # TLS 1.3
     rc, out, err = s_client(port, '-tls1_3')
@@ -221,6 +224,25 @@ def main():
                             'ECDHE-RSA-AES128-GCM-SHA256')
     ok(rc == 0 and 'cipher=ECDHE-RSA-AES128-GCM-SHA256' in out,
        "the server's cipher preference wins", out, err)
+
+    # client-initiated renegotiation is refused (s_client's "R" command)
+    p = subprocess.Popen(['openssl', 's_client', '-connect', '127.0.0.1:%d' % port2r, '-tls1_2'],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    started.append(p)
+    try:
+        for line in (b'one\n', b'R\n', b'two\n'):
+            p.stdin.write(line)
+            p.stdin.flush()
+            time.sleep(0.5)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        out = p.communicate(timeout=TIMEOUT)[0].decode('latin-1')
+    except ValueError:
+        out = p.stdout.read().decode('latin-1')
+    ok('echo:one' in out and 'RENEGOTIATING' in out and 'echo:two' not in out,
+       'TLS 1.2 renegotiation is refused', out)
 
     # TLS 1.1 and 1.0 refused (the client lowers its own security level to try)
     for flag in ('-tls1_1', '-tls1'):

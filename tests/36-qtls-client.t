@@ -191,7 +191,7 @@ def echo_once(ours, data):
 
 
 def main():
-    print('1..34')
+    print('1..35')
     cert, key = make_cert('mx', 'mx.test.example')
 
     # no -v: opportunistic, against a self-signed server
@@ -228,6 +228,16 @@ def main():
     got = echo_once(ours, b'QUIT\r\n')
     rc = p.wait(TIMEOUT)
     ok(got == b'QUIT\r\n' and rc == 0, '-v: the session works and exits 0', got, rc)
+
+    # a final dot on the host name is dropped
+    peer = Peer('echo', server_ctx(cert, key))
+    p, ours, status, err = run_client(peer.port, ['-v', '-C', cert, '-h', 'mx.test.example.'])
+    m = STATUS_Y.match(status)
+    ours.close()
+    rc = p.wait(TIMEOUT)
+    peer.join(TIMEOUT)
+    ok(m is not None and m.group(3) == 'verified' and peer.sni == 'mx.test.example' and rc == 0,
+       '-h with a final dot: SNI and the check without it', status, peer.sni, rc)
 
     # -v -C cert with a wrong name
     peer = Peer('echo', server_ctx(cert, key))
