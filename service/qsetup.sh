@@ -399,14 +399,16 @@ service qsend
 { run_header "qsend: the queue scheduler"; echo "exec qsend -d 3"; } | runfile qsend
 
 # A listener: tcpserver with the connection limit and, for SMTP, the rules
-# CDB that qnewmaps compiles from control/access; qready signals readiness
-# once tcpserver's socket listens (nothing connects to it).
-#   listener NAME "IP PORT" RULES PROGRAM...
+# CDB that qnewmaps compiles from control/access; qperip for the limit per
+# client address (tcpserver has none) with the reply for a refused client;
+# qready signals readiness once tcpserver's socket listens (nothing
+# connects to it).
+#   listener NAME "IP PORT" RULES BUSYREPLY PROGRAM...
 # On a root instance tcpserver keeps root: qtls-server drops itself to
 # qmta-tls (the only reader of tls/key.pem) and runs the protocol program
 # as qmta-smtpd (-U), with its supplementary group qmta-queue.
 listener() {
-  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; ln_rules=$3; shift 3
+  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; ln_rules=$3; ln_reply=$4; shift 4
   service "$ln_name"
   {
     run_header "$ln_name: listener on $ln_ip port $ln_port"
@@ -415,24 +417,30 @@ listener() {
     echo "exec qready -d 3 tcpserver -c \"\$(ctl concurrencyincoming 400)\" -b 256 -R -H -l $ME \\"
     [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
     echo "  $ln_ip $ln_port \\"
+    echo "  qperip -f $DIR/service/$ln_name/perip.lock -m '$ln_reply' \\"
     echo "  $*"
   } | runfile "$ln_name"
 }
 
 if [ -n "$ROOT" ]; then
-  TLSUSERS="-u $Q_TLS -U $Q_SMTPD"
+  TLSUSER="-u $Q_TLS"
+  SMTPDUSER="-U $Q_SMTPD"
 else
-  TLSUSERS=
+  TLSUSER=
+  SMTPDUSER=
 fi
 RULES=control/tcp.smtp.cdb
+BUSY_SMTP="421 4.7.0 too many connections from your address"
+BUSY_POP3="-ERR [SYS/TEMP] too many connections from your address"
+# qpop3d starts as root and separates its privileges itself (qpop3d(8)).
 for name in $LISTENERS; do
   eval "addr=\$L_$name"
   case $name in
-    smtp) listener smtp "$addr" "$RULES" qtls-server $TLSUSERS qsmtpd ;;
-    submission) listener submission "$addr" "$RULES" qtls-server $TLSUSERS qsmtpd ;;
-    smtps) listener smtps "$addr" "$RULES" qtls-server -i $TLSUSERS qsmtpd ;;
-    pop3) listener pop3 "$addr" "" qtls-server $TLSUSERS qpop3d ;;
-    pop3s) listener pop3s "$addr" "" qtls-server -i $TLSUSERS qpop3d ;;
+    smtp|submission)
+      listener "$name" "$addr" "$RULES" "$BUSY_SMTP" qtls-server $TLSUSER $SMTPDUSER qsmtpd ;;
+    smtps) listener smtps "$addr" "$RULES" "" qtls-server -i $TLSUSER $SMTPDUSER qsmtpd ;;
+    pop3) listener pop3 "$addr" "" "$BUSY_POP3" qtls-server $TLSUSER qpop3d qauth qpop3d -s ;;
+    pop3s) listener pop3s "$addr" "" "" qtls-server -i $TLSUSER qpop3d qauth qpop3d -s ;;
   esac
 done
 
