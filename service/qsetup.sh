@@ -29,11 +29,13 @@ LISTENERS=
 for name in smtp submission smtps pop3 pop3s imap imaps; do eval "L_$name="; done
 
 # set_listener NAME IP:PORT: checks the form and sets L_NAME="IP PORT".
-# IPv4 as a.b.c.d:PORT, IPv6 as [addr]:PORT.
+# IPv4 as a.b.c.d:PORT, IPv6 as [addr]:PORT, every address as *:PORT.
 set_listener() {
   sl_name=$1
   sl_arg=$2
   case $sl_arg in
+    \*:*)
+      sl_ip=0; sl_port=${sl_arg#\*:} ;; # tcpserver's "0": every IPv4 and IPv6 address
     \[*\]:*)
       sl_ip=${sl_arg#\[}; sl_ip=${sl_ip%%\]*}; sl_port=${sl_arg##*\]:}
       case $sl_ip in ''|*[!0-9a-fA-F:.]*) usage ;; esac
@@ -77,7 +79,7 @@ done
 [ -n "$DIR" ] || usage
 
 is_loopback() {
-  case $1 in 127.*|::1|0:0:0:0:0:0:0:1) return 0 ;; esac
+  case $1 in 127.*|::1|0:0:0:0:0:0:0:1) return 0 ;; esac  # "0" (every address) is not
   return 1
 }
 
