@@ -225,22 +225,31 @@ def main():
     ok(rc == 0 and 'cipher=ECDHE-RSA-AES128-GCM-SHA256' in out,
        "the server's cipher preference wins", out, err)
 
-    # client-initiated renegotiation is refused (s_client's "R" command)
+    # client-initiated renegotiation is refused (s_client's "R" command, which
+    # must arrive alone in one read: each step waits for the previous answer)
     p = subprocess.Popen(['openssl', 's_client', '-connect', '127.0.0.1:%d' % port2r, '-tls1_2'],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     started.append(p)
+    out = ''
     try:
-        for line in (b'one\n', b'R\n', b'two\n'):
+        for line, answer in ((b'one\n', 'echo:one'), (b'R\n', 'RENEGOTIATING'),
+                             (b'two\n', None)):
             p.stdin.write(line)
             p.stdin.flush()
-            time.sleep(0.5)
+            deadline = time.time() + TIMEOUT
+            while answer is not None and answer not in out and time.time() < deadline:
+                if select.select([p.stdout], [], [], 0.5)[0]:
+                    chunk = os.read(p.stdout.fileno(), 65536)
+                    if not chunk:
+                        break
+                    out += chunk.decode('latin-1')
         p.stdin.close()
     except BrokenPipeError:
         pass
     try:
-        out = p.communicate(timeout=TIMEOUT)[0].decode('latin-1')
+        out += p.communicate(timeout=TIMEOUT)[0].decode('latin-1')
     except ValueError:
-        out = p.stdout.read().decode('latin-1')
+        pass
     ok('echo:one' in out and 'RENEGOTIATING' in out and 'echo:two' not in out,
        'TLS 1.2 renegotiation is refused', out)
 
