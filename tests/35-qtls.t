@@ -208,7 +208,8 @@ def main():
     ok(m is not None and m.group(1) == 'TLSv1.3', 'QTLS_PROTO=TLSv1.3 reaches the program', out)
     ok(m is not None and m.group(2).startswith('TLS_') and m.group(3) == '127.0.0.1',
        'QTLS_CIPHER and TCPREMOTEIP reach the program', out)
-    ok(m is not None and m.group(4) == '' and m.group(5) == '', 'no QTLS_CTL/QTLS_DATA with -i', out)
+    ok(m is not None and m.group(4) == '' and m.group(5) == '', 'no QTLS_CTL/QTLS_DATA with -i',
+       out)
     ok('echo:hello' in out, 'the program reads and writes plaintext through TLS', out)
     line = read_log(log, r'qtls-server: 127\.0\.0\.1 TLSv1\.3 ')
     ok(re.search(r'qtls-server: 127\.0\.0\.1 TLSv1\.3 TLS_\S+ in=6 out=\d+$', line) is not None,

@@ -25,7 +25,8 @@ os.environ['PATH'] = os.pathsep.join([os.path.join(ROOT, 'bin'), os.path.join(RO
 CLIENT = shutil.which('qtls-client')
 SERVER = shutil.which('qtls-server')
 TIMEOUT = 20
-STATUS_Y = re.compile(r'Y (TLSv1\.[23]) ([A-Za-z0-9._-]{1,64}) (verified|unverified) ([!-~]{1,200})\n$')
+STATUS_Y = re.compile(r'Y (TLSv1\.[23]) ([A-Za-z0-9._-]{1,64}) (verified|unverified) '
+                      r'([!-~]{1,200})\n$')
 
 count = 0
 failed = 0

@@ -304,11 +304,11 @@ def main():
         shook = False
     rc = p.wait(TIMEOUT)
     text = read_file(flog)
-    ok(go == '220 go ahead\r\n' and not shook, 'plaintext before the ClientHello breaks the handshake',
-       go, shook)
+    ok(go == '220 go ahead\r\n' and not shook,
+       'plaintext before the ClientHello breaks the handshake', go, shook)
     ok(rc == 111 and "ctl 'N handshake failed: " in text and 'EVIL' not in text
-       and 'AFTER' not in text, 'the program gets N and exits; the wrapper exits 111; EVIL never runs',
-       rc, text)
+       and 'AFTER' not in text,
+       'the program gets N and exits; the wrapper exits 111; EVIL never runs', rc, text)
     ok(re.search(r'^qtls-server: 127\.0\.0\.9 handshake failed: ', read_file(errname), re.M),
        'the failed handshake is logged', read_file(errname))
 
