@@ -326,7 +326,9 @@ static void smtp_mail(const char *arg, size_t len)
     return;
   }
   if (sess.submission && !sess.authed) {
-    reply("530 5.7.0 authentication required\r\n");
+    err = "530 5.7.0 authentication required\r\n";
+    log_reject(NULL, err);
+    reply(err);
     return;
   }
   err = smtp_mail_parse(&m, arg, len, sess.ehlo);
@@ -885,6 +887,10 @@ static void setup(void)
       qlog("reject ip=", sess.ip, " helo=- tls=none auth=- from=<> code=",
            code_text(rbuf, code, sizeof code));
       reply(rbuf);
+      if (strncmp(rbuf, "421", 3) == 0) { /* RFC 5321 3.8: 421 closes the connection */
+        out_flush();
+        session_exit("refused");
+      }
       return;
     case ACT_RELAY: conn_relay = 1; break;
     case ACT_OK: conn_ok = 1; break;

@@ -1,0 +1,213 @@
+#!/bin/sh
+# qsmtpd conformance over real TCP: the greeting and EHLO, a whole session
+# pipelined in one write, every reply class, byte-exact delivery (8-bit,
+# 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
+# parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
+. "$(dirname "$0")/lib.sh"
+plan 39
+
+# smtp_raw PORT FILE [SRCIP]: after the greeting, sends FILE in ONE write and
+# prints everything the server says until it closes (at most 30 s), LF ends.
+smtp_raw() {
+  python3 - "$@" <<'PY'
+import socket, sys
+port, fn = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+if len(sys.argv) > 3:
+    s.bind((sys.argv[3], 0))
+s.settimeout(30)
+s.connect(("127.0.0.1", port))
+got = b""
+try:
+    while not got.endswith(b"\r\n"):
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    s.sendall(open(fn, "rb").read())
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except (socket.timeout, ConnectionError) as e:
+    got += b"\r\n#" + str(e).encode() + b"\r\n"
+sys.stdout.write(got.decode("latin-1").replace("\r\n", "\n"))
+PY
+}
+# codes: the codes of the last line of each reply, blank-separated.
+codes() { grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\n' ' ' | sed 's/ $//'; }
+# is_codes WANT NAME: the reply codes in $OUT; shows the transcript when they differ.
+is_codes() {
+  if [ "$(codes <"$OUT")" = "$1" ]; then pass "$2"; else
+    fail "$2"; diag "want: $1"; sed 's/^/#   /' "$OUT"
+  fi
+}
+queue_empty() { [ -z "$(find "$QHOME/queue/new" "$QHOME/queue/mess" -type f 2>/dev/null)" ]; }
+
+PORT=$(free_port)
+inst_setup --smtp 127.0.0.1:$PORT
+echo 'bob@test.example:!' >>"$QHOME/control/users"
+qnewmaps "$QHOME" >/dev/null || bail "qnewmaps failed"
+inst_start
+BOB="$QHOME/mail/test.example/bob"
+IN="$T_TMP/in"
+OUT="$T_TMP/out"
+
+# 1. greeting and EHLO
+printf 'EHLO client.example\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+ok "greeting 220 without enhanced code" grep -q '^220 test.example ESMTP' "$OUT"
+for kw in PIPELINING 'SIZE 10485760' 8BITMIME ENHANCEDSTATUSCODES SMTPUTF8 CHUNKING DSN STARTTLS; do
+  ok "EHLO offers $kw" grep -qx "250[- ]$kw" "$OUT"
+done
+ok "no AUTH before TLS" sh -c "! grep -q AUTH '$OUT'"
+is_codes "220 250 221" "EHLO and QUIT"
+
+# 2. a whole session pipelined in one write; byte-exact delivery
+python3 - "$IN" <<'EOF'
+import sys
+msg = (b"X-Test: exact\r\nReturn-Path: <forged@evil.example>\r\n  folded part\r\n"
+       b"Subject: exact\r\n\r\n" + bytes(b for b in range(128, 256)) + b"\r\n" +
+       b"x" * 998 + b"\r\n..leading dot\r\n.\r\n")
+s = (b"EHLO client.example\r\nMAIL FROM:<alice@else.example> BODY=8BITMIME\r\n"
+     b"RCPT TO:<bob@test.example>\r\nRCPT TO:<nobody@test.example>\r\nDATA\r\n" + msg +
+     b"QUIT\r\n")
+open(sys.argv[1], "wb").write(s)
+open(sys.argv[1] + ".want", "wb").write(
+    b"X-Test: exact\nSubject: exact\n\n" + bytes(b for b in range(128, 256)) + b"\n" +
+    b"x" * 998 + b"\n.leading dot\n")
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 550 354 250 221" "pipelined session: replies in order"
+ok "unknown local user: 550 5.1.1" grep -q '^550 5.1.1 ' "$OUT"
+ok "delivered" wait_for 20 has_mail "$BOB" 1
+f=$(ls "$BOB"/new/* | head -1)
+ok "8-bit, 998-byte line, dot-unstuffing byte-exact" \
+  sh -c "sed -n '/^X-Test: exact\$/,\$p' '$f' | cmp -s - '$IN.want'"
+is "$(grep -c '^Return-Path:' "$f")" 1 "client's Return-Path (and its continuation) removed"
+is "$(sed -n 1p "$f")" "Return-Path: <alice@else.example>" "Return-Path from the envelope"
+ok "Received: names HELO, IP and protocol" \
+  grep -q '^Received: from client.example (\[127.0.0.1\])$' "$f"
+ok "Received: by line" grep -q '^	by test.example (qmta qsmtpd) with ESMTP;$' "$f"
+ok "log line for the message" wait_for 10 grep -q \
+  'qsmtpd: accept ip=127.0.0.1 helo=client.example tls=none auth=- from=<alice@else.example> rcpts=1 ' \
+  "$QHOME/log/smtp/current"
+
+# 3. every reply class in one session
+{
+  printf 'MAIL FROM:<a@else.example>\r\n'             # 503 before EHLO
+  printf 'EHLO bad_host..x\r\n'                       # 501
+  printf 'FOO bar\r\n'                                # 500
+  printf 'EHLO client.example\r\n'                    # 250
+  printf 'RCPT TO:<bob@test.example>\r\n'             # 503 need MAIL
+  printf 'DATA\r\n'                                   # 503 need MAIL
+  printf 'MAIL FROM:a@b@c\r\n'                        # 501 5.1.7
+  printf 'MAIL FROM:<a@else.example> FOO=1\r\n'       # 555
+  printf 'MAIL FROM:<a@else.example> SIZE=99999999\r\n' # 552
+  printf 'MAIL FROM:<a@else.example>\r\n'             # 250
+  printf 'MAIL FROM:<a@else.example>\r\n'             # 503 nested
+  printf 'DATA\r\n'                                   # 503 need RCPT
+  printf 'RCPT TO:<x@else.example>\r\n'               # 554 relaying denied
+  printf 'DATA\r\n'                                   # 554 no valid recipients
+  printf 'VRFY bob\r\n'                               # 252
+  printf 'EXPN list\r\n'                              # 502
+  printf 'HELP\r\n'                                   # 214
+  printf 'NOOP\r\n'                                   # 250
+  printf 'RSET\r\n'                                   # 250
+  printf 'MAIL FROM:<%0600d@else.example>\r\n' 0      # 500 line too long
+  printf 'DATA x\r\n'                                 # 501
+  printf 'STARTTLS x\r\n'                             # 501
+  printf 'AUTH PLAIN\r\n'                             # 538 (no TLS)
+  printf 'RCPT TO:<bob@test.example>\r\n'             # 503 after RSET
+  printf 'QUIT\r\n'
+} >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes \
+  "220 503 501 500 250 503 503 501 555 552 250 503 503 554 554 252 502 214 250 250 500 501 501 538 503 221" \
+  "each error gets its reply"
+ok "every reply after EHLO has an enhanced code" \
+  sh -c "! sed -n '/^250 HELP/,\$p' '$OUT' | tail -n +2 | grep -E '^[0-9]{3}[ -]' | grep -vE '^(354|334) ' | grep -vqE '^[0-9]{3}[ -][245]\.[0-9]+\.[0-9]+ '"
+
+# 4. BDAT (RFC 3030), also after a refused chunk
+python3 - "$IN" <<'EOF'
+import sys
+c1 = b"X-Test: bdat\r\nSubject: chunks\r\n\r\nfirst part\r\n.\r\n"
+c2 = b"second part, no final newline"
+s = (b"EHLO client.example\r\nBDAT 5\r\nhello" +
+     b"MAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\n" +
+     b"BDAT %d\r\n" % len(c1) + c1 + b"BDAT %d LAST\r\n" % len(c2) + c2 + b"QUIT\r\n")
+open(sys.argv[1], "wb").write(s)
+open(sys.argv[1] + ".want", "wb").write(
+    b"X-Test: bdat\nSubject: chunks\n\nfirst part\n.\nsecond part, no final newline")
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 503 250 250 250 250 221" "BDAT: refused chunk skipped, then two chunks"
+ok "BDAT message delivered" wait_for 20 has_mail "$BOB" 2
+f=$(grep -l '^X-Test: bdat' "$BOB"/new/* | head -1)
+ok "BDAT message byte-exact (dots are data)" \
+  sh -c "[ -n '$f' ] && sed -n '/^X-Test: bdat\$/,\$p' '$f' | cmp -s - '$IN.want'"
+
+# 5. DSN parameters reach the queue file (qsend stopped meanwhile)
+s6-svc -d "$QHOME/service/qsend"
+s6-svwait -D -t 10000 "$QHOME/service/qsend"
+{
+  printf 'EHLO client.example\r\n'
+  printf 'MAIL FROM:<a@else.example> RET=HDRS ENVID=id+2B42\r\n'
+  printf 'RCPT TO:<bob@test.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;Bob+40test.example\r\n'
+  printf 'RCPT TO:<postmaster> NOTIFY=NEVER\r\n'
+  printf 'DATA\r\nX-Test: dsn\r\n\r\nbody\r\n.\r\nQUIT\r\n'
+} >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 250 354 250 221" "DSN parameters accepted"
+qf=$(find "$QHOME/queue/new" -type f | head -1)
+ok "queue file written" test -n "$qf"
+ENV="$T_TMP/env"
+tr '\0' '\n' <"$qf" | tail -n 12 >"$ENV"
+ok "RET and ENVID in the envelope" sh -c "grep -qx 'VHDRS' '$ENV' && grep -qx 'Xid+42' '$ENV'"
+ok "NOTIFY and ORCPT after the recipient" \
+  sh -c "grep -A2 -x 'Rbob@test.example' '$ENV' | grep -qx 'NSUCCESS,DELAY' && grep -qx 'Orfc822;Bob@test.example' '$ENV'"
+ok "bare postmaster becomes postmaster@me" grep -qx 'Rpostmaster@test.example' "$ENV"
+s6-svc -u "$QHOME/service/qsend"
+
+# 6. databytes: a message over it is refused after its end, nothing queued
+echo 1000 >"$QHOME/control/databytes"
+echo 3 >"$QHOME/control/maxrcpt"
+wait_for 20 queue_empty
+n0=$(maildir_count "$BOB")
+python3 - "$IN" <<'EOF'
+import sys
+big = b"X-Test: big\r\n\r\n" + (b"y" * 70 + b"\r\n") * 40
+s = (b"EHLO client.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\n"
+     b"DATA\r\n" + big + b".\r\n" +
+     b"MAIL FROM:<a@else.example> SIZE=2000\r\n"
+     b"MAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nRCPT TO:<bob@test.example>\r\n"
+     b"RCPT TO:<bob@test.example>\r\nRCPT TO:<bob@test.example>\r\nRSET\r\n"
+     b"MAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nBDAT 2000 LAST\r\n" +
+     b"z" * 2000 + b"QUIT\r\n")
+open(sys.argv[1], "wb").write(s)
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 354 552 552 250 250 250 250 452 250 250 250 552 221" \
+  "databytes (DATA, SIZE=, BDAT) and maxrcpt"
+ok "552 5.3.4 and 452 4.5.3" sh -c "grep -q '^552 5.3.4 ' '$OUT' && grep -q '^452 4.5.3 ' '$OUT'"
+ok "queue drained" wait_for 20 queue_empty
+is "$(maildir_count "$BOB")" "$n0" "nothing of the refused messages delivered"
+echo 10485760 >"$QHOME/control/databytes"
+echo 1000 >"$QHOME/control/maxrcpt"
+
+# 7. swaks, a real client, and EHLO with address literals
+swaks --server 127.0.0.1:$PORT --helo '[127.0.0.1]' --from alice@else.example \
+  --to bob@test.example --header 'X-Test: swaks' >"$OUT" 2>&1
+ok "swaks: message accepted" grep -q '^<-  250 2.0.0 ' "$OUT"
+ok "swaks message delivered" wait_for 20 sh -c "grep -q '^X-Test: swaks' '$BOB'/new/*"
+printf 'EHLO [IPv6:::1]\r\nHELO [1.2.3.4]\r\nEHLO [1.2.3]\r\nHELO\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 501 501 221" "address literals in EHLO/HELO"
+
+# 8. SMTPUTF8: a UTF-8 address needs the parameter
+printf 'EHLO c.example\r\nMAIL FROM:<j\303\266rg@else.example>\r\nMAIL FROM:<j\303\266rg@else.example> SMTPUTF8\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: utf8\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 553 250 250 354 250 221" "SMTPUTF8 sender"
+ok "UTF-8 message delivered with UTF8SMTP in Received:" \
+  wait_for 20 sh -c "grep -l '^X-Test: utf8' '$BOB'/new/* | xargs grep -q 'with UTF8SMTP;'"

@@ -1,0 +1,159 @@
+#!/bin/sh
+# Relay control and the access map over real TCP: rcpthosts and locals,
+# unknown users refused at RCPT, aliases (error:, catch-all), the relay
+# tricks (percent hack, bang path, quoted '@', source route, address
+# literal, case and trailing dot), fail-closed without rcpthosts, and every
+# access action with its tag: Connect: from 127.0.0.2..5, From:, To:.
+. "$(dirname "$0")/lib.sh"
+plan 20
+
+smtp_raw() {
+  python3 - "$@" <<'PY'
+import socket, sys
+port, fn = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+if len(sys.argv) > 3:
+    s.bind((sys.argv[3], 0))
+s.settimeout(30)
+s.connect(("127.0.0.1", port))
+got = b""
+try:
+    while not got.endswith(b"\r\n"):
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    s.sendall(open(fn, "rb").read())
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except (socket.timeout, ConnectionError) as e:
+    got += b"\r\n#" + str(e).encode() + b"\r\n"
+sys.stdout.write(got.decode("latin-1").replace("\r\n", "\n"))
+PY
+}
+codes() { grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\n' ' ' | sed 's/ $//'; }
+is_codes() {
+  if [ "$(codes <"$OUT")" = "$1" ]; then pass "$2"; else
+    fail "$2"; diag "want: $1"; sed 's/^/#   /' "$OUT"
+  fi
+}
+queue_empty() { [ -z "$(find "$QHOME/queue/new" "$QHOME/queue/mess" -type f 2>/dev/null)" ]; }
+
+PORT=$(free_port)
+inst_setup --smtp 127.0.0.1:$PORT
+C="$QHOME/control"
+echo 'bob@test.example:!' >>"$C/users"
+echo other.example >>"$C/locals"
+printf 'other.example\nrelayed.example\n.sub.example\n' >>"$C/rcpthosts"
+cat >>"$C/aliases" <<'EOF'
+gone: error:5.1.6 user has moved
+info: bob@test.example
+@other.example: bob@test.example
+EOF
+cat >>"$C/access" <<'EOF'
+Connect:127.0.0.2	RELAY
+Connect:127.0.0.3	REJECT
+Connect:127.0.0.4	ERROR:4.7.1:421 come back later
+Connect:127.0.0.5	DISCARD
+From:spammer@bad.example	REJECT
+From:bad2.example	ERROR:5.7.1:553 your domain is refused
+From:friend@trusted.example	RELAY
+From:dropme@else.example	DISCARD
+To:blocked@test.example	ERROR:5.7.1:550 no mail for you
+To:relayto.example	RELAY
+EOF
+qnewmaps "$QHOME" >/dev/null || bail "qnewmaps failed"
+inst_start
+BOB="$QHOME/mail/test.example/bob"
+IN="$T_TMP/in"
+OUT="$T_TMP/out"
+
+# 1. recipients, one session, one write
+{
+  printf 'EHLO client.example\r\nMAIL FROM:<alice@else.example>\r\n'
+  printf 'RCPT TO:<bob@test.example>\r\n'                  # 250 user
+  printf 'RCPT TO:<BOB@Test.Example.>\r\n'                 # 250 case, trailing dot
+  printf 'RCPT TO:<x@else.example>\r\n'                    # 554 relay
+  printf 'RCPT TO:<bob%%else.example@test.example>\r\n'    # 550 percent hack
+  printf 'RCPT TO:<else.example!bob@test.example>\r\n'     # 550 bang path
+  printf 'RCPT TO:<"bob@else.example"@test.example>\r\n'   # 550 quoted @
+  printf 'RCPT TO:<@test.example:bob@else.example>\r\n'    # 554 source route dropped
+  printf 'RCPT TO:<bob@else.example@test.example>\r\n'     # 501 syntax
+  printf 'RCPT TO:<bob@[127.0.0.1]>\r\n'                   # 554 literal
+  printf 'RCPT TO:<x@relayed.example>\r\n'                 # 250 rcpthosts
+  printf 'RCPT TO:<x@a.sub.example>\r\n'                   # 250 subdomain
+  printf 'RCPT TO:<x@sub.example>\r\n'                     # 554 not the parent
+  printf 'RCPT TO:<postmaster>\r\n'                        # 250
+  printf 'RCPT TO:<PostMaster@test.example>\r\n'           # 250
+  printf 'RCPT TO:<postmaster@else.example>\r\n'           # 554
+  printf 'RCPT TO:<gone@test.example>\r\n'                 # 550 5.1.6 alias error
+  printf 'RCPT TO:<info@test.example>\r\n'                 # 250 alias
+  printf 'RCPT TO:<anyone@other.example>\r\n'              # 250 catch-all
+  printf 'RCPT TO:<blocked@test.example>\r\n'              # 550 To: ERROR
+  printf 'RCPT TO:<x@relayto.example>\r\n'                 # 250 To: RELAY
+  printf 'RCPT TO:<nobody@test.example>\r\n'               # 550 5.1.1
+  printf 'QUIT\r\n'
+} >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 250 554 550 550 550 554 501 554 250 250 554 250 250 554 550 250 250 550 250 550 221" \
+  "relay control: each recipient"
+ok "relaying denied is 554 5.7.1" grep -q '^554 5.7.1 relaying denied' "$OUT"
+ok "alias error: target answers with its code and text" grep -q '^550 5.1.6 user has moved' "$OUT"
+ok "To: ERROR answers with its text" grep -q '^550 5.7.1 no mail for you' "$OUT"
+is "$(grep -c '^550 5.1.1 ' "$OUT")" 4 "percent hack, bang path, quoted @, unknown: 550 5.1.1"
+
+# 2. From: actions
+{
+  printf 'EHLO client.example\r\n'
+  printf 'MAIL FROM:<spammer@bad.example>\r\n'             # 550 REJECT
+  printf 'MAIL FROM:<x@mx.bad2.example>\r\n'               # 553 ERROR (parent domain)
+  printf 'MAIL FROM:<friend@trusted.example>\r\n'          # 250
+  printf 'RCPT TO:<x@else.example>\r\n'                    # 250 From: RELAY
+  printf 'QUIT\r\n'
+} >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 550 553 250 250 221" "From: REJECT, ERROR (parent domain), RELAY"
+ok "From: REJECT is 550 5.7.1" grep -q '^550 5.7.1 access denied' "$OUT"
+ok "refused sender logged" wait_for 10 grep -q \
+  'qsmtpd: reject ip=127.0.0.1 helo=client.example .* from=<spammer@bad.example> code=550 5.7.1' \
+  "$QHOME/log/smtp/current"
+
+# 3. Connect: RELAY from 127.0.0.2, REJECT from 127.0.0.3, ERROR 421 from 127.0.0.4
+printf 'EHLO client.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<x@else.example>\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" 127.0.0.2 >"$OUT"
+is_codes "220 250 250 250 221" "Connect: RELAY client may relay"
+smtp_raw $PORT "$IN" 127.0.0.3 >"$OUT"
+is_codes "554 503 503 503 221" "Connect: REJECT: 554 greeting, then only QUIT"
+ok "Connect: REJECT greeting is 554 5.7.1" grep -q '^554 5.7.1 ' "$OUT"
+smtp_raw $PORT "$IN" 127.0.0.4 >"$OUT"
+is_codes "421" "Connect: ERROR with 421 closes at once"
+smtp_raw $PORT "$IN" 127.0.0.1 >"$OUT"
+is_codes "220 250 250 554 221" "127.0.0.1 has no relay right here"
+
+# 4. DISCARD: accepted, never delivered, logged
+wait_for 20 queue_empty
+n0=$(maildir_count "$BOB")
+printf 'EHLO c.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: discard1\r\n\r\nx\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" 127.0.0.5 >"$OUT"
+is_codes "220 250 250 250 354 250 221" "Connect: DISCARD: the client sees success"
+printf 'EHLO c.example\r\nMAIL FROM:<dropme@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: discard2\r\n\r\nx\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 354 250 221" "From: DISCARD: the client sees success"
+printf 'EHLO c.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: kept\r\n\r\nx\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+ok "an ordinary message after them is delivered" wait_for 20 has_mail "$BOB" $((n0 + 1))
+wait_for 20 queue_empty
+is "$(maildir_count "$BOB")" "$((n0 + 1))" "the discarded messages were dropped"
+ok "discards logged" wait_for 10 sh -c "[ \$(grep -c 'qsmtpd: discard ' '$QHOME/log/smtp/current') = 2 ]"
+
+# 5. fail closed: without rcpthosts nothing is relayed, local domains still work
+rm -f "$C/rcpthosts"
+printf 'EHLO c.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<x@relayed.example>\r\nRCPT TO:<bob@test.example>\r\nRCPT TO:<x@other.example>\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 554 250 250 221" "no rcpthosts: no relaying, locals accepted"
+: >"$C/rcpthosts"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 554 250 250 221" "empty rcpthosts: the same"
