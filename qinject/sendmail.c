@@ -780,8 +780,9 @@ static int write_all(int fd, const char *s, size_t len)
   return 0;
 }
 
-/* Runs qinject, feeds it, and turns its exit code into ours. */
-static int inject(struct header_state *h, const stralloc *env)
+/* Runs qinject and feeds it; returns only if the message is queued, else
+ * exits with qinject's verdict turned into ours. */
+static void inject(struct header_state *h, const stralloc *env)
 {
   static char outspace[65536];
   buffer out;
@@ -824,7 +825,7 @@ static int inject(struct header_state *h, const stralloc *env)
     if (errno != EINTR) qdie_sys(111, "unable to wait for qinject");
   if (!WIFEXITED(status)) qdie(111, "qinject crashed");
   code = WEXITSTATUS(status);
-  if (code == 0) return 0;
+  if (code == 0) return;
   {
     char num[FMT_NUM + 1];
     num[fmtnum(num, (unsigned long long)code)] = 0;
@@ -934,7 +935,19 @@ static int send_message(void)
   if (rcpt_count == 0) qdie(100, "no recipients");
 
   build_envelope(&env, &sender);
-  return inject(&h, &env);
+  inject(&h, &env); /* returns only when the message is queued */
+
+  stralloc_free(&h.out);
+  stralloc_free(&h.field);
+  stralloc_free(&h.first_body);
+  stralloc_free(&sender);
+  stralloc_free(&from_addr);
+  stralloc_free(&env);
+  stralloc_free(&rcpts);
+  stralloc_free(&me);
+  stralloc_free(&rw.me);
+  rw_free(&rw);
+  return 0;
 }
 
 int main(int argc, char **argv)

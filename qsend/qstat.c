@@ -1,0 +1,607 @@
+/*
+ * qstat: list the queue like mailq. Run by the admin (root, or a member
+ * of the queue group), reads only: queue/new/ID, queue/mess/NN/ID and the
+ * state logs queue/info/NN/ID (formats in lib/queue.h).
+ *
+ *   qstat [-s] [-f sender] [-r rcpt] [-i id] [-o age] [-n age] [DIR]
+ *
+ * One block per message, oldest first:
+ *   1234567  4096  2026-11-25 10:27:50  2h13m  <alice@example.org>
+ *       delivered  <bob@example.net>
+ *       deferred   <carol@example.com>  next try 2026-11-25 12:45:00 (in 5m), 3 tries
+ *                  connection timed out to mx.example.com
+ *       failed     <dave@example.com>
+ *                  550 5.1.1 user unknown
+ *       pending    <eve@example.org>
+ * then one summary line. -s prints only the counts, "name value" a line.
+ * Filters (all must match): -f the sender contains the text, -r a
+ * recipient contains it (ASCII case ignored), -i the queue id, -o older
+ * than age, -n newer than age (age: seconds, or a number with s m h d w).
+ * DIR defaults to $QHOME. Exit 0; 100 usage; 111 the queue is unreadable.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <buffer.h>
+#include <stralloc.h>
+
+#include "ctl.h"
+#include "qlog.h"
+#include "queue.h"
+#include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
+
+#define USAGE "qstat [-s] [-f sender] [-r recipient] [-i id] [-o age] [-n age] [DIR]"
+#define INFO_MAX (16UL * 1024 * 1024) /* bytes of one info log we read */
+
+enum rstate { ST_PENDING, ST_DEFERRED, ST_FAILED, ST_DELIVERED };
+
+struct rinfo {
+  enum rstate state;
+  unsigned long long next;   /* Z: next try */
+  unsigned long tries;       /* Z lines seen */
+  int warned;                /* W seen */
+  const char *reason;        /* into the info text, up to '\n' */
+  size_t reason_len;
+};
+
+struct item {
+  unsigned long long arrival;
+  unsigned long id;
+  stralloc text;
+};
+
+static struct {
+  int counts_only;
+  const char *sender;
+  const char *rcpt;
+  int have_id;
+  unsigned long id;
+  int have_older;
+  unsigned long long older;
+  int have_newer;
+  unsigned long long newer;
+} opt;
+
+static struct {
+  unsigned long long messages;
+  unsigned long long bytes;
+  unsigned long long fresh; /* still in queue/new */
+  unsigned long long rcpts;
+  unsigned long long by_state[4];
+} total;
+
+static struct item *items;
+static size_t item_count;
+static size_t item_alloc;
+static time_t now;
+
+static void __attribute__((noreturn)) die_usage(void)
+{
+  qdie(100, "usage: " USAGE);
+}
+
+static void __attribute__((noreturn)) die_nomem(void)
+{
+  qdie(111, "out of memory");
+}
+
+static void cat(stralloc *sa, const char *s)
+{
+  if (!stralloc_cats(sa, s)) die_nomem();
+}
+
+static void catb(stralloc *sa, const char *s, size_t len)
+{
+  if (!stralloc_catb(sa, s, len)) die_nomem();
+}
+
+static void catnum(stralloc *sa, unsigned long long n)
+{
+  char num[FMT_NUM];
+  catb(sa, num, fmtnum(num, n));
+}
+
+/* Pads sa with blanks up to column col of its last line. */
+static void pad_to(stralloc *sa, size_t line_start, size_t col)
+{
+  while (sa->len - line_start < col) catb(sa, " ", 1);
+}
+
+static void cat_time(stralloc *sa, unsigned long long t)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  char buf[FMT_NUM * 6];
+  size_t n = 0;
+
+  if (localtime_r(&tt, &tm) == NULL) {
+    catnum(sa, t);
+    return;
+  }
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_year + 1900, 4);
+  buf[n++] = '-';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mon + 1, 2);
+  buf[n++] = '-';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mday, 2);
+  buf[n++] = ' ';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_hour, 2);
+  buf[n++] = ':';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_min, 2);
+  buf[n++] = ':';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_sec, 2);
+  catb(sa, buf, n);
+}
+
+/* A duration as "45s", "5m", "2h13m", "3d4h". */
+static void cat_span(stralloc *sa, unsigned long long s)
+{
+  if (s < 60) {
+    catnum(sa, s);
+    cat(sa, "s");
+  } else if (s < 3600) {
+    catnum(sa, s / 60);
+    cat(sa, "m");
+  } else if (s < 86400) {
+    catnum(sa, s / 3600);
+    cat(sa, "h");
+    if (s % 3600 / 60 != 0) {
+      catnum(sa, s % 3600 / 60);
+      cat(sa, "m");
+    }
+  } else {
+    catnum(sa, s / 86400);
+    cat(sa, "d");
+    if (s % 86400 / 3600 != 0) {
+      catnum(sa, s % 86400 / 3600);
+      cat(sa, "h");
+    }
+  }
+}
+
+/* "90", "90s", "15m", "4h", "5d", "2w" into seconds; 0 if malformed. */
+static int scan_age(const char *s, unsigned long long *age)
+{
+  unsigned long long n = 0;
+  unsigned long long unit = 1;
+
+  if (*s < '0' || *s > '9') return 0;
+  for (; *s >= '0' && *s <= '9'; s++)
+    if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, (unsigned)(*s - '0'), &n))
+      return 0;
+  switch (*s) {
+    case 0: break;
+    case 's': unit = 1; s++; break;
+    case 'm': unit = 60; s++; break;
+    case 'h': unit = 3600; s++; break;
+    case 'd': unit = 86400; s++; break;
+    case 'w': unit = 604800; s++; break;
+    default: return 0;
+  }
+  if (*s != 0 || __builtin_mul_overflow(n, unit, age)) return 0;
+  return 1;
+}
+
+static int scan_num(const char *s, size_t len, unsigned long long *n)
+{
+  size_t i;
+
+  *n = 0;
+  if (len == 0) return 0;
+  for (i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    if (__builtin_mul_overflow(*n, 10, n) || __builtin_add_overflow(*n, (unsigned)(s[i] - '0'), n))
+      return 0;
+  }
+  return 1;
+}
+
+/* Whether s contains sub, ASCII case ignored. */
+static int contains(const char *s, const char *sub)
+{
+  size_t n = strlen(sub);
+  size_t len = strlen(s);
+  size_t i;
+
+  if (n == 0) return 1;
+  for (i = 0; i + n <= len; i++)
+    if (strncasecmp(s + i, sub, n) == 0) return 1;
+  return 0;
+}
+
+/*
+ * Applies info log text to r (count entries): "D<i>", "F<i> <time> <reason>",
+ * "Z<i> <next> <time> <reason>", "W<i>"; the last D/F/Z of an index wins.
+ * Malformed lines and indexes out of range are skipped.
+ */
+static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
+{
+  size_t pos = 0;
+
+  while (pos < info->len) {
+    const char *line = info->s + pos;
+    const char *end = memchr(line, '\n', info->len - pos);
+    size_t len = end != NULL ? (size_t)(end - line) : info->len - pos;
+    size_t i = 1;
+    unsigned long long idx;
+    unsigned long long next = 0;
+    unsigned long long tried;
+    char tag;
+
+    pos += len + 1;
+    if (end == NULL) break; /* a line being written */
+    if (len < 2) continue;
+    tag = line[0];
+    while (i < len && line[i] >= '0' && line[i] <= '9') i++;
+    if (!scan_num(line + 1, i - 1, &idx) || idx >= count) continue;
+
+    if (tag == 'D' || tag == 'W') {
+      if (i != len) continue;
+      if (tag == 'D') r[idx].state = ST_DELIVERED;
+      else r[idx].warned = 1;
+      continue;
+    }
+    if (tag != 'F' && tag != 'Z') continue;
+    if (i >= len || line[i] != ' ') continue;
+    i++;
+    if (tag == 'Z') {
+      size_t j = i;
+      while (j < len && line[j] != ' ') j++;
+      if (!scan_num(line + i, j - i, &next) || j >= len) continue;
+      i = j + 1;
+    }
+    {
+      size_t j = i;
+      while (j < len && line[j] != ' ') j++;
+      if (!scan_num(line + i, j - i, &tried)) continue;
+      i = j < len ? j + 1 : j;
+    }
+    r[idx].state = tag == 'F' ? ST_FAILED : ST_DEFERRED;
+    r[idx].next = next;
+    if (tag == 'Z') r[idx].tries++;
+    r[idx].reason = line + i;
+    r[idx].reason_len = len - i;
+  }
+}
+
+/* Reads queue/info/NN/ID into info (empty if there is none). */
+static int read_info(unsigned long id, stralloc *info)
+{
+  char path[QUEUE_PATH_MAX];
+  char buf[8192];
+  int fd;
+
+  info->len = 0;
+  queue_path(path, "info", id);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) return errno == ENOENT ? 0 : -1;
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r == -1 && errno == EINTR) continue;
+    if (r == -1) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    if (r == 0) break;
+    if (info->len + (size_t)r > INFO_MAX) break;
+    catb(info, buf, (size_t)r);
+  }
+  close(fd);
+  return 0;
+}
+
+static const char *state_name(enum rstate s)
+{
+  switch (s) {
+    case ST_DEFERRED: return "deferred";
+    case ST_FAILED: return "failed";
+    case ST_DELIVERED: return "delivered";
+    default: return "pending";
+  }
+}
+
+/* One queue file: filters, counts, and its block of text. */
+static void do_message(const char *path, unsigned long id, int fresh)
+{
+  struct queue_env e = {0};
+  stralloc info = {0};
+  struct rinfo *r;
+  struct item *it;
+  const char *sender;
+  size_t i;
+  size_t line;
+  int fd;
+  int match;
+
+  if (opt.have_id && opt.id != id) return;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    if (errno != ENOENT) qwarn_sys("unable to open ", path); /* ENOENT: qsend moved it */
+    return;
+  }
+  if (queue_env_read(&e, fd) == -1) {
+    if (errno == EINVAL) qwarn("malformed queue file ", path);
+    else qwarn_sys("unable to read ", path);
+    close(fd);
+    queue_env_free(&e);
+    return;
+  }
+  close(fd);
+
+  sender = queue_env_str(&e, e.sender);
+  match = 1;
+  if (opt.sender != NULL && !contains(sender, opt.sender)) match = 0;
+  if (opt.have_older && !(e.arrival + opt.older <= (unsigned long long)now)) match = 0;
+  if (opt.have_newer && !(e.arrival + opt.newer > (unsigned long long)now)) match = 0;
+  if (match && opt.rcpt != NULL) {
+    match = 0;
+    for (i = 0; i < e.rcpt_count; i++)
+      if (contains(queue_env_str(&e, e.rcpt[i].addr), opt.rcpt)) match = 1;
+  }
+  if (!match) {
+    queue_env_free(&e);
+    return;
+  }
+
+  r = calloc(e.rcpt_count + 1, sizeof *r);
+  if (r == NULL) die_nomem();
+  if (!fresh && read_info(id, &info) == -1) qwarn_sys("unable to read the state log of ", path);
+  apply_info(&info, r, e.rcpt_count);
+
+  total.messages++;
+  total.bytes += e.msglen;
+  if (fresh) total.fresh++;
+  total.rcpts += e.rcpt_count;
+  for (i = 0; i < e.rcpt_count; i++) total.by_state[r[i].state]++;
+
+  if (item_count == item_alloc) {
+    size_t n = item_alloc ? 2 * item_alloc : 64;
+    struct item *grown = realloc(items, n * sizeof *items);
+    if (grown == NULL) die_nomem();
+    items = grown;
+    item_alloc = n;
+  }
+  it = &items[item_count++];
+  it->arrival = e.arrival;
+  it->id = id;
+  it->text.s = NULL;
+  it->text.len = it->text.a = 0;
+
+  if (!opt.counts_only) {
+    stralloc *t = &it->text;
+
+    line = t->len;
+    catnum(t, id);
+    pad_to(t, line, 10);
+    cat(t, " ");
+    catnum(t, e.msglen);
+    pad_to(t, line, 20);
+    cat(t, " ");
+    cat_time(t, e.arrival);
+    cat(t, "  ");
+    cat_span(t, e.arrival < (unsigned long long)now ? (unsigned long long)now - e.arrival : 0);
+    cat(t, "  <");
+    cat(t, sender);
+    cat(t, ">");
+    if (fresh) cat(t, "  (new)");
+    cat(t, "\n");
+    for (i = 0; i < e.rcpt_count; i++) {
+      line = t->len;
+      cat(t, "    ");
+      cat(t, state_name(r[i].state));
+      pad_to(t, line, 15);
+      cat(t, "<");
+      cat(t, queue_env_str(&e, e.rcpt[i].addr));
+      cat(t, ">");
+      if (r[i].state == ST_DEFERRED) {
+        cat(t, "  next try ");
+        cat_time(t, r[i].next);
+        if (r[i].next > (unsigned long long)now) {
+          cat(t, " (in ");
+          cat_span(t, r[i].next - (unsigned long long)now);
+          cat(t, ")");
+        } else {
+          cat(t, " (due)");
+        }
+        cat(t, ", ");
+        catnum(t, r[i].tries);
+        cat(t, r[i].tries == 1 ? " try" : " tries");
+        if (r[i].warned) cat(t, ", sender warned");
+      }
+      cat(t, "\n");
+      if ((r[i].state == ST_DEFERRED || r[i].state == ST_FAILED) && r[i].reason_len > 0) {
+        cat(t, "               ");
+        catb(t, r[i].reason, r[i].reason_len);
+        cat(t, "\n");
+      }
+    }
+  }
+  free(r);
+  stralloc_free(&info);
+  queue_env_free(&e);
+}
+
+static int all_digits(const char *s)
+{
+  if (*s == 0) return 0;
+  for (; *s != 0; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
+
+static void scan_dir(const char *dir, int fresh)
+{
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  stralloc path = {0};
+
+  if (d == NULL) {
+    if (errno == ENOENT && !fresh) return;
+    qdie_sys(111, "unable to open ", dir);
+  }
+  while ((errno = 0, de = readdir(d)) != NULL) {
+    unsigned long long id;
+
+    if (!all_digits(de->d_name)) continue;
+    if (!scan_num(de->d_name, strlen(de->d_name), &id) || id > (unsigned long)-1) continue;
+    if (!stralloc_copys(&path, dir) || !stralloc_cats(&path, "/") ||
+        !stralloc_cats(&path, de->d_name) || !stralloc_0(&path))
+      die_nomem();
+    do_message(path.s, (unsigned long)id, fresh);
+  }
+  if (errno != 0) qdie_sys(111, "unable to read ", dir);
+  closedir(d);
+  stralloc_free(&path);
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+  const struct item *x = a;
+  const struct item *y = b;
+
+  if (x->arrival != y->arrival) return x->arrival < y->arrival ? -1 : 1;
+  if (x->id != y->id) return x->id < y->id ? -1 : 1;
+  return 0;
+}
+
+static void out(const char *s, size_t len)
+{
+  if (buffer_put(buffer_1, s, len) == -1) qdie_sys(111, "unable to write output");
+}
+
+static void outs(const char *s)
+{
+  out(s, strlen(s));
+}
+
+static void outnum(unsigned long long n)
+{
+  char num[FMT_NUM];
+  out(num, fmtnum(num, n));
+}
+
+static void print_counts(void)
+{
+  outs("messages ");
+  outnum(total.messages);
+  outs("\nbytes ");
+  outnum(total.bytes);
+  outs("\nnew ");
+  outnum(total.fresh);
+  outs("\nrecipients ");
+  outnum(total.rcpts);
+  outs("\npending ");
+  outnum(total.by_state[ST_PENDING]);
+  outs("\ndeferred ");
+  outnum(total.by_state[ST_DEFERRED]);
+  outs("\nfailed ");
+  outnum(total.by_state[ST_FAILED]);
+  outs("\ndelivered ");
+  outnum(total.by_state[ST_DELIVERED]);
+  outs("\n");
+}
+
+static void parse_args(int argc, char **argv, const char **dir)
+{
+  int i;
+
+  for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    const char *val;
+    unsigned long long n;
+
+    if (!strcmp(a, "--")) {
+      i++;
+      break;
+    }
+    if (!strcmp(a, "-s")) {
+      opt.counts_only = 1;
+      continue;
+    }
+    if (a[1] == 0 || a[2] != 0 || strchr("frion", a[1]) == NULL) die_usage();
+    if (i + 1 >= argc) die_usage();
+    val = argv[++i];
+    switch (a[1]) {
+      case 'f': opt.sender = val; break;
+      case 'r': opt.rcpt = val; break;
+      case 'i':
+        if (!scan_num(val, strlen(val), &n) || n > (unsigned long)-1) die_usage();
+        opt.have_id = 1;
+        opt.id = (unsigned long)n;
+        break;
+      case 'o':
+        if (!scan_age(val, &opt.older)) die_usage();
+        opt.have_older = 1;
+        break;
+      case 'n':
+        if (!scan_age(val, &opt.newer)) die_usage();
+        opt.have_newer = 1;
+        break;
+    }
+  }
+  if (i < argc) *dir = argv[i++];
+  if (i < argc) die_usage();
+}
+
+int main(int argc, char **argv)
+{
+  const char *dir = NULL;
+  char sub[QUEUE_PATH_MAX];
+  size_t i;
+
+  qlog_prog = "qstat";
+  parse_args(argc, argv, &dir);
+  if (dir != NULL ? chdir(dir) == -1 : qhome_chdir() == -1)
+    qdie_sys(111, "unable to enter ", dir != NULL ? dir : qhome());
+  now = time(NULL);
+
+  scan_dir("queue/new", 1);
+  for (i = 0; i < QUEUE_SPLIT; i++) {
+    size_t n = 0;
+    memcpy(sub, "queue/mess/", 11);
+    n = 11 + fmtnum(sub + 11, (unsigned long long)i);
+    sub[n] = 0;
+    scan_dir(sub, 0);
+  }
+
+  if (opt.counts_only) {
+    print_counts();
+  } else {
+    if (item_count > 1) qsort(items, item_count, sizeof *items, cmp_item);
+    for (i = 0; i < item_count; i++) {
+      /* the same id twice: qsend moved it from new/ to mess/ while we read */
+      if (i > 0 && items[i].id == items[i - 1].id) continue;
+      out(items[i].text.s, items[i].text.len);
+    }
+    if (total.messages == 0) {
+      outs("queue is empty\n");
+    } else {
+      outnum(total.messages);
+      outs(total.messages == 1 ? " message, " : " messages, ");
+      outnum(total.bytes);
+      outs(" bytes, ");
+      outnum(total.rcpts);
+      outs(" recipients: ");
+      outnum(total.by_state[ST_PENDING]);
+      outs(" pending, ");
+      outnum(total.by_state[ST_DEFERRED]);
+      outs(" deferred, ");
+      outnum(total.by_state[ST_FAILED]);
+      outs(" failed, ");
+      outnum(total.by_state[ST_DELIVERED]);
+      outs(" delivered\n");
+    }
+  }
+  if (buffer_flush(buffer_1) == -1) qdie_sys(111, "unable to write output");
+  for (i = 0; i < item_count; i++) stralloc_free(&items[i].text);
+  free(items);
+  return 0;
+}

@@ -1,0 +1,608 @@
+/*
+ * qstats: mail statistics from the logs, like sendmail's mailstats.
+ * Run by the admin; reads DIR/log/NAME/ (s6-log's archives "@*.s" in
+ * name order, then "current") for every NAME, and never writes.
+ *
+ *   qstats [-n age] [-o age] [DIR]
+ *
+ * Lines it counts (anything else is skipped; an s6-log timestamp in
+ * front, TAI64N "@4000..." or ISO "YYYY-MM-DD HH:MM:SS.n", is read first):
+ *   qsmtpd: accept ... size=N ...        a message accepted by SMTP
+ *   qsmtpd: reject ...                   a connection, command or message refused
+ *   qsmtpd: discard ... size=N ...       a message accepted and dropped (DISCARD)
+ *   qsend: new ID from <S> size N ...    a message taken into the queue
+ *   qsend: delivery ID.IDX local|remote RCPT ok|deferred|failed: TEXT
+ * Messages from "local" are those queued by other means than SMTP
+ * (sendmail, qinject), counted as queued minus accepted by SMTP minus the
+ * bounces qsend made (null sender), so their bytes are approximate.
+ * Bytes to a mailer are the size of the message (from its "new" line)
+ * for each successful delivery.
+ * -n age: only lines newer than age; -o age: only lines older than age
+ * (age: seconds, or a number with s m h d w); lines without a timestamp
+ * are counted only without these options. DIR defaults to $QHOME.
+ * Exit 0; 100 usage; 111 the logs are unreadable.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <buffer.h>
+#include <stralloc.h>
+
+#include "ctl.h"
+#include "line.h"
+#include "qlog.h"
+#include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
+
+#define USAGE "qstats [-n age] [-o age] [DIR]"
+#define LINE_MAX_BYTES 4096 /* longer than any qlog line (QLOG_MAX) plus the timestamp */
+#define TAI_OFFSET 4611686018427387941ULL /* 2^62 + 10 + 27 leap seconds (skalibs) */
+
+enum { M_LOCAL, M_ESMTP, M_COUNT };
+
+struct mailer_stats {
+  unsigned long long msgs_from;
+  unsigned long long bytes_from;
+  unsigned long long msgs_to;
+  unsigned long long bytes_to;
+  unsigned long long deferred;
+  unsigned long long failed;
+  unsigned long long rejected;
+  unsigned long long discarded;
+};
+
+static struct mailer_stats stats[M_COUNT];
+static unsigned long long queued_msgs;
+static unsigned long long queued_bytes;
+static unsigned long long bounce_msgs;
+static unsigned long long bounce_bytes;
+static unsigned long long first_time;
+static unsigned long long last_time;
+static unsigned long long lines_counted;
+
+static int have_newer;
+static unsigned long long newer;
+static int have_older;
+static unsigned long long older;
+static unsigned long long now;
+
+/* queue id -> message size, from the "new" lines: an open hash table */
+struct size_slot {
+  unsigned long long id; /* id + 1; 0: empty */
+  unsigned long long size;
+};
+static struct size_slot *sizes;
+static size_t sizes_cap;
+static size_t sizes_used;
+
+static void __attribute__((noreturn)) die_usage(void)
+{
+  qdie(100, "usage: " USAGE);
+}
+
+static void __attribute__((noreturn)) die_nomem(void)
+{
+  qdie(111, "out of memory");
+}
+
+static size_t slot_of(unsigned long long id, size_t cap)
+{
+  return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+}
+
+static void size_put(unsigned long long id, unsigned long long size)
+{
+  size_t i;
+
+  if (2 * (sizes_used + 1) > sizes_cap) {
+    size_t cap = sizes_cap ? 2 * sizes_cap : 1024;
+    struct size_slot *grown = calloc(cap, sizeof *grown);
+    size_t k;
+
+    if (grown == NULL) die_nomem();
+    for (k = 0; k < sizes_cap; k++) {
+      if (sizes[k].id == 0) continue;
+      for (i = slot_of(sizes[k].id, cap); grown[i].id != 0; i = (i + 1) & (cap - 1)) {}
+      grown[i] = sizes[k];
+    }
+    free(sizes);
+    sizes = grown;
+    sizes_cap = cap;
+  }
+  for (i = slot_of(id + 1, sizes_cap); sizes[i].id != 0; i = (i + 1) & (sizes_cap - 1))
+    if (sizes[i].id == id + 1) {
+      sizes[i].size = size;
+      return;
+    }
+  sizes[i].id = id + 1;
+  sizes[i].size = size;
+  sizes_used++;
+}
+
+static unsigned long long size_get(unsigned long long id)
+{
+  size_t i;
+
+  if (sizes_cap == 0) return 0;
+  for (i = slot_of(id + 1, sizes_cap); sizes[i].id != 0; i = (i + 1) & (sizes_cap - 1))
+    if (sizes[i].id == id + 1) return sizes[i].size;
+  return 0;
+}
+
+/* Decimal digits at s (at most len bytes) into *n; returns the digits used. */
+static size_t scan_dec(const char *s, size_t len, unsigned long long *n)
+{
+  size_t i = 0;
+
+  *n = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9') {
+    if (__builtin_mul_overflow(*n, 10, n) || __builtin_add_overflow(*n, (unsigned)(s[i] - '0'), n))
+      return 0;
+    i++;
+  }
+  return i;
+}
+
+static int scan_age(const char *s, unsigned long long *age)
+{
+  unsigned long long n;
+  unsigned long long unit = 1;
+  size_t len = strlen(s);
+  size_t i = scan_dec(s, len, &n);
+
+  if (i == 0) return 0;
+  if (i < len) {
+    switch (s[i]) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 604800; break;
+      default: return 0;
+    }
+    if (i + 1 != len) return 0;
+  }
+  return !__builtin_mul_overflow(n, unit, age);
+}
+
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/*
+ * Strips s6-log's timestamps from the front of the line: "@" + 24 hex
+ * digits (TAI64N) and/or "YYYY-MM-DD HH:MM:SS.nnnnnnnnn" (local time).
+ * *t = the time, 0 if there was none. Returns the bytes to skip.
+ */
+static size_t strip_stamp(const char *s, size_t len, unsigned long long *t)
+{
+  size_t i = 0;
+
+  *t = 0;
+  if (len >= 26 && s[0] == '@') {
+    unsigned long long label = 0;
+    size_t k;
+
+    for (k = 1; k <= 16; k++) {
+      int v = hexval(s[k]);
+      if (v < 0) return 0;
+      label = label << 4 | (unsigned long long)v;
+    }
+    for (; k <= 24; k++)
+      if (hexval(s[k]) < 0) return 0;
+    if (s[25] != ' ') return 0;
+    if (label > TAI_OFFSET) *t = label - TAI_OFFSET;
+    i = 26;
+  }
+  if (len - i >= 19 && s[i + 4] == '-' && s[i + 7] == '-' && s[i + 10] == ' ' &&
+      s[i + 13] == ':' && s[i + 16] == ':') {
+    unsigned long long f[6];
+    static const size_t at[6] = {0, 5, 8, 11, 14, 17};
+    static const size_t width[6] = {4, 2, 2, 2, 2, 2};
+    struct tm tm;
+    size_t k;
+    time_t when;
+
+    for (k = 0; k < 6; k++)
+      if (scan_dec(s + i + at[k], width[k], &f[k]) != width[k]) return i;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = (int)f[0] - 1900;
+    tm.tm_mon = (int)f[1] - 1;
+    tm.tm_mday = (int)f[2];
+    tm.tm_hour = (int)f[3];
+    tm.tm_min = (int)f[4];
+    tm.tm_sec = (int)f[5];
+    tm.tm_isdst = -1;
+    when = mktime(&tm);
+    if (when != (time_t)-1 && *t == 0) *t = (unsigned long long)when;
+    i += 19;
+    while (i < len && s[i] != ' ') i++; /* fractions of a second */
+  }
+  while (i < len && s[i] == ' ') i++;
+  return i;
+}
+
+/* The value of " key=" in s (len bytes) as a number; 1 found, 0 not. */
+static int key_num(const char *s, size_t len, const char *key, unsigned long long *n)
+{
+  size_t klen = strlen(key);
+  size_t i;
+
+  for (i = 0; i + klen < len; i++) {
+    if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, key, klen))
+      return scan_dec(s + i + klen, len - i - klen, n) > 0;
+  }
+  return 0;
+}
+
+/* s starts with word (len bytes available)? */
+static int starts(const char *s, size_t len, const char *word)
+{
+  size_t n = strlen(word);
+  return len >= n && !memcmp(s, word, n);
+}
+
+/* "qsmtpd: accept|reject|discard ..." */
+static void line_qsmtpd(const char *s, size_t len)
+{
+  unsigned long long size = 0;
+
+  if (starts(s, len, "accept ")) {
+    key_num(s, len, "size=", &size);
+    stats[M_ESMTP].msgs_from++;
+    stats[M_ESMTP].bytes_from += size;
+  } else if (starts(s, len, "reject ")) {
+    stats[M_ESMTP].rejected++;
+  } else if (starts(s, len, "discard ")) {
+    stats[M_ESMTP].discarded++;
+  } else {
+    return;
+  }
+  lines_counted++;
+}
+
+/* "qsend: new ID from <S> size N ..." and "qsend: delivery ID.IDX ..." */
+static void line_qsend(const char *s, size_t len)
+{
+  unsigned long long id;
+  unsigned long long size = 0;
+  size_t i;
+
+  if (starts(s, len, "new ")) {
+    const char *from;
+    const char *p;
+
+    i = 4 + scan_dec(s + 4, len - 4, &id);
+    if (i == 4 || i >= len || s[i] != ' ') return;
+    from = memmem(s + i, len - i, " from <", 7);
+    p = memmem(s + i, len - i, " size ", 6);
+    if (p != NULL) scan_dec(p + 6, len - (size_t)(p + 6 - s), &size);
+    size_put(id, size);
+    queued_msgs++;
+    queued_bytes += size;
+    if (from != NULL && (from[7] == '>' || !memcmp(from + 7, "#@[]>", 5))) { /* a bounce */
+      bounce_msgs++;
+      bounce_bytes += size;
+    }
+    lines_counted++;
+    return;
+  }
+  if (starts(s, len, "delivery ")) {
+    static const char *const words[3] = {" ok:", " deferred:", " failed:"};
+    const char *first = NULL;
+    int which = -1;
+    int mailer;
+    int k;
+
+    i = 9 + scan_dec(s + 9, len - 9, &id);
+    if (i == 9 || i >= len || s[i] != '.') return;
+    i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    if (starts(s + i, len - i, " local ")) mailer = M_LOCAL;
+    else if (starts(s + i, len - i, " remote ")) mailer = M_ESMTP;
+    else return;
+    /* the status follows the recipient (which might hold blanks) and
+     * comes before the reason: the first of the three words wins */
+    for (k = 0; k < 3; k++) {
+      const char *p = memmem(s + i, len - i, words[k], strlen(words[k]));
+      if (p != NULL && (first == NULL || p < first)) {
+        first = p;
+        which = k;
+      }
+    }
+    switch (which) {
+      case 0:
+        stats[mailer].msgs_to++;
+        stats[mailer].bytes_to += size_get(id);
+        break;
+      case 1: stats[mailer].deferred++; break;
+      case 2: stats[mailer].failed++; break;
+      default: return;
+    }
+    lines_counted++;
+  }
+}
+
+static void do_line(const char *line, size_t len)
+{
+  unsigned long long t;
+  size_t skip;
+
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  skip = strip_stamp(line, len, &t);
+  line += skip;
+  len -= skip;
+  if (have_newer || have_older) {
+    if (t == 0) return;
+    if (have_newer && t + newer <= now) return;
+    if (have_older && t + older > now) return;
+  }
+  if (starts(line, len, "qsmtpd: ")) line_qsmtpd(line + 8, len - 8);
+  else if (starts(line, len, "qsend: ")) line_qsend(line + 7, len - 7);
+  else return;
+  if (t != 0) {
+    if (first_time == 0 || t < first_time) first_time = t;
+    if (t > last_time) last_time = t;
+  }
+}
+
+static ssize_t read_op(int fd, char *buf, size_t len, void *cookie)
+{
+  ssize_t r;
+
+  (void)cookie;
+  do r = read(fd, buf, len); while (r == -1 && errno == EINTR);
+  return r;
+}
+
+static void do_file(const char *fn)
+{
+  static char space[65536];
+  static char line[LINE_MAX_BYTES];
+  buffer b;
+  size_t len;
+  int fd = open(fn, O_RDONLY | O_CLOEXEC);
+
+  if (fd == -1) {
+    if (errno != ENOENT) qwarn_sys("unable to open ", fn);
+    return;
+  }
+  buffer_init(&b, read_op, fd, space, sizeof space);
+  for (;;) {
+    int r = line_get(&b, line, sizeof line, &len);
+    if (r == 0) break;
+    if (r == -1) {
+      qwarn_sys("unable to read ", fn);
+      break;
+    }
+    if (r == -2) continue; /* too long to be ours */
+    do_line(line, len);
+  }
+  close(fd);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One log directory: its archives in name (= time) order, then current. */
+static void do_logdir(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  char **names = NULL;
+  size_t count = 0;
+  size_t alloc = 0;
+  size_t i;
+  stralloc fn = {0};
+
+  if (d == NULL) return;
+  while ((de = readdir(d)) != NULL) {
+    size_t n = strlen(de->d_name);
+    if (de->d_name[0] != '@' || n < 3 || strcmp(de->d_name + n - 2, ".s") != 0) continue;
+    if (count == alloc) {
+      size_t a = alloc ? 2 * alloc : 16;
+      char **grown = realloc(names, a * sizeof *names);
+      if (grown == NULL) die_nomem();
+      names = grown;
+      alloc = a;
+    }
+    names[count] = strdup(de->d_name);
+    if (names[count] == NULL) die_nomem();
+    count++;
+  }
+  closedir(d);
+  if (count > 1) qsort(names, count, sizeof *names, cmp_str);
+  for (i = 0; i <= count; i++) {
+    if (!stralloc_copys(&fn, dir) || !stralloc_cats(&fn, "/") ||
+        !stralloc_cats(&fn, i < count ? names[i] : "current") || !stralloc_0(&fn))
+      die_nomem();
+    do_file(fn.s);
+    if (i < count) free(names[i]);
+  }
+  free(names);
+  stralloc_free(&fn);
+}
+
+static void out(const char *s, size_t len)
+{
+  if (buffer_put(buffer_1, s, len) == -1) qdie_sys(111, "unable to write output");
+}
+
+static void outs(const char *s)
+{
+  out(s, strlen(s));
+}
+
+/* A number right-aligned in width columns, after one blank. */
+static void outcol(unsigned long long n, size_t width)
+{
+  char num[FMT_NUM];
+  size_t len = fmtnum(num, n);
+
+  out(" ", 1);
+  while (width-- > len) out(" ", 1);
+  out(num, len);
+}
+
+static void outtime(unsigned long long t)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  char buf[FMT_NUM * 6];
+  size_t n = 0;
+
+  if (localtime_r(&tt, &tm) == NULL) return;
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_year + 1900, 4);
+  buf[n++] = '-';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mon + 1, 2);
+  buf[n++] = '-';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mday, 2);
+  buf[n++] = ' ';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_hour, 2);
+  buf[n++] = ':';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_min, 2);
+  buf[n++] = ':';
+  n += fmtnum0(buf + n, (unsigned long long)tm.tm_sec, 2);
+  out(buf, n);
+}
+
+static void outrow(const char *name, const struct mailer_stats *m)
+{
+  outs(name);
+  outcol(m->msgs_from, 8);
+  outcol(m->bytes_from, 12);
+  outcol(m->msgs_to, 8);
+  outcol(m->bytes_to, 12);
+  outcol(m->deferred, 8);
+  outcol(m->failed, 8);
+  outcol(m->rejected, 8);
+  outcol(m->discarded, 9);
+  outs("\n");
+}
+
+static void report(void)
+{
+  struct mailer_stats sum = {0};
+  struct mailer_stats *local = &stats[M_LOCAL];
+  int k;
+
+  /* queued by other means than SMTP: by difference */
+  if (queued_msgs > stats[M_ESMTP].msgs_from + bounce_msgs)
+    local->msgs_from = queued_msgs - stats[M_ESMTP].msgs_from - bounce_msgs;
+  if (queued_bytes > stats[M_ESMTP].bytes_from + bounce_bytes)
+    local->bytes_from = queued_bytes - stats[M_ESMTP].bytes_from - bounce_bytes;
+  for (k = 0; k < M_COUNT; k++) {
+    sum.msgs_from += stats[k].msgs_from;
+    sum.bytes_from += stats[k].bytes_from;
+    sum.msgs_to += stats[k].msgs_to;
+    sum.bytes_to += stats[k].bytes_to;
+    sum.deferred += stats[k].deferred;
+    sum.failed += stats[k].failed;
+    sum.rejected += stats[k].rejected;
+    sum.discarded += stats[k].discarded;
+  }
+
+  outs("Statistics from ");
+  if (first_time != 0) {
+    outtime(first_time);
+    outs(" to ");
+    outtime(last_time);
+  } else {
+    outs("the logs");
+  }
+  outs("\n");
+  outs("mailer  msgsfr   bytes_from   msgsto     bytes_to deferred  bounced rejected discarded\n");
+  outrow("local ", &stats[M_LOCAL]);
+  outrow("esmtp ", &stats[M_ESMTP]);
+  outs("======================================================================================\n");
+  outrow("total ", &sum);
+  outs("queued ");
+  {
+    char num[FMT_NUM];
+    out(num, fmtnum(num, queued_msgs));
+    outs(" messages (");
+    out(num, fmtnum(num, queued_bytes));
+    outs(" bytes), of them ");
+    out(num, fmtnum(num, bounce_msgs));
+    outs(" bounces made here\n");
+  }
+}
+
+int main(int argc, char **argv)
+{
+  const char *dir = NULL;
+  DIR *d;
+  struct dirent *de;
+  stralloc path = {0};
+  char **names = NULL;
+  size_t count = 0;
+  size_t alloc = 0;
+  size_t i;
+  int a;
+
+  qlog_prog = "qstats";
+  for (a = 1; a < argc && argv[a][0] == '-'; a++) {
+    if (!strcmp(argv[a], "--")) {
+      a++;
+      break;
+    }
+    if (a + 1 >= argc) die_usage();
+    if (!strcmp(argv[a], "-n")) {
+      if (!scan_age(argv[++a], &newer)) die_usage();
+      have_newer = 1;
+    } else if (!strcmp(argv[a], "-o")) {
+      if (!scan_age(argv[++a], &older)) die_usage();
+      have_older = 1;
+    } else {
+      die_usage();
+    }
+  }
+  if (a < argc) dir = argv[a++];
+  if (a < argc) die_usage();
+  if (dir != NULL ? chdir(dir) == -1 : qhome_chdir() == -1)
+    qdie_sys(111, "unable to enter ", dir != NULL ? dir : qhome());
+  now = (unsigned long long)time(NULL);
+
+  d = opendir("log");
+  if (d == NULL) qdie_sys(111, "unable to open log");
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.') continue;
+    if (count == alloc) {
+      size_t n = alloc ? 2 * alloc : 16;
+      char **grown = realloc(names, n * sizeof *names);
+      if (grown == NULL) die_nomem();
+      names = grown;
+      alloc = n;
+    }
+    names[count] = strdup(de->d_name);
+    if (names[count] == NULL) die_nomem();
+    count++;
+  }
+  closedir(d);
+  /* qsend's log after the others does not matter: sizes come from "new" lines,
+   * which precede their deliveries within qsend's own log */
+  if (count > 1) qsort(names, count, sizeof *names, cmp_str);
+  for (i = 0; i < count; i++) {
+    if (!stralloc_copys(&path, "log/") || !stralloc_cats(&path, names[i]) || !stralloc_0(&path))
+      die_nomem();
+    do_logdir(path.s);
+    free(names[i]);
+  }
+  free(names);
+  stralloc_free(&path);
+
+  report();
+  if (buffer_flush(buffer_1) == -1) qdie_sys(111, "unable to write output");
+  free(sizes);
+  return 0;
+}
