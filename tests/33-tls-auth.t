@@ -1,0 +1,195 @@
+#!/bin/sh
+# qsmtpd with TLS and AUTH over real TCP, through qtls-server: STARTTLS
+# (and the CVE-2011-0411 injection), implicit TLS on the smtps listener,
+# the submission listener refusing unauthenticated mail, AUTH PLAIN and
+# LOGIN checked by qauth (good and bad passwords, bad base64, cancel,
+# AUTH before TLS), relaying after AUTH, control/authsender, and
+# control/authplaintext from loopback.
+. "$(dirname "$0")/lib.sh"
+plan 39
+
+# py SCRIPT: runs python3 with the ports in the environment; the script
+# reports with check(cond, name, detail); each report becomes a TAP line.
+py() {
+  PORT=$PORT SUB=$SUB SMTPS=$SMTPS python3 -c "
+import os, socket, ssl, sys, smtplib, base64
+PORT, SUB, SMTPS = int(os.environ['PORT']), int(os.environ['SUB']), int(os.environ['SMTPS'])
+CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+def check(cond, name, detail=''):
+    print('R|%d|%s|%s' % (1 if cond else 0, name, str(detail).replace(chr(10), ' / ')))
+    sys.stdout.flush()
+class Conn:
+    def __init__(self, port, tls=False):
+        self.s = socket.create_connection(('127.0.0.1', port), timeout=30)
+        if tls:
+            self.s = CTX.wrap_socket(self.s)
+        self.buf = b''
+        self.greeting = self.reply()
+    def send(self, data):
+        self.s.sendall(data)
+    def reply(self):
+        lines = []
+        while True:
+            while b'\r\n' not in self.buf:
+                b = self.s.recv(4096)
+                if not b:
+                    return lines
+                self.buf += b
+            line, self.buf = self.buf.split(b'\r\n', 1)
+            lines.append(line.decode('latin-1'))
+            if len(line) < 4 or line[3:4] != b'-':
+                return lines
+    def cmd(self, line):
+        self.send(line.encode() + b'\r\n')
+        return self.reply()
+    def starttls(self):
+        r = self.cmd('STARTTLS')
+        self.s = CTX.wrap_socket(self.s)
+        self.buf = b''
+        return r
+def code(lines):
+    return lines[-1][:9] if lines else ''
+$1
+" 2>&1 | while IFS='|' read -r tag res name detail; do
+    if [ "$tag" != R ]; then diag "$tag${res:+|$res}${name:+|$name}"; continue; fi
+    if [ "$res" = 1 ]; then pass "$name"; else fail "$name"; diag "$detail"; fi
+  done
+}
+PORT=$(free_port)
+SUB=$(free_port)
+SMTPS=$(free_port)
+inst_setup --smtp 127.0.0.1:$PORT --submission 127.0.0.1:$SUB --smtps 127.0.0.1:$SMTPS
+echo 'bob@test.example:!' >>"$QHOME/control/users"
+echo secret | qpasswd "$QHOME" alice@test.example >/dev/null || bail "qpasswd failed"
+qnewmaps "$QHOME" >/dev/null || bail "qnewmaps failed"
+inst_start
+BOB="$QHOME/mail/test.example/bob"
+
+# Numbering: py's lines carry their own numbers from 1; renumber them.
+renumber() {
+  awk -v n="$T_NUM" '/^(not )?ok [0-9]+ - /{ sub(/ok [0-9]+ - /, "ok " ++n " - ") } { print }'
+}
+run() {
+  py "$1" >"$T_TMP/py.out"
+  renumber <"$T_TMP/py.out"
+  T_NUM=$((T_NUM + $(grep -c '^ok \|^not ok ' "$T_TMP/py.out")))
+  T_FAIL=$((T_FAIL + $(grep -c '^not ok ' "$T_TMP/py.out")))
+  return 0
+}
+
+# 1. STARTTLS and the injection attempt
+run '
+c = Conn(PORT)
+r = c.cmd("EHLO client.example")
+check("250-STARTTLS" in r and not any("AUTH" in l for l in r), "port 25: STARTTLS offered, AUTH not", r)
+r = c.cmd("AUTH PLAIN AGFsaWNlQHRlc3QuZXhhbXBsZQBzZWNyZXQ=")
+check(r and r[-1].startswith("538 5.7.11 "), "AUTH before TLS: 538 5.7.11", r)
+check(code(c.cmd("MAIL FROM:<a@else.example>")) == "250 2.1.0", "MAIL before STARTTLS")
+check(code(c.cmd("STARTTLS")) == "503 5.5.1", "no STARTTLS inside a transaction")
+c.cmd("RSET")
+c.send(b"STARTTLS\r\nMAIL FROM:<evil@else.example>\r\nRCPT TO:<bob@test.example>\r\n")
+r = c.reply()
+check(code(r) == "220 2.0.0", "STARTTLS: 220 2.0.0", r)
+c.s = CTX.wrap_socket(c.s)
+c.buf = b""
+r = c.cmd("MAIL FROM:<a@else.example>")
+check(code(r) == "503 5.5.1", "after TLS the EHLO is forgotten (RFC 3207)", r)
+r = c.cmd("EHLO client.example")
+check(r[0].startswith("250-test.example"), "the first reply after the handshake answers our EHLO", r)
+check(not any("STARTTLS" in l for l in r) and "250-AUTH PLAIN LOGIN" in r, "under TLS: AUTH offered, STARTTLS not", r)
+r = c.cmd("MAIL FROM:<a@else.example>")
+check(code(r) == "250 2.1.0", "the pipelined MAIL was thrown away (no nested MAIL)", r)
+check(code(c.cmd("RCPT TO:<bob@test.example>")) == "250 2.1.5", "RCPT under TLS")
+c.send(b"DATA\r\n")
+c.reply()
+c.send(b"X-Test: starttls\r\n\r\nhello\r\n.\r\n")
+check(code(c.reply()) == "250 2.0.0", "message accepted under STARTTLS")
+c.cmd("QUIT")
+'
+ok "STARTTLS message delivered" wait_for 20 sh -c "grep -l '^X-Test: starttls' '$BOB'/new/* >/dev/null 2>&1"
+f=$(grep -l '^X-Test: starttls' "$BOB"/new/* 2>/dev/null | head -1)
+ok "Received: says ESMTPS with the TLS version and cipher" \
+  sh -c "grep -A1 '^Received: from client.example' '$f' | grep -q 'with ESMTPS (TLSv1\.[23] [A-Z0-9_-]*);'"
+ok "the injected sender never got in" sh -c "! grep -rq 'evil@else.example' '$BOB/new'"
+
+# 2. submission: AUTH required, PLAIN and LOGIN, failures, relaying after AUTH
+run '
+c = Conn(SUB)
+c.cmd("EHLO client.example")
+r = c.cmd("MAIL FROM:<alice@test.example>")
+check(code(r) == "530 5.7.0", "submission: MAIL without AUTH is 530 5.7.0", r)
+c.starttls()
+c.cmd("EHLO client.example")
+r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0wrong").decode())
+check(code(r) == "535 5.7.8", "wrong password: 535 5.7.8", r)
+r = c.cmd("AUTH PLAIN !!!!")
+check(code(r) == "501 5.5.2", "bad base64: 501 5.5.2", r)
+r = c.cmd("AUTH PLAIN")
+check(r and r[-1].startswith("334"), "AUTH PLAIN without initial response: 334", r)
+r = c.cmd("*")
+check(code(r) == "501 5.0.0", "* cancels: 501", r)
+r = c.cmd("AUTH CRAM-MD5")
+check(code(r) == "504 5.5.4", "unknown mechanism: 504", r)
+r = c.cmd("AUTH PLAIN")
+r = c.cmd(base64.b64encode(b"\0alice@test.example\0secret").decode())
+check(code(r) == "235 2.7.0", "AUTH PLAIN: 235 2.7.0", r)
+r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").decode())
+check(code(r) == "503 5.5.1", "second AUTH: 503", r)
+check(code(c.cmd("MAIL FROM:<alice@test.example>")) == "250 2.1.0", "MAIL after AUTH")
+r = c.cmd("RCPT TO:<somebody@else.example>")
+check(code(r) == "250 2.1.5", "authenticated client may relay", r)
+check(code(c.cmd("RCPT TO:<bob@test.example>")) == "250 2.1.5", "and send locally")
+c.cmd("DATA")
+c.send(b"X-Test: submitted\r\n\r\nhi bob\r\n.\r\n")
+check(code(c.reply()) == "250 2.0.0", "submitted message accepted")
+c.cmd("QUIT")
+c = Conn(SUB)
+c.starttls()
+c.cmd("EHLO client.example")
+c.cmd("AUTH LOGIN")
+c.cmd(base64.b64encode(b"alice@test.example").decode())
+r = c.cmd(base64.b64encode(b"secret").decode())
+check(code(r) == "235 2.7.0", "AUTH LOGIN: 235", r)
+c.cmd("QUIT")
+'
+ok "submitted message delivered" wait_for 20 sh -c "grep -l '^X-Test: submitted' '$BOB'/new/* >/dev/null 2>&1"
+f=$(grep -l '^X-Test: submitted' "$BOB"/new/* 2>/dev/null | head -1)
+ok "Received: names the user and ESMTPSA" \
+  sh -c "grep -q 'with ESMTPSA (TLSv' '$f' && grep -q '(authenticated as alice@test.example);' '$f'"
+ok "auth logged without the password" \
+  sh -c "grep -q 'qsmtpd: auth ip=127.0.0.1 user=alice@test.example result=ok' '$QHOME/log/submission/current' && ! grep -q secret '$QHOME/log/submission/current'"
+
+# 3. implicit TLS, authsender, swaks
+echo address >"$QHOME/control/authsender"
+run '
+c = Conn(SMTPS, tls=True)
+check(c.greeting and c.greeting[0].startswith("220 "), "smtps: greeting over TLS", c.greeting)
+r = c.cmd("EHLO client.example")
+check("250-AUTH PLAIN LOGIN" in r and not any("STARTTLS" in l for l in r), "smtps: AUTH, no STARTTLS", r)
+r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").decode())
+check(code(r) == "235 2.7.0", "smtps: AUTH PLAIN", r)
+r = c.cmd("MAIL FROM:<mallory@test.example>")
+check(code(r) == "553 5.7.1", "authsender=address: a foreign sender is 553 5.7.1", r)
+r = c.cmd("MAIL FROM:<alice@test.example>")
+check(code(r) == "250 2.1.0", "authsender=address: the own address", r)
+c.cmd("QUIT")
+'
+rm -f "$QHOME/control/authsender"
+swaks --server 127.0.0.1:$SMTPS --tlsc --auth PLAIN --auth-user alice@test.example \
+  --auth-password secret --from alice@test.example --to bob@test.example \
+  --header 'X-Test: swaks-smtps' >"$T_TMP/swaks.out" 2>&1
+ok "swaks --tlsc --auth: accepted" grep -q '^<~  250 2.0.0 ' "$T_TMP/swaks.out"
+ok "swaks message delivered" wait_for 20 sh -c "grep -l '^X-Test: swaks-smtps' '$BOB'/new/* >/dev/null 2>&1"
+
+# 4. authplaintext: AUTH without TLS from loopback
+touch "$QHOME/control/authplaintext"
+run '
+c = Conn(PORT)
+r = c.cmd("EHLO client.example")
+check("250-AUTH PLAIN LOGIN" in r, "authplaintext: AUTH offered to 127.0.0.1 without TLS", r)
+r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").decode())
+check(code(r) == "235 2.7.0", "authplaintext: AUTH PLAIN works", r)
+c.cmd("QUIT")
+'
