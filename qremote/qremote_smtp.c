@@ -1,0 +1,1273 @@
+/*
+ * qremote_smtp: the SMTP client (RFC 5321) with PIPELINING (RFC 2920),
+ * SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), DSN
+ * (RFC 3461), STARTTLS (RFC 3207) through qtls-client, and AUTH PLAIN /
+ * LOGIN (RFC 4954, 4616) to smarthosts.
+ *
+ * One connection at a time; it stays open after a job so that the next
+ * job for the same destination goes out on it (smtp_deliver tries it
+ * first and connects afresh if it turns out to be dead before the server
+ * answered MAIL, when nothing can have happened yet).
+ *
+ * Every result text is one line. A reply of the server reads
+ *   "HOST [IP] said: 550 5.1.1 text"
+ * and our own reasons start with an enhanced status code (RFC 3463):
+ *   "4.4.1 HOST [IP]: unable to connect: Connection refused"
+ * qsend_dsn.c relies on these two shapes for Status, Remote-MTA and
+ * Diagnostic-Code.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <buffer.h>
+#include <case.h>
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+
+#include "addr.h"
+#include "line.h"
+#include "qlog.h"
+#include "queue.h"
+#include "qremote.h"
+
+#define REPLY_LINE_MAX 2048   /* RFC 5321 4.5.3.1.5 says 512; we take more */
+#define REPLY_LINES_MAX 200   /* lines of one multi-line reply */
+#define TLS_INFO_MAX 300
+#define AUTH_FILE_MAX 2048
+#define MSG_CHUNK 65536
+#define QUIT_TIMEOUT 10       /* seconds for the reply to QUIT */
+#define HELPER_EXIT_WAIT 50   /* tenths of a second for qtls-client to exit */
+
+/* Results of opening a session and of a transaction. */
+#define SESS_OK 0
+#define SESS_NEXT 1     /* this address failed: failtext says why; try the next */
+#define SESS_NOTLS 2    /* opportunistic TLS failed: connect again without it */
+#define TX_DONE 0       /* every recipient of the job has a result */
+#define TX_AGAIN 1      /* some were refused with 452: another transaction */
+#define TX_LOST 2       /* the connection died before MAIL was answered */
+
+struct ehlo_ext {
+  int pipelining;
+  int size;
+  unsigned long sizemax;
+  int eightbit;
+  int smtputf8;
+  int dsn;
+  int starttls;
+  int auth_plain;
+  int auth_login;
+};
+
+static int conn_fd = -1;
+static pid_t tls_pid = -1;
+static int conn_broken;        /* an I/O error happened: the connection is unusable */
+static int conn_tls;           /* TLS is up */
+static unsigned long timeout;
+static char in_space[4096];
+static char out_space[16384];
+static buffer net_in;
+static buffer net_out;
+static struct ehlo_ext ext;
+
+static char host_name[QR_HOST_MAX + 3] = "-";
+static char host_ip[16];
+static char ip_text[IP_FMT_MAX] = "-";
+static char tls_text[TLS_INFO_MAX] = "no";
+
+static stralloc reply;       /* the last reply, one line: "250 text text" */
+static stralloc reply_lines; /* its lines after the code, each ending in '\0' */
+static stralloc failtext;    /* why the last host failed */
+static stralloc cmd;         /* a command being built */
+
+/* What the job's message needs, measured once per job. */
+static unsigned long long wire_size;
+static int eightbit;
+
+/* Every text we hand back is one line of at most SMTP_TEXT_MAX bytes. */
+static int text_set(stralloc *sa, const char *a, const char *b, const char *c, const char *d)
+{
+  const char *parts[4] = {a, b, c, d};
+
+  sa->len = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    if (parts[k] == NULL) continue;
+    for (const char *p = parts[k]; *p != '\0' && sa->len < SMTP_TEXT_MAX; ++p) {
+      char ch = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+      if (!stralloc_append(sa, &ch)) return -1;
+    }
+  }
+  return 0;
+}
+
+/* "HOST [IP]" */
+static const char *host_label(void)
+{
+  static char label[sizeof host_name + IP_FMT_MAX + 4];
+  size_t n = 0;
+
+  n += fmt_str(label + n, host_name);
+  n += fmt_str(label + n, " [");
+  n += fmt_str(label + n, ip_text);
+  n += fmt_str(label + n, "]");
+  label[n] = '\0';
+  return label;
+}
+
+/* failtext = "STATUS HOST [IP]: what[: detail]" */
+static void fail_local(const char *status, const char *what, const char *detail)
+{
+  stralloc tail = {0};
+
+  if (text_set(&tail, what, detail != NULL ? ": " : NULL, detail, NULL) == -1) tail.len = 0;
+  if (!stralloc_0(&tail)) {
+    stralloc_free(&tail);
+    text_set(&failtext, status, " out of memory", NULL, NULL);
+    return;
+  }
+  text_set(&failtext, status, " ", host_label(), ": ");
+  for (size_t k = 0; tail.s[k] != '\0' && failtext.len < SMTP_TEXT_MAX; ++k)
+    if (!stralloc_append(&failtext, tail.s + k)) break;
+  stralloc_free(&tail);
+}
+
+/* failtext = "HOST [IP] said: REPLY" */
+static void fail_reply(void)
+{
+  if (!stralloc_0(&reply)) return;
+  --reply.len;
+  text_set(&failtext, host_label(), " said: ", reply.s, NULL);
+}
+
+static void fail_net(void)
+{
+  fail_local("4.4.2", "connection lost", errno == 0 ? "end of file" : strerror(errno));
+}
+
+static void result_set(struct rcpt *r, char result, const stralloc *text)
+{
+  r->result = result;
+  if (!stralloc_copy(&r->text, text)) r->text.len = 0;
+}
+
+/* ---- the connection ---- */
+
+static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
+{
+  (void)cookie;
+  if (conn_broken) return -1;
+  if (buffer_flush(&net_out) == -1) {
+    conn_broken = 1;
+    return -1;
+  }
+  for (;;) {
+    ssize_t r;
+    int w = net_wait(fd, POLLIN, timeout);
+
+    if (w == 0) errno = ETIMEDOUT;
+    if (w != 1) {
+      conn_broken = 1;
+      return -1;
+    }
+    r = read(fd, buf, len);
+    if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r <= 0) {
+      if (r == 0) errno = 0;
+      conn_broken = 1;
+    }
+    return r;
+  }
+}
+
+static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
+{
+  (void)cookie;
+  if (conn_broken) return -1;
+  for (;;) {
+    ssize_t r;
+    int w = net_wait(fd, POLLOUT, timeout);
+
+    if (w == 0) errno = ETIMEDOUT;
+    if (w != 1) {
+      conn_broken = 1;
+      return -1;
+    }
+    r = send(fd, buf, len, MSG_NOSIGNAL);
+    if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r == -1) conn_broken = 1;
+    return r;
+  }
+}
+
+static void conn_attach(int fd)
+{
+  conn_fd = fd;
+  conn_broken = 0;
+  buffer_init(&net_in, net_read, fd, in_space, sizeof in_space);
+  buffer_init(&net_out, net_write, fd, out_space, sizeof out_space);
+}
+
+static void conn_close(void)
+{
+  if (conn_fd != -1) close(conn_fd);
+  conn_fd = -1;
+  conn_tls = 0;
+  if (tls_pid != -1) {
+    int status;
+    int waited = 0;
+
+    /* qtls-client sends close_notify and exits once the server closes */
+    while (waitpid(tls_pid, &status, WNOHANG) == 0) {
+      if (waited++ == HELPER_EXIT_WAIT) {
+        kill(tls_pid, SIGTERM);
+        while (waitpid(tls_pid, &status, 0) == -1 && errno == EINTR) {}
+        break;
+      }
+      poll(NULL, 0, 100);
+    }
+    tls_pid = -1;
+  }
+}
+
+static void put(const char *s, size_t len)
+{
+  if (buffer_put(&net_out, s, len) == -1) conn_broken = 1;
+}
+
+static void puts0(const char *s)
+{
+  put(s, strlen(s));
+}
+
+static int flush(void)
+{
+  if (conn_broken || buffer_flush(&net_out) == -1) {
+    conn_broken = 1;
+    return -1;
+  }
+  return 0;
+}
+
+static int is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* Reads one reply. Its code (200...599), or -1: the connection is broken
+ * (errno) or the server spoke nonsense (errno EPROTO). */
+static int get_reply(void)
+{
+  char line[REPLY_LINE_MAX];
+  size_t len;
+  int code = -1;
+  size_t count = 0;
+
+  reply.len = 0;
+  reply_lines.len = 0;
+  for (;;) {
+    int r = line_get(&net_in, line, sizeof line, &len);
+
+    if (r == 0) {
+      errno = 0;
+      conn_broken = 1;
+      return -1;
+    }
+    if (r == -1) {
+      conn_broken = 1;
+      return -1;
+    }
+    if (r == -2) len = 0;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) --len;
+    if (len < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
+        line[0] < '2' || line[0] > '5' || (len > 3 && line[3] != ' ' && line[3] != '-') ||
+        ++count > REPLY_LINES_MAX) {
+      errno = EPROTO;
+      conn_broken = 1;
+      return -1;
+    }
+    if (code == -1) {
+      code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+      if (!stralloc_catb(&reply, line, 3)) goto nomem;
+    }
+    if (len > 4 && reply.len < SMTP_TEXT_MAX) {
+      size_t take = len - 4;
+
+      if (take > SMTP_TEXT_MAX - reply.len) take = SMTP_TEXT_MAX - reply.len;
+      if (!stralloc_append(&reply, " ")) goto nomem;
+      for (size_t k = 0; k < take; ++k) {
+        char ch = line[4 + k];
+        if ((unsigned char)ch < 0x20 || ch == 0x7f) ch = '?';
+        if (!stralloc_append(&reply, &ch)) goto nomem;
+      }
+    }
+    if (!stralloc_catb(&reply_lines, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0) ||
+        !stralloc_0(&reply_lines))
+      goto nomem;
+    if (len == 3 || line[3] == ' ') return code;
+  }
+
+nomem:
+  errno = ENOMEM;
+  conn_broken = 1;
+  return -1;
+}
+
+/* Sends a command and reads its reply. */
+static int command(const char *s)
+{
+  puts0(s);
+  puts0("\r\n");
+  return get_reply();
+}
+
+/* ---- EHLO, STARTTLS, AUTH ---- */
+
+static void ehlo_parse(void)
+{
+  size_t pos = 0;
+  int first = 1;
+
+  memset(&ext, 0, sizeof ext);
+  while (pos < reply_lines.len) {
+    const char *l = reply_lines.s + pos;
+    size_t len = strlen(l);
+
+    pos += len + 1;
+    if (first) { /* the greeting line of the EHLO reply names the server */
+      first = 0;
+      continue;
+    }
+    if (case_equals(l, "PIPELINING")) ext.pipelining = 1;
+    else if (case_equals(l, "8BITMIME")) ext.eightbit = 1;
+    else if (case_equals(l, "SMTPUTF8")) ext.smtputf8 = 1;
+    else if (case_equals(l, "DSN")) ext.dsn = 1;
+    else if (case_equals(l, "STARTTLS")) ext.starttls = 1;
+    else if (case_equals(l, "SIZE")) ext.size = 1;
+    else if (len > 5 && case_equalb(l, 5, "SIZE ")) {
+      unsigned long n;
+
+      ext.size = 1;
+      if (scan_ulong(l + 5, &n) > 0) ext.sizemax = n;
+    } else if (len > 5 && (case_equalb(l, 5, "AUTH ") || case_equalb(l, 5, "AUTH="))) {
+      size_t i = 5;
+
+      while (i < len) {
+        size_t start;
+
+        while (i < len && l[i] == ' ') ++i;
+        start = i;
+        while (i < len && l[i] != ' ') ++i;
+        if (i - start == 5 && case_equalb(l + start, 5, "PLAIN")) ext.auth_plain = 1;
+        if (i - start == 5 && case_equalb(l + start, 5, "LOGIN")) ext.auth_login = 1;
+      }
+    }
+  }
+}
+
+/* EHLO, falling back to HELO. SESS_OK or SESS_NEXT. */
+static int hello(const struct smtp_config *c)
+{
+  int code;
+
+  if (!stralloc_copys(&cmd, "EHLO ") || !stralloc_cat(&cmd, &c->helo) || !stralloc_0(&cmd))
+    goto nomem;
+  code = command(cmd.s);
+  if (code == -1) goto lost;
+  if (code >= 200 && code < 300) {
+    ehlo_parse();
+    return SESS_OK;
+  }
+  memset(&ext, 0, sizeof ext);
+  if (!stralloc_copys(&cmd, "HELO ") || !stralloc_cat(&cmd, &c->helo) || !stralloc_0(&cmd))
+    goto nomem;
+  code = command(cmd.s);
+  if (code == -1) goto lost;
+  if (code >= 200 && code < 300) return SESS_OK;
+  fail_reply();
+  return SESS_NEXT;
+
+lost:
+  fail_net();
+  return SESS_NEXT;
+nomem:
+  fail_local("4.3.0", "out of memory", NULL);
+  return SESS_NEXT;
+}
+
+static int starttls(const struct route *r, const char *sni, const struct smtp_config *c)
+{
+  char status[TLS_INFO_MAX];
+  int required = r->tls == ROUTE_TLS_REQUIRE || r->tls == ROUTE_TLS_VERIFY;
+  int code;
+  int fd;
+
+  code = command("STARTTLS");
+  if (code == -1) {
+    fail_net();
+    return SESS_NEXT;
+  }
+  if (code != 220) {
+    if (!required) return SESS_OK; /* RFC 3207 4: go on in the clear */
+    fail_reply();
+    return SESS_NEXT;
+  }
+  /* RFC 3207 5 and qtls-client(8): nothing may come between 220 and the
+   * handshake; bytes there would be read as if they had come through TLS */
+  if (net_in.p != net_in.n) {
+    fail_local("4.7.0", "data after the 220 reply to STARTTLS", NULL);
+    return SESS_NEXT;
+  }
+  fd = tls_start(conn_fd, sni, r->tls == ROUTE_TLS_VERIFY, r->cafile, c->timeout_connect,
+                 status, sizeof status, &tls_pid);
+  conn_fd = -1; /* tls_start closed the socket */
+  if (fd == -1) {
+    fail_local("4.7.0", "TLS failed", status);
+    qlog("TLS with ", host_label(), " failed: ", status);
+    return required ? SESS_NEXT : SESS_NOTLS;
+  }
+  conn_attach(fd);
+  conn_tls = 1;
+  {
+    size_t k;
+
+    for (k = 0; status[k] != '\0' && k + 1 < sizeof tls_text; ++k)
+      tls_text[k] = status[k] == ' ' ? '/' : status[k];
+    tls_text[k] = '\0';
+  }
+  if (hello(c) != SESS_OK) return SESS_NEXT; /* RFC 3207 4.2: EHLO again */
+  return SESS_OK;
+}
+
+static size_t base64_fmt(char *dest, const unsigned char *s, size_t len)
+{
+  static const char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t n = 0;
+
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned long v = (unsigned long)s[i] << 16;
+
+    if (i + 1 < len) v |= (unsigned long)s[i + 1] << 8;
+    if (i + 2 < len) v |= s[i + 2];
+    dest[n++] = alphabet[(v >> 18) & 63];
+    dest[n++] = alphabet[(v >> 12) & 63];
+    dest[n++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+    dest[n++] = i + 2 < len ? alphabet[v & 63] : '=';
+  }
+  dest[n] = '\0';
+  return n;
+}
+
+/* Reads the credentials: user on line 1, password on line 2. 0, -1 (failtext set). */
+static int auth_read(const char *fn, char *user, char *pass, size_t size)
+{
+  char data[AUTH_FILE_MAX];
+  struct stat st;
+  ssize_t len;
+  size_t i = 0;
+  size_t k;
+  int fd;
+
+  fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd == -1) {
+    fail_local("4.3.0", "unable to read the credentials file", strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
+    close(fd);
+    fail_local("4.3.0", "refusing a credentials file others may read (want mode 600)", NULL);
+    return -1;
+  }
+  len = read(fd, data, sizeof data);
+  close(fd);
+  if (len < 0) {
+    fail_local("4.3.0", "unable to read the credentials file", strerror(errno));
+    return -1;
+  }
+  for (k = 0; i < (size_t)len && data[i] != '\n' && k + 1 < size; ++i) user[k++] = data[i];
+  while (k > 0 && user[k - 1] == '\r') --k;
+  user[k] = '\0';
+  if (i < (size_t)len) ++i;
+  for (k = 0; i < (size_t)len && data[i] != '\n' && k + 1 < size; ++i) pass[k++] = data[i];
+  while (k > 0 && pass[k - 1] == '\r') --k;
+  pass[k] = '\0';
+  memset(data, 0, sizeof data);
+  if (user[0] == '\0') {
+    fail_local("4.3.0", "no user name in the credentials file", NULL);
+    return -1;
+  }
+  return 0;
+}
+
+static int auth(const struct route *r)
+{
+  char user[512];
+  char pass[512];
+  char plain[1030];
+  char encoded[1400 + 16];
+  size_t ulen;
+  size_t plen;
+  int code;
+
+  if (!conn_tls && r->tls != ROUTE_TLS_NO) {
+    fail_local("4.7.0", "refusing to send credentials without TLS", NULL);
+    return SESS_NEXT;
+  }
+  if (!ext.auth_plain && !ext.auth_login) {
+    fail_local("4.7.0", "the server offers no AUTH PLAIN or LOGIN", NULL);
+    return SESS_NEXT;
+  }
+  if (auth_read(r->authfile, user, pass, sizeof user) == -1) return SESS_NEXT;
+  ulen = strlen(user);
+  plen = strlen(pass);
+
+  if (ext.auth_plain) { /* RFC 4616: authzid NUL authcid NUL passwd */
+    plain[0] = '\0';
+    memcpy(plain + 1, user, ulen);
+    plain[1 + ulen] = '\0';
+    memcpy(plain + 2 + ulen, pass, plen);
+    memcpy(encoded, "AUTH PLAIN ", 11);
+    base64_fmt(encoded + 11, (const unsigned char *)plain, 2 + ulen + plen);
+    code = command(encoded);
+  } else {
+    code = command("AUTH LOGIN");
+    if (code == 334) {
+      base64_fmt(encoded, (const unsigned char *)user, ulen);
+      code = command(encoded);
+    }
+    if (code == 334) {
+      base64_fmt(encoded, (const unsigned char *)pass, plen);
+      code = command(encoded);
+    }
+  }
+  memset(plain, 0, sizeof plain);
+  memset(encoded, 0, sizeof encoded);
+  memset(pass, 0, sizeof pass);
+  if (code == -1) {
+    fail_net();
+    return SESS_NEXT;
+  }
+  if (code != 235) {
+    fail_reply();
+    return SESS_NEXT;
+  }
+  return SESS_OK;
+}
+
+/* Greeting, EHLO, STARTTLS, AUTH on a fresh connection. */
+static int session_open(const struct route *r, const char *sni, const struct smtp_config *c,
+                        int allow_tls)
+{
+  int code;
+  int required = r->tls == ROUTE_TLS_REQUIRE || r->tls == ROUTE_TLS_VERIFY;
+  int s;
+
+  code = get_reply();
+  if (code == -1) {
+    fail_net();
+    return SESS_NEXT;
+  }
+  if (code < 200 || code >= 300) {
+    fail_reply();
+    return SESS_NEXT;
+  }
+  s = hello(c);
+  if (s != SESS_OK) return s;
+
+  if (r->tls != ROUTE_TLS_NO && allow_tls && ext.starttls) {
+    s = starttls(r, sni, c);
+    if (s != SESS_OK) return s;
+  }
+  if (required && !conn_tls) {
+    fail_local("4.7.10", "TLS is required but the server does not offer STARTTLS", NULL);
+    return SESS_NEXT;
+  }
+  if (r->authfile[0] != '\0') return auth(r);
+  return SESS_OK;
+}
+
+/* ---- the transaction ---- */
+
+/* RFC 3461 4: xtext */
+static int cat_xtext(stralloc *sa, const char *s)
+{
+  static const char hex[] = "0123456789ABCDEF";
+
+  for (; *s != '\0'; ++s) {
+    unsigned char ch = (unsigned char)*s;
+
+    if (ch < 33 || ch > 126 || ch == '+' || ch == '=') {
+      char esc[3] = {'+', hex[ch >> 4], hex[ch & 15]};
+      if (!stralloc_catb(sa, esc, 3)) return 0;
+    } else if (!stralloc_append(sa, (const char *)&ch)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int cat_path(stralloc *sa, const char *addr)
+{
+  char quoted[ADDR_QUOTED_MAX];
+  size_t len = strlen(addr);
+  size_t qlen;
+
+  if (!stralloc_append(sa, "<")) return 0;
+  if (len > 0 && strcmp(addr, "#@[]") != 0) { /* the double-bounce sender goes out as <> */
+    qlen = addr_quote(quoted, addr, len);
+    if (qlen == 0) return -1;
+    if (!stralloc_catb(sa, quoted, qlen)) return 0;
+  }
+  return stralloc_append(sa, ">");
+}
+
+static int has_8bit(const char *s)
+{
+  for (; *s != '\0'; ++s)
+    if ((unsigned char)*s >= 0x80) return 1;
+  return 0;
+}
+
+/* Measures the message: its size on the wire and whether it has 8-bit bytes. 0, -1 + errno. */
+static int message_scan(const struct job *j)
+{
+  char buf[MSG_CHUNK];
+  unsigned long long done = 0;
+
+  wire_size = j->msglen + 3;
+  eightbit = 0;
+  while (done < j->msglen) {
+    size_t want = j->msglen - done > sizeof buf ? sizeof buf : (size_t)(j->msglen - done);
+    ssize_t r = pread(j->msgfd, buf, want, (off_t)(QUEUE_HDRLEN + done));
+
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0) errno = EIO; /* shorter than its header says */
+      return -1;
+    }
+    for (ssize_t k = 0; k < r; ++k) {
+      if (buf[k] == '\n') ++wire_size;
+      else if ((unsigned char)buf[k] >= 0x80) eightbit = 1;
+    }
+    done += (unsigned long long)r;
+  }
+  return 0;
+}
+
+/* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), then the
+ * final dot. 0, -1 local read error (the connection must be dropped
+ * without the dot). */
+static int message_send(const struct job *j)
+{
+  char buf[MSG_CHUNK];
+  unsigned long long done = 0;
+  int bol = 1;
+
+  while (done < j->msglen) {
+    size_t want = j->msglen - done > sizeof buf ? sizeof buf : (size_t)(j->msglen - done);
+    ssize_t r = pread(j->msgfd, buf, want, (off_t)(QUEUE_HDRLEN + done));
+    size_t pos = 0;
+
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0) errno = EIO;
+      return -1;
+    }
+    while (pos < (size_t)r) {
+      const char *nl = memchr(buf + pos, '\n', (size_t)r - pos);
+      size_t end = nl != NULL ? (size_t)(nl - buf) : (size_t)r;
+
+      if (bol && end > pos && buf[pos] == '.') put(".", 1);
+      put(buf + pos, end - pos);
+      if (nl != NULL) {
+        put("\r\n", 2);
+        bol = 1;
+        pos = end + 1;
+      } else {
+        bol = 0;
+        pos = end;
+      }
+    }
+    done += (unsigned long long)r;
+    if (conn_broken) return 0;
+  }
+  if (!bol) put("\r\n", 2);
+  put(".\r\n", 3);
+  return 0;
+}
+
+static int all_done(const struct job *j)
+{
+  for (size_t i = 0; i < j->rcpt_count; ++i)
+    if (j->rcpt[i].result == 0) return 0;
+  return 1;
+}
+
+/* Every pending recipient gets result with text. */
+static void pending_set(struct job *j, char result, const stralloc *text)
+{
+  for (size_t i = 0; i < j->rcpt_count; ++i)
+    if (j->rcpt[i].result == 0) result_set(&j->rcpt[i], result, text);
+}
+
+static char class_of(int code)
+{
+  return code >= 200 && code < 300 ? 'K' : code >= 500 ? 'D' : 'Z';
+}
+
+static int transaction(struct job *j, const struct smtp_config *c, int reused)
+{
+  size_t *batch;
+  size_t count = 0;
+  size_t accepted = 0;
+  size_t deferred452 = 0;
+  int need_utf8 = has_8bit(j->sender);
+  int code;
+  int lost_ok = reused; /* a dead reused connection is retried afresh */
+  char sizetext[FMT_ULONG];
+  char limittext[FMT_ULONG];
+
+  (void)c;
+  batch = calloc(j->rcpt_count, sizeof *batch);
+  if (batch == NULL) {
+    fail_local("4.3.0", "out of memory", NULL);
+    pending_set(j, 'Z', &failtext);
+    return TX_DONE;
+  }
+  for (size_t i = 0; i < j->rcpt_count; ++i) {
+    if (j->rcpt[i].result != 0) continue;
+    batch[count++] = i;
+    if (has_8bit(j->rcpt[i].addr)) need_utf8 = 1;
+  }
+
+  /* RFC 6531 3.4: no SMTPUTF8, no delivery of an internationalised address */
+  if (need_utf8 && !ext.smtputf8) {
+    fail_local("5.6.7", "the server does not support SMTPUTF8, which the addresses need", NULL);
+    pending_set(j, 'D', &failtext);
+    goto done;
+  }
+  /* RFC 1870 6 */
+  if (ext.size && ext.sizemax > 0 && wire_size > ext.sizemax) {
+    sizetext[fmt_ulonglong(sizetext, wire_size)] = '\0';
+    limittext[fmt_ulong(limittext, ext.sizemax)] = '\0';
+    if (!stralloc_copys(&cmd, "message of ") || !stralloc_cats(&cmd, sizetext) ||
+        !stralloc_cats(&cmd, " bytes exceeds the server's limit of ") ||
+        !stralloc_cats(&cmd, limittext) || !stralloc_0(&cmd))
+      cmd.len = 0;
+    fail_local("5.3.4", cmd.len > 0 ? cmd.s : "message too big", NULL);
+    pending_set(j, 'D', &failtext);
+    goto done;
+  }
+
+  /* MAIL FROM */
+  if (!stralloc_copys(&cmd, "MAIL FROM:")) goto nomem;
+  switch (cat_path(&cmd, j->sender)) {
+    case 0: goto nomem;
+    case -1:
+      fail_local("5.1.7", "the sender address is invalid", NULL);
+      pending_set(j, 'D', &failtext);
+      goto done;
+  }
+  if (ext.size) {
+    sizetext[fmt_ulonglong(sizetext, wire_size)] = '\0';
+    if (!stralloc_cats(&cmd, " SIZE=") || !stralloc_cats(&cmd, sizetext)) goto nomem;
+  }
+  if (eightbit && ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME")) goto nomem;
+  if (need_utf8 && !stralloc_cats(&cmd, " SMTPUTF8")) goto nomem;
+  if (ext.dsn) {
+    if (j->ret != NULL && !(stralloc_cats(&cmd, " RET=") && stralloc_cats(&cmd, j->ret)))
+      goto nomem;
+    if (j->envid != NULL && !(stralloc_cats(&cmd, " ENVID=") && cat_xtext(&cmd, j->envid)))
+      goto nomem;
+  }
+  if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
+  put(cmd.s, cmd.len);
+  if (!ext.pipelining) {
+    code = get_reply();
+    if (code == -1) goto lost;
+    lost_ok = 0;
+    if (code < 200 || code >= 300) goto mail_refused;
+  }
+
+  /* RCPT TO */
+  for (size_t b = 0; b < count; ++b) {
+    struct rcpt *r = &j->rcpt[batch[b]];
+
+    if (!stralloc_copys(&cmd, "RCPT TO:")) goto nomem;
+    if (cat_path(&cmd, r->addr) != 1) {
+      if (cmd.len == 0) goto nomem;
+      fail_local("5.1.3", "the recipient address is invalid", NULL);
+      result_set(r, 'D', &failtext);
+      batch[b] = (size_t)-1;
+      continue;
+    }
+    if (ext.dsn && r->notify != NULL &&
+        !(stralloc_cats(&cmd, " NOTIFY=") && stralloc_cats(&cmd, r->notify)))
+      goto nomem;
+    if (ext.dsn && r->orcpt != NULL) {
+      const char *semi = strchr(r->orcpt, ';');
+
+      if (semi != NULL && semi != r->orcpt) {
+        if (!stralloc_cats(&cmd, " ORCPT=") ||
+            !stralloc_catb(&cmd, r->orcpt, (size_t)(semi - r->orcpt + 1)) ||
+            !cat_xtext(&cmd, semi + 1))
+          goto nomem;
+      }
+    }
+    if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
+    put(cmd.s, cmd.len);
+    if (!ext.pipelining) {
+      code = get_reply();
+      if (code == -1) goto lost_in_tx;
+      if (code >= 200 && code < 300) {
+        ++accepted;
+      } else if (code == 452 && accepted > 0) {
+        ++deferred452; /* RFC 5321 4.5.3.1.10: the rest in another transaction */
+        batch[b] = (size_t)-1;
+      } else {
+        fail_reply();
+        result_set(r, class_of(code), &failtext);
+        batch[b] = (size_t)-1;
+      }
+    }
+  }
+
+  if (ext.pipelining) {
+    put("DATA\r\n", 6);
+    code = get_reply();
+    if (code == -1) goto lost;
+    lost_ok = 0;
+    if (code < 200 || code >= 300) {
+      fail_reply();
+      for (size_t b = 0; b < count; ++b)
+        if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
+      /* the replies to the RCPTs and to DATA are still to be read */
+      for (size_t b = 0; b < count; ++b)
+        if (batch[b] != (size_t)-1 && get_reply() == -1) goto lost_in_tx;
+      if (get_reply() == -1) goto lost_in_tx;
+      goto reset;
+    }
+    for (size_t b = 0; b < count; ++b) {
+      struct rcpt *r;
+
+      if (batch[b] == (size_t)-1) continue;
+      r = &j->rcpt[batch[b]];
+      code = get_reply();
+      if (code == -1) goto lost_in_tx;
+      if (code >= 200 && code < 300) {
+        ++accepted;
+      } else if (code == 452 && accepted > 0) {
+        ++deferred452;
+        batch[b] = (size_t)-1;
+      } else {
+        fail_reply();
+        result_set(r, class_of(code), &failtext);
+        batch[b] = (size_t)-1;
+      }
+    }
+    code = get_reply(); /* to DATA */
+    if (code == -1) goto lost_in_tx;
+    if (code == 354 && accepted == 0) {
+      /* RFC 2920 3.1: DATA was accepted though no recipient was: end it empty */
+      put(".\r\n", 3);
+      if (get_reply() == -1) goto lost_in_tx;
+      goto reset;
+    }
+  } else {
+    if (accepted == 0) goto reset;
+    code = command("DATA");
+    if (code == -1) goto lost_in_tx;
+  }
+  if (accepted == 0) goto reset;
+  if (code != 354) {
+    fail_reply();
+    for (size_t b = 0; b < count; ++b)
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
+    goto reset;
+  }
+
+  /* the message */
+  if (message_send(j) == -1 || conn_broken) {
+    if (conn_broken) goto lost_in_tx;
+    fail_local("4.3.0", "unable to read the queue file", strerror(errno));
+    for (size_t b = 0; b < count; ++b)
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'Z', &failtext);
+    conn_close(); /* no final dot: the server drops the transaction */
+    goto done;
+  }
+  code = get_reply();
+  if (code == -1) {
+    fail_local("4.4.2", "connection lost after the message was sent (it may arrive twice)",
+               errno == 0 ? "end of file" : strerror(errno));
+    for (size_t b = 0; b < count; ++b)
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'Z', &failtext);
+    conn_close();
+    goto done;
+  }
+  fail_reply();
+  for (size_t b = 0; b < count; ++b)
+    if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
+  goto done;
+
+mail_refused:
+  fail_reply();
+  pending_set(j, class_of(code), &failtext);
+reset:
+  if (command("RSET") == -1) conn_close();
+  goto done;
+
+lost:
+  if (lost_ok) {
+    free(batch);
+    return TX_LOST;
+  }
+lost_in_tx:
+  fail_net();
+  pending_set(j, 'Z', &failtext);
+  conn_close();
+  goto done;
+
+nomem:
+  fail_local("4.3.0", "out of memory", NULL);
+  pending_set(j, 'Z', &failtext);
+  conn_close();
+
+done:
+  free(batch);
+  if (conn_broken) conn_close();
+  if (deferred452 > 0 && conn_fd != -1 && !all_done(j)) return TX_AGAIN;
+  if (!all_done(j)) {
+    /* 452 with nothing accepted, or the connection went away */
+    if (failtext.len == 0) fail_local("4.5.3", "too many recipients", NULL);
+    pending_set(j, 'Z', &failtext);
+  }
+  return TX_DONE;
+}
+
+static int run_transactions(struct job *j, const struct smtp_config *c, int reused)
+{
+  for (;;) {
+    int r = transaction(j, c, reused);
+
+    if (r != TX_AGAIN) return r;
+    reused = 0;
+  }
+}
+
+/* ---- routing ---- */
+
+struct host {
+  char name[QR_HOST_MAX + 3];
+  unsigned int pref;
+  stralloc ips;
+  int dns;          /* DNSQ_ result of its address lookup */
+  int dns_errno;
+};
+
+static void hosts_free(struct host *h, size_t n)
+{
+  for (size_t i = 0; i < n; ++i) stralloc_free(&h[i].ips);
+  free(h);
+}
+
+/* Addresses of a host name or "[literal]" (or a bare IP address). */
+static void host_resolve(struct host *h)
+{
+  char ip[16];
+  size_t len = strlen(h->name);
+
+  if (len >= 2 && h->name[0] == '[' && h->name[len - 1] == ']') {
+    if (net_scanip(ip, h->name + 1, len - 2) && stralloc_copyb(&h->ips, ip, 16)) {
+      h->dns = DNSQ_OK;
+    } else {
+      h->dns = DNSQ_NX;
+    }
+    return;
+  }
+  if (net_scanip(ip, h->name, len)) {
+    h->dns = stralloc_copyb(&h->ips, ip, 16) ? DNSQ_OK : DNSQ_TEMP;
+    h->dns_errno = ENOMEM;
+    return;
+  }
+  h->dns = dnsq_ip(&h->ips, h->name);
+  h->dns_errno = errno;
+}
+
+static void log_results(const struct job *j)
+{
+  char idtext[FMT_ULONG];
+
+  qlog_ulong(idtext, j->id);
+  for (size_t i = 0; i < j->rcpt_count; ++i) {
+    const struct rcpt *r = &j->rcpt[i];
+    char res[2] = {r->result, '\0'};
+    stralloc text = {0};
+
+    if (!stralloc_copy(&text, &r->text) || !stralloc_0(&text)) {
+      stralloc_free(&text);
+      continue;
+    }
+    qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
+         " tls ", tls_text, " result ", res, ": ", text.s);
+    stralloc_free(&text);
+  }
+}
+
+static void set_host(const char *name, const char ip[16])
+{
+  size_t len = strlen(name);
+
+  if (len >= sizeof host_name) len = sizeof host_name - 1;
+  memcpy(host_name, name, len);
+  host_name[len] = '\0';
+  memcpy(host_ip, ip, 16);
+  net_fmtip(ip_text, ip);
+  memcpy(tls_text, "no", 3);
+}
+
+/* Tries every address of every host in order until one session works. */
+static void deliver_hosts(struct job *j, struct host *h, size_t n, const struct route *r,
+                          unsigned long port, const struct smtp_config *c)
+{
+  int tried = 0;
+
+  failtext.len = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (h[i].dns == DNSQ_TEMP) {
+      if (!tried) {
+        memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
+        memcpy(ip_text, "-", 2);
+        fail_local("4.4.3", "address lookup failed", strerror(h[i].dns_errno));
+      }
+      continue;
+    }
+    for (size_t k = 0; k + 16 <= h[i].ips.len; k += 16) {
+      const char *ip = h[i].ips.s + k;
+      int allow_tls = 1;
+      int fd;
+      int s;
+      const char *sni = h[i].name[0] == '[' ? "" : h[i].name;
+
+      tried = 1;
+      set_host(h[i].name, ip);
+    again:
+      fd = net_connect(ip, port, c->timeout_connect);
+      if (fd == -1) {
+        const char *why = errno == ETIMEDOUT ? "timed out" : strerror(errno);
+
+        fail_local("4.4.1", "unable to connect", why);
+        qlog("attempt failed: ", host_label(), ": unable to connect: ", why);
+        continue;
+      }
+      conn_attach(fd);
+      s = session_open(r, sni, c, allow_tls);
+      if (s == SESS_OK) {
+        if (run_transactions(j, c, 0) == TX_LOST) {
+          fail_net();
+          pending_set(j, 'Z', &failtext);
+          conn_close();
+        }
+        return;
+      }
+      if (conn_fd != -1 && !conn_broken) {
+        puts0("QUIT\r\n");
+        flush();
+      }
+      conn_close();
+      if (s == SESS_NOTLS && allow_tls) {
+        allow_tls = 0;
+        goto again;
+      }
+      if (!stralloc_0(&failtext)) continue;
+      --failtext.len;
+      qlog("attempt failed: ", failtext.s);
+    }
+  }
+  if (failtext.len == 0) {
+    memcpy(ip_text, "-", 2);
+    text_set(&failtext, "4.4.4 no address found for any host of the destination", NULL, NULL,
+             NULL);
+  }
+  pending_set(j, 'Z', &failtext);
+}
+
+static void deliver_fresh(struct job *j, const struct route *r, const char *domain,
+                          const struct smtp_config *c)
+{
+  struct host *h = NULL;
+  size_t n = 0;
+  unsigned long port = r->port;
+  size_t dlen = strlen(domain);
+  stralloc text = {0};
+
+  memcpy(host_name, "-", 2);
+  memcpy(ip_text, "-", 2);
+  memcpy(tls_text, "no", 3);
+
+  if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '[')) {
+    /* a route, or an address literal: exactly that host, no MX, no "is it me" */
+    const char *name = r->host[0] != '\0' ? r->host : domain;
+
+    h = calloc(1, sizeof *h);
+    if (h == NULL) goto nomem;
+    n = 1;
+    memcpy(h->name, name, strlen(name) + 1);
+    host_resolve(h);
+    if (r->host[0] == '\0') {
+      port = QR_PORT;
+      if (h->dns == DNSQ_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
+        text_set(&text, "5.4.6 the address literal ", domain, " is one of mine", NULL);
+        pending_set(j, 'D', &text);
+        goto done;
+      }
+    }
+    if (h->dns == DNSQ_NX || (h->dns == DNSQ_OK && h->ips.len == 0)) {
+      text_set(&text, "4.4.4 no address found for the route host ", name, NULL, NULL);
+      pending_set(j, 'Z', &text);
+      goto done;
+    }
+  } else {
+    struct mx *mx;
+    size_t count;
+    int rc = dnsq_mx(domain, &mx, &count);
+    unsigned int me_pref = 0;
+    int me_found = 0;
+    size_t usable = 0;
+
+    if (rc == DNSQ_NX) {
+      text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
+      pending_set(j, 'D', &text);
+      goto done;
+    }
+    if (rc == DNSQ_NULLMX) {
+      text_set(&text, "5.1.10 domain ", domain, " accepts no mail (null MX, RFC 7505)", NULL);
+      pending_set(j, 'D', &text);
+      goto done;
+    }
+    if (rc == DNSQ_TEMP) {
+      text_set(&text, "4.4.3 MX lookup for ", domain, " failed: ", strerror(errno));
+      pending_set(j, 'Z', &text);
+      goto done;
+    }
+    h = calloc(count > 0 ? count : 1, sizeof *h);
+    if (h == NULL) {
+      free(mx);
+      goto nomem;
+    }
+    if (count == 0) { /* RFC 5321 5.1: the domain is its own MX */
+      n = 1;
+      memcpy(h->name, domain, dlen + 1);
+      host_resolve(h);
+      if (h->dns == DNSQ_NX) {
+        text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
+        pending_set(j, 'D', &text);
+        free(mx);
+        goto done;
+      }
+      if (h->dns == DNSQ_OK && h->ips.len == 0) {
+        text_set(&text, "5.4.4 domain ", domain, " has no MX and no address", NULL);
+        pending_set(j, 'D', &text);
+        free(mx);
+        goto done;
+      }
+    } else {
+      n = count;
+      for (size_t i = 0; i < count; ++i) {
+        memcpy(h[i].name, mx[i].name, strlen(mx[i].name) + 1);
+        h[i].pref = mx[i].pref;
+        host_resolve(&h[i]);
+      }
+    }
+    free(mx);
+
+    /* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used */
+    for (size_t i = 0; i < n; ++i) {
+      int mine = strcasecmp(h[i].name, c->me.s) == 0;
+
+      for (size_t k = 0; !mine && k + 16 <= h[i].ips.len; k += 16)
+        if (net_isme(h[i].ips.s + k)) mine = 1;
+      if (mine && (!me_found || h[i].pref < me_pref)) {
+        me_found = 1;
+        me_pref = h[i].pref;
+      }
+    }
+    if (me_found) {
+      for (size_t i = 0; i < n; ++i)
+        if (h[i].pref < me_pref) h[usable++] = h[i];
+        else stralloc_free(&h[i].ips);
+      n = usable;
+      if (n == 0) {
+        text_set(&text, "5.4.6 MX for ", domain, " points back to me", NULL);
+        pending_set(j, 'D', &text);
+        goto done;
+      }
+    }
+  }
+
+  deliver_hosts(j, h, n, r, port, c);
+  goto done;
+
+nomem:
+  text_set(&text, "4.3.0 out of memory", NULL, NULL, NULL);
+  pending_set(j, 'Z', &text);
+done:
+  stralloc_free(&text);
+  if (h != NULL) hosts_free(h, n);
+}
+
+void smtp_deliver(struct job *j, const struct route *r, const char *domain,
+                  const struct smtp_config *c)
+{
+  stralloc text = {0};
+
+  timeout = c->timeout_remote;
+  if (message_scan(j) == -1) {
+    text_set(&text, "4.3.0 unable to read the queue file: ", strerror(errno), NULL, NULL);
+    pending_set(j, 'Z', &text);
+    stralloc_free(&text);
+    log_results(j);
+    return;
+  }
+  if (conn_fd != -1) {
+    if (run_transactions(j, c, 1) != TX_LOST) {
+      log_results(j);
+      return;
+    }
+    conn_close();
+  }
+  deliver_fresh(j, r, domain, c);
+  log_results(j);
+}
+
+void smtp_quit(void)
+{
+  if (conn_fd == -1) return;
+  if (!conn_broken) {
+    unsigned long saved = timeout;
+
+    timeout = QUIT_TIMEOUT;
+    command("QUIT");
+    timeout = saved;
+  }
+  conn_close();
+}
+
+int smtp_fd(void)
+{
+  return conn_fd;
+}
+
+void smtp_idle_event(void)
+{
+  /* between transactions a server only speaks to say goodbye (421) */
+  conn_close();
+}
