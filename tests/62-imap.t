@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+# IMAP through Dovecot as qsetup and qdovecot-conf set it up, driven by
+# Python's imaplib: STARTTLS and implicit TLS, LOGIN checked by qauth,
+# FETCH byte-exact against the Maildir files, UIDs stable across sessions,
+# STORE \\Deleted + EXPUNGE; Dovecot and qpop3d on one Maildir; a password
+# changed with qpasswd taking effect in IMAP and POP3 at once.
+import glob
+import imaplib
+import os
+import poplib
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(sys.argv[0]), ".."))
+os.environ["PATH"] = ROOT + "/bin:" + os.environ["PATH"]
+TMP = tempfile.mkdtemp(prefix="qmta-test.")
+os.chmod(TMP, 0o755)
+QHOME = TMP + "/inst"
+os.environ["QHOME"] = QHOME
+T = {"n": 0, "failed": 0}
+SVSCAN = []
+
+
+def ok(cond, name):
+    T["n"] += 1
+    if not cond:
+        T["failed"] += 1
+    print("%sok %d - %s" % ("" if cond else "not ", T["n"], name), flush=True)
+    return cond
+
+
+def is_(got, want, name):
+    if not ok(got == want, name):
+        print("# got:  %r\n# want: %r" % (got, want), flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def bail(why):
+    print("Bail out! " + why, flush=True)
+    raise SystemExit(1)
+
+
+def run(*args, stdin=None):
+    return subprocess.run(list(args), input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=60)
+
+
+def inst_start():
+    SVSCAN.append(subprocess.Popen(["s6-svscan", QHOME + "/service"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for svc in sorted(glob.glob(QHOME + "/service/*/")):
+        if not os.path.exists(svc + "notification-fd"):
+            continue
+        deadline = time.time() + 20
+        while not os.path.exists(svc + "supervise/control") and time.time() < deadline:
+            time.sleep(0.1)
+        if run("s6-svwait", "-U", "-t", "20000", svc).returncode != 0:
+            bail("service %s not ready" % svc)
+
+
+def inst_stop():
+    for p in SVSCAN:
+        subprocess.run(["s6-svscanctl", "-t", QHOME + "/service"], stderr=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    del SVSCAN[:]
+
+
+def maildir_files(md):
+    """unique name -> path, for the files in new/ and cur/"""
+    files = {}
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(md, sub)):
+            if not f.startswith("."):
+                files[f.split(":")[0]] = os.path.join(md, sub, f)
+    return files
+
+
+def wire_form(data):
+    """the message as POP3 sends it, before dot-stuffing: CRLF line ends"""
+    out = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if data and not data.endswith(b"\n"):
+        out += b"\r\n"
+    return out
+
+
+def raw_multiline(p, cmd):
+    """sends cmd and returns (first line, body) with the body unstuffed
+    but otherwise exactly as received (CRLF kept)"""
+    p._putcmd(cmd)
+    first = p._getresp()
+    body = b""
+    while True:
+        line = p.file.readline(100000)
+        if not line:
+            raise EOFError("connection closed")
+        if line == b".\r\n":
+            break
+        if line.startswith(b"."):
+            line = line[1:]
+        body += line
+    return first, body
+
+
+def imap_login(port, user, pw, ctx, implicit=False):
+    if implicit:
+        m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx, timeout=30)
+    else:
+        m = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+        m.starttls(ssl_context=ctx)
+    m.login(user, pw)
+    return m
+
+
+def imap_fails(port, user, pw, ctx):
+    try:
+        imap_login(port, user, pw, ctx, implicit=True).logout()
+        return False
+    except imaplib.IMAP4.error:
+        return True
+
+
+def pop_fails(port, user, pw, ctx):
+    p = poplib.POP3_SSL("127.0.0.1", port, context=ctx, timeout=30)
+    p.user(user)
+    try:
+        p.pass_(pw)
+        p.quit()
+        return False
+    except poplib.error_proto:
+        p.quit()
+        return True
+
+
+def fetch_all(m):
+    """uid -> body, for every message of the selected mailbox"""
+    typ, data = m.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+    out = {}
+    for item in data:
+        if isinstance(item, tuple):
+            meta = item[0].decode()
+            uid = int(meta.split("UID ")[1].split()[0].rstrip(")"))
+            out[uid] = item[1]
+    return out
+
+
+def main():
+    iport = free_port()
+    isport = free_port()
+    psport = free_port()
+    r = run("qsetup", QHOME, "--me", "test.example", "--imap", "127.0.0.1:%d" % iport,
+            "--imaps", "127.0.0.1:%d" % isport, "--pop3s", "127.0.0.1:%d" % psport)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout.decode(errors="replace"))
+        bail("qsetup failed")
+    if run("qpasswd", QHOME, "bob@test.example", stdin=b"old pass\n").returncode != 0:
+        bail("qpasswd failed")
+    with open(QHOME + "/control/authdelay", "w") as f:
+        f.write("100\n")
+    ok(os.path.exists(QHOME + "/dovecot/dovecot.conf"), "qsetup wrote dovecot/dovecot.conf")
+    inst_start()
+
+    ctx = ssl.create_default_context(cafile=QHOME + "/tls/cert.pem")
+    ctx.check_hostname = False
+    bob = QHOME + "/mail/test.example/bob"
+    msgs = [
+        b"Subject: first\n\nhello\n.dot\n",
+        b"Subject: second\n\n\xe9 8-bit\n" + b"z" * 998 + b"\nlast line without newline",
+        b"Subject: third\n\nthree\n",
+    ]
+    for m in msgs:
+        if run("qinject", "-f", "alice@test.example", "bob@test.example", stdin=m).returncode:
+            bail("qinject failed")
+    deadline = time.time() + 30
+    while len(maildir_files(bob)) < 3 and time.time() < deadline:
+        time.sleep(0.2)
+    if not ok(len(maildir_files(bob)) == 3, "three messages delivered to bob"):
+        bail("no delivery")
+
+    # 1. STARTTLS + LOGIN, SELECT, FETCH byte-exact
+    m = imaplib.IMAP4("127.0.0.1", iport, timeout=30)
+    ok("STARTTLS" in m.capabilities, "IMAP offers STARTTLS")
+    m.starttls(ssl_context=ctx)
+    typ, _ = m.login("bob@test.example", "old pass")
+    is_(typ, "OK", "LOGIN after STARTTLS, checked by qauth")
+    typ, data = m.select("INBOX")
+    is_((typ, data[0]), ("OK", b"3"), "SELECT INBOX: three messages")
+    bodies = fetch_all(m)
+    files = maildir_files(bob)
+    wires = {}
+    for name, path in files.items():
+        with open(path, "rb") as f:
+            # IMAP sends CRLF line ends, and a last line without one as it is
+            wires[f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")] = name
+    ok(len(bodies) == 3 and all(b in wires for b in bodies.values()),
+       "FETCH BODY[] byte-exact against the Maildir files")
+    uids = {b: u for u, b in bodies.items()}
+    m.logout()
+    ok(all(os.stat(p).st_uid == os.stat(bob).st_uid for p in maildir_files(bob).values()),
+       "Dovecot works on the Maildir as its owner")
+
+    # 2. implicit TLS; the same UIDs; STORE \\Deleted + EXPUNGE
+    m = imap_login(isport, "Bob@Test.Example", "old pass", ctx, implicit=True)
+    m.select("INBOX")
+    again = fetch_all(m)
+    is_({b: u for u, b in again.items()}, uids, "IMAPS login; UIDs stable across sessions")
+    first_uid = min(again)
+    gone = wires[again[first_uid]]
+    m.uid("STORE", str(first_uid), "+FLAGS", "(\\Deleted)")
+    ok(gone in maildir_files(bob), "STORE \\Deleted alone removes nothing")
+    typ, _ = m.expunge()
+    is_(typ, "OK", "EXPUNGE")
+    ok(gone not in maildir_files(bob) and len(maildir_files(bob)) == 2,
+       "EXPUNGE removed that message's file, only it")
+    m.logout()
+    m = imap_login(iport, "bob@test.example", "old pass", ctx)
+    typ, data = m.select("INBOX")
+    left = fetch_all(m)
+    is_(sorted(left), sorted(u for u in uids.values() if u != first_uid),
+        "next session: the other messages keep their UIDs")
+    m.logout()
+
+    # 3. qpop3d on the Maildir Dovecot has worked on: UIDLs are the unique
+    # names, RETR matches what IMAP fetched
+    p = poplib.POP3_SSL("127.0.0.1", psport, context=ctx, timeout=30)
+    p.user("bob@test.example")
+    p.pass_("old pass")
+    names = sorted(u.split()[1].decode() for u in p.uidl()[1])
+    is_(names, sorted(maildir_files(bob)), "POP3 UIDLs after IMAP: the unique names")
+    retrieved = set()
+    for n in (1, 2):
+        p._putcmd("RETR %d" % n)
+        p._getresp()
+        body = b""
+        while True:
+            line = p.file.readline(100000)
+            if line in (b".\r\n", b""):
+                break
+            body += line[1:] if line.startswith(b".") else line
+        retrieved.add(body)
+    # POP3 must end a last line without newline before its final dot
+    fetched = set(b if b.endswith(b"\r\n") else b + b"\r\n" for b in left.values())
+    is_(retrieved, fetched, "POP3 RETR and IMAP FETCH give the same bytes")
+    p.quit()
+
+    # 4. wrong passwords; qpasswd changes the password for IMAP and POP3
+    ok(imap_fails(isport, "bob@test.example", "Old pass", ctx), "IMAP: wrong password refused")
+    ok(imap_fails(isport, "nobody@test.example", "old pass", ctx), "IMAP: unknown user refused")
+    if run("qpasswd", QHOME, "bob@test.example", stdin=b"new pass\n").returncode != 0:
+        bail("qpasswd failed")
+    ok(imap_fails(isport, "bob@test.example", "old pass", ctx), "IMAP: old password refused")
+    ok(pop_fails(psport, "bob@test.example", "old pass", ctx), "POP3: old password refused")
+    m = imap_login(isport, "bob@test.example", "new pass", ctx, implicit=True)
+    ok(m.select("INBOX")[0] == "OK", "IMAP: new password works at once")
+    m.logout()
+    ok(not pop_fails(psport, "bob@test.example", "new pass", ctx), "POP3: new password works at once")
+
+    # 5. the log: logins through qauth, no password
+    time.sleep(0.5)
+    with open(QHOME + "/log/imap/current", "rb") as f:
+        log = f.read()
+    ok(b"qauth: login bob@test.example" in log, "Dovecot logs qauth's lines")
+    ok(b"old pass" not in log and b"new pass" not in log, "no password in the log")
+
+
+try:
+    main()
+except SystemExit:
+    raise
+except Exception as e:  # a crash of the test itself is a failure
+    import traceback
+    traceback.print_exc(file=sys.stdout)
+    ok(False, "test ran to the end: %s" % e)
+finally:
+    inst_stop()
+    if os.environ.get("KEEP"):
+        print("# kept " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+print("1..%d" % T["n"])
+sys.exit(1 if T["failed"] else 0)
