@@ -58,10 +58,10 @@ is "$(uid_of "$(svc_pid smtp/log)")" "$(id -u qmta-log)" "the logger runs as qmt
 # a message through SMTP lands in postmaster's Maildir, and is logged
 python3 -c 'import smtplib,sys
 s=smtplib.SMTP("127.0.0.1",int(sys.argv[1]),timeout=20)
-s.sendmail("someone@example.org",["postmaster@test.example"],b"Subject: t\r\n\r\nhello\r\n")
+s.sendmail("someone@example.org",["postmaster@test.example"],b"Subject: t02-services\r\n\r\nhello\r\n")
 s.quit()' $SMTP 2>"$T_TMP/smtp.err"
 ok "message accepted over SMTP" test ! -s "$T_TMP/smtp.err"
-ok "message delivered to postmaster" wait_for 20 has_mail "$QHOME/mail/test.example/postmaster"
+ok "message delivered to postmaster" wait_for 20 sh -c "grep -rqs '^Subject: t02-services' '$QHOME/mail/test.example/postmaster/new' '$QHOME/mail/test.example/postmaster/cur'"
 ok "smtp logged the session" wait_for 5 sh -c "grep -q qsmtpd '$QHOME/log/smtp/current'"
 ok "qsend logged the delivery" wait_for 5 sh -c "grep -q postmaster@test.example '$QHOME/log/qsend/current'"
 
