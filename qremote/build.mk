@@ -4,7 +4,7 @@ QREMOTE_OBJ = qremote/qremote.o qremote/qremote_smtp.o qremote/qremote_route.o \
   qremote/qremote_dns.o qremote/qremote_net.o qremote/qremote_tls.o
 PROGS += qremote/qremote
 MANS += qremote/qremote.8
-UNITTESTS += tests/unit/u_qremote_route
+UNITTESTS += tests/unit/u_dsn tests/unit/u_qremote_route
 
 qremote/qremote: $(QREMOTE_OBJ) lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,0 +1,511 @@
+/*
+ * qsend_dsn: delivery status notifications (RFC 3464, RFC 3461 4, RFC 6522)
+ * as new queue messages from MAILER-DAEMON@me. Called by qsend (as
+ * qmta-send, in QHOME) with the original queue file open; see qsend_dsn.h.
+ *
+ * The report is multipart/report; report-type=delivery-status with three
+ * parts: a text for people, the message/delivery-status fields (one group
+ * per recipient: Final-Recipient, Action, Status, Remote-MTA and
+ * Diagnostic-Code when the reason is a server's reply), and the original:
+ * the whole message (message/rfc822) in a failure report when RET is not
+ * HDRS and the message is at most control/bouncemaxbytes (default 100000)
+ * bytes; otherwise its header only (text/rfc822-headers). An address or a
+ * reason with non-ASCII bytes makes it message/global-delivery-status
+ * (RFC 6533) with "utf-8" address types.
+ *
+ * Reasons come in two shapes (qremote(8)): "HOST [IP] said: 550 5.1.1 text"
+ * (a server's reply) or "5.1.1 text" (our own); anything else gets the
+ * status X.0.0 of its kind.
+ *
+ * Envelope of the report: sender "" (a double bounce: "#@[]"), one
+ * recipient: the original sender, or control/doublebounceto (default
+ * postmaster, "@me" added when it has no domain) when the original sender
+ * is null. Nothing is sent about a double bounce, nor a delay or success
+ * notice to the null sender.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt.h>
+#include <stralloc.h>
+
+#include "ctl.h"
+#include "qsend_dsn.h"
+#include "queue.h"
+
+#define DEFAULT_BOUNCEMAXBYTES 100000
+#define DEFAULT_LIFETIME 432000
+#define FOLD_AT 76               /* RFC 5322 2.1.1: lines should stay under 78 */
+#define STATUS_MAX 16            /* "5.123.123" and some */
+#define HEADER_MIN 65536          /* header bytes attached when bouncemaxbytes is 0 */
+
+static const char *const days[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static size_t fmt_2digits(char *dest, int n)
+{
+  dest[0] = (char)('0' + n / 10 % 10);
+  dest[1] = (char)('0' + n % 10);
+  return 2;
+}
+
+/* RFC 5322 3.3 date-time, in UTC. */
+static int cat_date(stralloc *sa, time_t t)
+{
+  struct tm tm;
+  char buf[64];
+  size_t n = 0;
+
+  if (gmtime_r(&t, &tm) == NULL) return 0;
+  n += fmt_str(buf + n, days[tm.tm_wday % 7]);
+  n += fmt_str(buf + n, ", ");
+  n += fmt_ulong(buf + n, (unsigned long)tm.tm_mday);
+  buf[n++] = ' ';
+  n += fmt_str(buf + n, months[tm.tm_mon % 12]);
+  buf[n++] = ' ';
+  n += fmt_ulong(buf + n, (unsigned long)tm.tm_year + 1900);
+  buf[n++] = ' ';
+  n += fmt_2digits(buf + n, tm.tm_hour);
+  buf[n++] = ':';
+  n += fmt_2digits(buf + n, tm.tm_min);
+  buf[n++] = ':';
+  n += fmt_2digits(buf + n, tm.tm_sec);
+  n += fmt_str(buf + n, " +0000");
+  return stralloc_catb(sa, buf, n);
+}
+
+static int has_8bit(const char *s)
+{
+  for (; *s != '\0'; ++s)
+    if ((unsigned char)*s >= 0x80) return 1;
+  return 0;
+}
+
+/* Appends s with control bytes replaced (nothing read from the queue may
+ * break a header line). */
+static int cat_clean(stralloc *sa, const char *s)
+{
+  for (; *s != '\0'; ++s) {
+    char c = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+    if (!stralloc_append(sa, &c)) return 0;
+  }
+  return 1;
+}
+
+/* Appends "name: value\n", folded before blanks (RFC 5322 2.2.3) to keep
+ * lines short. */
+static int cat_field(stralloc *sa, const char *name, const char *value)
+{
+  stralloc v = {0};
+  size_t col;
+  size_t i = 0;
+  int r = 0;
+
+  if (!cat_clean(&v, value)) goto out;
+  if (!stralloc_cats(sa, name) || !stralloc_cats(sa, ":")) goto out;
+  col = strlen(name) + 1;
+  while (i < v.len) {
+    size_t start = i;      /* the blanks before the word, then the word */
+    size_t word;
+
+    while (i < v.len && v.s[i] == ' ') ++i;
+    word = i;
+    while (i < v.len && v.s[i] != ' ') ++i;
+    if (start == 0) { /* the first word: after "name: " */
+      if (!stralloc_append(sa, " ")) goto out;
+      ++col;
+    } else if (col + (i - start) > FOLD_AT) {
+      if (!stralloc_cats(sa, "\n")) goto out;
+      col = 0;
+    }
+    if (!stralloc_catb(sa, v.s + (start == 0 ? word : start), i - (start == 0 ? word : start)))
+      goto out;
+    col += i - start;
+  }
+  r = stralloc_append(sa, "\n");
+out:
+  stralloc_free(&v);
+  return r;
+}
+
+static int is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* Length of an enhanced status code (RFC 3463: class "." 1-3 digits "."
+ * 1-3 digits) at s, 0 if there is none. */
+static size_t scan_status(const char *s)
+{
+  size_t i = 0;
+  size_t n;
+
+  if (s[0] != '2' && s[0] != '4' && s[0] != '5') return 0;
+  if (s[1] != '.') return 0;
+  i = 2;
+  for (n = 0; n < 3 && is_digit(s[i]); ++n) ++i;
+  if (n == 0 || s[i] != '.') return 0;
+  ++i;
+  for (n = 0; n < 3 && is_digit(s[i]); ++n) ++i;
+  if (n == 0 || is_digit(s[i])) return 0;
+  if (s[i] != '\0' && s[i] != ' ') return 0;
+  return i;
+}
+
+struct parsed_reason {
+  char status[STATUS_MAX];
+  const char *remote;      /* the server's reply ("550 5.1.1 text") or NULL */
+  size_t hostlen;          /* the host name before " [" in the reason, or 0 */
+};
+
+static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
+{
+  const char *said = strstr(reason, " said: ");
+  const char *code = reason;
+  size_t n;
+
+  p->remote = NULL;
+  p->hostlen = 0;
+  memcpy(p->status, kind == DSN_FAILED ? "5.0.0" : kind == DSN_DELAYED ? "4.0.0" : "2.0.0", 6);
+
+  if (said != NULL) {
+    const char *r = said + 7;
+    const char *sp = strchr(reason, ' ');
+
+    if (is_digit(r[0]) && is_digit(r[1]) && is_digit(r[2]) && (r[3] == ' ' || r[3] == '\0')) {
+      p->remote = r;
+      if (sp != NULL && sp <= said) p->hostlen = (size_t)(sp - reason);
+      code = r[3] == ' ' ? r + 4 : r + 3;
+      if (scan_status(code) == 0) { /* no enhanced code: the reply's class */
+        p->status[0] = r[0];
+        return;
+      }
+    }
+  }
+  n = scan_status(code);
+  if (n == 0 || n >= STATUS_MAX) return;
+  /* a status of another class than the report's kind is not believed */
+  if ((kind == DSN_FAILED && code[0] != '5') || (kind == DSN_DELAYED && code[0] != '4') ||
+      (kind == DSN_DELIVERED && code[0] != '2'))
+    return;
+  memcpy(p->status, code, n);
+  p->status[n] = '\0';
+}
+
+/* NOTIFY of recipient idx allows a report of this kind (RFC 3461 4.1:
+ * without NOTIFY, failures and delays are reported). */
+static int notify_allows(const struct queue_env *e, size_t idx, int kind)
+{
+  size_t off = e->rcpt[idx].notify;
+  const char *n;
+  const char *word = kind == DSN_FAILED ? "FAILURE" : kind == DSN_DELAYED ? "DELAY" : "SUCCESS";
+
+  if (off == (size_t)-1) return kind != DSN_DELIVERED;
+  n = queue_env_str(e, off);
+  if (strcasecmp(n, "NEVER") == 0) return 0;
+  while (*n != '\0') {
+    size_t len = strcspn(n, ",");
+
+    if (len == strlen(word) && strncasecmp(n, word, len) == 0) return 1;
+    n += len;
+    if (*n == ',') ++n;
+  }
+  return 0;
+}
+
+/* Reads len bytes of the message from offset off. 0, -1 + errno. */
+static int message_read(int fd, stralloc *sa, unsigned long long off, size_t len)
+{
+  if (!stralloc_ready(sa, len)) return -1;
+  sa->len = 0;
+  while (sa->len < len) {
+    ssize_t r = pread(fd, sa->s + sa->len, len - sa->len, (off_t)(QUEUE_HDRLEN + off + sa->len));
+
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0) errno = EIO;
+      return -1;
+    }
+    sa->len += (size_t)r;
+  }
+  return 0;
+}
+
+/* The original to attach: the whole message (want_whole, and it fits in
+ * limit), or else its header: up to the empty line, at most limit bytes
+ * (64 KiB when limit is 0), cut after a complete line. *whole says which. */
+static int original_read(int fd, const struct queue_env *e, int want_whole, unsigned long limit,
+                         stralloc *orig, int *whole)
+{
+  unsigned long long cap = limit > 0 ? limit : HEADER_MIN;
+  const char *end;
+
+  *whole = 0;
+  if (want_whole && e->msglen <= limit) {
+    *whole = 1;
+    return message_read(fd, orig, 0, (size_t)e->msglen);
+  }
+  if (cap > e->msglen) cap = e->msglen;
+  if (message_read(fd, orig, 0, (size_t)cap) == -1) return -1;
+  if (orig->len > 0 && orig->s[0] == '\n') {
+    orig->len = 0;
+    return 0;
+  }
+  end = memmem(orig->s, orig->len, "\n\n", 2);
+  if (end != NULL) {
+    orig->len = (size_t)(end - orig->s) + 1;
+    return 0;
+  }
+  while (orig->len > 0 && orig->s[orig->len - 1] != '\n') --orig->len;
+  return 0;
+}
+
+/* A boundary found nowhere in the attached text. */
+static int make_boundary(stralloc *b, const stralloc *orig, unsigned long id, time_t now)
+{
+  char num[FMT_ULONG];
+  unsigned long salt = (unsigned long)getpid();
+
+  for (unsigned long attempt = 0;; ++attempt) {
+    if (!stralloc_copys(b, "=_qmta_") || !stralloc_catb(b, num, fmt_ulong(num, id)) ||
+        !stralloc_append(b, "_") ||
+        !stralloc_catb(b, num, fmt_ulong(num, (unsigned long)now)) ||
+        !stralloc_append(b, "_") || !stralloc_catb(b, num, fmt_ulong(num, salt + attempt)))
+      return 0;
+    if (orig->len < b->len || memmem(orig->s, orig->len, b->s, b->len) == NULL) return 1;
+  }
+}
+
+static int put_sa(struct queue_writer *w, const stralloc *sa)
+{
+  return queue_put(w, sa->s, sa->len);
+}
+
+int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n)
+{
+  const char *sender = queue_env_str(e, e->sender);
+  int double_bounce = sender[0] == '\0';
+  stralloc me = {0};
+  stralloc to = {0};
+  stralloc head = {0};
+  stralloc text = {0};
+  stralloc report = {0};
+  stralloc orig = {0};
+  stralloc boundary = {0};
+  stralloc env = {0};
+  struct queue_writer w;
+  int opened = 0;
+  int whole = 0;
+  int global = 0;
+  size_t selected = 0;
+  unsigned long maxbytes;
+  unsigned long lifetime;
+  unsigned long id = 0;
+  struct stat st;
+  time_t now = time(NULL);
+  char num[FMT_ULONG];
+  int saved;
+
+  if (kind != DSN_FAILED && kind != DSN_DELAYED && kind != DSN_DELIVERED) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (strcmp(sender, DSN_DOUBLE_SENDER) == 0) return 0; /* a failed double bounce is dropped */
+  if (double_bounce && kind != DSN_FAILED) return 0;    /* RFC 3461 6.2: never to <> */
+  for (size_t i = 0; i < n; ++i)
+    if (r[i].idx < e->rcpt_count && notify_allows(e, r[i].idx, kind)) ++selected;
+  if (selected == 0) return 0;
+
+  if (ctl_readline(&me, "control/me", "localhost") == -1) goto fail;
+  if (ctl_readint(&maxbytes, "control/bouncemaxbytes", DEFAULT_BOUNCEMAXBYTES) == -1) goto fail;
+  if (ctl_readint(&lifetime, "control/queuelifetime", DEFAULT_LIFETIME) == -1) goto fail;
+  if (!stralloc_0(&me)) goto fail;
+  --me.len;
+  if (double_bounce) {
+    if (ctl_readline(&to, "control/doublebounceto", "postmaster") == -1) goto fail;
+    if (memchr(to.s, '@', to.len) == NULL &&
+        (!stralloc_append(&to, "@") || !stralloc_cat(&to, &me)))
+      goto fail;
+  } else if (!stralloc_copys(&to, sender)) {
+    goto fail;
+  }
+  if (!stralloc_0(&to)) goto fail;
+  if (fstat(fd, &st) == 0) id = (unsigned long)st.st_ino;
+
+  /* the text for people, and the delivery-status fields */
+  if (!stralloc_copys(&text, "This is the mail system at ") || !stralloc_cat(&text, &me) ||
+      !stralloc_cats(&text, ".\n\n"))
+    goto fail;
+  if (kind == DSN_FAILED) {
+    if (!stralloc_cats(&text, double_bounce
+                       ? "A message without a return address (a delivery report itself)\n"
+                         "could not be delivered; this report goes to the postmaster.\n"
+                       : "Your message could not be delivered to the recipients below.\n"
+                         "Each address is followed by the reason. This report is final:\n"
+                         "the message will not be tried again.\n"))
+      goto fail;
+  } else if (kind == DSN_DELAYED) {
+    if (!stralloc_cats(&text, "Your message has not been delivered yet to the recipients\n"
+                              "below. It will be tried again until ") ||
+        !cat_date(&text, (time_t)e->arrival + (time_t)lifetime) ||
+        !stralloc_cats(&text, ";\nyou need not send it again.\n"))
+      goto fail;
+  } else if (!stralloc_cats(&text, "Your message was delivered to the recipients below.\n")) {
+    goto fail;
+  }
+  if (!stralloc_cats(&text, "\n")) goto fail;
+
+  if (!stralloc_copys(&head, "dns; ") || !stralloc_cat(&head, &me) || !stralloc_0(&head) ||
+      !stralloc_copys(&report, "") || !cat_field(&report, "Reporting-MTA", head.s))
+    goto fail;
+  if (e->envid != (size_t)-1 &&
+      !cat_field(&report, "Original-Envelope-Id", queue_env_str(e, e->envid)))
+    goto fail;
+  if (!stralloc_cats(&report, "Arrival-Date: ") || !cat_date(&report, (time_t)e->arrival) ||
+      !stralloc_append(&report, "\n"))
+    goto fail;
+
+  for (size_t i = 0; i < n; ++i) {
+    struct parsed_reason p;
+    const char *addr;
+    const char *reason = r[i].reason != NULL ? r[i].reason : "";
+    stralloc field = {0};
+    int ok = 1;
+
+    if (r[i].idx >= e->rcpt_count || !notify_allows(e, r[i].idx, kind)) continue;
+    addr = queue_env_str(e, e->rcpt[r[i].idx].addr);
+    if (has_8bit(addr) || has_8bit(reason)) global = 1;
+    reason_parse(&p, reason, kind);
+
+    ok = stralloc_cats(&text, "<") && cat_clean(&text, addr) && stralloc_cats(&text, ">:\n    ") &&
+         cat_clean(&text, reason[0] != '\0' ? reason : "(no reason given)") &&
+         stralloc_cats(&text, "\n\n");
+
+    ok = ok && stralloc_append(&report, "\n");
+    if (ok && e->rcpt[r[i].idx].orcpt != (size_t)-1)
+      ok = cat_field(&report, "Original-Recipient", queue_env_str(e, e->rcpt[r[i].idx].orcpt));
+    ok = ok && stralloc_copys(&field, has_8bit(addr) ? "utf-8; " : "rfc822; ") &&
+         stralloc_cats(&field, addr) && stralloc_0(&field) &&
+         cat_field(&report, "Final-Recipient", field.s);
+    ok = ok && cat_field(&report, "Action",
+                         kind == DSN_FAILED ? "failed" : kind == DSN_DELAYED ? "delayed"
+                                                                             : "delivered");
+    ok = ok && cat_field(&report, "Status", p.status);
+    if (ok && p.hostlen > 0)
+      ok = stralloc_copys(&field, "dns; ") && stralloc_catb(&field, reason, p.hostlen) &&
+           stralloc_0(&field) && cat_field(&report, "Remote-MTA", field.s);
+    if (ok && p.remote != NULL)
+      ok = stralloc_copys(&field, "smtp; ") && stralloc_cats(&field, p.remote) &&
+           stralloc_0(&field) && cat_field(&report, "Diagnostic-Code", field.s);
+    else if (ok && reason[0] != '\0')
+      ok = stralloc_copys(&field, "X-qmta; ") && stralloc_cats(&field, reason) &&
+           stralloc_0(&field) && cat_field(&report, "Diagnostic-Code", field.s);
+    if (ok && kind != DSN_DELIVERED)
+      ok = stralloc_cats(&report, "Last-Attempt-Date: ") && cat_date(&report, now) &&
+           stralloc_append(&report, "\n");
+    if (ok && kind == DSN_DELAYED)
+      ok = stralloc_cats(&report, "Will-Retry-Until: ") &&
+           cat_date(&report, (time_t)e->arrival + (time_t)lifetime) &&
+           stralloc_append(&report, "\n");
+    stralloc_free(&field);
+    if (!ok) goto fail;
+  }
+
+  /* the original */
+  {
+    int want_whole = kind == DSN_FAILED && maxbytes > 0 &&
+                     !(e->ret != (size_t)-1 && strcasecmp(queue_env_str(e, e->ret), "HDRS") == 0);
+
+    if (original_read(fd, e, want_whole, maxbytes, &orig, &whole) == -1) goto fail;
+  }
+  if (!make_boundary(&boundary, &orig, id, now)) goto fail;
+  if (!whole && e->msglen > 0 && kind == DSN_FAILED &&
+      !stralloc_cats(&text, "Only the header of the message is attached.\n\n"))
+    goto fail;
+
+  /* the header of the report */
+  if (!stralloc_copys(&head, "From: Mail Delivery System <MAILER-DAEMON@") ||
+      !stralloc_cat(&head, &me) || !stralloc_cats(&head, ">\nTo: <") || !cat_clean(&head, to.s) ||
+      !stralloc_cats(&head, ">\nSubject: ") ||
+      !stralloc_cats(&head, kind == DSN_FAILED ? "Undelivered mail returned to sender"
+                            : kind == DSN_DELAYED ? "Delayed mail (still being retried)"
+                                                  : "Delivery report: mail delivered") ||
+      !stralloc_cats(&head, "\nDate: ") || !cat_date(&head, now) ||
+      !stralloc_cats(&head, "\nMessage-ID: <dsn.") ||
+      !stralloc_catb(&head, num, fmt_ulong(num, (unsigned long)now)) ||
+      !stralloc_append(&head, ".") || !stralloc_catb(&head, num, fmt_ulong(num, id)) ||
+      !stralloc_append(&head, ".") ||
+      !stralloc_catb(&head, num, fmt_ulong(num, (unsigned long)getpid())) ||
+      !stralloc_append(&head, "@") || !stralloc_cat(&head, &me) ||
+      !stralloc_cats(&head, ">\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/report; report-type=") ||
+      !stralloc_cats(&head, global ? "global-delivery-status;" : "delivery-status;") ||
+      !stralloc_cats(&head, "\n boundary=\"") || !stralloc_cat(&head, &boundary) ||
+      !stralloc_cats(&head, "\"\n\nThis is a MIME-encapsulated message.\n\n--") ||
+      !stralloc_cat(&head, &boundary) ||
+      !stralloc_cats(&head, "\nContent-Description: Notification\nContent-Type: text/plain; "
+                            "charset=") ||
+      !stralloc_cats(&head, global ? "utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                                   : "us-ascii\n\n"))
+    goto fail;
+
+  if (queue_open(&w) == -1) goto fail;
+  opened = 1;
+  if (put_sa(&w, &head) == -1 || put_sa(&w, &text) == -1) goto fail;
+  if (!stralloc_copys(&head, "--") || !stralloc_cat(&head, &boundary) ||
+      !stralloc_cats(&head, "\nContent-Description: Delivery report\nContent-Type: ") ||
+      !stralloc_cats(&head, global ? "message/global-delivery-status\n\n"
+                                   : "message/delivery-status\n\n"))
+    goto fail;
+  if (put_sa(&w, &head) == -1 || put_sa(&w, &report) == -1) goto fail;
+  if (!stralloc_copys(&head, "\n--") || !stralloc_cat(&head, &boundary) ||
+      !stralloc_cats(&head, whole ? "\nContent-Description: The message\n"
+                                    "Content-Type: message/rfc822\n\n"
+                                  : "\nContent-Description: The message header\n"
+                                    "Content-Type: text/rfc822-headers\n\n"))
+    goto fail;
+  if (put_sa(&w, &head) == -1 || put_sa(&w, &orig) == -1) goto fail;
+  /* RFC 2046 5.1.1: the line end before a delimiter belongs to it */
+  if (!stralloc_copys(&head, orig.len > 0 && orig.s[orig.len - 1] != '\n' ? "\n\n--" : "\n--") ||
+      !stralloc_cat(&head, &boundary) || !stralloc_cats(&head, "--\n"))
+    goto fail;
+  if (put_sa(&w, &head) == -1) goto fail;
+
+  /* the envelope: one recipient */
+  if (!stralloc_copys(&env, "T") ||
+      !stralloc_catb(&env, num, fmt_ulong(num, (unsigned long)now)) || !stralloc_0(&env) ||
+      !stralloc_cats(&env, "F") || !stralloc_cats(&env, double_bounce ? DSN_DOUBLE_SENDER : "") ||
+      !stralloc_0(&env) || !stralloc_cats(&env, "R") || !stralloc_cats(&env, to.s) ||
+      !stralloc_0(&env))
+    goto fail;
+  if (queue_envelope(&w, env.s, env.len) == -1) goto fail;
+  if (queue_commit(&w, &id) == -1) goto fail;
+  opened = 0;
+
+  saved = 0;
+  goto out;
+
+fail:
+  saved = errno != 0 ? errno : ENOMEM;
+  if (opened) queue_abort(&w);
+out:
+  stralloc_free(&me);
+  stralloc_free(&to);
+  stralloc_free(&head);
+  stralloc_free(&text);
+  stralloc_free(&report);
+  stralloc_free(&orig);
+  stralloc_free(&boundary);
+  stralloc_free(&env);
+  if (saved != 0) {
+    errno = saved;
+    return -1;
+  }
+  return 0;
+}
