@@ -10,6 +10,8 @@
  * Everything the client chose (HELO, the login name) is cleaned so that
  * it cannot end the comment it sits in or the field.
  */
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <stralloc.h>
@@ -92,7 +94,14 @@ int received_fmt(stralloc *sa, const struct received_info *r)
   if (r->host != NULL && r->host[0] != '\0') {
     if (cat_clean(sa, r->host) == -1 || !stralloc_cats(sa, " ")) return -1;
   }
-  if (!stralloc_cats(sa, "[") || cat_clean(sa, r->ip) == -1) return -1;
+  /* RFC 5321 4.1.3: an IPv6 address literal is tagged; a mapped IPv4 one is just IPv4 */
+  if (strncasecmp(r->ip, "::ffff:", 7) == 0 && strchr(r->ip + 7, ':') == NULL) {
+    if (!stralloc_cats(sa, "[") || cat_clean(sa, r->ip + 7) == -1) return -1;
+  } else if (strchr(r->ip, ':') != NULL) {
+    if (!stralloc_cats(sa, "[IPv6:") || cat_clean(sa, r->ip) == -1) return -1;
+  } else {
+    if (!stralloc_cats(sa, "[") || cat_clean(sa, r->ip) == -1) return -1;
+  }
   if (!stralloc_cats(sa, "])\n\tby ") || cat_clean(sa, r->me) == -1) return -1;
   if (!stralloc_cats(sa, " (qmta qsmtpd) with ") || !stralloc_cats(sa, r->proto)) return -1;
   if (r->tls != NULL) {

@@ -35,7 +35,7 @@ int main(void)
   struct received_info ri;
   char date[40];
 
-  plan(27);
+  plan(29);
 
   ok(act("OK", "550") == ACT_OK, "OK");
   ok(act(" relay ", "550") == ACT_RELAY, "RELAY, any case, blanks");
@@ -103,6 +103,14 @@ int main(void)
   ri.proto = "SMTP";
   ok(received_fmt(&sa, &ri) == 0 && stralloc_0(&sa) && strncmp(sa.s, PLAIN, strlen(PLAIN)) == 0,
      "Received: plain");
+  ri.ip = "2001:db8::1";
+  ok(received_fmt(&sa, &ri) == 0 && stralloc_0(&sa) &&
+       strncmp(sa.s, "Received: from unknown ([IPv6:2001:db8::1])\n", 44) == 0,
+     "Received: IPv6 address literal");
+  ri.ip = "::ffff:192.0.2.9";
+  ok(received_fmt(&sa, &ri) == 0 && stralloc_0(&sa) &&
+       strncmp(sa.s, "Received: from unknown ([192.0.2.9])\n", 37) == 0,
+     "Received: IPv4-mapped address as IPv4");
   stralloc_free(&sa);
   return done_testing();
 }
