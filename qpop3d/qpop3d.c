@@ -441,8 +441,6 @@ int main(int argc, char **argv)
 {
   const char *env;
   unsigned long timeout;
-  stralloc sa = {0};
-  int r;
 
   qlog_prog = "qpop3d";
   if (argc >= 2 && strcmp(argv[1], "-s") == 0) {
@@ -469,10 +467,8 @@ int main(int argc, char **argv)
     qdie_sys(111, "unable to switch to ", qhome());
   }
   if (ctl_readint(&timeout, "control/timeoutpop3d", POP_TIMEOUT) == 1) pop_timeout = timeout;
-  r = ctl_readline(&sa, "control/authplaintext", NULL);
-  if (r == -1) qwarn_sys("unable to read control/authplaintext");
-  if (r == 1 && !(sa.len == 1 && sa.s[0] == '0') && is_loopback(ip)) plain_ok = 1;
-  stralloc_free(&sa);
+  /* as in qsmtpd: the file's existence is the switch */
+  if (access("control/authplaintext", F_OK) == 0 && is_loopback(ip)) plain_ok = 1;
 
   if (geteuid() == 0) privsep();
   authorization();
