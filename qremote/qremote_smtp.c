@@ -642,8 +642,10 @@ static int message_scan(const struct job *j)
 {
   char buf[MSG_CHUNK];
   unsigned long long done = 0;
+  char last = '\n';
 
-  wire_size = j->msglen + 3;
+  /* RFC 1870 3: the message with CRLF line ends, without the final dot */
+  wire_size = j->msglen;
   eightbit = 0;
   while (done < j->msglen) {
     size_t want = j->msglen - done > sizeof buf ? sizeof buf : (size_t)(j->msglen - done);
@@ -659,7 +661,9 @@ static int message_scan(const struct job *j)
       else if ((unsigned char)buf[k] >= 0x80) eightbit = 1;
     }
     done += (unsigned long long)r;
+    last = buf[r - 1];
   }
+  if (j->msglen > 0 && last != '\n') wire_size += 2;
   return 0;
 }
 
