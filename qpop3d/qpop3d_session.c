@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -256,6 +257,8 @@ int pop_session(void)
   int lockfd;
   int r;
 
+  /* a client gone mid-RETR is a write error, logged, not a silent death */
+  signal(SIGPIPE, SIG_IGN);
   env = getenv("USER");
   if (env != NULL) user = env;
   env = getenv("TCPREMOTEIP");

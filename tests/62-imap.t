@@ -2,7 +2,7 @@
 # IMAP through Dovecot as qsetup and qdovecot-conf set it up, driven by
 # Python's imaplib: STARTTLS and implicit TLS, LOGIN checked by qauth,
 # FETCH byte-exact against the Maildir files, UIDs stable across sessions,
-# STORE \\Deleted + EXPUNGE; Dovecot and qpop3d on one Maildir; a password
+# STORE \Deleted + EXPUNGE; Dovecot and qpop3d on one Maildir; a password
 # changed with qpasswd taking effect in IMAP and POP3 at once.
 import glob
 import imaplib
@@ -214,7 +214,7 @@ def main():
     ok(all(os.stat(p).st_uid == os.stat(bob).st_uid for p in maildir_files(bob).values()),
        "Dovecot works on the Maildir as its owner")
 
-    # 2. implicit TLS; the same UIDs; STORE \\Deleted + EXPUNGE
+    # 2. implicit TLS; the same UIDs; STORE \Deleted + EXPUNGE
     m = imap_login(isport, "Bob@Test.Example", "old pass", ctx, implicit=True)
     m.select("INBOX")
     again = fetch_all(m)
@@ -256,9 +256,30 @@ def main():
     # POP3 must end a last line without newline before its final dot
     fetched = set(b if b.endswith(b"\r\n") else b + b"\r\n" for b in left.values())
     is_(retrieved, fetched, "POP3 RETR and IMAP FETCH give the same bytes")
-    p.quit()
 
-    # 4. wrong passwords; qpasswd changes the password for IMAP and POP3
+    # 4. IMAP expunges a message while the POP3 session is open: it just
+    # disappears for POP3, without an error at QUIT
+    first_pop_uid = p.uidl(1).split()[2].decode()
+    m = imap_login(isport, "bob@test.example", "old pass", ctx, implicit=True)
+    m.select("INBOX")
+    for uid, body in fetch_all(m).items():
+        if first_pop_uid in maildir_files(bob) and \
+                body.replace(b"\r\n", b"\n") == open(maildir_files(bob)[first_pop_uid], "rb").read():
+            m.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
+    m.expunge()
+    m.logout()
+    ok(first_pop_uid not in maildir_files(bob), "IMAP expunged the message POP3 lists first")
+    try:
+        p.retr(1)
+        ok(False, "POP3 RETR of the expunged message: -ERR")
+    except poplib.error_proto:
+        ok(True, "POP3 RETR of the expunged message: -ERR")
+    is_(len(p.retr(2)[1]) > 0, True, "the other message is still served")
+    p.dele(1)
+    ok(p.quit().startswith(b"+OK"), "DELE of a vanished message, then QUIT: +OK")
+    is_(len(maildir_files(bob)), 1, "one message left")
+
+    # 5. wrong passwords; qpasswd changes the password for IMAP and POP3
     ok(imap_fails(isport, "bob@test.example", "Old pass", ctx), "IMAP: wrong password refused")
     ok(imap_fails(isport, "nobody@test.example", "old pass", ctx), "IMAP: unknown user refused")
     if run("qpasswd", QHOME, "bob@test.example", stdin=b"new pass\n").returncode != 0:
@@ -270,7 +291,7 @@ def main():
     m.logout()
     ok(not pop_fails(psport, "bob@test.example", "new pass", ctx), "POP3: new password works at once")
 
-    # 5. the log: logins through qauth, no password
+    # 6. the log: logins through qauth, no password
     time.sleep(0.5)
     with open(QHOME + "/log/imap/current", "rb") as f:
         log = f.read()
