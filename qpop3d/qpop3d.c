@@ -409,9 +409,18 @@ static void authorization(void)
         continue;
       }
       have_user = 0;
+      if (pop_in.p < pop_in.n) {
+        /* the session is another process: what the client sent after
+         * PASS would be lost in this buffer, so pipelining stops here */
+        pop_in_discard();
+        explicit_bzero(line, sizeof line);
+        pop_puts("-ERR no commands after PASS before its answer (no PIPELINING before login)\r\n");
+        continue;
+      }
       pop_flush();
       r = authenticate(user, ulen, c.arg, plen);
       explicit_bzero(line, sizeof line);
+      explicit_bzero(pop_in.x, pop_in.a); /* all read: only the password is there */
       if (r == 0) _exit(0); /* the session ran, and logged */
       if (r == 1) {
         failures++;
