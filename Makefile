@@ -15,7 +15,7 @@ SAN ?=
 FUZZTIME ?= 30
 
 WARN = -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes -Wformat=2
-CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ilib -MMD -MP
+CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ilib -include lib/fmtfix.h -MMD -MP
 LDFLAGS =
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

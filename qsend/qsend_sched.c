@@ -14,7 +14,9 @@
  * reported to the sender (dsn_send) before the recipient is marked done,
  * so that a crash in between only repeats the report, never loses it.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,26 +243,109 @@ long sched_timeout_ms(void)
   return (long)(heap[0]->due - now) * 1000;
 }
 
+/*
+ * Flush requests: sendmail -qR/-qS/-qI leaves one file a request in
+ * queue/flush/ ("R<text>", "S<text>" or "I<id>", one line) before it sends
+ * SIGALRM. With requests, only matching deferred recipients become due:
+ * R the recipient contains text, S the sender contains it (ASCII case
+ * ignored), I the queue id is equal. Without any, everything does.
+ */
+#define FLUSH_MAX 64          /* requests read at one SIGALRM */
+#define FLUSH_TEXT_MAX 320
+
+struct flush_req {
+  char kind;
+  char text[FLUSH_TEXT_MAX + 1];
+};
+
+static size_t flush_read(struct flush_req *reqs)
+{
+  DIR *dir = opendir("queue/flush");
+  struct dirent *de;
+  size_t n = 0;
+
+  if (dir == NULL) return 0;
+  while ((de = readdir(dir)) != NULL && n < FLUSH_MAX) {
+    char path[300];
+    char buf[FLUSH_TEXT_MAX + 2];
+    ssize_t len;
+    int fd;
+
+    if (de->d_name[0] == '.' || strlen(de->d_name) > 200) continue;
+    memcpy(path, "queue/flush/", 12);
+    memcpy(path + 12, de->d_name, strlen(de->d_name) + 1);
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1) continue;
+    len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    unlink(path);
+    if (len < 2) continue;
+    buf[len] = '\0';
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) buf[--len] = '\0';
+    if (buf[0] != 'R' && buf[0] != 'S' && buf[0] != 'I') continue;
+    reqs[n].kind = buf[0];
+    memcpy(reqs[n].text, buf + 1, (size_t)len);
+    n++;
+  }
+  closedir(dir);
+  return n;
+}
+
+static int flush_matches(const struct msg *m, size_t idx, const struct flush_req *reqs, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    const struct flush_req *q = &reqs[i];
+    if (q->kind == 'R' && strcasestr(rcpt_addr(m, idx), q->text) != NULL) return 1;
+    if (q->kind == 'S' && strcasestr(queue_env_str(&m->env, m->env.sender), q->text) != NULL)
+      return 1;
+    if (q->kind == 'I') {
+      unsigned long id;
+      size_t len = scan_ulong(q->text, &id);
+      if (len > 0 && q->text[len] == '\0' && id == m->id) return 1;
+    }
+  }
+  return 0;
+}
+
 void sched_flush(void)
 {
+  struct flush_req *reqs;
+  size_t nreq;
   size_t n = heap_len;
   struct msg **all;
   size_t i;
 
-  dom_reset_all();
-  if (n == 0) return;
-  all = malloc(n * sizeof *all);
+  reqs = malloc(FLUSH_MAX * sizeof *reqs);
+  if (reqs == NULL) die_nomem();
+  nreq = flush_read(reqs);
+  if (nreq == 0) dom_reset_all();
+  all = malloc((n ? n : 1) * sizeof *all);
   if (all == NULL) die_nomem();
   memcpy(all, heap, n * sizeof *all);
   for (i = 0; i < n; i++) {
     struct msg *m = all[i];
     size_t j;
-    for (j = 0; j < m->env.rcpt_count; j++)
-      if (m->r[j].state == RCPT_PENDING) m->r[j].next = 0;
+    for (j = 0; j < m->env.rcpt_count; j++) {
+      struct rcpt *r = &m->r[j];
+      if (r->state != RCPT_PENDING) continue;
+      if (nreq > 0 && !flush_matches(m, j, reqs, nreq)) continue;
+      r->next = 0;
+      if (nreq > 0 && r->remote) {
+        /* a flushed destination gets its chance again too */
+        const char *at = strrchr(rcpt_addr(m, j), '@');
+        if (at != NULL) {
+          struct dom *d = dom_get(at + 1, strlen(at + 1));
+          d->down_until = 0;
+        }
+      }
+    }
     heap_remove(m);
     place(m);
   }
   free(all);
+  free(reqs);
 }
 
 unsigned long sched_busy(int remote)

@@ -1,0 +1,39 @@
+#ifndef FMTFIX_H
+#define FMTFIX_H
+/*
+ * libowfat declares its fmt_ functions __attribute__((pure)), yet they
+ * write into dest. A compiler that believes the attribute may keep a stale
+ * copy of dest across the call, or move a read of dest before it. These
+ * wrappers put a compiler barrier after each call, and the macros route
+ * every use through them. The Makefile force-includes this header
+ * (-include lib/fmtfix.h), so code simply calls fmt_ulong as usual.
+ */
+#include <stddef.h>
+#include <fmt.h>
+
+static inline size_t fmtfix_ulong(char *dest, unsigned long n)
+{
+  size_t r = (fmt_ulong)(dest, n);
+  __asm__ __volatile__("" ::: "memory");
+  return r;
+}
+
+static inline size_t fmtfix_ulonglong(char *dest, unsigned long long n)
+{
+  size_t r = (fmt_ulonglong)(dest, n);
+  __asm__ __volatile__("" ::: "memory");
+  return r;
+}
+
+static inline size_t fmtfix_str(char *dest, const char *s)
+{
+  size_t r = (fmt_str)(dest, s);
+  __asm__ __volatile__("" ::: "memory");
+  return r;
+}
+
+#define fmt_ulong(dest, n) fmtfix_ulong((dest), (n))
+#define fmt_ulonglong(dest, n) fmtfix_ulonglong((dest), (n))
+#define fmt_str(dest, s) fmtfix_str((dest), (s))
+
+#endif

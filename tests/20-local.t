@@ -1,0 +1,95 @@
+#!/bin/sh
+# Local delivery end to end: qinject -> qsend -> qlspawn -> qlocal, into
+# Maildirs and an mbox, compared byte for byte; loops and unknown users.
+. "$(dirname "$0")/lib.sh"
+plan 21
+
+inst_setup
+{
+  echo 'bob@test.example:!'
+  echo 'carol@test.example:!:mail/test.example/carol.mbox'
+  i=0
+  while [ $i -lt 1000 ]; do echo "u$i@test.example:!"; i=$((i + 1)); done
+} >>"$QHOME/control/users"
+echo 20971520 >"$QHOME/control/databytes" # the 10 MB message below
+qnewmaps "$QHOME" || bail "qnewmaps failed"
+inst_start
+
+BOB="$QHOME/mail/test.example/bob"
+M="$T_TMP/msg"
+
+# strips what delivery adds (Return-Path, Delivered-To, qinject's Received)
+body_of() { tail -n +4 "$1"; }
+newest() { ls -t "$1"/new/* 2>/dev/null | head -1; }
+
+# 1. a plain message, byte for byte
+printf 'From: alice@else.example\nTo: bob@test.example\nSubject: one\n\nline 1\nline 2\n' >"$M"
+qinject -f alice@else.example bob@test.example <"$M"
+is "$?" 0 "qinject accepts a message"
+ok "delivered to bob's Maildir" wait_for 20 has_mail "$BOB" 1
+f=$(newest "$BOB")
+is "$(sed -n 1p "$f")" "Return-Path: <alice@else.example>" "Return-Path line first"
+is "$(sed -n 2p "$f")" "Delivered-To: bob@test.example" "Delivered-To line second"
+ok "qinject's Received line third" sh -c "sed -n 3p '$f' | grep -q '^Received: (qmta '"
+ok "the message itself is byte-exact" sh -c "tail -n +4 '$f' | cmp -s - '$M'"
+ok "the Maildir file is only in new/ (tmp/ is empty)" test "$(count_files "$BOB/tmp")" = 0
+
+# 2. 8-bit bytes, a 998-byte line, a line without final newline
+python3 - "$M" <<'EOF'
+import sys
+body = b"Subject: 8bit\n\n" + bytes(range(128, 256)) + b"\n" + b"x" * 998 + b"\n" + b"caf\xc3\xa9 \x00 nul and end"
+open(sys.argv[1], "wb").write(body)
+EOF
+qinject -f alice@else.example bob@test.example <"$M"
+ok "second message delivered" wait_for 20 has_mail "$BOB" 2
+f=$(newest "$BOB")
+ok "8-bit bytes, 998-byte line and NUL kept byte-exact" sh -c "tail -n +4 '$f' | cmp -s - '$M'"
+
+# 3. a 10 MB body
+python3 -c '
+import sys
+line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+sys.stdout.buffer.write(b"Subject: big\n\n" + line * (10 * 1024 * 1024 // len(line) + 1))' >"$M"
+qinject -f alice@else.example bob@test.example <"$M"
+ok "10 MB message delivered" wait_for 60 has_mail "$BOB" 3
+f=$(newest "$BOB")
+ok "10 MB message byte-exact" sh -c "tail -n +4 '$f' | cmp -s - '$M'"
+
+# 4. mbox: From_ line, >From quoting, blank line between messages
+printf 'Subject: mbox\n\nFrom here on\n>From quoted\nplain\n' >"$M"
+qinject -f alice@else.example carol@test.example <"$M"
+qinject -f '' carol@test.example <"$M"
+MBOX="$QHOME/mail/test.example/carol.mbox"
+ok "two messages appended to the mbox" wait_for 20 sh -c "[ \$(grep -c '^From ' '$MBOX') -eq 2 ]"
+ok "From_ line with the sender" grep -q '^From alice@else.example ' "$MBOX"
+ok "null sender shown as MAILER-DAEMON" grep -q '^From MAILER-DAEMON ' "$MBOX"
+ok "body From quoted as >From" grep -q '^>From here on$' "$MBOX"
+ok ">From quoted as >>From" grep -q '^>>From quoted$' "$MBOX"
+
+# 5. 1000 recipients, each its own mailbox
+i=0
+rcpts=
+while [ $i -lt 1000 ]; do rcpts="$rcpts u$i@test.example"; i=$((i + 1)); done
+printf 'Subject: many\n\nto a thousand\n' >"$M"
+# shellcheck disable=SC2086
+qinject -f alice@else.example $rcpts <"$M"
+all_thousand() { [ "$(find "$QHOME/mail/test.example" -path '*/u*/new/*' -type f | wc -l)" -eq 1000 ]; }
+ok "1000 recipients of one message each got it once" wait_for 120 all_thousand
+
+# 6. loops and unknown users fail, and nothing is delivered
+printf 'Delivered-To: bob@test.example\nSubject: loop\n\nloop\n' >"$M"
+qinject -f alice@else.example bob@test.example <"$M"
+ok "a message with our Delivered-To fails as a loop" \
+  wait_for 20 sh -c "grep -q 'bob@test.example failed: mail loop' '$QHOME/log/qsend/current'"
+{
+  i=0
+  while [ $i -lt 101 ]; do echo "Received: from hop$i"; i=$((i + 1)); done
+  printf 'Subject: hops\n\nhops\n'
+} >"$M"
+qinject -f alice@else.example bob@test.example <"$M"
+ok "more than maxhops Received lines fail as a loop" \
+  wait_for 20 sh -c "grep -q 'too many Received lines' '$QHOME/log/qsend/current'"
+qinject -f alice@else.example nosuchuser@test.example <"$M"
+ok "an unknown local user fails permanently" \
+  wait_for 20 sh -c "grep -q 'nosuchuser@test.example failed: no such user' '$QHOME/log/qsend/current'"
+is "$(maildir_count "$BOB")" 3 "bob got nothing more"

@@ -1,0 +1,129 @@
+#!/bin/sh
+# Crash test: several hundred messages go in while processes are killed
+# with SIGKILL at random moments: qsend (run 1), qinject (run 2), the whole
+# supervision tree (run 3). Every message qinject acknowledged must be
+# delivered at least once, and nothing half-written may stay in the queue.
+. "$(dirname "$0")/lib.sh"
+plan 9
+
+N=${CRASH_MESSAGES:-300}
+inst_setup
+echo 'crash@test.example:!' >>"$QHOME/control/users"
+echo 1 >"$QHOME/control/backoffmin"
+echo 2 >"$QHOME/control/backoffmax"
+qnewmaps "$QHOME" || bail "qnewmaps failed"
+inst_start
+BOX="$QHOME/mail/test.example/crash"
+ACKED="$T_TMP/acked"
+: >"$ACKED"
+
+# inject RUN: N messages from 4 parallel injectors; acked ids go to $ACKED
+inject() {
+  for part in 0 1 2 3; do
+    (
+      k=$part
+      while [ $k -lt "$N" ]; do
+        id="$1-$k"
+        if printf 'X-Test-Id: %s\nSubject: crash %s\n\nbody %s\n' "$id" "$id" "$id" |
+          qinject -f tester@test.example crash@test.example 2>/dev/null; then
+          echo "$id" >>"$ACKED.$part"
+        fi
+        k=$((k + 4))
+      done
+    ) &
+  done
+}
+
+svc_pid() { s6-svstat -o pid "$QHOME/service/$1" 2>/dev/null; }
+
+# descendants PID: every process below PID (children first in the list)
+descendants() {
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    descendants "$c"
+    echo "$c"
+  done
+}
+
+random_sleep() { sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"; }
+
+delivered_ids() {
+  find "$BOX/new" "$BOX/cur" -type f -exec grep -h '^X-Test-Id: ' {} + 2>/dev/null |
+    sed 's/^X-Test-Id: //' | sort -u
+}
+
+# check RUN: all acked ids of RUN delivered (waits up to 120 s)
+check_run() {
+  cat "$ACKED".* 2>/dev/null | grep "^$1-" | sort -u >"$T_TMP/want.$1"
+  all_there() {
+    delivered_ids | grep "^$1-" >"$T_TMP/got.$1"
+    [ -z "$(comm -23 "$T_TMP/want.$1" "$T_TMP/got.$1")" ]
+  }
+  if wait_for 120 all_there; then
+    pass "run $1: all $(wc -l <"$T_TMP/want.$1") acknowledged messages delivered"
+  else
+    fail "run $1: acknowledged messages lost"
+    diag "missing: $(comm -23 "$T_TMP/want.$1" "$T_TMP/got.$1" | head -5 | tr '\n' ' ')"
+  fi
+}
+
+# Run 1: kill -9 qsend repeatedly while mail goes in.
+inject r1
+i=0
+while [ $i -lt 6 ]; do
+  random_sleep
+  p=$(svc_pid qsend)
+  [ -n "$p" ] && [ "$p" -gt 0 ] && kill -9 "$p" 2>/dev/null
+  i=$((i + 1))
+done
+wait
+ok "run 1: qinject acknowledged most messages" test "$(cat "$ACKED".* | grep -c '^r1-')" -gt $((N / 2))
+check_run r1
+
+# Run 2: kill -9 qinject processes at random moments.
+rm -f "$ACKED".*
+inject r2
+i=0
+while [ $i -lt 20 ]; do
+  sleep 0.05
+  for p in $(pgrep -x qinject); do
+    # only ours: its QHOME is this instance
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "QHOME=$QHOME"; then
+      kill -9 "$p" 2>/dev/null
+      break
+    fi
+  done
+  i=$((i + 1))
+done
+wait
+check_run r2
+
+# Run 3: kill -9 the whole supervision tree mid-load, then start it again.
+rm -f "$ACKED".*
+inject r3
+random_sleep
+tree="$(descendants "$SVSCAN_PID") $SVSCAN_PID"
+# shellcheck disable=SC2086
+kill -9 $tree 2>/dev/null
+wait "$SVSCAN_PID" 2>/dev/null
+SVSCAN_PID=
+wait
+# leftovers of the killed tree that still run would confuse s6: they were killed above
+rm -rf "$QHOME"/service/*/supervise "$QHOME"/service/*/log/supervise "$QHOME"/service/.s6-svscan
+inst_start
+check_run r3
+
+# After a restart qsend finishes what the crashes left: nothing half-written stays.
+s6-svc -r "$QHOME/service/qsend"
+sleep 1
+s6-svwait -U -t 20000 "$QHOME/service/qsend"
+queue_empty() {
+  [ "$(find "$QHOME/queue/new" "$QHOME/queue/mess" "$QHOME/queue/info" -type f | wc -l)" -eq 0 ]
+}
+ok "the queue drains completely" wait_for 60 queue_empty
+ok "no temp files of killed injectors remain" wait_for 20 test "$(count_files "$QHOME/queue/tmp")" = 0
+ok "no malformed queue files were set aside" test ! -d "$QHOME/queue/bad"
+total=$(delivered_ids | wc -l)
+ok "duplicates are allowed, but every delivered id is one we sent ($total)" \
+  test "$(delivered_ids | grep -cv '^r[123]-[0-9]*$')" -eq 0
+ok "every Maildir file is complete (ends with its body line)" \
+  sh -c "for f in '$BOX'/new/*; do tail -n 1 \"\$f\" | grep -q '^body r' || exit 1; done"
