@@ -3,7 +3,7 @@
 # good and bad logins, exit codes, the environment, privileges, Dovecot
 # mode, the per-address failure count, and no password in the log.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 31
 
 inst_setup
 echo 'S3cret pass' | qpasswd "$QHOME" bob@test.example >/dev/null 2>&1 || bail "qpasswd failed"
@@ -90,3 +90,24 @@ ok "no password in the log" sh -c "! grep -q -e 'S3cret' -e 'wrong' '$ERR'"
 # root never logs in as a system account, even with authsystem
 touch "$QHOME/control/authsystem"
 is "$(auth root@test.example "" true)" 1 "root@me refused with authsystem"
+
+# a system account of the "me" domain, with control/authsystem, on a root
+# instance: a throwaway account, removed again by the EXIT trap
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null 2>&1; then
+  SYSU="qmtat$$"
+  trap 'userdel "$SYSU" >/dev/null 2>&1; t_cleanup' EXIT
+  useradd -M -d "$T_TMP/home-$SYSU" -s /usr/sbin/nologin "$SYSU" >/dev/null 2>&1 ||
+    bail "useradd failed"
+  hash=$(openssl passwd -6 'sys pass') || bail "openssl passwd failed"
+  echo "$SYSU:$hash" | chpasswd -e || bail "chpasswd failed"
+  is "$(auth "$SYSU@test.example" 'sys pass' sh -c "$show")" 0 "system account: right password"
+  is "$(cat "$OUT")" \
+    "$SYSU@test.example|$T_TMP/home-$SYSU|$T_TMP/home-$SYSU/Maildir|$T_TMP/home-$SYSU/Maildir/|$SYSU|$QHOME" \
+    "system account: ~/Maildir, runs as the account itself"
+  is "$(auth "$SYSU@test.example" 'sys Pass' true)" 1 "system account: wrong password"
+  is "$(auth "$SYSU@other.example" 'sys pass' true)" 1 "system account only in the me domain"
+  rm "$QHOME/control/authsystem"
+  is "$(auth "$SYSU@test.example" 'sys pass' true)" 1 "no system accounts without authsystem"
+else
+  for i in 1 2 3 4 5; do pass "# SKIP system accounts need root and useradd"; done
+fi
