@@ -1,0 +1,3 @@
+# Benchmark helpers (not installed): make bench/injectload
+bench/injectload: bench/injectload.o
+	$(CC) $(LDFLAGS) -o $@ $^

@@ -1,0 +1,73 @@
+# Shared by the benchmark scripts (sourced). Needs ROOT (the tree) and
+# BENCH_NAME; sets WORK (a scratch dir on the filesystem measured), QHOME.
+#   bench_setup [qsetup options]   instance in $WORK/inst with user bob@test.example
+#   bench_start                    s6-svscan, waits for readiness
+#   bench_ceiling SIZE             prints files/s: SIZE-byte files, one fsync each, 3 s
+#   bench_wait_mail WANT           waits until bob's Maildir holds WANT files (<= 300 s)
+PATH="$ROOT/bin:$PATH"
+export PATH
+BASE=${BENCHDIR:-$ROOT/bench/out}
+mkdir -p "$BASE" || exit 111
+WORK=$(mktemp -d "$BASE/$BENCH_NAME.XXXXXX") || exit 111
+chmod 755 "$WORK"
+QHOME="$WORK/inst"
+export QHOME
+SVSCAN=
+
+bench_cleanup() {
+  if [ -n "$SVSCAN" ]; then
+    s6-svscanctl -t "$QHOME/service" 2>/dev/null
+    i=0
+    while kill -0 "$SVSCAN" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -9 "$SVSCAN" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+trap 'exit 1' INT TERM
+
+bench_setup() {
+  qsetup "$QHOME" --me test.example "$@" >"$WORK/qsetup.out" 2>&1 ||
+    { cat "$WORK/qsetup.out" >&2; exit 111; }
+  echo 'bob@test.example:!' >>"$QHOME/control/users"
+  qnewmaps "$QHOME" >/dev/null || exit 111
+}
+
+bench_start() {
+  s6-svscan "$QHOME/service" >"$WORK/svscan.out" 2>&1 &
+  SVSCAN=$!
+  for svc in "$QHOME"/service/*/; do
+    svc=${svc%/}
+    [ -f "$svc/notification-fd" ] || continue
+    i=0
+    while [ ! -p "$svc/supervise/control" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    s6-svwait -U -t 20000 "$svc" || { echo "$BENCH_NAME: $svc not ready" >&2; exit 111; }
+  done
+}
+
+bench_ceiling() {
+  rm -rf "$WORK/fsync"
+  python3 - "$WORK/fsync" "$1" <<'PY'
+import os, sys, time
+d, size = sys.argv[1], int(sys.argv[2])
+os.makedirs(d, exist_ok=True)
+data = b"x" * size
+n = 0
+t0 = time.monotonic()
+while time.monotonic() - t0 < 3.0:
+    fd = os.open(os.path.join(d, "f%d" % n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, data)
+    os.fsync(fd)
+    os.close(fd)
+    n += 1
+print("%.0f" % (n / (time.monotonic() - t0)))
+PY
+  rm -rf "$WORK/fsync"
+}
+
+bench_count_mail() { find "$QHOME/mail/test.example/bob/new" -type f 2>/dev/null | wc -l; }
+
+bench_wait_mail() {
+  i=0
+  while [ "$(bench_count_mail)" -lt "$1" ] && [ $i -lt 6000 ]; do sleep 0.05; i=$((i + 1)); done
+}
