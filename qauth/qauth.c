@@ -322,6 +322,7 @@ int main(int argc, char **argv)
     }
   } else {
     unsetenv("MAILDIR");
+    unsetenv("userdb_mail"); /* never one inherited from the caller */
   }
 
   if (dovecot) {
