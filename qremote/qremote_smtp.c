@@ -1188,7 +1188,8 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
       for (size_t i = 0; i < count; ++i) {
         memcpy(h[i].name, mx[i].name, strlen(mx[i].name) + 1);
         h[i].pref = mx[i].pref;
-        host_resolve(&h[i]);
+        /* a host named control/me is us: no need to look up its addresses */
+        if (strcasecmp(h[i].name, c->me.s) != 0) host_resolve(&h[i]);
       }
     }
     free(mx);
