@@ -15,7 +15,8 @@
  *
  * Reasons come in two shapes (qremote(8)): "HOST [IP] said: 550 5.1.1 text"
  * (a server's reply) or "5.1.1 text" (our own); anything else gets the
- * status X.0.0 of its kind.
+ * status X.0.0 of its kind. A failure whose reason is temporary (the
+ * queue lifetime ran out) is reported as 5.4.7, delivery time expired.
  *
  * Envelope of the report: sender "" (a double bounce: "#@[]"), one
  * recipient: the original sender, or control/doublebounceto (default
@@ -189,6 +190,11 @@ static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
     }
   }
   n = scan_status(code);
+  if (kind == DSN_FAILED && (code[0] == '4' || (p->remote != NULL && p->remote[0] == '4'))) {
+    /* a temporary failure made final by the queue lifetime: RFC 3463 X.4.7 */
+    memcpy(p->status, "5.4.7", 6);
+    return;
+  }
   if (n == 0 || n >= STATUS_MAX) return;
   /* a status of another class than the report's kind is not believed */
   if ((kind == DSN_FAILED && code[0] != '5') || (kind == DSN_DELAYED && code[0] != '4') ||

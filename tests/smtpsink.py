@@ -14,7 +14,7 @@ Options:
   --tls CERT,KEY       offer STARTTLS with this certificate
   --auth USER:PASS     offer AUTH PLAIN LOGIN and require it before MAIL
   --no-pipelining --no-8bitmime --no-smtputf8 --no-ehlo --dsn --size N
-  --rules FILE         reread at each connection; lines:
+  --rules FILE         reread at each connection and each MAIL; lines:
                          greet CODE TEXT     (answer the connection with it)
                          mail CODE TEXT
                          rcpt ADDRESS CODE TEXT   (address as in RCPT, no <>)
@@ -193,6 +193,7 @@ class Session:
                 else:
                     self.send("535 5.7.8 bad credentials")
             elif verb == "MAIL":
+                self.rules = load_rules(self.opts.get("rules"))
                 if self.opts.get("auth") and not self.auth_user:
                     self.send("530 5.7.0 authentication required")
                     continue

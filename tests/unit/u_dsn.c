@@ -106,7 +106,7 @@ int main(void)
                     "body line\n--=_qmta_ not a boundary\n";
   int fd;
 
-  plan(46);
+  plan(47);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("queue", 0755) == -1 ||
       mkdir("queue/tmp", 0755) == -1 || mkdir("queue/new", 0755) == -1 ||
       mkdir("control", 0755) == -1) {
@@ -229,6 +229,9 @@ int main(void)
   ok(has("Will-Retry-Until: Sun, 19 Nov 2023 22:13:20 +0000\n"), "Will-Retry-Until = arrival + 5 days");
   ok(dsn_send(fd, &e, DSN_DELIVERED, r, 1) == 0 && take_report() == 0,
      "no success notice without NOTIFY=SUCCESS");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1 &&
+     has("Action: failed\nStatus: 5.4.7\n") && has("Diagnostic-Code: smtp; 451 4.3.0 later\n"),
+     "expired after temporary failures: 5.4.7 with the last reply");
   ok(dsn_send(fd, &e, 'Q', r, 1) == -1, "unknown kind refused");
   close(fd);
 
