@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 
   qlog_prog = "qlocal";
   memset(&d, 0, sizeof d);
+  opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "+l:s:r:A")) != -1) {
     switch (opt) {
       case 'l': len_arg = optarg; break;

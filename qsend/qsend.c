@@ -293,6 +293,7 @@ int main(int argc, char **argv)
   int which;
 
   qlog_prog = "qsend";
+  opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "d:")) != -1) {
     switch (opt) {
       case 'd':

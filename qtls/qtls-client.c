@@ -164,6 +164,7 @@ int main(int argc, char **argv)
   int rc;
 
   qtls_prog = "qtls-client";
+  opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "h:vC:t:")) != -1) {
     switch (opt) {
       case 'h': host = optarg; break;

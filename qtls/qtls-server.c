@@ -475,6 +475,7 @@ int main(int argc, char **argv)
   int code;
 
   qtls_prog = "qtls-server";
+  opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "+iu:U:c:k:t:")) != -1) {
     switch (opt) {
       case 'i': implicit = 1; break;
