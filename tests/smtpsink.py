@@ -14,6 +14,7 @@ Options:
   --tls CERT,KEY       offer STARTTLS with this certificate
   --auth USER:PASS     offer AUTH PLAIN LOGIN and require it before MAIL
   --no-pipelining --no-8bitmime --no-smtputf8 --no-ehlo --dsn --size N
+  --nosave             log the transactions only, not the messages (benchmarks)
   --rules FILE         reread at each connection and each MAIL; lines:
                          greet CODE TEXT     (answer the connection with it)
                          mail CODE TEXT
@@ -108,8 +109,9 @@ class Session:
         with lock:
             counter["msg"] += 1
             n = counter["msg"]
-            with open(os.path.join(self.opts["dir"], "msg-%d.eml" % n), "wb") as f:
-                f.write(data)
+            if not self.opts.get("nosave"):
+                with open(os.path.join(self.opts["dir"], "msg-%d.eml" % n), "wb") as f:
+                    f.write(data)
             entry = {"n": n, "conn": self.conn, "local": self.local, "helo": self.helo,
                      "tls": self.tls, "auth": self.auth_user, "from": self.mail,
                      "mail_params": self.mail_params,
