@@ -234,6 +234,43 @@ static int env_add(char tag, const char *s, size_t len)
   return stralloc_0(&envelope);
 }
 
+/* ---- map lookups ---- */
+
+/*
+ * XXX(#2): lib/cdbmap_open.c calls libowfat's cdb_init on a struct cdb
+ * that lives uninitialized on the stack of access_lookup, users_find and
+ * aliases_find; cdb_init starts with cdb_free, which munmaps whatever
+ * garbage sits in c->map. A nonzero leftover there unmaps random memory
+ * (seen as lost environment strings under load). Until cdbmap_open
+ * clears the struct, the stack those lookups will use is zeroed first.
+ */
+static void __attribute__((noinline)) stack_scrub(void)
+{
+  char pad[16384];
+
+  explicit_bzero(pad, sizeof pad);
+}
+
+static int lookup_user(const char *s, size_t len)
+{
+  struct user u;
+  int f;
+
+  memset(&u, 0, sizeof u);
+  stack_scrub();
+  f = users_find(&u, s, len);
+  users_free(&u);
+  return f;
+}
+
+static int lookup_alias(const char *s, size_t len, stralloc *val)
+{
+  int kind;
+
+  stack_scrub();
+  return aliases_find(s, len, 1, val, &kind);
+}
+
 /* ---- access map ---- */
 
 /* Looks kind/key up in control/access.cdb. ACT_*; reply filled for
@@ -244,6 +281,7 @@ static int access_check(int kind, const char *key, size_t len, const char *def, 
   int act;
 
   if (!stralloc_copys(&scratch, "")) die_nomem();
+  stack_scrub();
   r = access_lookup(kind, key, len, kind == ACCESS_CONNECT ? sess.host : NULL, &scratch);
   if (r == -1) return -1;
   if (r == 0 || scratch.len == 0) return ACT_NONE;
@@ -417,16 +455,11 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
   if (a->at == a->len) return "550 5.1.1 unknown user\r\n"; /* a bare name other than postmaster */
 
   if (local) {
-    struct user u;
-    int kind;
-    int f;
-    memset(&u, 0, sizeof u);
-    f = users_find(&u, a->s, a->len);
-    users_free(&u);
+    int f = lookup_user(a->s, a->len);
     if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
     if (f == 1) return NULL;
     if (!stralloc_copys(&scratch, "")) die_nomem();
-    f = aliases_find(a->s, a->len, 1, &scratch, &kind);
+    f = lookup_alias(a->s, a->len, &scratch);
     if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
     if (f == 1) {
       size_t first = scratch.len > 0 ? strnlen(scratch.s, scratch.len) : 0;

@@ -102,7 +102,8 @@ int main(void)
   ok(rcpt(&r, "TO:<@relay.org:u@example.org>", 0) == NULL && r.addr.routed &&
        strcmp(r.addr.s, "u@example.org") == 0,
      "source route dropped");
-  ok(rcpt(&r, "TO:<u%x.org@example.org>", 0) == NULL && strcmp(r.addr.s, "u%x.org@example.org") == 0,
+  ok(rcpt(&r, "TO:<u%x.org@example.org>", 0) == NULL &&
+       strcmp(r.addr.s, "u%x.org@example.org") == 0,
      "percent hack is a local part");
 
   ok(smtp_xtext_decode(out, sizeof out, "a+2Bb", 5) == 3 && memcmp(out, "a+b", 3) == 0, "xtext");
