@@ -358,5 +358,10 @@ int main(int argc, char **argv)
     stralloc_free(&text);
   }
   smtp_quit();
+  free(o.rcpt);
+  stralloc_free(&jobdata);
+  stralloc_free(&routes);
+  stralloc_free(&cfg.me);
+  stralloc_free(&cfg.helo);
   return 0;
 }

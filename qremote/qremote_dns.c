@@ -183,7 +183,7 @@ int dnsq_mx(const char *domain, struct mx **list, size_t *count)
 
   /* shuffle, then sort by preference only (qsort is not stable, so the
    * shuffle is redone inside each run of equal preferences) */
-  qsort(mx, n, sizeof *mx, mx_cmp);
+  if (n > 1) qsort(mx, n, sizeof *mx, mx_cmp);
   for (size_t start = 0; start < n;) {
     size_t end = start + 1;
 

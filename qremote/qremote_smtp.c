@@ -1255,8 +1255,7 @@ void smtp_deliver(struct job *j, const struct route *r, const char *domain,
 
 void smtp_quit(void)
 {
-  if (conn_fd == -1) return;
-  if (!conn_broken) {
+  if (conn_fd != -1 && !conn_broken) {
     unsigned long saved = timeout;
 
     timeout = QUIT_TIMEOUT;
@@ -1264,6 +1263,10 @@ void smtp_quit(void)
     timeout = saved;
   }
   conn_close();
+  stralloc_free(&reply);
+  stralloc_free(&reply_lines);
+  stralloc_free(&failtext);
+  stralloc_free(&cmd);
 }
 
 int smtp_fd(void)

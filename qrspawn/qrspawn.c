@@ -600,5 +600,6 @@ int main(int argc, char **argv)
     free(p);
     free(who);
   }
+  stralloc_free(&inbuf);
   return 0;
 }
