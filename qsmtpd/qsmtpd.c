@@ -246,7 +246,7 @@ static int env_add(char tag, const char *s, size_t len)
  */
 static void __attribute__((noinline)) stack_scrub(void)
 {
-  char pad[16384];
+  char pad[65536];
 
   explicit_bzero(pad, sizeof pad);
 }

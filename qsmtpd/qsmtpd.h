@@ -166,6 +166,7 @@ extern unsigned long timeout_sec;
 
 void io_init(void);
 void io_reset(void);              /* after STARTTLS: forget buffered input and output */
+void spawn_child_setup(void);     /* in a forked child: default signals, nothing blocked */
 void out_puts(const char *s);     /* queue output */
 void out_put(const char *s, size_t len);
 void out_flush(void);             /* flush or die */

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -26,18 +25,12 @@
 #define MAX_AUTH_FAILURES 5   /* per session; then 421 */
 #define AUTH_DECODED_MAX 1600 /* MAX_AUTHLINE * 3 / 4, rounded up */
 
-extern char **environ;
-
 static int spawn_qauth(pid_t *pid, int fd3)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  sigset_t none;
-  sigset_t deflt;
   const char *prog = getenv("QAUTH");
   char *argv[3];
-  int r;
   int use_path = 0;
+  pid_t child;
 
   if (prog == NULL || prog[0] == '\0') {
     prog = "qauth";
@@ -46,31 +39,23 @@ static int spawn_qauth(pid_t *pid, int fd3)
   argv[0] = (char *)"qauth";
   argv[1] = (char *)"/bin/true";
   argv[2] = NULL;
-  if (posix_spawn_file_actions_init(&fa) != 0) return -1;
-  if (posix_spawnattr_init(&attr) != 0) {
-    posix_spawn_file_actions_destroy(&fa);
-    return -1;
+  child = fork();
+  if (child == -1) return -1;
+  if (child == 0) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    spawn_child_setup();
+    /* the client's connection stays out of reach: fd 0 and 1 are /dev/null */
+    if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
+    if (fd3 == 3) {
+      if (fcntl(3, F_SETFD, 0) == -1) _exit(111); /* dup2 onto itself keeps CLOEXEC */
+    } else if (dup2(fd3, 3) == -1) {
+      _exit(111);
+    }
+    if (use_path) execvp(prog, argv);
+    else execv(prog, argv);
+    _exit(111);
   }
-  sigemptyset(&none);
-  sigemptyset(&deflt);
-  sigaddset(&deflt, SIGPIPE);
-  sigaddset(&deflt, SIGTERM);
-  r = posix_spawn_file_actions_adddup2(&fa, fd3, 3);
-  if (r == 0) r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (r == 0) r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  if (r == 0) r = posix_spawnattr_setsigmask(&attr, &none);
-  if (r == 0) r = posix_spawnattr_setsigdefault(&attr, &deflt);
-  if (r == 0) r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  if (r == 0) {
-    if (use_path) r = posix_spawnp(pid, prog, &fa, &attr, argv, environ);
-    else r = posix_spawn(pid, prog, &fa, &attr, argv, environ);
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (r != 0) {
-    errno = r;
-    return -1;
-  }
+  *pid = child;
   return 0;
 }
 

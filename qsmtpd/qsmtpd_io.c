@@ -115,6 +115,20 @@ void io_init(void)
   sigdelset(&waitmask, SIGTERM);
 }
 
+void spawn_child_setup(void)
+{
+  struct sigaction sa;
+  sigset_t none;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGPIPE, &sa, NULL);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 void io_reset(void)
 {
   buffer_init(&net_in, net_read, 0, inbuf, sizeof inbuf);
