@@ -21,7 +21,7 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --user=root \
   --listen-address=$DNSCACHEIP --bind-interfaces --port=53 --local=/test/ --local=/example/ \
   --mx-host=pref.test,mx1.pref.test,10 --mx-host=pref.test,mx2.pref.test,20 \
   --host-record=mx1.pref.test,$NET.3 --host-record=mx2.pref.test,$NET.2 \
-  --host-record=plain.test,$NET.2 \
+  --host-record=plain.test,$NET.2 --mx-host=nodns.test,mx2.pref.test,10 \
   --mx-host=null.test,.,0 \
   --mx-host=loop.test,mx.loop.test,10 --host-record=mx.loop.test,127.0.0.1 \
   --mx-host=self.test,test.example,10 \
@@ -106,10 +106,11 @@ n5=$(grep -c '' "$T_TMP/sink5/log.jsonl" 2>/dev/null)
 is "$((n4 + n5))" 16 "16 deliveries to eq.test"
 ok "both MX hosts of equal preference used ($n4 + $n5)" test "${n4:-0}" -gt 0 -a "${n5:-0}" -gt 0
 
-# 5. the resolver going away defers (and does not bounce)
+# 5. the resolver going away defers (and does not bounce); a domain not
+# tried before, so that no open connection can take it
 kill $(echo $PIDS | cut -d' ' -f1)
-inject hal@pref.test nodns
-ok "no resolver: deferred" wait_for 150 sh -c "grep -q 'hal@pref.test.*deferred' '$QHOME/log/qsend/current'"
-ok "with an MX lookup failure as the reason" grep -q 'hal@pref.test.*4.4.3 MX lookup for pref.test failed' \
+inject hal@nodns.test nodns
+ok "no resolver: deferred" wait_for 150 sh -c "grep -q 'hal@nodns.test.*deferred' '$QHOME/log/qsend/current'"
+ok "with an MX lookup failure as the reason" grep -q 'hal@nodns.test.*4.4.3 MX lookup for nodns.test failed' \
   "$QHOME/log/qsend/current"
 is "$(maildir_count "$ALICE")" 4 "and no bounce for it"
