@@ -28,6 +28,7 @@
 #include "access.h"
 #include "addr.h"
 #include "aliases.h"
+#include "cdbmap.h"
 #include "ctl.h"
 #include "qlog.h"
 #include "qsmtpd.h"
@@ -240,9 +241,11 @@ static int env_add(char tag, const char *s, size_t len)
  * XXX(#2): lib/cdbmap_open.c calls libowfat's cdb_init on a struct cdb
  * that lives uninitialized on the stack of access_lookup, users_find and
  * aliases_find; cdb_init starts with cdb_free, which munmaps whatever
- * garbage sits in c->map. A nonzero leftover there unmaps random memory
- * (seen as lost environment strings under load). Until cdbmap_open
- * clears the struct, the stack those lookups will use is zeroed first.
+ * garbage sits in c->map (seen: stack addresses left by malloc, so now and
+ * then a page of our own stack vanished, with the environment on it).
+ * Until cdbmap_open clears the struct: access_lookup and aliases_find open
+ * the map first thing, so the stack they will use is zeroed before the
+ * call; users.cdb is read here with a struct that is cleared.
  */
 static void __attribute__((noinline)) stack_scrub(void)
 {
@@ -251,16 +254,28 @@ static void __attribute__((noinline)) stack_scrub(void)
   explicit_bzero(pad, sizeof pad);
 }
 
+/* 1 if s is a virtual user (users.cdb: keys in lower case), 0 if not, -1 error. */
 static int lookup_user(const char *s, size_t len)
 {
-  struct user u;
-  int f;
+  struct cdbmap m;
+  char key[ADDR_MAX];
+  size_t i;
+  int r;
+  int e;
 
-  memset(&u, 0, sizeof u);
-  stack_scrub();
-  f = users_find(&u, s, len);
-  users_free(&u);
-  return f;
+  if (len > sizeof key) return 0;
+  for (i = 0; i < len; i++) {
+    char c = s[i];
+    key[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+  }
+  memset(&m, 0, sizeof m);
+  r = cdbmap_open(&m, USERS_CDB);
+  if (r != 1) return r;
+  r = cdbmap_find(&m, key, len, &scratch);
+  e = errno;
+  cdbmap_close(&m);
+  errno = e;
+  return r;
 }
 
 static int lookup_alias(const char *s, size_t len, stralloc *val)
