@@ -76,7 +76,9 @@ for v in LF.LF CR.CR LF.CRLF CRLF.LF CRLF.CR; do
   wait_for 20 queue_empty
   is "$(maildir_count "$BOB")" "$n0" "$v: nothing delivered"
 done
-ok "refusals logged" wait_for 10 sh -c "[ \$(grep -c 'qsmtpd: reject .* code=554 5.6.0' '$QHOME/log/smtp/current') = 5 ]"
+LOG="$QHOME/log/smtp/current"
+ok "refusals logged" wait_for 10 \
+  sh -c "[ \$(grep -c 'qsmtpd: reject .* code=554 5.6.0' '$LOG') = 5 ]"
 is "$(accepts)" 0 "no message accepted"
 
 touch "$QHOME/control/barelf"
@@ -91,6 +93,7 @@ for v in LF.LF CR.CR LF.CRLF CRLF.LF CRLF.CR; do
   is "$(maildir_count "$BOB")" "$((n0 + 1))" "barelf, $v: one message, not two"
   f=$(grep -l "^X-Test: $v\$" "$BOB"/new/* 2>/dev/null | head -1)
   ok "barelf, $v: the smuggled text is inside that one message" \
-    sh -c "[ -n '$f' ] && grep -q '^X-Smuggled: $v' '$f' && grep -q '^MAIL FROM:<evil@else.example>' '$f'"
+    sh -c "[ -n '$f' ] && grep -q '^X-Smuggled: $v' '$f' &&
+      grep -q '^MAIL FROM:<evil@else.example>' '$f'"
 done
-ok "five accept lines" wait_for 10 sh -c "[ \$(grep -c 'qsmtpd: accept ' '$QHOME/log/smtp/current') = 5 ]"
+ok "five accept lines" wait_for 10 sh -c "[ \$(grep -c 'qsmtpd: accept ' '$LOG') = 5 ]"

@@ -62,10 +62,11 @@ SUB=$(free_port)
 SMTPS=$(free_port)
 inst_setup --smtp 127.0.0.1:$PORT --submission 127.0.0.1:$SUB --smtps 127.0.0.1:$SMTPS
 echo 'bob@test.example:!' >>"$QHOME/control/users"
-echo secret | qpasswd "$QHOME" alice@test.example >/dev/null || bail "qpasswd failed"
+echo secret | qpasswd "$QHOME" alice@test.example >/dev/null 2>&1 || bail "qpasswd failed"
 qnewmaps "$QHOME" >/dev/null || bail "qnewmaps failed"
 inst_start
 BOB="$QHOME/mail/test.example/bob"
+SUBLOG="$QHOME/log/submission/current"
 
 # Numbering: py's lines carry their own numbers from 1; renumber them.
 renumber() {
@@ -83,7 +84,8 @@ run() {
 run '
 c = Conn(PORT)
 r = c.cmd("EHLO client.example")
-check("250-STARTTLS" in r and not any("AUTH" in l for l in r), "port 25: STARTTLS offered, AUTH not", r)
+check("250-STARTTLS" in r and not any("AUTH" in l for l in r),
+      "port 25: STARTTLS offered, AUTH not", r)
 r = c.cmd("AUTH PLAIN AGFsaWNlQHRlc3QuZXhhbXBsZQBzZWNyZXQ=")
 check(r and r[-1].startswith("538 5.7.11 "), "AUTH before TLS: 538 5.7.11", r)
 check(code(c.cmd("MAIL FROM:<a@else.example>")) == "250 2.1.0", "MAIL before STARTTLS")
@@ -97,8 +99,10 @@ c.buf = b""
 r = c.cmd("MAIL FROM:<a@else.example>")
 check(code(r) == "503 5.5.1", "after TLS the EHLO is forgotten (RFC 3207)", r)
 r = c.cmd("EHLO client.example")
-check(r[0].startswith("250-test.example"), "the first reply after the handshake answers our EHLO", r)
-check(not any("STARTTLS" in l for l in r) and "250-AUTH PLAIN LOGIN" in r, "under TLS: AUTH offered, STARTTLS not", r)
+check(r[0].startswith("250-test.example"),
+      "the first reply after the handshake answers our EHLO", r)
+check(not any("STARTTLS" in l for l in r) and "250-AUTH PLAIN LOGIN" in r,
+      "under TLS: AUTH offered, STARTTLS not", r)
 r = c.cmd("MAIL FROM:<a@else.example>")
 check(code(r) == "250 2.1.0", "the pipelined MAIL was thrown away (no nested MAIL)", r)
 check(code(c.cmd("RCPT TO:<bob@test.example>")) == "250 2.1.5", "RCPT under TLS")
@@ -108,10 +112,12 @@ c.send(b"X-Test: starttls\r\n\r\nhello\r\n.\r\n")
 check(code(c.reply()) == "250 2.0.0", "message accepted under STARTTLS")
 c.cmd("QUIT")
 '
-ok "STARTTLS message delivered" wait_for 20 sh -c "grep -l '^X-Test: starttls' '$BOB'/new/* >/dev/null 2>&1"
+has_test() { grep -l "^X-Test: $1\$" "$BOB"/new/* >/dev/null 2>&1; }
+ok "STARTTLS message delivered" wait_for 20 has_test starttls
 f=$(grep -l '^X-Test: starttls' "$BOB"/new/* 2>/dev/null | head -1)
 ok "Received: says ESMTPS with the TLS version and cipher" \
-  sh -c "grep -A1 '^Received: from client.example' '$f' | grep -q 'with ESMTPS (TLSv1\.[23] [A-Z0-9_-]*);'"
+  sh -c "grep -A1 '^Received: from client.example' '$f' |
+    grep -q 'with ESMTPS (TLSv1\.[23] [A-Z0-9_-]*);'"
 ok "the injected sender never got in" sh -c "! grep -rq 'evil@else.example' '$BOB/new'"
 
 # 2. submission: AUTH required, PLAIN and LOGIN, failures, relaying after AUTH
@@ -154,12 +160,13 @@ r = c.cmd(base64.b64encode(b"secret").decode())
 check(code(r) == "235 2.7.0", "AUTH LOGIN: 235", r)
 c.cmd("QUIT")
 '
-ok "submitted message delivered" wait_for 20 sh -c "grep -l '^X-Test: submitted' '$BOB'/new/* >/dev/null 2>&1"
+ok "submitted message delivered" wait_for 20 has_test submitted
 f=$(grep -l '^X-Test: submitted' "$BOB"/new/* 2>/dev/null | head -1)
 ok "Received: names the user and ESMTPSA" \
   sh -c "grep -q 'with ESMTPSA (TLSv' '$f' && grep -q '(authenticated as alice@test.example);' '$f'"
 ok "auth logged without the password" \
-  sh -c "grep -q 'qsmtpd: auth ip=127.0.0.1 user=alice@test.example result=ok' '$QHOME/log/submission/current' && ! grep -q secret '$QHOME/log/submission/current'"
+  sh -c "grep -q 'qsmtpd: auth ip=127.0.0.1 user=alice@test.example result=ok' '$SUBLOG' &&
+    ! grep -q secret '$SUBLOG'"
 
 # 3. implicit TLS, authsender, swaks
 echo address >"$QHOME/control/authsender"
@@ -167,7 +174,8 @@ run '
 c = Conn(SMTPS, tls=True)
 check(c.greeting and c.greeting[0].startswith("220 "), "smtps: greeting over TLS", c.greeting)
 r = c.cmd("EHLO client.example")
-check("250-AUTH PLAIN LOGIN" in r and not any("STARTTLS" in l for l in r), "smtps: AUTH, no STARTTLS", r)
+check("250-AUTH PLAIN LOGIN" in r and not any("STARTTLS" in l for l in r),
+      "smtps: AUTH, no STARTTLS", r)
 r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").decode())
 check(code(r) == "235 2.7.0", "smtps: AUTH PLAIN", r)
 r = c.cmd("MAIL FROM:<mallory@test.example>")
@@ -181,7 +189,7 @@ swaks --server 127.0.0.1:$SMTPS --tlsc --auth PLAIN --auth-user alice@test.examp
   --auth-password secret --from alice@test.example --to bob@test.example \
   --header 'X-Test: swaks-smtps' >"$T_TMP/swaks.out" 2>&1
 ok "swaks --tlsc --auth: accepted" grep -q '^<~  250 2.0.0 ' "$T_TMP/swaks.out"
-ok "swaks message delivered" wait_for 20 sh -c "grep -l '^X-Test: swaks-smtps' '$BOB'/new/* >/dev/null 2>&1"
+ok "swaks message delivered" wait_for 20 has_test swaks-smtps
 
 # 4. authplaintext: AUTH without TLS from loopback
 touch "$QHOME/control/authplaintext"

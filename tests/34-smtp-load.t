@@ -65,7 +65,8 @@ check(not bad, "50 concurrent sessions: every message accepted", bad[:3])
 '
 ok "all 50 delivered" wait_for 90 has_mail "$BOB" 50
 f=$(grep -l '^X-Test: load 7$' "$BOB"/new/* 2>/dev/null | head -1)
-ok "Received: carries the IPv6 address literal" grep -q '^Received: from client7.example (\[IPv6:::1\])$' "$f"
+ok "Received: carries the IPv6 address literal" \
+  grep -q '^Received: from client7.example (\[IPv6:::1\])$' "$f"
 ok "IPv6 client in the log" wait_for 10 grep -q 'qsmtpd: accept ip=::1 helo=client7.example ' \
   "$QHOME/log/smtp/current"
 
@@ -103,7 +104,8 @@ def ours():
             pass
     return pids
 s, f = session()
-s.sendall(b"EHLO client.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\n")
+s.sendall(b"EHLO client.example\r\nMAIL FROM:<a@else.example>\r\n"
+          b"RCPT TO:<bob@test.example>\r\nDATA\r\n")
 for i in range(4): reply(f)
 big = b"X-Test: big\r\n\r\n" + b"0123456789" * 100 + b"\r\n"
 for i in range(1000):
@@ -128,5 +130,6 @@ r = reply(f)
 check(r.startswith("421 4.3.2 "), "SIGTERM: 421 4.3.2", r)
 check(f.readline() == b"", "then the connection is closed")
 '
-ok "session ends logged" wait_for 10 sh -c \
-  "grep -q 'end=timeout' '$QHOME/log/smtp/current' && grep -q 'end=shutdown' '$QHOME/log/smtp/current'"
+LOG="$QHOME/log/smtp/current"
+ok "session ends logged" wait_for 10 \
+  sh -c "grep -q 'end=timeout' '$LOG' && grep -q 'end=shutdown' '$LOG'"
