@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 39
+plan 41
 
 # smtp_raw PORT FILE [SRCIP]: after the greeting, sends FILE in ONE write and
 # prints everything the server says until it closes (at most 30 s), LF ends.
@@ -216,3 +216,13 @@ smtp_raw $PORT "$IN" >"$OUT"
 is_codes "220 250 553 250 250 354 250 221" "SMTPUTF8 sender"
 ok "UTF-8 message delivered with UTF8SMTP in Received:" \
   wait_for 20 sh -c "grep -l '^X-Test: utf8' '$BOB'/new/* | xargs grep -q 'with UTF8SMTP;'"
+
+# 9. misuse: arguments, and root (we are root here)
+qsmtpd x </dev/null >/dev/null 2>"$T_TMP/err"
+is "$?" 100 "an argument is misuse: exit 100"
+if [ "$(id -u)" = 0 ]; then
+  QHOME=$QHOME qsmtpd </dev/null >"$OUT" 2>"$T_TMP/err"
+  is "$?:$(cat "$T_TMP/err")" "100:qsmtpd: fatal: refusing to run as root" "refuses to run as root"
+else
+  pass "refuses to run as root (not checked: not root)"
+fi
