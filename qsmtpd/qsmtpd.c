@@ -237,23 +237,6 @@ static int env_add(char tag, const char *s, size_t len)
 
 /* ---- map lookups ---- */
 
-/*
- * XXX(#2): lib/cdbmap_open.c calls libowfat's cdb_init on a struct cdb
- * that lives uninitialized on the stack of access_lookup, users_find and
- * aliases_find; cdb_init starts with cdb_free, which munmaps whatever
- * garbage sits in c->map (seen: stack addresses left by malloc, so now and
- * then a page of our own stack vanished, with the environment on it).
- * Until cdbmap_open clears the struct: access_lookup and aliases_find open
- * the map first thing, so the stack they will use is zeroed before the
- * call; users.cdb is read here with a struct that is cleared.
- */
-static void __attribute__((noinline)) stack_scrub(void)
-{
-  char pad[65536];
-
-  explicit_bzero(pad, sizeof pad);
-}
-
 /* 1 if s is a virtual user (users.cdb: keys in lower case), 0 if not, -1 error. */
 static int lookup_user(const char *s, size_t len)
 {
@@ -282,7 +265,6 @@ static int lookup_alias(const char *s, size_t len, stralloc *val)
 {
   int kind;
 
-  stack_scrub();
   return aliases_find(s, len, 1, val, &kind);
 }
 
@@ -296,7 +278,6 @@ static int access_check(int kind, const char *key, size_t len, const char *def, 
   int act;
 
   if (!stralloc_copys(&scratch, "")) die_nomem();
-  stack_scrub();
   r = access_lookup(kind, key, len, kind == ACCESS_CONNECT ? sess.host : NULL, &scratch);
   if (r == -1) return -1;
   if (r == 0 || scratch.len == 0) return ACT_NONE;

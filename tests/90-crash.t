@@ -18,7 +18,9 @@ ACKED="$T_TMP/acked"
 : >"$ACKED"
 
 # inject RUN: N messages from 4 parallel injectors; acked ids go to $ACKED
+# (the injectors' PIDs are kept: a bare wait would also wait for s6-svscan)
 inject() {
+  INJ_PIDS=
   for part in 0 1 2 3; do
     (
       k=$part
@@ -31,6 +33,7 @@ inject() {
         k=$((k + 4))
       done
     ) &
+    INJ_PIDS="$INJ_PIDS $!"
   done
 }
 
@@ -75,7 +78,8 @@ while [ $i -lt 6 ]; do
   [ -n "$p" ] && [ "$p" -gt 0 ] && kill -9 "$p" 2>/dev/null
   i=$((i + 1))
 done
-wait
+# shellcheck disable=SC2086
+wait $INJ_PIDS
 ok "run 1: qinject acknowledged most messages" test "$(cat "$ACKED".* | grep -c '^r1-')" -gt $((N / 2))
 check_run r1
 
@@ -87,14 +91,15 @@ while [ $i -lt 20 ]; do
   sleep 0.05
   for p in $(pgrep -x qinject); do
     # only ours: its QHOME is this instance
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "QHOME=$QHOME"; then
+    if { tr "\0" "\n" <"/proc/$p/environ"; } 2>/dev/null | grep -qx "QHOME=$QHOME"; then
       kill -9 "$p" 2>/dev/null
       break
     fi
   done
   i=$((i + 1))
 done
-wait
+# shellcheck disable=SC2086
+wait $INJ_PIDS
 check_run r2
 
 # Run 3: kill -9 the whole supervision tree mid-load, then start it again.
@@ -106,7 +111,8 @@ tree="$(descendants "$SVSCAN_PID") $SVSCAN_PID"
 kill -9 $tree 2>/dev/null
 wait "$SVSCAN_PID" 2>/dev/null
 SVSCAN_PID=
-wait
+# shellcheck disable=SC2086
+wait $INJ_PIDS
 # leftovers of the killed tree that still run would confuse s6: they were killed above
 rm -rf "$QHOME"/service/*/supervise "$QHOME"/service/*/log/supervise "$QHOME"/service/.s6-svscan
 inst_start

@@ -8,6 +8,7 @@
 #   (inst_stop and removal of the temp dir run from the EXIT trap)
 #
 # Every wait is bounded; only processes started here are killed, by PID.
+# s6-svscan runs in the background: wait for your own PIDs, never a bare "wait".
 
 T_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PATH="$T_ROOT/bin:$PATH"
