@@ -1,0 +1,64 @@
+#!/bin/sh
+# Alias delivery end to end (qlspawn -> qlocal -A): forwarding to users,
+# lists, mbox and Maildir files, pipes with their environment, :include:
+# read at delivery, a catch-all with %1, error:, and an alias loop.
+. "$(dirname "$0")/lib.sh"
+plan 11
+
+OUT="$T_TMP/out"
+mkdir -p "$OUT"
+chmod 777 "$OUT" # the alias account writes here
+inst_setup
+echo other.example >>"$QHOME/control/locals"
+echo other.example >>"$QHOME/control/rcpthosts"
+{
+  echo 'bob@test.example:!'
+  echo 'carol@test.example:!'
+} >>"$QHOME/control/users"
+echo bob >"$OUT/list"
+chmod 644 "$OUT/list"
+cat >>"$QHOME/control/aliases" <<EOF
+info: bob
+team: bob,
+  carol@test.example
+filebox: $OUT/file.mbox
+dirbox: $OUT/dir/
+piper: "|echo \$SENDER \$RECIPIENT \$LOCAL \$HOST >$OUT/pipe.txt; cat >$OUT/pipe.msg"
+inc: :include:$OUT/list
+@other.example: "|echo %1 >>$OUT/catch.txt"
+loopa: loopb
+loopb: loopa
+gone: error:5.1.1 this address is gone
+EOF
+qnewmaps "$QHOME" || bail "qnewmaps failed"
+inst_start
+BOB="$QHOME/mail/test.example/bob"
+CAROL="$QHOME/mail/test.example/carol"
+LOG="$QHOME/log/qsend/current"
+send() { printf 'Subject: %s\n\nbody of %s\n' "$2" "$2" | qinject -f alice@test.example "$1"; }
+
+send info@test.example one
+ok "a bare-name alias forwards to a user" wait_for 20 has_mail "$BOB" 1
+send team@test.example two
+both() { has_mail "$BOB" 2 && has_mail "$CAROL" 1; }
+ok "a list alias reaches both members" wait_for 20 both
+send filebox@test.example three
+ok "an mbox file target" wait_for 20 grep -q '^body of three$' "$OUT/file.mbox"
+send dirbox@test.example four
+ok "a Maildir target" wait_for 20 sh -c "grep -q '^body of four$' '$OUT'/dir/new/*"
+send piper@test.example five
+ok "a pipe target gets the message" wait_for 20 grep -q '^body of five$' "$OUT/pipe.msg"
+is "$(cat "$OUT/pipe.txt" 2>/dev/null)" "alice@test.example piper@test.example piper test.example" \
+  "the pipe gets SENDER RECIPIENT LOCAL HOST"
+send inc@test.example six
+ok ":include: is read at delivery" wait_for 20 has_mail "$BOB" 3
+echo carol >"$OUT/list"
+send inc@test.example seven
+ok "a changed :include: file counts without recompiling" wait_for 20 has_mail "$CAROL" 2
+send anyone@other.example eight
+ok "a catch-all gives %1 the local part" wait_for 20 grep -qx anyone "$OUT/catch.txt"
+send loopa@test.example nine
+ok "an alias loop fails instead of going round" \
+  wait_for 30 grep -q 'failed: mail loop' "$LOG"
+send gone@test.example ten
+ok "error: fails with its own code and text" wait_for 20 grep -q 'failed: 5.1.1 this address is gone' "$LOG"
