@@ -478,5 +478,9 @@ int main(int argc, char **argv)
       }
     }
   }
+  stralloc_free(&in);
+  stralloc_free(&jobbuf);
+  stralloc_free(&me);
+  free(children);
   return 0;
 }

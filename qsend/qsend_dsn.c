@@ -190,6 +190,21 @@ static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
     }
   }
   n = scan_status(code);
+  if (n == 0 && p->remote == NULL) {
+    /* our own reasons end in "(#5.1.1)", as qmail's do */
+    const char *hash = strstr(reason, "(#");
+    if (hash != NULL) {
+      char tmp[STATUS_MAX + 1];
+      size_t i;
+      for (i = 0; i < STATUS_MAX && hash[2 + i] != '\0' && hash[2 + i] != ')'; i++)
+        tmp[i] = hash[2 + i];
+      tmp[i] = '\0';
+      if (hash[2 + i] == ')' && scan_status(tmp) == i) {
+        code = hash + 2;
+        n = i;
+      }
+    }
+  }
   if (kind == DSN_FAILED && (code[0] == '4' || (p->remote != NULL && p->remote[0] == '4'))) {
     /* a temporary failure made final by the queue lifetime: RFC 3463 X.4.7 */
     memcpy(p->status, "5.4.7", 6);
