@@ -8,39 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 38
 
-smtp_raw() {
-  python3 - "$@" <<'PY'
-import socket, sys
-port, fn = int(sys.argv[1]), sys.argv[2]
-s = socket.socket()
-s.settimeout(30)
-s.connect(("127.0.0.1", port))
-got = b""
-try:
-    while not got.endswith(b"\r\n"):
-        b = s.recv(4096)
-        if not b:
-            break
-        got += b
-    s.sendall(open(fn, "rb").read())
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-except (socket.timeout, ConnectionError) as e:
-    got += b"\r\n#" + str(e).encode() + b"\r\n"
-sys.stdout.write(got.decode("latin-1").replace("\r\n", "\n"))
-PY
-}
-codes() { grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\n' ' ' | sed 's/ $//'; }
-# is_codes WANT NAME: the reply codes in $OUT; shows the transcript when they differ.
-is_codes() {
-  if [ "$(codes <"$OUT")" = "$1" ]; then pass "$2"; else
-    fail "$2"; diag "want: $1"; sed 's/^/#   /' "$OUT"
-  fi
-}
-queue_empty() { [ -z "$(find "$QHOME/queue/new" "$QHOME/queue/mess" -type f 2>/dev/null)" ]; }
+. "$(dirname "$0")/smtp.sh"
 accepts() { grep -c 'qsmtpd: accept ' "$QHOME/log/smtp/current" 2>/dev/null || true; }
 
 PORT=$(free_port)
