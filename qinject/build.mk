@@ -6,7 +6,7 @@ MANS += qinject/qinject.8 qinject/sendmail.8 qsend/qstat.8 qsend/qstats.8
 UNITTESTS += tests/unit/u_qinject_env tests/unit/u_sendmail_hdr
 
 qinject/qinject: qinject/qinject.o qinject/qinject_env.o qinject/qinject_fmt.o lib/lib.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
 
 qinject/sendmail: qinject/sendmail.o qinject/sendmail_hdr.o qinject/sendmail_rw.o \
 		qinject/qinject_fmt.o lib/lib.a

@@ -22,7 +22,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include <unistd.h>
 
 #include <buffer.h>
+#include <scan.h>
 #include <stralloc.h>
 
 #include "addr.h"
@@ -112,10 +112,7 @@ static void drop_root(void)
   if (stat("queue/tmp", &tmp_st) == -1) fail_sys(QQ_TMP, "stat queue/tmp");
   gid = queue_st.st_gid;
   uid = tmp_st.st_uid;
-  if (uid == 0) {
-    struct passwd *pw = getpwnam("nobody");
-    uid = pw != NULL ? pw->pw_uid : NOBODY_UID;
-  }
+  if (uid == 0) uid = NOBODY_UID;
   if (setgroups(0, NULL) == -1 || setgid(gid) == -1 || setuid(uid) == -1)
     fail_sys(QQ_BUG, "drop root privileges");
   if (setuid(0) != -1) fail(QQ_BUG, "unable to drop root privileges: still root");
@@ -176,6 +173,44 @@ static void env_add(stralloc *env, char tag, const char *s, size_t len)
     fail(QQ_NOMEM, "out of memory");
 }
 
+/* The login name of uid from /etc/passwd, else $LOGNAME, else $USER.
+ * qinject is linked statically (it starts for every message, and dynamic
+ * loading is a good part of that cost), so it reads the file itself
+ * instead of going through NSS: accounts known only to NSS (LDAP) must
+ * have LOGNAME set or use -f. */
+static void user_name(stralloc *name, uid_t uid)
+{
+  stralloc pw = {0};
+  const char *env;
+  size_t pos = 0;
+
+  if (ctl_readfile(&pw, "/etc/passwd") == 1) {
+    while (pos < pw.len) {
+      char *line = pw.s + pos;
+      char *nl = memchr(line, '\n', pw.len - pos);
+      size_t len = nl != NULL ? (size_t)(nl - line) : pw.len - pos;
+      char *c1 = memchr(line, ':', len);
+      char *c2 = c1 != NULL ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+      unsigned long u;
+      size_t n;
+
+      pos += len + 1;
+      if (c2 == NULL || c1 == line) continue;
+      n = scan_ulong(c2 + 1, &u);
+      if (n == 0 || c2[1 + n] != ':' || u != (unsigned long)uid) continue;
+      if (!stralloc_copyb(name, line, (size_t)(c1 - line)) || !stralloc_0(name))
+        fail(QQ_NOMEM, "out of memory");
+      stralloc_free(&pw);
+      return;
+    }
+  }
+  stralloc_free(&pw);
+  env = getenv("LOGNAME");
+  if (env == NULL || *env == '\0') env = getenv("USER");
+  if (env == NULL || *env == '\0') fail(QQ_CONFIG, "unable to find the invoking user's name");
+  if (!stralloc_copys(name, env) || !stralloc_0(name)) fail(QQ_NOMEM, "out of memory");
+}
+
 /* Builds the queue envelope of the script face from argv. */
 static void script_envelope(stralloc *env, const char *sender, char **rcpts,
                             unsigned long long now, uid_t uid)
@@ -193,11 +228,7 @@ static void script_envelope(stralloc *env, const char *sender, char **rcpts,
   }
 
   if (sender == NULL) {
-    struct passwd *pw = getpwuid(uid);
-    const char *name = pw != NULL ? pw->pw_name : getenv("LOGNAME");
-
-    if (name == NULL || *name == 0) fail(QQ_CONFIG, "unable to find the invoking user's name");
-    if (!stralloc_copys(&user, name) || !stralloc_0(&user)) fail(QQ_NOMEM, "out of memory");
+    user_name(&user, uid);
     sender = user.s;
   }
   code = script_addr(&one, sender, 1, &me);

@@ -2,5 +2,5 @@ QLOCAL_OBJ = qlocal/qlocal.o qlocal/qlocal_msg.o qlocal/qlocal_maildir.o qlocal/
   qlocal/qlocal_alias.o
 PROGS += qlocal/qlocal
 MANS += qlocal/qlocal.8
-qlocal/qlocal: $(QLOCAL_OBJ) lib/lib.a
+qlocal/qlocal: qlocal/qlocal_run.o $(QLOCAL_OBJ) lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

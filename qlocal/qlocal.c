@@ -2,7 +2,9 @@
  * qlocal: deliver one message to one local mailbox, or to the targets of
  * one alias.
  * Run by qlspawn, one process per delivery, as the mailbox owner (never
- * root), with cwd = QHOME.
+ * root), with cwd = QHOME: qlspawn links this code and calls qlocal_main
+ * in the child it forked (no exec: starting a program costs more than
+ * the delivery); the qlocal program (qlocal_run.c) is the same code.
  * fd 0: the queue file, positioned at the message; -l says how many bytes
  *       the message has (the envelope follows it in the file).
  * fd 1: one line for qlspawn, which copies it into the delivery report.
@@ -77,7 +79,7 @@ void report_sys(int code, const char *what, const char *obj)
   report(code, line.s, NULL, NULL);
 }
 
-int main(int argc, char **argv)
+int qlocal_main(int argc, char **argv)
 {
   struct delivery d;
   int opt;
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
   qlog_prog = "qlocal";
   memset(&d, 0, sizeof d);
   opterr = 0; /* our own one-line usage message, not getopt's */
+  optind = 0;  /* glibc: a full reset, qlspawn's child may have used getopt */
   while ((opt = getopt(argc, argv, "+l:s:r:A")) != -1) {
     switch (opt) {
       case 'l': len_arg = optarg; break;

@@ -32,4 +32,7 @@ int maildir_put(const struct delivery *d, const char *dir, const char **why);
 int mbox_put(const struct delivery *d, const char *file, const char **why);
 int deliver_alias(const struct delivery *d, const char *const *targets, size_t n);
 
+/* The whole of qlocal (argv as qlocal.8 gives it); exits, or returns the exit code. */
+int qlocal_main(int argc, char **argv);
+
 #endif

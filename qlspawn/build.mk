@@ -1,4 +1,7 @@
 PROGS += qlspawn/qlspawn
 MANS += qlspawn/qlspawn.8
-qlspawn/qlspawn: qlspawn/qlspawn.o lib/lib.a
+# qlspawn runs qlocal's code in the child it forks for each delivery
+qlspawn/qlspawn: qlspawn/qlspawn.o $(QLOCAL_OBJ) lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+qlspawn/qlspawn.o: qlspawn/qlspawn.c
+	$(CC) $(CFLAGS) -Iqlocal -c -o $@ $<

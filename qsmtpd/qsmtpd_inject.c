@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +38,11 @@ static int spawn_child(pid_t *pid, int msgfd, int envfd)
   char *argv[2];
   int use_path = 0;
   pid_t child;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none;
+  sigset_t deflt;
+  int r;
 
   if (prog == NULL || prog[0] == '\0') {
     prog = "bin/qinject"; /* relative to QHOME, our working directory */
@@ -46,15 +53,31 @@ static int spawn_child(pid_t *pid, int msgfd, int envfd)
   }
   argv[0] = (char *)"qinject";
   argv[1] = NULL;
-  /* fork, not posix_spawn, whose CLONE_VM child runs on a small stack of its own */
-  child = fork();
-  if (child == -1) return -1;
-  if (child == 0) {
-    spawn_child_setup();
-    if (dup2(msgfd, 0) == -1 || dup2(envfd, 1) == -1) _exit(111);
-    if (use_path) execvp(prog, argv);
-    else execv(prog, argv);
-    _exit(111); /* a temporary problem for inject_reply */
+  /* posix_spawn (vfork-like: no copy of our page tables) with the default
+   * SIGTERM and SIGPIPE and nothing blocked, as spawn_child_setup gives */
+  if (posix_spawn_file_actions_init(&fa) != 0) return -1;
+  if (posix_spawnattr_init(&attr) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return -1;
+  }
+  sigemptyset(&none);
+  sigemptyset(&deflt);
+  sigaddset(&deflt, SIGTERM);
+  sigaddset(&deflt, SIGPIPE);
+  r = posix_spawn_file_actions_adddup2(&fa, msgfd, 0);
+  if (r == 0) r = posix_spawn_file_actions_adddup2(&fa, envfd, 1);
+  if (r == 0) r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (r == 0) r = posix_spawnattr_setsigmask(&attr, &none);
+  if (r == 0) r = posix_spawnattr_setsigdefault(&attr, &deflt);
+  if (r == 0) {
+    if (use_path) r = posix_spawnp(&child, prog, &fa, &attr, argv, environ);
+    else r = posix_spawn(&child, prog, &fa, &attr, argv, environ);
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (r != 0) {
+    errno = r;
+    return -1;
   }
   *pid = child;
   return 0;

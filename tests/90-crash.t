@@ -125,7 +125,14 @@ s6-svwait -U -t 20000 "$QHOME/service/qsend"
 queue_empty() {
   [ "$(find "$QHOME/queue/new" "$QHOME/queue/mess" "$QHOME/queue/info" -type f | wc -l)" -eq 0 ]
 }
-ok "the queue drains completely" wait_for 60 queue_empty
+if wait_for 90 queue_empty; then pass "the queue drains completely"; else
+  fail "the queue drains completely"
+  for f in $(find "$QHOME/queue/new" "$QHOME/queue/mess" "$QHOME/queue/info" -type f | head -5); do
+    diag "left: $f"
+    case $f in */info/*) sed 's/^/#   /' "$f" ;; esac
+  done
+  log_of qsend | tail -20 | sed 's/^/#   /'
+fi
 ok "no temp files of killed injectors remain" wait_for 20 test "$(count_files "$QHOME/queue/tmp")" = 0
 ok "no malformed queue files were set aside" test ! -d "$QHOME/queue/bad"
 total=$(delivered_ids | wc -l)
