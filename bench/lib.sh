@@ -14,12 +14,22 @@ QHOME="$WORK/inst"
 export QHOME
 SVSCAN=
 
+bench_freeze() {
+  kill -STOP "$1" 2>/dev/null
+  echo "$1"
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do bench_freeze "$c"; done
+}
+
 bench_cleanup() {
   if [ -n "$SVSCAN" ]; then
     s6-svscanctl -t "$QHOME/service" 2>/dev/null
     i=0
-    while kill -0 "$SVSCAN" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -9 "$SVSCAN" 2>/dev/null
+    while kill -0 "$SVSCAN" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    # still there: stop the whole tree top down, then kill it (nothing left behind)
+    if kill -0 "$SVSCAN" 2>/dev/null; then
+      # shellcheck disable=SC2046
+      kill -9 $(bench_freeze "$SVSCAN") 2>/dev/null
+    fi
   fi
   rm -rf "$WORK"
 }

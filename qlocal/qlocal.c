@@ -46,25 +46,33 @@ static void die_usage(void)
   qdie(100, "usage: " USAGE);
 }
 
-/* The one-line report on fd 1, then exit. */
+void (*report_hook)(int code, const char *line, size_t len);
+
+/* The one-line report on fd 1, then exit; or to report_hook, if set. */
 void report(int code, const char *s1, const char *s2, const char *s3)
 {
-  stralloc line = {0};
+  char line[REPORT_LINE_MAX + 1];
   const char *parts[3];
-  int i;
+  size_t len = 0;
   size_t j;
+  int i;
 
   parts[0] = s1;
   parts[1] = s2;
   parts[2] = s3;
   for (i = 0; i < 3; i++) {
+    size_t n;
     if (parts[i] == NULL) continue;
-    if (!stralloc_cats(&line, parts[i])) break;
+    n = strlen(parts[i]);
+    if (n > REPORT_LINE_MAX - len) n = REPORT_LINE_MAX - len;
+    memcpy(line + len, parts[i], n);
+    len += n;
   }
-  if (line.len > 900) line.len = 900;
-  for (j = 0; j < line.len; j++)
-    if ((unsigned char)line.s[j] < 32) line.s[j] = '?';
-  if (stralloc_append(&line, "\n")) durable_writeall(1, line.s, line.len);
+  for (j = 0; j < len; j++)
+    if ((unsigned char)line[j] < 32) line[j] = '?';
+  if (report_hook != NULL) report_hook(code, line, len);
+  line[len++] = '\n';
+  durable_writeall(1, line, len);
   _exit(code);
 }
 

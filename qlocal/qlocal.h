@@ -1,6 +1,7 @@
 #ifndef QLOCAL_H
 #define QLOCAL_H
 /* Shared by qlocal's files: one delivery, and the pieces that write it. */
+#include <stddef.h>
 #include <sys/types.h>
 
 struct delivery {
@@ -21,6 +22,12 @@ void msg_checkloop(const struct delivery *d);
 /* Writes the message with what flags ask for to fd. 0, or -1 + errno. */
 int msg_write(const struct delivery *d, int fd, int flags);
 
+/* The result line (at most REPORT_LINE_MAX bytes, no control bytes) on
+ * fd 1 and exit with code (0, 100, 111). When report_hook is set, it gets
+ * the line instead and must not return (qlspawn's workers jump back to
+ * their loop). */
+#define REPORT_LINE_MAX 900
+extern void (*report_hook)(int code, const char *line, size_t len);
 void report(int code, const char *s1, const char *s2, const char *s3) __attribute__((noreturn));
 void report_sys(int code, const char *what, const char *obj) __attribute__((noreturn));
 

@@ -39,6 +39,7 @@
 #include "durable.h"
 #include "qlog.h"
 #include "qlocal.h"
+#include "qlspawn.h"
 #include "queue.h"
 #include "spawnproto.h"
 #include "users.h"
@@ -215,6 +216,38 @@ static char locate(struct where *w, const char *rcpt, const char **why)
   return 'D';
 }
 
+/* qlocal's argv for a delivery (qlocal.8), NULL-terminated; points into w. */
+static const char **job_args(const struct where *w, const char *lenbuf, const char *sender,
+                             const char *rcpt)
+{
+  const char **args;
+  size_t count = 0;
+  size_t n = 0;
+  size_t i;
+
+  if (w->alias)
+    for (i = 0; i < w->targets.len; i += strlen(w->targets.s + i) + 1) count++;
+  args = calloc(count + 12, sizeof *args);
+  if (args == NULL) die_nomem();
+  args[n++] = "qlocal";
+  args[n++] = "-l";
+  args[n++] = lenbuf;
+  args[n++] = "-s";
+  args[n++] = sender;
+  args[n++] = "-r";
+  args[n++] = rcpt;
+  if (w->alias) {
+    args[n++] = "-A";
+    args[n++] = "--";
+    for (i = 0; i < w->targets.len; i += strlen(w->targets.s + i) + 1) args[n++] = w->targets.s + i;
+  } else {
+    args[n++] = "--";
+    args[n++] = w->mailbox.s;
+  }
+  args[n] = NULL;
+  return args;
+}
+
 static void start(unsigned long slot, const char *id, const char *sender, const char *rcpt)
 {
   static struct where w;
@@ -228,6 +261,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   int fd;
   int pi[2];
   pid_t pid;
+  const char **args;
 
   if (id[scan_ulong(id, &idnum)] != '\0') qdie(111, "protocol error: bad queue id");
   code = locate(&w, rcpt, &why);
@@ -252,8 +286,19 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     return;
   }
   lenbuf[fmt_ulonglong(lenbuf, msglen)] = '\0';
+  args = job_args(&w, lenbuf, sender, rcpt);
+  if (!w.alias && w.mailbox.len > 1 && w.mailbox.s[w.mailbox.len - 2] == '/' &&
+      worker_start(slot, w.uid, w.gid, fd, args) == 0) {
+    close(fd);
+    free(args);
+    children[slot].pid = -1; /* busy in a worker */
+    children[slot].report_fd = -1;
+    busy++;
+    return;
+  }
   if (pipe2(pi, O_CLOEXEC) == -1) {
     close(fd);
+    free(args);
     result(slot, 'Z', "unable to create a pipe (#4.3.0)");
     return;
   }
@@ -262,53 +307,48 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     close(fd);
     close(pi[0]);
     close(pi[1]);
+    free(args);
     result(slot, 'Z', "unable to fork (#4.3.0)");
     return;
   }
   if (pid == 0) {
-    const char **args;
     size_t n = 0;
-    unsigned long i;
-    size_t count = 0;
 
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
-    close(selfpipe[0]);
-    close(selfpipe[1]);
-    for (i = 0; i < slot_count; i++)
-      if (children[i].pid != 0) close(children[i].report_fd);
+    child_close_fds();
     if (dup2(fd, 0) == -1 || dup2(pi[1], 1) == -1) _exit(111);
-    if (w.alias)
-      for (i = 0; i < w.targets.len; i += strlen(w.targets.s + i) + 1) count++;
-    args = calloc(count + 12, sizeof *args);
-    if (args == NULL) _exit(111);
-    args[n++] = "qlocal";
-    args[n++] = "-l";
-    args[n++] = lenbuf;
-    args[n++] = "-s";
-    args[n++] = sender;
-    args[n++] = "-r";
-    args[n++] = rcpt;
-    if (w.alias) {
-      args[n++] = "-A";
-      args[n++] = "--";
-      for (i = 0; i < w.targets.len; i += strlen(w.targets.s + i) + 1) args[n++] = w.targets.s + i;
-    } else {
-      args[n++] = "--";
-      args[n++] = w.mailbox.s;
-    }
-    args[n] = NULL;
     if (getuid() == 0 || geteuid() == 0) {
       if (setgroups(1, &w.gid) == -1 || setgid(w.gid) == -1 || setuid(w.uid) == -1) _exit(111);
     }
     if (getuid() == 0 || geteuid() == 0) _exit(111);
+    while (args[n] != NULL) n++;
     _exit(qlocal_main((int)n, (char **)args));
   }
   close(fd);
   close(pi[1]);
+  free(args);
   children[slot].pid = pid;
   children[slot].report_fd = pi[0];
   busy++;
+}
+
+void slot_done(unsigned long slot, char code, const char *text)
+{
+  children[slot].pid = 0;
+  busy--;
+  result(slot, code, text);
+}
+
+void child_close_fds(void)
+{
+  unsigned long i;
+
+  close(selfpipe[0]);
+  close(selfpipe[1]);
+  for (i = 0; i < slot_count; i++)
+    if (children[i].pid > 0) close(children[i].report_fd);
+  workers_close_fds();
 }
 
 static void reap(void)
@@ -323,6 +363,7 @@ static void reap(void)
     ssize_t r;
     char code;
 
+    if (workers_reaped(pid, status)) continue;
     for (slot = 0; slot < slot_count; slot++)
       if (children[slot].pid == pid) break;
     if (slot == slot_count) continue;
@@ -334,8 +375,6 @@ static void reap(void)
     close(children[slot].report_fd);
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
     text[len] = '\0';
-    children[slot].pid = 0;
-    busy--;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) code = 'K';
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 100) code = 'D';
     else code = 'Z';
@@ -344,7 +383,7 @@ static void reap(void)
       else if (code == 'K') memcpy(text, "delivered", 10);
       else memcpy(text, "qlocal failed without a reason (#4.3.0)", 40);
     }
-    result(slot, code, text);
+    slot_done(slot, code, text);
   }
 }
 
@@ -432,6 +471,7 @@ int main(int argc, char **argv)
   unsigned long conc = 10;
   int eof = 0;
   struct sigaction sa;
+  struct pollfd *pfd;
 
   qlog_prog = "qlspawn";
   if (argc > 2) qdie(100, "usage: " USAGE);
@@ -451,9 +491,14 @@ int main(int argc, char **argv)
   sigaction(SIGCHLD, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  workers_init(conc);
+  pfd = calloc(2 + conc, sizeof *pfd);
+  if (pfd == NULL) die_nomem();
+
   while (!eof || busy > 0) {
-    struct pollfd pfd[2];
-    int n = 0;
+    size_t n = 0;
+    size_t nw;
+    time_t now;
 
     pfd[n].fd = selfpipe[0];
     pfd[n].events = POLLIN;
@@ -463,10 +508,13 @@ int main(int argc, char **argv)
       pfd[n].events = POLLIN;
       n++;
     }
-    if (poll(pfd, (nfds_t)n, -1) == -1) {
+    nw = workers_pollfds(pfd + n, conc);
+    if (poll(pfd, (nfds_t)(n + nw), workers_alive() > 0 ? 10000 : -1) == -1) {
       if (errno == EINTR) continue;
       qdie_sys(111, "unable to poll");
     }
+    now = time(NULL);
+    workers_read(pfd + n, nw, now);
     if (pfd[0].revents) {
       char junk[64];
       while (read(selfpipe[0], junk, sizeof junk) > 0) {
@@ -483,7 +531,9 @@ int main(int argc, char **argv)
         jobs_feed(&in);
       }
     }
+    workers_expire(now, eof);
   }
+  free(pfd);
   stralloc_free(&in);
   stralloc_free(&jobbuf);
   stralloc_free(&me);

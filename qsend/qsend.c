@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -274,6 +275,21 @@ static void spawner_read(int which)
   }
 }
 
+/* One scheduler per queue: a second qsend (a supervisor left over from a
+ * crash, a hand-started copy) would deliver everything twice and leave
+ * info logs of messages the other one removed. The lock lives as long as
+ * this process (the descriptor is close-on-exec: spawners do not hold it). */
+static void queue_lock(void)
+{
+  int fd = open("queue/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd == -1) qdie_sys(111, "unable to open queue/lock");
+  if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+    if (errno == EWOULDBLOCK) qdie(111, "another qsend is running on this queue");
+    qdie_sys(111, "unable to lock queue/lock");
+  }
+}
+
 static void trigger_open(void)
 {
   /* O_RDWR: the FIFO always has a writer, so it never reads as EOF */
@@ -319,6 +335,7 @@ int main(int argc, char **argv)
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  queue_lock();
   trigger_open();
   spawner_start(0, cfg.conc_local);
   spawner_start(1, cfg.conc_remote);

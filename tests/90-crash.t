@@ -39,14 +39,6 @@ inject() {
 
 svc_pid() { s6-svstat -o pid "$QHOME/service/$1" 2>/dev/null; }
 
-# descendants PID: every process below PID (children first in the list)
-descendants() {
-  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    descendants "$c"
-    echo "$c"
-  done
-}
-
 random_sleep() { sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"; }
 
 delivered_ids() {
@@ -106,7 +98,7 @@ check_run r2
 rm -f "$ACKED".*
 inject r3
 random_sleep
-tree="$(descendants "$SVSCAN_PID") $SVSCAN_PID"
+tree=$(freeze "$SVSCAN_PID")
 # shellcheck disable=SC2086
 kill -9 $tree 2>/dev/null
 wait "$SVSCAN_PID" 2>/dev/null

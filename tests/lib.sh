@@ -78,12 +78,28 @@ inst_start() {
   done
 }
 
+# freeze PID: stops PID, then everything below it, top down, and prints
+# them all. A stopped process forks nothing new, so a kill -9 of the list
+# leaves nothing behind (s6-svscan killed alone leaves its supervisors
+# running; a supervisor killed first is restarted by s6-svscan).
+freeze() {
+  kill -STOP "$1" 2>/dev/null
+  echo "$1"
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    freeze "$c"
+  done
+}
+
 inst_stop() {
   [ -n "$SVSCAN_PID" ] || return 0
   s6-svscanctl -t "$QHOME/service" 2>/dev/null
   w=0
-  while kill -0 "$SVSCAN_PID" 2>/dev/null && [ $w -lt 100 ]; do sleep 0.1; w=$((w + 1)); done
-  kill -9 "$SVSCAN_PID" 2>/dev/null
+  while kill -0 "$SVSCAN_PID" 2>/dev/null && [ $w -lt 150 ]; do sleep 0.1; w=$((w + 1)); done
+  if kill -0 "$SVSCAN_PID" 2>/dev/null; then
+    diag "s6-svscan did not stop in 15 s: killing its tree"
+    # shellcheck disable=SC2046
+    kill -9 $(freeze "$SVSCAN_PID") 2>/dev/null
+  fi
   wait "$SVSCAN_PID" 2>/dev/null
   SVSCAN_PID=
 }

@@ -1,0 +1,349 @@
+/*
+ * qlspawn_worker: long-lived processes for Maildir deliveries.
+ *
+ * A fork per delivery costs more than the delivery itself on small
+ * machines, so a Maildir delivery goes to a worker: a child of qlspawn
+ * that became the mailbox owner once and then runs one delivery after
+ * another, each with qlocal's own code (qlocal_main), exactly as a forked
+ * qlocal would. A worker serves one uid/gid only, runs one delivery at a
+ * time, and exits after WORKER_JOBS deliveries, when idle for WORKER_IDLE
+ * seconds, or when qlspawn closes its socket. mbox and alias deliveries
+ * (pipes, forwards, files) keep their own forked child.
+ *
+ * qlspawn -> worker, one SOCK_SEQPACKET message per job: qlocal's argv,
+ *   each argument NUL-terminated, with the queue file (positioned at the
+ *   message) as an SCM_RIGHTS descriptor.
+ * worker -> qlspawn, one message per job: 'K', 'D' or 'Z' (qlocal's exit
+ *   code 0, 100, 111) and the report line.
+ * A worker that dies in a delivery leaves that delivery deferred.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qlocal.h"
+#include "qlog.h"
+#include "qlspawn.h"
+
+#define WORKERS_CAP 256     /* workers at most, whatever the concurrency */
+#define WORKER_JOBS 1000    /* deliveries before a worker makes way for a fresh one */
+#define WORKER_IDLE 60      /* seconds idle before a worker is let go */
+#define JOB_MAX 16384       /* bytes of one job message */
+#define ARGS_MAX 16
+
+struct worker {
+  pid_t pid;          /* 0: entry free */
+  int fd;             /* our end of its socket; -1 once it hung up */
+  uid_t uid;
+  gid_t gid;
+  int busy;
+  unsigned long slot; /* the job it runs, when busy */
+  time_t idle_since;
+};
+
+static struct worker *workers;
+static unsigned long worker_max;
+
+void workers_init(unsigned long concurrency)
+{
+  worker_max = concurrency < WORKERS_CAP ? concurrency : WORKERS_CAP;
+  workers = calloc(worker_max, sizeof *workers);
+  if (workers == NULL) qdie(111, "out of memory");
+}
+
+void workers_close_fds(void)
+{
+  unsigned long i;
+
+  for (i = 0; i < worker_max; i++)
+    if (workers[i].pid != 0 && workers[i].fd != -1) close(workers[i].fd);
+}
+
+/* ---- the worker's side ---------------------------------------------------- */
+
+static sigjmp_buf worker_jump;
+static int worker_sock;
+
+static void worker_report(int code, const char *line, size_t len)
+{
+  char msg[REPORT_LINE_MAX + 1];
+
+  msg[0] = code == 0 ? 'K' : code == 100 ? 'D' : 'Z';
+  memcpy(msg + 1, line, len);
+  if (send(worker_sock, msg, len + 1, MSG_NOSIGNAL) == -1) _exit(111);
+  siglongjmp(worker_jump, 1);
+}
+
+/* One job: its descriptor onto fd 0, its argv split. -1 when qlspawn is gone. */
+static int worker_receive(char *buf, char **argv, int *argc)
+{
+  union {
+    char space[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cm;
+  struct iovec iov;
+  struct msghdr mh;
+  struct cmsghdr *c;
+  ssize_t n;
+  ssize_t i;
+  int fd = -1;
+
+  iov.iov_base = buf;
+  iov.iov_len = JOB_MAX;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cm.space;
+  mh.msg_controllen = sizeof cm.space;
+  do {
+    n = recvmsg(worker_sock, &mh, MSG_CMSG_CLOEXEC);
+  } while (n == -1 && errno == EINTR);
+  if (n <= 0) return -1;
+  for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int)))
+      memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  if (fd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || buf[n - 1] != '\0') return -1;
+  if (dup2(fd, 0) == -1) return -1;
+  close(fd);
+  *argc = 0;
+  for (i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+    if (*argc == ARGS_MAX) return -1;
+    argv[(*argc)++] = buf + i;
+  }
+  argv[*argc] = NULL;
+  return 0;
+}
+
+static void __attribute__((noreturn)) worker_main(int sock)
+{
+  static char buf[JOB_MAX];
+  static char *argv[ARGS_MAX + 1];
+  static int argc;
+  static unsigned long jobs;
+
+  worker_sock = sock;
+  report_hook = worker_report;
+  for (jobs = 0; jobs < WORKER_JOBS; jobs++) {
+    if (worker_receive(buf, argv, &argc) == -1) _exit(0);
+    if (sigsetjmp(worker_jump, 0) == 0) {
+      qlocal_main(argc, argv);
+      worker_report(111, "the delivery ended without a report (#4.3.0)", 44);
+    }
+  }
+  _exit(0);
+}
+
+/* ---- qlspawn's side ------------------------------------------------------- */
+
+static struct worker *worker_new(struct worker *wk, uid_t uid, gid_t gid)
+{
+  int sv[2];
+  pid_t pid;
+
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return NULL;
+  pid = fork();
+  if (pid == -1) {
+    close(sv[0]);
+    close(sv[1]);
+    return NULL;
+  }
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    close(sv[0]);
+    child_close_fds(); /* qsend's pipes, other children's and workers' ends */
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
+    if (getuid() == 0 || geteuid() == 0)
+      if (setgroups(1, &gid) == -1 || setgid(gid) == -1 || setuid(uid) == -1) _exit(111);
+    if (getuid() == 0 || geteuid() == 0) _exit(111);
+    worker_main(sv[1]);
+  }
+  close(sv[1]);
+  wk->pid = pid;
+  wk->fd = sv[0];
+  wk->uid = uid;
+  wk->gid = gid;
+  wk->busy = 0;
+  return wk;
+}
+
+/* An idle worker of uid/gid, or a new one, or NULL when every worker is busy. */
+static struct worker *worker_find(uid_t uid, gid_t gid)
+{
+  struct worker *free_entry = NULL;
+  struct worker *oldest_idle = NULL;
+  unsigned long i;
+
+  for (i = 0; i < worker_max; i++) {
+    struct worker *wk = &workers[i];
+    if (wk->pid == 0) {
+      if (free_entry == NULL) free_entry = wk;
+      continue;
+    }
+    if (wk->busy || wk->fd == -1) continue;
+    if (wk->uid == uid && wk->gid == gid) return wk;
+    if (oldest_idle == NULL || wk->idle_since < oldest_idle->idle_since) oldest_idle = wk;
+  }
+  if (free_entry != NULL) return worker_new(free_entry, uid, gid);
+  if (oldest_idle != NULL) {
+    /* let another owner's idle worker go: it exits when its socket closes */
+    close(oldest_idle->fd);
+    oldest_idle->fd = -1;
+  }
+  return NULL;
+}
+
+int worker_start(unsigned long slot, uid_t uid, gid_t gid, int qfd, const char *const *args)
+{
+  union {
+    char space[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cm;
+  char buf[JOB_MAX];
+  struct iovec iov;
+  struct msghdr mh;
+  struct cmsghdr *c;
+  struct worker *wk;
+  size_t len = 0;
+  size_t i;
+
+  for (i = 0; args[i] != NULL; i++) {
+    size_t n = strlen(args[i]) + 1;
+    if (i == ARGS_MAX || n > sizeof buf - len) return -1;
+    memcpy(buf + len, args[i], n);
+    len += n;
+  }
+  wk = worker_find(uid, gid);
+  if (wk == NULL) return -1;
+  iov.iov_base = buf;
+  iov.iov_len = len;
+  memset(&mh, 0, sizeof mh);
+  memset(&cm, 0, sizeof cm);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cm.space;
+  mh.msg_controllen = sizeof cm.space;
+  c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &qfd, sizeof qfd);
+  if (sendmsg(wk->fd, &mh, MSG_NOSIGNAL) != (ssize_t)len) {
+    /* a worker that cannot take a job is let go; the caller forks instead */
+    close(wk->fd);
+    wk->fd = -1;
+    return -1;
+  }
+  wk->busy = 1;
+  wk->slot = slot;
+  return 0;
+}
+
+size_t workers_pollfds(struct pollfd *pfd, size_t room)
+{
+  size_t n = 0;
+  unsigned long i;
+
+  for (i = 0; i < worker_max && n < room; i++) {
+    if (workers[i].pid == 0 || workers[i].fd == -1) continue;
+    pfd[n].fd = workers[i].fd;
+    pfd[n].events = POLLIN;
+    pfd[n].revents = 0;
+    n++;
+  }
+  return n;
+}
+
+static struct worker *worker_by_fd(int fd)
+{
+  unsigned long i;
+
+  for (i = 0; i < worker_max; i++)
+    if (workers[i].pid != 0 && workers[i].fd == fd) return &workers[i];
+  return NULL;
+}
+
+void workers_read(const struct pollfd *pfd, size_t n, time_t now)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    struct worker *wk;
+    char msg[REPORT_LINE_MAX + 2];
+    ssize_t r;
+
+    if (pfd[i].revents == 0) continue;
+    wk = worker_by_fd(pfd[i].fd);
+    if (wk == NULL) continue;
+    r = recv(wk->fd, msg, sizeof msg - 1, MSG_DONTWAIT);
+    if (r == -1 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (r <= 0) {
+      /* it hung up: its exit (workers_reaped) settles a job it had */
+      close(wk->fd);
+      wk->fd = -1;
+      continue;
+    }
+    if (!wk->busy || (msg[0] != 'K' && msg[0] != 'D' && msg[0] != 'Z')) {
+      qwarn("protocol error from a delivery worker: let go");
+      close(wk->fd);
+      wk->fd = -1;
+      continue;
+    }
+    msg[r] = '\0';
+    wk->busy = 0;
+    wk->idle_since = now;
+    slot_done(wk->slot, msg[0], r > 1 ? msg + 1 : (msg[0] == 'K' ? "delivered" : "no reason given (#4.3.0)"));
+  }
+}
+
+int workers_reaped(pid_t pid, int status)
+{
+  unsigned long i;
+
+  for (i = 0; i < worker_max; i++) {
+    struct worker *wk = &workers[i];
+    if (wk->pid != pid) continue;
+    if (wk->fd != -1) close(wk->fd);
+    if (wk->busy)
+      slot_done(wk->slot, 'Z', WIFSIGNALED(status) ? "qlocal crashed (#4.3.0)"
+                                                   : "the delivery worker exited (#4.3.0)");
+    memset(wk, 0, sizeof *wk);
+    return 1;
+  }
+  return 0;
+}
+
+void workers_expire(time_t now, int all)
+{
+  unsigned long i;
+
+  for (i = 0; i < worker_max; i++) {
+    struct worker *wk = &workers[i];
+    if (wk->pid == 0 || wk->busy || wk->fd == -1) continue;
+    if (all || now - wk->idle_since >= WORKER_IDLE) {
+      close(wk->fd);
+      wk->fd = -1;
+    }
+  }
+}
+
+unsigned long workers_alive(void)
+{
+  unsigned long i;
+  unsigned long n = 0;
+
+  for (i = 0; i < worker_max; i++)
+    if (workers[i].pid != 0) n++;
+  return n;
+}
