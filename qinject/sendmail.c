@@ -206,14 +206,61 @@ static void parse_args(int argc, char **argv)
 
 /* ---- the other modes -------------------------------------------------------- */
 
+/* -bp, mailq: qstat, filtered as sendmail's -qR/-qS/-qI limit a listing */
 static void run_list(void)
 {
-  char *args[3];
+  char *args[5];
+  size_t n = 0;
 
-  args[0] = (char *)"qstat";
-  args[1] = (char *)qhome();
-  args[2] = NULL;
+  args[n++] = (char *)"qstat";
+  if (opt.flush_kind != 0) {
+    args[n++] = (char *)(opt.flush_kind == 'R' ? "-r" : opt.flush_kind == 'S' ? "-f" : "-i");
+    args[n++] = (char *)opt.flush_pattern;
+  }
+  args[n++] = (char *)qhome();
+  args[n] = NULL;
   exec_prog("qstat", args);
+}
+
+/*
+ * Invoked as mailq: -v and sendmail's -Ac/-Am (there is one queue) are
+ * accepted, -qRsubstr, -qSsubstr and -qIid filter the listing; anything
+ * else is misuse.
+ */
+static void __attribute__((noreturn)) die_usage_mailq(void)
+{
+  qdie(100, "usage: mailq [-v] [-Ac|-Am] [-qRsubstr|-qSsubstr|-qIid]");
+}
+
+static void parse_mailq(int argc, char **argv)
+{
+  int i;
+
+  opt.mode = MODE_LIST;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+
+    if (!strcmp(a, "-v") || !strcmp(a, "-Ac") || !strcmp(a, "-Am")) continue;
+    if (a[0] != '-' || a[1] != 'q' || (a[2] != 'R' && a[2] != 'S' && a[2] != 'I'))
+      die_usage_mailq();
+    opt.flush_kind = a[2];
+    if (a[3] != 0) {
+      opt.flush_pattern = a + 3;
+    } else if (i + 1 < argc) {
+      opt.flush_pattern = argv[++i];
+    } else {
+      die_usage_mailq();
+    }
+  }
+}
+
+/* a -qI id for qstat -i: digits only */
+static int is_queue_id(const char *s)
+{
+  if (*s == 0) return 0;
+  for (; *s != 0; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
 }
 
 static void run_maps(void)
@@ -962,16 +1009,24 @@ int main(int argc, char **argv)
 
   if (!strcmp(base, "mailq")) {
     qlog_prog = "mailq";
+    parse_mailq(argc, argv);
+    if (opt.flush_kind == 'I' && !is_queue_id(opt.flush_pattern)) die_usage_mailq();
     run_list();
   }
   if (!strcmp(base, "newaliases")) {
     qlog_prog = "newaliases";
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "-v") != 0))
+      qdie(100, "usage: newaliases [-v]");
     run_maps();
   }
 
   parse_args(argc, argv);
+  if (opt.mode != MODE_SEND && opt.rcpts[0] != NULL) die_usage(); /* -bp, -bi, -q: no recipients */
   switch (opt.mode) {
-    case MODE_LIST: run_list(); break;
+    case MODE_LIST:
+      if (opt.flush_kind == 'I' && !is_queue_id(opt.flush_pattern)) die_usage();
+      run_list();
+      break;
     case MODE_MAPS: run_maps(); break;
     case MODE_SMTP: run_smtp(); break;
     case MODE_FLUSH: run_flush(); break;

@@ -273,6 +273,7 @@ int main(int argc, char **argv)
   int opt;
 
   qlog_prog = "qremote";
+  opterr = 0; /* one usage line of our own, not getopt's as well */
   while ((opt = getopt(argc, argv, "r:")) != -1) {
     if (opt == 'r') override = optarg;
     else die_usage();

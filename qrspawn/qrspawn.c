@@ -523,16 +523,18 @@ int main(int argc, char **argv)
   char *slash;
 
   qlog_prog = "qrspawn";
+  /* the arguments first: misuse is a usage error wherever QHOME points */
   if (argc > 2) qdie(100, "usage: ", USAGE);
-  signal(SIGPIPE, SIG_IGN);
-  if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   if (argc == 2) {
     size_t n = scan_ulong(argv[1], &concurrency);
 
     if (n == 0 || argv[1][n] != '\0' || concurrency == 0) qdie(100, "usage: ", USAGE);
-  } else if (ctl_readint(&concurrency, "control/concurrencyremote", DEFAULT_CONCURRENCY) == -1) {
-    qdie_sys(111, "unable to read control/concurrencyremote");
   }
+  signal(SIGPIPE, SIG_IGN);
+  if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
+  if (argc < 2 &&
+      ctl_readint(&concurrency, "control/concurrencyremote", DEFAULT_CONCURRENCY) == -1)
+    qdie_sys(111, "unable to read control/concurrencyremote");
   if (concurrency == 0) concurrency = 1;
   slash = strrchr(argv[0], '/');
   if (slash != NULL) {
