@@ -65,9 +65,11 @@ run: deps
 	sh tools/demo.sh
 
 install: build
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(PREFIX)/bin/; done
-	for m in $(MANS); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done
+	# each page into the section its suffix names: qsetup.8 -> man8, qmta-admin.7 -> man7
+	for m in $(MANS); do d=$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}; \
+	  mkdir -p $$d && install -m 644 $$m $$d/ || exit 1; done
 	ln -sf sendmail $(DESTDIR)$(PREFIX)/bin/mailq
 	ln -sf sendmail $(DESTDIR)$(PREFIX)/bin/newaliases
 
