@@ -1,10 +1,11 @@
 #!/bin/sh
 # qsetup --send-only: one SMTP listener on loopback, no local domains, the
 # local host relays (from control/access, through the tcpserver rules), and
-# everything goes out, local-looking addresses included.
+# everything goes out, local-looking addresses included; other clients
+# are refused.
 . "$(dirname "$0")/lib.sh"
 
-plan 9
+plan 11
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -30,14 +31,15 @@ fi
 inst_start
 ok "the listener is bound to loopback only" sh -c "ss -ltnH | grep -q '127.0.0.1:$PORT '"
 
-# rcpt PORT ADDRESS: the reply code to RCPT from 127.0.0.1
+# rcpt PORT ADDRESS [SRCIP]: the reply code to RCPT from SRCIP (127.0.0.1)
 rcpt() {
   python3 -c 'import smtplib,sys
-s=smtplib.SMTP("127.0.0.1",int(sys.argv[1]),timeout=20)
+s=smtplib.SMTP("127.0.0.1",int(sys.argv[1]),timeout=20,
+               source_address=(sys.argv[3],0))
 s.ehlo("client.example")
 s.mail("cron@so.example")
 print(s.rcpt(sys.argv[2])[0])
-s.quit()' "$1" "$2" 2>/dev/null
+s.quit()' "$1" "$2" "${3:-127.0.0.1}" 2>/dev/null
 }
 send() {
   python3 -c 'import smtplib,sys
@@ -47,6 +49,14 @@ s.quit()' "$@" 2>/dev/null
 }
 
 is "$(rcpt $PORT someone@example.com)" 250 "the local host may relay"
+# Any other client (here 127.0.0.2, standing for a remote one) may neither
+# relay nor deliver to the host's own name: there is nothing local.
+for a in someone@example.com root@so.example; do
+  case $(rcpt $PORT $a 127.0.0.2) in
+    5*) pass "another client is refused for $a" ;;
+    *) fail "another client is refused for $a" ;;
+  esac
+done
 ok "a message for the world is accepted" send $PORT someone@example.com root@so.example
 if [ -n "$HAVE_REMOTE" ]; then
   ok "it goes out" wait_for 30 sh -c "grep -q someone@example.com '$T_TMP/sink/log.jsonl'"
