@@ -6,8 +6,10 @@
  * that became the mailbox owner once and then runs one delivery after
  * another, each with qlocal's own code (qlocal_main), exactly as a forked
  * qlocal would. A worker serves one uid/gid only, runs one delivery at a
- * time, and exits after WORKER_JOBS deliveries, when idle for WORKER_IDLE
- * seconds, or when qlspawn closes its socket. mbox and alias deliveries
+ * time, and exits when qlspawn closes its socket: after WORKER_JOBS
+ * deliveries, when idle for WORKER_IDLE seconds, or when qlspawn ends.
+ * Only qlspawn decides when a worker goes, and only while it is idle, so
+ * a job is never handed to a worker on its way out. mbox and alias deliveries
  * (pipes, forwards, files) keep their own forked child.
  *
  * qlspawn -> worker, one SOCK_SEQPACKET message per job: qlocal's argv,
@@ -27,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qlocal.h"
@@ -46,6 +49,7 @@ struct worker {
   gid_t gid;
   int busy;
   unsigned long slot; /* the job it runs, when busy */
+  unsigned long jobs; /* deliveries it was given */
   time_t idle_since;
 };
 
@@ -128,18 +132,16 @@ static void __attribute__((noreturn)) worker_main(int sock)
   static char buf[JOB_MAX];
   static char *argv[ARGS_MAX + 1];
   static int argc;
-  static unsigned long jobs;
 
   worker_sock = sock;
   report_hook = worker_report;
-  for (jobs = 0; jobs < WORKER_JOBS; jobs++) {
+  for (;;) {
     if (worker_receive(buf, argv, &argc) == -1) _exit(0);
     if (sigsetjmp(worker_jump, 0) == 0) {
       qlocal_main(argc, argv);
       worker_report(111, "the delivery ended without a report (#4.3.0)", 44);
     }
   }
-  _exit(0);
 }
 
 /* ---- qlspawn's side ------------------------------------------------------- */
@@ -175,6 +177,7 @@ static struct worker *worker_new(struct worker *wk, uid_t uid, gid_t gid)
   wk->uid = uid;
   wk->gid = gid;
   wk->busy = 0;
+  wk->jobs = 0;
   return wk;
 }
 
@@ -247,6 +250,7 @@ int worker_start(unsigned long slot, uid_t uid, gid_t gid, int qfd, const char *
   }
   wk->busy = 1;
   wk->slot = slot;
+  wk->jobs++;
   return 0;
 }
 
@@ -274,36 +278,46 @@ static struct worker *worker_by_fd(int fd)
   return NULL;
 }
 
+/* Reads the reply of a busy worker, if one is there: 1 settled, 0 nothing
+ * yet, -1 it hung up or broke the protocol (its descriptor is closed). */
+static int worker_reply(struct worker *wk, time_t now)
+{
+  char msg[REPORT_LINE_MAX + 2];
+  ssize_t r = recv(wk->fd, msg, sizeof msg - 1, MSG_DONTWAIT);
+
+  if (r == -1 && (errno == EAGAIN || errno == EINTR)) return 0;
+  if (r > 0 && (!wk->busy || (msg[0] != 'K' && msg[0] != 'D' && msg[0] != 'Z'))) {
+    qwarn("protocol error from a delivery worker: let go");
+    r = -1;
+  }
+  if (r <= 0) {
+    /* it hung up: its exit (workers_reaped) settles a job it had */
+    close(wk->fd);
+    wk->fd = -1;
+    return -1;
+  }
+  msg[r] = '\0';
+  wk->busy = 0;
+  wk->idle_since = now;
+  slot_done(wk->slot, msg[0], r > 1 ? msg + 1 : (msg[0] == 'K' ? "delivered" : "no reason given (#4.3.0)"));
+  if (wk->jobs >= WORKER_JOBS) {
+    /* time for a fresh one: this one exits when its socket closes */
+    close(wk->fd);
+    wk->fd = -1;
+  }
+  return 1;
+}
+
 void workers_read(const struct pollfd *pfd, size_t n, time_t now)
 {
   size_t i;
 
   for (i = 0; i < n; i++) {
     struct worker *wk;
-    char msg[REPORT_LINE_MAX + 2];
-    ssize_t r;
 
     if (pfd[i].revents == 0) continue;
     wk = worker_by_fd(pfd[i].fd);
-    if (wk == NULL) continue;
-    r = recv(wk->fd, msg, sizeof msg - 1, MSG_DONTWAIT);
-    if (r == -1 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (r <= 0) {
-      /* it hung up: its exit (workers_reaped) settles a job it had */
-      close(wk->fd);
-      wk->fd = -1;
-      continue;
-    }
-    if (!wk->busy || (msg[0] != 'K' && msg[0] != 'D' && msg[0] != 'Z')) {
-      qwarn("protocol error from a delivery worker: let go");
-      close(wk->fd);
-      wk->fd = -1;
-      continue;
-    }
-    msg[r] = '\0';
-    wk->busy = 0;
-    wk->idle_since = now;
-    slot_done(wk->slot, msg[0], r > 1 ? msg + 1 : (msg[0] == 'K' ? "delivered" : "no reason given (#4.3.0)"));
+    if (wk != NULL) worker_reply(wk, now);
   }
 }
 
@@ -314,6 +328,8 @@ int workers_reaped(pid_t pid, int status)
   for (i = 0; i < worker_max; i++) {
     struct worker *wk = &workers[i];
     if (wk->pid != pid) continue;
+    /* what it sent before it exited is still in the socket */
+    if (wk->busy && wk->fd != -1) worker_reply(wk, time(NULL));
     if (wk->fd != -1) close(wk->fd);
     if (wk->busy)
       slot_done(wk->slot, 'Z', WIFSIGNALED(status) ? "qlocal crashed (#4.3.0)"

@@ -2,7 +2,7 @@
 # Local delivery end to end: qinject -> qsend -> qlspawn -> qlocal, into
 # Maildirs and an mbox, compared byte for byte; loops and unknown users.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 22
 
 inst_setup
 {
@@ -12,6 +12,9 @@ inst_setup
   while [ $i -lt 1000 ]; do echo "u$i@test.example:!"; i=$((i + 1)); done
 } >>"$QHOME/control/users"
 echo 20971520 >"$QHOME/control/databytes" # the 10 MB message below
+# one delivery at a time: a single Maildir worker in qlspawn takes every
+# delivery, and is replaced after its 1000th (during the 1000 below)
+echo 1 >"$QHOME/control/concurrencylocal"
 qnewmaps "$QHOME" || bail "qnewmaps failed"
 inst_start
 
@@ -75,6 +78,8 @@ printf 'Subject: many\n\nto a thousand\n' >"$M"
 qinject -f alice@else.example $rcpts <"$M"
 all_thousand() { [ "$(find "$QHOME/mail/test.example" -path '*/u*/new/*' -type f | wc -l)" -eq 1000 ]; }
 ok "1000 recipients of one message each got it once" wait_for 120 all_thousand
+ok "no delivery was deferred (the worker's replacement lost nothing)" \
+  sh -c "! grep -q 'deferred' '$QHOME/log/qsend/current'"
 
 # 6. loops and unknown users fail, and nothing is delivered
 printf 'Delivered-To: bob@test.example\nSubject: loop\n\nloop\n' >"$M"
