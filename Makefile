@@ -24,8 +24,13 @@ endif
 # programs started once per message (qinject) link statically: on small
 # virtual machines dynamic loading is a good part of what a start costs
 STATIC = -static
+# the TLS helpers (one per session) take OpenSSL statically into a
+# position-dependent program: no relocated copy of libcrypto's data per
+# process, a few hundred KiB less private memory per session
+SSLSTATIC = -no-pie -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic -lpthread -ldl
 ifneq ($(SAN),)
 STATIC =
+SSLSTATIC = $(SSLLIBS)
 endif
 LDLIBS = -lowfat
 SSLLIBS = -lssl -lcrypto

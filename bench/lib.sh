@@ -81,3 +81,31 @@ bench_wait_mail() {
   i=0
   while [ "$(bench_count_mail)" -lt "$1" ] && [ $i -lt 6000 ]; do sleep 0.05; i=$((i + 1)); done
 }
+
+# bench_session_mem NAME...: the memory of the instance's per-session
+# processes (those named NAME, working in $QHOME), sampled once. Prints
+# "sessions=N rss_per_session=KiB pss_per_session=KiB": a session counts
+# one process of the first NAME; RSS counts shared library pages in every
+# process, PSS shares them out (what the machine really spends).
+bench_session_mem() {
+  python3 - "$QHOME" "$@" <<'PY'
+import os, sys
+qhome, names = os.path.realpath(sys.argv[1]), sys.argv[2:]
+sessions = rss = pss = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        comm = open("/proc/%s/comm" % pid).read().strip()
+        if comm not in names or os.path.realpath("/proc/%s/cwd" % pid) != qhome:
+            continue
+        for line in open("/proc/%s/smaps_rollup" % pid):
+            f = line.split()
+            if f[0] == "Rss:": rss += int(f[1])
+            if f[0] == "Pss:": pss += int(f[1])
+    except OSError:
+        continue
+    if comm == names[0]:
+        sessions += 1
+n = max(sessions, 1)
+print("sessions=%d rss_per_session=%d KiB pss_per_session=%d KiB" % (sessions, rss // n, pss // n))
+PY
+}

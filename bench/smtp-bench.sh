@@ -45,19 +45,24 @@ for C in "$@"; do
   before=$(bench_count_mail)
   want=$((before + N))
   t0=$(date +%s.%N)
-  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE 127.0.0.1 "$PORT" >"$WORK/load.out" ||
-    { cat "$WORK/load.out" >&2; echo "smtp-bench: load failed" >&2; exit 1; }
+  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE 127.0.0.1 "$PORT" >"$WORK/load.out" &
+  load=$!
+  # the memory of the sessions, sampled while they run
+  sleep 1
+  mem=$(bench_session_mem qsmtpd qtls-server qperip)
+  wait "$load" || { cat "$WORK/load.out" >&2; echo "smtp-bench: load failed" >&2; exit 1; }
   bench_wait_mail "$want"
   t1=$(date +%s.%N)
   got=$(($(bench_count_mail) - before))
-  python3 - "$C" "$N" "$got" "$t0" "$t1" "$fs" "$(cat "$WORK/load.out")" <<'EOF'
+  python3 - "$C" "$N" "$got" "$t0" "$t1" "$fs" "$(cat "$WORK/load.out")" "$mem" <<'EOF'
 import sys
-c, n, got, t0, t1, fs, load = sys.argv[1:8]
+c, n, got, t0, t1, fs, load, mem = sys.argv[1:9]
 secs = float(t1) - float(t0)
 rate = int(got) / secs if secs > 0 else 0.0
 ratio = rate / float(fs) if float(fs) > 0 else 0.0
 accept = load.split("rate=")[-1] if "rate=" in load else "?"
 print("sessions=%s delivered=%s/%s seconds=%.2f smtp_to_maildir=%.0f msg/s smtp_accept=%s "
       "fsync_ceiling=%s files/s ratio=%.2f" % (c, got, n, secs, rate, accept, fs, ratio))
+print("  memory: %s" % mem)
 EOF
 done

@@ -6,6 +6,6 @@ PROGS += qtls/qtls-server qtls/qtls-client
 MANS += qtls/qtls-server.8 qtls/qtls-client.8
 
 qtls/qtls-server: qtls/qtls-server.o $(QTLSOBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SSLLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
 qtls/qtls-client: qtls/qtls-client.o $(QTLSOBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SSLLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)

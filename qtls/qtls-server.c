@@ -398,10 +398,6 @@ static int starttls(SSL_CTX **ctxp, const char *cert, const char *key, char **ar
   close(data[1]);
 
   account_become(&wrapper_acct);
-  /* a bad certificate must not stop plaintext service: say it, answer N later */
-  ctx = server_ctx(cert, key, err, sizeof err);
-  if (ctx == NULL) qtls_say("warning: ", err);
-  *ctxp = ctx;
 
   do n = read(ctl[0], &request, 1);
   while (n == -1 && errno == EINTR);
@@ -422,6 +418,11 @@ static int starttls(SSL_CTX **ctxp, const char *cert, const char *key, char **ar
     return 111;
   }
 
+  /* the certificate is loaded only now: most plaintext sessions never ask,
+   * and a TLS context is most of what this process would hold in memory.
+   * A bad certificate does not stop plaintext service: the answer is N. */
+  ctx = server_ctx(cert, key, err, sizeof err);
+  *ctxp = ctx;
   if (ctx == NULL) {
     qtls_say(client_ip, " handshake failed: ", err);
     ctl_refuse(ctl[0], "", err);

@@ -382,7 +382,7 @@ def main():
        'without a usable certificate plaintext still works', greeting, reply)
     ok(go == '220 go ahead\r\n' and "ctl 'N unable to read " in text and rc == 111,
        'and STARTTLS gets N with the reason', go, text, rc)
-    ok('warning: unable to read' in read_file(errname), 'the bad certificate is logged',
+    ok('handshake failed: unable to read' in read_file(errname), 'the bad certificate is logged',
        read_file(errname))
 
     # the environment: QTLS_PROTO from outside is removed, QHOME gives the cert
