@@ -1,3 +1,6 @@
-# Benchmark helpers (not installed): make bench/injectload
+# Benchmark helpers (not installed): make bench/injectload bench/smtpsink
+# (bench/smtpload's rule is in qsmtpd/build.mk)
 bench/injectload: bench/injectload.o
+	$(CC) $(LDFLAGS) -o $@ $^
+bench/smtpsink: bench/smtpsink.o
 	$(CC) $(LDFLAGS) -o $@ $^
