@@ -12,6 +12,10 @@
  *   from/to: "user@domain", "user@", "domain", each parent domain; the
  *            null sender is looked up as "<>".
  * Keys are lowercase; qnewmaps writes IPv6 keys in the same full form.
+ *
+ * access_hostkeys: whether a host name could match anything at all (the
+ * ACCESS_HOSTKEYS record that qnewmaps writes), so that qsmtpd asks DNS
+ * for the client's name only when an answer can change a decision.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -183,6 +187,19 @@ int access_lookup(int kind, const char *key, size_t len, const char *host, stral
     }
     val->len--; /* NUL-terminated; len is the action's length */
   }
+  errno = e;
+  return r;
+}
+
+int access_hostkeys(void)
+{
+  stralloc val = {0};
+  int r;
+  int e;
+
+  r = cdbmap_lookup(ACCESS_CDB, ACCESS_HOSTKEYS, sizeof ACCESS_HOSTKEYS - 1, &val);
+  e = errno;
+  stralloc_free(&val);
   errno = e;
   return r;
 }

@@ -12,7 +12,10 @@
  * "ERROR:nnn text").
  *
  * CDB: key = "c:" / "f:" / "t:" for tagged entries, "*:" for untagged,
- * then the key lowercased; value = the action as written.
+ * then the key lowercased; value = the action as written. One more record,
+ * ACCESS_HOSTKEYS ("!hostnames" -> "1"), says that a host-name key is there
+ * that a Connect lookup can match (a Connect: or untagged domain key): only
+ * then does qsmtpd look up the client's name in DNS.
  *
  * access_lookup finds the most specific entry for one thing:
  *   ACCESS_CONNECT: ip (text form) and, if not NULL, the client's host name
@@ -21,6 +24,9 @@
  * (longest first); for IPs the full address then each shorter prefix; the
  * tagged entry before the untagged at each step. 1 found (action in val,
  * NUL-terminated), 0 none, -1 error + errno.
+ *
+ * access_hostkeys: 1 the map has the ACCESS_HOSTKEYS record, 0 it has not
+ * (or there is no map), -1 error + errno.
  */
 #include <stddef.h>
 #include <stralloc.h>
@@ -30,7 +36,9 @@
 #define ACCESS_CONNECT 'c'
 #define ACCESS_FROM 'f'
 #define ACCESS_TO 't'
+#define ACCESS_HOSTKEYS "!hostnames" /* no tag is '!': no key can collide */
 
 int access_lookup(int kind, const char *key, size_t len, const char *host, stralloc *val);
+int access_hostkeys(void);
 
 #endif

@@ -14,6 +14,8 @@
  * CDB key: tag ("c:", "f:", "t:", "*:") + the key lowercased; IPv4 octets
  * and IPv6 groups without leading zeros, a full IPv6 address with all 8
  * groups: the form access_lookup builds from the client's address.
+ * When a Connect: or untagged key is a host name or domain, the map also
+ * gets ACCESS_HOSTKEYS: qsmtpd looks up client names only then.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -170,6 +172,7 @@ int maps_access(void)
   struct maps_keyset seen = {0};
   struct maps_keyset tseen = {0};
   stralloc relay = {0};
+  int hostkeys = 0; /* a domain key that Connect lookups can match */
   char line[MAPS_LINE_MAX];
   char key[KEY_MAX];
   size_t len;
@@ -302,6 +305,7 @@ int maps_access(void)
       continue;
     }
     if (src.errors == 0 && cdbmap_add(&w, key, n, act, alen) == -1) goto fail;
+    if (iskind == 'd' && (tag == '*' || tag == ACCESS_CONNECT)) hostkeys = 1;
 
     /* tcpserver's rules: its own text form of the client's address */
     if ((iskind == 4 || iskind == 6) && (tag == '*' || tag == ACCESS_CONNECT) &&
@@ -326,6 +330,9 @@ int maps_access(void)
     }
   }
   if (r == -1) goto fail;
+  if (src.errors == 0 && hostkeys &&
+      cdbmap_add(&w, ACCESS_HOSTKEYS, sizeof ACCESS_HOSTKEYS - 1, "1", 1) == -1)
+    goto fail;
   maps_close(&src);
   maps_keyset_free(&seen);
   maps_keyset_free(&tseen);

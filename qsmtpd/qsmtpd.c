@@ -6,7 +6,9 @@
  * Each accepted message goes to qinject (qmail-queue protocol); see
  * qsmtpd_inject.c. Environment: RELAYCLIENT (the client may relay),
  * SUBMISSION=1 (MAIL needs AUTH), QTLS_CTL/QTLS_DATA (STARTTLS offered),
- * QTLS_PROTO/QTLS_CIPHER (TLS already active), QINJECT, QAUTH.
+ * QTLS_PROTO/QTLS_CIPHER (TLS already active), QINJECT, QAUTH, DNSCACHEIP
+ * (the resolver, asked only when control/access has host-name keys:
+ * qsmtpd_dns.c), TCPREMOTEHOST (only for Received:).
  * Exit: 0 when the session ends (whatever the client did), 100 on misuse,
  * 111 when the instance is unusable (after 421 to the client).
  *
@@ -30,6 +32,7 @@
 #include "aliases.h"
 #include "cdbmap.h"
 #include "ctl.h"
+#include "ipaddr.h"
 #include "qlog.h"
 #include "qsmtpd.h"
 #include "users.h"
@@ -278,7 +281,8 @@ static int access_check(int kind, const char *key, size_t len, const char *def, 
   int act;
 
   if (!stralloc_copys(&scratch, "")) die_nomem();
-  r = access_lookup(kind, key, len, kind == ACCESS_CONNECT ? sess.host : NULL, &scratch);
+  r = access_lookup(kind, key, len,
+                    kind == ACCESS_CONNECT && sess.host_confirmed ? sess.host : NULL, &scratch);
   if (r == -1) return -1;
   if (r == 0 || scratch.len == 0) return ACT_NONE;
   act = access_action(scratch.s, scratch.len, def, rbuf, ACCESS_REPLY_MAX);
@@ -855,6 +859,30 @@ static void copy_env(char *dst, size_t max, const char *name)
   dst[n] = '\0';
 }
 
+/* The client's host name, once its address has matched no access key.
+ * Only a name qsmtpd has confirmed itself (its A/AAAA records lead back to
+ * the address) is used by the access rules: the PTR record alone is
+ * written by the client's owner, and tcpserver's TCPREMOTEHOST (-h) is a
+ * bare PTR unless -p was given, which qsmtpd cannot tell. DNS is asked
+ * only when control/access has host-name keys that Connect lookups can
+ * match; otherwise TCPREMOTEHOST, if set, only names the client in
+ * Received:. 1 confirmed (sess.host), 0 no name for the access rules. */
+static int client_name(void)
+{
+  int r;
+
+  r = access_hostkeys();
+  if (r == -1) die_config("control/access.cdb");
+  if (r == 0 || strcmp(sess.ip, "unknown") == 0) return 0;
+  sess.host = NULL; /* after a lookup of our own, only its answer names the client */
+  r = fcrdns_lookup(sess.ip, sess.hostname, DNS_SECONDS);
+  if (r == -1) qwarn_sys("unable to look up the host name of ", sess.ip);
+  if (r != 1) return 0;
+  sess.host = sess.hostname;
+  sess.host_confirmed = 1;
+  return 1;
+}
+
 static void setup(void)
 {
   const char *v;
@@ -862,13 +890,16 @@ static void setup(void)
   char rbuf[ACCESS_REPLY_MAX];
   char code[ACCESS_REPLY_MAX];
   const char *ip;
+  int act;
 
   v = getenv("TCPREMOTEIP");
   sess.ip = (v != NULL && v[0] != '\0') ? v : "unknown";
-  sess.host = getenv("TCPREMOTEHOST");
+  v = getenv("TCPREMOTEHOST");
+  sess.host = (v != NULL && v[0] != '\0') ? v : NULL; /* until client_name looks */
+  sess.host_confirmed = 0;
   ip = sess.ip;
   if (strncasecmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL) ip += 7;
-  sess.loopback = strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0;
+  sess.loopback = ipaddr_isloopback(sess.ip);
   v = getenv("SUBMISSION");
   sess.submission = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
   conn_relay = getenv("RELAYCLIENT") != NULL;
@@ -908,7 +939,10 @@ static void setup(void)
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;
 
-  switch (access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf)) {
+  act = access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf);
+  if (act == ACT_NONE && client_name()) /* the address first: the client controls its PTR */
+    act = access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf);
+  switch (act) {
     case -1: die_config("control/access.cdb");
     case ACT_REJECT:
     case ACT_ERROR:

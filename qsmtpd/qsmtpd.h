@@ -121,7 +121,7 @@ void smtpdata_finish(struct smtpdata *d);
 
 struct received_info {
   const char *helo;     /* may be "" */
-  const char *host;     /* TCPREMOTEHOST, or NULL */
+  const char *host;     /* the client's host name (session.host), or NULL */
   const char *ip;
   const char *me;
   const char *proto;    /* "ESMTP", "ESMTPSA", "SMTP", ... */
@@ -157,6 +157,18 @@ int alias_error_reply(const char *target, size_t len, char *reply, size_t max);
 
 /* The reply for qinject's wait status (qmail-queue exit codes). */
 const char *inject_reply(int status);
+
+/* ---- the client's host name (qsmtpd_dns.c) ---- */
+
+#define HOSTNAME_MAX 253  /* RFC 1035 2.3.4: 255 bytes in wire form */
+#define DNS_SECONDS 5     /* all the lookups of one connection together */
+
+/* The client's forward-confirmed host name: the PTR names of ip (text
+ * form, IPv4 or IPv6; at most 4 names), each looked up for A or AAAA
+ * until one holds ip again, all within seconds. 1 confirmed (name, of at
+ * least HOSTNAME_MAX + 1 bytes, gets it in lower case), 0 no confirmed
+ * name, -1 a lookup failed or the time ran out (errno). */
+int fcrdns_lookup(const char *ip, char *name, unsigned int seconds);
 
 /* ---- session, I/O (qsmtpd.c, qsmtpd_io.c) ---- */
 
@@ -203,7 +215,10 @@ void inject_abort(struct inject *q);
 
 struct session {
   const char *ip;          /* TCPREMOTEIP */
-  const char *host;        /* TCPREMOTEHOST, or NULL */
+  const char *host;        /* for Received: hostname if confirmed, else TCPREMOTEHOST
+                              when qsmtpd asked DNS nothing itself, else NULL */
+  int host_confirmed;      /* host is hostname: access Connect: rules may use it */
+  char hostname[HOSTNAME_MAX + 1]; /* forward-confirmed by qsmtpd (qsmtpd_dns.c) */
   stralloc me;             /* control/me, NUL-terminated */
   char helo[256];          /* the EHLO/HELO argument, "" before it */
   int seen_helo;

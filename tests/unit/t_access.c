@@ -61,7 +61,7 @@ int main(void)
 {
   char cmd[128];
 
-  plan(34);
+  plan(41);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("control", 0755) == -1) {
     perror("temp dir");
     return 111;
@@ -69,6 +69,7 @@ int main(void)
   maps_report = count;
 
   ok(is(ACCESS_CONNECT, "192.168.0.1", NULL, NULL), "no map: nothing");
+  ok(access_hostkeys() == 0, "no map: no host-name keys");
 
   put("control/access",
       "# comment\n"
@@ -116,6 +117,7 @@ int main(void)
   ok(rule("127.0.0.1", "+RELAYCLIENT="), "tcp rules: IPv4 address");
   ok(rule("2001:db8:", "+RELAYCLIENT="), "tcp rules: IPv6 prefix");
   ok(rule("10.", NULL), "tcp rules: only RELAY lines");
+  ok(access_hostkeys() == 1, "Connect: and untagged domain keys: marked for qsmtpd's DNS lookup");
 
   errors = 0;
   put("control/access",
@@ -132,6 +134,7 @@ int main(void)
   ok(errors == 8, "one report per bad line");
   ok(is(ACCESS_CONNECT, "192.168.0.1", NULL, "RELAY"), "old map kept");
   ok(rule("1.2.3.4", NULL) && rule("127.0.0.1", "+RELAYCLIENT="), "old tcp rules kept");
+  ok(access_hostkeys() == 1, "old marker kept");
 
   errors = 0;
   put("control/access", "From:<> OK\nIPv6:::1 RELAY\n");
@@ -139,6 +142,15 @@ int main(void)
   ok(is(ACCESS_CONNECT, "::1", NULL, "RELAY"), "::1");
   ok(rule("::1", "+RELAYCLIENT=") && rule("127.0.0.1", NULL), "tcp rules replaced");
   ok(is(ACCESS_CONNECT, "not an ip", NULL, NULL), "garbage address: nothing");
+  ok(access_hostkeys() == 0, "addresses only: no marker");
+
+  put("control/access",
+      "From:example.org REJECT\nTo:example.com OK\n10.1 RELAY\nuser@example.net OK\n");
+  ok(maps_access() == 0 && access_hostkeys() == 0, "From:/To: domains and addresses: no marker");
+  put("control/access", "10.1 RELAY\nconnect:Host.Example RELAY\n");
+  ok(maps_access() == 0 && access_hostkeys() == 1, "one Connect: host name: marker");
+  ok(is(ACCESS_CONNECT, "172.16.0.1", "a.host.example", "RELAY") &&
+     is(ACCESS_CONNECT, "172.16.0.1", NULL, NULL), "the host name matches only when given");
 
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) return 111;
