@@ -45,9 +45,19 @@
  *   "D<idx>\n"                       delivered
  *   "F<idx> <time> <reason>\n"       failed permanently (bounce committed first)
  *   "Z<idx> <next> <time> <reason>\n" deferred until <next>, tried at <time>
+ *   "H<idx> <next> <time> <fails> <reason>\n"
+ *                                    held back untried at <time>: the
+ *                                    destination rests until <next> after
+ *                                    <fails> failed attempts, the last
+ *                                    because of <reason>
  *   "W<idx>\n"                       delay warning sent
- * The last D/F/Z line of an index wins. reason is one line, at most
- * QUEUE_REASON_MAX bytes, control bytes replaced.
+ * The last D/F/Z/H line of an index wins (an H never follows a D or F).
+ * Each Z counts one try (the backoff and the tries shown grow with them);
+ * an H does not: it only sets the next try and the reason shown. qsend
+ * writes at most one H per recipient and rest of its destination. reason
+ * is one line, at most QUEUE_REASON_MAX bytes, control bytes replaced.
+ * Example: "Z0 1764070200 1764066600 connection refused by 192.0.2.7\n"
+ *          "H1 1764070200 1764066601 1 connection refused by 192.0.2.7\n"
  */
 #include <stddef.h>
 #include <stralloc.h>

@@ -69,6 +69,8 @@ void queue_scan_new(void);                      /* take in queue/new/ */
 void queue_scan_all(void);                      /* start-up: mess/, info/, tmp/ */
 void queue_clean_tmp(int at_start);
 void info_append(struct msg *m, char tag, size_t idx, const char *rest);
+void info_line(stralloc *lines, char tag, size_t idx, const char *rest); /* format only */
+void info_write(struct msg *m, const stralloc *lines); /* append whole lines at once */
 void msg_remove(struct msg *m);                 /* unlink info then mess, free */
 int msg_open(const struct msg *m);              /* fd of the queue file, or -1 */
 struct msg *msg_new(unsigned long id);
@@ -89,15 +91,22 @@ const char *rcpt_addr(const struct msg *m, size_t idx);
 void spawner_send(int remote, const char *s, size_t len);
 int spawner_usable(int remote);
 
-/* qsend_dom.c */
+/* qsend_dom.c: one entry per destination domain that has jobs in flight,
+ * rests, or was used lately. Only a job holds a pointer to an entry
+ * (inflight > 0 keeps it); everything else looks it up by name, so an idle
+ * entry can be freed at any time and comes back fresh on the next lookup. */
 struct dom {
   char *name;
+  char *reason;          /* the failure that made it rest, malloc'd, or NULL */
   unsigned long inflight;
-  unsigned long fails;
-  time_t down_until;
+  unsigned long fails;   /* attempts in a row that all failed temporarily */
+  time_t down_until;     /* resting until then */
+  time_t last_used;      /* last lookup or result */
   struct dom *next;
 };
-struct dom *dom_get(const char *name, size_t len);
-void dom_reset_all(void);
+struct dom *dom_get(const char *name, size_t len); /* found or made; never NULL */
+void dom_rest(struct dom *d, time_t until, const char *reason); /* 0, NULL: rest over */
+void dom_reset_all(void);                       /* flush: no rests; idle entries freed */
+void dom_sweep(void);                           /* frees long-idle entries, once a minute */
 
 #endif

@@ -75,34 +75,49 @@ static void msg_rcpts(struct msg *m)
     m->r[i].remote = (unsigned char)!rcpt_is_local(rcpt_addr(m, i));
 }
 
-/* One line "TAG<idx> rest\n" appended to the info log; no fsync: losing a
- * mark only repeats a delivery (queue.h). */
-void info_append(struct msg *m, char tag, size_t idx, const char *rest)
+/* Appends one line "TAG<idx> rest\n" to lines: rest is cut to fit the
+ * format (queue.h) and its control bytes become blanks. */
+void info_line(stralloc *lines, char tag, size_t idx, const char *rest)
 {
-  char path[QUEUE_PATH_MAX];
-  stralloc line = {0};
   char num[FMT_ULONG];
   size_t start;
   size_t i;
-  int fd;
 
-  if (!stralloc_copyb(&line, &tag, 1) ||
-      !stralloc_catb(&line, num, fmt_ulong(num, (unsigned long)idx)))
+  if (!stralloc_catb(lines, &tag, 1) ||
+      !stralloc_catb(lines, num, fmt_ulong(num, (unsigned long)idx)))
     die_nomem();
   if (rest != NULL) {
-    if (!stralloc_cats(&line, " ")) die_nomem();
-    start = line.len;
-    if (!stralloc_cats(&line, rest)) die_nomem();
-    if (line.len - start > QUEUE_REASON_MAX + 2 * FMT_ULONG) line.len = start + QUEUE_REASON_MAX;
-    for (i = start; i < line.len; i++)
-      if ((unsigned char)line.s[i] < 32 || line.s[i] == 127) line.s[i] = ' ';
+    if (!stralloc_cats(lines, " ")) die_nomem();
+    start = lines->len;
+    if (!stralloc_cats(lines, rest)) die_nomem();
+    if (lines->len - start > QUEUE_REASON_MAX + 2 * FMT_ULONG)
+      lines->len = start + QUEUE_REASON_MAX;
+    for (i = start; i < lines->len; i++)
+      if ((unsigned char)lines->s[i] < 32 || lines->s[i] == 127) lines->s[i] = ' ';
   }
-  if (!stralloc_cats(&line, "\n")) die_nomem();
+  if (!stralloc_cats(lines, "\n")) die_nomem();
+}
+
+/* Whole lines appended to the info log of m in one write; no fsync:
+ * losing a mark only repeats a delivery (queue.h). */
+void info_write(struct msg *m, const stralloc *lines)
+{
+  char path[QUEUE_PATH_MAX];
+  int fd;
+
   fd = open(queue_path(path, "info", m->id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd == -1 || write(fd, line.s, line.len) != (ssize_t)line.len)
+  if (fd == -1 || write(fd, lines->s, lines->len) != (ssize_t)lines->len)
     qwarn_sys("unable to write ", path);
   if (fd != -1) close(fd);
   m->has_info = 1;
+}
+
+void info_append(struct msg *m, char tag, size_t idx, const char *rest)
+{
+  stralloc line = {0};
+
+  info_line(&line, tag, idx, rest);
+  info_write(m, &line);
   stralloc_free(&line);
 }
 
@@ -125,7 +140,9 @@ void msg_remove(struct msg *m)
   free(m);
 }
 
-/* Reads the info log of m back: the last D/F/Z line of an index wins. */
+/* Reads the info log of m back: the last D/F/Z/H line of an index wins.
+ * Z counts a try; H (held back while its destination rested) only sets
+ * the next try, so that resting never adds to the backoff or to the tries. */
 static void info_load(struct msg *m)
 {
   char path[QUEUE_PATH_MAX];
@@ -187,6 +204,14 @@ static void info_load(struct msg *m)
         if (r->tries < 60000) r->tries++;
         free(r->reason);
         r->reason = strdup(p);
+        break;
+      }
+      case 'H': {
+        unsigned long next = 0;
+        const char *p = line + 1 + n;
+        if (*p != ' ' || r->state == RCPT_DONE) break;
+        if (scan_ulong(p + 1, &next) == 0) break;
+        r->next = (time_t)next;
         break;
       }
       case 'W':

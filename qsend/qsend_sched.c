@@ -51,6 +51,8 @@ struct class {
 
 static struct class classes[2]; /* 0 local, 1 remote */
 
+static stralloc held_lines; /* job_start's H records, the space reused */
+
 static struct msg **heap;
 static size_t heap_len;
 static size_t heap_alloc;
@@ -228,6 +230,7 @@ void sched_add(struct msg *m)
 
 void sched_due(void)
 {
+  dom_sweep(); /* at most once a minute */
   while (heap_len > 0 && heap[0]->due <= now) {
     struct msg *m = heap[0];
     heap_remove(m);
@@ -335,10 +338,7 @@ void sched_flush(void)
       if (nreq > 0 && r->remote) {
         /* a flushed destination gets its chance again too */
         const char *at = strrchr(rcpt_addr(m, j), '@');
-        if (at != NULL) {
-          struct dom *d = dom_get(at + 1, strlen(at + 1));
-          d->down_until = 0;
-        }
+        if (at != NULL) dom_rest(dom_get(at + 1, strlen(at + 1)), 0, NULL);
       }
     }
     heap_remove(m);
@@ -413,6 +413,27 @@ static int same_domain(const char *a, const char *b)
   return strcasecmp(da + 1, db + 1) == 0;
 }
 
+/* The H record (queue.h) of recipient idx, held back until the rest of d
+ * ends: "<next> <now> <fails> <reason>". */
+static void hold_record(stralloc *lines, size_t idx, const struct dom *d)
+{
+  char rest[3 * FMT_ULONG + QUEUE_REASON_MAX + 8];
+  const char *reason = d->reason != NULL ? d->reason : "destination resting after failures";
+  size_t len = strlen(reason);
+  size_t o;
+
+  o = fmt_ulong(rest, (unsigned long)d->down_until);
+  rest[o++] = ' ';
+  o += fmt_ulong(rest + o, (unsigned long)now);
+  rest[o++] = ' ';
+  o += fmt_ulong(rest + o, d->fails);
+  rest[o++] = ' ';
+  if (len > QUEUE_REASON_MAX) len = QUEUE_REASON_MAX;
+  memcpy(rest + o, reason, len);
+  rest[o + len] = '\0';
+  info_line(lines, 'H', idx, rest);
+}
+
 /* Starts one job for m in class remote, if m has a due recipient there.
  * Returns 1 started, 0 nothing (more) to start for m now. */
 static int job_start(int remote, struct msg *m)
@@ -437,18 +458,30 @@ static int job_start(int remote, struct msg *m)
       const char *at = strrchr(addr, '@');
       const char *dn = at != NULL ? at + 1 : "";
       time_t wait_until = 0;
+      int resting = 0;
 
       d = dom_get(dn, strlen(dn));
-      if (d->down_until > now) wait_until = d->down_until;
-      else if (d->inflight >= cfg.conc_domain) wait_until = now + BUSY_RETRY;
+      if (d->down_until > now) {
+        wait_until = d->down_until;
+        resting = 1;
+      } else if (d->inflight >= cfg.conc_domain) {
+        wait_until = now + BUSY_RETRY;
+      }
       if (wait_until == 0) break;
-      /* the destination is resting or full: its recipients here wait */
+      /* the destination is resting or full: its recipients here wait. While
+       * it rests, each of them gets an H record so that qstat shows why; it
+       * is looked at again only when the rest is over (next = down_until),
+       * so that is one record per recipient and rest at most. */
+      held_lines.len = 0;
       for (i = first; i < m->env.rcpt_count; i++) {
         struct rcpt *r = &m->r[i];
         if (r->state == RCPT_PENDING && r->remote && r->next <= now &&
-            same_domain(rcpt_addr(m, i), addr))
+            same_domain(rcpt_addr(m, i), addr)) {
           r->next = wait_until;
+          if (resting) hold_record(&held_lines, i, d);
+        }
       }
+      if (held_lines.len > 0) info_write(m, &held_lines);
     }
   }
 
@@ -562,6 +595,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   size_t i;
   int any_ok = 0;
   int all_temp = 1;
+  const char *temp_reason = NULL; /* the first temporary failure */
   int ok;
 
   failed = calloc(j->count, sizeof *failed);
@@ -598,6 +632,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
         size_t o;
         size_t tlen = strlen(text);
 
+        if (temp_reason == NULL) temp_reason = text;
         r->state = RCPT_PENDING;
         if (r->tries < 60000) r->tries++;
         free(r->reason);
@@ -669,13 +704,14 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   if (j->dom != NULL) {
     struct dom *d = j->dom;
     if (d->inflight > 0) d->inflight--;
+    d->last_used = now;
     if (any_ok) {
       d->fails = 0;
-      d->down_until = 0;
+      dom_rest(d, 0, NULL);
     } else if (all_temp) {
       /* the whole destination failed: its other messages wait too */
       if (d->fails < 1000) d->fails++;
-      d->down_until = now + backoff((unsigned int)d->fails);
+      dom_rest(d, now + backoff((unsigned int)d->fails), temp_reason);
     }
   }
   free(failed);

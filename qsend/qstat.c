@@ -10,10 +10,14 @@
  *       delivered  <bob@example.net>
  *       deferred   <carol@example.com>  next try 2026-11-25 12:45:00 (in 5m), 3 tries
  *                  connection timed out to mx.example.com
+ *       deferred   <dan@example.com>  next try 2026-11-25 12:45:00 (in 5m), 0 tries
+ *                  connection timed out to mx.example.com (destination resting ...
+ *                  ... until 12:45:00, after 3 failures)   [one line in the output]
  *       failed     <dave@example.com>
  *                  550 5.1.1 user unknown
  *       pending    <eve@example.org>
- * then one summary line. -s prints only the counts, "name value" a line.
+ * (dan was held back untried while example.com rests: an H record), then
+ * one summary line. -s prints only the counts, "name value" a line.
  * Filters (all must match): -f the sender contains the text, -r a
  * recipient contains it (ASCII case ignored), -i the queue id, -o older
  * than age, -n newer than age (age: seconds, or a number with s m h d w).
@@ -47,6 +51,8 @@ struct rinfo {
   unsigned long long next;   /* Z: next try */
   unsigned long tries;       /* Z lines seen */
   int warned;                /* W seen */
+  int held;                  /* the last record is an H: its destination rests */
+  unsigned long long fails;  /* H: the destination's failures in a row */
   const char *reason;        /* into the info text, up to '\n' */
   size_t reason_len;
 };
@@ -139,6 +145,35 @@ static void cat_time(stralloc *sa, unsigned long long t)
   catb(sa, buf, n);
 }
 
+/* After the reason of a recipient held back by its resting destination:
+ * " (destination resting until 12:45:00, after 3 failures)", the date
+ * too when the rest ends on another day. */
+static void cat_held(stralloc *sa, const struct rinfo *r)
+{
+  time_t until = (time_t)r->next;
+  time_t at = now;
+  struct tm tm_until;
+  struct tm tm_now;
+  char buf[FMT_NUM * 3];
+  size_t n = 0;
+
+  cat(sa, " (destination resting until ");
+  if (localtime_r(&until, &tm_until) != NULL && localtime_r(&at, &tm_now) != NULL &&
+      tm_until.tm_year == tm_now.tm_year && tm_until.tm_yday == tm_now.tm_yday) {
+    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_hour, 2);
+    buf[n++] = ':';
+    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_min, 2);
+    buf[n++] = ':';
+    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_sec, 2);
+    catb(sa, buf, n);
+  } else {
+    cat_time(sa, r->next);
+  }
+  cat(sa, ", after ");
+  catnum(sa, r->fails);
+  cat(sa, r->fails == 1 ? " failure)" : " failures)");
+}
+
 /* A duration as "45s", "5m", "2h13m", "3d4h". */
 static void cat_span(stralloc *sa, unsigned long long s)
 {
@@ -217,7 +252,9 @@ static int contains(const char *s, const char *sub)
 
 /*
  * Applies info log text to r (count entries): "D<i>", "F<i> <time> <reason>",
- * "Z<i> <next> <time> <reason>", "W<i>"; the last D/F/Z of an index wins.
+ * "Z<i> <next> <time> <reason>", "H<i> <next> <time> <fails> <reason>",
+ * "W<i>"; the last D/F/Z/H of an index wins. Z counts a try; H (held back
+ * while the destination rests) does not, and never follows a D or F.
  * Malformed lines and indexes out of range are skipped.
  */
 static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
@@ -232,6 +269,7 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
     unsigned long long idx;
     unsigned long long next = 0;
     unsigned long long tried;
+    unsigned long long fails = 0;
     char tag;
 
     pos += len + 1;
@@ -247,10 +285,11 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
       else r[idx].warned = 1;
       continue;
     }
-    if (tag != 'F' && tag != 'Z') continue;
+    if (tag != 'F' && tag != 'Z' && tag != 'H') continue;
+    if (tag == 'H' && (r[idx].state == ST_DELIVERED || r[idx].state == ST_FAILED)) continue;
     if (i >= len || line[i] != ' ') continue;
     i++;
-    if (tag == 'Z') {
+    if (tag == 'Z' || tag == 'H') {
       size_t j = i;
       while (j < len && line[j] != ' ') j++;
       if (!scan_num(line + i, j - i, &next) || j >= len) continue;
@@ -262,9 +301,17 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
       if (!scan_num(line + i, j - i, &tried)) continue;
       i = j < len ? j + 1 : j;
     }
+    if (tag == 'H') {
+      size_t j = i;
+      while (j < len && line[j] != ' ') j++;
+      if (!scan_num(line + i, j - i, &fails)) continue;
+      i = j < len ? j + 1 : j;
+    }
     r[idx].state = tag == 'F' ? ST_FAILED : ST_DEFERRED;
     r[idx].next = next;
     if (tag == 'Z') r[idx].tries++;
+    r[idx].held = tag == 'H';
+    r[idx].fails = fails;
     r[idx].reason = line + i;
     r[idx].reason_len = len - i;
   }
@@ -417,9 +464,11 @@ static void do_message(const char *path, unsigned long id, int fresh)
         if (r[i].warned) cat(t, ", sender warned");
       }
       cat(t, "\n");
-      if ((r[i].state == ST_DEFERRED || r[i].state == ST_FAILED) && r[i].reason_len > 0) {
+      if ((r[i].state == ST_DEFERRED || r[i].state == ST_FAILED) &&
+          (r[i].reason_len > 0 || r[i].held)) {
         cat(t, "               ");
         catb(t, r[i].reason, r[i].reason_len);
+        if (r[i].held) cat_held(t, &r[i]);
         cat(t, "\n");
       }
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # qstat: the listing, states and reasons read from the info logs
-# (lib/queue.h), filters, -s counts; then, when qsend and qremote are
+# (lib/queue.h), held-back recipients (H records), filters, -s counts; then, when qsend and qremote are
 # built, a live instance: a deferred message shows its reason, and
 # sendmail -qR retries only what it matches.
 import os
@@ -25,7 +25,7 @@ def prog(name, folder):
 QSTAT = prog("qstat", "qsend")
 QINJECT = prog("qinject", "qinject")
 SENDMAIL = prog("sendmail", "qinject")
-PLAN = 22
+PLAN = 24
 
 count = 0
 failed = 0
@@ -162,6 +162,27 @@ try:
     ok(counts(out).get("messages") == "2", "-n 1h: both are newer", out)
     code, out, err = qstat(home, "-x")
     ok(code == 100 and "usage" in err, "bad option: usage, 100", (code, err))
+
+    # held back while the destination rests (H): its reason and rest, no try
+    with open(os.path.join(q, "info", str(nn), first), "w") as f:
+        f.write("Z1 %d %d connection timed out to mx.example.com\n" % (now + 100, now))
+        f.write("D0\n")
+        f.write("H0 %d %d 2 an H after a D is ignored\n" % (now + 100, now))
+        f.write("H1 %d %d 3 connection refused by mx.example.com\n" % (now + 1200, now))
+        f.write("H3 %d %d 1 connection refused by mx.y.example\n" % (now + 300, now))
+        f.write("H2 %d" % (now + 300))  # a line being written: ignored
+    code, out, err = qstat(home)
+    rest = r"\(destination resting until (\d\d:\d\d:\d\d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d), after "
+    ok(re.search(r"deferred\s+<carol@example\.com>\s+next try .*\(in (19|20)m\), 1 try\n"
+                 r"\s+connection refused by mx\.example\.com " + rest + r"3 failures\)\n", out)
+       is not None, "held: the destination's reason and rest; the try before still counts, the H not",
+       out)
+    c = counts(qstat(home, "-s")[1])
+    ok(re.search(r"delivered\s+<bob@example\.net>\n", out) is not None and
+       re.search(r"deferred\s+<eve@y\.example>\s+next try .*, 0 tries\n"
+                 r"\s+connection refused by mx\.y\.example " + rest + r"1 failure\)\n", out)
+       is not None and c.get("deferred") == "2" and c.get("delivered") == "1" and
+       c.get("pending") == "2", "held, never tried: 0 tries; an H after a D is ignored", (out, c))
 
     # --- part B: a live instance ----------------------------------------------
     have = all(os.path.exists(os.path.join(BIN, p)) for p in
