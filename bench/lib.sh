@@ -50,7 +50,7 @@ bench_start() {
     svc=${svc%/}
     [ -f "$svc/notification-fd" ] || continue
     i=0
-    while [ ! -p "$svc/supervise/control" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    while [ ! -f "$svc/supervise/status" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
     s6-svwait -U -t 20000 "$svc" || { echo "$BENCH_NAME: $svc not ready" >&2; exit 111; }
   done
 }

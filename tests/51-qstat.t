@@ -214,6 +214,11 @@ try:
         for svc in os.listdir(os.path.join(home, "service")):
             sd = os.path.join(home, "service", svc)
             if os.path.exists(os.path.join(sd, "notification-fd")):
+                # s6-svwait fails at once if s6-supervise has not written its status yet
+                deadline = time.time() + 20
+                while not os.path.exists(os.path.join(sd, "supervise", "status")) and \
+                        time.time() < deadline:
+                    time.sleep(0.1)
                 subprocess.run(["s6-svwait", "-U", "-t", "20000", sd], timeout=30)
 
         inject(home, "ops@test.example", ["u1@alpha.example"])

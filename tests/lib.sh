@@ -73,7 +73,7 @@ inst_start() {
   for svc in "$QHOME"/service/*/; do
     svc=${svc%/}
     [ -f "$svc/notification-fd" ] || continue
-    wait_for 20 test -p "$svc/supervise/control" || bail "no supervisor for $svc"
+    wait_for 20 test -f "$svc/supervise/status" || bail "no supervisor for $svc"
     s6-svwait -U -t 20000 "$svc" || bail "service $(basename "$svc") not ready"
   done
 }

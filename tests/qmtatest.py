@@ -60,7 +60,7 @@ def inst_start():
         if not os.path.exists(svc + "notification-fd"):
             continue
         deadline = time.time() + 20
-        while not os.path.exists(svc + "supervise/control") and time.time() < deadline:
+        while not os.path.exists(svc + "supervise/status") and time.time() < deadline:
             time.sleep(0.1)
         if run("s6-svwait", "-U", "-t", "20000", svc).returncode != 0:
             bail("service %s not ready" % svc)
