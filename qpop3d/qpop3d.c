@@ -41,6 +41,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "durable.h"
+#include "ipaddr.h"
 #include "qlog.h"
 #include "qpop3d.h"
 
@@ -75,12 +76,6 @@ static int env_fd(const char *name)
   if (s == NULL || !pop_scan_number(s, &n) || n < 3 || n > 1024) return -1;
   if (fcntl((int)n, F_GETFD) == -1) return -1;
   return (int)n;
-}
-
-static int is_loopback(const char *a)
-{
-  return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
-         strncmp(a, "::ffff:127.", 11) == 0;
 }
 
 /* Runs checkpassword with the record on fd 3 and waits for it. datafd:
@@ -477,7 +472,7 @@ int main(int argc, char **argv)
   }
   if (ctl_readint(&timeout, "control/timeoutpop3d", POP_TIMEOUT) == 1) pop_timeout = timeout;
   /* as in qsmtpd: the file's existence is the switch */
-  if (access("control/authplaintext", F_OK) == 0 && is_loopback(ip)) plain_ok = 1;
+  if (access("control/authplaintext", F_OK) == 0 && ipaddr_isloopback(ip)) plain_ok = 1;
 
   if (geteuid() == 0) privsep();
   authorization();

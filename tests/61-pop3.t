@@ -187,6 +187,25 @@ def main():
     p.user("bob@test.example")
     ok(p.pass_("bob secret").startswith(b"+OK"), "authplaintext: plaintext login from loopback")
     p.quit()
+    # all of 127.0.0.0/8 is loopback, as in qsmtpd (lib/ipaddr_isloopback.c)
+    c = socket.create_connection(("127.0.0.1", port), 30, source_address=("127.0.0.2", 0))
+    f = c.makefile("rb")
+    f.readline()
+    c.sendall(b"USER bob@test.example\r\nQUIT\r\n")
+    ok(f.readline().startswith(b"+OK"), "authplaintext: USER taken from 127.0.0.2")
+    f.close()
+    c.close()
+    # qpop3d by hand for clients a listener here cannot have (fd 0/1 pipes)
+    for ip, want in (("192.0.2.1", False), ("127.0.0.10x", False), ("::ffff:127.9.9.9", True),
+                     ("::1", True), ("::ffff:192.0.2.1", False)):
+        env = dict(os.environ, TCPREMOTEIP=ip)
+        r = subprocess.run(["qpop3d"], input=b"CAPA\r\nUSER bob@test.example\r\nQUIT\r\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, timeout=30)
+        lines = r.stdout.split(b"\r\n")
+        got = b"USER" in lines and b"+OK send PASS" in lines
+        refused = b"-ERR [AUTH] plaintext login needs TLS: use STLS first" in lines
+        ok(got == want and refused != want,
+           "authplaintext: %s is %s" % (ip, "loopback" if want else "not loopback"))
 
     # 5. a long line is refused and the session goes on; unknown commands
     p = poplib.POP3("127.0.0.1", port, timeout=30)
