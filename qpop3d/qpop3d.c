@@ -49,8 +49,6 @@
 #define CHECKPW_RECORD_MAX 512  /* the checkpassword interface's limit */
 #define MAX_FAILURES 3          /* failed logins per connection */
 #define MAX_TLS_LINE 256        /* qtls-server's answer to "S" */
-#define MAX_TLS_NAME 128        /* protocol and cipher names */
-#define MAX_REQUEST 1200        /* child -> parent message */
 
 static void die_usage(void) { qdie(100, "usage: " USAGE); }
 
@@ -62,8 +60,8 @@ static int tls_active;
 static int tls_ctl = -1;
 static int tls_data = -1;
 static int started_tls;
-static char tls_proto[MAX_TLS_NAME];
-static char tls_cipher[MAX_TLS_NAME];
+static char tls_proto[POP_MAX_TLS_NAME];
+static char tls_cipher[POP_MAX_TLS_NAME];
 static int plain_ok;
 static int monitor_fd = -1;  /* privsep: the socket to the root parent */
 static unsigned long failures;
@@ -149,13 +147,10 @@ static int read_full(int fd, char *buf, size_t len)
 /* The root parent: runs checkpassword for the unprivileged child. */
 static void monitor(int s, pid_t child)
 {
-  char req[MAX_REQUEST];
+  char req[POP_MAX_REQUEST];
   unsigned char hdr[2];
   size_t len;
-  size_t off;
-  const char *field[4];
-  size_t flen[4];
-  int i;
+  struct pop_req r;
   int code;
   char answer;
 
@@ -165,25 +160,15 @@ static void monitor(int s, pid_t child)
     if (len < 1 || len > sizeof req) break;
     if (read_full(s, req, len) == -1) break;
     if (req[0] != 'S' && req[0] != 'P') break;
-    off = 1;
-    for (i = 0; i < 4; i++) {
-      const char *nul = off < len ? memchr(req + off, '\0', len - off) : NULL;
-      if (nul == NULL) goto protocol;
-      field[i] = req + off;
-      flen[i] = (size_t)(nul - (req + off));
-      off += flen[i] + 1;
-    }
-    if (off != len || flen[0] >= MAX_TLS_NAME || flen[1] >= MAX_TLS_NAME ||
-        flen[2] > ADDR_MAX)
-      goto protocol;
-    if (req[0] == 'S') {
+    if (!pop_req_parse(&r, req, len)) goto protocol;
+    if (r.kind == 'S') {
       if (tls_data == -1) goto protocol;
-      if (setenv("QTLS_PROTO", field[0], 1) == -1 || setenv("QTLS_CIPHER", field[1], 1) == -1)
+      if (setenv("QTLS_PROTO", r.proto, 1) == -1 || setenv("QTLS_CIPHER", r.cipher, 1) == -1)
         code = 111;
       else
-        code = run_checkpw(field[2], flen[2], field[3], flen[3], tls_data);
+        code = run_checkpw(r.user, r.ulen, r.pass, r.plen, tls_data);
     } else {
-      code = run_checkpw(field[2], flen[2], field[3], flen[3], -1);
+      code = run_checkpw(r.user, r.ulen, r.pass, r.plen, -1);
     }
     explicit_bzero(req, sizeof req);
     answer = code == 0 ? '0' : code == 1 ? '1' : 'T';
@@ -249,28 +234,23 @@ static void front_end(const char *why)
 /* 0 session ran, 1 bad login, 111 temporary failure. */
 static int authenticate(const char *user, size_t ulen, const char *pass, size_t plen)
 {
-  char req[MAX_REQUEST];
+  char req[POP_MAX_REQUEST];
   size_t len;
-  size_t plen_tls = started_tls ? strlen(tls_proto) : 0;
-  size_t clen_tls = started_tls ? strlen(tls_cipher) : 0;
+  struct pop_req q;
   char answer;
   ssize_t r;
 
   if (monitor_fd == -1) return run_checkpw(user, ulen, pass, plen, -1);
 
-  len = 2 + 1 + plen_tls + 1 + clen_tls + 1 + ulen + 1 + plen + 1;
-  if (len > sizeof req) return 1;
-  req[0] = (char)((len - 2) >> 8);
-  req[1] = (char)((len - 2) & 255);
-  req[2] = started_tls ? 'S' : 'P';
-  memcpy(req + 3, tls_proto, plen_tls);
-  req[3 + plen_tls] = '\0';
-  memcpy(req + 4 + plen_tls, tls_cipher, clen_tls);
-  req[4 + plen_tls + clen_tls] = '\0';
-  memcpy(req + 5 + plen_tls + clen_tls, user, ulen);
-  req[5 + plen_tls + clen_tls + ulen] = '\0';
-  memcpy(req + 6 + plen_tls + clen_tls + ulen, pass, plen);
-  req[len - 1] = '\0';
+  q.kind = started_tls ? 'S' : 'P';
+  q.proto = started_tls ? tls_proto : "";
+  q.cipher = started_tls ? tls_cipher : "";
+  q.user = user;
+  q.ulen = ulen;
+  q.pass = pass;
+  q.plen = plen;
+  len = pop_req_fmt(req, &q);
+  if (len == 0) return 1; /* a password qauth could not take either */
   r = durable_writeall(monitor_fd, req, len);
   explicit_bzero(req, sizeof req);
   if (r == -1) return 111;
@@ -324,13 +304,13 @@ static void do_stls(void)
   sp = line + 1;
   while (*sp == ' ') sp++;
   len = strcspn(sp, " ");
-  if (len >= MAX_TLS_NAME) len = MAX_TLS_NAME - 1;
+  if (len >= POP_MAX_TLS_NAME) len = POP_MAX_TLS_NAME - 1;
   memcpy(tls_proto, sp, len);
   tls_proto[len] = '\0';
   sp += strcspn(sp, " ");
   while (*sp == ' ') sp++;
   len = strlen(sp);
-  if (len >= MAX_TLS_NAME) len = MAX_TLS_NAME - 1;
+  if (len >= POP_MAX_TLS_NAME) len = POP_MAX_TLS_NAME - 1;
   memcpy(tls_cipher, sp, len);
   tls_cipher[len] = '\0';
   if (setenv("QTLS_PROTO", tls_proto, 1) == -1 || setenv("QTLS_CIPHER", tls_cipher, 1) == -1)

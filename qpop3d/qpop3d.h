@@ -1,9 +1,11 @@
 #ifndef QPOP3D_H
 #define QPOP3D_H
 /*
- * qpop3d's modules: network I/O with timeouts (qpop3d_io.c), the Maildir
- * as a POP3 mailbox (qpop3d_maildir.c), the transaction state
- * (qpop3d_session.c). qpop3d.c holds main and the authorization state.
+ * qpop3d's modules: network I/O with timeouts (qpop3d_io.c), the parsing
+ * of what clients send, without I/O (qpop3d_cmd.c, linked by the unit
+ * test and fuzz/fuzz_pop3.c), the Maildir as a POP3 mailbox
+ * (qpop3d_maildir.c), the transaction state (qpop3d_session.c).
+ * qpop3d.c holds main and the authorization state.
  */
 #include <stddef.h>
 #include <time.h>
@@ -36,14 +38,48 @@ int pop_getline(char *line, size_t size, size_t *len);
 void pop_in_discard(void);
 void pop_exit(int code, const char *why) __attribute__((noreturn));
 
+/* qpop3d_cmd.c: pure parsing, no I/O. */
+/* The line's length without its CRLF or LF (line_get keeps the LF). */
+size_t pop_line_chomp(const char *line, size_t len);
 /* The command word (case-insensitive) and its argument. */
 struct pop_cmd {
   char word[8];         /* lowercased, NUL-terminated; empty if too long */
-  const char *arg;      /* after one blank, NUL-terminated, "" if none */
+  const char *arg;      /* after one blank, NUL-terminated, "" if none;
+                         * within the line, and meaningless, if word is "" */
 };
+/* Writes a NUL at line[len]: the caller's array has len + 1 bytes. */
 void pop_cmd_parse(struct pop_cmd *c, char *line, size_t len);
 /* A message number or count: decimal, no sign; 1 ok, 0 not a number. */
 int pop_scan_number(const char *s, unsigned long *n);
+/* TOP's "msg n": copies msg into first (NUL-terminated) and scans n.
+ * 1 ok; 0 no blank or n is not a number; -1 msg empty or longer than
+ * size - 1 (first is then untouched). */
+int pop_top_split(const char *arg, char *first, size_t size, unsigned long *lines);
+
+/* The login request of the unprivileged child to its root parent (see
+ * qpop3d.c): a 2-byte big-endian length of the rest, then "S" (after
+ * STLS) or "P", then proto\0 cipher\0 user\0 password\0, e.g.
+ * "\0\x18" "S" "TLSv1.3\0" "AES\0" "bob@a.b\0" "pw\0" (proto and cipher
+ * empty for "P"). */
+#define POP_MAX_REQUEST 1200    /* bytes: sent with the length; read after it */
+#define POP_MAX_TLS_NAME 128    /* protocol and cipher names, with NUL */
+struct pop_req {
+  char kind;                    /* 'S' or 'P' */
+  const char *proto;            /* each field NUL-terminated, in the record */
+  const char *cipher;
+  const char *user;
+  size_t ulen;
+  const char *pass;
+  size_t plen;
+};
+/* Writes the whole request (length included) into dest, which has room
+ * for POP_MAX_REQUEST bytes; returns its length, 0 if it does not fit
+ * there (a password too long). Fields hold no NUL. */
+size_t pop_req_fmt(char *dest, const struct pop_req *r);
+/* Parses the part after the length (len bytes); 1 ok, 0 protocol error:
+ * an unknown kind, a missing NUL, bytes after the password, a TLS name
+ * of POP_MAX_TLS_NAME bytes or more, a user over ADDR_MAX. */
+int pop_req_parse(struct pop_req *r, const char *body, size_t len);
 
 /* qpop3d_maildir.c: a Maildir seen as a POP3 mailbox. The process has
  * chdir'd into the Maildir. Messages are the files in cur/ (new/ is moved

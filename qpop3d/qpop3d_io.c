@@ -95,10 +95,7 @@ int pop_getline(char *line, size_t size, size_t *len)
   int r = line_get(&pop_in, line, size, len);
 
   if (r == -1) pop_exit(0, "read error");
-  if (r == 1) {
-    if (*len > 0 && line[*len - 1] == '\n') --*len;
-    if (*len > 0 && line[*len - 1] == '\r') --*len;
-  }
+  if (r == 1) *len = pop_line_chomp(line, *len);
   return r;
 }
 
@@ -106,42 +103,4 @@ void pop_in_discard(void)
 {
   pop_in.p = 0;
   pop_in.n = 0;
-}
-
-void pop_cmd_parse(struct pop_cmd *c, char *line, size_t len)
-{
-  size_t i;
-  size_t w = 0;
-
-  /* the caller's array has room: len < POP_MAX_CMDLINE */
-  line[len] = '\0';
-  for (i = 0; i < len && line[i] != ' '; i++) {
-    if (w + 1 < sizeof c->word) {
-      char ch = line[i];
-      if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
-      c->word[w++] = ch;
-    } else {
-      w = 0;
-      break;
-    }
-  }
-  c->word[w] = '\0';
-  if (w == 0) c->word[0] = '\0';
-  c->arg = i < len ? line + i + 1 : "";
-}
-
-int pop_scan_number(const char *s, unsigned long *n)
-{
-  unsigned long v = 0;
-  size_t i;
-
-  if (s[0] < '0' || s[0] > '9') return 0;
-  for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
-    if (__builtin_mul_overflow(v, 10UL, &v) ||
-        __builtin_add_overflow(v, (unsigned long)(s[i] - '0'), &v))
-      return 0;
-  }
-  if (s[i] != '\0') return 0;
-  *n = v;
-  return 1;
 }

@@ -130,25 +130,16 @@ static void do_retr(const char *arg, int top)
   unsigned long lines = 0;
   char num[FMT_ULONG];
   unsigned long long sent = 0;
-  const char *sp = NULL;
   char first[FMT_ULONG + 2];
   int fd;
 
   if (top) {
     /* "TOP msg n" */
-    size_t len;
-    sp = strchr(arg, ' ');
-    if (sp == NULL || !pop_scan_number(sp + 1, &lines)) {
-      pop_puts("-ERR syntax: TOP message lines\r\n");
-      return;
+    switch (pop_top_split(arg, first, sizeof first, &lines)) {
+      case 0: pop_puts("-ERR syntax: TOP message lines\r\n"); return;
+      case -1: pop_puts("-ERR no such message\r\n"); return;
+      default: break;
     }
-    len = (size_t)(sp - arg);
-    if (len == 0 || len >= sizeof first) {
-      pop_puts("-ERR no such message\r\n");
-      return;
-    }
-    memcpy(first, arg, len);
-    first[len] = '\0';
     arg = first;
   }
   if (!msg_arg(arg, &i)) return;

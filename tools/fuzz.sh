@@ -9,10 +9,17 @@ cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}
 case $SECONDS_EACH in ''|*[!0-9]*) echo "usage: tools/fuzz.sh [seconds]" >&2; exit 100 ;; esac
 CC=${FUZZCC:-clang}
-FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ilib -Iqsmtpd
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+# -include lib/fmtfix.h as in the Makefile: libowfat's fmt_ are not pure
+FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ilib -Iqsmtpd -Iqpop3d
+  -include lib/fmtfix.h -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 OUT=fuzz/bin
 mkdir -p "$OUT/lib" fuzz/corpus-run || exit 111
+# lib/ objects built with other flags or older headers are built again
+if [ "$(cat "$OUT/lib/flags" 2>/dev/null)" != "$CC $FLAGS" ] ||
+   [ -n "$(find lib -name '*.h' -newer "$OUT/lib/flags" 2>/dev/null)" ]; then
+  rm -f "$OUT"/lib/*.o
+  printf '%s\n' "$CC $FLAGS" >"$OUT/lib/flags" || exit 111
+fi
 
 # lib/ once, instrumented (without main; the fuzzer provides it)
 for c in lib/*.c; do
@@ -23,12 +30,23 @@ for c in lib/*.c; do
   fi
 done
 
-PURE="qsmtpd/qsmtpd_parse.c qsmtpd/qsmtpd_data.c qsmtpd/qsmtpd_received.c qsmtpd/qsmtpd_policy.c"
+# the program sources each target links besides lib/ (the parts without I/O,
+# except that the pop3 targets take qpop3d_io.c with its ops replaced)
+QSMTPD_PURE="qsmtpd/qsmtpd_parse.c qsmtpd/qsmtpd_data.c qsmtpd/qsmtpd_received.c
+  qsmtpd/qsmtpd_policy.c"
+sources() {
+  case $1 in
+    pop3) echo qpop3d/qpop3d_cmd.c qpop3d/qpop3d_io.c ;;
+    popmsg) echo qpop3d/qpop3d_cmd.c qpop3d/qpop3d_io.c qpop3d/qpop3d_send.c \
+                 qpop3d/qpop3d_maildir.c ;;
+    *) echo $QSMTPD_PURE ;;
+  esac
+}
 status=0
-for target in cmd addr data; do
+for target in cmd addr data pop3 popmsg; do
   bin="$OUT/fuzz_$target"
-  # shellcheck disable=SC2086
-  $CC $FLAGS -o "$bin" "fuzz/fuzz_$target.c" $PURE "$OUT"/lib/*.o -lowfat -lcrypt ||
+  # shellcheck disable=SC2086,SC2046
+  $CC $FLAGS -o "$bin" "fuzz/fuzz_$target.c" $(sources "$target") "$OUT"/lib/*.o -lowfat -lcrypt ||
     { echo "fuzz: cannot build fuzz_$target" >&2; exit 111; }
   corpus="fuzz/corpus-run/$target"
   mkdir -p "$corpus"
