@@ -224,7 +224,7 @@ struct session {
   int seen_helo;
   int ehlo;                /* EHLO (not HELO): extensions allowed */
   int submission;          /* SUBMISSION=1: MAIL needs AUTH */
-  int loopback;            /* the client is 127.0.0.1 or ::1 */
+  int loopback;            /* the client is on loopback (ipaddr_isloopback) */
   int authplaintext;       /* control/authplaintext exists */
   int tls;                 /* TLS is active */
   char tls_proto[64];

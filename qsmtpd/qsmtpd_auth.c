@@ -5,7 +5,7 @@
  * "user\0password\0timestamp\0" on its fd 3: exit 0 ok, 1 bad login,
  * anything else a temporary failure. qsmtpd never sees a password hash.
  *
- * Offered only under TLS, or to 127.0.0.1/::1 when control/authplaintext
+ * Offered only under TLS, or to a loopback client (ipaddr_isloopback) when control/authplaintext
  * exists. Passwords are wiped from memory after use and never logged.
  */
 #include <errno.h>
