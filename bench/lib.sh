@@ -109,3 +109,19 @@ n = max(sessions, 1)
 print("sessions=%d rss_per_session=%d KiB pss_per_session=%d KiB" % (sessions, rss // n, pss // n))
 PY
 }
+
+# bench_smtp_report SESSIONS N GOT T0 T1 CEILING LOAD_OUTPUT MEM: the result
+# line of an SMTP-to-Maildir run (smtp-bench, postfix-bench).
+bench_smtp_report() {
+  python3 - "$@" <<'PY'
+import sys
+c, n, got, t0, t1, fs, load, mem = sys.argv[1:9]
+secs = float(t1) - float(t0)
+rate = int(got) / secs if secs > 0 else 0.0
+ratio = rate / float(fs) if float(fs) > 0 else 0.0
+accept = load.split("rate=")[-1] if "rate=" in load else "?"
+print("sessions=%s delivered=%s/%s seconds=%.2f smtp_to_maildir=%.0f msg/s smtp_accept=%s "
+      "fsync_ceiling=%s files/s ratio=%.2f" % (c, got, n, secs, rate, accept, fs, ratio))
+print("  memory: %s" % mem)
+PY
+}

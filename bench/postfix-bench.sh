@@ -222,15 +222,5 @@ for C in "$@"; do
   bench_wait_mail "$want"
   t1=$(date +%s.%N)
   got=$(($(bench_count_mail) - before))
-  python3 - "$C" "$N" "$got" "$t0" "$t1" "$fs" "$(cat "$WORK/load.out")" "$mem" <<'EOF'
-import sys
-c, n, got, t0, t1, fs, load, mem = sys.argv[1:9]
-secs = float(t1) - float(t0)
-rate = int(got) / secs if secs > 0 else 0.0
-ratio = rate / float(fs) if float(fs) > 0 else 0.0
-accept = load.split("rate=")[-1] if "rate=" in load else "?"
-print("sessions=%s delivered=%s/%s seconds=%.2f smtp_to_maildir=%.0f msg/s smtp_accept=%s "
-      "fsync_ceiling=%s files/s ratio=%.2f" % (c, got, n, secs, rate, accept, fs, ratio))
-print("  memory: %s" % mem)
-EOF
+  bench_smtp_report "$C" "$N" "$got" "$t0" "$t1" "$fs" "$(cat "$WORK/load.out")" "$mem"
 done
