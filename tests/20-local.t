@@ -2,7 +2,7 @@
 # Local delivery end to end: qinject -> qsend -> qlspawn -> qlocal, into
 # Maildirs and an mbox, compared byte for byte; loops and unknown users.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 25
 
 inst_setup
 {
@@ -98,3 +98,34 @@ qinject -f alice@else.example nosuchuser@test.example <"$M"
 ok "an unknown local user fails permanently" \
   wait_for 20 sh -c "grep -q 'nosuchuser@test.example failed: no such user' '$QHOME/log/qsend/current'"
 is "$(maildir_count "$BOB")" 3 "bob got nothing more"
+
+# 7. a login account of the "me" domain on a root instance: ~/Maildir/,
+# written by a worker running as that account (a throwaway account,
+# removed again by the EXIT trap)
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null 2>&1; then
+  SYSU="qmtal$$"
+  SYSHOME="$T_TMP/home-$SYSU"
+  # the instance first: userdel refuses while a worker still runs as the account
+  sys_cleanup() {
+    rc=$?
+    inst_stop
+    w=0
+    while pgrep -u "$SYSU" >/dev/null 2>&1 && [ $w -lt 50 ]; do sleep 0.1; w=$((w + 1)); done
+    userdel "$SYSU" >/dev/null 2>&1
+    (exit $rc)
+    t_cleanup
+  }
+  trap sys_cleanup EXIT
+  useradd -M -d "$SYSHOME" -s /usr/sbin/nologin "$SYSU" >/dev/null 2>&1 || bail "useradd failed"
+  mkdir "$SYSHOME" && chown "$SYSU" "$SYSHOME" && chmod 700 "$SYSHOME" || bail "no home"
+  printf 'Subject: to a login account\n\nhello\n' >"$M"
+  qinject -f alice@else.example "$SYSU@test.example" <"$M"
+  qinject -f alice@else.example "$SYSU@test.example" <"$M"
+  two_there() { [ "$(maildir_count "$SYSHOME/Maildir")" -eq 2 ]; }
+  ok "a login account gets its mail in ~/Maildir/" wait_for 20 two_there
+  owners=$(find "$SYSHOME/Maildir" -printf '%u\n' | sort -u)
+  is "$owners" "$SYSU" "everything in ~/Maildir belongs to the account"
+  ok "the message is intact" grep -q '^hello$' "$SYSHOME"/Maildir/new/*
+else
+  for i in 1 2 3; do pass "# SKIP login accounts need root and useradd"; done
+fi
