@@ -19,19 +19,7 @@
 cd "$(dirname "$0")/.." || exit 111
 ROOT=$(pwd)
 BENCH_NAME=postfix-bench
-N=2000
-SIZE=4096
-PIPE=
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) N=$2; shift 2 ;;
-    -s) SIZE=$2; shift 2 ;;
-    -p) PIPE=-p; shift ;;
-    -*) echo "usage: postfix-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]" >&2; exit 100 ;;
-    *) break ;;
-  esac
-done
-[ $# -gt 0 ] || set -- 10 50
+. bench/args.sh
 [ "$(id -u)" = 0 ] || { echo "postfix-bench: run as root" >&2; exit 111; }
 [ -x bench/smtpload ] || { echo "postfix-bench: build bench/smtpload first" >&2; exit 111; }
 PATH="$PATH:/usr/sbin:/sbin"

@@ -16,19 +16,7 @@
 cd "$(dirname "$0")/.." || exit 111
 ROOT=$(pwd)
 BENCH_NAME=relay-bench
-N=2000
-SIZE=4096
-PIPE=
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) N=$2; shift 2 ;;
-    -s) SIZE=$2; shift 2 ;;
-    -p) PIPE=-p; shift ;;
-    -*) echo "usage: relay-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]" >&2; exit 100 ;;
-    *) break ;;
-  esac
-done
-[ $# -gt 0 ] || set -- 10 50
+. bench/args.sh
 [ -x bench/smtpload ] && [ -x bench/smtpsink ] || { echo "relay-bench: make bench/smtpload bench/smtpsink first" >&2; exit 111; }
 [ -x bin/qremote ] && [ -x bin/qrspawn ] || { echo "relay-bench: run make build first" >&2; exit 111; }
 . bench/lib.sh

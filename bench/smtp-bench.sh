@@ -15,23 +15,11 @@ ROOT=$(pwd)
 PATH="$ROOT/bin:$PATH"
 export PATH
 
-N=2000
-SIZE=4096
-PIPE=
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) N=$2; shift 2 ;;
-    -s) SIZE=$2; shift 2 ;;
-    -p) PIPE=-p; shift ;;
-    -*) echo "usage: smtp-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]" >&2; exit 100 ;;
-    *) break ;;
-  esac
-done
-[ $# -gt 0 ] || set -- 10 50
+BENCH_NAME=smtp-bench
+. bench/args.sh
 [ -x bench/smtpload ] || { echo "smtp-bench: build bench/smtpload first" >&2; exit 111; }
 command -v qsetup >/dev/null || { echo "smtp-bench: run make build first" >&2; exit 111; }
 
-BENCH_NAME=smtp-bench
 . bench/lib.sh
 
 PORT=$(python3 -c 'import socket

@@ -1,0 +1,17 @@
+# Sourced by the SMTP benchmarks (smtp-, relay-, postfix-bench) before
+# bench/lib.sh: reads their options [-n N] [-s BYTES] [-p] [SESSIONS...]
+# into N, SIZE, PIPE and leaves the session counts as the positional
+# parameters (default 10 50). Needs BENCH_NAME.
+N=2000
+SIZE=4096
+PIPE=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) N=$2; shift 2 ;;
+    -s) SIZE=$2; shift 2 ;;
+    -p) PIPE=-p; shift ;;
+    -*) echo "usage: $BENCH_NAME.sh [-n N] [-s BYTES] [-p] [SESSIONS...]" >&2; exit 100 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || set -- 10 50
