@@ -2,7 +2,7 @@
 # Local delivery end to end: qinject -> qsend -> qlspawn -> qlocal, into
 # Maildirs and an mbox, compared byte for byte; loops and unknown users.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 27
 
 inst_setup
 {
@@ -81,6 +81,23 @@ ok "1000 recipients of one message each got it once" wait_for 120 all_thousand
 ok "no delivery was deferred (the worker's replacement lost nothing)" \
   sh -c "! grep -q 'deferred' '$QHOME/log/qsend/current'"
 
+# 5b. Maildir workers killed while idle: the next delivery gets a new one
+workers=
+for p in $(pgrep -x qlspawn); do
+  # a worker is a qlspawn whose parent is this instance's qlspawn
+  [ "$(readlink "/proc/$p/cwd")" = "$QHOME" ] || continue
+  parent=$(ps -o ppid= -p "$p" | tr -d ' ')
+  [ "$(ps -o comm= -p "$parent")" = qlspawn ] && workers="$workers $p"
+done
+ok "qlspawn has a Maildir worker" test -n "$workers"
+# shellcheck disable=SC2086
+kill -9 $workers 2>/dev/null
+printf 'Subject: after the workers died\n\nstill here\n' >"$M"
+before=$(maildir_count "$BOB")
+qinject -f alice@else.example bob@test.example <"$M"
+ok "a delivery after the workers were killed arrives, not deferred" \
+  sh -c "for i in \$(seq 100); do [ \$(( \$(ls '$BOB/new' | wc -l) + \$(ls '$BOB/cur' | wc -l) )) -gt $before ] && ! grep -q deferred '$QHOME/log/qsend/current' && exit 0; sleep 0.2; done; exit 1"
+
 # 6. loops and unknown users fail, and nothing is delivered
 printf 'Delivered-To: bob@test.example\nSubject: loop\n\nloop\n' >"$M"
 qinject -f alice@else.example bob@test.example <"$M"
@@ -97,7 +114,7 @@ ok "more than maxhops Received lines fail as a loop" \
 qinject -f alice@else.example nosuchuser@test.example <"$M"
 ok "an unknown local user fails permanently" \
   wait_for 20 sh -c "grep -q 'nosuchuser@test.example failed: no such user' '$QHOME/log/qsend/current'"
-is "$(maildir_count "$BOB")" 3 "bob got nothing more"
+is "$(maildir_count "$BOB")" 4 "bob got nothing more"
 
 # 7. a login account of the "me" domain on a root instance: ~/Maildir/,
 # written by a worker running as that account (a throwaway account,
