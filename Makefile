@@ -33,6 +33,50 @@ STATIC =
 SSLSTATIC = $(SSLLIBS)
 endif
 LDLIBS = -lowfat
+
+# Programs started once per message or per connection (qinject, qsmtpd,
+# qtls-server) are built against musl when musl-gcc is there: glibc's
+# start-up code probes the processor with dozens of cpuid instructions,
+# each a trap to the hypervisor on a virtual machine (on the test machine a
+# start cost 1.5 ms of CPU with glibc, 0.7 ms with musl). Their objects are
+# NAME.m.o and lib/ goes into lib/libm.a; libowfat's headers are reached
+# through .owfat/ (links to them alone, never to glibc's headers). Under
+# SAN, with clang or without musl-gcc they are built like every other program.
+MUSLCC = musl-gcc
+ifneq ($(SAN),)
+MUSLCC =
+endif
+ifneq ($(findstring clang,$(CC)),)
+MUSLCC =
+endif
+ifeq ($(shell command -v $(MUSLCC) 2>/dev/null),)
+MUSLCC =
+endif
+ifneq ($(MUSLCC),)
+FASTO = .m.o
+FASTLIB = lib/libm.a
+FASTCC = $(MUSLCC)
+FASTLD = -static
+FASTLIBS = $(shell $(CC) -print-file-name=libowfat.a)
+else
+FASTO = .o
+FASTLIB = lib/lib.a
+FASTCC = $(CC)
+FASTLD = $(STATIC)
+FASTLIBS = $(LDLIBS)
+endif
+# the objects of a fast program: $(call fast,a.o b.o)
+fast = $(patsubst %.o,%$(FASTO),$(1))
+
+# -Wno-cpp: libowfat's iopause.h includes <sys/poll.h>, which musl answers
+# with a #warning (the glibc builds keep -Wcpp)
+%.m.o: %.c | .owfat/stamp
+	$(MUSLCC) $(CFLAGS) -Wno-cpp -isystem .owfat -c -o $@ $<
+
+.owfat/stamp:
+	rm -rf .owfat && mkdir .owfat
+	for h in $$(dpkg -L libowfat-dev | grep '^/usr/include/[^/]*\.h$$'); do ln -s $$h .owfat/ || exit 1; done
+	touch $@
 SSLLIBS = -lssl -lcrypto
 CRYPTLIBS = -lcrypt
 
@@ -51,9 +95,13 @@ lib/lib.a: $(LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+lib/libm.a: $(LIBOBJ:.o=.m.o)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 include $(sort $(wildcard */build.mk))
 
-build: lib/lib.a $(PROGS) $(UNITTESTS)
+build: lib/lib.a $(FASTLIB) $(PROGS) $(UNITTESTS)
 	@mkdir -p bin
 	@for p in $(PROGS); do ln -sf ../$$p bin/; done
 	@ln -sf sendmail bin/mailq; ln -sf sendmail bin/newaliases
@@ -82,10 +130,10 @@ fuzz:
 	sh tools/fuzz.sh $(FUZZTIME)
 
 clean:
-	rm -f lib/lib.a $(PROGS) $(UNITTESTS)
+	rm -f lib/lib.a lib/libm.a $(PROGS) $(UNITTESTS)
 	rm -rf bin
 	find . -name '*.o' -o -name '*.d' | grep -v '^./var/' | xargs rm -f
-	rm -rf fuzz/bin
+	rm -rf fuzz/bin .owfat
 
 .PHONY: all build deps test run install fuzz clean
 

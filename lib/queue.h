@@ -8,6 +8,8 @@
  *   queue/mess/NN/ID     taken in by qsend (NN = ID % QUEUE_SPLIT, decimal)
  *   queue/info/NN/ID     qsend's per-recipient state log (absent: all pending)
  *   queue/bounce/        (reserved for qsend's notifications)
+ *   queue/pool/UID.N     a finished queue file kept for reuse by its owner
+ *                        UID (see queue_pool.c; N < QUEUE_POOL)
  *   queue/trigger        FIFO: qinject writes one byte after each commit
  *
  * ID is the inode number of the queue file, in decimal: unique while the
@@ -38,8 +40,9 @@
  * fsync new/, then write a byte to the trigger. Only then exit 0.
  * Take-in (qsend): rename new/ID to mess/NN/ID (no fsync needed: the file
  * is durable in one place or the other).
- * Removal (qsend): unlink info/NN/ID, then mess/NN/ID (in that order: a
- * stale info file could otherwise meet a new message with the same inode).
+ * Removal (qsend): unlink info/NN/ID, then move mess/NN/ID to the pool, or
+ * unlink it (in that order: a stale info file could otherwise meet a new
+ * message with the same inode, which the pool makes the rule).
  *
  * The info log is append-only text, one record a line, written by qsend:
  *   "D<idx>\n"                       delivered
@@ -134,6 +137,16 @@ struct queue_writer {
   size_t buflen;
   int in_envelope;
 };
+/* The pool (queue_pool.c). queue_pool_put moves the finished queue file
+ * path into a free slot of its owner: 0, or -1 + errno (not kept: the
+ * caller unlinks it). queue_pool_take renames a slot of the caller's
+ * effective uid to tmpname: 0, or -1 (none free; tmpname not created). */
+#define QUEUE_POOL 64                   /* slots per owner */
+#define QUEUE_POOL_PROBES 8             /* slots tried per put or take */
+#define QUEUE_POOL_FILEMAX (128L << 10) /* larger files are unlinked */
+int queue_pool_put(const char *path);
+int queue_pool_take(const char *tmpname);
+
 /* The struct needs no initialisation before queue_open. After a failed
  * queue_open there is nothing to abort (queue_abort is harmless, though). */
 int queue_open(struct queue_writer *w);

@@ -4,6 +4,8 @@
  * cannot hide the file from qsend (a member of the queue group). The
  * header's 24 bytes are reserved here and written by queue_commit.
  * A stale name (pid reuse after a crash) is skipped with the next counter.
+ * A file of a finished message, kept in the pool for this uid, is taken
+ * first (queue_pool.c): renamed to the temp name and truncated.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,49 @@
 
 static unsigned long queue_counter;
 
+/* queue/tmp/PID.TIME.COUNTER into w->tmpname; -1 if it cannot fit */
+static int tmp_name(struct queue_writer *w)
+{
+  char num[FMT_ULONG];
+  size_t o = 10;
+  size_t n;
+
+  memcpy(w->tmpname, "queue/tmp/", 10);
+  n = fmt_ulong(num, (unsigned long)getpid());
+  memcpy(w->tmpname + o, num, n);
+  o += n;
+  w->tmpname[o++] = '.';
+  n = fmt_ulong(num, (unsigned long)time(NULL));
+  memcpy(w->tmpname + o, num, n);
+  o += n;
+  w->tmpname[o++] = '.';
+  n = fmt_ulong(num, queue_counter++);
+  if (o + n + 1 > sizeof w->tmpname) { /* cannot happen with 64 bytes */
+    w->tmpname[0] = '\0';
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(w->tmpname + o, num, n);
+  w->tmpname[o + n] = '\0';
+  return 0;
+}
+
+/* A pooled file under w->tmpname, emptied: its fd, or -1 (none; nothing left) */
+static int pool_reuse(struct queue_writer *w)
+{
+  struct stat st;
+  int fd;
+
+  if (queue_pool_take(w->tmpname) == -1) return -1;
+  fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+      st.st_uid == geteuid())
+    return fd;
+  if (fd != -1) close(fd);
+  unlink(w->tmpname);
+  return -1;
+}
+
 int queue_open(struct queue_writer *w)
 {
   int tries;
@@ -27,30 +72,8 @@ int queue_open(struct queue_writer *w)
   w->in_envelope = 0;
 
   for (tries = 0; tries < 100; tries++) {
-    char num[FMT_ULONG];
-    size_t o = 0;
-    size_t n;
-
-    memcpy(w->tmpname, "queue/tmp/", 10);
-    o = 10;
-    n = fmt_ulong(num, (unsigned long)getpid());
-    memcpy(w->tmpname + o, num, n);
-    o += n;
-    w->tmpname[o++] = '.';
-    n = fmt_ulong(num, (unsigned long)time(NULL));
-    memcpy(w->tmpname + o, num, n);
-    o += n;
-    w->tmpname[o++] = '.';
-    n = fmt_ulong(num, queue_counter++);
-    if (o + n + 1 > sizeof w->tmpname) { /* cannot happen with 64 bytes */
-      w->tmpname[0] = '\0';
-      errno = ENAMETOOLONG;
-      return -1;
-    }
-    memcpy(w->tmpname + o, num, n);
-    o += n;
-    w->tmpname[o] = '\0';
-
+    if (tmp_name(w) == -1) return -1;
+    if (tries == 0 && (w->fd = pool_reuse(w)) != -1) break;
     w->fd = open(w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd != -1) break;
     if (errno != EEXIST) {

@@ -5,8 +5,10 @@ PROGS += qinject/qinject qinject/sendmail qsend/qstat qsend/qstats
 MANS += qinject/qinject.8 qinject/sendmail.8 qsend/qstat.8 qsend/qstats.8
 UNITTESTS += tests/unit/u_qinject_env tests/unit/u_sendmail_hdr
 
-qinject/qinject: qinject/qinject.o qinject/qinject_env.o qinject/qinject_fmt.o lib/lib.a
-	$(CC) $(LDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
+# a fast program (see the Makefile): one start per message
+qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_fmt.o) \
+		$(FASTLIB)
+	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 
 qinject/sendmail: qinject/sendmail.o qinject/sendmail_hdr.o qinject/sendmail_rw.o \
 		qinject/qinject_fmt.o lib/lib.a

@@ -127,10 +127,13 @@ void msg_remove(struct msg *m)
   char num[FMT_ULONG];
   size_t i;
 
-  /* info first: a stale info log must never meet a new message with the same id */
-  if (unlink(queue_path(path, "info", m->id)) == -1 && errno != ENOENT)
-    qwarn_sys("unable to remove ", path);
-  if (unlink(queue_path(path, "mess", m->id)) == -1 && errno != ENOENT)
+  /* info first: a stale info log must never meet a new message with the
+   * same id; the file itself goes to the pool (queue_pool.c) only then */
+  int info_gone = unlink(queue_path(path, "info", m->id)) == 0 || errno == ENOENT;
+
+  if (!info_gone) qwarn_sys("unable to remove ", path);
+  queue_path(path, "mess", m->id);
+  if ((!info_gone || queue_pool_put(path) == -1) && unlink(path) == -1 && errno != ENOENT)
     qwarn_sys("unable to remove ", path);
   num[fmt_ulong(num, m->id)] = '\0';
   qlog("end ", num);

@@ -9,10 +9,10 @@ MANS += qsmtpd/qsmtpd.8
 UNITTESTS += tests/unit/u_qsmtpd_parse tests/unit/u_qsmtpd_data tests/unit/u_qsmtpd_policy
 FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data
 
-# static: one qsmtpd per connection, and a static program holds no
-# relocated copies of shared libraries (less memory per session, faster start)
-qsmtpd/qsmtpd: $(QSMTPD_OBJ) lib/lib.a
-	$(CC) $(LDFLAGS) $(STATIC) -o $@ $^ $(LDLIBS)
+# a fast program (see the Makefile): one qsmtpd per connection, and a
+# static program holds no relocated copies of shared libraries
+qsmtpd/qsmtpd: $(call fast,$(QSMTPD_OBJ)) $(FASTLIB)
+	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 
 tests/unit/u_qsmtpd_%.o: tests/unit/u_qsmtpd_%.c
 	$(CC) $(CFLAGS) -Iqsmtpd -Itests/unit -c -o $@ $<

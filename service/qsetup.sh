@@ -286,7 +286,7 @@ while [ $i -lt 32 ]; do
   set -- "$@" "$DIR/queue/mess/$i" "$DIR/queue/info/$i"
   i=$((i + 1))
 done
-mkdirs 2770 "root:$Q_QUEUE" "$DIR/queue/tmp" "$DIR/queue/new" "$DIR/queue/bounce" \
+mkdirs 2770 "root:$Q_QUEUE" "$DIR/queue/tmp" "$DIR/queue/new" "$DIR/queue/bounce" "$DIR/queue/pool" \
   "$DIR/queue/mess" "$DIR/queue/info" "$@"
 if [ ! -p "$DIR/queue/trigger" ]; then
   rm -f "$DIR/queue/trigger"
