@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dnsmasq-base python3 perl
-libclang-rt-14-dev procps iproute2"
+libclang-rt-14-dev procps iproute2 musl-tools"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
