@@ -39,6 +39,7 @@
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_fmt.h"
+#include "qinject_msg.h"
 #include "qinject_env.h"
 
 #define USAGE "qinject [-f sender] recipient ... < message"
@@ -270,35 +271,17 @@ static void copy_message(unsigned long databytes, int protocol)
 {
   static char buf[READ_CHUNK];
   unsigned long long msglen = 0;
-  int cr_pending = 0;
+  int cr = 0;
 
   for (;;) {
     ssize_t r = read_timeout(0, buf, sizeof buf, NULL);
-    size_t i;
-    size_t w = 0;
+    size_t w;
+    int lead;
 
     if (r == -1) fail_sys(errno == ETIMEDOUT ? QQ_TIMEOUT : QQ_READ, "read the message");
     if (r == 0) break;
-
-    i = 0;
-    if (cr_pending) { /* a CR ended the previous chunk */
-      cr_pending = 0;
-      if (buf[0] != '\n') {
-        put("\r", 1);
-        msglen++;
-      }
-    }
-    for (; i < (size_t)r; i++) {
-      if (buf[i] == '\r') {
-        if (i + 1 == (size_t)r) {
-          cr_pending = 1;
-          continue;
-        }
-        if (buf[i + 1] == '\n') continue;
-      }
-      buf[w++] = buf[i];
-    }
-    msglen += w;
+    w = crlf_strip(buf, (size_t)r, &cr, &lead);
+    msglen += (unsigned long long)w + (unsigned long long)lead;
     if (databytes != 0 && msglen > databytes) {
       queue_abort(&qw);
       qw_open = 0;
@@ -308,9 +291,10 @@ static void copy_message(unsigned long databytes, int protocol)
       }
       fail(QQ_REFUSED, "message too large: more than control/databytes (#5.3.4)");
     }
+    if (lead) put("\r", 1);
     put(buf, w);
   }
-  if (cr_pending) {
+  if (cr) {
     msglen++;
     if (databytes != 0 && msglen > databytes)
       fail(QQ_REFUSED, "message too large: more than control/databytes (#5.3.4)");
@@ -318,29 +302,12 @@ static void copy_message(unsigned long databytes, int protocol)
   }
 }
 
-static size_t strcopy(char *dest, const char *s)
-{
-  size_t len = strlen(s);
-
-  memcpy(dest, s, len);
-  return len;
-}
-
 static void put_received(uid_t uid, time_t now)
 {
-  char line[100 + 2 * FMT_NUM + DATE822_MAX];
-  size_t n = 0;
-  size_t d;
+  char line[RECEIVED_LINE_MAX];
+  size_t n = received_line(line, (unsigned long)getpid(), (unsigned long)uid, now);
 
-  n += strcopy(line + n, "Received: (qmta ");
-  n += fmtnum(line + n, (unsigned long)getpid());
-  n += strcopy(line + n, " invoked by uid ");
-  n += fmtnum(line + n, (unsigned long)uid);
-  n += strcopy(line + n, "); ");
-  d = date822_fmt(line + n, now, 0);
-  if (d == 0) fail(QQ_BUG, "unable to format the date");
-  n += d;
-  line[n++] = '\n';
+  if (n == 0) fail(QQ_BUG, "unable to format the date");
   put(line, n);
 }
 

@@ -11,8 +11,11 @@ FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data
 
 # a fast program (see the Makefile): one qsmtpd per connection, and a
 # static program holds no relocated copies of shared libraries
-qsmtpd/qsmtpd: $(call fast,$(QSMTPD_OBJ)) $(FASTLIB)
+# qsmtpd writes the queue with qinject's code when QINJECT is not set
+QSMTPD_QINJECT = qinject/qinject_env.o qinject/qinject_msg.o qinject/qinject_fmt.o
+qsmtpd/qsmtpd: $(call fast,$(QSMTPD_OBJ) $(QSMTPD_QINJECT)) $(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
+qsmtpd/qsmtpd_inject.o qsmtpd/qsmtpd_inject.m.o: CFLAGS += -Iqinject
 
 tests/unit/u_qsmtpd_%.o: tests/unit/u_qsmtpd_%.c
 	$(CC) $(CFLAGS) -Iqsmtpd -Itests/unit -c -o $@ $<

@@ -160,18 +160,22 @@ static void rcpt_list(stralloc *sa)
   stralloc_0(sa);
 }
 
-static void log_message(const char *what, const char *r, unsigned long long size)
+/* id: the queue id when qsmtpd wrote the queue file itself, else 0 */
+static void log_message(const char *what, const char *r, unsigned long long size,
+                        unsigned long id)
 {
   char tls[200];
   char code[ACCESS_REPLY_MAX];
   char n1[FMT_ULONG];
   char n2[FMT_ULONG];
+  char n3[FMT_ULONG];
 
   rcpt_list(&scratch);
   qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " from=<", tx_sender, "> rcpts=", qlog_ulong(n1, rcpt_count),
-       " size=", qlog_ulong(n2, (unsigned long)size), " to=",
-       scratch.s != NULL ? scratch.s : "", " code=", code_text(r, code, sizeof code));
+       " size=", qlog_ulong(n2, (unsigned long)size), id != 0 ? " id=" : "",
+       id != 0 ? qlog_ulong(n3, id) : "", " to=", scratch.s != NULL ? scratch.s : "",
+       " code=", code_text(r, code, sizeof code));
 }
 
 void session_exit(const char *why)
@@ -601,15 +605,26 @@ static void body_end(void)
   else r = NULL;
 
   if (r != NULL) {
-    log_message("reject", r, size);
+    log_message("reject", r, size, 0);
   } else if (tx_discard) {
     r = "250 2.0.0 ok: message accepted\r\n";
-    log_message("discard", r, size);
+    log_message("discard", r, size, 0);
   } else {
+    static char queued[80];
+
     r = inject_finish(&tx_inject, envelope.s, envelope.len);
     tx_inject_open = 0;
     if (r[0] == '2') sess.msgs++;
-    log_message(r[0] == '2' ? "accept" : "reject", r, size);
+    if (r[0] == '2' && tx_inject.id != 0) { /* "250 2.0.0 ok: queued as ID" */
+      static const char pre[] = "250 2.0.0 ok: queued as ";
+      size_t n = sizeof pre - 1;
+
+      memcpy(queued, pre, n);
+      n += fmt_ulong(queued + n, tx_inject.id);
+      memcpy(queued + n, "\r\n", 3);
+      r = queued;
+    }
+    log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : 0);
   }
   reply(r);
   tx_reset();
@@ -639,7 +654,7 @@ static void smtp_data(const char *arg, size_t len)
   if (!envelope.len || !stralloc_0(&envelope)) die_nomem();  /* the end of the envelope */
   err = body_start(DATA_DOT);
   if (err != NULL) {
-    log_message("reject", err, 0);
+    log_message("reject", err, 0, 0);
     reply(err);
     tx_reset();
     return;
@@ -695,7 +710,7 @@ static void smtp_bdat(const char *arg, size_t len)
     err = body_start(DATA_RAW);
     if (err != NULL) {
       skip_bytes(size);
-      log_message("reject", err, 0);
+      log_message("reject", err, 0, 0);
       reply(err);
       tx_reset();
       return;

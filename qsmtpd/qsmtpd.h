@@ -195,6 +195,11 @@ int net_getline(char *line, size_t size, size_t *len);
 /* ---- qinject (qsmtpd_inject.c) ---- */
 
 struct inject {
+  int own;       /* 1: qsmtpd writes the queue file itself (no QINJECT) */
+  int code;      /* own: the qmail-queue exit code so far (QQ_OK) */
+  int cr;        /* own: a CR ended the last chunk (crlf_strip) */
+  unsigned long long now; /* own: the arrival time */
+  unsigned long id;       /* own: the queue id after a commit, else 0 */
   pid_t pid;
   int msgfd;     /* message pipe to qinject's fd 0, -1 if closed */
   int envfd;     /* envelope pipe to qinject's fd 1 */

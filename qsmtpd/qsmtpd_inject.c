@@ -1,25 +1,43 @@
 /*
- * qsmtpd_inject: hands one message to qinject over the qmail-queue
- * protocol: the message on its fd 0 (a pipe, LF line ends), then the
- * envelope on its fd 1 ("Fsender\0" ["Vret\0"] ["Xenvid\0"] then per
- * recipient "Trcpt\0" ["Nnotify\0"] ["Oorcpt\0"], then "\0"). qinject
- * commits the message only after it has read the complete envelope, so
- * dropping a message is closing both pipes without writing it.
+ * qsmtpd_inject: hands one message to the queue.
  *
- * The program: $QINJECT, else QHOME/bin/qinject if it exists, else
- * qinject from PATH. Its fd 2 is ours (the log).
+ * With QINJECT set, to that program over the qmail-queue protocol (a
+ * filter, or qinject): the message on its fd 0 (a pipe, LF line ends), then
+ * the envelope on its fd 1 ("Fsender\0" ["Vret\0"] ["Xenvid\0"] then per
+ * recipient "Trcpt\0" ["Nnotify\0"] ["Oorcpt\0"], then "\0"). It commits
+ * the message only after it has read the complete envelope, so dropping a
+ * message is closing both pipes without writing it. Its fd 2 is ours (the
+ * log).
+ *
+ * Without QINJECT, qsmtpd writes the queue file itself with qinject's own
+ * code (lib/queue, qinject_msg, qinject_env): the same Received: line, the
+ * same bytes, the same commit, and the same qmail-queue exit codes for the
+ * reply; only the process per message is saved. That needs the queue group
+ * (qsetup puts qmta-smtpd in it) and is never done as root (qinject would
+ * drop root first). When the queue cannot be opened that way, the program
+ * is QHOME/bin/qinject if it exists, else qinject from PATH.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <buffer.h>
+#include <stralloc.h>
 
+#include "qlog.h"
+#include "queue.h"
+#include "qinject_env.h"
+#include "qinject_msg.h"
 #include "qsmtpd.h"
+
+/* one message at a time per process: the writer of the one in progress */
+static struct queue_writer qw;
 
 static ssize_t pipe_write(int fd, const char *buf, size_t len, void *cookie)
 {
@@ -83,15 +101,105 @@ static int spawn_child(pid_t *pid, int msgfd, int envfd)
   return 0;
 }
 
+/* qmail-queue's exit code for a failed write into the queue */
+static int write_code(int e)
+{
+  return e == ENOSPC || e == EDQUOT || e == EFBIG ? QQ_WRITE : QQ_TMP;
+}
+
+static void own_put(struct inject *q, const char *s, size_t len)
+{
+  if (q->code == QQ_OK && queue_put(&qw, s, len) == -1) {
+    q->code = write_code(errno);
+    qwarn_sys("unable to write to ", qw.tmpname);
+    queue_abort(&qw);
+  }
+}
+
+/* The queue file opened here, with its Received: line: 0, or -1 (none) */
+static int own_start(struct inject *q)
+{
+  char line[RECEIVED_LINE_MAX];
+  time_t now = time(NULL);
+  size_t n;
+
+  if (geteuid() == 0 || queue_open(&qw) == -1) return -1;
+  q->own = 1;
+  q->code = QQ_OK;
+  q->cr = 0;
+  q->now = (unsigned long long)now;
+  n = received_line(line, (unsigned long)getpid(), (unsigned long)getuid(), now);
+  if (n == 0) {
+    q->code = QQ_BUG;
+    queue_abort(&qw);
+    return 0;
+  }
+  own_put(q, line, n);
+  return 0;
+}
+
+static void own_message(struct inject *q, const char *s, size_t len)
+{
+  char chunk[4096];
+
+  while (len > 0 && q->code == QQ_OK) {
+    size_t k = len < sizeof chunk ? len : sizeof chunk;
+    size_t n;
+    int lead;
+
+    memcpy(chunk, s, k);
+    n = crlf_strip(chunk, k, &q->cr, &lead);
+    if (lead) own_put(q, "\r", 1);
+    own_put(q, chunk, n);
+    s += k;
+    len -= k;
+  }
+}
+
+/* The envelope records of the qmail-queue protocol, read as qinject reads
+ * them, then the commit; the wait status qinject would have ended with. */
+static int own_finish(struct inject *q, const char *env, size_t len)
+{
+  stralloc recs = {0};
+  buffer b;
+  size_t rcpts;
+  unsigned long id;
+
+  if (q->cr) own_put(q, "\r", 1);
+  if (q->code == QQ_OK) {
+    buffer_frombuf(&b, env, len);
+    q->code = env_read(&b, &recs, q->now, &rcpts);
+    if (q->code != QQ_OK) queue_abort(&qw);
+  }
+  if (q->code == QQ_OK && queue_envelope(&qw, recs.s, recs.len) == -1) {
+    q->code = write_code(errno);
+    qwarn_sys("unable to write to ", qw.tmpname);
+    queue_abort(&qw);
+  }
+  if (q->code == QQ_OK && queue_commit(&qw, &id) == -1) {
+    q->code = errno == ENOSPC || errno == EDQUOT ? QQ_WRITE : QQ_COMMIT;
+    qwarn_sys("unable to commit the message into queue/new");
+    queue_abort(&qw);
+  }
+  if (q->code == QQ_OK) q->id = id;
+  stralloc_free(&recs);
+  q->own = 0;
+  return q->code << 8; /* as if qinject exited with it */
+}
+
 int inject_start(struct inject *q)
 {
   int msgpipe[2];
   int envpipe[2];
+  const char *prog = getenv("QINJECT");
 
   q->pid = -1;
   q->msgfd = -1;
   q->envfd = -1;
   q->failed = 0;
+  q->own = 0;
+  q->id = 0;
+  if ((prog == NULL || prog[0] == '\0') && own_start(q) == 0) return 0;
   if (pipe2(msgpipe, O_CLOEXEC) == -1) return -1;
   if (pipe2(envpipe, O_CLOEXEC) == -1) {
     close(msgpipe[0]);
@@ -117,6 +225,10 @@ int inject_start(struct inject *q)
 
 void inject_put(struct inject *q, const char *s, size_t len)
 {
+  if (q->own) {
+    own_message(q, s, len);
+    return;
+  }
   if (q->failed || q->msgfd == -1) return;
   if (buffer_put(&q->b, s, len) == -1) q->failed = 1;
 }
@@ -136,6 +248,7 @@ const char *inject_finish(struct inject *q, const char *env, size_t len)
   int status;
   size_t done = 0;
 
+  if (q->own) return inject_reply(own_finish(q, env, len));
   if (!q->failed && buffer_flush(&q->b) == -1) q->failed = 1;
   if (close(q->msgfd) == -1) q->failed = 1;
   q->msgfd = -1;
@@ -159,6 +272,11 @@ const char *inject_finish(struct inject *q, const char *env, size_t len)
 
 void inject_abort(struct inject *q)
 {
+  if (q->own) {
+    if (q->code == QQ_OK) queue_abort(&qw);
+    q->own = 0;
+    return;
+  }
   if (q->msgfd != -1) close(q->msgfd);
   if (q->envfd != -1) close(q->envfd);
   q->msgfd = -1;

@@ -416,8 +416,8 @@ listener() {
     run_header "$ln_name: listener on $ln_ip port $ln_port"
     ctl_function
     [ "$ln_name" != submission ] || printf 'SUBMISSION=1\nexport SUBMISSION\n'
-    # qmta-smtpd is in the queue group: the build's qinject, not the setgid copy
-    printf 'QINJECT=%s/qinject\nexport QINJECT\n' "$BINDIR"
+    # no QINJECT: qsmtpd (qmta-smtpd is in the queue group) writes the queue
+    # itself with qinject's code; an admin sets QINJECT here for a filter
     echo "exec qready -d 3 tcpserver -c \"\$(ctl concurrencyincoming 400)\" -b 256 -R -H -l $ME \\"
     [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
     echo "  $ln_ip $ln_port \\"

@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 46
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -189,3 +189,28 @@ if [ "$(id -u)" = 0 ]; then
 else
   pass "refuses to run as root (not checked: not root)"
 fi
+
+# 10. the queue writer: without QINJECT qsmtpd queues the message itself
+#     (qinject's code) and names the queue id; with QINJECT that program,
+#     here a qmail-queue filter in front of qinject, gets the message
+printf 'EHLO c.example\r\nMAIL FROM:<alice@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: own\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+ok "no QINJECT: 250 names the queue id" grep -q '^250 2.0.0 ok: queued as [0-9][0-9]*' "$OUT"
+id=$(sed -n 's/^250 2.0.0 ok: queued as \([0-9]*\).*/\1/p' "$OUT")
+ok "the log line names the same id" \
+  wait_for 10 grep -q "qsmtpd: accept .* id=$id to=<bob@test.example>" "$QHOME/log/smtp/current"
+ok "delivered, with qinject's Received: line" wait_for 20 sh -c \
+  "grep -l '^X-Test: own' '$BOB'/new/* | xargs grep -q '^Received: (qmta [0-9]* invoked by uid [0-9]*); '"
+cat >"$QHOME/filter.sh" <<EOF
+#!/bin/sh
+# a qmail-queue filter: one header more, then qinject
+{ echo 'X-Filtered: yes'; cat; } | "$T_ROOT/bin/qinject"
+EOF
+chmod 755 "$QHOME/filter.sh"
+sed -i "/^exec qready/i QINJECT=$QHOME/filter.sh; export QINJECT" "$QHOME/service/smtp/run"
+s6-svc -T 20000 -wR -t "$QHOME/service/smtp" || diag "smtp service not restarted in time"
+printf 'EHLO c.example\r\nMAIL FROM:<alice@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: filtered\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 354 250 221" "QINJECT: the filter accepts the message"
+ok "QINJECT: the filter's header is in the delivered message" wait_for 20 sh -c \
+  "grep -l '^X-Test: filtered' '$BOB'/new/* | xargs grep -q '^X-Filtered: yes'"

@@ -1,0 +1,55 @@
+/*
+ * qinject_msg: qinject's Received: line and the CRLF to LF conversion.
+ */
+#include <string.h>
+
+#include "qinject_msg.h"
+
+static size_t strcopy(char *dest, const char *s)
+{
+  size_t len = strlen(s);
+
+  memcpy(dest, s, len);
+  return len;
+}
+
+size_t received_line(char *line, unsigned long pid, unsigned long uid, time_t now)
+{
+  size_t n = 0;
+  size_t d;
+
+  n += strcopy(line + n, "Received: (qmta ");
+  n += fmtnum(line + n, pid);
+  n += strcopy(line + n, " invoked by uid ");
+  n += fmtnum(line + n, uid);
+  n += strcopy(line + n, "); ");
+  d = date822_fmt(line + n, now, 0);
+  if (d == 0) return 0;
+  n += d;
+  line[n++] = '\n';
+  return n;
+}
+
+size_t crlf_strip(char *buf, size_t len, int *cr, int *lead)
+{
+  size_t i = 0;
+  size_t w = 0;
+
+  *lead = 0;
+  if (len == 0) return 0;
+  if (*cr) { /* a CR ended the previous chunk */
+    *cr = 0;
+    if (buf[0] != '\n') *lead = 1;
+  }
+  for (; i < len; i++) {
+    if (buf[i] == '\r') {
+      if (i + 1 == len) {
+        *cr = 1;
+        continue;
+      }
+      if (buf[i + 1] == '\n') continue;
+    }
+    buf[w++] = buf[i];
+  }
+  return w;
+}
