@@ -21,7 +21,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "qtls.h"
+#include "qtls_ssl.h"
 
 #define USAGE "qtls-client [-h hostname] [-v] [-C cafile] [-t timeout]"
 

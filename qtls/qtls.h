@@ -1,9 +1,12 @@
 #ifndef QTLS_H
 #define QTLS_H
 /*
- * qtls: helpers shared by qtls-server and qtls-client, in plain POSIX and
- * OpenSSL. These programs never link libowfat or lib/lib.a: libowfat is
- * GPL-2.0-only and OpenSSL 3 is Apache-2.0, which may not share a binary.
+ * qtls: the plain POSIX helpers shared by qtls-server, qtls-server-tls and
+ * qtls-client; the OpenSSL ones are in qtls_ssl.h. This header includes no
+ * OpenSSL header, so that qtls-server (built against musl, where OpenSSL's
+ * headers are not even reachable) never sees one. These programs never
+ * link libowfat or lib/lib.a: libowfat is GPL-2.0-only and OpenSSL 3 is
+ * Apache-2.0, which may not share a binary.
  *
  *   qtls_say("192.0.2.7 ", "TLSv1.3")        ->  "qtls-server: 192.0.2.7 TLSv1.3\n"
  *   qtls_die(111, "unable to load ", fn)     ->  "qtls-server: fatal: unable to load ...\n"
@@ -15,10 +18,7 @@
  */
 #include <stddef.h>
 
-#include <openssl/ssl.h>
-
 #define QTLS_LINE_MAX 1024   /* bytes of one diagnostic line, newline included */
-#define QTLS_RELAY_BUF 16384 /* bytes of each relay buffer, one per direction */
 #define QTLS_TOKEN_MAX 64    /* proto or cipher name in a status line */
 #define QTLS_TEXT_MAX 200    /* reason in an N line, CN in a Y line */
 #define QTLS_STATUS_MAX 256  /* one status line on the control descriptor */
@@ -54,31 +54,11 @@ int qtls_write_all(int fd, const char *s, size_t len); /* 0, or -1 + errno */
 int qtls_exitcode(int status);                   /* a wait status as an exit code */
 int qtls_wait(int pid);                          /* waits; the child's exit code */
 
-/* Why the last SSL call on ssl failed: ret is what it returned, err the
- * errno right after it. Writes a short reason into buf and empties the
- * OpenSSL error queue. */
-void qtls_sslerr(SSL *ssl, int ret, int err, char *buf, size_t size);
-/* Why the last library call failed (no SSL object). */
-void qtls_liberr(char *buf, size_t size);
-
-/* Runs the handshake (server: 1 accept, 0 connect) on non-blocking
- * descriptors, for at most timeout seconds. 0 done, -1 failed (why in err). */
-int qtls_handshake(SSL *ssl, int rfd, int wfd, int server, unsigned int timeout,
-                   char *err, size_t errsize);
-
-/* Relays between a TLS connection (net_rfd, net_wfd) and a plaintext
- * descriptor pair until both directions are closed; see qtls_relay.c. */
-struct qtls_relay {
-  SSL *ssl;
-  int net_rfd;
-  int net_wfd;
-  int plain_rfd;
-  int plain_wfd;
-  unsigned int linger;       /* seconds to wait for the peer's close after ours */
-  unsigned long long in;     /* plaintext bytes from the peer to plain_wfd */
-  unsigned long long out;    /* plaintext bytes from plain_rfd to the peer */
-  char error[QTLS_TEXT_MAX]; /* why qtls_relay returned -1 */
-};
-int qtls_relay(struct qtls_relay *r); /* 0 both sides closed, -1 error */
+/* The STARTTLS control protocol (qtls-server.8), on the wrapper's side:
+ * qtls_ctl_answer writes one line (the program may be gone already, which
+ * changes nothing); qtls_ctl_refuse writes "N " what why "\n", the reason
+ * cut to QTLS_TEXT_MAX printable bytes. */
+void qtls_ctl_answer(int ctl, const char *line);
+void qtls_ctl_refuse(int ctl, const char *what, const char *why);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <openssl/err.h>
 
-#include "qtls.h"
+#include "qtls_ssl.h"
 
 int qtls_handshake(SSL *ssl, int rfd, int wfd, int server, unsigned int timeout,
                    char *err, size_t errsize)

@@ -26,7 +26,7 @@
 
 #include <openssl/err.h>
 
-#include "qtls.h"
+#include "qtls_ssl.h"
 
 struct pollset {
   struct pollfd fds[4];

@@ -7,7 +7,7 @@
 
 #include <openssl/err.h>
 
-#include "qtls.h"
+#include "qtls_ssl.h"
 
 /* The first error in the queue, as its reason text; "" if none. */
 static void queue_reason(char *buf, size_t size)

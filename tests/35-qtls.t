@@ -3,6 +3,7 @@
 # run directly: TLS 1.2 and 1.3 work, TLS 1.1 and non-AEAD suites are
 # refused, the environment reaches the program, data passes unchanged, the
 # exit status is the program's, and the two accounts (-u, -U) are used.
+# Without qtls-server-tls (the TLS stage) on PATH the program never runs.
 # Everything runs on 127.0.0.1 with a throwaway self-signed certificate;
 # every wait is bounded; only processes started here are stopped.
 import os
@@ -188,7 +189,7 @@ def exchange(s, blob):
 
 
 def main():
-    print('1..30')
+    print('1..32')
     cert, key = make_cert('a')
     log = os.path.join(tmp, 'tcpserver.log')
     prog = os.path.join(tmp, 'greet.sh')
@@ -376,6 +377,20 @@ def main():
         err = f.read()
     ok(rc == 111 and 'No such file or directory' in err and not os.path.exists(marker),
        'missing certificate: exit 111, program not run', rc, err)
+
+    # the TLS stage cannot be started: the program never runs
+    nopath = os.path.join(tmp, 'empty-bin')
+    os.makedirs(nopath)
+    p, ours, errname = direct(['-i', '-c', cert, '-k', key, toucher], env={'PATH': nopath})
+    rc = p.wait(TIMEOUT)
+    got = recv_all(ours)
+    ours.close()
+    with open(errname) as f:
+        err = f.read()
+    ok(rc == 111 and got == b'' and not os.path.exists(marker),
+       'no qtls-server-tls on PATH: exit 111, program not run', rc, got)
+    ok(err == 'qtls-server: 127.0.0.9 unable to start TLS: qtls-server-tls: '
+       'No such file or directory\n', 'the failed start is logged in one line', err)
 
     # QHOME gives the default certificate and key
     qhome = os.path.join(tmp, 'inst')

@@ -6,7 +6,12 @@
 # never executed (CVE-2011-0411), while a program that keeps its buffer does
 # execute it (so the check can fail); plaintext sent between the 220 and the
 # handshake breaks the handshake; N answers, timeouts, protocol errors and
-# exit statuses. Bounded waits; only processes started here are stopped.
+# exit statuses. The two stages: a plaintext session is the small front
+# alone (qtls-server-tls never started, little memory), STARTTLS turns the
+# same process into qtls-server-tls, which refuses arguments not from the
+# front, and without qtls-server-tls on PATH STARTTLS gets N and the
+# plaintext session before it was served. Bounded waits; only processes
+# started here are stopped.
 import os
 import re
 import shutil
@@ -220,8 +225,50 @@ def wait_file(fn, text):
     return False
 
 
+def proc_name(pid):
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ''
+
+
+def proc_tree(pid):
+    """pid and every descendant, as (pid, name) pairs"""
+    children = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(')') + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    tree = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        tree.append((p, proc_name(p)))
+        todo.extend(children.get(p, []))
+    return tree
+
+
+def vm_rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        m = re.search(r'^VmRSS:\s+(\d+) kB', f.read(), re.M)
+    return int(m.group(1)) if m else -1
+
+
+def maps_shared_objects(pid):
+    """True if the process has any shared library mapped (a dynamic program)"""
+    with open('/proc/%d/maps' % pid) as f:
+        return re.search(r'\.so(\.[0-9.]+)?$', f.read(), re.M) is not None
+
+
 def main():
-    print('1..25')
+    print('1..42')
     cert, key = make_cert()
     fake = os.path.join(tmp, 'fake.py')
     with open(fake, 'w') as f:
@@ -420,6 +467,79 @@ def main():
     ok(rc == 0 and re.match(r'220 tls Y TLSv1\.2 ECDHE-RSA-(AES128-GCM-SHA256|AES256-GCM-SHA384|'
                             r'CHACHA20-POLY1305)\r\n$', hello),
        'TLS 1.2 with an ECDHE AEAD suite through STARTTLS', rc, hello)
+
+    # the two stages: an idle plaintext session is the front alone
+    p, ours, errname, flog = session(['-c', cert, '-k', key], tag='front')
+    greeting = readline(ours)
+    ours.sendall(b'NOOP\r\n')
+    readline(ours)
+    tree = proc_tree(p.pid)
+    ok(greeting.startswith('220 ') and proc_name(p.pid) == 'qtls-server'
+       and all(name != 'qtls-server-tls' for _, name in tree),
+       'a plaintext session never starts qtls-server-tls', tree)
+    rss = vm_rss_kib(p.pid)
+    if maps_shared_objects(p.pid):
+        ok(True, '# skip: the front is a dynamic program (no musl): RSS %d KiB' % rss)
+    else:
+        ok(0 < rss < 1024, 'the front of a plaintext session holds under 1 MiB (VmRSS)', rss)
+    print('# front VmRSS during a plaintext session: %d KiB' % rss)
+    # STARTTLS: the same process becomes the TLS stage
+    ours.sendall(b'STARTTLS\r\n')
+    readline(ours)
+    with ctx.wrap_socket(ours, server_hostname='mx.test.example') as s:
+        hello = readline(s)
+        name = proc_name(p.pid)
+        s.sendall(b'QUIT\r\n')
+        recv_all(s)
+    rc = p.wait(TIMEOUT)
+    ok(rc == 0 and hello.startswith('220 tls Y ') and name == 'qtls-server-tls',
+       'after STARTTLS the session runs as qtls-server-tls', rc, hello, name)
+
+    # qtls-server-tls takes its arguments from qtls-server only
+    stage = shutil.which('qtls-server-tls')
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    fa, fc = str(a.fileno()), str(c.fileno())
+    for args, name in (([], 'no arguments'),
+                       (['starttls'], 'too few arguments'),
+                       (['tls', fa, fc, '1', '60', cert, key], 'an unknown mode'),
+                       (['starttls', fa, fa, '1', '60', cert, key], 'the same descriptor twice'),
+                       (['starttls', '1', fc, '1', '60', cert, key], 'a standard descriptor'),
+                       (['starttls', '900', fc, '1', '60', cert, key], 'a descriptor not open'),
+                       (['starttls', fa, '+' + fc, '1', '60', cert, key], 'a signed number'),
+                       (['implicit', fa, fc, '1', '60', cert, key], 'a socket for the pipe'),
+                       (['starttls', fa, fc, '1', 'x', cert, key], 'a bad timeout'),
+                       (['starttls', fa, fc, '1', '60', cert, key], 'a pid not its child'),
+                       (['starttls', fa, fc, '1', '60', cert, key, 'x'], 'too many arguments')):
+        r = subprocess.run([stage] + args, capture_output=True, text=True, timeout=TIMEOUT,
+                           pass_fds=(a.fileno(), c.fileno()))
+        lines = r.stderr.splitlines()
+        ok(r.returncode == 100 and len(lines) == 1 and lines[0].startswith('qtls-server-tls: ')
+           and r.stdout == '', 'qtls-server-tls refuses %s: exit 100, one line' % name,
+           r.returncode, r.stderr)
+    for sock in (a, b, c, d):
+        sock.close()
+
+    # qtls-server-tls not on PATH: plaintext goes on, STARTTLS gets N
+    nopath = os.path.join(tmp, 'empty-bin')
+    os.makedirs(nopath)
+    p, ours, errname, flog = session(['-c', cert, '-k', key], env={'PATH': nopath},
+                                     tag='nostage')
+    greeting = readline(ours)
+    ours.sendall(b'NOOP\r\n')
+    reply = readline(ours)
+    ours.sendall(b'STARTTLS\r\n')
+    go = readline(ours)
+    rc = p.wait(TIMEOUT)
+    ours.close()
+    text = read_file(flog)
+    err = read_file(errname)
+    ok(greeting.startswith('220 ') and reply == '250 ok NOOP\r\n' and go == '220 go ahead\r\n',
+       'without qtls-server-tls plaintext still works', greeting, reply, go)
+    ok(rc == 111 and "ctl 'N unable to start TLS: qtls-server-tls: No such file or directory\\n'"
+       in text, 'and STARTTLS gets N unable to start TLS; the wrapper exits 111', rc, text)
+    ok(err == 'qtls-server: 127.0.0.9 unable to start TLS: qtls-server-tls: '
+       'No such file or directory\n', 'the failed start is logged in one line', err)
 
 
 try:
