@@ -10,6 +10,7 @@
 #   make fuzz       every fuzz target for FUZZTIME seconds (clang, libFuzzer)
 
 CC ?= cc
+.DEFAULT_GOAL := all
 PREFIX ?= /usr/local
 SAN ?=
 FUZZTIME ?= 30

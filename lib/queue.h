@@ -142,7 +142,7 @@ struct queue_writer {
  * caller unlinks it). queue_pool_take renames a slot of the caller's
  * effective uid to tmpname: 0, or -1 (none free; tmpname not created). */
 #define QUEUE_POOL 64                   /* slots per owner */
-#define QUEUE_POOL_PROBES 8             /* slots tried per put or take */
+#define QUEUE_POOL_PROBES 8             /* slots qsend tries per put */
 #define QUEUE_POOL_FILEMAX (128L << 10) /* larger files are unlinked */
 int queue_pool_put(const char *path);
 int queue_pool_take(const char *tmpname);

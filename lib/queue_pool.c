@@ -8,11 +8,13 @@
  * messages a second, in qinject and in Maildir deliveries alike). So qsend
  * moves a finished queue file into queue/pool/UID.N instead of unlinking
  * it, and queue_open, running as UID, takes one back by renaming it to its
- * temp name and truncating it. A file is reused only by its owner: owner,
+ * temp name and truncating it (it reads the pool's names first: one
+ * directory read, instead of guessing at slots). A file is reused only by its owner: owner,
  * group and mode of a queue file stay what queue_open gave them.
- * Slots are tried from a moving start, QUEUE_POOL_PROBES at most; a full
+ * qsend tries slots from a moving start, QUEUE_POOL_PROBES at most; a full
  * or missing pool only means an unlink here and a new file there.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fmt.h>
@@ -63,13 +65,29 @@ int queue_pool_put(const char *path)
 
 int queue_pool_take(const char *tmpname)
 {
-  char slot[QUEUE_PATH_MAX];
-  unsigned long start = (unsigned long)getpid() * 7 + cursor++;
-  int i;
+  char names[QUEUE_POOL][QUEUE_PATH_MAX];
+  char prefix[FMT_ULONG + 1];
+  size_t plen = fmt_ulong(prefix, (unsigned long)geteuid());
+  size_t count = 0;
+  size_t i;
+  struct dirent *d;
+  DIR *dir = opendir("queue/pool");
 
-  for (i = 0; i < QUEUE_POOL_PROBES; i++) {
-    slot_name(slot, (unsigned long)geteuid(), start + (unsigned long)i);
-    if (rename(slot, tmpname) == 0) return 0;
+  if (dir == NULL) return -1;
+  prefix[plen++] = '.';
+  while (count < QUEUE_POOL && (d = readdir(dir)) != NULL) {
+    size_t len = strlen(d->d_name);
+
+    if (len <= plen || len + 12 > QUEUE_PATH_MAX || memcmp(d->d_name, prefix, plen) != 0)
+      continue;
+    memcpy(names[count], "queue/pool/", 11);
+    memcpy(names[count] + 11, d->d_name, len + 1);
+    count++;
+  }
+  closedir(dir);
+  /* concurrent takers start at different files */
+  for (i = 0; i < count; i++) {
+    if (rename(names[((size_t)getpid() + i) % count], tmpname) == 0) return 0;
     if (errno != ENOENT) return -1;
   }
   return -1;

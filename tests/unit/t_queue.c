@@ -51,7 +51,7 @@ int main(void)
   char c;
   size_t k;
 
-  plan(65);
+  plan(76);
   if (chdir(tmpdir_make()) == -1) return 1;
 
   /* paths */
@@ -221,6 +221,48 @@ int main(void)
   fd = open("badhdr", O_RDONLY);
   ok(queue_env_read(&e, fd) == -1 && errno == EINVAL, "bad header refused");
   close(fd);
+
+  /* the pool: a finished queue file goes back, the next one reuses it */
+  mkdir("queue/pool", 0750);
+  ok(queue_open(&w) == 0 && queue_envelope(&w, "T5\0Fs@x.org\0Rr@y.org\0", 22) == 0 &&
+         queue_commit(&w, &id) == 0,
+     "a message to finish");
+  queue_path(path, "new", id);
+  ok(queue_pool_put(path) == 0 && access(path, F_OK) == -1 && count_dir("queue/pool") == 1,
+     "put: the file moves into the pool");
+  ok(queue_open(&w) == 0 && count_dir("queue/pool") == 0 && fstat(w.fd, &st) == 0 &&
+         st.st_ino == id && st.st_size == 0 && (st.st_mode & 07777) == 0640,
+     "open takes it back, emptied, mode 0640");
+  ok(queue_put(&w, "x\n", 2) == 0 && queue_envelope(&w, "T6\0Fs@x.org\0Rr@y.org\0", 22) == 0 &&
+         queue_commit(&w, &id2) == 0 && id2 == id,
+     "committed again under the same id");
+  queue_path(path, "new", id);
+  fd = open(path, O_RDONLY);
+  ok(fd != -1 && queue_env_read(&e, fd) == 0 && e.arrival == 6 && e.msglen == 2,
+     "nothing of the old message is left");
+  close(fd);
+  ok(queue_open(&w) == 0 && fstat(w.fd, &st) == 0 && st.st_ino != id, "empty pool: a new file");
+  queue_abort(&w);
+  ok(link(path, "queue/second") == 0 && queue_pool_put(path) == -1 && access(path, F_OK) == 0,
+     "a file with a second link stays out of the pool");
+  unlink("queue/second");
+  ok(write_raw("queue/big", msg, sizeof msg) == 0 && write_raw("queue/big2", msg, sizeof msg) == 0,
+     "large files");
+  fd = open("queue/big", O_WRONLY | O_APPEND);
+  for (k = 0; k < 4 && fd != -1; k++) r = (int)write(fd, msg, sizeof msg);
+  if (fd != -1) close(fd);
+  ok(queue_pool_put("queue/big") == -1 && access("queue/big", F_OK) == 0,
+     "a file over QUEUE_POOL_FILEMAX stays out");
+  for (k = 0; k < QUEUE_POOL; k++) {
+    char fn[32];
+
+    memcpy(fn, "queue/f", 7);
+    fn[7 + fmt_ulong(fn + 7, k)] = '\0';
+    if (write_raw(fn, "x", 1) != 0 || queue_pool_put(fn) != 0) break;
+  }
+  ok(k == QUEUE_POOL && count_dir("queue/pool") == QUEUE_POOL, "the pool holds QUEUE_POOL files");
+  ok(queue_pool_put("queue/big2") == -1 && errno == EEXIST && access("queue/big2", F_OK) == 0,
+     "a full pool takes no more");
   queue_env_free(&e);
 
   tmpdir_remove();
