@@ -23,7 +23,9 @@ int ctl_readfile(stralloc *sa, const char *fn)
       errno = EFBIG;
       return -1;
     }
-    if (!stralloc_readyplus(sa, 4096)) {
+    /* small first, then doubling: a control file is mostly a few bytes,
+     * and a small allocation stays in the heap (no mapping to undo) */
+    if (!stralloc_readyplus(sa, sa->len < 256 ? 256 : sa->len)) {
       close(fd);
       errno = ENOMEM;
       return -1;
