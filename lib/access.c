@@ -30,7 +30,7 @@
 #define ACCESS_KEY_MAX (2 + ADDR_MAX + 1)
 
 struct lookup {
-  struct cdbmap m;
+  struct cdbmap *m;
   char tag;
   stralloc *val;
 };
@@ -49,10 +49,10 @@ static int try_key(struct lookup *l, const char *cand, size_t len)
     key[2 + i] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
   }
   key[0] = l->tag;
-  r = cdbmap_find(&l->m, key, len + 2, l->val);
+  r = cdbmap_find(l->m, key, len + 2, l->val);
   if (r != 0) return r;
   key[0] = '*';
-  return cdbmap_find(&l->m, key, len + 2, l->val);
+  return cdbmap_find(l->m, key, len + 2, l->val);
 }
 
 /* The domain d and each parent domain ("a.b.c", "b.c", "c"). */
@@ -166,7 +166,7 @@ int access_lookup(int kind, const char *key, size_t len, const char *host, stral
     errno = EINVAL;
     return -1;
   }
-  r = cdbmap_open(&l.m, ACCESS_CDB);
+  r = cdbmap_get(&l.m, ACCESS_CDB);
   if (r != 1) return r;
   l.tag = (char)kind;
   l.val = val;
@@ -179,7 +179,6 @@ int access_lookup(int kind, const char *key, size_t len, const char *host, stral
   }
 
   e = errno;
-  cdbmap_close(&l.m);
   if (r == 1) {
     if (!stralloc_0(val)) {
       errno = ENOMEM;

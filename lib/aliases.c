@@ -29,21 +29,20 @@ static int find_key(struct cdbmap *m, const char *key, size_t len, stralloc *val
 
 int aliases_find(const char *addr, size_t len, int domain_is_local, stralloc *val, int *kind)
 {
-  struct cdbmap m;
+  struct cdbmap *m;
   const char *at;
   size_t local_len;
   int r;
-  int e;
 
   if (len == 0 || len > ALIASES_KEY_MAX) return 0;
-  r = cdbmap_open(&m, ALIASES_CDB);
+  r = cdbmap_get(&m, ALIASES_CDB);
   if (r != 1) return r;
 
   at = memrchr(addr, '@', len);
   local_len = (at == NULL) ? len : (size_t)(at - addr);
 
   /* 1. the whole address (or a bare local part: "postmaster") */
-  r = find_key(&m, addr, len, val);
+  r = find_key(m, addr, len, val);
   if (r != 0) {
     *kind = (at == NULL) ? 'l' : 'a';
     goto out;
@@ -52,7 +51,7 @@ int aliases_find(const char *addr, size_t len, int domain_is_local, stralloc *va
 
   /* 2. the local part alone, for every local domain */
   if (domain_is_local && local_len > 0) {
-    r = find_key(&m, addr, local_len, val);
+    r = find_key(m, addr, local_len, val);
     if (r != 0) {
       *kind = 'l';
       goto out;
@@ -60,12 +59,9 @@ int aliases_find(const char *addr, size_t len, int domain_is_local, stralloc *va
   }
 
   /* 3. the catch-all "@domain" */
-  r = find_key(&m, at, len - local_len, val);
+  r = find_key(m, at, len - local_len, val);
   if (r != 0) *kind = 'c';
 
 out:
-  e = errno;
-  cdbmap_close(&m);
-  errno = e;
   return r;
 }

@@ -3,8 +3,10 @@
 /*
  * cdbmap: reading and writing CDB maps with libowfat's cdb.
  *
- * Reading: cdbmap_lookup opens, finds and closes; for many lookups in one
- * process use cdbmap_open / cdbmap_find / cdbmap_close.
+ * Reading: cdbmap_get gives a map kept open for the process (checked with
+ * one stat per call, reopened when qnewmaps has replaced it); cdbmap_lookup
+ * is cdbmap_get and cdbmap_find. cdbmap_open / cdbmap_find / cdbmap_close
+ * open a map of one's own.
  * Writing: cdbmap_start creates "FINAL.tmp" beside the final name (O_EXCL
  * after removing a stale one), cdbmap_add adds records, cdbmap_finish
  * fsyncs, renames onto FINAL and fsyncs the directory: readers see the old
@@ -26,6 +28,10 @@ int cdbmap_open(struct cdbmap *m, const char *fn);
 /* 1 found (value in val), 0 not found, -1 error + errno. */
 int cdbmap_find(struct cdbmap *m, const char *key, size_t len, stralloc *val);
 void cdbmap_close(struct cdbmap *m);
+
+/* The map fn, kept open (cdbmap_get.c): 1 (*m set; never close it), 0 the
+ * map does not exist, -1 error + errno. */
+int cdbmap_get(struct cdbmap **m, const char *fn);
 
 /* 1 found, 0 not found or no map, -1 error + errno. */
 int cdbmap_lookup(const char *fn, const char *key, size_t len, stralloc *val);

@@ -1,18 +1,11 @@
-/* cdbmap_lookup: open, find, close: one lookup in map fn. */
-#include <errno.h>
+/* cdbmap_lookup: one lookup in map fn, kept open (cdbmap_get). */
 #include "cdbmap.h"
 
 int cdbmap_lookup(const char *fn, const char *key, size_t len, stralloc *val)
 {
-  struct cdbmap m;
-  int r;
-  int e;
+  struct cdbmap *m;
+  int r = cdbmap_get(&m, fn);
 
-  r = cdbmap_open(&m, fn);
   if (r != 1) return r;
-  r = cdbmap_find(&m, key, len, val);
-  e = errno;
-  cdbmap_close(&m);
-  errno = e;
-  return r;
+  return cdbmap_find(m, key, len, val);
 }

@@ -247,25 +247,19 @@ static int env_add(char tag, const char *s, size_t len)
 /* 1 if s is a virtual user (users.cdb: keys in lower case), 0 if not, -1 error. */
 static int lookup_user(const char *s, size_t len)
 {
-  struct cdbmap m;
+  struct cdbmap *m;
   char key[ADDR_MAX];
   size_t i;
   int r;
-  int e;
 
   if (len > sizeof key) return 0;
   for (i = 0; i < len; i++) {
     char c = s[i];
     key[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
   }
-  memset(&m, 0, sizeof m);
-  r = cdbmap_open(&m, USERS_CDB);
+  r = cdbmap_get(&m, USERS_CDB);
   if (r != 1) return r;
-  r = cdbmap_find(&m, key, len, &scratch);
-  e = errno;
-  cdbmap_close(&m);
-  errno = e;
-  return r;
+  return cdbmap_find(m, key, len, &scratch);
 }
 
 static int lookup_alias(const char *s, size_t len, stralloc *val)

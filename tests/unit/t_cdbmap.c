@@ -54,7 +54,7 @@ int main(void)
   int r = 0;
   int k;
 
-  plan(30);
+  plan(33);
   if (chdir(tmpdir_make()) == -1) return 1;
   mkdir("control", 0755);
 
@@ -125,6 +125,20 @@ int main(void)
   r = cdb_q("control/t.cdb", "alpha", out, sizeof out);
   if (r == -1) ok(1, "cdb -q (tinycdb not installed: skipped)");
   else ok(r == 0 && strcmp(out, "uno") == 0, "cdb -q reads our map");
+
+  /* the kept map follows the file: removed, then written again */
+  ok(unlink("control/t.cdb") == 0 && cdbmap_lookup("control/t.cdb", "alpha", 5, &val) == 0,
+     "kept map: a removed map is no map");
+  ok(cdbmap_start(&w, "control/t.cdb", 0644) == 0 && cdbmap_add(&w, "alpha", 5, "eins", 4) == 0 &&
+     cdbmap_finish(&w) == 0 && cdbmap_lookup("control/t.cdb", "alpha", 5, &val) == 1 &&
+     sa_is(&val, "eins", 4), "kept map: a new map is read at once");
+  {
+    struct cdbmap *k1;
+    struct cdbmap *k2;
+
+    ok(cdbmap_get(&k1, "control/t.cdb") == 1 && cdbmap_get(&k2, "control/t.cdb") == 1 && k1 == k2,
+       "kept map: the same map for the same unchanged file");
+  }
 
   /* a file that is not a CDB: lookups fail or find nothing, never crash */
   tmpdir_put("control/bad.cdb", "garbage", 7);
