@@ -10,11 +10,22 @@
  * still there (qsend may have taken it in: a duplicate, never a loss).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h> /* rename(2) only */
 #include <sys/stat.h>
 #include <unistd.h>
 #include "durable.h"
 #include "queue.h"
+
+/* queue/new, opened once per process (qsmtpd commits many messages) */
+static int newdir_sync(void)
+{
+  static int fd = -1;
+
+  if (fd == -1) fd = open("queue/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd == -1) return -1;
+  return fsync(fd);
+}
 
 int queue_commit(struct queue_writer *w, unsigned long *id)
 {
@@ -49,7 +60,7 @@ int queue_commit(struct queue_writer *w, unsigned long *id)
   queue_path(newname, "new", (unsigned long)st.st_ino);
   if (rename(w->tmpname, newname) == -1) return -1;
   w->tmpname[0] = '\0';
-  if (durable_dirsync("queue/new") == -1) {
+  if (newdir_sync() == -1) {
     e = errno;
     unlink(newname);
     errno = e;

@@ -3,6 +3,9 @@
  * Never blocks: with no reader open() fails with ENXIO, with a full FIFO
  * write() fails with EAGAIN; either way qsend is awake or will scan new/
  * when it starts. errno is preserved. Anything but a FIFO is left alone.
+ * The FIFO stays open for the next message of the same process (qsmtpd
+ * queues many); a write that finds no reader any more (EPIPE: qsend was
+ * restarted) reopens it once. The caller ignores SIGPIPE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,22 +13,37 @@
 #include <unistd.h>
 #include "queue.h"
 
+static int trigger_fd = -1;
+
+static int trigger_open(void)
+{
+  struct stat st;
+  int fd = open("queue/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+  if (fd == -1) return -1;
+  /* only a FIFO: a plain file there would grow by a byte a message */
+  if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 void queue_trigger(void)
 {
   int e = errno;
-  int fd;
+  int tries;
 
-  fd = open("queue/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd != -1) {
-    struct stat st;
+  for (tries = 0; tries < 2; tries++) {
     ssize_t r;
 
-    /* only a FIFO: a plain file there would grow by a byte a message */
-    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
-      do r = write(fd, "", 1);
-      while (r == -1 && errno == EINTR);
-    }
-    close(fd);
+    if (trigger_fd == -1) trigger_fd = trigger_open();
+    if (trigger_fd == -1) break;
+    do r = write(trigger_fd, "", 1);
+    while (r == -1 && errno == EINTR);
+    if (r != -1 || errno != EPIPE) break;
+    close(trigger_fd);
+    trigger_fd = -1;
   }
   errno = e;
 }

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fmt.h>
@@ -106,12 +107,38 @@ struct where {
   int alias;
 };
 
+/* The instance's own accounts (ACCT_VMAIL, ACCT_ALIAS), looked up again
+ * at most once a minute: a lookup reads /etc/passwd, once per delivery was
+ * a good part of what a delivery cost. */
+#define ACCOUNT_TTL 60
 static int account(const char *name, uid_t *uid, gid_t *gid)
 {
-  struct passwd *pw = getpwnam(name);
+  static struct {
+    const char *name;
+    uid_t uid;
+    gid_t gid;
+    time_t at;
+  } known[2];
+  time_t now = time(NULL);
+  struct passwd *pw;
+  unsigned int i;
+
+  for (i = 0; i < 2; i++)
+    if (known[i].name != NULL && strcmp(known[i].name, name) == 0 && now >= known[i].at &&
+        now - known[i].at < ACCOUNT_TTL) {
+      *uid = known[i].uid;
+      *gid = known[i].gid;
+      return 0;
+    }
+  pw = getpwnam(name);
   if (pw == NULL) return -1;
   *uid = pw->pw_uid;
   *gid = pw->pw_gid;
+  i = known[0].name == NULL || strcmp(known[0].name, name) == 0 ? 0 : 1;
+  known[i].name = name;
+  known[i].uid = pw->pw_uid;
+  known[i].gid = pw->pw_gid;
+  known[i].at = now;
   return 0;
 }
 
