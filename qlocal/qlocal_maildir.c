@@ -58,12 +58,12 @@ static int maildir_make(const char *dir)
 static int maildir_unique(stralloc *name)
 {
   char num[FMT_ULONG];
-  char host[256];
+  static char host[256]; /* asked once per process */
   struct timeval tv;
   size_t i;
 
   gettimeofday(&tv, NULL);
-  if (gethostname(host, sizeof host - 1) == -1) memcpy(host, "localhost", 10);
+  if (host[0] == '\0' && gethostname(host, sizeof host - 1) == -1) memcpy(host, "localhost", 10);
   host[sizeof host - 1] = '\0';
   if (!stralloc_copyb(name, num, fmt_ulong(num, (unsigned long)tv.tv_sec))) return -1;
   if (!stralloc_cats(name, ".M") ||
@@ -92,13 +92,12 @@ int maildir_put(const struct delivery *d, const char *dir, const char **why)
   stralloc newdir = {0};
   int fd = -1;
   int attempt;
+  int made = 0;
   int e;
 
   *why = "unable to write the Maildir";
-  if (maildir_make(dir) == -1) {
-    *why = "unable to create the Maildir";
-    goto fail;
-  }
+  /* the Maildir is made (DIR/, tmp, new, cur) only when a step finds a
+   * part of it missing: most deliveries go to one that is there */
   for (attempt = 0; attempt < 3; attempt++) {
     if (maildir_unique(&uniq) == -1) goto nomem;
     if (!stralloc_copys(&tmp, dir) || !stralloc_cats(&tmp, "tmp/") ||
@@ -106,6 +105,15 @@ int maildir_put(const struct delivery *d, const char *dir, const char **why)
       goto nomem;
     fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd != -1) break;
+    if (errno == ENOENT && !made) {
+      if (maildir_make(dir) == -1) {
+        *why = "unable to create the Maildir";
+        goto fail;
+      }
+      made = 1;
+      attempt--;
+      continue;
+    }
     if (errno != EEXIST) goto fail;
     usleep(2000);
   }
@@ -120,7 +128,15 @@ int maildir_put(const struct delivery *d, const char *dir, const char **why)
   if (!stralloc_copys(&fin, dir) || !stralloc_cats(&fin, "new/") ||
       !stralloc_cat(&fin, &uniq) || !stralloc_0(&fin))
     goto nomem_unlink;
-  if (link(tmp.s, fin.s) == -1) goto fail_unlink;
+  if (link(tmp.s, fin.s) == -1) {
+    if (errno != ENOENT || made) goto fail_unlink;
+    if (maildir_make(dir) == -1) {
+      *why = "unable to create the Maildir";
+      goto fail_unlink;
+    }
+    made = 1;
+    if (link(tmp.s, fin.s) == -1) goto fail_unlink;
+  }
   if (!stralloc_copys(&newdir, dir) || !stralloc_cats(&newdir, "new") || !stralloc_0(&newdir))
     goto nomem_unlink;
   if (durable_dirsync(newdir.s) == -1) {

@@ -2,11 +2,12 @@
 # Local delivery end to end: qinject -> qsend -> qlspawn -> qlocal, into
 # Maildirs and an mbox, compared byte for byte; loops and unknown users.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 28
 
 inst_setup
 {
   echo 'bob@test.example:!'
+  echo 'dave@test.example:!'
   echo 'carol@test.example:!:mail/test.example/carol.mbox'
   i=0
   while [ $i -lt 1000 ]; do echo "u$i@test.example:!"; i=$((i + 1)); done
@@ -97,6 +98,14 @@ before=$(maildir_count "$BOB")
 qinject -f alice@else.example bob@test.example <"$M"
 ok "a delivery after the workers were killed arrives, not deferred" \
   sh -c "for i in \$(seq 100); do [ \$(( \$(ls '$BOB/new' | wc -l) + \$(ls '$BOB/cur' | wc -l) )) -gt $before ] && ! grep -q deferred '$QHOME/log/qsend/current' && exit 0; sleep 0.2; done; exit 1"
+
+# 5c. a Maildir with only tmp/ left (new/ and cur/ gone) is made whole
+DAVE="$QHOME/mail/test.example/dave"
+mkdir -p "$DAVE/tmp" && chown -R --reference="$BOB" "$DAVE" && chmod -R 700 "$DAVE"
+printf 'Subject: to dave\n\nhello dave\n' >"$M"
+qinject -f alice@else.example dave@test.example <"$M"
+ok "a Maildir missing new/ and cur/ is completed and gets the mail" \
+  wait_for 20 sh -c "test -d '$DAVE/cur' && grep -q '^hello dave' '$DAVE'/new/*"
 
 # 6. loops and unknown users fail, and nothing is delivered
 printf 'Delivered-To: bob@test.example\nSubject: loop\n\nloop\n' >"$M"
