@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,11 +83,23 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
   return r;
 }
 
+/* A reply goes out at once when the socket has room (nearly always): a
+ * send that would block is the only one that waits in poll. A descriptor
+ * that is no socket (a pipe) always waits first. */
 static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
 {
+  static int pipe_fd = -1;
   ssize_t w;
 
   (void)cookie;
+  if (fd != pipe_fd) {
+    do {
+      w = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (w == -1 && errno == EINTR);
+    if (w >= 0) return w;
+    if (errno == ENOTSOCK) pipe_fd = fd;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+  }
   if (!wait_fd(fd, POLLOUT)) session_exit("timeout");
   do {
     w = write(fd, buf, len);
