@@ -4,3 +4,6 @@ bench/injectload: bench/injectload.o
 	$(CC) $(LDFLAGS) -o $@ $^
 bench/smtpsink: bench/smtpsink.o
 	$(CC) $(LDFLAGS) -o $@ $^
+# built like qinject (a fast program): the same start-up cost minus the work
+bench/nullprog: $(call fast,bench/nullprog.o)
+	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^
