@@ -3,12 +3,15 @@
  * Never blocks: with no reader open() fails with ENXIO, with a full FIFO
  * write() fails with EAGAIN; either way qsend is awake or will scan new/
  * when it starts. errno is preserved. Anything but a FIFO is left alone.
- * The FIFO stays open for the next message of the same process (qsmtpd
- * queues many); a write that finds no reader any more (EPIPE: qsend was
- * restarted) reopens it once. The caller ignores SIGPIPE.
+ * In a process that ignores SIGPIPE (qsmtpd, qinject, qsend) the FIFO
+ * stays open for the next message (qsmtpd queues many); a write that finds
+ * no reader any more (EPIPE: qsend was restarted) reopens it once. Any
+ * other process opens it for each message, as a kept FIFO without a reader
+ * would kill it with SIGPIPE.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "queue.h"
@@ -29,6 +32,16 @@ static int trigger_open(void)
   return fd;
 }
 
+/* 1 if SIGPIPE is ignored, asked once */
+static int pipe_ignored(void)
+{
+  static int known = -1;
+  struct sigaction sa;
+
+  if (known == -1) known = sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+  return known;
+}
+
 void queue_trigger(void)
 {
   int e = errno;
@@ -41,6 +54,11 @@ void queue_trigger(void)
     if (trigger_fd == -1) break;
     do r = write(trigger_fd, "", 1);
     while (r == -1 && errno == EINTR);
+    if (!pipe_ignored()) {
+      close(trigger_fd);
+      trigger_fd = -1;
+      break;
+    }
     if (r != -1 || errno != EPIPE) break;
     close(trigger_fd);
     trigger_fd = -1;
