@@ -7,7 +7,7 @@
 # the TLS stage (qtls-server-tls, glibc and OpenSSL) only when a session
 # needs TLS. Its objects (qtls.h only, never qtls_ssl.h) build against musl.
 QTLSPLAIN = qtls/qtls_log.o qtls/qtls_text.o qtls/qtls_sys.o
-QTLSSSL = qtls/qtls_sslerr.o qtls/qtls_handshake.o qtls/qtls_relay.o
+QTLSSSL = qtls/qtls_sslerr.o qtls/qtls_handshake.o qtls/qtls_relay.o qtls/qtls_ctx.o
 PROGS += qtls/qtls-server qtls/qtls-server-tls qtls/qtls-client
 MANS += qtls/qtls-server.8 qtls/qtls-server-tls.8 qtls/qtls-client.8
 
@@ -24,5 +24,5 @@ qtls/qtls-server: $(call fast,qtls/qtls-server.o qtls/qtls_ctl.o $(QTLSPLAIN))
 	$(FASTCC) $(LDFLAGS) $(QTLSFRONTLD) -o $@ $^
 qtls/qtls-server-tls: qtls/qtls-server-tls.o qtls/qtls_ctl.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
-qtls/qtls-client: qtls/qtls-client.o $(QTLSPLAIN) $(QTLSSSL)
+qtls/qtls-client: qtls/qtls-client.o qtls/qtls_ctl.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)

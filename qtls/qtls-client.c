@@ -45,16 +45,9 @@ static void status(const char *line)
 
 static void refuse(int code, const char *what, const char *why)
 {
-  char text[QTLS_LINE_MAX];
-  char reason[QTLS_TEXT_MAX + 1];
   char line[QTLS_STATUS_MAX];
 
-  text[0] = '\0';
-  qtls_cat(text, sizeof text, what, why);
-  qtls_clean(reason, sizeof reason, text, 0, 1);
-  line[0] = '\0';
-  qtls_cat(line, sizeof line, "N ", reason, "\n");
-  status(line);
+  status(qtls_nline(line, what, why));
   _exit(code);
 }
 
@@ -76,18 +69,9 @@ static int is_ip(const char *s)
 static SSL_CTX *client_ctx(void)
 {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-  uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET;
 
   if (ctx == NULL) refuse_lib("unable to create TLS context: ");
-#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-  opts |= SSL_OP_IGNORE_UNEXPECTED_EOF; /* a TCP close ends the session like close_notify */
-#endif
-  SSL_CTX_set_options(ctx, opts);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-    refuse_lib("unable to set TLS parameters: ");
+  if (qtls_ctx_setup(ctx, 0) == -1) refuse_lib("unable to set TLS parameters: ");
 
   /* the chain is always checked, so that the status line can say so;
    * only -v makes a failed check fatal */

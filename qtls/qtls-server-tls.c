@@ -115,8 +115,6 @@ static SSL_CTX *server_ctx(const char *cert, const char *key, char *err, size_t 
 {
   SSL_CTX *ctx;
   char why[QTLS_TEXT_MAX];
-  uint64_t opts = SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-                  SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET;
 
   err[0] = '\0';
   if (check_readable(cert, err, errsize) == -1) return NULL;
@@ -128,16 +126,8 @@ static SSL_CTX *server_ctx(const char *cert, const char *key, char *err, size_t 
     qtls_cat(err, errsize, "unable to create TLS context: ", why);
     return NULL;
   }
-#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-  opts |= SSL_OP_IGNORE_UNEXPECTED_EOF; /* a TCP close ends the session like close_notify */
-#endif
-  SSL_CTX_set_options(ctx, opts);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
-  /* one process per connection: nothing could ever be resumed */
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx, 0);
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+  if (qtls_ctx_setup(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE) == -1 ||
       SSL_CTX_set_cipher_list(ctx, CIPHERS_TLS12) != 1) {
     qtls_liberr(why, sizeof why);
     qtls_cat(err, errsize, "unable to set TLS parameters: ", why);

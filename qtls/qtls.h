@@ -60,5 +60,8 @@ int qtls_wait(int pid);                          /* waits; the child's exit code
  * cut to QTLS_TEXT_MAX printable bytes. */
 void qtls_ctl_answer(int ctl, const char *line);
 void qtls_ctl_refuse(int ctl, const char *what, const char *why);
+/* "N " what why "\n" into line, the reason cleaned and cut to
+ * QTLS_TEXT_MAX bytes (qtls-client's status line too); returns line. */
+char *qtls_nline(char line[QTLS_STATUS_MAX], const char *what, const char *why);
 
 #endif

@@ -5,6 +5,7 @@
  * qtls-client only (qtls-server, the plaintext front, never includes this).
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -18,6 +19,10 @@
 void qtls_sslerr(SSL *ssl, int ret, int err, char *buf, size_t size);
 /* Why the last library call failed (no SSL object). */
 void qtls_liberr(char *buf, size_t size);
+
+/* The options every context gets (qtls_ctx.c), plus opts: 0, or -1 when
+ * the library refuses them (qtls_liberr says why). */
+int qtls_ctx_setup(SSL_CTX *ctx, uint64_t opts);
 
 /* Runs the handshake (server: 1 accept, 0 connect) on non-blocking
  * descriptors, for at most timeout seconds. 0 done, -1 failed (why in err). */
