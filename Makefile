@@ -34,6 +34,7 @@ STATIC =
 SSLSTATIC = $(SSLLIBS)
 endif
 LDLIBS = -lowfat
+comma = ,
 
 # Programs started once per message or per connection (qinject, qsmtpd,
 # qtls-server) are built against musl when musl-gcc is there: glibc's
@@ -52,6 +53,18 @@ MUSLCC =
 endif
 ifeq ($(shell command -v $(MUSLCC) 2>/dev/null),)
 MUSLCC =
+endif
+# libowfat.a is built for glibc: the parts the fast programs take from it
+# must link against musl too (a musl without glibc's *64 names could not)
+MUSLPROBE = buffer_flush buffer_get stralloc_readyplus cdb_init cdb_find cdb_read dns_ip4 \
+  dns_ip6 dns_name4 dns_name6 dns_resolvconfip openreadclose taia_now scan_ulong fmt_ulong \
+  iopause byte_copy str_len case_diffb
+ifneq ($(MUSLCC),)
+ifneq ($(shell echo 'int main(void) { return 0; }' | $(MUSLCC) -static -o /dev/null \
+  $(patsubst %,-Wl$(comma)-u$(comma)%,$(MUSLPROBE)) -x c - -x none \
+  $(shell $(CC) -print-file-name=libowfat.a) >/dev/null 2>&1 && echo ok),ok)
+MUSLCC =
+endif
 endif
 ifneq ($(MUSLCC),)
 FASTO = .m.o
