@@ -194,6 +194,21 @@ static void relay_and_log(SSL *ssl, int plain, const char *proto, const char *ci
     qtls_say(client_ip, " ", proto, " ", cipher, " in=", in, " out=", out, " error: ", r.error);
 }
 
+/* The end of a session: ssl freed (NULL: none), a and b closed (-1:
+ * none), and the client's socket too when client is 1; then the program's
+ * exit code. */
+static int finish(SSL *ssl, int a, int b, int client, int pid)
+{
+  if (ssl != NULL) SSL_free(ssl);
+  close(a);
+  if (b != -1) close(b);
+  if (client) {
+    close(0);
+    close(1);
+  }
+  return qtls_wait(pid);
+}
+
 /* -i: the child waits for "proto\0cipher\0" on names; closing names
  * without them keeps prog from running. */
 static int implicit_tls(SSL_CTX **ctxp, int plain, int names_fd, int pid, const char *cert,
@@ -210,9 +225,7 @@ static int implicit_tls(SSL_CTX **ctxp, int plain, int names_fd, int pid, const 
   ctx = server_ctx(cert, key, err, sizeof err);
   if (ctx == NULL) {
     qtls_say(client_ip, " handshake failed: ", err);
-    close(names_fd);
-    close(plain);
-    qtls_wait(pid);
+    finish(NULL, names_fd, plain, 0, pid);
     return 111;
   }
   *ctxp = ctx;
@@ -221,10 +234,7 @@ static int implicit_tls(SSL_CTX **ctxp, int plain, int names_fd, int pid, const 
     qtls_die_sys(111, "unable to set client socket non-blocking");
   if (qtls_handshake(ssl, 0, 1, 1, timeout, err, sizeof err) == -1) {
     qtls_say(client_ip, " handshake failed: ", err);
-    SSL_free(ssl);
-    close(names_fd);
-    close(plain);
-    qtls_wait(pid);
+    finish(ssl, names_fd, plain, 0, pid);
     return 111;
   }
 
@@ -237,19 +247,12 @@ static int implicit_tls(SSL_CTX **ctxp, int plain, int names_fd, int pid, const 
   if (qtls_write_all(names_fd, names, names_len) == -1) {
     /* the child is gone: nothing to relay to */
     qtls_say(client_ip, " ", proto, " ", cipher, " error: program did not start");
-    SSL_free(ssl);
-    close(names_fd);
-    close(plain);
-    return qtls_wait(pid);
+    return finish(ssl, names_fd, plain, 0, pid);
   }
   close(names_fd);
 
   relay_and_log(ssl, plain, proto, cipher);
-  SSL_free(ssl);
-  close(plain);
-  close(0);
-  close(1);
-  return qtls_wait(pid);
+  return finish(ssl, plain, -1, 1, pid);
 }
 
 /* STARTTLS: the program has asked ("S" read by qtls-server) and waits for
@@ -270,11 +273,7 @@ static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert
   if (ctx == NULL) {
     qtls_say(client_ip, " handshake failed: ", err);
     qtls_ctl_refuse(ctl, "", err);
-    close(ctl);
-    close(data);
-    close(0);
-    close(1);
-    qtls_wait(pid);
+    finish(NULL, ctl, data, 1, pid);
     return 111;
   }
   ssl = new_ssl(ctx);
@@ -286,11 +285,7 @@ static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert
     qtls_nonblock(0, 0); /* the program still holds the socket */
     qtls_nonblock(1, 0);
     qtls_ctl_refuse(ctl, "handshake failed: ", err);
-    close(ctl);
-    close(data);
-    close(0);
-    close(1);
-    qtls_wait(pid);
+    finish(NULL, ctl, data, 1, pid);
     return 111;
   }
 
@@ -300,11 +295,7 @@ static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert
   qtls_ctl_answer(ctl, line);
   close(ctl);
   relay_and_log(ssl, data, proto, cipher);
-  SSL_free(ssl);
-  close(data);
-  close(0);
-  close(1);
-  return qtls_wait(pid);
+  return finish(ssl, data, -1, 1, pid);
 }
 
 int main(int argc, char **argv)
