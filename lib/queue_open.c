@@ -52,7 +52,8 @@ static int pool_reuse(struct queue_writer *w)
   int fd;
 
   if (queue_pool_take(w->tmpname) == -1) return -1;
-  fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK: anything but a plain file there (a FIFO) must not hang us */
+  fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
       st.st_uid == geteuid())
     return fd;
