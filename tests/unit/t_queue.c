@@ -51,7 +51,7 @@ int main(void)
   char c;
   size_t k;
 
-  plan(76);
+  plan(77);
   if (chdir(tmpdir_make()) == -1) return 1;
 
   /* paths */
@@ -243,6 +243,18 @@ int main(void)
   close(fd);
   ok(queue_open(&w) == 0 && fstat(w.fd, &st) == 0 && st.st_ino != id, "empty pool: a new file");
   queue_abort(&w);
+  {
+    char fifo_name[QUEUE_PATH_MAX];
+    size_t n = 11;
+
+    memcpy(fifo_name, "queue/pool/", 11);
+    n += fmt_ulong(fifo_name + n, (unsigned long)geteuid());
+    memcpy(fifo_name + n, ".7", 3);
+    ok(mkfifo(fifo_name, 0600) == 0 && queue_open(&w) == 0 && fstat(w.fd, &st) == 0 &&
+           S_ISREG(st.st_mode) && count_dir("queue/pool") == 0,
+       "a FIFO in the pool is dropped, not opened for good: a new file instead");
+    queue_abort(&w);
+  }
   ok(link(path, "queue/second") == 0 && queue_pool_put(path) == -1 && access(path, F_OK) == 0,
      "a file with a second link stays out of the pool");
   unlink("queue/second");
