@@ -1,11 +1,14 @@
 /*
  * qsmtpd_tls: STARTTLS (RFC 3207) through the TLS wrapper qtls-server.
  * qsmtpd never links a TLS library. The wrapper passes two descriptors:
- *   QTLS_CTL=fd   a control socket: we write "S" (start the handshake),
- *                 the wrapper answers one line, "Y <proto> <cipher>\n"
- *                 when the handshake is done or "N <reason>\n" when it
- *                 failed (then we leave quietly: the client is gone or
- *                 speaks no TLS).
+ *   QTLS_CTL=fd   a control socket: we write "P" (prepare) and the wrapper
+ *                 answers "R\n" when it can start TLS, or "N <reason>\n"
+ *                 (a bad certificate): then the client gets 454 and the
+ *                 session goes on in plaintext (RFC 3207 4). After "R" we
+ *                 say 220 and write "S" (start the handshake); the wrapper
+ *                 answers "Y <proto> <cipher>\n" when the handshake is
+ *                 done or "N <reason>\n" when it failed (then we leave
+ *                 quietly: the client is gone or speaks no TLS).
  *   QTLS_DATA=fd  the plaintext side of the TLS connection, which becomes
  *                 our fd 0 and fd 1 after "Y".
  * CVE-2011-0411: whatever the client sent before the handshake is thrown
@@ -48,6 +51,18 @@ static ssize_t ctl_getline(int fd, char *line, size_t size)
   return (ssize_t)n;
 }
 
+/* One request byte to the wrapper: 0, or -1 (logged). */
+static int ctl_put(int fd, const char *req)
+{
+  while (write(fd, req, 1) != 1) {
+    if (errno != EINTR) {
+      qwarn_sys("unable to write to the TLS control socket");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Copies the next blank-separated word of s into dst (cleaned, cut). */
 static const char *word(const char *s, char *dst, size_t max)
 {
@@ -85,16 +100,23 @@ void smtp_starttls(const char *arg, size_t len)
     reply("503 5.5.1 STARTTLS not allowed during a mail transaction\r\n");
     return;
   }
+  if (ctl_put(sess.tls_ctl, "P") == -1) session_exit("tls failed");
+  n = ctl_getline(sess.tls_ctl, line, sizeof line);
+  if (n < 1 || line[0] != 'R') { /* TLS cannot start: say so, stay in plaintext */
+    if (n >= 1) qlog("starttls ip=", sess.ip, " result=unavailable reason=", line);
+    else qlog("starttls ip=", sess.ip, " result=unavailable");
+    close(sess.tls_ctl);
+    close(sess.tls_data);
+    sess.tls_ctl = -1;
+    sess.tls_data = -1;
+    reply("454 4.7.0 TLS not available due to temporary reason\r\n");
+    return;
+  }
   reply("220 2.0.0 ready to start TLS\r\n");
   out_flush();
   io_reset(); /* CVE-2011-0411: pipelined plaintext is dropped */
 
-  while (write(sess.tls_ctl, "S", 1) != 1) {
-    if (errno != EINTR) {
-      qwarn_sys("unable to write to the TLS control socket");
-      session_exit("tls failed");
-    }
-  }
+  if (ctl_put(sess.tls_ctl, "S") == -1) session_exit("tls failed");
   n = ctl_getline(sess.tls_ctl, line, sizeof line);
   if (n < 1 || line[0] != 'Y') {
     if (n >= 1) qlog("starttls ip=", sess.ip, " result=failed reason=", line);

@@ -20,6 +20,7 @@
  * Plain POSIX and OpenSSL only: never libowfat (see qtls.h).
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -255,11 +256,33 @@ static int implicit_tls(SSL_CTX **ctxp, int plain, int names_fd, int pid, const 
   return finish(ssl, plain, -1, 1, pid);
 }
 
+/* The program's next request byte on ctl, or -1 when it closed ctl or sent
+ * nothing for timeout seconds. */
+static int ctl_request(int ctl)
+{
+  struct pollfd p;
+  unsigned char c;
+  ssize_t n;
+
+  p.fd = ctl;
+  p.events = POLLIN;
+  for (;;) {
+    int r = poll(&p, 1, (int)timeout * 1000);
+
+    if (r == -1 && errno == EINTR) continue;
+    if (r != 1) return -1;
+    n = read(ctl, &c, 1);
+    if (n == -1 && errno == EINTR) continue;
+    return n == 1 ? c : -1;
+  }
+}
+
 /* STARTTLS: the program has asked ("S" read by qtls-server) and waits for
  * one line on ctl. A bad certificate does not stop plaintext service: the
- * answer is N. */
+ * answer is N. prepare ("P" read instead): the context is loaded first and
+ * answered with "R" (or N), then the program says 220 and sends "S". */
 static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert,
-                    const char *key)
+                    const char *key, int prepare)
 {
   SSL_CTX *ctx;
   SSL *ssl;
@@ -275,6 +298,18 @@ static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert
     qtls_ctl_refuse(ctl, "", err);
     finish(NULL, ctl, data, 1, pid);
     return 111;
+  }
+  if (prepare) { /* "R": the program now says 220 to the client, then "S" */
+    int r;
+
+    qtls_ctl_answer(ctl, "R\n");
+    r = ctl_request(ctl);
+    if (r == -1) return finish(NULL, ctl, data, 1, pid); /* it gave up */
+    if (r != 'S') {
+      qtls_say("fatal: protocol error on control descriptor");
+      finish(NULL, ctl, data, 1, pid);
+      return 111;
+    }
   }
   ssl = new_ssl(ctx);
   if (qtls_nonblock(0, 1) == -1 || qtls_nonblock(1, 1) == -1)
@@ -301,6 +336,7 @@ static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert
 int main(int argc, char **argv)
 {
   int implicit;
+  int prepare = 0;
   int fd1;
   int fd2;
   int pid;
@@ -313,6 +349,7 @@ int main(int argc, char **argv)
   if (argc != 8) die_usage();
   if (strcmp(argv[1], "implicit") == 0) implicit = 1;
   else if (strcmp(argv[1], "starttls") == 0) implicit = 0;
+  else if (strcmp(argv[1], "prepare") == 0) implicit = 0, prepare = 1;
   else die_usage();
   if (qtls_scan_uint(argv[5], &timeout) == -1) die_usage();
   if (scan_number(argv[2]) == scan_number(argv[3])) die_usage();
@@ -326,7 +363,7 @@ int main(int argc, char **argv)
   if (getenv("TCPREMOTEIP") != NULL) client_ip = getenv("TCPREMOTEIP");
   if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) qtls_die_sys(111, "unable to ignore SIGPIPE");
   if (implicit) code = implicit_tls(&ctx, fd1, fd2, pid, cert, key);
-  else code = starttls(&ctx, fd1, fd2, pid, cert, key);
+  else code = starttls(&ctx, fd1, fd2, pid, cert, key, prepare);
   SSL_CTX_free(ctx);
   return code;
 }

@@ -7,9 +7,11 @@
  *       to the child (which then execs prog on a socket pair with
  *       QTLS_PROTO and QTLS_CIPHER) and relays.
  *   default: prog talks plaintext on the client socket and asks for TLS
- *       through QTLS_CTL (one byte "S"); only then does the front exec
- *       qtls-server-tls, which answers "Y proto cipher\n" or "N reason\n"
- *       and relays through QTLS_DATA. See qtls-server.8.
+ *       through QTLS_CTL (one byte "S", or "P" to hear first whether TLS
+ *       can start); only then does the front exec qtls-server-tls, which
+ *       answers "Y proto cipher\n" or "N reason\n" (after "P": "R\n" or
+ *       "N reason\n", then "S" as above) and relays through QTLS_DATA.
+ *       See qtls-server.8.
  * The front links no TLS library: a plaintext session, most of them, never
  * loads OpenSSL, and this process stays small while it waits. It becomes
  * -u before the exec, so the TLS stage reads the key as -u; prog runs as -U.
@@ -278,7 +280,7 @@ static int starttls(const char *cert, const char *key, char **argv)
     close(1);
     return qtls_wait(pid);
   }
-  if (request != 'S') {
+  if (request != 'S' && request != 'P') {
     qtls_say("fatal: protocol error on control descriptor");
     close(ctl[0]);
     close(data[0]);
@@ -292,7 +294,8 @@ static int starttls(const char *cert, const char *key, char **argv)
    * sessions never ask, and a TLS context is most of what this process
    * would hold in memory. If the stage cannot start, the answer is N, as
    * for a bad certificate, and the program decides. */
-  tls_stage("starttls", ctl[0], data[0], pid, cert, key, err, sizeof err);
+  tls_stage(request == 'P' ? "prepare" : "starttls", ctl[0], data[0], pid, cert, key, err,
+            sizeof err);
   qtls_say(client_ip, " unable to start TLS: ", err);
   qtls_ctl_refuse(ctl[0], "unable to start TLS: ", err);
   close(ctl[0]);

@@ -6,7 +6,7 @@
 # AUTH before TLS), relaying after AUTH, control/authsender, and
 # control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 39
+plan 43
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -201,3 +201,24 @@ r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").deco
 check(code(r) == "235 2.7.0", "authplaintext: AUTH PLAIN works", r)
 c.cmd("QUIT")
 '
+
+# 5. a certificate that cannot be loaded: STARTTLS gets 454 and the session
+#    goes on in plaintext (RFC 3207 4), without STARTTLS offered again
+rm -f "$QHOME/control/authplaintext"
+mv "$QHOME/tls/cert.pem" "$QHOME/tls/cert.pem.saved"
+run '
+c = Conn(PORT)
+c.cmd("EHLO client.example")
+r = c.cmd("STARTTLS")
+check(code(r) == "454 4.7.0", "no usable certificate: STARTTLS is 454 4.7.0", r)
+r = c.cmd("EHLO client.example")
+check(r and r[-1].startswith("250") and not any("STARTTLS" in l for l in r),
+      "after 454 the session goes on, STARTTLS no longer offered", r)
+check(code(c.cmd("MAIL FROM:<alice@else.example>")) == "250 2.1.0" and
+      code(c.cmd("RCPT TO:<bob@test.example>")) == "250 2.1.5" and
+      code(c.cmd("DATA"))[:3] == "354", "and a transaction works in plaintext")
+c.send(b"X-Test: after-454\r\n\r\nplain\r\n.\r\n")
+check(code(c.reply()) == "250 2.0.0", "the message is accepted")
+c.cmd("QUIT")
+'
+mv "$QHOME/tls/cert.pem.saved" "$QHOME/tls/cert.pem"
