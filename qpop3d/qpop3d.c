@@ -261,27 +261,15 @@ static int authenticate(const char *user, size_t ulen, const char *pass, size_t 
   return answer == '0' ? 0 : answer == '1' ? 1 : 111;
 }
 
-/* RFC 2595 4: "+OK", then the handshake; input sent before it is lost. */
-static void do_stls(void)
+/* Writes the request byte req to qtls-server and reads its one-line
+ * answer into line (MAX_TLS_LINE bytes), without the newline. */
+static void tls_ask(const char *req, char *line)
 {
-  char line[MAX_TLS_LINE];
   size_t len = 0;
   ssize_t r;
   struct pollfd p;
-  char *sp;
 
-  if (tls_active) {
-    pop_puts("-ERR command not permitted when TLS active\r\n");
-    return;
-  }
-  if (tls_ctl == -1) {
-    pop_puts("-ERR STLS not available\r\n");
-    return;
-  }
-  pop_puts("+OK begin TLS negotiation\r\n");
-  pop_flush();
-  pop_in_discard();
-  if (durable_writeall(tls_ctl, "S", 1) == -1) qdie_sys(111, "unable to write to qtls-server");
+  if (durable_writeall(tls_ctl, req, 1) == -1) qdie_sys(111, "unable to write to qtls-server");
   for (;;) {
     p.fd = tls_ctl;
     p.events = POLLIN;
@@ -292,9 +280,41 @@ static void do_stls(void)
     if (r == -1 && errno == EINTR) continue;
     if (r <= 0) qdie(111, "unable to read from qtls-server: no answer");
     if (line[len] == '\n') break;
-    if (++len >= sizeof line) qdie(111, "unable to read from qtls-server: line too long");
+    if (++len >= MAX_TLS_LINE) qdie(111, "unable to read from qtls-server: line too long");
   }
   line[len] = '\0';
+}
+
+/* RFC 2595 4: "+OK", then the handshake; input sent before it is lost.
+ * First the wrapper is asked whether TLS can start at all ("P": "R" or
+ * "N reason"): if not, -ERR and the session goes on without STLS. */
+static void do_stls(void)
+{
+  char line[MAX_TLS_LINE];
+  size_t len;
+  char *sp;
+
+  if (tls_active) {
+    pop_puts("-ERR command not permitted when TLS active\r\n");
+    return;
+  }
+  if (tls_ctl == -1) {
+    pop_puts("-ERR STLS not available\r\n");
+    return;
+  }
+  tls_ask("P", line);
+  if (line[0] != 'R') {
+    qlog("connection from ", ip, ": TLS not available: ", line[0] == 'N' ? line + 1 : line);
+    close(tls_ctl);
+    close(tls_data);
+    tls_ctl = tls_data = -1;
+    pop_puts("-ERR [SYS/TEMP] TLS not available\r\n");
+    return;
+  }
+  pop_puts("+OK begin TLS negotiation\r\n");
+  pop_flush();
+  pop_in_discard();
+  tls_ask("S", line);
   if (line[0] != 'Y') {
     qlog("connection from ", ip, ": TLS handshake failed: ", line[0] == 'N' ? line + 1 : line);
     _exit(0);

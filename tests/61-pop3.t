@@ -268,6 +268,21 @@ def main():
     ok(b"1 deleted, quit" in log, "the log counts deletions")
     ok(b"bob secret" not in log and b"guess" not in log, "no password in the log")
 
+    # 9. a certificate that cannot be loaded: STLS gets -ERR and the session goes on
+    os.rename(QHOME + "/tls/cert.pem", QHOME + "/tls/cert.pem.saved")
+    try:
+        p = poplib.POP3("127.0.0.1", port, timeout=10)
+        try:
+            resp = p._shortcmd("STLS")
+        except poplib.error_proto as e:
+            resp = e.args[0]
+        ok(resp.startswith(b"-ERR"), "no usable certificate: STLS gets -ERR")
+        caps = p.capa()
+        ok("STLS" not in caps and "TOP" in caps, "the session goes on, STLS no longer offered")
+        p.quit()
+    finally:
+        os.rename(QHOME + "/tls/cert.pem.saved", QHOME + "/tls/cert.pem")
+
 
 try:
     main()
