@@ -195,6 +195,22 @@ static void relay_and_log(SSL *ssl, int plain, const char *proto, const char *ci
     qtls_say(client_ip, " ", proto, " ", cipher, " in=", in, " out=", out, " error: ", r.error);
 }
 
+/* A new SSL on the client's socket (fd 0 and 1, made non-blocking) and its
+ * handshake: the SSL, or NULL (logged; why in err). */
+static SSL *handshake(SSL_CTX *ctx, char *err, size_t errsize)
+{
+  SSL *ssl = new_ssl(ctx);
+
+  if (qtls_nonblock(0, 1) == -1 || qtls_nonblock(1, 1) == -1)
+    qtls_die_sys(111, "unable to set client socket non-blocking");
+  if (qtls_handshake(ssl, 0, 1, 1, timeout, err, errsize) == -1) {
+    qtls_say(client_ip, " handshake failed: ", err);
+    SSL_free(ssl);
+    return NULL;
+  }
+  return ssl;
+}
+
 /* The end of a session: ssl freed (NULL: none), a and b closed (-1:
  * none), and the client's socket too when client is 1; then the program's
  * exit code. */
@@ -230,12 +246,9 @@ static int implicit_tls(SSL_CTX **ctxp, int plain, int names_fd, int pid, const 
     return 111;
   }
   *ctxp = ctx;
-  ssl = new_ssl(ctx);
-  if (qtls_nonblock(0, 1) == -1 || qtls_nonblock(1, 1) == -1)
-    qtls_die_sys(111, "unable to set client socket non-blocking");
-  if (qtls_handshake(ssl, 0, 1, 1, timeout, err, sizeof err) == -1) {
-    qtls_say(client_ip, " handshake failed: ", err);
-    finish(ssl, names_fd, plain, 0, pid);
+  ssl = handshake(ctx, err, sizeof err);
+  if (ssl == NULL) {
+    finish(NULL, names_fd, plain, 0, pid);
     return 111;
   }
 
@@ -311,12 +324,8 @@ static int starttls(SSL_CTX **ctxp, int ctl, int data, int pid, const char *cert
       return 111;
     }
   }
-  ssl = new_ssl(ctx);
-  if (qtls_nonblock(0, 1) == -1 || qtls_nonblock(1, 1) == -1)
-    qtls_die_sys(111, "unable to set client socket non-blocking");
-  if (qtls_handshake(ssl, 0, 1, 1, timeout, err, sizeof err) == -1) {
-    qtls_say(client_ip, " handshake failed: ", err);
-    SSL_free(ssl);
+  ssl = handshake(ctx, err, sizeof err);
+  if (ssl == NULL) {
     qtls_nonblock(0, 0); /* the program still holds the socket */
     qtls_nonblock(1, 0);
     qtls_ctl_refuse(ctl, "handshake failed: ", err);

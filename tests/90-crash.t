@@ -40,6 +40,22 @@ inject() {
   done
 }
 
+# kill_ours NAME PAUSE: 20 times, after PAUSE seconds, kill -9 one process
+# NAME of this instance (its environment names this QHOME)
+kill_ours() {
+  i=0
+  while [ $i -lt 20 ]; do
+    sleep "$2"
+    for p in $(pgrep -x "$1"); do
+      if { tr "\0" "\n" <"/proc/$p/environ"; } 2>/dev/null | grep -qx "QHOME=$QHOME"; then
+        kill -9 "$p" 2>/dev/null
+        break
+      fi
+    done
+    i=$((i + 1))
+  done
+}
+
 svc_pid() { s6-svstat -o pid "$QHOME/service/$1" 2>/dev/null; }
 
 random_sleep() { sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"; }
@@ -81,18 +97,7 @@ check_run r1
 # Run 2: kill -9 qinject processes at random moments.
 rm -f "$ACKED".*
 inject r2
-i=0
-while [ $i -lt 20 ]; do
-  sleep 0.05
-  for p in $(pgrep -x qinject); do
-    # only ours: its QHOME is this instance
-    if { tr "\0" "\n" <"/proc/$p/environ"; } 2>/dev/null | grep -qx "QHOME=$QHOME"; then
-      kill -9 "$p" 2>/dev/null
-      break
-    fi
-  done
-  i=$((i + 1))
-done
+kill_ours qinject 0.05
 # shellcheck disable=SC2086
 wait $INJ_PIDS
 check_run r2
@@ -140,17 +145,7 @@ while k < n and time.monotonic() < end:
 EOF
   INJ_PIDS="$INJ_PIDS $!"
 done
-i=0
-while [ $i -lt 20 ]; do
-  sleep 0.1
-  for p in $(pgrep -x qsmtpd); do
-    if [ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$QHOME" ]; then
-      kill -9 "$p" 2>/dev/null
-      break
-    fi
-  done
-  i=$((i + 1))
-done
+kill_ours qsmtpd 0.1
 # shellcheck disable=SC2086
 wait $INJ_PIDS
 check_run r4
