@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dnsmasq-base python3 perl
-libclang-rt-14-dev procps iproute2 musl-tools"
+libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -13,7 +13,18 @@ for p in $PKGS; do
     *) missing="$missing $p" ;;
   esac
 done
-[ -z "$missing" ] && { echo "deps: all present"; exit 0; }
+# probe: each capability the tests use, so a gap fails here, not in test 33
+probe() {
+  bad=
+  perl -MIO::Socket::SSL -e1 2>/dev/null || bad="$bad perl-IO::Socket::SSL(swaks TLS)"
+  python3 -c 'import ssl, smtplib, poplib, imaplib' 2>/dev/null || bad="$bad python3-ssl"
+  for c in cc clang musl-gcc cdb s6-svscan tcpserver openssl swaks s-nail dnsmasq prove; do
+    command -v $c >/dev/null 2>&1 || bad="$bad $c"
+  done
+  [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
+  [ -z "$bad" ] || { echo "deps: missing capabilities:$bad" >&2; exit 111; }
+}
+[ -z "$missing" ] && { probe; echo "deps: all present"; exit 0; }
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing:$missing (run make deps as root)" >&2
   exit 111
@@ -28,3 +39,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 apt-get install -y -qq --no-install-recommends $missing
+probe
+echo "deps: installed"
