@@ -11,16 +11,20 @@
  *
  * Privileges: started as root (a root instance), qpop3d forks at once.
  * The child drops to qmta-smtpd and does all the talking; the parent
- * stays root, never reads the network, and only runs checkpassword for
- * the child, given the user, the password and whether STLS happened,
- * over a socket pair (message: 2-byte length, then "S" or "P", proto\0,
- * cipher\0, user\0, password\0; answer: one byte '0' the session ran,
- * '1' bad login, 'T' temporary failure). Started as another user, qpop3d
- * is one process and runs checkpassword itself.
+ * stays root, closes its copies of the client's socket at once, and only
+ * runs checkpassword for the child, given the user, the password, whether
+ * TLS is on, and the connection to put on the session's fd 0 and fd 1
+ * (the client's socket, or qtlsd's connection after TLS), over a socket
+ * pair (message: 2-byte length, then "S" or "P", proto\0, cipher\0,
+ * user\0, password\0, with the connection attached (SCM_RIGHTS);
+ * answer: one byte '0' the session ran, '1' bad login, 'T' temporary
+ * failure). Started as another user, qpop3d is one process and runs
+ * checkpassword itself.
  *
- * TLS: qtls-server sets QTLS_PROTO (implicit TLS, port 995) or QTLS_CTL
- * and QTLS_DATA (STLS possible). USER and PASS are taken only under TLS,
- * or from a loopback client when control/authplaintext says so.
+ * TLS through qtlsd (lib/tlsd.h): QTLSD names its socket (STLS offered);
+ * IMPLICITTLS=1 starts TLS before the greeting (port 995). USER and PASS
+ * are taken only under TLS, or from a loopback client when
+ * control/authplaintext says so.
  * Exit: 0 after a session or QUIT, 111 temporary failure, 100 usage.
  */
 #include <errno.h>
@@ -44,11 +48,12 @@
 #include "ipaddr.h"
 #include "qlog.h"
 #include "qpop3d.h"
+#include "tlsd.h"
 
 #define USAGE "qpop3d [checkpassword prog [arg...]] | qpop3d -s"
 #define CHECKPW_RECORD_MAX 512  /* the checkpassword interface's limit */
 #define MAX_FAILURES 3          /* failed logins per connection */
-#define MAX_TLS_LINE 256        /* qtls-server's answer to "S" */
+#define TLSD_WAIT 120           /* seconds for qtlsd's answer (its handshake limit is 60) */
 
 static void die_usage(void) { qdie(100, "usage: " USAGE); }
 
@@ -57,28 +62,49 @@ static char **checkpw = default_checkpw;
 
 static const char *ip = "unknown";
 static int tls_active;
-static int tls_ctl = -1;
-static int tls_data = -1;
-static int started_tls;
+static const char *tlsd;      /* QTLSD: qtlsd's socket, NULL: no TLS */
 static char tls_proto[POP_MAX_TLS_NAME];
 static char tls_cipher[POP_MAX_TLS_NAME];
 static int plain_ok;
 static int monitor_fd = -1;  /* privsep: the socket to the root parent */
 static unsigned long failures;
 
-static int env_fd(const char *name)
-{
-  const char *s = getenv(name);
-  unsigned long n;
-
-  if (s == NULL || !pop_scan_number(s, &n) || n < 3 || n > 1024) return -1;
-  if (fcntl((int)n, F_GETFD) == -1) return -1;
-  return (int)n;
-}
-
 /* Runs checkpassword with the record on fd 3 and waits for it. datafd:
  * the descriptor to put on fd 0 and fd 1 (after STLS), or -1. Returns its
  * exit code (0 also after a session), 111 if it could not run or died. */
+/* Sends len bytes of buf with fd attached (SCM_RIGHTS). 0, or -1. */
+static int send_with_fd(int s, const char *buf, size_t len, int fd)
+{
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct msghdr mh;
+  struct iovec iov;
+  struct cmsghdr *cm;
+  ssize_t w;
+
+  memset(&mh, 0, sizeof mh);
+  memset(&control, 0, sizeof control);
+  iov.iov_base = (void *)buf;
+  iov.iov_len = len;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.buf;
+  mh.msg_controllen = sizeof control.buf;
+  cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  do {
+    w = sendmsg(s, &mh, MSG_NOSIGNAL);
+  } while (w == -1 && errno == EINTR);
+  if (w == (ssize_t)len) return 0;
+  if (w >= 0) return durable_writeall(s, buf + w, len - (size_t)w) == -1 ? -1 : 0;
+  return -1;
+}
+
 static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t plen, int datafd)
 {
   char rec[CHECKPW_RECORD_MAX];
@@ -130,6 +156,36 @@ static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t p
   return 111;
 }
 
+/* The first bytes of a request, with the descriptor sent along (*fd, or -1). */
+static int read_first(int s, char *buf, size_t len, int *fd)
+{
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct msghdr mh;
+  struct iovec iov;
+  struct cmsghdr *cm;
+  ssize_t r;
+
+  *fd = -1;
+  memset(&mh, 0, sizeof mh);
+  iov.iov_base = buf;
+  iov.iov_len = len;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.buf;
+  mh.msg_controllen = sizeof control.buf;
+  do {
+    r = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  } while (r == -1 && errno == EINTR);
+  for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len == CMSG_LEN(sizeof(int)) && *fd == -1)
+      memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+  return r == (ssize_t)len ? 0 : -1;
+}
+
 static int read_full(int fd, char *buf, size_t len)
 {
   size_t got = 0;
@@ -153,27 +209,27 @@ static void monitor(int s, pid_t child)
   struct pop_req r;
   int code;
   char answer;
+  int conn = -1;
 
   for (;;) {
-    if (read_full(s, (char *)hdr, 2) == -1) break;
+    if (read_first(s, (char *)hdr, 2, &conn) == -1) break;
     len = (size_t)hdr[0] << 8 | hdr[1];
-    if (len < 1 || len > sizeof req) break;
+    if (conn == -1 || len < 1 || len > sizeof req) goto protocol;
     if (read_full(s, req, len) == -1) break;
-    if (req[0] != 'S' && req[0] != 'P') break;
+    if (req[0] != 'S' && req[0] != 'P') goto protocol;
     if (!pop_req_parse(&r, req, len)) goto protocol;
-    if (r.kind == 'S') {
-      if (tls_data == -1) goto protocol;
-      if (setenv("QTLS_PROTO", r.proto, 1) == -1 || setenv("QTLS_CIPHER", r.cipher, 1) == -1)
-        code = 111;
-      else
-        code = run_checkpw(r.user, r.ulen, r.pass, r.plen, tls_data);
-    } else {
-      code = run_checkpw(r.user, r.ulen, r.pass, r.plen, -1);
-    }
+    if (r.kind == 'S' &&
+        (setenv("QTLS_PROTO", r.proto, 1) == -1 || setenv("QTLS_CIPHER", r.cipher, 1) == -1))
+      code = 111;
+    else
+      code = run_checkpw(r.user, r.ulen, r.pass, r.plen, conn);
     explicit_bzero(req, sizeof req);
+    close(conn);
+    conn = -1;
     answer = code == 0 ? '0' : code == 1 ? '1' : 'T';
     if (durable_writeall(s, &answer, 1) == -1 || code == 0) break;
   }
+  if (conn != -1) close(conn);
   close(s);
   while (waitpid(child, NULL, 0) == -1 && errno == EINTR) {}
   _exit(0);
@@ -181,6 +237,7 @@ static void monitor(int s, pid_t child)
 protocol:
   qwarn("protocol error from the POP3 child: closing");
   explicit_bzero(req, sizeof req);
+  if (conn != -1) close(conn);
   close(s);
   kill(child, SIGTERM);
   while (waitpid(child, NULL, 0) == -1 && errno == EINTR) {}
@@ -216,6 +273,12 @@ static void privsep(void)
   pid = fork();
   if (pid == -1) qdie_sys(111, "unable to fork");
   if (pid != 0) {
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    /* root never holds the client's socket: the child sends the session's
+     * connection along with each login */
+    if (devnull == -1 || dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
+      qdie_sys(111, "unable to close the client's socket");
+    close(devnull);
     close(sv[1]);
     monitor(sv[0], pid);
   }
@@ -242,16 +305,16 @@ static int authenticate(const char *user, size_t ulen, const char *pass, size_t 
 
   if (monitor_fd == -1) return run_checkpw(user, ulen, pass, plen, -1);
 
-  q.kind = started_tls ? 'S' : 'P';
-  q.proto = started_tls ? tls_proto : "";
-  q.cipher = started_tls ? tls_cipher : "";
+  q.kind = tls_active ? 'S' : 'P';
+  q.proto = tls_active ? tls_proto : "";
+  q.cipher = tls_active ? tls_cipher : "";
   q.user = user;
   q.ulen = ulen;
   q.pass = pass;
   q.plen = plen;
   len = pop_req_fmt(req, &q);
   if (len == 0) return 1; /* a password qauth could not take either */
-  r = durable_writeall(monitor_fd, req, len);
+  r = send_with_fd(monitor_fd, req, len, 0);
   explicit_bzero(req, sizeof req);
   if (r == -1) return 111;
   do {
@@ -261,82 +324,74 @@ static int authenticate(const char *user, size_t ulen, const char *pass, size_t 
   return answer == '0' ? 0 : answer == '1' ? 1 : 111;
 }
 
-/* Writes the request byte req to qtls-server and reads its one-line
- * answer into line (MAX_TLS_LINE bytes), without the newline. */
-static void tls_ask(const char *req, char *line)
+/* After "Y proto cipher": qtlsd's connection becomes fd 0 and fd 1. */
+static void tls_switch(int conn, const char *line)
 {
-  size_t len = 0;
-  ssize_t r;
-  struct pollfd p;
+  if (dup2(conn, 0) == -1 || dup2(conn, 1) == -1)
+    qdie_sys(111, "unable to switch to the TLS connection");
+  close(conn);
+  tlsd_names(line, tls_proto, sizeof tls_proto, tls_cipher, sizeof tls_cipher);
+  if (setenv("QTLS_PROTO", tls_proto, 1) == -1 || setenv("QTLS_CIPHER", tls_cipher, 1) == -1)
+    qdie(111, "out of memory");
+  tls_active = 1;
+}
 
-  if (durable_writeall(tls_ctl, req, 1) == -1) qdie_sys(111, "unable to write to qtls-server");
-  for (;;) {
-    p.fd = tls_ctl;
-    p.events = POLLIN;
-    r = poll(&p, 1, 120000);
-    if (r == -1 && errno == EINTR) continue;
-    if (r <= 0) qdie(111, "unable to read from qtls-server: timed out");
-    r = read(tls_ctl, line + len, 1);
-    if (r == -1 && errno == EINTR) continue;
-    if (r <= 0) qdie(111, "unable to read from qtls-server: no answer");
-    if (line[len] == '\n') break;
-    if (++len >= MAX_TLS_LINE) qdie(111, "unable to read from qtls-server: line too long");
+/* Port 995: TLS before the greeting; a failed handshake ends the connection. */
+static void implicit_tls(void)
+{
+  char line[TLSD_LINE_MAX];
+  ssize_t n = -1;
+  int conn;
+
+  if (tlsd == NULL) qdie(111, "implicit TLS without QTLSD: no TLS service to ask");
+  conn = tlsd_request(tlsd, 0, 'I', ip);
+  if (conn == -1) qdie_sys(111, "unable to reach qtlsd at ", tlsd);
+  n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
+  if (n < 1 || line[0] != 'Y') {
+    qlog("connection from ", ip, ": TLS handshake failed: ", n >= 1 ? line : "no answer");
+    _exit(0);
   }
-  line[len] = '\0';
+  tls_switch(conn, line);
 }
 
 /* RFC 2595 4: "+OK", then the handshake; input sent before it is lost.
- * First the wrapper is asked whether TLS can start at all ("P": "R" or
+ * First qtlsd is asked whether TLS can start at all ("P": "R" or
  * "N reason"): if not, -ERR and the session goes on without STLS. */
 static void do_stls(void)
 {
-  char line[MAX_TLS_LINE];
-  size_t len;
-  char *sp;
+  char line[TLSD_LINE_MAX];
+  ssize_t n = -1;
+  int conn;
 
   if (tls_active) {
     pop_puts("-ERR command not permitted when TLS active\r\n");
     return;
   }
-  if (tls_ctl == -1) {
+  if (tlsd == NULL) {
     pop_puts("-ERR STLS not available\r\n");
     return;
   }
-  tls_ask("P", line);
-  if (line[0] != 'R') {
-    qlog("connection from ", ip, ": TLS not available: ", line[0] == 'N' ? line + 1 : line);
-    close(tls_ctl);
-    close(tls_data);
-    tls_ctl = tls_data = -1;
+  conn = tlsd_request(tlsd, 0, 'P', ip);
+  if (conn == -1) qwarn_sys("unable to reach qtlsd at ", tlsd);
+  else n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
+  if (n < 1 || line[0] != 'R') {
+    qlog("connection from ", ip, ": TLS not available: ",
+         n < 1 ? "no answer" : line[0] == 'N' ? line + 1 : line);
+    if (conn != -1) close(conn);
+    tlsd = NULL; /* not offered again in this session */
     pop_puts("-ERR [SYS/TEMP] TLS not available\r\n");
     return;
   }
   pop_puts("+OK begin TLS negotiation\r\n");
   pop_flush();
   pop_in_discard();
-  tls_ask("S", line);
-  if (line[0] != 'Y') {
-    qlog("connection from ", ip, ": TLS handshake failed: ", line[0] == 'N' ? line + 1 : line);
+  n = write(conn, "S", 1) == 1 ? tlsd_line(conn, line, sizeof line, TLSD_WAIT) : -1;
+  if (n < 1 || line[0] != 'Y') {
+    qlog("connection from ", ip, ": TLS handshake failed: ",
+         n < 1 ? "no answer" : line[0] == 'N' ? line + 1 : line);
     _exit(0);
   }
-  if (dup2(tls_data, 0) == -1 || dup2(tls_data, 1) == -1)
-    qdie_sys(111, "unable to switch to the TLS descriptor");
-  sp = line + 1;
-  while (*sp == ' ') sp++;
-  len = strcspn(sp, " ");
-  if (len >= POP_MAX_TLS_NAME) len = POP_MAX_TLS_NAME - 1;
-  memcpy(tls_proto, sp, len);
-  tls_proto[len] = '\0';
-  sp += strcspn(sp, " ");
-  while (*sp == ' ') sp++;
-  len = strlen(sp);
-  if (len >= POP_MAX_TLS_NAME) len = POP_MAX_TLS_NAME - 1;
-  memcpy(tls_cipher, sp, len);
-  tls_cipher[len] = '\0';
-  if (setenv("QTLS_PROTO", tls_proto, 1) == -1 || setenv("QTLS_CIPHER", tls_cipher, 1) == -1)
-    qdie(111, "out of memory");
-  tls_active = 1;
-  started_tls = 1;
+  tls_switch(conn, line);
 }
 
 static void do_capa(void)
@@ -347,7 +402,7 @@ static void do_capa(void)
            "RESP-CODES\r\n"
            "AUTH-RESP-CODE\r\n"
            "EXPIRE NEVER\r\n");
-  if (tls_ctl != -1 && !tls_active) pop_puts("STLS\r\n");
+  if (tlsd != NULL && !tls_active) pop_puts("STLS\r\n");
   if (tls_active || plain_ok) pop_puts("USER\r\n");
   pop_puts("IMPLEMENTATION qmta\r\n.\r\n");
 }
@@ -457,13 +512,10 @@ int main(int argc, char **argv)
 
   env = getenv("TCPREMOTEIP");
   if (env != NULL && env[0] != '\0') ip = env;
-  if (getenv("QTLS_PROTO") != NULL) {
-    tls_active = 1;
-  } else {
-    tls_ctl = env_fd("QTLS_CTL");
-    tls_data = env_fd("QTLS_DATA");
-    if (tls_ctl == -1 || tls_data == -1) tls_ctl = tls_data = -1;
-  }
+  env = getenv("QTLSD");
+  if (env != NULL && env[0] != '\0') tlsd = env;
+  unsetenv("QTLS_PROTO"); /* only what qtlsd says counts */
+  unsetenv("QTLS_CIPHER");
 
   if (qhome_chdir() == -1) {
     pop_puts("-ERR [SYS/TEMP] server misconfigured\r\n");
@@ -475,6 +527,8 @@ int main(int argc, char **argv)
   if (access("control/authplaintext", F_OK) == 0 && ipaddr_isloopback(ip)) plain_ok = 1;
 
   if (geteuid() == 0) privsep();
+  env = getenv("IMPLICITTLS");
+  if (env != NULL && env[0] != '\0' && strcmp(env, "0") != 0) implicit_tls();
   authorization();
   return 0;
 }

@@ -1,22 +1,28 @@
 /*
- * qsmtpd: the ESMTP server (RFC 5321), one process per connection.
- * Run by tcpserver (or behind the TLS wrapper qtls-server) as qmta-smtpd,
- * never root: the client on fd 0 and fd 1, log lines on fd 2, the client's
- * address in TCPREMOTEIP. Works in QHOME (control/ files, bin/qinject).
- * Each accepted message goes to qinject (qmail-queue protocol); see
- * qsmtpd_inject.c. Environment: RELAYCLIENT (the client may relay),
- * SUBMISSION=1 (MAIL needs AUTH), QTLS_CTL/QTLS_DATA (STARTTLS offered),
- * QTLS_PROTO/QTLS_CIPHER (TLS already active), QINJECT, QAUTH, DNSCACHEIP
- * (the resolver, asked only when control/access has host-name keys:
- * qsmtpd_dns.c), TCPREMOTEHOST (only for Received:).
- * Exit: 0 when the session ends (whatever the client did), 100 on misuse,
- * 111 when the instance is unusable (after 421 to the client).
+ * qsmtpd: the ESMTP server (RFC 5321).
+ * Run by qlisten as qmta-smtpd (never root), log lines on fd 2. Works in
+ * QHOME (control/ files). In qlisten's pool mode (QLISTENFD set) one
+ * process serves connection after connection: each arrives with its
+ * environment (lib/listenproto.h), every piece of session state is reset
+ * before it (session_begin), and the session's end comes back to the loop
+ * in main (session_exit). Otherwise (qlisten without -s, tcpserver) the
+ * client is on fd 0 and fd 1 and the process serves that one session.
+ * Each accepted message is written into the queue with qinject's code,
+ * or given to the QINJECT program (qsmtpd_inject.c).
+ * Environment per connection: TCPREMOTEIP, RELAYCLIENT (the client may
+ * relay), TCPREMOTEHOST (only for Received:); per listener: SUBMISSION=1
+ * (MAIL needs AUTH), QTLSD (qtlsd's socket: STARTTLS offered), IMPLICITTLS=1
+ * (TLS before the greeting: smtps), QINJECT, QAUTH, DNSCACHEIP (asked only
+ * when control/access has host-name keys: qsmtpd_dns.c).
+ * Exit: 0 when the session (pool: qlisten) ends, whatever the client did;
+ * 100 on misuse; 111 when the instance is unusable (after 421 to the client).
  *
  * Every reply is one literal with its RFC 3463 code; the log lines are
  * described in qsmtpd.8.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +39,7 @@
 #include "cdbmap.h"
 #include "ctl.h"
 #include "ipaddr.h"
+#include "listenproto.h"
 #include "qlog.h"
 #include "qsmtpd.h"
 #include "users.h"
@@ -42,6 +49,8 @@
 #define DEFAULT_MAXRCPT 1000
 #define DEFAULT_MAXHOPS 100
 #define DEFAULT_TIMEOUT 1200
+#define DEFAULT_TIMEOUT_STRESS 10
+#define DEFAULT_DATARATE 1024
 
 struct session sess;
 
@@ -81,6 +90,10 @@ static int tx_toobig;
 
 static stralloc scratch;          /* lookups */
 static stralloc received;
+
+/* pool mode: qlisten's socket, and where a session's end goes */
+static int pool_ctl = -1;
+static sigjmp_buf session_end;
 
 static void die_usage(void)
 {
@@ -189,7 +202,8 @@ void session_exit(const char *why)
   }
   qlog("session ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " msgs=", qlog_ulong(n, sess.msgs), " end=", why);
-  _exit(0);
+  if (pool_ctl == -1) _exit(0);
+  siglongjmp(session_end, 1); /* back to the loop in main, for the next connection */
 }
 
 /* ---- the transaction ---- */
@@ -332,7 +346,7 @@ static void smtp_helo(const char *arg, size_t len, int ehlo)
   out_puts("250-SMTPUTF8\r\n");
   out_puts("250-CHUNKING\r\n");
   out_puts("250-DSN\r\n");
-  if (!sess.tls && sess.tls_ctl != -1) out_puts("250-STARTTLS\r\n");
+  if (!sess.tls && sess.tlsd != NULL) out_puts("250-STARTTLS\r\n");
   if (auth_offered() && !sess.authed) out_puts("250-AUTH PLAIN LOGIN\r\n");
   out_puts("250 HELP\r\n");
 }
@@ -654,6 +668,7 @@ static void smtp_data(const char *arg, size_t len)
     return;
   }
   reply("354 go ahead, end with <CRLF>.<CRLF>\r\n");
+  io_phase_data();
   while (!tx_data.done) {
     ssize_t n = buffer_feed(&net_in);
     size_t used;
@@ -669,6 +684,7 @@ static void smtp_data(const char *arg, size_t len)
 /* Reads and drops n bytes of the client's stream. */
 static void skip_bytes(unsigned long long n)
 {
+  io_phase_data();
   while (n > 0) {
     ssize_t got = buffer_feed(&net_in);
     size_t take;
@@ -717,6 +733,7 @@ static void smtp_bdat(const char *arg, size_t len)
     skip_bytes(size);
   } else {
     unsigned long long left = size;
+    io_phase_data();
     while (left > 0) {
       ssize_t got = buffer_feed(&net_in);
       size_t take;
@@ -836,36 +853,8 @@ static void die_config(const char *what)
   qwarn_sys("unable to read ", what);
   reply("421 4.3.5 temporary configuration problem, try again later\r\n");
   buffer_flush(&net_out);
+  if (pool_ctl != -1) session_exit("configuration problem");
   _exit(111);
-}
-
-static int fd_from_env(const char *name)
-{
-  const char *v = getenv(name);
-  unsigned long fd = 0;
-  size_t i;
-
-  if (v == NULL || v[0] == '\0') return -1;
-  for (i = 0; v[i] != '\0'; i++) {
-    if (v[i] < '0' || v[i] > '9' || i > 6) return -1;
-    fd = fd * 10 + (unsigned long)(v[i] - '0');
-  }
-  if (fd < 3 || fcntl((int)fd, F_GETFD) == -1) return -1;
-  fcntl((int)fd, F_SETFD, FD_CLOEXEC); /* never to qinject or qauth */
-  return (int)fd;
-}
-
-static void copy_env(char *dst, size_t max, const char *name)
-{
-  const char *v = getenv(name);
-  size_t n = 0;
-
-  if (v != NULL)
-    for (; v[n] != '\0' && n + 1 < max; n++) {
-      unsigned char c = (unsigned char)v[n];
-      dst[n] = (c < 0x21 || c > 0x7e || c == '(' || c == ')') ? '?' : (char)c;
-    }
-  dst[n] = '\0';
 }
 
 /* The client's host name, once its address has matched no access key.
@@ -892,39 +881,44 @@ static int client_name(void)
   return 1;
 }
 
-static void setup(void)
+/* Every piece of per-connection state back to its start: nothing of one
+ * client's session may reach the next one's (pool mode). */
+static void session_reset(void)
+{
+  tx_reset();
+  conn_rejected = 0;
+  conn_relay = 0;
+  conn_ok = 0;
+  conn_discard = 0;
+  errors = 0;
+  sess.ip = "unknown";
+  sess.host = NULL;
+  sess.host_confirmed = 0;
+  sess.hostname[0] = '\0';
+  sess.me.len = 0;
+  sess.helo[0] = '\0';
+  sess.seen_helo = 0;
+  sess.ehlo = 0;
+  sess.submission = 0;
+  sess.loopback = 0;
+  sess.authplaintext = 0;
+  sess.tls = 0;
+  sess.tls_proto[0] = '\0';
+  sess.tls_cipher[0] = '\0';
+  sess.tlsd = NULL;
+  sess.authed = 0;
+  explicit_bzero(sess.authuser, sizeof sess.authuser);
+  sess.auth_failures = 0;
+  sess.msgs = 0;
+  io_reset();
+}
+
+/* A setting that cannot be read: the session cannot go on. */
+static void read_config(void)
 {
   const char *v;
   unsigned long timeout;
-  char rbuf[ACCESS_REPLY_MAX];
-  char code[ACCESS_REPLY_MAX];
-  const char *ip;
-  int act;
 
-  v = getenv("TCPREMOTEIP");
-  sess.ip = (v != NULL && v[0] != '\0') ? v : "unknown";
-  v = getenv("TCPREMOTEHOST");
-  sess.host = (v != NULL && v[0] != '\0') ? v : NULL; /* until client_name looks */
-  sess.host_confirmed = 0;
-  ip = sess.ip;
-  if (strncasecmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL) ip += 7;
-  sess.loopback = ipaddr_isloopback(sess.ip);
-  v = getenv("SUBMISSION");
-  sess.submission = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
-  conn_relay = getenv("RELAYCLIENT") != NULL;
-  sess.tls_ctl = -1;
-  sess.tls_data = -1;
-  if (getenv("QTLS_PROTO") != NULL) {
-    sess.tls = 1;
-    copy_env(sess.tls_proto, sizeof sess.tls_proto, "QTLS_PROTO");
-    copy_env(sess.tls_cipher, sizeof sess.tls_cipher, "QTLS_CIPHER");
-  } else {
-    sess.tls_ctl = fd_from_env("QTLS_CTL");
-    sess.tls_data = fd_from_env("QTLS_DATA");
-    if (sess.tls_data == -1) sess.tls_ctl = -1;
-  }
-
-  if (qhome_chdir() == -1) die_config("QHOME");
   if (ctl_readline(&sess.me, "control/me", NULL) == -1) die_config("control/me");
   if (sess.me.len == 0) {
     v = getenv("TCPLOCALHOST");
@@ -940,14 +934,48 @@ static void setup(void)
     die_config("control/maxhops");
   if (ctl_readint(&timeout, "control/timeoutsmtpd", DEFAULT_TIMEOUT) == -1)
     die_config("control/timeoutsmtpd");
-  if (timeout > 0) timeout_sec = timeout;
+  timeout_sec = timeout > 0 ? timeout : DEFAULT_TIMEOUT;
+  if (ctl_readint(&timeout, "control/timeoutstress", DEFAULT_TIMEOUT_STRESS) == -1)
+    die_config("control/timeoutstress");
+  timeout_stress = timeout > 0 ? timeout : DEFAULT_TIMEOUT_STRESS;
+  if (ctl_readint(&data_rate, "control/datarate", DEFAULT_DATARATE) == -1)
+    die_config("control/datarate");
   barelf = access("control/barelf", F_OK) == 0;
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
   if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;
+}
 
+/* The start of a session: state reset, the connection's environment
+ * read, TLS for smtps, the access rules for the client, the greeting. */
+static void session_begin(void)
+{
+  const char *v;
+  char rbuf[ACCESS_REPLY_MAX];
+  char code[ACCESS_REPLY_MAX];
+  const char *ip;
+  int act;
+
+  session_reset();
+  v = getenv("TCPREMOTEIP");
+  sess.ip = (v != NULL && v[0] != '\0') ? v : "unknown";
+  v = getenv("TCPREMOTEHOST");
+  sess.host = (v != NULL && v[0] != '\0') ? v : NULL; /* until client_name looks */
+  ip = sess.ip;
+  if (strncasecmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL) ip += 7;
+  sess.loopback = ipaddr_isloopback(sess.ip);
+  v = getenv("SUBMISSION");
+  sess.submission = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+  conn_relay = getenv("RELAYCLIENT") != NULL;
+  v = getenv("QTLSD");
+  sess.tlsd = (v != NULL && v[0] != '\0') ? v : NULL;
+  v = getenv("IMPLICITTLS");
+  if (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && tls_implicit() == -1)
+    session_exit("tls failed");
+
+  read_config();
   act = access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf);
   if (act == ACT_NONE && client_name()) /* the address first: the client controls its PTR */
     act = access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf);
@@ -972,6 +1000,32 @@ static void setup(void)
   smtp_greet();
 }
 
+/* Pool mode: connection after connection from qlisten, until it says stop. */
+static void pool(void)
+{
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+  if (devnull == -1) qdie_sys(111, "unable to open /dev/null");
+  for (;;) {
+    int fd = listen_next(pool_ctl);
+
+    if (fd == -1) {
+      if (errno == 0) _exit(0); /* qlisten retired us */
+      qdie_sys(111, "unable to get a connection from qlisten");
+    }
+    if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1) qdie_sys(111, "unable to take the connection");
+    close(fd);
+    if (sigsetjmp(session_end, 1) == 0) {
+      session_begin();
+      loop();
+    }
+    /* the session is over: its socket (or qtlsd's connection) goes */
+    if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1) qdie_sys(111, "unable to close the connection");
+    if (io_terminated()) _exit(0);
+    if (listen_done(pool_ctl) == -1) _exit(0);
+  }
+}
+
 int main(int argc, char **argv)
 {
   (void)argv;
@@ -979,7 +1033,16 @@ int main(int argc, char **argv)
   if (argc > 1) die_usage();
   if (getuid() == 0 || geteuid() == 0) qdie(100, "refusing to run as root");
   io_init();
-  setup();
+  if (listen_attach() == -1) qwarn_sys("unable to attach qlisten's table");
+  if (qhome_chdir() == -1) {
+    qwarn_sys("unable to read QHOME");
+    reply("421 4.3.5 temporary configuration problem, try again later\r\n");
+    buffer_flush(&net_out);
+    _exit(111);
+  }
+  pool_ctl = listen_ctlfd();
+  if (pool_ctl != -1) pool();
+  session_begin();
   loop();
   return 0;
 }

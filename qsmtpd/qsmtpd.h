@@ -174,10 +174,15 @@ int fcrdns_lookup(const char *ip, char *name, unsigned int seconds);
 
 extern buffer net_in;
 extern buffer net_out;
-extern unsigned long timeout_sec;
+extern unsigned long timeout_sec;    /* control/timeoutsmtpd */
+extern unsigned long timeout_stress; /* control/timeoutstress: while qlisten is under stress */
+extern unsigned long data_rate;      /* control/datarate: bytes/s message data must average */
 
 void io_init(void);
-void io_reset(void);              /* after STARTTLS: forget buffered input and output */
+void io_reset(void);              /* after STARTTLS, between sessions: forget buffered I/O */
+void io_phase_command(void);      /* a command line is awaited (net_getline does it) */
+void io_phase_data(void);         /* message data is awaited */
+int io_terminated(void);          /* 1 once SIGTERM came: no further session */
 void spawn_child_setup(void);     /* in a forked child: default signals, nothing blocked */
 void out_puts(const char *s);     /* queue output */
 void out_put(const char *s, size_t len);
@@ -234,8 +239,7 @@ struct session {
   int tls;                 /* TLS is active */
   char tls_proto[64];
   char tls_cipher[128];
-  int tls_ctl;             /* QTLS_CTL: STARTTLS possible; -1 if not */
-  int tls_data;            /* QTLS_DATA */
+  const char *tlsd;        /* QTLSD: qtlsd's socket; NULL: no TLS to offer */
   int authed;
   char authuser[MAX_AUTHUSER + 1];
   int auth_failures;
@@ -259,5 +263,7 @@ int auth_check(const char *user, size_t ulen, const char *pass, size_t plen);
 void smtp_auth(const char *arg, size_t len);
 /* The STARTTLS command. */
 void smtp_starttls(const char *arg, size_t len);
+/* Implicit TLS before the greeting (IMPLICITTLS): 0 ok, -1 failed (logged). */
+int tls_implicit(void);
 
 #endif

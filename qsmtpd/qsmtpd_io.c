@@ -1,11 +1,17 @@
 /*
  * qsmtpd_io: the client connection. libowfat buffers on fd 0 and fd 1.
  * Reading flushes pending output first (PIPELINING, RFC 2920: replies go
- * out when the server would wait for input) and waits at most
- * timeoutsmtpd seconds: then 421 4.4.2. SIGTERM is blocked except while
- * waiting for the client, so it is seen only between reads: then the
- * client gets 421 4.3.2 and the session ends; a message whose end was
- * already read is finished first.
+ * out when the server would wait for input). Time limits, then 421 4.4.2:
+ *   a command line: the whole line within timeoutsmtpd seconds of the
+ *     start of the wait for it (one byte now and then keeps nobody in);
+ *   message data: no pause of timeoutsmtpd seconds, and the whole data
+ *     within timeoutsmtpd seconds plus one second per datarate bytes;
+ *   while qlisten is under stress, timeoutstress in place of timeoutsmtpd.
+ * Each complete line and each piece of data counts as progress for
+ * qlisten (listenproto.h). SIGTERM is blocked except while waiting for
+ * the client, so it is seen only between reads: then the client gets
+ * 421 4.3.2 and the session ends; a message whose end was already read
+ * is finished first.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,17 +24,71 @@
 #include <buffer.h>
 
 #include "line.h"
+#include "listenproto.h"
 #include "qsmtpd.h"
 
 #define NET_INBUF 8192
 #define NET_OUTBUF 4096
 
 unsigned long timeout_sec = 1200;
+unsigned long timeout_stress = 10;
+unsigned long data_rate = 1024;
 
 static char inbuf[NET_INBUF];
 static char outbuf[NET_OUTBUF];
 static volatile sig_atomic_t got_term;
+static int term_seen;     /* SIGTERM came: no session after this one */
 static sigset_t waitmask; /* the mask while waiting: SIGTERM open */
+
+/* what the client is sending now, for the time limits */
+#define PHASE_COMMAND 0
+#define PHASE_DATA 1
+static int phase;
+static struct timespec phase_start;
+static struct timespec last_read;
+static unsigned long long phase_bytes;
+
+static unsigned long timeout_now(void)
+{
+  if (listen_stress() && timeout_stress < timeout_sec) return timeout_stress;
+  return timeout_sec;
+}
+
+void io_phase_command(void)
+{
+  phase = PHASE_COMMAND;
+  clock_gettime(CLOCK_MONOTONIC, &phase_start);
+  last_read = phase_start;
+  phase_bytes = 0;
+}
+
+void io_phase_data(void)
+{
+  io_phase_command();
+  phase = PHASE_DATA;
+}
+
+/* The end of the wait for input (see the top of this file). */
+static struct timespec read_deadline(void)
+{
+  struct timespec d;
+  unsigned long t = timeout_now();
+
+  if (phase == PHASE_COMMAND) {
+    d = phase_start;
+    d.tv_sec += (time_t)t;
+    return d;
+  }
+  d = last_read; /* no pause longer than t */
+  d.tv_sec += (time_t)t;
+  if (data_rate > 0) {
+    struct timespec whole = phase_start;
+    unsigned long long allowed = t + phase_bytes / data_rate;
+    whole.tv_sec += allowed > 0x7fffffff ? 0x7fffffff : (time_t)allowed;
+    if (whole.tv_sec < d.tv_sec) d = whole;
+  }
+  return d;
+}
 
 static void on_term(int sig)
 {
@@ -36,16 +96,21 @@ static void on_term(int sig)
   got_term = 1;
 }
 
-/* Waits for fd to become ready (events), SIGTERM allowed meanwhile.
- * 1 ready, 0 timeout; sets got_term when interrupted by it. */
+/* Waits for fd to become ready (events) until the deadline (for output:
+ * the timeout from now), SIGTERM allowed meanwhile. 1 ready, 0 timeout;
+ * sets got_term when interrupted by it. */
 static int wait_fd(int fd, short events)
 {
   struct pollfd p;
   struct timespec deadline;
   struct timespec now;
 
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += (time_t)timeout_sec;
+  if (events == POLLIN) {
+    deadline = read_deadline();
+  } else {
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)timeout_now();
+  }
   for (;;) {
     struct timespec left;
     int r;
@@ -58,13 +123,14 @@ static int wait_fd(int fd, short events)
       left.tv_sec--;
     }
     if (left.tv_sec < 0) return 0;
+    if (left.tv_sec > 2) left.tv_sec = 2; /* stress may begin meanwhile */
     p.fd = fd;
     p.events = events;
     p.revents = 0;
     r = ppoll(&p, 1, &left, &waitmask);
     if (r > 0) return 1;
-    if (r == 0) return 0;
-    if (errno != EINTR) return 1; /* let read or write report it */
+    if (r == -1 && errno != EINTR) return 1; /* let read or write report it */
+    if (events == POLLIN) deadline = read_deadline();
   }
 }
 
@@ -80,6 +146,13 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
   do {
     r = read(fd, buf, len);
   } while (r == -1 && errno == EINTR);
+  if (r > 0) {
+    clock_gettime(CLOCK_MONOTONIC, &last_read);
+    if (phase == PHASE_DATA) {
+      phase_bytes += (unsigned long long)r;
+      listen_progress();
+    }
+  }
   return r;
 }
 
@@ -142,6 +215,11 @@ void spawn_child_setup(void)
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+int io_terminated(void)
+{
+  return term_seen || got_term;
+}
+
 void io_reset(void)
 {
   buffer_init(&net_in, net_read, 0, inbuf, sizeof inbuf);
@@ -177,6 +255,7 @@ void io_term_check(void)
     if (!sigismember(&pending, SIGTERM)) return;
   }
   got_term = 0;
+  term_seen = 1;
   reply("421 4.3.2 service shutting down, closing connection\r\n");
   out_flush();
   session_exit("shutdown");
@@ -203,5 +282,10 @@ void die_nomem(void)
 
 int net_getline(char *line, size_t size, size_t *len)
 {
-  return line_get(&net_in, line, size, len);
+  int r;
+
+  io_phase_command();
+  r = line_get(&net_in, line, size, len);
+  if (r == 1) listen_progress();
+  return r;
 }

@@ -8,8 +8,8 @@
 # needs TLS. Its objects (qtls.h only, never qtls_ssl.h) build against musl.
 QTLSPLAIN = qtls/qtls_log.o qtls/qtls_text.o qtls/qtls_sys.o
 QTLSSSL = qtls/qtls_sslerr.o qtls/qtls_handshake.o qtls/qtls_relay.o qtls/qtls_ctx.o
-PROGS += qtls/qtls-server qtls/qtls-server-tls qtls/qtls-client
-MANS += qtls/qtls-server.8 qtls/qtls-server-tls.8 qtls/qtls-client.8
+PROGS += qtls/qtls-server qtls/qtls-server-tls qtls/qtls-client qtls/qtlsd
+MANS += qtls/qtls-server.8 qtls/qtls-server-tls.8 qtls/qtls-client.8 qtls/qtlsd.8
 
 # Without musl, a static glibc program that calls getpwnam or initgroups
 # draws linker warnings (NSS needs the shared libraries at run time): then
@@ -25,4 +25,6 @@ qtls/qtls-server: $(call fast,qtls/qtls-server.o qtls/qtls_ctl.o $(QTLSPLAIN))
 qtls/qtls-server-tls: qtls/qtls-server-tls.o qtls/qtls_ctl.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
 qtls/qtls-client: qtls/qtls-client.o qtls/qtls_ctl.o $(QTLSPLAIN) $(QTLSSSL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
+qtls/qtlsd: qtls/qtlsd.o qtls/qtls_ctl.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)

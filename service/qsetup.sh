@@ -35,7 +35,7 @@ set_listener() {
   sl_arg=$2
   case $sl_arg in
     \*:*)
-      sl_ip=0; sl_port=${sl_arg#\*:} ;; # tcpserver's "0": every IPv4 and IPv6 address
+      sl_ip=0; sl_port=${sl_arg#\*:} ;; # qlisten's "0": every IPv4 and IPv6 address
     \[*\]:*)
       sl_ip=${sl_arg#\[}; sl_ip=${sl_ip%%\]*}; sl_port=${sl_arg##*\]:}
       case $sl_ip in ''|*[!0-9a-fA-F:.]*) usage ;; esac
@@ -232,11 +232,15 @@ default concurrencylocal 644 "10$NL"
 default concurrencyremote 644 "20$NL"
 default concurrencyincoming 644 "400$NL"
 default concurrencyperip 644 "40$NL"
+default concurrencyloopback 644 "100$NL"
+default sessionsperprocess 644 "100$NL"
 default queuelifetime 644 "432000$NL"
 default queuewarn 644 "14400$NL"
 default backoffmin 644 "300$NL"
 default backoffmax 644 "3600$NL"
 default timeoutsmtpd 644 "1200$NL"
+default timeoutstress 644 "10$NL"
+default datarate 644 "1024$NL"
 default maxhops 644 "100$NL"
 default maxrcpt 644 "1000$NL"
 
@@ -400,51 +404,67 @@ runfile() { put "$DIR/service/$1/run" 755; }
 service qsend
 { run_header "qsend: the queue scheduler"; echo "exec qsend -d 3"; } | runfile qsend
 
-# A listener: tcpserver with the connection limit and, for SMTP, the rules
-# CDB that qnewmaps compiles from control/access; qperip for the limit per
-# client address (tcpserver has none) with the reply for a refused client;
-# qready signals readiness once tcpserver's socket listens (nothing
-# connects to it).
-#   listener NAME "IP PORT" RULES BUSYREPLY PROGRAM...
-# On a root instance tcpserver keeps root: qtls-server drops itself to
-# qmta-tls (the only reader of tls/key.pem) and runs the protocol program
-# as qmta-smtpd (-U), with its supplementary group qmta-queue.
+# qtlsd: the TLS service of every listener (STARTTLS, STLS, ports 465 and
+# 995); the only process that reads tls/key.pem. Its socket is in run/,
+# reachable by the session programs' account only.
+if [ -n "$LISTENERS" ]; then
+  mkd "$DIR/run" 755 root:root
+  service tlsd
+  if [ -n "$ROOT" ]; then TLSDUSER="-u $Q_TLS -g $Q_SMTPD "; else TLSDUSER=; fi
+  { run_header "tlsd: the TLS service of the listeners"
+    echo "exec qtlsd -d 3 ${TLSDUSER}-c tls/cert.pem -k tls/key.pem $DIR/run/tlsd"
+  } | runfile tlsd
+fi
+
+# A listener: qlisten binds as root and becomes the session programs'
+# account; it enforces the connection limits (total, per client address,
+# per loopback address) with the reply for a refused client, reads the
+# rules CDB that qnewmaps compiles from control/access, and signals
+# readiness itself. SMTP sessions run in pool mode: each qsmtpd serves
+# control/sessionsperprocess connections in turn (1: a fresh process for
+# every connection).
+#   listener NAME "IP PORT" RULES BUSYREPLY FULLREPLY POOL PROGRAM...
 listener() {
-  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; ln_rules=$3; ln_reply=$4; shift 4
+  ln_name=$1; ln_ip=${2% *}; ln_port=${2#* }; ln_rules=$3; ln_reply=$4; ln_full=$5; ln_pool=$6
+  shift 6
   service "$ln_name"
   {
     run_header "$ln_name: listener on $ln_ip port $ln_port"
     ctl_function
+    echo "QTLSD=$DIR/run/tlsd"
+    echo "export QTLSD"
     [ "$ln_name" != submission ] || printf 'SUBMISSION=1\nexport SUBMISSION\n'
+    case $ln_name in smtps|pop3s) printf 'IMPLICITTLS=1\nexport IMPLICITTLS\n' ;; esac
     # no QINJECT: qsmtpd (qmta-smtpd is in the queue group) writes the queue
     # itself with qinject's code; an admin sets QINJECT here for a filter
-    echo "exec qready -d 3 tcpserver -c \"\$(ctl concurrencyincoming 400)\" -b 256 -R -H -l $ME \\"
+    echo "exec qlisten -d 3 -c \"\$(ctl concurrencyincoming 400)\" -p \"\$(ctl concurrencyperip 40)\" \\"
+    echo "  -P \"\$(ctl concurrencyloopback 100)\" -b 256 -l $ME \\"
+    [ -z "$ln_pool" ] || echo "  -s \"\$(ctl sessionsperprocess 100)\" $SMTPDUSER\\"
     [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
-    echo "  $ln_ip $ln_port \\"
-    echo "  qperip -f $DIR/service/$ln_name/perip.lock -m '$ln_reply' \\"
-    echo "  $*"
+    echo "  -m '$ln_reply' -M '$ln_full' \\"
+    echo "  $ln_ip $ln_port $*"
   } | runfile "$ln_name"
 }
 
 if [ -n "$ROOT" ]; then
-  TLSUSER="-u $Q_TLS"
-  SMTPDUSER="-U $Q_SMTPD"
+  SMTPDUSER="-u $Q_SMTPD "
 else
-  TLSUSER=
   SMTPDUSER=
 fi
 RULES=control/tcp.smtp.cdb
 BUSY_SMTP="421 4.7.0 too many connections from your address"
+FULL_SMTP="421 4.3.2 too many connections, try again later"
 BUSY_POP3="-ERR [SYS/TEMP] too many connections from your address"
-# qpop3d starts as root and separates its privileges itself (qpop3d(8)).
+FULL_POP3="-ERR [SYS/TEMP] too many connections, try again later"
+# qpop3d starts as root and separates its privileges itself (qpop3d(8)):
+# one process per connection. A TLS port gets no plaintext refusal.
 for name in $LISTENERS; do
   eval "addr=\$L_$name"
   case $name in
-    smtp|submission)
-      listener "$name" "$addr" "$RULES" "$BUSY_SMTP" qtls-server $TLSUSER $SMTPDUSER qsmtpd ;;
-    smtps) listener smtps "$addr" "$RULES" "" qtls-server -i $TLSUSER $SMTPDUSER qsmtpd ;;
-    pop3) listener pop3 "$addr" "" "$BUSY_POP3" qtls-server $TLSUSER qpop3d qauth qpop3d -s ;;
-    pop3s) listener pop3s "$addr" "" "" qtls-server -i $TLSUSER qpop3d qauth qpop3d -s ;;
+    smtp|submission) listener "$name" "$addr" "$RULES" "$BUSY_SMTP" "$FULL_SMTP" pool qsmtpd ;;
+    smtps) listener smtps "$addr" "$RULES" "" "" pool qsmtpd ;;
+    pop3) listener pop3 "$addr" "" "$BUSY_POP3" "$FULL_POP3" "" qpop3d qauth qpop3d -s ;;
+    pop3s) listener pop3s "$addr" "" "" "" "" qpop3d qauth qpop3d -s ;;
   esac
 done
 

@@ -61,13 +61,17 @@ ok "run scripts export QHOME and PATH with the bin dir" sh -c "
   grep -qx 'PATH=$T_ROOT/bin:/usr/bin:/bin' '$QHOME/service/qsend/run' &&
   grep -qx 'exec 2>&1' '$QHOME/service/qsend/run'"
 ok "qsend runs with readiness on fd 3" grep -qx 'exec qsend -d 3' "$QHOME/service/qsend/run"
-ok "smtp: tcpserver on the address, rules CDB, qtls-server, qsmtpd" sh -c "
-  grep -q '127.0.0.1 $SMTP' '$QHOME/service/smtp/run' &&
+ok "smtp: qlisten on the address, rules CDB, pool of qsmtpd as qmta-smtpd, qtlsd" sh -c "
+  grep -q '127.0.0.1 $SMTP qsmtpd\$' '$QHOME/service/smtp/run' &&
   grep -q -- '-x control/tcp.smtp.cdb' '$QHOME/service/smtp/run' &&
-  grep -q 'qtls-server -u qmta-tls -U qmta-smtpd qsmtpd' '$QHOME/service/smtp/run'"
+  grep -q -- '-u qmta-smtpd' '$QHOME/service/smtp/run' &&
+  grep -q -- '-s \"\\\$(ctl sessionsperprocess 100)\"' '$QHOME/service/smtp/run' &&
+  grep -q '^exec qlisten -d 3 ' '$QHOME/service/smtp/run' &&
+  grep -qx 'QTLSD=$QHOME/run/tlsd' '$QHOME/service/smtp/run' &&
+  grep -q '^exec qtlsd -d 3 -u qmta-tls -g qmta-smtpd ' '$QHOME/service/tlsd/run'"
 ok "submission: IPv6 address and SUBMISSION=1" sh -c "
   grep -q '::1 $SUB' '$QHOME/service/submission/run' && grep -qx 'SUBMISSION=1' '$QHOME/service/submission/run'"
-ok "smtps: implicit TLS" grep -q 'qtls-server -i ' "$QHOME/service/smtps/run"
+ok "smtps: implicit TLS" grep -qx 'IMPLICITTLS=1' "$QHOME/service/smtps/run"
 ok "loggers run s6-log as qmta-log into log/NAME" \
   grep -q "s6-setuidgid qmta-log s6-log .* $QHOME/log/smtp\$" "$QHOME/service/smtp/log/run"
 
@@ -127,7 +131,7 @@ mkdir "$NR" && chown nobody "$NR"
 if s6-setuidgid nobody test -x "$T_ROOT/bin/qsetup"; then
   ok "non-root qsetup" sh -c "s6-setuidgid nobody qsetup '$NR/inst' --me nr.example --smtp 127.0.0.1:$SMTP >/dev/null"
   ok "non-root: files owned by that user" sh -c "test -z \"\$(find '$NR/inst' ! -user nobody)\""
-  ok "non-root: no privilege changes in run scripts" sh -c "! grep -rq -e s6-setuidgid -e 'qtls-server -u' '$NR/inst/service'"
+  ok "non-root: no privilege changes in run scripts" sh -c "! grep -rq -e s6-setuidgid -e ' -u ' '$NR/inst/service'"
 else
   pass "# SKIP $T_ROOT/bin not reachable by nobody"
   pass "# SKIP"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # qsetup --send-only: one SMTP listener on loopback, no local domains, the
-# local host relays (from control/access, through the tcpserver rules), and
+# local host relays (from control/access, through qlisten's rules), and
 # everything goes out, local-looking addresses included; other clients
 # are refused.
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +15,7 @@ qsetup "$QHOME" --me so.example --send-only --smtp 127.0.0.1:$PORT >"$T_TMP/qset
   { cat "$T_TMP/qsetup.out" >&2; bail "qsetup --send-only failed"; }
 
 ok "no local domains" sh -c "! grep -q '[a-z]' '$QHOME/control/locals' && ! grep -q '[a-z]' '$QHOME/control/rcpthosts'"
-is "$(ls "$QHOME/service" | tr '\n' ' ')" "qsend smtp " "only qsend and one SMTP listener"
+is "$(ls "$QHOME/service" | tr '\n' ' ')" "qsend smtp tlsd " "only qsend, one SMTP listener and its TLS service"
 
 HAVE_REMOTE=
 if [ -x "$T_ROOT/bin/qrspawn" ] && [ -x "$T_ROOT/bin/qremote" ]; then

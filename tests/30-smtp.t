@@ -207,7 +207,7 @@ cat >"$QHOME/filter.sh" <<EOF
 { echo 'X-Filtered: yes'; cat; } | "$T_ROOT/bin/qinject"
 EOF
 chmod 755 "$QHOME/filter.sh"
-sed -i "/^exec qready/i QINJECT=$QHOME/filter.sh; export QINJECT" "$QHOME/service/smtp/run"
+sed -i "/^exec qlisten/i QINJECT=$QHOME/filter.sh; export QINJECT" "$QHOME/service/smtp/run"
 s6-svc -T 20000 -wR -t "$QHOME/service/smtp" || diag "smtp service not restarted in time"
 printf 'EHLO c.example\r\nMAIL FROM:<alice@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: filtered\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"

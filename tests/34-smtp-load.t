@@ -91,14 +91,16 @@ r = reply(f)
 check(r.startswith("421 4.4.2 "), "idle client: 421 4.4.2 after timeoutsmtpd", r)
 
 def ours():
-    """The qsmtpd processes of this instance: cwd is QHOME."""
+    """The qsmtpd processes of this instance serving a client: cwd is QHOME,
+    fd 0 a socket (a waiting pool process has /dev/null there)."""
     pids = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
         try:
             if open("/proc/%s/comm" % p).read().strip() == "qsmtpd" and \
-               os.readlink("/proc/%s/cwd" % p) == QHOME:
+               os.readlink("/proc/%s/cwd" % p) == QHOME and \
+               os.readlink("/proc/%s/fd/0" % p).startswith("socket:"):
                 pids.append(int(p))
         except OSError:
             pass

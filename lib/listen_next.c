@@ -1,0 +1,120 @@
+/*
+ * listen_next: the session program's side of qlisten's pool mode
+ * (listenproto.h): the next connection and its environment, and "done".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "listenproto.h"
+
+/* the names set for the previous connection, to be unset: "NAME\0NAME\0" */
+static char prev_names[LISTEN_MSG_MAX];
+static size_t prev_len;
+
+int listen_ctlfd(void)
+{
+  const char *v = getenv("QLISTENFD");
+  int fd = 0;
+  size_t i;
+
+  if (v == NULL || v[0] == '\0') return -1;
+  for (i = 0; v[i] != '\0'; i++) {
+    if (v[i] < '0' || v[i] > '9' || i >= 6) return -1;
+    fd = fd * 10 + (v[i] - '0');
+  }
+  if (fd < 3 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) return -1;
+  unsetenv("QLISTENFD");
+  return fd;
+}
+
+static void unset_previous(void)
+{
+  size_t pos = 0;
+
+  while (pos < prev_len) {
+    size_t n = strlen(prev_names + pos);
+    unsetenv(prev_names + pos);
+    pos += n + 1;
+  }
+  prev_len = 0;
+}
+
+/* Sets the NAME=VALUE records of msg (len bytes); remembers the names. */
+static int set_records(char *msg, size_t len)
+{
+  size_t pos = 0;
+  unsigned int count = 0;
+
+  while (pos < len) {
+    char *rec = msg + pos;
+    char *eq;
+    size_t n = strnlen(rec, len - pos);
+
+    if (n == len - pos || ++count > LISTEN_ENV_MAX) return -1; /* unterminated */
+    eq = memchr(rec, '=', n);
+    if (eq == NULL || eq == rec) return -1;
+    *eq = '\0';
+    if (setenv(rec, eq + 1, 1) == -1) return -1;
+    memcpy(prev_names + prev_len, rec, (size_t)(eq - rec) + 1);
+    prev_len += (size_t)(eq - rec) + 1;
+    pos += n + 1;
+  }
+  return 0;
+}
+
+int listen_next(int ctl)
+{
+  char msg[LISTEN_MSG_MAX];
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct msghdr mh;
+  struct iovec iov;
+  struct cmsghdr *cm;
+  ssize_t n;
+  int fd = -1;
+
+  unset_previous();
+  memset(&mh, 0, sizeof mh);
+  iov.iov_base = msg;
+  iov.iov_len = sizeof msg;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.buf;
+  mh.msg_controllen = sizeof control.buf;
+  do {
+    n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+  } while (n == -1 && errno == EINTR);
+  if (n == -1) return -1;
+  for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len == CMSG_LEN(sizeof(int)) && fd == -1)
+      memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  if (n == 0 && fd == -1) {
+    errno = 0;
+    return -1;
+  }
+  if (fd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
+      set_records(msg, (size_t)n) == -1) {
+    if (fd != -1) close(fd);
+    errno = EPROTO;
+    return -1;
+  }
+  return fd;
+}
+
+int listen_done(int ctl)
+{
+  char done = LISTEN_DONE;
+  ssize_t w;
+
+  do {
+    w = send(ctl, &done, 1, MSG_NOSIGNAL);
+  } while (w == -1 && errno == EINTR);
+  return w == 1 ? 0 : -1;
+}

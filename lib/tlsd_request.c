@@ -1,0 +1,72 @@
+/*
+ * tlsd_request: connects to qtlsd and sends one request with the client's
+ * socket attached (tlsd.h).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tlsd.h"
+
+int tlsd_request(const char *path, int client, char kind, const char *ip)
+{
+  struct sockaddr_un sun;
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+  char req[80];
+  size_t iplen = strlen(ip);
+  size_t plen = strlen(path);
+  struct msghdr mh;
+  struct iovec iov;
+  struct cmsghdr *cm;
+  ssize_t w;
+  int fd;
+
+  if (plen >= sizeof sun.sun_path || iplen > sizeof req - 4) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  req[0] = kind;
+  req[1] = ' ';
+  memcpy(req + 2, ip, iplen);
+  req[iplen + 2] = '\n';
+
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1) return -1;
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  memcpy(sun.sun_path, path, plen + 1);
+  if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  memset(&mh, 0, sizeof mh);
+  memset(&control, 0, sizeof control);
+  iov.iov_base = req;
+  iov.iov_len = iplen + 3;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.buf;
+  mh.msg_controllen = sizeof control.buf;
+  cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &client, sizeof client);
+  do {
+    w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  } while (w == -1 && errno == EINTR);
+  if (w != (ssize_t)(iplen + 3)) {
+    int e = w == -1 ? errno : EPIPE;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}

@@ -1,0 +1,9 @@
+# qlisten/: the TCP listener of the SMTP and POP3 services. A fast program
+# (see the Makefile): small and static, it starts the session programs.
+PROGS += qlisten/qlisten
+MANS += qlisten/qlisten.8
+QLISTEN_OBJ = qlisten/qlisten.o qlisten/qlisten_peers.o qlisten/qlisten_proc.o \
+  qlisten/qlisten_rules.o
+
+qlisten/qlisten: $(call fast,$(QLISTEN_OBJ)) $(FASTLIB)
+	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
