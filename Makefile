@@ -37,7 +37,7 @@ LDLIBS = -lowfat
 comma = ,
 
 # Programs started once per message or per connection (qinject, qsmtpd,
-# qtls-server) are built against musl when musl-gcc is there: glibc's
+# qlisten) are built against musl when musl-gcc is there: glibc's
 # start-up code probes the processor with dozens of cpuid instructions,
 # each a trap to the hypervisor on a virtual machine (on the test machine a
 # start cost 1.5 ms of CPU with glibc, 0.7 ms with musl). Their objects are

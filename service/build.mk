@@ -1,7 +1,6 @@
-# service/: qsetup (a shell script), qready (readiness for listeners) and
-# qperip (the per-address connection limit).
-PROGS += service/qsetup service/qready service/qperip
-MANS += service/qsetup.8 service/qready.8 service/qperip.8
+# service/: qsetup (a shell script) and qready (readiness for Dovecot).
+PROGS += service/qsetup service/qready
+MANS += service/qsetup.8 service/qready.8
 
 service/qsetup: service/qsetup.sh
 	rm -f $@
@@ -9,7 +8,4 @@ service/qsetup: service/qsetup.sh
 	chmod 755 $@
 
 service/qready: service/qready.o lib/lib.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-service/qperip: service/qperip.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,10 +1,10 @@
 #!/bin/sh
 # The instance qsetup makes comes up under s6-svscan: every service ready,
 # listeners answering on IPv4 and IPv6, daemons under their accounts, logs
-# written, a message delivered; the per-address limit; a clean stop.
+# written, a message delivered; qlisten's per-address limit; a clean stop.
 . "$(dirname "$0")/lib.sh"
 
-plan 20
+plan 21
 
 SMTP=$(free_port)
 SUB=$(python3 -c 'import socket
@@ -65,20 +65,41 @@ ok "message delivered to postmaster" wait_for 20 sh -c "grep -rqs '^Subject: t02
 ok "smtp logged the session" wait_for 5 sh -c "grep -q qsmtpd '$QHOME/log/smtp/current'"
 ok "qsend logged the delivery" wait_for 5 sh -c "grep -q postmaster@test.example '$QHOME/log/qsend/current'"
 
-# qperip, as tcpserver runs it, for a client that is not loopback
-echo 2 > "$QHOME/control/concurrencyperip"
-L=$T_TMP/perip.lock
-TCPREMOTEIP=192.0.2.7 qperip -f "$L" sleep 3 &
-p1=$!
-TCPREMOTEIP=192.0.2.7 qperip -f "$L" sleep 3 &
-p2=$!
-sleep 0.5
-out=$(TCPREMOTEIP=192.0.2.7 qperip -f "$L" echo admitted 2>/dev/null | tr -d "\r")
-is "$out" "421 4.7.0 too many connections from your address" "a third connection from one address is refused"
-is "$(TCPREMOTEIP=192.0.2.8 qperip -f "$L" echo admitted 2>/dev/null)" admitted "another address is not"
-is "$(TCPREMOTEIP=127.0.0.9 qperip -f "$L" echo admitted 2>/dev/null)" admitted "loopback is exempt"
-wait $p1 $p2
-is "$(TCPREMOTEIP=192.0.2.7 qperip -f "$L" echo admitted 2>/dev/null)" admitted "slots come back when connections end"
+# qlisten's limit per address, here for loopback addresses
+# (control/concurrencyloopback, read when the listener starts)
+echo 2 > "$QHOME/control/concurrencyloopback"
+s6-svc -r "$QHOME/service/smtp"
+wait_for 10 sh -c "s6-svstat -o up,ready '$QHOME/service/smtp' | grep -qx 'true true'" >/dev/null
+python3 - $SMTP >"$T_TMP/perip.out" 2>&1 <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s, s.makefile("rb").readline().decode().strip()
+a, ra = conn("127.0.0.1")
+b, rb = conn("127.0.0.1")
+c, rc = conn("127.0.0.1")
+print("third:", rc)
+d, rd = conn("127.0.0.2")
+print("other:", rd[:3])
+a.close()
+import time
+for i in range(100):
+    time.sleep(0.1)
+    e, re_ = conn("127.0.0.1")
+    if re_.startswith("220"):
+        break
+    e.close()
+print("again:", re_[:3])
+PY
+is "$(sed -n 's/^third: //p' "$T_TMP/perip.out")" "421 4.7.0 too many connections from your address" \
+  "a third connection from one address is refused"
+is "$(sed -n 's/^other: //p' "$T_TMP/perip.out")" 220 "another address is not"
+is "$(sed -n 's/^again: //p' "$T_TMP/perip.out")" 220 "slots come back when connections end"
+ok "the refusal is logged" grep -q 'qlisten: refuse ip=127.0.0.1 reason=perip limit=2' "$QHOME/log/smtp/current"
 
 # a clean stop: s6-svscan exits and nothing of the instance is left
 inst_stop
