@@ -7,3 +7,6 @@ MANS += control/qmta-admin.7
 
 control/qnewmaps: control/qnewmaps.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the CDB reader's fuzz target (lib/cdbmap_check.c; tools/fuzz.sh builds it)
+FUZZERS += fuzz/fuzz_cdb

@@ -5,8 +5,18 @@
  * cost six system calls, and unmapping is dear on a virtual machine (qsmtpd
  * did it three times per message). The file is checked with one stat per
  * call instead: qnewmaps replaces a map by renaming a new file over it, so
- * another device or inode number means a new map, which is opened then;
- * a removed file means no map. The kept descriptors are close-on-exec.
+ * another device or inode number means a new map, which is opened (and
+ * checked) then; another size or time means the file was written in place
+ * (the mapping would show the new bytes unchecked), so it is opened and
+ * checked again too; a removed file means no map. The kept descriptors
+ * are close-on-exec.
+ *
+ * A damaged file is remembered by the same identity: every call fails
+ * with EPROTO at the cost of the stat alone, cdbmap_report hears of it
+ * once, and the next file put in its place is opened and checked.
+ * What the stat cannot see is a write into the file during the lookup
+ * itself (or a cut under the mapping, which would be SIGBUS): qnewmaps
+ * and "cdb -c" never write a map in place, they rename a new one over it.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,13 +28,30 @@
 
 struct kept {
   char fn[KEPT_NAME];
-  dev_t dev;
-  ino_t ino;
+  int damaged;        /* m holds the identity and why of a damaged file, not an open map */
   struct cdbmap m;
 };
 
+void (*cdbmap_report)(const char *fn, const char *why);
+
 static struct kept kept[KEPT];
 static unsigned int next_slot;
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int same_file(const struct cdbmap *m, const struct stat *st)
+{
+  return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+         same_time(&m->mtime, &st->st_mtim) && same_time(&m->ctime, &st->st_ctim);
+}
+
+static void report(const char *fn, const struct cdbmap *m)
+{
+  if (cdbmap_report != NULL) cdbmap_report(fn, m->why != NULL ? m->why : "unknown");
+}
 
 int cdbmap_get(struct cdbmap **m, const char *fn)
 {
@@ -44,31 +71,39 @@ int cdbmap_get(struct cdbmap **m, const char *fn)
     }
     return errno == ENOENT ? 0 : -1;
   }
-  if (k != NULL && k->dev == st.st_dev && k->ino == st.st_ino) {
+  if (k != NULL && same_file(&k->m, &st)) {
+    if (k->damaged) {
+      errno = EPROTO;
+      return -1;
+    }
     *m = &k->m;
     return 1;
   }
   if (len >= KEPT_NAME) {
     cdbmap_close(&once);
     r = cdbmap_open(&once, fn);
+    if (r == -1 && errno == EPROTO) {
+      report(fn, &once);
+      errno = EPROTO;
+    }
     if (r == 1) *m = &once;
     return r;
   }
   if (k == NULL) k = &kept[next_slot++ % KEPT];
-  if (k->fn[0] != '\0') cdbmap_close(&k->m);
+  if (k->fn[0] != '\0') cdbmap_close(&k->m); /* a damaged one is closed already */
   k->fn[0] = '\0';
+  k->damaged = 0;
   r = cdbmap_open(&k->m, fn);
-  if (r != 1) return r;
-  /* the file opened may be newer than the one stat saw: either is a whole map */
-  if (fstat(k->m.fd, &st) == -1) {
-    int e = errno;
-    cdbmap_close(&k->m);
-    errno = e;
+  if (r == -1 && errno == EPROTO) {
+    /* the file opened may be newer than the one stat saw: either is remembered */
+    memcpy(k->fn, fn, len + 1);
+    k->damaged = 1;
+    report(fn, &k->m);
+    errno = EPROTO;
     return -1;
   }
+  if (r != 1) return r;
   memcpy(k->fn, fn, len + 1);
-  k->dev = st.st_dev;
-  k->ino = st.st_ino;
   *m = &k->m;
   return 1;
 }

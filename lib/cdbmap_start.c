@@ -2,6 +2,8 @@
  * cdbmap_start: begin writing map FINAL through "FINAL.tmp". A stale temp
  * file (from a crash) is removed first; the new one is created O_EXCL so
  * that two writers at once fail instead of mixing their records.
+ * Opened for reading too: cdbmap_finish reads the file back for its
+ * checksum and checks it before it takes the final name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,7 @@ int cdbmap_start(struct cdbmap_writer *w, const char *final, int mode)
   }
 
   if (unlink(w->tmp.s) == -1 && errno != ENOENT) goto fail;
-  w->fd = open(w->tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  w->fd = open(w->tmp.s, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (w->fd == -1) goto fail;
   if (fchmod(w->fd, (mode_t)mode) == -1) goto fail_unlink;
   if (cdb_make_start(&w->cm, w->fd) == -1) goto fail_unlink;

@@ -27,6 +27,7 @@
 
 #include "accounts.h"
 #include "addr.h"
+#include "cdbmap.h"
 #include "ctl.h"
 #include "qauth.h"
 #include "qlog.h"
@@ -245,6 +246,7 @@ int main(int argc, char **argv)
   int r;
 
   qlog_prog = "qauth";
+  cdbmap_report = cdbmap_warn; /* a damaged users.cdb: a loud line, then 111 */
   if (argi < argc && strcmp(argv[argi], "-d") == 0) {
     dovecot = 1;
     argi++;

@@ -36,6 +36,7 @@
 
 #include "accounts.h"
 #include "aliases.h"
+#include "cdbmap.h"
 #include "ctl.h"
 #include "durable.h"
 #include "qlog.h"
@@ -175,7 +176,8 @@ static char locate(struct where *w, const char *rcpt, const char **why)
 
   r = users_find(&u, rcpt, strlen(rcpt));
   if (r == -1) {
-    *why = "unable to read control/users.cdb (#4.3.0)";
+    *why = errno == EPROTO ? "control/users.cdb is damaged (#4.3.0)"
+                           : "unable to read control/users.cdb (#4.3.0)";
     return 'Z';
   }
   if (r == 1) {
@@ -192,7 +194,8 @@ static char locate(struct where *w, const char *rcpt, const char **why)
 
   r = aliases_find(rcpt, strlen(rcpt), 1, &val, &kind);
   if (r == -1) {
-    *why = "unable to read control/aliases.cdb (#4.3.0)";
+    *why = errno == EPROTO ? "control/aliases.cdb is damaged (#4.3.0)"
+                           : "unable to read control/aliases.cdb (#4.3.0)";
     return 'Z';
   }
   if (r == 1) {
@@ -501,6 +504,7 @@ int main(int argc, char **argv)
   struct pollfd *pfd;
 
   qlog_prog = "qlspawn";
+  cdbmap_report = cdbmap_warn; /* a damaged map: one loud line, then deferrals */
   if (argc > 2) qdie(100, "usage: " USAGE);
   if (argc == 2 && (argv[1][scan_ulong(argv[1], &conc)] != '\0' || conc == 0 || conc > SLOTS_MAX))
     qdie(100, "usage: " USAGE);

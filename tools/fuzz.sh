@@ -39,11 +39,12 @@ sources() {
     pop3) echo qpop3d/qpop3d_cmd.c qpop3d/qpop3d_io.c ;;
     popmsg) echo qpop3d/qpop3d_cmd.c qpop3d/qpop3d_io.c qpop3d/qpop3d_send.c \
                  qpop3d/qpop3d_maildir.c ;;
+    cdb) ;; # lib/ alone
     *) echo $QSMTPD_PURE ;;
   esac
 }
 status=0
-for target in cmd addr data pop3 popmsg; do
+for target in cmd addr data pop3 popmsg cdb; do
   bin="$OUT/fuzz_$target"
   # shellcheck disable=SC2086,SC2046
   $CC $FLAGS -o "$bin" "fuzz/fuzz_$target.c" $(sources "$target") "$OUT"/lib/*.o -lowfat -lcrypt ||
