@@ -40,6 +40,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "line.h"
+#include "cdbmap.h"
 #include "qlog.h"
 #include "qinject_fmt.h"
 #include "sendmail_hdr.h"
@@ -1002,6 +1003,7 @@ int main(int argc, char **argv)
   const char *base;
 
   qlog_prog = "sendmail";
+  cdbmap_report = cdbmap_warn; /* a damaged generics.cdb: one loud line */
   if (argv[0] != NULL) argv0 = argv[0];
   base = strrchr(argv0, '/');
   base = base != NULL ? base + 1 : argv0;

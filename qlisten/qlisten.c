@@ -51,6 +51,7 @@
 
 #include <fmt.h>
 
+#include "cdbmap.h"
 #include "qlisten.h"
 #include "qlog.h"
 #include "sysacct.h"
@@ -538,6 +539,7 @@ int main(int argc, char **argv)
   int opt;
 
   qlog_prog = "qlisten";
+  cdbmap_report = cdbmap_warn; /* a damaged rules map: one loud line */
   cfg.max = 400;
   cfg.perip = 40;
   cfg.perloop = 0;

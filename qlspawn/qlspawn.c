@@ -175,6 +175,7 @@ static char locate(struct where *w, const char *rcpt, const char **why)
   w->gid = getgid();
 
   r = users_find(&u, rcpt, strlen(rcpt));
+  if (r != 1) users_free(&u); /* a long-lived daemon: nothing kept per delivery */
   if (r == -1) {
     *why = errno == EPROTO ? "control/users.cdb is damaged (#4.3.0)"
                            : "unable to read control/users.cdb (#4.3.0)";
@@ -193,6 +194,7 @@ static char locate(struct where *w, const char *rcpt, const char **why)
   }
 
   r = aliases_find(rcpt, strlen(rcpt), 1, &val, &kind);
+  if (r != 1) stralloc_free(&val);
   if (r == -1) {
     *why = errno == EPROTO ? "control/aliases.cdb is damaged (#4.3.0)"
                            : "unable to read control/aliases.cdb (#4.3.0)";

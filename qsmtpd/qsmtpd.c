@@ -1030,6 +1030,7 @@ int main(int argc, char **argv)
 {
   (void)argv;
   qlog_prog = "qsmtpd";
+  cdbmap_report = cdbmap_warn; /* a damaged map: one loud line, then 451s */
   if (argc > 1) die_usage();
   if (getuid() == 0 || geteuid() == 0) qdie(100, "refusing to run as root");
   io_init();
