@@ -1,5 +1,9 @@
-# Benchmark helpers (not installed): make bench/injectload bench/smtpsink
-# (bench/smtpload's rule is in qsmtpd/build.mk)
+# Benchmark helpers (not installed): make bench/smtpload bench/smtpsink
+# bench/injectload bench/bannerlat bench/nullprog
+bench/smtpload: bench/smtpload.o
+	$(CC) $(LDFLAGS) -o $@ $^
+bench/bannerlat: bench/bannerlat.o
+	$(CC) $(LDFLAGS) -o $@ $^
 bench/injectload: bench/injectload.o
 	$(CC) $(LDFLAGS) -o $@ $^
 bench/smtpsink: bench/smtpsink.o

@@ -21,7 +21,3 @@ tests/unit/u_qsmtpd_%.o: tests/unit/u_qsmtpd_%.c
 	$(CC) $(CFLAGS) -Iqsmtpd -Itests/unit -c -o $@ $<
 tests/unit/u_qsmtpd_%: tests/unit/u_qsmtpd_%.o $(QSMTPD_PURE) lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-# The SMTP load generator of bench/smtp-bench.sh (not installed).
-bench/smtpload: bench/smtpload.o
-	$(CC) $(LDFLAGS) -o $@ $^
