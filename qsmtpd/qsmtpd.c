@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,10 @@ static stralloc rcpthosts;
 static unsigned long databytes;   /* 0: no limit */
 static unsigned long maxrcpt = DEFAULT_MAXRCPT;
 static unsigned long maxhops = DEFAULT_MAXHOPS;
-static int barelf;                /* control/barelf: normalize bare CR/LF */
+static int barelf;                /* control/barelf: bare CR/LF tolerated */
+static int stripnul;              /* control/stripnul: NUL bytes dropped, not refused */
+static int longheaders;           /* control/longheaders: header lines over 998 octets relayed */
+static int relax_pipelining;      /* control/relaxpipelining: no pipelining checks */
 static int authsender;            /* 0 off, 1 address, 2 domain */
 
 /* the connection */
@@ -87,6 +91,7 @@ static int tx_inject_open;
 static struct smtpdata tx_data;
 static unsigned long long tx_bytes; /* bytes read from the client for this message */
 static int tx_toobig;
+static int tx_remote;             /* a recipient is not local: the message is relayed */
 
 static stralloc scratch;          /* lookups */
 static stralloc received;
@@ -206,6 +211,33 @@ void session_exit(const char *why)
   siglongjmp(session_end, 1); /* back to the loop in main, for the next connection */
 }
 
+/* 1 if the client has sent more than it may have yet (and the checks are on) */
+static int pipelining_abuse(void)
+{
+  struct pollfd p;
+
+  if (relax_pipelining || sess.authed) return 0;
+  if (net_in.p < net_in.n) return 1;
+  p.fd = 0;
+  p.events = POLLIN;
+  p.revents = 0;
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
+
+/* Postfix's smtpd_forbid_unauth_pipelining: spam software talks ahead. */
+static void refuse_pipelining(const char *what, const char *r) __attribute__((noreturn));
+static void refuse_pipelining(const char *what, const char *r)
+{
+  char code[ACCESS_REPLY_MAX];
+
+  qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", sess.tls ? "yes" : "none",
+       " auth=- from=<", tx_sender, "> pipelining=", what, " code=",
+       code_text(r, code, sizeof code));
+  reply(r);
+  out_flush();
+  session_exit("improper pipelining");
+}
+
 /* ---- the transaction ---- */
 
 static void tx_reset(void)
@@ -227,6 +259,7 @@ static void tx_reset(void)
   tx_body_started = 0;
   tx_bytes = 0;
   tx_toobig = 0;
+  tx_remote = 0;
 }
 
 int tx_active(void)
@@ -532,6 +565,11 @@ static void smtp_rcpt(const char *arg, size_t len)
     reply(err);
     return;
   }
+  {
+    size_t dlen;
+    const char *dom = addr_domain(r.addr.s, r.addr.len, &dlen);
+    if (dlen == 0 || !ctl_domainmatch(&locals, dom, dlen)) tx_remote = 1;
+  }
   if (!env_add('T', r.addr.s, r.addr.len)) die_nomem();
   if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) die_nomem();
   if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) die_nomem();
@@ -539,11 +577,28 @@ static void smtp_rcpt(const char *arg, size_t len)
   reply("250 2.1.5 recipient ok\r\n");
 }
 
+/* RFC 5322 2.1.1: a line is at most 998 octets; strict receivers bounce
+ * longer header lines, so a relayed message with one is refused now. */
+#define HEADER_LINE_MAX 998
+
+/* The reply that refuses the message as received so far, or NULL. */
+static const char *tx_refusal(void)
+{
+  if (tx_toobig) return "552 5.3.4 message size exceeds fixed maximum message size\r\n";
+  if (tx_data.bare && !barelf)
+    return "554 5.6.0 message contains a bare CR or LF (RFC 5321 2.3.8), refused\r\n";
+  if (tx_data.nul && !stripnul) return "554 5.6.0 message contains NUL bytes, refused\r\n";
+  if (tx_remote && !longheaders && tx_data.hline_max > HEADER_LINE_MAX)
+    return "554 5.6.0 header line longer than 998 octets (RFC 5322 2.1.1), refused\r\n";
+  if (tx_data.hops > maxhops) return "554 5.4.6 too many hops, mail loop?\r\n";
+  return NULL;
+}
+
 /* The message sink: qinject, unless the message is already doomed. */
 static void data_put(void *cookie, const char *s, size_t len)
 {
   (void)cookie;
-  if (tx_toobig || tx_discard || (tx_data.bare && !barelf) || !tx_inject_open) return;
+  if (tx_discard || !tx_inject_open || tx_refusal() != NULL) return;
   inject_put(&tx_inject, s, len);
 }
 
@@ -555,6 +610,7 @@ static const char *body_start(int mode)
   char tls[200];
 
   smtpdata_init(&tx_data, mode, barelf, data_put, NULL);
+  tx_data.stripnul = stripnul;
   tx_bytes = 0;
   tx_toobig = 0;
   if (tx_discard || conn_discard) {
@@ -606,11 +662,7 @@ static void body_end(void)
 
   smtpdata_finish(&tx_data);
   size = tx_data.outbytes;
-  if (tx_toobig) r = "552 5.3.4 message size exceeds fixed maximum message size\r\n";
-  else if (tx_data.bare && !barelf)
-    r = "554 5.6.0 message contains a bare CR or LF (RFC 5321 2.3.8), refused\r\n";
-  else if (tx_data.hops > maxhops) r = "554 5.4.6 too many hops, mail loop?\r\n";
-  else r = NULL;
+  r = tx_refusal();
 
   if (r != NULL) {
     log_message("reject", r, size, 0);
@@ -660,6 +712,8 @@ static void smtp_data(const char *arg, size_t len)
     return;
   }
   if (!envelope.len || !stralloc_0(&envelope)) die_nomem();  /* the end of the envelope */
+  if (pipelining_abuse()) /* RFC 2920 3.1: DATA ends a group; the data waits for 354 */
+    refuse_pipelining("data", "554 5.5.0 improper pipelining: message data sent before the 354 reply\r\n");
   err = body_start(DATA_DOT);
   if (err != NULL) {
     log_message("reject", err, 0, 0);
@@ -834,6 +888,13 @@ static void loop(void)
       errors++;
       continue;
     }
+    /* RFC 5321 2.3.8: a command ends with CRLF, never with a bare LF */
+    if (len > 0 && line[len - 1] == '\n' && (len < 2 || line[len - 2] != '\r') && !barelf) {
+      qlog("reject ip=", sess.ip, " helo=", helo_text(), " bare LF in a command");
+      reply("500 5.5.2 command ended with a bare LF (RFC 5321 2.3.8), use CRLF\r\n");
+      errors++;
+      continue;
+    }
     if (len > 0 && line[len - 1] == '\n') len--;
     if (len > 0 && line[len - 1] == '\r') len--;
     if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL) {
@@ -914,10 +975,30 @@ static void session_reset(void)
 }
 
 /* A setting that cannot be read: the session cannot go on. */
+/* A number from control/: a value that is no number, or 0 where 0 makes
+ * no sense, is logged (once per process and setting) and the default is
+ * used: a bad setting never takes the service down. Only a file that
+ * cannot be read stops the session (421). */
+static void setting(unsigned long *val, const char *fn, unsigned long def, int zero_ok, int bit)
+{
+  static unsigned int warned;
+  char num[FMT_ULONG];
+
+  if (ctl_readint(val, fn, def) == -1) {
+    if (errno != EINVAL && errno != ERANGE) die_config(fn);
+    *val = def;
+    if (!(warned & (1U << bit))) qwarn(fn, " is not a number: using ", qlog_ulong(num, def));
+    warned |= 1U << bit;
+  } else if (*val == 0 && !zero_ok) {
+    *val = def;
+    if (!(warned & (1U << bit))) qwarn(fn, " is 0: using ", qlog_ulong(num, def));
+    warned |= 1U << bit;
+  }
+}
+
 static void read_config(void)
 {
   const char *v;
-  unsigned long timeout;
 
   if (ctl_readline(&sess.me, "control/me", NULL) == -1) die_config("control/me");
   if (sess.me.len == 0) {
@@ -927,20 +1008,16 @@ static void read_config(void)
   if (!stralloc_0(&sess.me)) die_nomem();
   if (ctl_readlist(&locals, "control/locals") == -1) die_config("control/locals");
   if (ctl_readlist(&rcpthosts, "control/rcpthosts") == -1) die_config("control/rcpthosts");
-  if (ctl_readint(&databytes, "control/databytes", 0) == -1) die_config("control/databytes");
-  if (ctl_readint(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT) == -1)
-    die_config("control/maxrcpt");
-  if (ctl_readint(&maxhops, "control/maxhops", DEFAULT_MAXHOPS) == -1)
-    die_config("control/maxhops");
-  if (ctl_readint(&timeout, "control/timeoutsmtpd", DEFAULT_TIMEOUT) == -1)
-    die_config("control/timeoutsmtpd");
-  timeout_sec = timeout > 0 ? timeout : DEFAULT_TIMEOUT;
-  if (ctl_readint(&timeout, "control/timeoutstress", DEFAULT_TIMEOUT_STRESS) == -1)
-    die_config("control/timeoutstress");
-  timeout_stress = timeout > 0 ? timeout : DEFAULT_TIMEOUT_STRESS;
-  if (ctl_readint(&data_rate, "control/datarate", DEFAULT_DATARATE) == -1)
-    die_config("control/datarate");
+  setting(&databytes, "control/databytes", 0, 1, 0);
+  setting(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT, 0, 1);
+  setting(&maxhops, "control/maxhops", DEFAULT_MAXHOPS, 0, 2);
+  setting(&timeout_sec, "control/timeoutsmtpd", DEFAULT_TIMEOUT, 0, 3);
+  setting(&timeout_stress, "control/timeoutstress", DEFAULT_TIMEOUT_STRESS, 0, 4);
+  setting(&data_rate, "control/datarate", DEFAULT_DATARATE, 1, 5);
   barelf = access("control/barelf", F_OK) == 0;
+  stripnul = access("control/stripnul", F_OK) == 0;
+  longheaders = access("control/longheaders", F_OK) == 0;
+  relax_pipelining = access("control/relaxpipelining", F_OK) == 0;
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
   if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
@@ -997,6 +1074,8 @@ static void session_begin(void)
     case ACT_DISCARD: conn_discard = 1; break;
     default: break;
   }
+  if (pipelining_abuse()) /* RFC 5321 4.3.1: the client waits for the greeting */
+    refuse_pipelining("early", "554 5.5.0 improper pipelining: commands sent before the greeting\r\n");
   smtp_greet();
 }
 

@@ -98,6 +98,10 @@ struct smtpdata {
   int drop_cont;    /* the last header field is dropped: drop its continuations */
   int bare;         /* a bare CR or LF was seen */
   int done;         /* the end of data was read (DATA_DOT) */
+  int nul;          /* a NUL byte was seen */
+  int stripnul;     /* NUL bytes are dropped (set after smtpdata_init) */
+  size_t hline;     /* bytes of the header line so far */
+  size_t hline_max; /* the longest header line, without its line end */
   unsigned long hops;
   char name[16];    /* the start of a header line, until its name is known */
   size_t namelen;

@@ -14,7 +14,10 @@
  * The header stage reads the resulting LF lines: until the first empty
  * line (or a line that is not a header field) it drops Return-Path:
  * fields with their continuation lines and counts Received: and
- * Delivered-To: fields (d->hops, for the loop check).
+ * Delivered-To: fields (d->hops, for the loop check). It measures the
+ * longest header line (d->hline_max; RFC 5322 2.1.1 allows 998 octets).
+ * A NUL byte sets d->nul (the caller refuses the message) or, with
+ * stripnul, is dropped.
  */
 #include <string.h>
 
@@ -75,6 +78,10 @@ static int name_is(const struct smtpdata *d, const char *want)
 /* The header stage: one byte of the message with LF line ends. */
 static void header_byte(struct smtpdata *d, char c)
 {
+  if (d->hstate != H_BODY) {
+    if (c == '\n') d->hline = 0;
+    else if (++d->hline > d->hline_max) d->hline_max = d->hline;
+  }
   switch (d->hstate) {
     case H_BODY:
     case H_PASS:
@@ -176,6 +183,10 @@ size_t smtpdata_feed(struct smtpdata *d, const char *s, size_t len)
   for (i = 0; i < len && !d->done; i++) {
     char c = s[i];
 
+    if (c == '\0') { /* refused later, or dropped: never stored as it is */
+      d->nul = 1;
+      if (d->stripnul) continue;
+    }
     switch (d->state) {
       case T_BOL:
         if (c == '.' && d->mode == DATA_DOT) {
