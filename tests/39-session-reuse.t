@@ -7,13 +7,18 @@
 # second client never sees the first one's envelope or HELO, AUTH state and
 # failure count, TLS state, RELAYCLIENT (from control/access through
 # qnewmaps, and from a tcprules CDB alone), unread pipelined input, error
-# count or recipient count. Then the strict mode: with
-# control/sessionsperprocess = 1, every connection gets a fresh process.
+# count or recipient count, and that it keeps no descriptor of it. Then
+# the strict mode: with control/sessionsperprocess = 1, every connection
+# gets a fresh process. Last, a session that qlisten ends (to make room)
+# while it waits for qtlsd's answer to STARTTLS goes without asking qtlsd
+# for a handshake and without keeping qtlsd's connection.
 import base64
 import glob
 import os
 import re
+import select
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +65,74 @@ def pair(port, first, second, src1=None, src2=None, tries=5):
 def same_pid(pid1, pid2, what):
     ok(pid1 != 0 and pid1 == pid2,
        "%s: both clients served by one qsmtpd (pids %d and %d)" % (what, pid1, pid2))
+
+
+def sockets_of(pid):
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return []
+    return [fd for fd in fds if (fd_target(pid, int(fd)) or "").startswith("socket:")]
+
+
+def evicted_in_starttls(port):
+    """qsmtpd under a qlisten of our own (-c 2), its QTLSD a socket of ours
+    that answers STARTTLS's question only after qlisten has ended the
+    session to make room (shutdown of the client's socket): the 220 cannot
+    be written. qtlsd's connection must be closed without a handshake
+    request ("S"), and the process must keep no descriptor of it."""
+    path = TMP + "/fake-tlsd"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o777)
+    srv.listen(5)
+    srv.settimeout(10)
+    env = dict(os.environ, QHOME=QHOME, QTLSD=path)
+    log = open(TMP + "/own-qlisten.log", "wb")
+    r, w = os.pipe()
+    ql = subprocess.Popen(["qlisten", "-d", str(w), "-c", "2", "-P", "0", "-s", "100", "-u",
+                           "qmta-smtpd", "-M", "421 4.3.2 busy", "127.0.0.1", str(port), "qsmtpd"],
+                          env=env, cwd=QHOME, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                          pass_fds=(w,))
+    os.close(w)
+    select.select([r], [], [], 10)
+    os.close(r)
+    conn = None
+    try:
+        a = Client(port, src="127.0.0.5")
+        pid = qsmtpd_of(a)
+        before = sockets_of(pid)
+        a.cmd("EHLO a.example")
+        a.send(b"STARTTLS\r\n")
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 256, 2)
+        for fd in fds:
+            os.close(fd)
+        b = Client(port, src="127.0.0.5")  # the address holds two now
+        time.sleep(1.0)
+        b.cmd("NOOP")                      # b made progress; a none for two seconds
+        time.sleep(1.1)
+        n = Client(port, src="127.0.0.6")  # full: a is ended for it
+        ok(n.greeting[-1].startswith("220") and a.pending(0.5).startswith(b"421 4.3.2"),
+           "a session waiting for qtlsd's answer to STARTTLS is ended to make room")
+        conn.sendall(b"R\n")               # now qsmtpd would say 220 to a shut socket
+        conn.settimeout(5)
+        try:
+            said = conn.recv(10)
+        except socket.timeout:
+            said = "nothing, the connection still open"
+        is_(said, b"", "qtlsd's connection is closed, no handshake asked for a client that is gone")
+        wait_until(5, lambda: fd_target(pid, 0) == "/dev/null")
+        is_(sockets_of(pid), [fd for fd in before if fd not in ("0", "1")],
+            "the process keeps no descriptor of that session (only its socket with qlisten)")
+        for c in (a, b, n):
+            c.close()
+    finally:
+        if conn is not None:
+            conn.close()
+        ql.terminate()
+        ql.wait(10)
+        srv.close()
 
 
 def codes(c, cmds):
@@ -314,6 +387,14 @@ def main():
         "client 2's recipient count starts at zero: three accepted, the fourth 452")
     os.unlink(QHOME + "/control/maxrcpt")
 
+    # no descriptor of a session outlives it: an idle pool process holds
+    # one socket, its end of the socket pair with qlisten
+    idle = [p for svc in ("smtp", "submission") for p in children(svc_pid(svc))
+            if fd_target(p, 0) == "/dev/null"]
+    extra = {p: sockets_of(p) for p in idle if len(sockets_of(p)) != 1}
+    ok(idle and not extra, "after all this, the idle qsmtpd processes %s hold one socket each" % idle,
+       extra)
+
     # 7. strict mode: control/sessionsperprocess 1, listener restarted
     ctl_write("sessionsperprocess", 1)
     svc_restart("smtp")
@@ -326,6 +407,10 @@ def main():
         wait_until(10, lambda: not alive(pids[-1]))
     ok(0 not in pids and len(set(pids)) == 3, "strict mode: three connections, three pids %s" % pids)
     ok(not any(alive(p) for p in pids), "strict mode: each process exits after its connection")
+
+    # 8. qlisten ends a session while it waits for qtlsd (STARTTLS)
+    inst_stop()
+    evicted_in_starttls(port)
 
 
 try:
