@@ -6,7 +6,8 @@
 # process holding the server's side of the socket), then shows that the
 # second client never sees the first one's envelope or HELO, AUTH state and
 # failure count, TLS state, RELAYCLIENT (from control/access through
-# qnewmaps, and from a tcprules CDB alone), unread pipelined input, error
+# qnewmaps, and from a tcprules CDB alone), a rule's variable that
+# overrides the listener's (SUBMISSION=0), unread pipelined input, error
 # count or recipient count, and that it keeps no descriptor of it. Then
 # the strict mode: with control/sessionsperprocess = 1, every connection
 # gets a fresh process. Last, a session that qlisten ends (to make room)
@@ -315,6 +316,20 @@ def main():
     same_pid(p1, p2, "RELAYCLIENT from the rules CDB")
     is_(r1[2], "250 2.1.5", "client 1 from 127.0.0.4 may relay (RELAYCLIENT)")
     is_(r2[2], "554 5.7.1", "client 2 from 127.0.0.3 does not inherit RELAYCLIENT")
+
+    # ... and a rule that overrides a variable of the listener's own
+    # (SUBMISSION=1 in the submission run script): the next client has it back
+    r = subprocess.run(["tcprules", rules, rules + ".tmp"],
+                       input=b'127.0.0.4:allow,SUBMISSION="0"\n', stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    ok(r.returncode == 0, "tcprules wrote a rule with SUBMISSION=0 for 127.0.0.4")
+
+    def s1(c):
+        return codes(c, ["EHLO s1.example", "MAIL FROM:<s1@else.example>"])
+    p1, p2, r1, r2 = pair(sub, s1, s1, src1="127.0.0.4", src2="127.0.0.3")
+    same_pid(p1, p2, "a rule's SUBMISSION=0")
+    is_(r1[1], "250 2.1.0", "client 1 from 127.0.0.4 may send without AUTH (its rule)")
+    is_(r2[1], "530 5.7.0", "client 2 from 127.0.0.3 has the listener's SUBMISSION=1 back: 530")
     run("qnewmaps", QHOME)  # the rules from control/access again
 
     # 5. buffers: client 1 leaves pipelined commands unread behind QUIT
