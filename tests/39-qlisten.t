@@ -393,7 +393,7 @@ def usage():
         err = r.stderr.decode(errors="replace")
         ok(r.returncode == 100 and r.stdout == b"" and err.count("\n") == 1 and
            err.startswith("qlisten: "), "usage: %s: exit 100, one line" % what,
-           ) or print("# rc %d: %r" % (r.returncode, err))
+           "rc %d: %r" % (r.returncode, err))
     hold = socket.socket()
     hold.bind(("127.0.0.1", 0))
     hold.listen(1)
@@ -403,7 +403,7 @@ def usage():
     hold.close()
     err = r.stderr.decode(errors="replace")
     ok(r.returncode == 111 and err.count("\n") == 1 and "unable to bind" in err,
-       "a port in use: exit 111, one line") or print("# rc %d: %r" % (r.returncode, err))
+       "a port in use: exit 111, one line", "rc %d: %r" % (r.returncode, err))
 
 
 def instance():

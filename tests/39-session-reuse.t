@@ -132,7 +132,11 @@ def evicted_in_starttls(port):
         if conn is not None:
             conn.close()
         ql.terminate()
-        ql.wait(10)
+        try:
+            ql.wait(10)
+        except subprocess.TimeoutExpired:
+            ql.kill()
+            ql.wait()
         srv.close()
 
 
