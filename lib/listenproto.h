@@ -18,8 +18,10 @@
  *   "PROTO=TCP\0TCPREMOTEIP=192.0.2.7\0TCPREMOTEPORT=49152\0"
  *   "TCPLOCALIP=192.0.2.1\0TCPLOCALPORT=25\0TCPLOCALHOST=mx.example.org\0"
  *   "RELAYCLIENT=\0"   (from the rules CDB, as tcprules writes it)
- * The program sets exactly these variables for the connection and unsets
- * those of the previous one. When it is done with the connection (its
+ * The program sets exactly these variables for the connection, and after
+ * it gives them back the values they had in its own environment (unset if
+ * they had none): a rule's SUBMISSION=0 or QINJECT for one client is not
+ * the next client's. When it is done with the connection (its
  * copies of the socket closed) it sends the one byte "D" and waits for
  * the next message; end of file from qlisten means "exit now". qlisten
  * retires a program after N connections (-s N; 1: one connection per

@@ -7,3 +7,9 @@ QLISTEN_OBJ = qlisten/qlisten.o qlisten/qlisten_peers.o qlisten/qlisten_proc.o \
 
 qlisten/qlisten: $(call fast,$(QLISTEN_OBJ)) $(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
+
+UNITTESTS += tests/unit/u_qlisten_peers
+tests/unit/u_qlisten_%.o: tests/unit/u_qlisten_%.c
+	$(CC) $(CFLAGS) -Iqlisten -Itests/unit -c -o $@ $<
+tests/unit/u_qlisten_peers: tests/unit/u_qlisten_peers.o qlisten/qlisten_peers.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -205,6 +205,7 @@ void session_exit(const char *why)
     inject_abort(&tx_inject);
     tx_inject_open = 0;
   }
+  tls_session_end();
   qlog("session ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " msgs=", qlog_ulong(n, sess.msgs), " end=", why);
   if (pool_ctl == -1) _exit(0);

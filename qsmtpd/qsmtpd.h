@@ -269,5 +269,8 @@ void smtp_auth(const char *arg, size_t len);
 void smtp_starttls(const char *arg, size_t len);
 /* Implicit TLS before the greeting (IMPLICITTLS): 0 ok, -1 failed (logged). */
 int tls_implicit(void);
+/* The session ends (session_exit): a connection to qtlsd still being
+ * negotiated is closed, so that qtlsd drops the client too. */
+void tls_session_end(void);
 
 #endif

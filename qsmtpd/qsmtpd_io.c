@@ -241,9 +241,21 @@ void reply(const char *s)
   out_put(s, strlen(s));
 }
 
+/* Not buffer_flush: libowfat 0.32 as Debian builds it returns 0 from
+ * buffer_flush even when the write failed (it reads buffer_stubborn's int
+ * -1 as a 64-bit value, which is positive), so a client that is gone was
+ * never noticed here. The pending output goes out through net_write. */
 void out_flush(void)
 {
-  if (buffer_flush(&net_out) == -1) session_exit("write error");
+  size_t len = net_out.p;
+  size_t done = 0;
+
+  net_out.p = 0;
+  while (done < len) {
+    ssize_t w = net_write(net_out.fd, net_out.x + done, len - done, NULL);
+    if (w <= 0) session_exit("write error");
+    done += (size_t)w;
+  }
 }
 
 void io_term_check(void)

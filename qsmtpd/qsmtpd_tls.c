@@ -23,6 +23,19 @@
 
 #define TLSD_WAIT 120 /* seconds for qtlsd's answer (its handshake limit is 60) */
 
+/* qtlsd's connection while STARTTLS is negotiated, else -1: the session
+ * may end meanwhile (a reply that cannot be written, a timeout: every such
+ * path goes through session_exit), and this must not outlive it. */
+static int pending = -1;
+
+void tls_session_end(void)
+{
+  if (pending != -1) {
+    close(pending);
+    pending = -1;
+  }
+}
+
 /* After "Y proto cipher": the connection to qtlsd becomes fd 0 and fd 1. */
 static int tls_switch(int conn, const char *line)
 {
@@ -67,12 +80,13 @@ void smtp_starttls(const char *arg, size_t len)
     qwarn_sys("unable to reach qtlsd at ", sess.tlsd);
     n = -1;
   } else {
+    pending = conn;
     n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
   }
   if (n < 1 || line[0] != 'R') { /* TLS cannot start: say so, stay in plaintext */
     if (n >= 1) qlog("starttls ip=", sess.ip, " result=unavailable reason=", line);
     else qlog("starttls ip=", sess.ip, " result=unavailable");
-    if (conn != -1) close(conn);
+    tls_session_end();
     sess.tlsd = NULL; /* not offered again in this session */
     reply("454 4.7.0 TLS not available due to temporary reason\r\n");
     return;
@@ -85,9 +99,9 @@ void smtp_starttls(const char *arg, size_t len)
   if (n < 1 || line[0] != 'Y') {
     if (n >= 1) qlog("starttls ip=", sess.ip, " result=failed reason=", line);
     else qlog("starttls ip=", sess.ip, " result=failed");
-    close(conn);
-    session_exit("tls failed");
+    session_exit("tls failed"); /* closes conn */
   }
+  pending = -1; /* conn becomes fd 0 and 1, or is closed */
   if (tls_switch(conn, line) == -1) session_exit("tls failed");
   session_forget();
   qlog("starttls ip=", sess.ip, " result=ok tls=", sess.tls_proto, "/", sess.tls_cipher);
