@@ -91,8 +91,9 @@ for target in ${FUZZTARGETS:-$TARGETS}; do
   echo "fuzz: fuzz_$target for $SECONDS_EACH s"
   # scratch files of a target (fuzz_maps) go into a directory of this run,
   # on /dev/shm when there is one, removed even when the target crashed
-  scratch=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/qmta-fuzz.XXXXXX") ||
-    exit 111
+  base=${TMPDIR:-/tmp}
+  [ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+  scratch=$(mktemp -d "$base/qmta-fuzz.XXXXXX") || exit 111
   # -timeout: one input may take at most 10 s (a hang is a finding too);
   # findings go to fuzz/bin/ whatever directory the target is in
   if ! (cd "$OUT" && TMPDIR=$scratch "./fuzz_$target" -max_total_time="$SECONDS_EACH" \
