@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <buffer.h>
 #include <stralloc.h>
 
 #define QR_PORT 25
@@ -55,6 +56,12 @@ int dnsq_mx(const char *domain, struct mx **list, size_t *count);
 /* Addresses of host into out, 16 bytes each (IPv4 as ::ffff:a.b.c.d):
  * the AAAA records, then the A records, each family shuffled. */
 int dnsq_ip(stralloc *out, const char *host);
+/* The same for an answer packet (len bytes) already received, as the
+ * two above read it: dnsq_mx_packet the MX records (shuffled, sorted),
+ * dnsq_ip_packet the addresses of one type (DNS_T_A or DNS_T_AAAA),
+ * appended to out and shuffled. DNSQ_TEMP with errno EPROTO: malformed. */
+int dnsq_mx_packet(const char *packet, unsigned int len, struct mx **list, size_t *count);
+int dnsq_ip_packet(stralloc *out, const char *packet, unsigned int len, const char type[2]);
 /* Fills buf with random bytes for dns_random_init (getrandom). */
 void dnsq_init(void);
 /* A random number below n (n > 0). */
@@ -85,8 +92,31 @@ int tls_start(int netfd, const char *host, int verify, const char *cafile,
 /* Where qtls-client is: set by main from argv[0] (NULL: search PATH). */
 extern const char *tls_helper_dir;
 
-/* qremote_smtp.c: the SMTP client. */
+/* qremote_reply.c: what the server says. */
 #define SMTP_TEXT_MAX 1000   /* spawnproto.h SPAWN_TEXT_MAX */
+
+struct ehlo_ext {
+  int pipelining;
+  int size;
+  unsigned long sizemax;
+  int eightbit;
+  int smtputf8;
+  int dsn;
+  int starttls;
+  int auth_plain;
+  int auth_login;
+};
+
+/* Reads one reply from in: its code (200...599), with reply = "CODE text
+ * text" (the lines' texts joined by blanks, control bytes as '?', at most
+ * SMTP_TEXT_MAX bytes) and lines = the text of each line after the code,
+ * each followed by '\0'. -1 on end of file (errno 0), a read error
+ * (errno), nonsense from the server (EPROTO) or ENOMEM. */
+int smtp_reply_read(buffer *in, stralloc *reply, stralloc *lines);
+/* The extensions named in the lines of an EHLO reply (as above). */
+void smtp_ehlo_parse(struct ehlo_ext *ext, const stralloc *lines);
+
+/* qremote_smtp.c: the SMTP client. */
 
 struct rcpt {
   const char *addr;     /* internal form */

@@ -42,15 +42,11 @@ unsigned int dnsq_random(unsigned int n)
   return dns_random(n);
 }
 
-/* Sends the query; on an answer returns DNSQ_OK or DNSQ_NX with
- * dns_resolve_tx.packet holding it, *answers its answer count and *pos the
- * offset of the first answer. */
-static int query(const char *name, const char type[2], unsigned int *answers, unsigned int *pos)
+/* Sends the query: 0 with the answer in dns_resolve_tx.packet (free it
+ * with dns_transmit_free), or DNSQ_TEMP + errno. */
+static int query(const char *name, const char type[2])
 {
   char *q = NULL;
-  char header[12];
-  unsigned int count;
-  unsigned int p;
 
   if (!dns_domain_fromdot(&q, name, strlen(name))) {
     errno = ENOMEM;
@@ -64,41 +60,56 @@ static int query(const char *name, const char type[2], unsigned int *answers, un
     return DNSQ_TEMP;
   }
   dns_domain_free(&q);
+  return 0;
+}
 
-  p = dns_packet_copy(dns_resolve_tx.packet, dns_resolve_tx.packetlen, 0, header, 12);
+/* RFC 1035 4.1: each resource record takes at least its name (one byte
+ * for the root, two for a pointer) and ten bytes of type, class, TTL and
+ * rdata length */
+#define RR_MIN 11
+
+/* Reads the header and skips the question: DNSQ_OK with *answers the
+ * answer count and *pos the offset of the first answer, DNSQ_NX, or
+ * DNSQ_TEMP + EPROTO. A count of answers that cannot fit is malformed. */
+static int packet_start(const char *packet, unsigned int len, unsigned int *answers,
+                        unsigned int *pos)
+{
+  char header[12];
+  unsigned int count;
+  unsigned int p;
+
+  p = dns_packet_copy(packet, len, 0, header, 12);
   if (p == 0) goto malformed;
-  if ((header[3] & 15) == RCODE_NXDOMAIN) {
-    dns_transmit_free(&dns_resolve_tx);
-    return DNSQ_NX;
-  }
+  if ((header[3] & 15) == RCODE_NXDOMAIN) return DNSQ_NX;
   count = get16(header + 6);
-  p = dns_packet_skipname(dns_resolve_tx.packet, dns_resolve_tx.packetlen, p);
-  if (p == 0) goto malformed;
+  p = dns_packet_skipname(packet, len, p);
+  if (p == 0 || len - p < 4) goto malformed;
   p += 4; /* QTYPE, QCLASS */
+  if (count > (len - p) / RR_MIN) goto malformed;
   *answers = count;
   *pos = p;
   return DNSQ_OK;
 
 malformed:
-  dns_transmit_free(&dns_resolve_tx);
   errno = EPROTO;
   return DNSQ_TEMP;
 }
 
 /* Moves to the next answer of the packet: its type, its rdata offset and
  * length. 0, -1 malformed. */
-static int next_answer(unsigned int *pos, char type[2], unsigned int *rdpos, unsigned int *rdlen)
+static int next_answer(const char *packet, unsigned int plen, unsigned int *pos, char type[2],
+                       unsigned int *rdpos, unsigned int *rdlen)
 {
   char rr[10];
   unsigned int len;
   unsigned int p;
 
-  p = dns_packet_skipname(dns_resolve_tx.packet, dns_resolve_tx.packetlen, *pos);
+  p = dns_packet_skipname(packet, plen, *pos);
   if (p == 0) return -1;
-  p = dns_packet_copy(dns_resolve_tx.packet, dns_resolve_tx.packetlen, p, rr, 10);
+  p = dns_packet_copy(packet, plen, p, rr, 10);
   if (p == 0) return -1;
   len = get16(rr + 8);
-  if (len > dns_resolve_tx.packetlen - p) return -1;
+  if (len > plen - p) return -1;
   type[0] = rr[0];
   type[1] = rr[1];
   if (!byte_equal(rr + 2, 2, DNS_C_IN)) type[0] = type[1] = 0;
@@ -117,7 +128,7 @@ static int mx_cmp(const void *a, const void *b)
   return 0;
 }
 
-int dnsq_mx(const char *domain, struct mx **list, size_t *count)
+int dnsq_mx_packet(const char *packet, unsigned int len, struct mx **list, size_t *count)
 {
   unsigned int answers;
   unsigned int pos;
@@ -128,7 +139,7 @@ int dnsq_mx(const char *domain, struct mx **list, size_t *count)
 
   *list = NULL;
   *count = 0;
-  r = query(domain, DNS_T_MX, &answers, &pos);
+  r = packet_start(packet, len, &answers, &pos);
   if (r != DNSQ_OK) return r;
 
   if (answers > 0) {
@@ -143,13 +154,11 @@ int dnsq_mx(const char *domain, struct mx **list, size_t *count)
     char *dn = NULL;
     stralloc dot = {0};
 
-    if (next_answer(&pos, type, &rdpos, &rdlen) == -1) goto malformed;
+    if (next_answer(packet, len, &pos, type, &rdpos, &rdlen) == -1) goto malformed;
     if (!byte_equal(type, 2, DNS_T_MX)) continue;
     if (rdlen < 3) goto malformed;
-    if (!dns_packet_copy(dns_resolve_tx.packet, dns_resolve_tx.packetlen, rdpos, pref, 2))
-      goto malformed;
-    if (!dns_packet_getname(dns_resolve_tx.packet, dns_resolve_tx.packetlen, rdpos + 2, &dn))
-      goto malformed;
+    if (!dns_packet_copy(packet, len, rdpos, pref, 2)) goto malformed;
+    if (!dns_packet_getname(packet, len, rdpos + 2, &dn)) goto malformed;
     if (dn[0] == '\0') { /* RFC 7505: "." */
       nullmx = 1;
       dns_domain_free(&dn);
@@ -175,7 +184,6 @@ int dnsq_mx(const char *domain, struct mx **list, size_t *count)
     mx[n].pref = get16(pref);
     ++n;
   }
-  dns_transmit_free(&dns_resolve_tx);
   if (nullmx) {
     free(mx);
     return DNSQ_NULLMX;
@@ -203,25 +211,37 @@ int dnsq_mx(const char *domain, struct mx **list, size_t *count)
 
 malformed:
   free(mx);
-  dns_transmit_free(&dns_resolve_tx);
   errno = EPROTO;
   return DNSQ_TEMP;
 nomem:
   free(mx);
-  dns_transmit_free(&dns_resolve_tx);
   errno = ENOMEM;
   return DNSQ_TEMP;
 }
 
-/* Appends the addresses of one family (type A or AAAA), shuffled. */
-static int ip_query(stralloc *out, const char *host, const char type[2])
+int dnsq_mx(const char *domain, struct mx **list, size_t *count)
+{
+  int r;
+  int e;
+
+  *list = NULL;
+  *count = 0;
+  if (query(domain, DNS_T_MX) == DNSQ_TEMP) return DNSQ_TEMP;
+  r = dnsq_mx_packet(dns_resolve_tx.packet, dns_resolve_tx.packetlen, list, count);
+  e = errno;
+  dns_transmit_free(&dns_resolve_tx);
+  errno = e;
+  return r;
+}
+
+int dnsq_ip_packet(stralloc *out, const char *packet, unsigned int len, const char type[2])
 {
   unsigned int answers;
   unsigned int pos;
   size_t first = out->len;
   int r;
 
-  r = query(host, type, &answers, &pos);
+  r = packet_start(packet, len, &answers, &pos);
   if (r != DNSQ_OK) return r;
   while (answers-- > 0) {
     char rtype[2];
@@ -229,8 +249,8 @@ static int ip_query(stralloc *out, const char *host, const char type[2])
     unsigned int rdlen;
     char ip[16];
 
-    if (next_answer(&pos, rtype, &rdpos, &rdlen) == -1) {
-      dns_transmit_free(&dns_resolve_tx);
+    if (next_answer(packet, len, &pos, rtype, &rdpos, &rdlen) == -1) {
+      out->len = first; /* none of a malformed answer's addresses */
       errno = EPROTO;
       return DNSQ_TEMP;
     }
@@ -238,18 +258,17 @@ static int ip_query(stralloc *out, const char *host, const char type[2])
     if (byte_equal(type, 2, DNS_T_A)) {
       if (rdlen != 4) continue;
       memcpy(ip, "\0\0\0\0\0\0\0\0\0\0\377\377", 12);
-      memcpy(ip + 12, dns_resolve_tx.packet + rdpos, 4);
+      memcpy(ip + 12, packet + rdpos, 4);
     } else {
       if (rdlen != 16) continue;
-      memcpy(ip, dns_resolve_tx.packet + rdpos, 16);
+      memcpy(ip, packet + rdpos, 16);
     }
     if (!stralloc_catb(out, ip, 16)) {
-      dns_transmit_free(&dns_resolve_tx);
+      out->len = first;
       errno = ENOMEM;
       return DNSQ_TEMP;
     }
   }
-  dns_transmit_free(&dns_resolve_tx);
 
   for (size_t k = (out->len - first) / 16; k > 1; --k) {
     size_t j = dnsq_random((unsigned int)k);
@@ -260,6 +279,20 @@ static int ip_query(stralloc *out, const char *host, const char type[2])
     memcpy(out->s + first + 16 * j, t, 16);
   }
   return DNSQ_OK;
+}
+
+/* Appends the addresses of one family (type A or AAAA), shuffled. */
+static int ip_query(stralloc *out, const char *host, const char type[2])
+{
+  int r;
+  int e;
+
+  if (query(host, type) == DNSQ_TEMP) return DNSQ_TEMP;
+  r = dnsq_ip_packet(out, dns_resolve_tx.packet, dns_resolve_tx.packetlen, type);
+  e = errno;
+  dns_transmit_free(&dns_resolve_tx);
+  errno = e;
+  return r;
 }
 
 int dnsq_ip(stralloc *out, const char *host)

@@ -29,19 +29,14 @@
 #include <unistd.h>
 
 #include <buffer.h>
-#include <case.h>
 #include <fmt.h>
-#include <scan.h>
 #include <stralloc.h>
 
 #include "addr.h"
-#include "line.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qremote.h"
 
-#define REPLY_LINE_MAX 2048   /* RFC 5321 4.5.3.1.5 says 512; we take more */
-#define REPLY_LINES_MAX 200   /* lines of one multi-line reply */
 #define TLS_INFO_MAX 300
 #define AUTH_FILE_MAX 2048
 #define MSG_CHUNK 65536
@@ -55,18 +50,6 @@
 #define TX_DONE 0       /* every recipient of the job has a result */
 #define TX_AGAIN 1      /* some were refused with 452: another transaction */
 #define TX_LOST 2       /* the connection died before MAIL was answered */
-
-struct ehlo_ext {
-  int pipelining;
-  int size;
-  unsigned long sizemax;
-  int eightbit;
-  int smtputf8;
-  int dsn;
-  int starttls;
-  int auth_plain;
-  int auth_login;
-};
 
 static int conn_fd = -1;
 static pid_t tls_pid = -1;
@@ -257,68 +240,14 @@ static int flush(void)
   return 0;
 }
 
-static int is_digit(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
 /* Reads one reply. Its code (200...599), or -1: the connection is broken
  * (errno) or the server spoke nonsense (errno EPROTO). */
 static int get_reply(void)
 {
-  char line[REPLY_LINE_MAX];
-  size_t len;
-  int code = -1;
-  size_t count = 0;
+  int code = smtp_reply_read(&net_in, &reply, &reply_lines);
 
-  reply.len = 0;
-  reply_lines.len = 0;
-  for (;;) {
-    int r = line_get(&net_in, line, sizeof line, &len);
-
-    if (r == 0) {
-      errno = 0;
-      conn_broken = 1;
-      return -1;
-    }
-    if (r == -1) {
-      conn_broken = 1;
-      return -1;
-    }
-    if (r == -2) len = 0;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) --len;
-    if (len < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
-        line[0] < '2' || line[0] > '5' || (len > 3 && line[3] != ' ' && line[3] != '-') ||
-        ++count > REPLY_LINES_MAX) {
-      errno = EPROTO;
-      conn_broken = 1;
-      return -1;
-    }
-    if (code == -1) {
-      code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-      if (!stralloc_catb(&reply, line, 3)) goto nomem;
-    }
-    if (len > 4 && reply.len < SMTP_TEXT_MAX) {
-      size_t take = len - 4;
-
-      if (take > SMTP_TEXT_MAX - reply.len) take = SMTP_TEXT_MAX - reply.len;
-      if (!stralloc_append(&reply, " ")) goto nomem;
-      for (size_t k = 0; k < take; ++k) {
-        char ch = line[4 + k];
-        if ((unsigned char)ch < 0x20 || ch == 0x7f) ch = '?';
-        if (!stralloc_append(&reply, &ch)) goto nomem;
-      }
-    }
-    if (!stralloc_catb(&reply_lines, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0) ||
-        !stralloc_0(&reply_lines))
-      goto nomem;
-    if (len == 3 || line[3] == ' ') return code;
-  }
-
-nomem:
-  errno = ENOMEM;
-  conn_broken = 1;
-  return -1;
+  if (code == -1) conn_broken = 1;
+  return code;
 }
 
 /* Sends a command and reads its reply. */
@@ -331,48 +260,6 @@ static int command(const char *s)
 
 /* ---- EHLO, STARTTLS, AUTH ---- */
 
-static void ehlo_parse(void)
-{
-  size_t pos = 0;
-  int first = 1;
-
-  memset(&ext, 0, sizeof ext);
-  while (pos < reply_lines.len) {
-    const char *l = reply_lines.s + pos;
-    size_t len = strlen(l);
-
-    pos += len + 1;
-    if (first) { /* the greeting line of the EHLO reply names the server */
-      first = 0;
-      continue;
-    }
-    if (case_equals(l, "PIPELINING")) ext.pipelining = 1;
-    else if (case_equals(l, "8BITMIME")) ext.eightbit = 1;
-    else if (case_equals(l, "SMTPUTF8")) ext.smtputf8 = 1;
-    else if (case_equals(l, "DSN")) ext.dsn = 1;
-    else if (case_equals(l, "STARTTLS")) ext.starttls = 1;
-    else if (case_equals(l, "SIZE")) ext.size = 1;
-    else if (len > 5 && case_equalb(l, 5, "SIZE ")) {
-      unsigned long n;
-
-      ext.size = 1;
-      if (scan_ulong(l + 5, &n) > 0) ext.sizemax = n;
-    } else if (len > 5 && (case_equalb(l, 5, "AUTH ") || case_equalb(l, 5, "AUTH="))) {
-      size_t i = 5;
-
-      while (i < len) {
-        size_t start;
-
-        while (i < len && l[i] == ' ') ++i;
-        start = i;
-        while (i < len && l[i] != ' ') ++i;
-        if (i - start == 5 && case_equalb(l + start, 5, "PLAIN")) ext.auth_plain = 1;
-        if (i - start == 5 && case_equalb(l + start, 5, "LOGIN")) ext.auth_login = 1;
-      }
-    }
-  }
-}
-
 /* EHLO, falling back to HELO. SESS_OK or SESS_NEXT. */
 static int hello(const struct smtp_config *c)
 {
@@ -383,7 +270,7 @@ static int hello(const struct smtp_config *c)
   code = command(cmd.s);
   if (code == -1) goto lost;
   if (code >= 200 && code < 300) {
-    ehlo_parse();
+    smtp_ehlo_parse(&ext, &reply_lines);
     return SESS_OK;
   }
   memset(&ext, 0, sizeof ext);

@@ -42,7 +42,6 @@
 #define DEFAULT_BOUNCEMAXBYTES 100000
 #define DEFAULT_LIFETIME 432000
 #define FOLD_AT 76               /* RFC 5322 2.1.1: lines should stay under 78 */
-#define STATUS_MAX 16            /* "5.123.123" and some */
 #define HEADER_MIN 65536          /* header bytes attached when bouncemaxbytes is 0 */
 
 static const char *const days[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -99,9 +98,7 @@ static int cat_clean(stralloc *sa, const char *s)
   return 1;
 }
 
-/* Appends "name: value\n", folded before blanks (RFC 5322 2.2.3) to keep
- * lines short. */
-static int cat_field(stralloc *sa, const char *name, const char *value)
+int dsn_cat_field(stralloc *sa, const char *name, const char *value)
 {
   stralloc v = {0};
   size_t col;
@@ -159,13 +156,7 @@ static size_t scan_status(const char *s)
   return i;
 }
 
-struct parsed_reason {
-  char status[STATUS_MAX];
-  const char *remote;      /* the server's reply ("550 5.1.1 text") or NULL */
-  size_t hostlen;          /* the host name before " [" in the reason, or 0 */
-};
-
-static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
+void dsn_reason_parse(struct dsn_reason *p, const char *reason, int kind)
 {
   const char *said = strstr(reason, " said: ");
   const char *code = reason;
@@ -183,8 +174,11 @@ static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
       p->remote = r;
       if (sp != NULL && sp <= said) p->hostlen = (size_t)(sp - reason);
       code = r[3] == ' ' ? r + 4 : r + 3;
-      if (scan_status(code) == 0) { /* no enhanced code: the reply's class */
-        p->status[0] = r[0];
+      if (scan_status(code) == 0) {
+        /* no enhanced code: X.0.0 of the report's kind, whatever digit the
+         * reply starts with (RFC 3464 2.3.4: the class agrees with the
+         * Action); a temporary reply made final: X.4.7, as below */
+        if (kind == DSN_FAILED && r[0] == '4') memcpy(p->status, "5.4.7", 6);
         return;
       }
     }
@@ -194,9 +188,9 @@ static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
     /* our own reasons end in "(#5.1.1)", as qmail's do */
     const char *hash = strstr(reason, "(#");
     if (hash != NULL) {
-      char tmp[STATUS_MAX + 1];
+      char tmp[DSN_STATUS_MAX + 1];
       size_t i;
-      for (i = 0; i < STATUS_MAX && hash[2 + i] != '\0' && hash[2 + i] != ')'; i++)
+      for (i = 0; i < DSN_STATUS_MAX && hash[2 + i] != '\0' && hash[2 + i] != ')'; i++)
         tmp[i] = hash[2 + i];
       tmp[i] = '\0';
       if (hash[2 + i] == ')' && scan_status(tmp) == i) {
@@ -210,7 +204,7 @@ static void reason_parse(struct parsed_reason *p, const char *reason, int kind)
     memcpy(p->status, "5.4.7", 6);
     return;
   }
-  if (n == 0 || n >= STATUS_MAX) return;
+  if (n == 0 || n >= DSN_STATUS_MAX) return;
   /* a status of another class than the report's kind is not believed */
   if ((kind == DSN_FAILED && code[0] != '5') || (kind == DSN_DELAYED && code[0] != '4') ||
       (kind == DSN_DELIVERED && code[0] != '2'))
@@ -265,7 +259,6 @@ static int original_read(int fd, const struct queue_env *e, int want_whole, unsi
                          stralloc *orig, int *whole)
 {
   unsigned long long cap = limit > 0 ? limit : HEADER_MIN;
-  const char *end;
 
   *whole = 0;
   if (want_whole && e->msglen <= limit) {
@@ -274,21 +267,22 @@ static int original_read(int fd, const struct queue_env *e, int want_whole, unsi
   }
   if (cap > e->msglen) cap = e->msglen;
   if (message_read(fd, orig, 0, (size_t)cap) == -1) return -1;
-  if (orig->len > 0 && orig->s[0] == '\n') {
-    orig->len = 0;
-    return 0;
-  }
-  end = memmem(orig->s, orig->len, "\n\n", 2);
-  if (end != NULL) {
-    orig->len = (size_t)(end - orig->s) + 1;
-    return 0;
-  }
-  while (orig->len > 0 && orig->s[orig->len - 1] != '\n') --orig->len;
+  orig->len = dsn_header_len(orig->s, orig->len);
   return 0;
 }
 
-/* A boundary found nowhere in the attached text. */
-static int make_boundary(stralloc *b, const stralloc *orig, unsigned long id, time_t now)
+size_t dsn_header_len(const char *s, size_t len)
+{
+  const char *end;
+
+  if (len > 0 && s[0] == '\n') return 0;
+  end = memmem(s, len, "\n\n", 2);
+  if (end != NULL) return (size_t)(end - s) + 1;
+  while (len > 0 && s[len - 1] != '\n') --len;
+  return len;
+}
+
+int dsn_boundary(stralloc *b, const stralloc *orig, unsigned long id, time_t now)
 {
   char num[FMT_ULONG];
   unsigned long salt = (unsigned long)getpid();
@@ -383,17 +377,17 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   if (!stralloc_cats(&text, "\n")) goto fail;
 
   if (!stralloc_copys(&head, "dns; ") || !stralloc_cat(&head, &me) || !stralloc_0(&head) ||
-      !stralloc_copys(&report, "") || !cat_field(&report, "Reporting-MTA", head.s))
+      !stralloc_copys(&report, "") || !dsn_cat_field(&report, "Reporting-MTA", head.s))
     goto fail;
   if (e->envid != (size_t)-1 &&
-      !cat_field(&report, "Original-Envelope-Id", queue_env_str(e, e->envid)))
+      !dsn_cat_field(&report, "Original-Envelope-Id", queue_env_str(e, e->envid)))
     goto fail;
   if (!stralloc_cats(&report, "Arrival-Date: ") || !cat_date(&report, (time_t)e->arrival) ||
       !stralloc_append(&report, "\n"))
     goto fail;
 
   for (size_t i = 0; i < n; ++i) {
-    struct parsed_reason p;
+    struct dsn_reason p;
     const char *addr;
     const char *reason = r[i].reason != NULL ? r[i].reason : "";
     stralloc field = {0};
@@ -402,7 +396,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
     if (r[i].idx >= e->rcpt_count || !notify_allows(e, r[i].idx, kind)) continue;
     addr = queue_env_str(e, e->rcpt[r[i].idx].addr);
     if (has_8bit(addr) || has_8bit(reason)) global = 1;
-    reason_parse(&p, reason, kind);
+    dsn_reason_parse(&p, reason, kind);
 
     ok = stralloc_cats(&text, "<") && cat_clean(&text, addr) && stralloc_cats(&text, ">:\n    ") &&
          cat_clean(&text, reason[0] != '\0' ? reason : "(no reason given)") &&
@@ -410,23 +404,23 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
 
     ok = ok && stralloc_append(&report, "\n");
     if (ok && e->rcpt[r[i].idx].orcpt != (size_t)-1)
-      ok = cat_field(&report, "Original-Recipient", queue_env_str(e, e->rcpt[r[i].idx].orcpt));
+      ok = dsn_cat_field(&report, "Original-Recipient", queue_env_str(e, e->rcpt[r[i].idx].orcpt));
     ok = ok && stralloc_copys(&field, has_8bit(addr) ? "utf-8; " : "rfc822; ") &&
          stralloc_cats(&field, addr) && stralloc_0(&field) &&
-         cat_field(&report, "Final-Recipient", field.s);
-    ok = ok && cat_field(&report, "Action",
-                         kind == DSN_FAILED ? "failed" : kind == DSN_DELAYED ? "delayed"
-                                                                             : "delivered");
-    ok = ok && cat_field(&report, "Status", p.status);
+         dsn_cat_field(&report, "Final-Recipient", field.s);
+    ok = ok && dsn_cat_field(&report, "Action",
+                             kind == DSN_FAILED ? "failed" : kind == DSN_DELAYED ? "delayed"
+                                                                                 : "delivered");
+    ok = ok && dsn_cat_field(&report, "Status", p.status);
     if (ok && p.hostlen > 0)
       ok = stralloc_copys(&field, "dns; ") && stralloc_catb(&field, reason, p.hostlen) &&
-           stralloc_0(&field) && cat_field(&report, "Remote-MTA", field.s);
+           stralloc_0(&field) && dsn_cat_field(&report, "Remote-MTA", field.s);
     if (ok && p.remote != NULL)
       ok = stralloc_copys(&field, "smtp; ") && stralloc_cats(&field, p.remote) &&
-           stralloc_0(&field) && cat_field(&report, "Diagnostic-Code", field.s);
+           stralloc_0(&field) && dsn_cat_field(&report, "Diagnostic-Code", field.s);
     else if (ok && reason[0] != '\0')
       ok = stralloc_copys(&field, "X-qmta; ") && stralloc_cats(&field, reason) &&
-           stralloc_0(&field) && cat_field(&report, "Diagnostic-Code", field.s);
+           stralloc_0(&field) && dsn_cat_field(&report, "Diagnostic-Code", field.s);
     if (ok && kind != DSN_DELIVERED)
       ok = stralloc_cats(&report, "Last-Attempt-Date: ") && cat_date(&report, now) &&
            stralloc_append(&report, "\n");
@@ -445,7 +439,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
 
     if (original_read(fd, e, want_whole, maxbytes, &orig, &whole) == -1) goto fail;
   }
-  if (!make_boundary(&boundary, &orig, id, now)) goto fail;
+  if (!dsn_boundary(&boundary, &orig, id, now)) goto fail;
   if (!whole && e->msglen > 0 && kind == DSN_FAILED &&
       !stralloc_cats(&text, "Only the header of the message is attached.\n\n"))
     goto fail;

@@ -17,6 +17,10 @@
  * retries later and keeps the recipients as they were).
  */
 #include <stddef.h>
+#include <time.h>
+
+#include <stralloc.h>
+
 #include "queue.h"
 
 #define DSN_FAILED 'F'
@@ -30,5 +34,27 @@ struct dsn_rcpt {
 };
 
 int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n);
+
+/* The pieces of dsn_send that read what others wrote (a server's reply, the
+ * original header): pure functions, for the tests and the fuzz target. */
+#define DSN_STATUS_MAX 16 /* "5.123.123" and some */
+
+struct dsn_reason {
+  char status[DSN_STATUS_MAX]; /* RFC 3463 status of the report's class, NUL-terminated */
+  const char *remote;          /* the server's reply in the reason ("550 5.1.1 text"), or NULL */
+  size_t hostlen;              /* the host name at the start of the reason, or 0 */
+};
+/* Reads a reason of either shape (see qsend_dsn.c) for a report of kind. */
+void dsn_reason_parse(struct dsn_reason *p, const char *reason, int kind);
+/* Appends "name: value\n" with control bytes of value as '?', folded
+ * before blanks (RFC 5322 2.2.3) to keep lines short. 1, 0 out of memory. */
+int dsn_cat_field(stralloc *sa, const char *name, const char *value);
+/* The length of the header section at the start of a message of len
+ * bytes (LF line ends): up to and with the line before the empty line,
+ * or else every complete line. */
+size_t dsn_header_len(const char *s, size_t len);
+/* A MIME boundary (RFC 2046 5.1.1) found nowhere in orig, into b. 1, 0
+ * out of memory. */
+int dsn_boundary(stralloc *b, const stralloc *orig, unsigned long id, time_t now);
 
 #endif

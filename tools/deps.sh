@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dnsmasq-base python3 perl
-libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl"
+libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
+llvm-14"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -22,6 +23,20 @@ probe() {
     command -v $c >/dev/null 2>&1 || bad="$bad $c"
   done
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
+  # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
+  p=$(mktemp -d) || exit 111
+  echo 'int main(void) { return 0; }' >"$p/san.c"
+  cc -fsanitize=address,undefined -o "$p/san" "$p/san.c" 2>/dev/null && "$p/san" ||
+    bad="$bad cc-sanitizers(libasan,libubsan)"
+  printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+    >"$p/fuzz.c"
+  clang -fsanitize=fuzzer,address,undefined -o "$p/fuzz" "$p/fuzz.c" 2>/dev/null &&
+    "$p/fuzz" -runs=1 >/dev/null 2>&1 || bad="$bad clang-libFuzzer(libclang-rt-14-dev)"
+  rm -rf "$p"
+  # readable sanitizer traces (tools/fuzz.sh looks in /usr/lib/llvm-*/bin too)
+  command -v llvm-symbolizer >/dev/null 2>&1 || [ -x /usr/lib/llvm-14/bin/llvm-symbolizer ] ||
+    bad="$bad llvm-symbolizer(llvm-14)"
   [ -z "$bad" ] || { echo "deps: missing capabilities:$bad" >&2; exit 111; }
 }
 [ -z "$missing" ] && { probe; echo "deps: all present"; exit 0; }
