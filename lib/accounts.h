@@ -7,12 +7,14 @@
  *   qmta-queue   group of queue/ (setgid dirs); qinject runs with it
  *   qmta-send    qsend (member of qmta-queue)
  *   qmta-remote  qrspawn, qremote (member of qmta-queue: reads messages)
- *   qmta-smtpd   qsmtpd, qpop3d (member of qmta-queue: runs qinject)
- *   qmta-tls     qtls server wrapper: the only reader of tls/key.pem
+ *   qmta-smtpd   qsmtpd, the SMTP listeners' qlisten, qpop3d before login
+ *                (member of qmta-queue: writes the queue); group of run/tlsd
+ *   qmta-tls     qtlsd, the TLS service: the only reader of tls/key.pem
  *   qmta-vmail   owner of mail/: virtual users' mailboxes
  *   qmta-alias   file and pipe targets of control/aliases
  *   qmta-log     s6-log, owner of log/
- *   root         qlspawn (to become the mailbox owner), qauth (reads hashes)
+ *   root         qlspawn (to become the mailbox owner), qauth (reads hashes),
+ *                qpop3d's parent and the POP3 listeners' qlisten
  */
 #define ACCT_QUEUE "qmta-queue"
 #define ACCT_SEND "qmta-send"

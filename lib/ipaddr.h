@@ -1,8 +1,8 @@
 #ifndef IPADDR_H
 #define IPADDR_H
 /*
- * ipaddr: facts about a client's address in text form, as tcpserver puts
- * it into TCPREMOTEIP.
+ * ipaddr: facts about a client's address in text form, as qlisten (or
+ * tcpserver) puts it into TCPREMOTEIP.
  *
  * ipaddr_isloopback: 1 if the address can only be this host's own, 0 if
  * not (or if it is not an address). Loopback is all of 127.0.0.0/8

@@ -1,8 +1,8 @@
 /*
  * maps_access: control/access -> control/access.cdb (lib/access.h), and
  * its RELAY lines for IP addresses -> control/tcp.smtp.cdb, the rules
- * tcpserver's -x reads (RELAYCLIENT="" for those clients; everybody else
- * is allowed without it).
+ * qlisten's -x reads, in tcprules' format (RELAYCLIENT="" for those
+ * clients; everybody else is allowed without it).
  *
  *   [Connect:|From:|To:]key <blanks> action
  * keys: IPv4 address or prefix (1 to 4 octets), "IPv6:" address or prefix
@@ -307,7 +307,8 @@ int maps_access(void)
     if (src.errors == 0 && cdbmap_add(&w, key, n, act, alen) == -1) goto fail;
     if (iskind == 'd' && (tag == '*' || tag == ACCESS_CONNECT)) hostkeys = 1;
 
-    /* tcpserver's rules: its own text form of the client's address */
+    /* qlisten's rules: keyed by the client's address in text form, as
+     * qlisten writes it (inet_ntop), or a prefix of it */
     if ((iskind == 4 || iskind == 6) && (tag == '*' || tag == ACCESS_CONNECT) &&
         alen == 5 && memcmp(act, "RELAY", 5) == 0) {
       char tkey[64];

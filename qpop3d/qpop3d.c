@@ -4,9 +4,9 @@
  * qmail-pop3d.
  *
  * "qpop3d [checkpassword prog...]" speaks the AUTHORIZATION state on fd 0
- * and fd 1 (from tcpserver, or qtls-server), and runs checkpassword
- * (default: qauth qpop3d -s) with "user\0password\0\0" on fd 3 for each
- * USER/PASS; a good login becomes the session "qpop3d -s" (see
+ * and fd 1 (started by qlisten, one process per connection), and runs
+ * checkpassword (default: qauth qpop3d -s) with "user\0password\0\0" on
+ * fd 3 for each USER/PASS; a good login becomes the session "qpop3d -s" (see
  * qpop3d_session.c), run as the mailbox owner.
  *
  * Privileges: started as root (a root instance), qpop3d forks at once.

@@ -9,8 +9,9 @@ MANS += qsmtpd/qsmtpd.8
 UNITTESTS += tests/unit/u_qsmtpd_parse tests/unit/u_qsmtpd_data tests/unit/u_qsmtpd_policy
 FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data
 
-# a fast program (see the Makefile): one qsmtpd per connection, and a
-# static program holds no relocated copies of shared libraries
+# a fast program (see the Makefile): one qsmtpd per qlisten -s connections
+# (per connection with -s 1); a static program holds no relocated copies of
+# shared libraries
 # qsmtpd writes the queue with qinject's code when QINJECT is not set
 QSMTPD_QINJECT = qinject/qinject_env.o qinject/qinject_msg.o qinject/qinject_fmt.o
 qsmtpd/qsmtpd: $(call fast,$(QSMTPD_OBJ) $(QSMTPD_QINJECT)) $(FASTLIB)

@@ -8,7 +8,8 @@
  *   	Tue, 25 Nov 2025 10:00:00 +0000
  *
  * HOST is the name qsmtpd forward-confirmed (qsmtpd_dns.c) or, when it
- * looked nothing up, tcpserver's TCPREMOTEHOST; without either it is left
+ * looked nothing up, TCPREMOTEHOST (never set by qlisten; "localhost" from
+ * sendmail -bs, a PTR name from tcpserver -h); without either it is left
  * out, "([IP])". Everything the client chose (HELO, the login name, and
  * a PTR name is the client's choice too) is cleaned so that it cannot end
  * the comment it sits in or the field.

@@ -1,15 +1,15 @@
 #ifndef QTLS_H
 #define QTLS_H
 /*
- * qtls: the plain POSIX helpers shared by qtls-server, qtls-server-tls and
- * qtls-client; the OpenSSL ones are in qtls_ssl.h. This header includes no
- * OpenSSL header, so that qtls-server (built against musl, where OpenSSL's
- * headers are not even reachable) never sees one. These programs never
- * link libowfat or lib/lib.a: libowfat is GPL-2.0-only and OpenSSL 3 is
- * Apache-2.0, which may not share a binary.
+ * qtls: the plain POSIX helpers shared by qtlsd (the TLS service of the
+ * listeners) and qtls-client (qremote's STARTTLS helper); the OpenSSL ones
+ * are in qtls_ssl.h, and this header includes no OpenSSL header. These
+ * programs never link libowfat or lib/lib.a: libowfat is GPL-2.0-only and
+ * OpenSSL 3 is Apache-2.0, which may not share a binary.
  *
- *   qtls_say("192.0.2.7 ", "TLSv1.3")        ->  "qtls-server: 192.0.2.7 TLSv1.3\n"
- *   qtls_die(111, "unable to load ", fn)     ->  "qtls-server: fatal: unable to load ...\n"
+ * Every line starts with the program's name, qtls_prog (set by main):
+ *   qtls_say("192.0.2.7 ", "TLSv1.3")        ->  "qtlsd: 192.0.2.7 TLSv1.3\n"
+ *   qtls_die(111, "unable to load ", fn)     ->  "qtlsd: fatal: unable to load ...\n"
  *   qtls_die_sys(111, "unable to fork")      ->  the same with ": strerror(errno)"
  *
  * Each diagnostic is one write(2) on fd 2, cut at QTLS_LINE_MAX bytes, with
@@ -21,7 +21,7 @@
 #define QTLS_LINE_MAX 1024   /* bytes of one diagnostic line, newline included */
 #define QTLS_TOKEN_MAX 64    /* proto or cipher name in a status line */
 #define QTLS_TEXT_MAX 200    /* reason in an N line, CN in a Y line */
-#define QTLS_STATUS_MAX 256  /* one status line on the control descriptor */
+#define QTLS_STATUS_MAX 256  /* one status line to the session program or qremote */
 #define QTLS_TIMEOUT 60      /* default seconds for a handshake */
 #define QTLS_ULONG 21        /* digits of a 64-bit number, NUL included */
 
@@ -54,10 +54,10 @@ int qtls_write_all(int fd, const char *s, size_t len); /* 0, or -1 + errno */
 int qtls_exitcode(int status);                   /* a wait status as an exit code */
 int qtls_wait(int pid);                          /* waits; the child's exit code */
 
-/* The STARTTLS control protocol (qtls-server.8), on the wrapper's side:
- * qtls_ctl_answer writes one line (the program may be gone already, which
- * changes nothing); qtls_ctl_refuse writes "N " what why "\n", the reason
- * cut to QTLS_TEXT_MAX printable bytes. */
+/* qtlsd's side of the tlsd protocol (lib/tlsd.h) with a session program:
+ * qtls_ctl_answer writes one line ("R", "Y proto cipher"; the program may
+ * be gone already, which changes nothing); qtls_ctl_refuse writes
+ * "N " what why "\n", the reason cut to QTLS_TEXT_MAX printable bytes. */
 void qtls_ctl_answer(int ctl, const char *line);
 void qtls_ctl_refuse(int ctl, const char *what, const char *why);
 /* "N " what why "\n" into line, the reason cleaned and cut to

@@ -1,7 +1,7 @@
 /*
- * qtls_ctl_answer, qtls_ctl_refuse: the wrapper's side of the STARTTLS
- * control descriptor (qtls-server.8). Used by qtls-server, when it cannot
- * start its TLS stage, and by qtls-server-tls.
+ * qtls_ctl_answer, qtls_ctl_refuse: qtlsd's answers to a session program
+ * on its connection, in the tlsd protocol (lib/tlsd.h); qtls_nline also
+ * makes qtls-client's "N reason" status line for qremote.
  */
 #include <string.h>
 

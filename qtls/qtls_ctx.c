@@ -1,8 +1,10 @@
 /*
- * qtls_ctx_setup: what every TLS context of qtls-server-tls and qtls-client
- * has: no compression, no renegotiation, no tickets, no session cache (one
- * process per connection: nothing could ever be resumed), a TCP close taken
- * like close_notify, partial writes for the relay, TLS 1.2 at least.
+ * qtls_ctx_setup: what every TLS context of qtlsd and qtls-client has: no
+ * compression, no renegotiation, no tickets, no session cache (each TLS
+ * session runs in a process of its own, a child of qtlsd or a qtls-client,
+ * whose cache no later session would see: nothing could ever be resumed),
+ * a TCP close taken like close_notify, partial writes for the relay, TLS
+ * 1.2 at least.
  */
 #include "qtls_ssl.h"
 

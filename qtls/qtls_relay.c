@@ -1,7 +1,8 @@
 /*
  * qtls_relay: moves bytes between a TLS connection and a plaintext
- * descriptor (a socket pair to the protocol program) until both
- * directions are closed.
+ * descriptor (in qtlsd the session program's connection to it, in
+ * qtls-client the socket pair with qremote) until both directions are
+ * closed.
  *
  *   plain_rfd --read--> up[16 KiB]   --SSL_write--> net_wfd
  *   plain_wfd <-write-- down[16 KiB] <--SSL_read--- net_rfd

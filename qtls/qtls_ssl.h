@@ -1,8 +1,7 @@
 #ifndef QTLS_SSL_H
 #define QTLS_SSL_H
 /*
- * qtls_ssl: the helpers that need OpenSSL, for qtls-server-tls and
- * qtls-client only (qtls-server, the plaintext front, never includes this).
+ * qtls_ssl: the helpers that need OpenSSL, for qtlsd and qtls-client.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,16 +1,17 @@
 /*
  * qready: s6 readiness for a daemon that listens on TCP but cannot say so
- * itself (tcpserver, Dovecot).
+ * itself: in a qmta instance, Dovecot (qsend, qlisten and qtlsd say so
+ * themselves).
  *
  *   qready [-d fd] [-t seconds] prog [arg...]
  *
  * Run from an s6 run script whose service has notification-fd = fd
  * (default 3). qready starts a watcher (double fork: it is nobody's child
- * but init's, so tcpserver's child count and Dovecot's child table never
- * see it), closes fd, and execs prog in its own process. The watcher polls
- * /proc until that process holds a TCP socket in the LISTEN state, writes
- * "\n" to fd and exits; it gives up silently after the timeout (default 60
- * seconds) or when the process is gone. Nothing connects to the port, so
+ * but init's, so Dovecot's child table never sees it), closes fd, and
+ * execs prog in its own process. The watcher polls /proc until that
+ * process holds a TCP socket in the LISTEN state, writes "\n" to fd and
+ * exits; it gives up silently after the timeout (default 60 seconds) or
+ * when the process is gone. Nothing connects to the port, so
  * readiness costs no session and no log line.
  * Exit: what prog exits with; 100 on misuse, 111 if prog cannot be run.
  */

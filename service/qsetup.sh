@@ -394,7 +394,7 @@ PATH=$BINDIR:/usr/bin:/bin
 export PATH
 exec ${setuid}s6-log -b n20 s1000000 T $DIR/log/$1
 EOF
-  # Readiness: the daemon (or qready for a listener) writes a line to fd 3.
+  # Readiness: the daemon (or qready, for Dovecot) writes a line to fd 3.
   echo 3 | put "$sv/notification-fd" 644
 }
 runfile() { put "$DIR/service/$1/run" 755; }
