@@ -30,7 +30,20 @@ static long env_number(const char *name)
   return n;
 }
 
-int listen_attach(void)
+static int attach_slot(void *p, const struct stat *st, long slot)
+{
+  table = p;
+  if ((uint32_t)slot >= table->slots) {
+    munmap(p, (size_t)st->st_size);
+    table = NULL;
+    errno = EINVAL;
+    return -1;
+  }
+  mine = &table->slot[slot];
+  return 1;
+}
+
+int listen_attach(int keep)
 {
   long fd = env_number("QLISTENSHM");
   long slot = env_number("QLISTENSLOT");
@@ -45,19 +58,12 @@ int listen_attach(void)
     return -1;
   }
   p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+  if (keep) return p == MAP_FAILED ? -1 : attach_slot(p, &st, slot);
   close((int)fd);
   if (p == MAP_FAILED) return -1;
-  table = p;
-  if ((uint32_t)slot >= table->slots) {
-    munmap(p, (size_t)st.st_size);
-    table = NULL;
-    errno = EINVAL;
-    return -1;
-  }
-  mine = &table->slot[slot];
   unsetenv("QLISTENSHM"); /* never to a child: the descriptor is gone */
   unsetenv("QLISTENSLOT");
-  return 1;
+  return attach_slot(p, &st, slot);
 }
 
 void listen_progress(void)

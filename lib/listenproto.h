@@ -56,10 +56,11 @@ struct listen_shm {
   struct listen_slot slot[];
 };
 
-/* Maps the table named by QLISTENSHM and QLISTENSLOT, if both are there
- * (then closes the descriptor). 1 attached, 0 not run by qlisten, -1
- * error + errno. */
-int listen_attach(void);
+/* Maps the table named by QLISTENSHM and QLISTENSLOT, if both are there;
+ * then closes the descriptor and forgets the two, unless keep is 1 (a
+ * program whose session goes on in a program it runs: qpop3d). 1
+ * attached, 0 not run by qlisten, -1 error + errno. */
+int listen_attach(int keep);
 /* The client made progress (a no-op when not attached). */
 void listen_progress(void);
 /* 1 while qlisten is under stress, 0 if not (or not attached). */

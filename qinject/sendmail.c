@@ -36,6 +36,7 @@
 #include <case.h>
 #include <stralloc.h>
 
+#include "bflush.h"
 #include "accounts.h"
 #include "addr.h"
 #include "ctl.h"
@@ -863,7 +864,7 @@ static void inject(struct header_state *h, const stralloc *env)
   put(&out, h->out.s, h->out.len);
   put(&out, "\n", 1);
   if (!h->ended_by_dot) copy_body(&out, &h->first_body);
-  if (buffer_flush(&out) == -1) qdie_sys(111, "unable to write to qinject");
+  if (bflush(&out) == -1) qdie_sys(111, "unable to write to qinject");
   close(msgpipe[1]);
   if (!pipe_broken && write_all(envpipe[1], env->s, env->len) == -1 && errno != EPIPE)
     qdie_sys(111, "unable to write to qinject");

@@ -340,7 +340,8 @@ static void new_connection(int fd, const struct sockaddr_storage *peer)
   if (cfg.rules != NULL) {
     r = rules_check(cfg.rules, ip, env, &envlen, LISTEN_MSG_MAX);
     if (r == -1) {
-      qwarn_sys("unable to read ", cfg.rules, ": refusing ", ip);
+      /* a damaged map is reported once, by cdbmap_warn */
+      if (errno != EPROTO) qwarn_sys("unable to read ", cfg.rules, ": refusing ", ip);
       refuse(fd, busy_reply);
       return;
     }

@@ -46,6 +46,7 @@
 #include "ctl.h"
 #include "durable.h"
 #include "ipaddr.h"
+#include "listenproto.h"
 #include "qlog.h"
 #include "qpop3d.h"
 #include "tlsd.h"
@@ -504,11 +505,14 @@ int main(int argc, char **argv)
   qlog_prog = "qpop3d";
   if (argc >= 2 && strcmp(argv[1], "-s") == 0) {
     if (argc != 2) die_usage();
+    listen_attach(0); /* qlisten's table, kept open for us by the login stage */
     pop_session();
   }
   if (argc == 2 || (argc > 2 && argv[1][0] == '-')) die_usage();
   if (argc > 2) checkpw = argv + 1;
   signal(SIGPIPE, SIG_IGN);
+  /* the session (qpop3d -s, run after the login) reports progress too */
+  if (listen_attach(1) == -1) qwarn_sys("unable to attach qlisten's table");
 
   env = getenv("TCPREMOTEIP");
   if (env != NULL && env[0] != '\0') ip = env;

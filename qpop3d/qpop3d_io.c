@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bflush.h"
+#include "listenproto.h"
 #include "line.h"
 #include "qlog.h"
 #include "qpop3d.h"
@@ -46,6 +48,7 @@ static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
   do {
     w = write(fd, buf, len);
   } while (w == -1 && errno == EINTR);
+  if (w > 0) listen_progress(); /* a message being sent: not idle */
   return w;
 }
 
@@ -60,7 +63,7 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
   if (p == 0) {
     /* RFC 1939 3: the autologout timer; no UPDATE state */
     pop_puts("-ERR autologout: idle too long\r\n");
-    buffer_flush(&pop_out);
+    bflush(&pop_out);
     pop_exit(0, "timeout");
   }
   if (p == -1) return -1;
@@ -87,7 +90,7 @@ void pop_puts(const char *s)
 
 void pop_flush(void)
 {
-  if (buffer_flush(&pop_out) == -1) pop_exit(0, "write error");
+  if (bflush(&pop_out) == -1) pop_exit(0, "write error");
 }
 
 int pop_getline(char *line, size_t size, size_t *len)
@@ -95,7 +98,10 @@ int pop_getline(char *line, size_t size, size_t *len)
   int r = line_get(&pop_in, line, size, len);
 
   if (r == -1) pop_exit(0, "read error");
-  if (r == 1) *len = pop_line_chomp(line, *len);
+  if (r == 1) {
+    *len = pop_line_chomp(line, *len);
+    listen_progress(); /* a command: not an idle connection for qlisten */
+  }
   return r;
 }
 

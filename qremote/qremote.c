@@ -30,6 +30,7 @@
 #include <scan.h>
 #include <stralloc.h>
 
+#include "bflush.h"
 #include "addr.h"
 #include "ctl.h"
 #include "qlog.h"
@@ -167,7 +168,7 @@ static void results_put(const struct job *j)
     }
     if (buffer_put(&result_out, "", 1) == -1) goto fail;
   }
-  if (buffer_put(&result_out, "", 1) == -1 || buffer_flush(&result_out) == -1) goto fail;
+  if (buffer_put(&result_out, "", 1) == -1 || bflush(&result_out) == -1) goto fail;
   return;
 fail:
   qdie_sys(111, "unable to write the results");

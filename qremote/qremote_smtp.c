@@ -32,6 +32,7 @@
 #include <fmt.h>
 #include <stralloc.h>
 
+#include "bflush.h"
 #include "addr.h"
 #include "qlog.h"
 #include "queue.h"
@@ -148,7 +149,7 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
 {
   (void)cookie;
   if (conn_broken) return -1;
-  if (buffer_flush(&net_out) == -1) {
+  if (bflush(&net_out) == -1) {
     conn_broken = 1;
     return -1;
   }
@@ -233,7 +234,7 @@ static void puts0(const char *s)
 
 static int flush(void)
 {
-  if (conn_broken || buffer_flush(&net_out) == -1) {
+  if (conn_broken || bflush(&net_out) == -1) {
     conn_broken = 1;
     return -1;
   }

@@ -36,6 +36,7 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "bflush.h"
 #include "ctl.h"
 #include "qlog.h"
 #include "queue.h"
@@ -649,7 +650,7 @@ int main(int argc, char **argv)
       outs(" delivered\n");
     }
   }
-  if (buffer_flush(buffer_1) == -1) qdie_sys(111, "unable to write output");
+  if (bflush(buffer_1) == -1) qdie_sys(111, "unable to write output");
   for (i = 0; i < item_count; i++) stralloc_free(&items[i].text);
   free(items);
   return 0;

@@ -33,6 +33,7 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "bflush.h"
 #include "ctl.h"
 #include "line.h"
 #include "qlog.h"
@@ -602,7 +603,7 @@ int main(int argc, char **argv)
   stralloc_free(&path);
 
   report();
-  if (buffer_flush(buffer_1) == -1) qdie_sys(111, "unable to write output");
+  if (bflush(buffer_1) == -1) qdie_sys(111, "unable to write output");
   free(sizes);
   return 0;
 }

@@ -35,6 +35,7 @@
 #include <stralloc.h>
 
 #include "access.h"
+#include "bflush.h"
 #include "addr.h"
 #include "aliases.h"
 #include "cdbmap.h"
@@ -914,7 +915,7 @@ static void die_config(const char *what)
 {
   qwarn_sys("unable to read ", what);
   reply("421 4.3.5 temporary configuration problem, try again later\r\n");
-  buffer_flush(&net_out);
+  bflush(&net_out);
   if (pool_ctl != -1) session_exit("configuration problem");
   _exit(111);
 }
@@ -1087,7 +1088,10 @@ static void pool(void)
 
   if (devnull == -1) qdie_sys(111, "unable to open /dev/null");
   for (;;) {
-    int fd = listen_next(pool_ctl);
+    int fd;
+
+    if (io_wait_idle(pool_ctl) == -1) _exit(0); /* SIGTERM while waiting: no session */
+    fd = listen_next(pool_ctl);
 
     if (fd == -1) {
       if (errno == 0) _exit(0); /* qlisten retired us */
@@ -1114,11 +1118,11 @@ int main(int argc, char **argv)
   if (argc > 1) die_usage();
   if (getuid() == 0 || geteuid() == 0) qdie(100, "refusing to run as root");
   io_init();
-  if (listen_attach() == -1) qwarn_sys("unable to attach qlisten's table");
+  if (listen_attach(0) == -1) qwarn_sys("unable to attach qlisten's table");
   if (qhome_chdir() == -1) {
     qwarn_sys("unable to read QHOME");
     reply("421 4.3.5 temporary configuration problem, try again later\r\n");
-    buffer_flush(&net_out);
+    bflush(&net_out);
     _exit(111);
   }
   pool_ctl = listen_ctlfd();

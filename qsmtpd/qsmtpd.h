@@ -187,6 +187,7 @@ void io_reset(void);              /* after STARTTLS, between sessions: forget bu
 void io_phase_command(void);      /* a command line is awaited (net_getline does it) */
 void io_phase_data(void);         /* message data is awaited */
 int io_terminated(void);          /* 1 once SIGTERM came: no further session */
+int io_wait_idle(int fd);         /* pool: waits for fd with SIGTERM open; -1 SIGTERM came */
 void spawn_child_setup(void);     /* in a forked child: default signals, nothing blocked */
 void out_puts(const char *s);     /* queue output */
 void out_put(const char *s, size_t len);

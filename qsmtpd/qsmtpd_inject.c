@@ -30,6 +30,7 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "bflush.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_env.h"
@@ -249,7 +250,7 @@ const char *inject_finish(struct inject *q, const char *env, size_t len)
   size_t done = 0;
 
   if (q->own) return inject_reply(own_finish(q, env, len));
-  if (!q->failed && buffer_flush(&q->b) == -1) q->failed = 1;
+  if (!q->failed && bflush(&q->b) == -1) q->failed = 1;
   if (close(q->msgfd) == -1) q->failed = 1;
   q->msgfd = -1;
   while (!q->failed && done < len) {

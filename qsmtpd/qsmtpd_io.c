@@ -23,6 +23,7 @@
 
 #include <buffer.h>
 
+#include "bflush.h"
 #include "line.h"
 #include "listenproto.h"
 #include "qsmtpd.h"
@@ -215,6 +216,20 @@ void spawn_child_setup(void)
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+int io_wait_idle(int fd)
+{
+  struct pollfd p;
+
+  for (;;) {
+    if (got_term) return -1;
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (ppoll(&p, 1, NULL, &waitmask) > 0) return 0;
+    if (errno != EINTR) return 0; /* let the read report it */
+  }
+}
+
 int io_terminated(void)
 {
   return term_seen || got_term;
@@ -241,21 +256,9 @@ void reply(const char *s)
   out_put(s, strlen(s));
 }
 
-/* Not buffer_flush: libowfat 0.32 as Debian builds it returns 0 from
- * buffer_flush even when the write failed (it reads buffer_stubborn's int
- * -1 as a 64-bit value, which is positive), so a client that is gone was
- * never noticed here. The pending output goes out through net_write. */
 void out_flush(void)
 {
-  size_t len = net_out.p;
-  size_t done = 0;
-
-  net_out.p = 0;
-  while (done < len) {
-    ssize_t w = net_write(net_out.fd, net_out.x + done, len - done, NULL);
-    if (w <= 0) session_exit("write error");
-    done += (size_t)w;
-  }
+  if (bflush(&net_out) == -1) session_exit("write error");
 }
 
 void io_term_check(void)
@@ -276,7 +279,7 @@ void io_term_check(void)
 void die_timeout(void)
 {
   reply("421 4.4.2 timeout, closing connection\r\n");
-  buffer_flush(&net_out);
+  bflush(&net_out);
   session_exit("timeout");
 }
 
@@ -288,7 +291,7 @@ void die_read(void)
 void die_nomem(void)
 {
   reply("421 4.3.0 out of memory, closing connection\r\n");
-  buffer_flush(&net_out);
+  bflush(&net_out);
   session_exit("out of memory");
 }
 

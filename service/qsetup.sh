@@ -351,13 +351,10 @@ fi
 mkd "$DIR/log" 755 root:root
 mkd "$DIR/service" 755 root:root
 
-if [ -n "$ROOT" ]; then
-  SMTPD_UID=$(id -u "$Q_SMTPD") && SMTPD_GID=$(getent group "$Q_QUEUE" | cut -d: -f3) ||
-    die 111 "unable to find the ids of $Q_SMTPD"
-fi
-
 # Every run script starts with this: the instance, PATH with BINDIR first,
-# stderr into the logger, and ctl NAME DEFAULT to read a number from control/.
+# stderr into the logger, and ctl NAME DEFAULT [positive] to read a number
+# from control/ (a bad or too large number, or with "positive" a 0, gives
+# DEFAULT: a bad setting never keeps a service from starting).
 run_header() {
   cat <<EOF
 #!/bin/sh
@@ -374,7 +371,9 @@ ctl_function() {
 ctl() {
   v=$(sed -e 's/#.*//' -e 's/^[[:blank:]]*//' -e 's/[[:blank:]]*$//' -e '/^$/d' -e q \
     "control/$1" 2>/dev/null)
-  case $v in ''|*[!0-9]*) v=$2 ;; esac
+  case $v in ''|*[!0-9]*|???????*) v=$2 ;; esac
+  [ "$v" -le 100000 ] || v=$2
+  [ "$v" != 0 ] || [ "$3" != positive ] || v=$2
   echo "$v"
 }
 EOF
@@ -437,9 +436,9 @@ listener() {
     case $ln_name in smtps|pop3s) printf 'IMPLICITTLS=1\nexport IMPLICITTLS\n' ;; esac
     # no QINJECT: qsmtpd (qmta-smtpd is in the queue group) writes the queue
     # itself with qinject's code; an admin sets QINJECT here for a filter
-    echo "exec qlisten -d 3 -c \"\$(ctl concurrencyincoming 400)\" -p \"\$(ctl concurrencyperip 40)\" \\"
+    echo "exec qlisten -d 3 -c \"\$(ctl concurrencyincoming 400 positive)\" -p \"\$(ctl concurrencyperip 40)\" \\"
     echo "  -P \"\$(ctl concurrencyloopback 100)\" -b 256 -l $ME \\"
-    [ -z "$ln_pool" ] || echo "  -s \"\$(ctl sessionsperprocess 100)\" $SMTPDUSER\\"
+    [ -z "$ln_pool" ] || echo "  -s \"\$(ctl sessionsperprocess 100 positive)\" $SMTPDUSER\\"
     [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
     echo "  -m '$ln_reply' -M '$ln_full' \\"
     echo "  $ln_ip $ln_port $*"

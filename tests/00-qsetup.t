@@ -65,7 +65,7 @@ ok "smtp: qlisten on the address, rules CDB, pool of qsmtpd as qmta-smtpd, qtlsd
   grep -q '127.0.0.1 $SMTP qsmtpd\$' '$QHOME/service/smtp/run' &&
   grep -q -- '-x control/tcp.smtp.cdb' '$QHOME/service/smtp/run' &&
   grep -q -- '-u qmta-smtpd' '$QHOME/service/smtp/run' &&
-  grep -q -- '-s \"\\\$(ctl sessionsperprocess 100)\"' '$QHOME/service/smtp/run' &&
+  grep -q -- '-s \"\\\$(ctl sessionsperprocess 100 positive)\"' '$QHOME/service/smtp/run' &&
   grep -q '^exec qlisten -d 3 ' '$QHOME/service/smtp/run' &&
   grep -qx 'QTLSD=$QHOME/run/tlsd' '$QHOME/service/smtp/run' &&
   grep -q '^exec qtlsd -d 3 -u qmta-tls -g qmta-smtpd ' '$QHOME/service/tlsd/run'"
