@@ -14,7 +14,7 @@ accepts() { grep -c 'qsmtpd: accept ' "$QHOME/log/smtp/current" 2>/dev/null || t
 PORT=$(free_port)
 inst_setup --smtp 127.0.0.1:$PORT
 # smtp_raw sends whole transcripts in one write, data before the 354:
-# the pipelining checks (tests/33-pipelining.t) would end those sessions
+# the pipelining checks (tests/31-strict.t) would end those sessions
 touch "$QHOME/control/relaxpipelining"
 echo 'bob@test.example:!' >>"$QHOME/control/users"
 qnewmaps "$QHOME" >/dev/null || bail "qnewmaps failed"

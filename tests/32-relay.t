@@ -12,7 +12,7 @@ plan 20
 PORT=$(free_port)
 inst_setup --smtp 127.0.0.1:$PORT
 # smtp_raw sends whole transcripts in one write, data before the 354:
-# the pipelining checks (tests/33-pipelining.t) would end those sessions
+# the pipelining checks (tests/31-strict.t) would end those sessions
 touch "$QHOME/control/relaxpipelining"
 C="$QHOME/control"
 echo 'bob@test.example:!' >>"$C/users"
