@@ -203,7 +203,7 @@ static int read_request(int conn, int *client, char *ip, size_t ipsize)
     return -1;
   if (fstat(*client, &st) == -1 || !S_ISSOCK(st.st_mode)) return -1;
   *nl = '\0';
-  qtls_clean(ip, ipsize, req + 2, 1, 0);
+  qtls_clean(ip, ipsize, req + 2, 0, 0); /* printable: an IPv6 address keeps its colons */
   return req[0];
 }
 
