@@ -28,7 +28,9 @@
 #define TLSD_NAME_MAX 64   /* proto or cipher name */
 
 /* Connects to path and sends the request kind ('P' or 'I') for client,
- * from ip. The connection, or -1 + errno. */
+ * from ip. The connection, or -1 + errno. A connection that qtlsd closed
+ * before the request went out is returned too: read its answer ("N busy"
+ * when it has too many sessions; end of file otherwise). */
 int tlsd_request(const char *path, int client, char kind, const char *ip);
 /* One answer line from fd into line (size bytes, NUL-ended, without the
  * newline), waiting at most timeout seconds. Its length, or -1 (error,

@@ -18,7 +18,8 @@
  * and shutdown(net_wfd, SHUT_WR); a close_notify (or plain end of file)
  * from the peer becomes shutdown(plain_wfd, SHUT_WR). Once our side is
  * closed, the peer may go on sending, but it ends the session if it stays
- * silent for r->linger seconds without closing its own side.
+ * silent for r->linger seconds without closing its own side; a reset from
+ * the peer then ends it too, as its close.
  */
 #include <errno.h>
 #include <poll.h>
@@ -157,14 +158,23 @@ int qtls_relay(struct qtls_relay *r)
           if (close_sent) linger_end = qtls_now_ms() + (long long)r->linger * 1000;
           progress = 1;
         } else {
+          int err = errno;
           int e = SSL_get_error(r->ssl, n);
 
           if (e == SSL_ERROR_ZERO_RETURN ||
-              (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)) {
+              (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && err == 0)) {
             net_eof = 1; /* close_notify, or end of file without one */
             progress = 1;
+          } else if (close_sent && e == SSL_ERROR_SYSCALL &&
+                     (err == ECONNRESET || err == EPIPE)) {
+            /* Our side had ended, and the peer closed without reading our
+             * close_notify (python's smtplib after 221, say): its kernel
+             * answers with a reset. The end of a session, not an error. */
+            ERR_clear_error();
+            net_eof = 1;
+            progress = 1;
           } else if ((want_read = ssl_wants(r->ssl, n)) == 0) {
-            return fail(r, "read", n, errno);
+            return fail(r, "read", n, err);
           }
         }
       }

@@ -16,11 +16,12 @@
  * once, and no plaintext session ever pays for TLS.
  *
  * The certificate and the key are loaded again when either file changes
- * (checked before each session) or on SIGHUP; while they cannot be
- * loaded, requests get "N reason" (STARTTLS is refused with a temporary
- * error, the session goes on in plaintext). -t: seconds for a handshake
- * and for the session program's requests (default 60). -n: TLS sessions
- * at once (default 1000); beyond it a request gets "N busy".
+ * (contents, owner or mode; checked before each session) or on SIGHUP;
+ * while they cannot be loaded, requests get "N reason" (STARTTLS is
+ * refused with a temporary error, the session goes on in plaintext).
+ * -t: seconds for a handshake and for the session program's requests
+ * (default 60). -n: TLS sessions at once (default 1000); beyond it a
+ * request gets "N busy".
  * SIGTERM: stop taking requests and exit; running sessions go on.
  * -d fd: "\n" to fd once the socket listens.
  * Exit: 0 after SIGTERM, 100 on misuse, 111 when it cannot start.
@@ -74,10 +75,13 @@ static void die_usage(void) { qtls_die(100, "usage: " USAGE); }
 
 /* ---- the context ---- */
 
+/* The change time too: a key that could not be read because of its owner
+ * or mode is fixed with chown or chmod, which change nothing else. */
 static int same_file(const struct stat *a, const struct stat *b)
 {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-         a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+         a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* NULL and a reason in err if the certificate or the key is unusable. */
@@ -203,7 +207,7 @@ static int read_request(int conn, int *client, char *ip, size_t ipsize)
     return -1;
   if (fstat(*client, &st) == -1 || !S_ISSOCK(st.st_mode)) return -1;
   *nl = '\0';
-  qtls_clean(ip, ipsize, req + 2, 1, 0);
+  qtls_clean(ip, ipsize, req + 2, 0, 0); /* printable: an IPv6 address keeps its colons */
   return req[0];
 }
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# qsmtpd with TLS and AUTH over real TCP, through qtls-server: STARTTLS
+# qsmtpd with TLS and AUTH over real TCP, through qtlsd: STARTTLS
 # (and the CVE-2011-0411 injection), implicit TLS on the smtps listener,
 # the submission listener refusing unauthenticated mail, AUTH PLAIN and
 # LOGIN checked by qauth (good and bad passwords, bad base64, cancel,

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # 36-qtls-client: qtls-client as qremote runs it (fd 3 the network socket,
 # fd 0 one end of a socket pair), against small python3 ssl servers of our
-# own and against qtls-server: the status line and its format, SNI, -v with
+# own and against qtlsd (an "I" request for the other end of a socket
+# pair, lib/tlsd.h): the status line and its format, SNI, -v with
 # the system store (a self-signed server fails), with -C and the right or
 # a wrong -h, failed and timed-out handshakes, bulk data with half-close.
 # Loopback only; every wait is bounded; only our own processes are stopped.
 import os
 import re
+import select
 import shutil
 import socket
 import ssl
@@ -23,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ['PATH'] = os.pathsep.join([os.path.join(ROOT, 'bin'), os.path.join(ROOT, 'qtls'),
                                       os.environ.get('PATH', '')])
 CLIENT = shutil.which('qtls-client')
-SERVER = shutil.which('qtls-server')
+QTLSD = shutil.which('qtlsd')
 TIMEOUT = 20
 STATUS_Y = re.compile(r'Y (TLSv1\.[23]) ([A-Za-z0-9._-]{1,64}) (verified|unverified) '
                       r'([!-~]{1,200})\n$')
@@ -191,6 +193,70 @@ def echo_once(ours, data):
     return got
 
 
+def start_qtlsd(cert, key):
+    """qtlsd on a socket in tmp, ready (-d); (process, socket, log file)"""
+    sock = os.path.join(tmp, 'tlsd.sock')
+    log = os.path.join(tmp, 'tlsd.log')
+    rfd, wfd = os.pipe()
+    with open(log, 'w') as errf:
+        p = subprocess.Popen([QTLSD, '-d', str(wfd), '-c', cert, '-k', key, sock],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf,
+                             pass_fds=(wfd,))
+    started.append(p)
+    os.close(wfd)
+    ready = select.select([rfd], [], [], TIMEOUT)[0]
+    line = os.read(rfd, 16) if ready else b''
+    os.close(rfd)
+    if line != b'\n':
+        raise SystemExit('Bail out! qtlsd did not start')
+    return p, sock, log
+
+
+def client_to_qtlsd(sock, ip, args):
+    """qtls-client with fd 3 one end of a socket pair, whose other end goes
+    to qtlsd with an "I" request; (process, our end of qtls-client's
+    socket pair, the session's connection to qtlsd)"""
+    a, b = socket.socketpair()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(TIMEOUT)
+    conn.connect(sock)
+    socket.send_fds(conn, [b'I %s\n' % ip.encode()], [b.fileno()])
+    b.close()
+    ours, theirs = socket.socketpair()
+    with open(os.path.join(tmp, 'c-%s.err' % ip), 'w') as errf:
+        p = subprocess.Popen(['sh', '-c', 'exec "$0" "$@" 3<&0 0<&1 1>/dev/null', CLIENT] + args,
+                             stdin=a.fileno(), stdout=theirs.fileno(), stderr=errf)
+    started.append(p)
+    a.close()
+    theirs.close()
+    ours.settimeout(TIMEOUT)
+    return p, ours, conn
+
+
+def cat(conn):
+    """the session's side: echoes everything back, then half-closes"""
+    while True:
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            break
+        if not data:
+            break
+        conn.sendall(data)
+    conn.shutdown(socket.SHUT_WR)
+
+
+def wait_log(log, pattern):
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        with open(log) as f:
+            for line in f.read().splitlines():
+                if re.search(pattern, line):
+                    return line
+        time.sleep(0.05)
+    return ''
+
+
 def main():
     print('1..35')
     cert, key = make_cert('mx', 'mx.test.example')
@@ -335,62 +401,46 @@ def main():
     rc = p.wait(TIMEOUT)
     ok(got == blob and rc == 0, '1 MiB each way, half-close, exit 0', len(got), rc)
 
-    # against qtls-server -i running cat: our two programs end to end
+    # against qtlsd, given one end of a socket pair with an "I" request,
+    # the session's side echoing like cat: our two programs end to end
+    tlsd, tlsd_sock, tlsd_log = start_qtlsd(cert, key)
     blob = os.urandom(2 << 20)
-    a, b = socket.socketpair()
-    serr = os.path.join(tmp, 'server.err')
-    with open(serr, 'w') as errf:
-        env = dict(os.environ)
-        env['TCPREMOTEIP'] = '127.0.0.5'
-        srv = subprocess.Popen([SERVER, '-i', '-c', cert, '-k', key, 'cat'], stdin=b.fileno(),
-                               stdout=b.fileno(), stderr=errf, env=env)
-    started.append(srv)
-    b.close()
-    ours, theirs = socket.socketpair()
-    with open(os.path.join(tmp, 'c.err'), 'w') as errf:
-        p = subprocess.Popen(['sh', '-c', 'exec "$0" "$@" 3<&0 0<&1 1>/dev/null', CLIENT, '-v',
-                              '-C', cert, '-h', 'mx.test.example'],
-                             stdin=a.fileno(), stdout=theirs.fileno(), stderr=errf)
-    started.append(p)
-    a.close()
-    theirs.close()
-    ours.settimeout(TIMEOUT)
+    p, ours, conn = client_to_qtlsd(tlsd_sock, '127.0.0.5',
+                                    ['-v', '-C', cert, '-h', 'mx.test.example'])
     status = readline(ours)
+    yline = readline(conn)
+    echo = threading.Thread(target=cat, args=(conn,))
+    echo.start()
     got = echo_once(ours, blob)
     rc = p.wait(TIMEOUT)
-    src = srv.wait(TIMEOUT)
-    with open(serr) as f:
-        slog = f.read()
+    echo.join(TIMEOUT)
+    conn.close()
+    line = wait_log(tlsd_log, r'^qtlsd: 127\.0\.0\.5 ')
     m = STATUS_Y.match(status)
-    ok(m is not None and m.group(3) == 'verified', 'qtls-client -v against qtls-server: verified',
+    ok(m is not None and m.group(3) == 'verified', 'qtls-client -v against qtlsd: verified',
        status)
-    ok(got == blob, '2 MiB each way through qtls-client and qtls-server -i cat', len(got))
-    ok(rc == 0 and src == 0, 'both helpers exit 0', rc, src)
-    ok(re.match(r'qtls-server: 127\.0\.0\.5 TLSv1\.3 \S+ in=2097152 out=2097152\n$', slog),
-       'the server counted every byte', slog)
+    ok(got == blob, '2 MiB each way through qtls-client and qtlsd, echoed like cat', len(got))
+    ok(rc == 0 and yline.startswith('Y TLSv1.3 ') and ' error' not in line,
+       'qtls-client exits 0; qtlsd said Y and its session ended without error', rc, yline,
+       line)
+    ok(re.match(r'qtlsd: 127\.0\.0\.5 TLSv1\.3 \S+ in=2097152 out=2097152$', line),
+       'qtlsd counted every byte', line)
 
-    # a server that closes first: qremote reads end of file, the helper ends
-    a, b = socket.socketpair()
-    with open(serr, 'w') as errf:
-        srv = subprocess.Popen([SERVER, '-i', '-c', cert, '-k', key, 'sh', '-c',
-                                'echo "221 bye"'], stdin=b.fileno(), stdout=b.fileno(),
-                               stderr=errf)
-    started.append(srv)
-    b.close()
-    ours, theirs = socket.socketpair()
-    p = subprocess.Popen(['sh', '-c', 'exec "$0" "$@" 3<&0 0<&1 1>/dev/null', CLIENT],
-                         stdin=a.fileno(), stdout=theirs.fileno(), stderr=subprocess.DEVNULL)
-    started.append(p)
-    a.close()
-    theirs.close()
-    ours.settimeout(TIMEOUT)
+    # qtlsd's side closes first: qremote reads end of file, the helper ends
+    p, ours, conn = client_to_qtlsd(tlsd_sock, '127.0.0.6', [])
     status = readline(ours)
+    yline = readline(conn)
+    conn.sendall(b'221 bye\n')
+    conn.close()
     got = recv_all(ours)
     ours.close()
     rc = p.wait(TIMEOUT)
-    src = srv.wait(TIMEOUT)
-    ok(STATUS_Y.match(status) and got == b'221 bye\n' and rc == 0 and src == 0,
-       'the server closing first ends the session cleanly', status, got, rc, src)
+    line = wait_log(tlsd_log, r'^qtlsd: 127\.0\.0\.6 ')
+    ok(STATUS_Y.match(status) and yline.startswith('Y ') and got == b'221 bye\n' and rc == 0
+       and re.match(r'qtlsd: 127\.0\.0\.6 TLSv1\.3 \S+ in=0 out=8$', line),
+       'the server closing first ends the session cleanly on both sides', status, got, rc, line)
+    tlsd.terminate()
+    tlsd.wait(TIMEOUT)
 
     # usage and setup errors
     for args, name in ((['-v'], '-v without -h'), (['x'], 'an argument'),
