@@ -8,6 +8,9 @@
  *   queue/mess/NN/ID     taken in by qsend (NN = ID % QUEUE_SPLIT, decimal)
  *   queue/info/NN/ID     qsend's per-recipient state log (absent: all pending)
  *   queue/bounce/        (reserved for qsend's notifications)
+ *   queue/bad/ID         a damaged file set aside by qsend (ID.N if ID was
+ *                        taken); listed by qstat, never delivered
+ *   queue/flush/         sendmail -qR/-qS/-qI requests for qsend
  *   queue/pool/UID.N     a finished queue file kept for reuse by its owner
  *                        UID (see queue_pool.c; N < QUEUE_POOL)
  *   queue/trigger        FIFO: qinject writes one byte after each commit

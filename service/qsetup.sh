@@ -279,6 +279,9 @@ default generics 644 "# Rewriting of locally injected mail: user or user@host <b
 
 # Shared by qinject (any user through the setgid bin/qinject, qsmtpd's
 # account, root) and qsend (qmta-send): setgid directories of the queue group.
+# queue/ itself is not writable by the group: nobody but root adds, removes
+# or replaces a directory in it (qsend sets damaged files aside in bad/,
+# sendmail -qR leaves requests in flush/: both are made here).
 mkd "$DIR/queue" 750 "root:$Q_QUEUE"
 set --
 i=0
@@ -287,7 +290,7 @@ while [ $i -lt 32 ]; do
   i=$((i + 1))
 done
 mkdirs 2770 "root:$Q_QUEUE" "$DIR/queue/tmp" "$DIR/queue/new" "$DIR/queue/bounce" "$DIR/queue/pool" \
-  "$DIR/queue/mess" "$DIR/queue/info" "$@"
+  "$DIR/queue/bad" "$DIR/queue/flush" "$DIR/queue/mess" "$DIR/queue/info" "$@"
 if [ ! -p "$DIR/queue/trigger" ]; then
   rm -f "$DIR/queue/trigger"
   mkfifo "$DIR/queue/trigger" || die 111 "unable to create $DIR/queue/trigger"
