@@ -150,6 +150,11 @@ struct queue_writer {
 int queue_pool_put(const char *path);
 int queue_pool_take(const char *tmpname);
 
+/* 0 if nobody has the file of fd (open read-only, ours) open for
+ * writing, or if that cannot be told; -1 + EBUSY if someone has
+ * (queue_nowriter.c). queue_open does not reuse such a file from the pool. */
+int queue_nowriter(int fd);
+
 /* The struct needs no initialisation before queue_open. After a failed
  * queue_open there is nothing to abort (queue_abort is harmless, though). */
 int queue_open(struct queue_writer *w);

@@ -45,17 +45,24 @@ static int tmp_name(struct queue_writer *w)
   return 0;
 }
 
-/* A pooled file under w->tmpname, emptied: its fd, or -1 (none; nothing left) */
+/* A pooled file under w->tmpname, emptied: its fd, or -1 (none; nothing
+ * left). Only a plain file of ours with one link, and one that nobody
+ * else holds open for writing (queue_nowriter): that one is dropped. */
 static int pool_reuse(struct queue_writer *w)
 {
   struct stat st;
-  int fd;
+  struct stat wst;
+  int rfd;
+  int fd = -1;
 
   if (queue_pool_take(w->tmpname) == -1) return -1;
   /* O_NONBLOCK: anything but a plain file there (a FIFO) must not hang us */
-  fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-      st.st_uid == geteuid())
+  rfd = open(w->tmpname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (rfd != -1 && fstat(rfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+      st.st_uid == geteuid() && queue_nowriter(rfd) == 0)
+    fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (rfd != -1) close(rfd);
+  if (fd != -1 && fstat(fd, &wst) == 0 && wst.st_dev == st.st_dev && wst.st_ino == st.st_ino)
     return fd;
   if (fd != -1) close(fd);
   unlink(w->tmpname);

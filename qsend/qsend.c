@@ -337,6 +337,10 @@ int main(int argc, char **argv)
 
   queue_lock();
   trigger_open();
+  /* the readiness descriptor is ours alone: qlspawn (root) and qrspawn,
+   * and the programs they run, must not inherit it */
+  if (have_ready_fd && fcntl((int)ready_fd, F_SETFD, FD_CLOEXEC) == -1)
+    qwarn_sys("unable to set close-on-exec on the readiness fd");
   spawner_start(0, cfg.conc_local);
   spawner_start(1, cfg.conc_remote);
   if (getuid() == 0) drop_to(ACCT_SEND);

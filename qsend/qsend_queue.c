@@ -238,7 +238,8 @@ static void info_load(struct msg *m)
 static int msg_load(struct msg *m, const char *path, time_t *changed)
 {
   struct stat st;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO put there must not hang us (queue_env_read refuses it) */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   int r;
 
   *changed = 0;

@@ -322,6 +322,42 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
   }
 }
 
+/*
+ * Opens path (queue/DIR/NAME or queue/DIR/NN/NAME) for reading as root may
+ * run us: queue/ is root's, but the directories in it belong to the queue
+ * group, whose members could put a symbolic link at NN or NAME, or a FIFO
+ * (which would hang us). So neither the last directory nor the file may
+ * be a link, and the file must be a plain one. -1 + errno (EINVAL: not a
+ * plain file).
+ */
+static int open_plain(const char *path)
+{
+  char dir[QUEUE_PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+  struct stat st;
+  int dfd;
+  int fd;
+
+  if (slash == NULL || n >= sizeof dir) {
+    errno = EINVAL;
+    return -1;
+  }
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd == -1) return -1;
+  fd = openat(dfd, slash + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  close(dfd);
+  if (fd == -1) return -1;
+  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
 /* Reads queue/info/NN/ID into info (empty if there is none). */
 static int read_info(unsigned long id, stralloc *info)
 {
@@ -331,7 +367,7 @@ static int read_info(unsigned long id, stralloc *info)
 
   info->len = 0;
   queue_path(path, "info", id);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open_plain(path);
   if (fd == -1) return errno == ENOENT ? 0 : -1;
   for (;;) {
     ssize_t r = read(fd, buf, sizeof buf);
@@ -376,7 +412,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   int match;
 
   if (opt.have_id && opt.id != id) return;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open_plain(path);
   if (fd == -1) {
     if (errno != ENOENT) qwarn_sys("unable to open ", path); /* ENOENT: qsend moved it */
     return;
@@ -484,11 +520,13 @@ static int all_digits(const char *s)
 
 static void scan_dir(const char *dir, int fresh)
 {
-  DIR *d = opendir(dir);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); /* see open_plain */
+  DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
   struct dirent *de;
   stralloc path = {0};
 
   if (d == NULL) {
+    if (dfd != -1) close(dfd);
     if (errno == ENOENT && !fresh) return;
     qdie_sys(111, "unable to open ", dir);
   }

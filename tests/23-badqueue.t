@@ -6,7 +6,7 @@
 # queue/mess before qsend starts (its start-up scan), one in queue/new while
 # it runs (take-in); good mail keeps flowing past them.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 20
 
 inst_setup
 echo 'bob@test.example:!' >>"$QHOME/control/users"
@@ -62,6 +62,19 @@ ok "qstat lists the file set aside" sh -c "printf '%s\n' \"\$1\" | grep -q '^$NE
 ok "qstat lists both" sh -c "printf '%s\n' \"\$1\" | grep -q '^$OLD .*set aside in queue/bad'" sh "$out"
 ok "qstat's summary names them" sh -c "printf '%s\n' \"\$1\" | grep -q '^2 damaged files set aside in queue/bad'" sh "$out"
 is "$(qstat -s "$QHOME" | sed -n 's/^bad //p')" 2 "qstat -s counts them (bad 2)"
+# a FIFO in queue/new (the queue group can put one there): neither qsend
+# nor qstat (run by root) may hang on it; it is set aside like the others
+FIFO=900000077
+mkfifo "$Q/new/.fifo" && mv "$Q/new/.fifo" "$Q/new/$FIFO"
+printf 'Subject: good 9\n\nfine\n' | qinject -f alice@else.example bob@test.example
+ok "a FIFO in queue/new is set aside" wait_for 20 test -p "$Q/bad/$FIFO"
+ok "mail goes on past it" wait_for 20 has_mail "$BOB" 5
+# one in queue/mess (qsend reads mess/ only when it starts): qstat passes it by
+FIFO2=900000109
+mkfifo "$Q/mess/$((FIFO2 % 32))/$FIFO2"
+ok "qstat does not hang on a FIFO" sh -c 'timeout 20 qstat "$1" >/dev/null 2>&1' sh "$QHOME"
+rm -f "$Q/mess/$((FIFO2 % 32))/$FIFO2"
+
 # queue/bad refuses it (as an instance from before queue/bad, where qsend
 # cannot make it): the file stays, said once, not at every scan
 STUCK=900000099
@@ -72,7 +85,7 @@ ok "a file that cannot be moved is logged" wait_for 20 grep -q "damaged queue fi
 for i in 6 7 8; do
   printf 'Subject: good %s\n\nfine\n' "$i" | qinject -f alice@else.example bob@test.example
 done
-ok "mail still delivered" wait_for 20 has_mail "$BOB" 8
+ok "mail still delivered" wait_for 20 has_mail "$BOB" 9
 sleep 1
 is "$(grep -c "$STUCK" "$LOG")" 1 "once, not at every scan"
 chmod 2770 "$Q/bad"
