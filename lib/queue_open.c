@@ -5,7 +5,9 @@
  * header's 24 bytes are reserved here and written by queue_commit.
  * A stale name (pid reuse after a crash) is skipped with the next counter.
  * A file of a finished message, kept in the pool for this uid, is taken
- * first (queue_pool.c): renamed to the temp name and truncated.
+ * first (queue_pool.c): renamed to the temp name and truncated. With no
+ * space for a new file (ENOSPC, EDQUOT) the pool is emptied and the
+ * creation tried again (queue_pool_relief).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,12 +80,14 @@ int queue_open(struct queue_writer *w)
   w->msglen = 0;
   w->buflen = 0;
   w->in_envelope = 0;
+  w->drained = 0;
 
   for (tries = 0; tries < 100; tries++) {
     if (tmp_name(w) == -1) return -1;
     if (tries == 0 && (w->fd = pool_reuse(w)) != -1) break;
     w->fd = open(w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd != -1) break;
+    if (queue_pool_relief(w, errno)) continue; /* no inode or no block: the pool gave some */
     if (errno != EEXIST) {
       w->tmpname[0] = '\0';
       return -1;

@@ -492,6 +492,21 @@ void queue_clean_tmp(int at_start)
   closedir(dir);
 }
 
+/* queue/pool: idle files and what passes its budget go (queue_pool.c) */
+void queue_pool_tidy(void)
+{
+  char n1[FMT_ULONG];
+  char n2[FMT_ULONG];
+  unsigned long long kept = 0;
+  int dropped = queue_pool_sweep(now, &kept);
+
+  if (dropped == -1 && errno != ENOENT) qwarn_sys("unable to read queue/pool");
+  if (dropped <= 0) return;
+  n1[fmt_ulong(n1, (unsigned long)dropped)] = '\0';
+  n2[fmt_ulonglong(n2, kept)] = '\0';
+  qlog("pool: ", n1, " files dropped (idle or over its limit), ", n2, " bytes kept");
+}
+
 void queue_scan_all(void)
 {
   unsigned long i;

@@ -20,7 +20,8 @@
  * a damaged file that qsend set aside in queue/bad/ gets one line:
  *   900000042  57    2026-11-25 10:27:50  1h  set aside in queue/bad: damaged, ...
  * then one summary line (and one for queue/bad). -s prints only the
- * counts, "name value" a line ("bad N": the files in queue/bad).
+ * counts, "name value" a line ("bad N": the files in queue/bad; "pool N"
+ * and "poolbytes N": the files kept in queue/pool and the space they take).
  * Filters (all must match): -f the sender contains the text, -r a
  * recipient contains it (ASCII case ignored), -i the queue id, -o older
  * than age, -n newer than age (age: seconds, or a number with s m h d w).
@@ -86,6 +87,8 @@ static struct {
   unsigned long long rcpts;
   unsigned long long by_state[4];
   unsigned long long bad; /* damaged files set aside in queue/bad */
+  unsigned long long pool; /* files kept in queue/pool for reuse */
+  unsigned long long pool_bytes; /* the disk space they take */
 } total;
 
 static struct item *items;
@@ -622,6 +625,29 @@ static void scan_bad(void)
   stralloc_free(&path);
 }
 
+/* queue/pool: how many files it keeps, and their space (for -s) */
+static void count_pool(void)
+{
+  int dfd = open("queue/pool", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
+  struct dirent *de;
+
+  if (d == NULL) {
+    if (dfd != -1) close(dfd);
+    return;
+  }
+  while ((de = readdir(d)) != NULL) {
+    struct stat st;
+
+    if (de->d_name[0] == '.') continue;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+      continue;
+    total.pool++;
+    total.pool_bytes += (unsigned long long)st.st_blocks * 512ULL;
+  }
+  closedir(d);
+}
+
 static int cmp_item(const void *a, const void *b)
 {
   const struct item *x = a;
@@ -668,6 +694,10 @@ static void print_counts(void)
   outnum(total.by_state[ST_DELIVERED]);
   outs("\nbad ");
   outnum(total.bad);
+  outs("\npool ");
+  outnum(total.pool);
+  outs("\npoolbytes ");
+  outnum(total.pool_bytes);
   outs("\n");
 }
 
@@ -736,6 +766,7 @@ int main(int argc, char **argv)
   scan_bad();
 
   if (opt.counts_only) {
+    count_pool();
     print_counts();
   } else {
     if (item_count > 1) qsort(items, item_count, sizeof *items, cmp_item);

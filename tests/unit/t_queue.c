@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "tap.h"
 #include "tmpdir.h"
 #include "queue.h"
@@ -51,7 +52,7 @@ int main(void)
   char c;
   size_t k;
 
-  plan(83);
+  plan(95);
   if (chdir(tmpdir_make()) == -1) return 1;
 
   /* paths */
@@ -322,6 +323,64 @@ int main(void)
       ok(1, "# SKIP no leases on this file system");
     queue_abort(&w);
     if (other != -1) close(other);
+  }
+
+  /* bounds: a small share of the file system, capped; nothing when short */
+  ok(queue_pool_budget(8ULL << 20, 8ULL << 20) == (8ULL << 20) / QUEUE_POOL_SHARE,
+     "budget: 1/64 of an 8 MB file system");
+  ok(queue_pool_budget(1ULL << 40, 1ULL << 40) == QUEUE_POOL_BYTES, "budget: capped");
+  ok(queue_pool_budget(8ULL << 20, (8ULL << 20) / QUEUE_POOL_SHORT - 1) == 0,
+     "budget: nothing while the disk is short");
+
+  /* the sweep: files that waited longer than QUEUE_POOL_IDLE go, so that
+   * an account that stopped sending keeps nothing */
+  {
+    unsigned long long kept = 1;
+    time_t t = time(NULL);
+    size_t before;
+
+    for (k = 0; k < 5; k++) {
+      char fn[32];
+
+      memcpy(fn, "queue/s", 7);
+      fn[7 + fmt_ulong(fn + 7, k)] = '\0';
+      if (write_raw(fn, msg, 1000) != 0 || queue_pool_put(fn) != 0) break;
+    }
+    before = count_dir("queue/pool");
+    ok(k == 5 && before >= 5, "five more files pooled");
+    ok(queue_pool_sweep(t, &kept) == 0 && count_dir("queue/pool") == before && kept >= 5000,
+       "sweep now: fresh files stay, counted");
+    mkdir("queue/pool/adir", 0700);
+    ok(queue_pool_sweep(t, NULL) == 1 && count_dir("queue/pool") == before,
+       "sweep: anything but a plain file goes");
+    ok(queue_pool_sweep(t + QUEUE_POOL_IDLE + 1, &kept) == (int)before &&
+       count_dir("queue/pool") == 0 && kept == 0,
+       "sweep after QUEUE_POOL_IDLE: every idle file dropped");
+
+    /* a writer short of space empties the pool, of every owner */
+    for (k = 0; k < 3; k++) {
+      char fn[32];
+
+      memcpy(fn, "queue/d", 7);
+      fn[7 + fmt_ulong(fn + 7, k)] = '\0';
+      if (write_raw(fn, "x", 1) != 0 || queue_pool_put(fn) != 0) break;
+    }
+    write_raw("queue/pool/4242.1", "x", 1); /* another owner's */
+    errno = ENOSPC;
+    ok(queue_pool_drain() == 4 && count_dir("queue/pool") == 0 && errno == ENOSPC,
+       "drain: every file of every owner, errno kept");
+    w.drained = 0;
+    write_raw("queue/pool/4242.2", "x", 1);
+    ok(queue_pool_relief(&w, EIO) == 0 && count_dir("queue/pool") == 1,
+       "relief: not for errors other than ENOSPC and EDQUOT");
+    ok(queue_pool_relief(&w, EDQUOT) == 1 && count_dir("queue/pool") == 0 && w.drained,
+       "relief: EDQUOT empties the pool, try again");
+    write_raw("queue/pool/4242.3", "x", 1);
+    ok(queue_pool_relief(&w, ENOSPC) == 0 && count_dir("queue/pool") == 1,
+       "relief: once per message");
+    w.drained = 0;
+    unlink("queue/pool/4242.3");
+    ok(queue_pool_relief(&w, ENOSPC) == 0, "relief: an empty pool gives nothing: fail now");
   }
 
   tmpdir_remove();
