@@ -5,7 +5,10 @@
  * write into dest. A compiler that believes the attribute may keep a stale
  * copy of dest across the call, or move a read of dest before it. These
  * wrappers put a compiler barrier after each call, and the macros route
- * every use through them. The Makefile force-includes this header
+ * every use through them. The barrier takes dest as an input: a "memory"
+ * clobber alone covers only memory whose address escaped, and clang,
+ * trusting "pure", does not let a local buffer escape into the call (it
+ * then dropped the digits: queue_open made "queue/tmp/" its temp name). The Makefile force-includes this header
  * (-include lib/fmtfix.h), so code simply calls fmt_ulong as usual.
  */
 #include <stddef.h>
@@ -14,21 +17,21 @@
 static inline size_t fmtfix_ulong(char *dest, unsigned long n)
 {
   size_t r = (fmt_ulong)(dest, n);
-  __asm__ __volatile__("" ::: "memory");
+  __asm__ __volatile__("" : : "r"(dest) : "memory");
   return r;
 }
 
 static inline size_t fmtfix_ulonglong(char *dest, unsigned long long n)
 {
   size_t r = (fmt_ulonglong)(dest, n);
-  __asm__ __volatile__("" ::: "memory");
+  __asm__ __volatile__("" : : "r"(dest) : "memory");
   return r;
 }
 
 static inline size_t fmtfix_str(char *dest, const char *s)
 {
   size_t r = (fmt_str)(dest, s);
-  __asm__ __volatile__("" ::: "memory");
+  __asm__ __volatile__("" : : "r"(dest) : "memory");
   return r;
 }
 

@@ -8,8 +8,13 @@
  *   queue/mess/NN/ID     taken in by qsend (NN = ID % QUEUE_SPLIT, decimal)
  *   queue/info/NN/ID     qsend's per-recipient state log (absent: all pending)
  *   queue/bounce/        (reserved for qsend's notifications)
+ *   queue/bad/ID         a damaged file set aside by qsend (ID.N if ID was
+ *                        taken); listed by qstat, never delivered
+ *   queue/flush/         sendmail -qR/-qS/-qI requests for qsend
  *   queue/pool/UID.N     a finished queue file kept for reuse by its owner
- *                        UID (see queue_pool.c; N < QUEUE_POOL)
+ *                        UID (see queue_pool.c; N < QUEUE_POOL); the pool
+ *                        is bounded in all, swept of idle files, and
+ *                        emptied by a writer that finds the disk full
  *   queue/trigger        FIFO: qinject writes one byte after each commit
  *
  * ID is the inode number of the queue file, in decimal: unique while the
@@ -63,6 +68,7 @@
  *          "H1 1764070200 1764066601 1 connection refused by 192.0.2.7\n"
  */
 #include <stddef.h>
+#include <time.h>
 #include <stralloc.h>
 
 #define QUEUE_SPLIT 32
@@ -128,6 +134,10 @@ void queue_env_free(struct queue_env *e);
  *   queue_abort   removes the temp file (any time before commit)
  * Paths are relative: the caller has chdir'd to QHOME. Each returns 0, or
  * -1 + errno (the caller then calls queue_abort).
+ * A writer that meets ENOSPC or EDQUOT (creating the file, writing it,
+ * renaming it into new/) empties the pool (queue_pool_drain) and tries
+ * that step again, once per message, before it fails: the pool never
+ * costs a message. A failed fsync is never retried (its data may be lost).
  */
 struct queue_writer {
   int fd;
@@ -136,16 +146,47 @@ struct queue_writer {
   char buf[16384];
   size_t buflen;
   int in_envelope;
+  int drained;      /* the pool was emptied for this message already */
 };
+/* Writes all of s to the queue file (queue_write.c): ENOSPC and EDQUOT as
+ * above. 0, or -1 + errno. */
+int queue_write(struct queue_writer *w, const char *s, size_t len);
+/* 1 if e is ENOSPC or EDQUOT and the pool had something to give for w
+ * (emptied now; once per message): the caller tries again. Else 0. */
+int queue_pool_relief(struct queue_writer *w, int e);
 /* The pool (queue_pool.c). queue_pool_put moves the finished queue file
  * path into a free slot of its owner: 0, or -1 + errno (not kept: the
- * caller unlinks it). queue_pool_take renames a slot of the caller's
- * effective uid to tmpname: 0, or -1 (none free; tmpname not created). */
+ * caller unlinks it; ENOSPC: the pool is at its budget). queue_pool_take
+ * renames a slot of the caller's effective uid to tmpname: 0, or -1 (none
+ * free; tmpname not created). */
 #define QUEUE_POOL 64                   /* slots per owner */
 #define QUEUE_POOL_PROBES 8             /* slots qsend tries per put */
 #define QUEUE_POOL_FILEMAX (128L << 10) /* larger files are unlinked */
+#define QUEUE_POOL_BYTES (16ULL << 20)  /* the most the pool holds in all... */
+#define QUEUE_POOL_SHARE 64             /* ...and at most 1/64 of its file system */
+#define QUEUE_POOL_SHORT 8              /* nothing pooled while under 1/8 is free */
+#define QUEUE_POOL_IDLE 300             /* seconds a file may wait to be taken */
+#define QUEUE_POOL_RECOUNT 1            /* seconds between counts forced by puts */
 int queue_pool_put(const char *path);
 int queue_pool_take(const char *tmpname);
+/* The bytes the pool may hold on a file system of fs_bytes with
+ * free_bytes available: fs/QUEUE_POOL_SHARE, at most QUEUE_POOL_BYTES, 0
+ * while less than fs/QUEUE_POOL_SHORT is free. */
+unsigned long long queue_pool_budget(unsigned long long fs_bytes, unsigned long long free_bytes);
+/* qsend, once a minute: drops the files that have waited longer than
+ * QUEUE_POOL_IDLE at now (by ctime: when they came in), anything but plain
+ * files, and whatever passes the budget; counts the rest (*bytes_kept, if
+ * not NULL). Returns the number of files dropped, -1 if the pool cannot
+ * be read. */
+int queue_pool_sweep(time_t now, unsigned long long *bytes_kept);
+/* A writer short of space: removes every file in the pool, of any owner.
+ * Returns how many; errno is kept. */
+int queue_pool_drain(void);
+
+/* 0 if nobody has the file of fd (open read-only, ours) open for
+ * writing, or if that cannot be told; -1 + EBUSY if someone has
+ * (queue_nowriter.c). queue_open does not reuse such a file from the pool. */
+int queue_nowriter(int fd);
 
 /* The struct needs no initialisation before queue_open. After a failed
  * queue_open there is nothing to abort (queue_abort is harmless, though). */

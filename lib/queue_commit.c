@@ -58,7 +58,8 @@ int queue_commit(struct queue_writer *w, unsigned long *id)
   if (e == -1) return -1;
 
   queue_path(newname, "new", (unsigned long)st.st_ino);
-  if (rename(w->tmpname, newname) == -1) return -1;
+  while (rename(w->tmpname, newname) == -1) /* ENOSPC: new/ must grow, the pool can help */
+    if (!queue_pool_relief(w, errno)) return -1;
   w->tmpname[0] = '\0';
   if (newdir_sync() == -1) {
     e = errno;

@@ -1,7 +1,8 @@
 /*
  * queue_env_read: the header and the envelope of an open queue file. The
  * envelope is everything after the message; its size comes from fstat,
- * and is checked against the header before anything is read.
+ * and is checked against the header before anything is read. Anything
+ * but a plain file is malformed (EINVAL).
  */
 #include <errno.h>
 #include <sys/stat.h>
@@ -40,7 +41,7 @@ int queue_env_read(struct queue_env *e, int fd)
   e->rcpt_count = 0;
 
   if (fstat(fd, &st) == -1) return -1;
-  if (st.st_size < QUEUE_HDRLEN) {
+  if (!S_ISREG(st.st_mode) || st.st_size < QUEUE_HDRLEN) { /* a FIFO, a device: damaged */
     errno = EINVAL;
     return -1;
   }

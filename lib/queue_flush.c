@@ -1,11 +1,10 @@
 /* queue_flush: write out the queue writer's buffer. */
-#include "durable.h"
 #include "queue.h"
 
 int queue_flush(struct queue_writer *w)
 {
   if (w->buflen == 0) return 0;
-  if (durable_writeall(w->fd, w->buf, w->buflen) == -1) return -1;
+  if (queue_write(w, w->buf, w->buflen) == -1) return -1;
   w->buflen = 0;
   return 0;
 }

@@ -5,7 +5,9 @@
  * header's 24 bytes are reserved here and written by queue_commit.
  * A stale name (pid reuse after a crash) is skipped with the next counter.
  * A file of a finished message, kept in the pool for this uid, is taken
- * first (queue_pool.c): renamed to the temp name and truncated.
+ * first (queue_pool.c): renamed to the temp name and truncated. With no
+ * space for a new file (ENOSPC, EDQUOT) the pool is emptied and the
+ * creation tried again (queue_pool_relief).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,17 +47,24 @@ static int tmp_name(struct queue_writer *w)
   return 0;
 }
 
-/* A pooled file under w->tmpname, emptied: its fd, or -1 (none; nothing left) */
+/* A pooled file under w->tmpname, emptied: its fd, or -1 (none; nothing
+ * left). Only a plain file of ours with one link, and one that nobody
+ * else holds open for writing (queue_nowriter): that one is dropped. */
 static int pool_reuse(struct queue_writer *w)
 {
   struct stat st;
-  int fd;
+  struct stat wst;
+  int rfd;
+  int fd = -1;
 
   if (queue_pool_take(w->tmpname) == -1) return -1;
   /* O_NONBLOCK: anything but a plain file there (a FIFO) must not hang us */
-  fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-      st.st_uid == geteuid())
+  rfd = open(w->tmpname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (rfd != -1 && fstat(rfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+      st.st_uid == geteuid() && queue_nowriter(rfd) == 0)
+    fd = open(w->tmpname, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (rfd != -1) close(rfd);
+  if (fd != -1 && fstat(fd, &wst) == 0 && wst.st_dev == st.st_dev && wst.st_ino == st.st_ino)
     return fd;
   if (fd != -1) close(fd);
   unlink(w->tmpname);
@@ -71,12 +80,14 @@ int queue_open(struct queue_writer *w)
   w->msglen = 0;
   w->buflen = 0;
   w->in_envelope = 0;
+  w->drained = 0;
 
   for (tries = 0; tries < 100; tries++) {
     if (tmp_name(w) == -1) return -1;
     if (tries == 0 && (w->fd = pool_reuse(w)) != -1) break;
     w->fd = open(w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd != -1) break;
+    if (queue_pool_relief(w, errno)) continue; /* no inode or no block: the pool gave some */
     if (errno != EEXIST) {
       w->tmpname[0] = '\0';
       return -1;

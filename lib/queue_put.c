@@ -1,7 +1,6 @@
 /* queue_put: message bytes into the queue file being written. */
 #include <errno.h>
 #include <string.h>
-#include "durable.h"
 #include "queue.h"
 
 int queue_put(struct queue_writer *w, const char *s, size_t len)
@@ -18,7 +17,7 @@ int queue_put(struct queue_writer *w, const char *s, size_t len)
 
   if (len > sizeof w->buf - w->buflen) {
     if (queue_flush(w) == -1) return -1;
-    if (len >= sizeof w->buf) return durable_writeall(w->fd, s, len);
+    if (len >= sizeof w->buf) return queue_write(w, s, len);
   }
   memcpy(w->buf + w->buflen, s, len);
   w->buflen += len;

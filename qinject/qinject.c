@@ -12,6 +12,17 @@
  * run the setgid copy QHOME/bin/qinject). Run by root, it first becomes the
  * queue group and the owner of queue/tmp (nobody if that is root), so that
  * no queue file is ever root's.
+ *
+ * Run setgid (or otherwise with more rights than its caller), it trusts
+ * nothing of the caller's that chooses where it writes (enter_home): the
+ * queue is the instance qsetup wrote into this copy (home_mark), or
+ * QHOME_DEFAULT in an unmarked one. A QHOME naming another directory gets
+ * a qinject without the privilege, as does a caller who could reach
+ * queue/ by itself. So every file it writes with the privilege lies
+ * under a queue/ the caller can neither enter nor replace: the caller
+ * can open none of them by a path (and, the process being set-id, not
+ * through /proc either); queue_open reuses no pooled file that someone
+ * holds open for writing.
  * It prepends "Received: (qmta PID invoked by uid N); DATE", stores the
  * message with LF line ends, writes the envelope after it, and exits 0 only
  * after queue_commit (file and queue/new fsynced). On any failure the temp
@@ -19,6 +30,7 @@
  * Exit codes: qmail-queue's (qinject_env.h, qinject.8); 100 on misuse.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
@@ -43,6 +55,11 @@
 #include "qinject_env.h"
 
 #define USAGE "qinject [-f sender] recipient ... < message"
+/* The instance this copy serves: qsetup writes its path, NUL-terminated,
+ * into the bytes after HOME_TAG in the copy it makes (QHOME/bin/qinject);
+ * all NUL means none. The tag appears nowhere else in the program. */
+#define HOME_TAG "qmta-qinject-home:"
+#define HOME_MAX 1024 /* bytes for the path, its NUL included */
 #define TIMEOUT_DEFAULT 1200 /* seconds without input before QQ_TIMEOUT */
 #define READ_CHUNK 65536
 #define NOBODY_UID 65534
@@ -50,6 +67,8 @@
 static struct queue_writer qw;
 static int qw_open;
 static int timeout_ms;
+/* volatile: read as it is in the file, never folded at compile time */
+static volatile const char home_mark[sizeof HOME_TAG - 1 + HOME_MAX] = HOME_TAG;
 
 static void die_usage(void)
 {
@@ -98,6 +117,111 @@ static ssize_t read_timeout(int fd, char *buf, size_t len, void *cookie)
   }
   do r = read(fd, buf, len); while (r == -1 && errno == EINTR);
   return r;
+}
+
+/* Descriptors 0-2 that the caller left closed are opened on /dev/null:
+ * else the first file opened here (the queue file) would take one of
+ * them, and a diagnostic could be written into it. */
+static void fds_open(void)
+{
+  int fd;
+
+  for (fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (open("/dev/null", O_RDWR) != fd) _exit(QQ_BUG);
+  }
+}
+
+/* 1 if this process has rights its caller lacks (setgid, setuid, file
+ * capabilities) */
+static int privileged(void)
+{
+  return getauxval(AT_SECURE) != 0 || getegid() != getgid() || geteuid() != getuid();
+}
+
+/* Gives every id back to the caller's: real, effective and saved. */
+static void drop_privilege(void)
+{
+  gid_t rgid = getgid();
+  uid_t ruid = getuid();
+  gid_t g[3];
+  uid_t u[3];
+
+  if (setresgid(rgid, rgid, rgid) == -1 || setresuid(ruid, ruid, ruid) == -1)
+    fail_sys(QQ_BUG, "drop the setgid privilege");
+  if (getresgid(&g[0], &g[1], &g[2]) == -1 || getresuid(&u[0], &u[1], &u[2]) == -1 ||
+      g[1] != rgid || g[2] != rgid || u[1] != ruid || u[2] != ruid)
+    fail(QQ_BUG, "unable to drop the setgid privilege");
+}
+
+/* The instance qsetup wrote into this copy, or QHOME_DEFAULT. */
+static const char *home_fixed(void)
+{
+  static char home[HOME_MAX];
+  size_t i;
+
+  for (i = 0; i < HOME_MAX; i++) {
+    home[i] = home_mark[sizeof HOME_TAG - 1 + i];
+    if (home[i] == '\0') break;
+  }
+  if (i == HOME_MAX) fail(QQ_BUG, "unable to read the instance path in qinject: no NUL");
+  return i == 0 ? QHOME_DEFAULT : home;
+}
+
+/* 1 if a and b name the same directory */
+static int same_dir(const char *a, const char *b)
+{
+  struct stat sa;
+  struct stat sb;
+
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && S_ISDIR(sa.st_mode) &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * In the instance directory: 1 if the caller (its real ids) can neither
+ * write it (and so replace queue/) nor enter queue/, and owns neither
+ * (an owner could chmod them). Then no path under queue/ leads the caller
+ * to a file written here, and nothing the caller does changes where
+ * queue/ leads us. access(2) checks with the real ids, as wanted here.
+ */
+static int caller_shut_out(void)
+{
+  struct stat st;
+  uid_t uid = getuid();
+
+  if (lstat(".", &st) == -1 || st.st_uid == uid || access(".", W_OK) == 0) return 0;
+  if (lstat("queue", &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid == uid ||
+      access("queue", X_OK) == 0)
+    return 0;
+  return 1;
+}
+
+/*
+ * Enters the instance. Unprivileged: $QHOME, else the instance qsetup
+ * wrote into this copy, else QHOME_DEFAULT. Privileged (the setgid copy):
+ * the fixed instance; a QHOME naming another directory first drops the
+ * privilege (the caller may then write where it can by itself), and so
+ * does a caller who is not shut out of the fixed queue (a member of the
+ * queue group needs no privilege, and a misconfigured queue gets none).
+ */
+static void enter_home(void)
+{
+  const char *asked = getenv("QHOME");
+  const char *fixed = home_fixed();
+
+  if (asked != NULL && *asked == '\0') asked = NULL;
+  if (!privileged()) {
+    if (chdir(asked != NULL ? asked : fixed) == -1) fail_sys(QQ_HOME, "enter QHOME");
+    return;
+  }
+  if (asked != NULL && !same_dir(asked, fixed)) {
+    drop_privilege();
+    if (chdir(asked) == -1) fail_sys(QQ_HOME, "enter QHOME");
+    return;
+  }
+  if (chdir(fixed) == -1) fail_sys(QQ_HOME, "enter the instance directory");
+  if (getuid() != 0 && !caller_shut_out()) drop_privilege();
 }
 
 /* Root becomes the queue group and a uid that owns nothing of value. */
@@ -336,6 +460,7 @@ int main(int argc, char **argv)
   uid_t uid = getuid();
   time_t now = time(NULL);
 
+  fds_open();
   qlog_prog = "qinject";
   umask(027); /* queue files must stay readable by the queue group */
   signal(SIGPIPE, SIG_IGN);
@@ -362,7 +487,7 @@ int main(int argc, char **argv)
     rcpts = argv + i;
   }
 
-  if (qhome_chdir() == -1) fail_sys(QQ_HOME, "enter QHOME");
+  enter_home();
   if (ctl_readint(&databytes, "control/databytes", 0) == -1)
     fail_sys(QQ_CONFIG, "read control/databytes");
   if (ctl_readint(&timeout, "control/timeoutinject", TIMEOUT_DEFAULT) == -1)

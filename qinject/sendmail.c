@@ -350,7 +350,11 @@ static void write_flush_request(void)
   if (!stralloc_copyb(&line, &opt.flush_kind, 1) || !stralloc_cats(&line, opt.flush_pattern) ||
       !stralloc_cats(&line, "\n"))
     die_nomem();
-  fd = open(tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0660);
+  /* a new file only: run by root in a directory the queue group writes,
+   * an existing name (a link a member left there) is never opened */
+  fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+  if (fd == -1 && errno == EEXIST && unlink(tmpname) == 0)
+    fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
   if (fd == -1) qdie_sys(111, "unable to create ", tmpname);
   if (write(fd, line.s, line.len) != (ssize_t)line.len || close(fd) == -1) {
     unlink(tmpname);

@@ -46,6 +46,7 @@
 #define USAGE "qsend [-d fd]"
 #define RESCAN_SECONDS 60       /* queue/new is read at least this often */
 #define TMP_CLEAN_SECONDS 3600
+#define POOL_SWEEP_SECONDS 60   /* queue/pool: idle files dropped (queue_pool.c) */
 #define RESULT_MAX (1UL << 22)  /* bytes of one spawner's unparsed results */
 #define STOP_WAIT 8             /* seconds deliveries in flight get after SIGTERM */
 
@@ -304,6 +305,7 @@ int main(int argc, char **argv)
   int have_ready_fd = 0;
   time_t last_scan;
   time_t last_clean;
+  time_t last_pool;
   time_t term_at = 0;
   struct sigaction sa;
   int which;
@@ -337,13 +339,18 @@ int main(int argc, char **argv)
 
   queue_lock();
   trigger_open();
+  /* the readiness descriptor is ours alone: qlspawn (root) and qrspawn,
+   * and the programs they run, must not inherit it */
+  if (have_ready_fd && fcntl((int)ready_fd, F_SETFD, FD_CLOEXEC) == -1)
+    qwarn_sys("unable to set close-on-exec on the readiness fd");
   spawner_start(0, cfg.conc_local);
   spawner_start(1, cfg.conc_remote);
   if (getuid() == 0) drop_to(ACCT_SEND);
 
   now = time(NULL);
   queue_scan_all();
-  last_scan = last_clean = now;
+  queue_pool_tidy();
+  last_scan = last_clean = last_pool = now;
   qlog("ready");
   if (have_ready_fd) {
     if (write((int)ready_fd, "\n", 1) == -1) qwarn_sys("unable to write the readiness fd");
@@ -448,6 +455,10 @@ int main(int argc, char **argv)
     if (!got_term && now - last_clean >= TMP_CLEAN_SECONDS) {
       queue_clean_tmp(0);
       last_clean = now;
+    }
+    if (!got_term && now - last_pool >= POOL_SWEEP_SECONDS) {
+      queue_pool_tidy();
+      last_pool = now;
     }
   }
   qlog("stopped");

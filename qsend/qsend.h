@@ -68,6 +68,7 @@ extern time_t now;
 void queue_scan_new(void);                      /* take in queue/new/ */
 void queue_scan_all(void);                      /* start-up: mess/, info/, tmp/ */
 void queue_clean_tmp(int at_start);
+void queue_pool_tidy(void);                     /* once a minute: queue_pool_sweep */
 void info_append(struct msg *m, char tag, size_t idx, const char *rest);
 void info_line(stralloc *lines, char tag, size_t idx, const char *rest); /* format only */
 void info_write(struct msg *m, const stralloc *lines); /* append whole lines at once */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt.h>
@@ -32,6 +33,11 @@
 
 #define INFO_MAX (4UL << 20)      /* bytes of one info log read back */
 #define TMP_STALE (36 * 3600)     /* a temp file this old is removed anyway */
+#define BAD_SUFFIXES 10           /* names tried in queue/bad: ID, ID.1 ... ID.9 */
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#endif
 
 static void die_nomem(void)
 {
@@ -227,29 +233,117 @@ static void info_load(struct msg *m)
   stralloc_free(&log);
 }
 
-/* Reads the envelope of the queue file at path into m; -1 if malformed or unreadable. */
-static int msg_load(struct msg *m, const char *path)
+/* Reads the envelope of the queue file at path into m; -1 if malformed
+ * (EINVAL: *changed is then the file's ctime) or unreadable. */
+static int msg_load(struct msg *m, const char *path, time_t *changed)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  /* O_NONBLOCK: a FIFO put there must not hang us (queue_env_read refuses it) */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   int r;
 
+  *changed = 0;
   if (fd == -1) return -1;
   r = queue_env_read(&m->env, fd);
+  if (r == -1 && errno == EINVAL) {
+    if (fstat(fd, &st) == 0) *changed = st.st_ctime;
+    errno = EINVAL;
+  }
   close(fd);
   return r;
 }
 
-static void set_aside(const char *path, unsigned long id)
+/*
+ * Files that stay where they are although they cannot be taken in (not
+ * movable to queue/bad, or unreadable): each is logged once, not at every
+ * scan. A file is known by its id and ctime (an id comes back only after
+ * its file is gone). The table is small; when it is full the oldest entry
+ * makes room, so that at worst a line is logged again.
+ */
+#define QUIET_MAX 256
+static struct {
+  unsigned long id;
+  time_t changed;
+} quiet[QUIET_MAX];
+static size_t quiet_count;
+static size_t quiet_next;
+
+/* 1 if (id, changed) was logged already; else remembers it and returns 0 */
+static int logged_once(unsigned long id, time_t changed)
 {
-  char bad[QUEUE_PATH_MAX + 8];
+  size_t i;
+
+  for (i = 0; i < quiet_count; i++)
+    if (quiet[i].id == id && quiet[i].changed == changed) return 1;
+  quiet[quiet_next].id = id;
+  quiet[quiet_next].changed = changed;
+  quiet_next = (quiet_next + 1) % QUIET_MAX;
+  if (quiet_count < QUIET_MAX) quiet_count++;
+  return 0;
+}
+
+/* path to queue/bad/ID, else queue/bad/ID.N: a free name there (never
+ * replaces), written into bad (QUEUE_PATH_MAX + 8 bytes). 0, -1 + errno. */
+static int bad_move(const char *path, unsigned long id, char *bad)
+{
+  unsigned long n;
   size_t o;
 
-  mkdir("queue/bad", 02770);
   memcpy(bad, "queue/bad/", 10);
   o = 10 + fmt_ulong(bad + 10, id);
-  bad[o] = '\0';
-  if (rename(path, bad) == 0) qwarn("malformed queue file moved to ", bad);
-  else qwarn_sys("unable to move malformed queue file ", path);
+  for (n = 0; n < BAD_SUFFIXES; n++) {
+    size_t e = o;
+
+    if (n > 0) {
+      bad[e++] = '.';
+      e += fmt_ulong(bad + e, n);
+    }
+    bad[e] = '\0';
+    if (syscall(SYS_renameat2, AT_FDCWD, path, AT_FDCWD, bad, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EEXIST) return -1;
+  }
+  return -1;
+}
+
+/*
+ * A damaged queue file (one that qsend cannot parse) goes out of the way
+ * into queue/bad/ (made by qsetup; made here if missing and queue/ is
+ * ours), with one log line naming its id; qstat lists it there. If it
+ * cannot be moved it stays, logged once (logged_once), and every later
+ * scan passes it by without a word.
+ */
+static void set_aside(const char *path, unsigned long id, time_t changed)
+{
+  char bad[QUEUE_PATH_MAX + 8];
+  char num[FMT_ULONG];
+  int r;
+
+  num[fmt_ulong(num, id)] = '\0';
+  r = bad_move(path, id, bad);
+  if (r == -1 && errno == ENOENT) {
+    if (access(path, F_OK) == -1) return; /* gone meanwhile */
+    if (mkdir("queue/bad", 02770) == 0) r = bad_move(path, id, bad);
+    else errno = ENOENT;
+  }
+  if (r == 0) {
+    qwarn("damaged queue file ", num, " set aside in ", bad, ": malformed header or envelope");
+    return;
+  }
+  if (logged_once(id, changed)) return;
+  qwarn_sys("damaged queue file ", num, " (malformed header or envelope) left in ", path,
+            ": unable to move it to queue/bad");
+}
+
+/* A queue file that cannot be read (not damaged): said once, retried at each scan. */
+static void unreadable(const char *path, unsigned long id)
+{
+  struct stat st;
+  int e = errno;
+
+  if (errno == ENOENT) return; /* taken by someone else meanwhile */
+  if (lstat(path, &st) == 0 && logged_once(id, st.st_ctime)) return;
+  errno = e;
+  qwarn_sys("unable to read ", path);
 }
 
 static int id_of(const char *name, unsigned long *id)
@@ -285,13 +379,14 @@ void queue_scan_new(void)
     char dest[QUEUE_PATH_MAX];
     unsigned long id;
     struct msg *m;
+    time_t changed;
 
     if (!id_of(de->d_name, &id)) continue;
     queue_path(path, "new", id);
     m = msg_new(id);
-    if (msg_load(m, path) == -1) {
-      if (errno == EINVAL) set_aside(path, id);
-      else if (errno != ENOENT) qwarn_sys("unable to read ", path);
+    if (msg_load(m, path, &changed) == -1) {
+      if (errno == EINVAL) set_aside(path, id, changed);
+      else unreadable(path, id);
       queue_env_free(&m->env);
       free(m);
       continue;
@@ -326,13 +421,14 @@ static void scan_mess_dir(const char *dirname)
     char path[QUEUE_PATH_MAX];
     unsigned long id;
     struct msg *m;
+    time_t changed;
 
     if (!id_of(de->d_name, &id)) continue;
     queue_path(path, "mess", id);
     m = msg_new(id);
-    if (msg_load(m, path) == -1) {
-      if (errno == EINVAL) set_aside(path, id);
-      else qwarn_sys("unable to read ", path);
+    if (msg_load(m, path, &changed) == -1) {
+      if (errno == EINVAL) set_aside(path, id, changed);
+      else unreadable(path, id);
       queue_env_free(&m->env);
       free(m);
       continue;
@@ -394,6 +490,21 @@ void queue_clean_tmp(int at_start)
     }
   }
   closedir(dir);
+}
+
+/* queue/pool: idle files and what passes its budget go (queue_pool.c) */
+void queue_pool_tidy(void)
+{
+  char n1[FMT_ULONG];
+  char n2[FMT_ULONG];
+  unsigned long long kept = 0;
+  int dropped = queue_pool_sweep(now, &kept);
+
+  if (dropped == -1 && errno != ENOENT) qwarn_sys("unable to read queue/pool");
+  if (dropped <= 0) return;
+  n1[fmt_ulong(n1, (unsigned long)dropped)] = '\0';
+  n2[fmt_ulonglong(n2, kept)] = '\0';
+  qlog("pool: ", n1, " files dropped (idle or over its limit), ", n2, " bytes kept");
 }
 
 void queue_scan_all(void)

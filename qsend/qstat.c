@@ -1,7 +1,7 @@
 /*
  * qstat: list the queue like mailq. Run by the admin (root, or a member
- * of the queue group), reads only: queue/new/ID, queue/mess/NN/ID and the
- * state logs queue/info/NN/ID (formats in lib/queue.h).
+ * of the queue group), reads only: queue/new/ID, queue/mess/NN/ID, the
+ * state logs queue/info/NN/ID (formats in lib/queue.h) and queue/bad/.
  *
  *   qstat [-s] [-f sender] [-r rcpt] [-i id] [-o age] [-n age] [DIR]
  *
@@ -16,8 +16,12 @@
  *       failed     <dave@example.com>
  *                  550 5.1.1 user unknown
  *       pending    <eve@example.org>
- * (dan was held back untried while example.com rests: an H record), then
- * one summary line. -s prints only the counts, "name value" a line.
+ * (dan was held back untried while example.com rests: an H record);
+ * a damaged file that qsend set aside in queue/bad/ gets one line:
+ *   900000042  57    2026-11-25 10:27:50  1h  set aside in queue/bad: damaged, ...
+ * then one summary line (and one for queue/bad). -s prints only the
+ * counts, "name value" a line ("bad N": the files in queue/bad; "pool N"
+ * and "poolbytes N": the files kept in queue/pool and the space they take).
  * Filters (all must match): -f the sender contains the text, -r a
  * recipient contains it (ASCII case ignored), -i the queue id, -o older
  * than age, -n newer than age (age: seconds, or a number with s m h d w).
@@ -61,6 +65,7 @@ struct rinfo {
 struct item {
   unsigned long long arrival;
   unsigned long id;
+  int bad;                 /* a file in queue/bad */
   stralloc text;
 };
 
@@ -82,6 +87,9 @@ static struct {
   unsigned long long fresh; /* still in queue/new */
   unsigned long long rcpts;
   unsigned long long by_state[4];
+  unsigned long long bad; /* damaged files set aside in queue/bad */
+  unsigned long long pool; /* files kept in queue/pool for reuse */
+  unsigned long long pool_bytes; /* the disk space they take */
 } total;
 
 static struct item *items;
@@ -318,6 +326,42 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
   }
 }
 
+/*
+ * Opens path (queue/DIR/NAME or queue/DIR/NN/NAME) for reading as root may
+ * run us: queue/ is root's, but the directories in it belong to the queue
+ * group, whose members could put a symbolic link at NN or NAME, or a FIFO
+ * (which would hang us). So neither the last directory nor the file may
+ * be a link, and the file must be a plain one. -1 + errno (EINVAL: not a
+ * plain file).
+ */
+static int open_plain(const char *path)
+{
+  char dir[QUEUE_PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+  struct stat st;
+  int dfd;
+  int fd;
+
+  if (slash == NULL || n >= sizeof dir) {
+    errno = EINVAL;
+    return -1;
+  }
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd == -1) return -1;
+  fd = openat(dfd, slash + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  close(dfd);
+  if (fd == -1) return -1;
+  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
 /* Reads queue/info/NN/ID into info (empty if there is none). */
 static int read_info(unsigned long id, stralloc *info)
 {
@@ -327,7 +371,7 @@ static int read_info(unsigned long id, stralloc *info)
 
   info->len = 0;
   queue_path(path, "info", id);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open_plain(path);
   if (fd == -1) return errno == ENOENT ? 0 : -1;
   for (;;) {
     ssize_t r = read(fd, buf, sizeof buf);
@@ -356,6 +400,8 @@ static const char *state_name(enum rstate s)
   }
 }
 
+static struct item *item_new(unsigned long long arrival, unsigned long id);
+
 /* One queue file: filters, counts, and its block of text. */
 static void do_message(const char *path, unsigned long id, int fresh)
 {
@@ -370,7 +416,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   int match;
 
   if (opt.have_id && opt.id != id) return;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open_plain(path);
   if (fd == -1) {
     if (errno != ENOENT) qwarn_sys("unable to open ", path); /* ENOENT: qsend moved it */
     return;
@@ -410,18 +456,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   total.rcpts += e.rcpt_count;
   for (i = 0; i < e.rcpt_count; i++) total.by_state[r[i].state]++;
 
-  if (item_count == item_alloc) {
-    size_t n = item_alloc ? 2 * item_alloc : 64;
-    struct item *grown = realloc(items, n * sizeof *items);
-    if (grown == NULL) die_nomem();
-    items = grown;
-    item_alloc = n;
-  }
-  it = &items[item_count++];
-  it->arrival = e.arrival;
-  it->id = id;
-  it->text.s = NULL;
-  it->text.len = it->text.a = 0;
+  it = item_new(e.arrival, id);
 
   if (!opt.counts_only) {
     stralloc *t = &it->text;
@@ -489,11 +524,13 @@ static int all_digits(const char *s)
 
 static void scan_dir(const char *dir, int fresh)
 {
-  DIR *d = opendir(dir);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); /* see open_plain */
+  DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
   struct dirent *de;
   stralloc path = {0};
 
   if (d == NULL) {
+    if (dfd != -1) close(dfd);
     if (errno == ENOENT && !fresh) return;
     qdie_sys(111, "unable to open ", dir);
   }
@@ -510,6 +547,106 @@ static void scan_dir(const char *dir, int fresh)
   if (errno != 0) qdie_sys(111, "unable to read ", dir);
   closedir(d);
   stralloc_free(&path);
+}
+
+static struct item *item_new(unsigned long long arrival, unsigned long id)
+{
+  struct item *it;
+
+  if (item_count == item_alloc) {
+    size_t n = item_alloc ? 2 * item_alloc : 64;
+    struct item *grown = realloc(items, n * sizeof *items);
+    if (grown == NULL) die_nomem();
+    items = grown;
+    item_alloc = n;
+  }
+  it = &items[item_count++];
+  it->arrival = arrival;
+  it->id = id;
+  it->bad = 0;
+  it->text.s = NULL;
+  it->text.len = it->text.a = 0;
+  return it;
+}
+
+/*
+ * queue/bad: damaged queue files that qsend set aside (named ID, or ID.N
+ * when that name was taken). They have no envelope to show: one line
+ * each, with the file's size and the time it was last written. Filters
+ * by sender or recipient leave them out; -i, -o and -n apply.
+ */
+static void scan_bad(void)
+{
+  DIR *d = opendir("queue/bad");
+  struct dirent *de;
+  stralloc path = {0};
+
+  if (d == NULL) {
+    if (errno != ENOENT) qwarn_sys("unable to open queue/bad");
+    return;
+  }
+  while ((errno = 0, de = readdir(d)) != NULL) {
+    const char *name = de->d_name;
+    size_t n = 0;
+    unsigned long long id;
+    unsigned long long t;
+    struct item *it;
+    struct stat st;
+    size_t line;
+
+    while (name[n] >= '0' && name[n] <= '9') n++;
+    if (n == 0 || (name[n] != '\0' && name[n] != '.')) continue;
+    if (!scan_num(name, n, &id) || id > (unsigned long)-1) continue;
+    if (!stralloc_copys(&path, "queue/bad/") || !stralloc_cats(&path, name) || !stralloc_0(&path))
+      die_nomem();
+    if (lstat(path.s, &st) == -1) continue;
+    t = st.st_mtime > 0 ? (unsigned long long)st.st_mtime : 0;
+    if (opt.sender != NULL || opt.rcpt != NULL) continue;
+    if (opt.have_id && opt.id != id) continue;
+    if (opt.have_older && !(t + opt.older <= (unsigned long long)now)) continue;
+    if (opt.have_newer && !(t + opt.newer > (unsigned long long)now)) continue;
+    total.bad++;
+    if (opt.counts_only) continue;
+    it = item_new(t, (unsigned long)id);
+    it->bad = 1;
+    line = it->text.len;
+    cat(&it->text, name);
+    pad_to(&it->text, line, 10);
+    cat(&it->text, " ");
+    catnum(&it->text, (unsigned long long)st.st_size);
+    pad_to(&it->text, line, 20);
+    cat(&it->text, " ");
+    cat_time(&it->text, t);
+    cat(&it->text, "  ");
+    cat_span(&it->text, t < (unsigned long long)now ? (unsigned long long)now - t : 0);
+    cat(&it->text, "  set aside in queue/bad: damaged, never delivered\n");
+  }
+  if (errno != 0) qwarn_sys("unable to read queue/bad");
+  closedir(d);
+  stralloc_free(&path);
+}
+
+/* queue/pool: how many files it keeps, and their space (for -s) */
+static void count_pool(void)
+{
+  int dfd = open("queue/pool", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
+  struct dirent *de;
+
+  if (d == NULL) {
+    if (dfd != -1) close(dfd);
+    return;
+  }
+  while ((de = readdir(d)) != NULL) {
+    struct stat st;
+
+    if (de->d_name[0] == '.') continue;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+      continue;
+    total.pool++;
+    total.pool_bytes += (unsigned long long)st.st_blocks * 512ULL;
+  }
+  closedir(d);
 }
 
 static int cmp_item(const void *a, const void *b)
@@ -556,6 +693,12 @@ static void print_counts(void)
   outnum(total.by_state[ST_FAILED]);
   outs("\ndelivered ");
   outnum(total.by_state[ST_DELIVERED]);
+  outs("\nbad ");
+  outnum(total.bad);
+  outs("\npool ");
+  outnum(total.pool);
+  outs("\npoolbytes ");
+  outnum(total.pool_bytes);
   outs("\n");
 }
 
@@ -621,14 +764,16 @@ int main(int argc, char **argv)
     sub[n] = 0;
     scan_dir(sub, 0);
   }
+  scan_bad();
 
   if (opt.counts_only) {
+    count_pool();
     print_counts();
   } else {
     if (item_count > 1) qsort(items, item_count, sizeof *items, cmp_item);
     for (i = 0; i < item_count; i++) {
       /* the same id twice: qsend moved it from new/ to mess/ while we read */
-      if (i > 0 && items[i].id == items[i - 1].id) continue;
+      if (i > 0 && items[i].id == items[i - 1].id && !items[i].bad && !items[i - 1].bad) continue;
       out(items[i].text.s, items[i].text.len);
     }
     if (total.messages == 0) {
@@ -648,6 +793,11 @@ int main(int argc, char **argv)
       outs(" failed, ");
       outnum(total.by_state[ST_DELIVERED]);
       outs(" delivered\n");
+    }
+    if (total.bad > 0) {
+      outnum(total.bad);
+      outs(total.bad == 1 ? " damaged file" : " damaged files");
+      outs(" set aside in queue/bad (see qstat(8))\n");
     }
   }
   if (bflush(buffer_1) == -1) qdie_sys(111, "unable to write output");

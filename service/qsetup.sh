@@ -283,15 +283,30 @@ default generics 644 "# Rewriting of locally injected mail: user or user@host <b
 
 # Shared by qinject (any user through the setgid bin/qinject, qsmtpd's
 # account, root) and qsend (qmta-send): setgid directories of the queue group.
+# queue/ itself is not writable by the group: nobody but root adds, removes
+# or replaces a directory in it (qsend sets damaged files aside in bad/,
+# sendmail -qR leaves requests in flush/: both are made here).
 mkd "$DIR/queue" 750 "root:$Q_QUEUE"
+# mess/ and info/ are the group's to write, and chown and chmod follow a
+# symbolic link: while their subdirectories are set up, the group may not
+# add or replace one (2750), and a link found there is removed, never
+# followed (else a member could have root chown any directory to it).
+mkdirs 2750 "root:$Q_QUEUE" "$DIR/queue/mess" "$DIR/queue/info"
 set --
 i=0
 while [ $i -lt 32 ]; do
-  set -- "$@" "$DIR/queue/mess/$i" "$DIR/queue/info/$i"
+  for sub in "$DIR/queue/mess/$i" "$DIR/queue/info/$i"; do
+    if [ -L "$sub" ]; then
+      rm -f "$sub" || die 111 "unable to remove the symbolic link $sub"
+      warn "removed the symbolic link $sub"
+    fi
+    set -- "$@" "$sub"
+  done
   i=$((i + 1))
 done
+mkdirs 2770 "root:$Q_QUEUE" "$@"
 mkdirs 2770 "root:$Q_QUEUE" "$DIR/queue/tmp" "$DIR/queue/new" "$DIR/queue/bounce" "$DIR/queue/pool" \
-  "$DIR/queue/mess" "$DIR/queue/info" "$@"
+  "$DIR/queue/bad" "$DIR/queue/flush" "$DIR/queue/mess" "$DIR/queue/info"
 if [ ! -p "$DIR/queue/trigger" ]; then
   rm -f "$DIR/queue/trigger"
   mkfifo "$DIR/queue/trigger" || die 111 "unable to create $DIR/queue/trigger"
@@ -332,16 +347,33 @@ fi
 
 # ---- bin/: the setgid qinject for local users --------------------------------
 
+# The copy serves this instance and no other: DIR is written into it, into
+# the bytes qinject keeps after the tag below (qinject.c, HOME_TAG and
+# HOME_MAX). Run setgid, it writes that queue only; a caller who names
+# another QHOME gets a qinject without the queue group. Without QHOME it
+# uses DIR (on a non-root instance too, where it is not setgid).
+QI_TAG=qmta-qinject-home:
+QI_HOME_MAX=1024
 mkd "$DIR/bin" 755 root:root
 if [ -f "$BINDIR/qinject" ]; then
-  cp -L "$BINDIR/qinject" "$DIR/bin/qinject.qsetup-tmp" || die 111 "unable to copy qinject"
+  qi=$DIR/bin/qinject.qsetup-tmp
+  rm -f "$qi"
+  cp -L "$BINDIR/qinject" "$qi" || die 111 "unable to copy qinject"
+  [ ${#DIR} -lt $QI_HOME_MAX ] || { rm -f "$qi"; die 100 "instance path too long for qinject: $DIR"; }
+  # the tag's offset; exactly one, or the copy is not ours to patch
+  qi_at=$(LC_ALL=C grep -obUa "$QI_TAG" "$qi" | cut -d: -f1)
+  case $qi_at in
+    ''|*[!0-9]*) rm -f "$qi"; die 111 "unable to find the place for the instance path in $BINDIR/qinject" ;;
+  esac
+  printf '%s\0' "$DIR" |
+    dd of="$qi" bs=1 seek=$((qi_at + ${#QI_TAG})) conv=notrunc 2>/dev/null ||
+    { rm -f "$qi"; die 111 "unable to write the instance path into $DIR/bin/qinject"; }
   if [ -n "$ROOT" ]; then
-    chown "root:$Q_QUEUE" "$DIR/bin/qinject.qsetup-tmp" &&
-      chmod 2755 "$DIR/bin/qinject.qsetup-tmp" || die 111 "unable to set up $DIR/bin/qinject"
+    chown "root:$Q_QUEUE" "$qi" && chmod 2755 "$qi" || die 111 "unable to set up $DIR/bin/qinject"
   else
-    chmod 755 "$DIR/bin/qinject.qsetup-tmp" || die 111 "unable to set up $DIR/bin/qinject"
+    chmod 755 "$qi" || die 111 "unable to set up $DIR/bin/qinject"
   fi
-  mv -f "$DIR/bin/qinject.qsetup-tmp" "$DIR/bin/qinject" || die 111 "unable to install $DIR/bin/qinject"
+  mv -f "$qi" "$DIR/bin/qinject" || die 111 "unable to install $DIR/bin/qinject"
 else
   warn "no qinject in $BINDIR: $DIR/bin/qinject not installed"
 fi
