@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +212,15 @@ void session_exit(const char *why)
        " auth=", auth_text(), " msgs=", qlog_ulong(n, sess.msgs), " end=", why);
   if (pool_ctl == -1) _exit(0);
   siglongjmp(session_end, 1); /* back to the loop in main, for the next connection */
+}
+
+/* 0 when the client is on a pipe or a terminal (sendmail -bs), not on the
+ * network: then it may write ahead and end lines with a bare LF. */
+static int stdin_is_socket(void)
+{
+  struct stat st;
+
+  return fstat(0, &st) == -1 || S_ISSOCK(st.st_mode);
 }
 
 /* 1 if the client has sent more than it may have yet (and the checks are on) */
@@ -1020,6 +1030,7 @@ static void read_config(void)
   stripnul = access("control/stripnul", F_OK) == 0;
   longheaders = access("control/longheaders", F_OK) == 0;
   relax_pipelining = access("control/relaxpipelining", F_OK) == 0;
+  if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
   if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
