@@ -37,6 +37,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F401,F403 (the shared harness)
 
+# the figure the issue asks for; a sanitizer build (make test SAN=1) runs
+# every program several times slower, and its timing proves nothing
+BANNER_MAX = 3.0 if "ASAN_OPTIONS" in os.environ else 1.0
 IDLE_ADDRS = ["127.0.0.%d" % x for x in range(2, 52)]     # 50 x 10 idle
 SLOW_ADDRS = ["127.0.0.%d" % x for x in range(52, 72)]    # 20 x 10 slowloris
 PER_ADDR = 10
@@ -179,13 +182,14 @@ def proof(port, bob):
         t, greeting, end = normal_client(port, "127.0.0.200", "normal-1")
         print("# normal client: 220 after %.3f s" % t, flush=True)
         marker = "normal-1"
-        if not (t < 1.0 and greeting.startswith("220")):
+        if not (t < BANNER_MAX and greeting.startswith("220")):
             print("# slow or refused (%r): one retry" % greeting, flush=True)
             t, greeting, end = normal_client(port, "127.0.0.201", "normal-2")
             print("# normal client, again: 220 after %.3f s" % t, flush=True)
             marker = "normal-2"
-        ok(greeting.startswith("220") and t < 1.0,
-           "a normal client from another address gets its 220 within 1 s (%.3f s)" % t, greeting)
+        ok(greeting.startswith("220") and t < BANNER_MAX,
+           "a normal client from another address gets its 220 within %g s (%.3f s)"
+           % (BANNER_MAX, t), greeting)
         is_(end, "250 2.0.0", "... and its message is accepted")
         still = attack.held()
         ok(still >= 380, "while the attackers still hold the service (%d)" % still)
