@@ -3,7 +3,7 @@
 
     python3 bench/mx-bench.py [-n N] [--sizes 4096,100000] [--sessions 1,10,50]
                               [--shapes conn,relay,reuse,sendmail,latency]
-                              [--systems qmta,postfix] [--pause SECONDS]
+                              [--systems qmta,qmta-s1,postfix] [--pause SECONDS]
 
 Both mail systems run in the same run, one after the other for each
 figure, fed by the same load generator: Postfix's smtp-source (Debian's
@@ -16,7 +16,9 @@ unconfigured and off). Shapes:
   sendmail  10 parallel scripts calling each system's sendmail (one process
             per message is inherent there)
   latency   connect-to-greeting times of 500 connections one after another
-For each figure: messages/s from the first connection to the last Maildir
+Systems: qmta (qsetup's defaults), qmta-sN (the same with
+control/sessionsperprocess N: qmta-s1 starts a qsmtpd for every
+connection), postfix. For each figure: messages/s from the first connection to the last Maildir
 file (or the last message at the sink), and CPU milliseconds per message:
 the user+system time of every process of the mail system during the run,
 read from a cpuacct cgroup that holds the whole system (s6-svscan and all
@@ -174,10 +176,12 @@ class Qmta:
     name = "qmta"
     mem_names = ["qsmtpd"]
 
-    def __init__(self, work, sink):
-        self.home = os.path.join(work, "qmta")
+    def __init__(self, work, sink, per_process=None):
+        if per_process is not None:
+            self.name = "qmta-s%d" % per_process
+        self.home = os.path.join(work, self.name)
         self.port = free_port()
-        self.cg = Cgroup("mx-bench-qmta")
+        self.cg = Cgroup("mx-bench-" + self.name)
         env = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"])
         self.env = env
         r = subprocess.run([os.path.join(BIN, "qsetup"), self.home, "--me", "test.example",
@@ -191,6 +195,9 @@ class Qmta:
             f.write("127.0.0.1\tRELAY\n")
         with open(os.path.join(self.home, "control", "smtproutes"), "w") as f:
             f.write("far.example:%s:%d\n" % (sink.ip, sink.port))
+        if per_process is not None:
+            with open(os.path.join(self.home, "control", "sessionsperprocess"), "w") as f:
+                f.write("%d\n" % per_process)
         subprocess.run([os.path.join(BIN, "qnewmaps"), self.home], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         self.maildir = os.path.join(self.home, "mail", "test.example", "bob", "new")
@@ -209,7 +216,7 @@ class Qmta:
             die("qmta does not answer")
 
     def version(self):
-        return "qmta " + subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+        return self.name + " " + subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                         stdout=subprocess.PIPE).stdout.decode().strip()
 
     def cwd(self):
@@ -475,7 +482,14 @@ def main():
     systems = []
     try:
         for name in a.systems.split(","):
-            systems.append(Qmta(work, sink) if name == "qmta" else Postfix(work, sink))
+            if name == "qmta":
+                systems.append(Qmta(work, sink))
+            elif name.startswith("qmta-s") and name[6:].isdigit():
+                systems.append(Qmta(work, sink, int(name[6:])))
+            elif name == "postfix":
+                systems.append(Postfix(work, sink))
+            else:
+                die("unknown system %s (qmta, qmta-sN, postfix)" % name, 100)
         shapes = a.shapes.split(",")
         sizes = [int(s) for s in a.sizes.split(",")]
         sessions = [int(s) for s in a.sessions.split(",")]

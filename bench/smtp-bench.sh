@@ -37,7 +37,7 @@ for C in "$@"; do
   load=$!
   # the memory of the sessions, sampled while they run
   sleep 1
-  mem=$(bench_session_mem qsmtpd qtls-server qtls-server-tls qperip)
+  mem=$(bench_session_mem qsmtpd)
   wait "$load" || { cat "$WORK/load.out" >&2; echo "smtp-bench: load failed" >&2; exit 1; }
   bench_wait_mail "$want"
   t1=$(date +%s.%N)
