@@ -8,8 +8,9 @@
  * argv: [-d] prog [arg...]: on success prog is exec'd with USER, HOME,
  * MAILBOX (and MAILDIR for a Maildir) set; with -d (Dovecot), the uid
  * and gid are reported in userdb_uid and userdb_gid instead of switched.
- * Exit: 1 bad login (after a delay), 111 temporary failure, 100 misuse;
- * after the exec, whatever prog exits with.
+ * Exit: 1 bad login (after a delay), 111 temporary failure (also a
+ * client address or user name locked out after too many failures: see
+ * qauth_fail.c), 100 misuse; after the exec, whatever prog exits with.
  */
 #include <errno.h>
 #include <grp.h>
@@ -39,11 +40,20 @@
 #define DEFAULT_DELAY 1000        /* control/authdelay, ms */
 #define DEFAULT_DELAY_MAX 16000   /* control/authdelaymax, ms */
 #define DEFAULT_WINDOW 900        /* control/authwindow, s */
+#define DEFAULT_LOCK_IP 20        /* control/authlockip, failures; 0 never */
+#define DEFAULT_LOCK_USER 0       /* control/authlockuser, failures; 0 never */
+#define DEFAULT_LOCK_TIME 900     /* control/authlocktime, s */
+#define UTC_LEN 21                /* "YYYY-MM-DDTHH:MM:SSZ" and NUL */
 
 static void die_usage(void) { qdie(100, "usage: " USAGE); }
 static void die_nomem(void) { qdie(111, "out of memory"); }
 
 static char record[QAUTH_RECORD_MAX + 1];
+static char ip_key[QAUTH_FAIL_IPKEY_MAX];  /* the client address as counted */
+static char user_key[ADDR_MAX + 1];        /* the user name as counted; "" none */
+static unsigned long delay_base;           /* ms */
+static unsigned long delay_max;            /* ms */
+static struct qauth_fail_conf fail_conf;
 
 /* Whom to become, and what to tell the next program. */
 struct login {
@@ -82,7 +92,7 @@ static void read_record(size_t *len)
   *len = got;
 }
 
-static unsigned long ctl_ms(const char *fn, unsigned long def)
+static unsigned long ctl_num(const char *fn, unsigned long def)
 {
   unsigned long v;
 
@@ -91,6 +101,17 @@ static unsigned long ctl_ms(const char *fn, unsigned long def)
     return def;
   }
   return v;
+}
+
+static void settings_read(void)
+{
+  delay_base = ctl_num("control/authdelay", DEFAULT_DELAY);
+  delay_max = ctl_num("control/authdelaymax", DEFAULT_DELAY_MAX);
+  if (delay_max < delay_base) delay_max = delay_base;
+  fail_conf.window = ctl_num("control/authwindow", DEFAULT_WINDOW);
+  fail_conf.lock_ip = ctl_num("control/authlockip", DEFAULT_LOCK_IP);
+  fail_conf.lock_user = ctl_num("control/authlockuser", DEFAULT_LOCK_USER);
+  fail_conf.lock_time = ctl_num("control/authlocktime", DEFAULT_LOCK_TIME);
 }
 
 static void sleep_ms(unsigned long ms)
@@ -102,24 +123,123 @@ static void sleep_ms(unsigned long ms)
   while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
+/* A user name as the log shows it: at most ADDR_MAX bytes, and every
+ * blank, control or non-ASCII byte as '?', so that a name can never put
+ * " from ADDRESS" into a line that a fail2ban filter reads. */
+static const char *shown(char dest[ADDR_MAX + 1], const char *user, size_t len)
+{
+  size_t i;
+
+  if (len > ADDR_MAX) len = ADDR_MAX;
+  for (i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)user[i];
+    dest[i] = ch <= ' ' || ch >= 0x7f ? '?' : (char)ch;
+  }
+  dest[len] = '\0';
+  return dest;
+}
+
+/* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf. */
+static const char *fmt_utc(char buf[UTC_LEN], unsigned long t)
+{
+  struct tm tm;
+  time_t tt = (time_t)t;
+  unsigned long f[6];
+  static const unsigned int width[6] = {4, 2, 2, 2, 2, 2};
+  static const char sep[6] = {'-', '-', 'T', ':', ':', 'Z'};
+  size_t n = 0;
+  size_t i;
+  size_t k;
+
+  if (gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+    memcpy(buf, "(unknown)", 10);
+    return buf;
+  }
+  f[0] = (unsigned long)(tm.tm_year + 1900);
+  f[1] = (unsigned long)(tm.tm_mon + 1);
+  f[2] = (unsigned long)tm.tm_mday;
+  f[3] = (unsigned long)tm.tm_hour;
+  f[4] = (unsigned long)tm.tm_min;
+  f[5] = (unsigned long)tm.tm_sec;
+  for (i = 0; i < 6; i++) {
+    for (k = width[i]; k > 0; k--) {
+      buf[n + k - 1] = (char)('0' + f[i] % 10);
+      f[i] /= 10;
+    }
+    n += width[i];
+    buf[n++] = sep[i];
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+/* Logs a lockout that this failure started. */
+static void log_lockout(const char *what, const char *key, unsigned long until,
+                        unsigned long count)
+{
+  char tbuf[UTC_LEN];
+  char nbuf[FMT_ULONG];
+
+  qlog("locked out ", what, key, " until ", fmt_utc(tbuf, until), " after ",
+       qlog_ulong(nbuf, count), " failures");
+}
+
+/* A failed login: counted for the address and the user name, logged,
+ * and answered after the delay of the larger count. user is as shown. */
 static void fail(const char *user, const char *ip, const char *why)
 {
-  unsigned long count = 1;
+  struct qauth_fail_state st;
   unsigned long delay;
-  unsigned long base = ctl_ms("control/authdelay", DEFAULT_DELAY);
-  unsigned long max = ctl_ms("control/authdelaymax", DEFAULT_DELAY_MAX);
-  unsigned long window = ctl_ms("control/authwindow", DEFAULT_WINDOW);
-  char nbuf[FMT_ULONG];
+  char abuf[FMT_ULONG];
+  char ubuf[FMT_ULONG];
   char dbuf[FMT_ULONG];
+  char kbuf[ADDR_MAX + 1];
+  const char *ukey = user_key[0] != '\0' ? user_key : NULL;
 
-  if (max < base) max = base;
-  if (qauth_fail_add(QAUTH_FAIL_FILE, ip, (unsigned long)time(NULL), window, &count) == -1)
+  if (qauth_fail_add(QAUTH_FAIL_FILE, ip_key, ukey, (unsigned long)time(NULL), &fail_conf, &st) ==
+      -1)
     qwarn_sys("unable to update ", QAUTH_FAIL_FILE);
-  delay = qauth_fail_delay(count, base, max);
-  qlog("login failed for ", user, " from ", ip, ": ", why, " (", qlog_ulong(nbuf, count),
-       " recent, delay ", qlog_ulong(dbuf, delay), " ms)");
+  delay = qauth_fail_delay(st.ip_count > st.user_count ? st.ip_count : st.user_count, delay_base,
+                           delay_max);
+  if (ukey != NULL) {
+    qlog("login failed for ", user, " from ", ip, ": ", why, " (", qlog_ulong(abuf, st.ip_count),
+         " failures from ", ip_key, ", ", qlog_ulong(ubuf, st.user_count), " for ",
+         shown(kbuf, ukey, strlen(ukey)), ", delay ", qlog_ulong(dbuf, delay), " ms)");
+  } else {
+    qlog("login failed for ", user, " from ", ip, ": ", why, " (", qlog_ulong(abuf, st.ip_count),
+         " failures from ", ip_key, ", delay ", qlog_ulong(dbuf, delay), " ms)");
+  }
+  if (st.ip_new_lock) log_lockout("", ip_key, st.ip_until, st.ip_count);
+  if (st.user_new_lock)
+    log_lockout("user ", shown(kbuf, ukey, strlen(ukey)), st.user_until, st.user_count);
   sleep_ms(delay);
   _exit(1);
+}
+
+/* Before the password is looked at: an address or user name locked out
+ * is refused at once, a temporary failure (the client may come back
+ * after the lockout), and the password is never checked, so that
+ * guessing during a lockout learns nothing. user is as shown. */
+static void refuse_if_locked(const char *user, const char *ip)
+{
+  struct qauth_fail_state st;
+  char tbuf[UTC_LEN];
+  int r;
+
+  r = qauth_fail_locked(QAUTH_FAIL_FILE, ip_key, user_key[0] != '\0' ? user_key : NULL,
+                        (unsigned long)time(NULL), &fail_conf, &st);
+  if (r == -1 && errno != ENOENT && errno != EACCES)
+    qwarn_sys("unable to read ", QAUTH_FAIL_FILE);
+  if (r != 1) return;
+  explicit_bzero(record, sizeof record);
+  if (st.ip_until != 0)
+    qlog("login refused for ", user, " from ", ip, ": ", ip_key, " locked out until ",
+         fmt_utc(tbuf, st.ip_until));
+  else
+    qlog("login refused for ", user, " from ", ip, ": user locked out until ",
+         fmt_utc(tbuf, st.user_until));
+  sleep_ms(delay_base); /* a client that hammers on gets no faster answers */
+  _exit(111);
 }
 
 static void cat_abs(stralloc *sa, const char *path, const char *cwd)
@@ -238,7 +358,9 @@ int main(int argc, char **argv)
   const char *user;
   const char *password;
   const char *ip;
+  const char *name;
   const char *hash = NULL;
+  char name_buf[ADDR_MAX + 1];
   char cwd[4096];
   char nbuf[FMT_ULONG];
   struct user u = {{0}, {0}, {0}};
@@ -267,11 +389,20 @@ int main(int argc, char **argv)
   if (getcwd(cwd, sizeof cwd) == NULL) qdie_sys(111, "unable to get the QHOME path");
   ip = getenv("TCPREMOTEIP");
   if (ip == NULL || ip[0] == '\0') ip = "local";
+  settings_read();
+  qauth_fail_ipkey(ip_key, sizeof ip_key, ip);
+  if (ulen == 0 || ulen > ADDR_MAX) {
+    name = ulen == 0 ? "(empty)" : "(too long)";
+  } else {
+    qauth_fail_userkey(user_key, sizeof user_key, user, ulen);
+    name = shown(name_buf, user, ulen);
+  }
+  refuse_if_locked(name, ip);
 
   memset(&l, 0, sizeof l);
   if (ulen == 0 || ulen > ADDR_MAX) {
     qauth_verify_dummy(password);
-    fail(ulen == 0 ? "(empty)" : "(too long)", ip, "bad user name");
+    fail(name, ip, "bad user name");
   }
 
   r = users_find(&u, user, ulen);
@@ -287,16 +418,20 @@ int main(int argc, char **argv)
   } else {
     qauth_verify_dummy(password);
     explicit_bzero(record + ulen + 1, len - ulen - 1);
-    fail(user, ip, "unknown user");
+    fail(name, ip, "unknown user");
   }
 
   if (!qauth_verify(password, hash)) {
     explicit_bzero(record + ulen + 1, len - ulen - 1);
-    fail(l.user, ip, hash[0] == '$' ? "bad password" : "no password set");
+    fail(shown(name_buf, l.user, strlen(l.user)), ip,
+         hash[0] == '$' ? "bad password" : "no password set");
   }
   explicit_bzero(record + ulen + 1, len - ulen - 1);
 
-  if (qauth_fail_clear(QAUTH_FAIL_FILE, ip) == -1 && errno != ENOENT && errno != EACCES)
+  /* Only the user's own count goes: the one who knows the password is
+   * back. The address keeps its count, or an attacker with one good
+   * account could start afresh between his guesses at other users. */
+  if (qauth_fail_forget(QAUTH_FAIL_FILE, user_key) == -1 && errno != ENOENT && errno != EACCES)
     qwarn_sys("unable to update ", QAUTH_FAIL_FILE);
 
   if (!l.have_owner) {

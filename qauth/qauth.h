@@ -3,29 +3,80 @@
 /*
  * qauth's internals, split out of qauth.c so that unit tests link them.
  *
- * The failure table (qauth_fail.c): QHOME/auth/failures is a file of
- * QAUTH_FAIL_SLOTS fixed slots of QAUTH_FAIL_SLOTLEN bytes (32 KiB in all,
- * so it never grows). A client address is hashed to a slot; the slot holds
- * the address hash, the count of recent failures and the time of the last
- * one. Updates happen under flock(2) with one pwrite(2) of one slot, so
- * concurrent qauth processes never lose or tear an update. A slot whose
- * last failure is older than the window counts as zero; a slot taken by
- * another address is simply overwritten (the table is a cache, not a log).
+ * The failure table (qauth_fail.c): QHOME/auth/failures counts recent
+ * failed logins under two kinds of keys, each client address (an IPv4
+ * address whole, an IPv6 address by its /64, loopback whole: see
+ * qauth_fail_ipkey) and each user name as typed (lowercased). It is a
+ * file of a header slot and QAUTH_FAIL_BUCKETS buckets of QAUTH_FAIL_WAYS
+ * slots of QAUTH_FAIL_SLOTLEN bytes (128 KiB and 32 bytes in all), so it
+ * never grows. A key is hashed, with a random salt kept in the header, to
+ * a bucket; a new key takes a free or lapsed slot there, else the slot
+ * with the fewest failures (so a flood of one-off names cannot push out
+ * the count of an address that keeps guessing). A count lapses once its
+ * last failure is older than the window. A key whose count reaches its
+ * threshold is locked out for lock_time seconds: qauth then refuses it
+ * without checking a password. Updates happen under flock(2) with
+ * pwrite(2) of whole slots, so concurrent qauth processes never lose or
+ * tear an update. The table is a cache, not a log: a damaged or foreign
+ * header makes a new, empty table.
  */
 #include <stddef.h>
 
 #define QAUTH_FAIL_FILE "auth/failures"
 #define QAUTH_FAIL_DIR "auth"
-#define QAUTH_FAIL_SLOTS 1024
 #define QAUTH_FAIL_SLOTLEN 32
+#define QAUTH_FAIL_WAYS 8          /* slots per bucket */
+#define QAUTH_FAIL_BUCKETS 512
+#define QAUTH_FAIL_SIZE (QAUTH_FAIL_SLOTLEN * (1 + QAUTH_FAIL_WAYS * QAUTH_FAIL_BUCKETS))
 #define QAUTH_FAIL_COUNT_MAX 1000000UL /* counts are clipped here */
+#define QAUTH_FAIL_IPKEY_MAX 64    /* an address key with its NUL (IPv6 text + "/64") */
 
-/* Records one failed login from ip at time now: *count = failures within
- * window seconds, this one included. 0, -1 + errno (then *count = 1). */
-int qauth_fail_add(const char *fn, const char *ip, unsigned long now,
-                   unsigned long window, unsigned long *count);
-/* Forgets the failures of ip (after a good login). 0, -1 + errno. */
-int qauth_fail_clear(const char *fn, const char *ip);
+/* The settings of the table (control/authwindow, authlockip,
+ * authlockuser, authlocktime). */
+struct qauth_fail_conf {
+  unsigned long window;    /* s: a count lapses this long after its last failure */
+  unsigned long lock_ip;   /* failures that lock an address out; 0: never */
+  unsigned long lock_user; /* failures that lock a user name out; 0: never */
+  unsigned long lock_time; /* s a lockout lasts; 0: no lockouts */
+};
+
+/* What the table says about the two keys of one login. */
+struct qauth_fail_state {
+  unsigned long ip_count;   /* recent failures of the address */
+  unsigned long user_count; /* recent failures of the user name */
+  unsigned long ip_until;   /* the address is locked out until then; 0: not */
+  unsigned long user_until; /* the same for the user name */
+  int ip_new_lock;          /* qauth_fail_add: this failure locked the address out */
+  int user_new_lock;        /* ... the user name */
+};
+
+/* The key of a client address into dest (size bytes, at least
+ * QAUTH_FAIL_IPKEY_MAX): an IPv4 address (also one mapped into IPv6) and
+ * ::1 whole, any other IPv6 address as its /64 ("2001:db8:1:2::/64"),
+ * anything else as given, cut to fit. Length, without the NUL. */
+size_t qauth_fail_ipkey(char *dest, size_t size, const char *ip);
+/* The key of a user name (len bytes) into dest (size bytes): ASCII
+ * lowercased, NUL-terminated. Length; 0 if empty or if it does not fit. */
+size_t qauth_fail_userkey(char *dest, size_t size, const char *user, size_t len);
+
+/* Before a password is checked: 1 if ipkey (with c->lock_ip set) or
+ * userkey (NULL for none; with c->lock_user set) is locked out at time
+ * now, 0 if not, -1 + errno. Fills st. A refused attempt keeps the
+ * count of a locked key from lapsing, so that a client that goes on
+ * guessing is locked out again by its next failure. */
+int qauth_fail_locked(const char *fn, const char *ipkey, const char *userkey,
+                      unsigned long now, const struct qauth_fail_conf *c,
+                      struct qauth_fail_state *st);
+/* Records one failed login of ipkey and userkey (NULL for none) at time
+ * now; fills st with the counts, this failure included, and says whether
+ * it started a lockout. 0, -1 + errno (then the counts are 1). */
+int qauth_fail_add(const char *fn, const char *ipkey, const char *userkey,
+                   unsigned long now, const struct qauth_fail_conf *c,
+                   struct qauth_fail_state *st);
+/* After a good login: forgets the count of userkey (a lockout in force
+ * stays). The address's count is never forgotten: one good account must
+ * not buy an attacker a fresh start. 0, -1 + errno. */
+int qauth_fail_forget(const char *fn, const char *userkey);
 
 /* The delay in milliseconds after the count-th recent failure: base
  * doubled for each earlier failure, at most max. */

@@ -137,7 +137,8 @@ tmp=$conf.tmp
     echo "  user = root"
   fi
   echo "}"
-  echo "# qauth slows failed logins down per client address for every service"
+  echo "# qauth slows failed logins down and locks out guessing addresses for"
+  echo "# every service"
   echo "# (control/authdelay...): Dovecot's own penalty is off"
   echo "service anvil {"
   echo "  unix_listener anvil-auth-penalty {"

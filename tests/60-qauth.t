@@ -1,9 +1,10 @@
 #!/bin/sh
 # qauth: the checkpassword interface, run directly with a pipe on fd 3:
 # good and bad logins, exit codes, the environment, privileges, Dovecot
-# mode, the per-address failure count, and no password in the log.
+# mode, the failure counts per address and per user, the lockout, and no
+# password in the log.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 39
 
 inst_setup
 echo 'S3cret pass' | qpasswd "$QHOME" bob@test.example >/dev/null 2>&1 || bail "qpasswd failed"
@@ -63,28 +64,65 @@ auth bob@test.example 'S3cret pass' -d sh -c \
 want="$(id -u)|$(id -u "$VMAIL")|$(id -g "$VMAIL")|maildir:$BOB|userdb_uid userdb_gid userdb_mail"
 is "$(cat "$OUT")" "$want" "-d: uid kept, userdb_uid/gid/mail in EXTRA"
 
-# failures from one address are counted (and so slowed down); a good
-# login clears the count; another address has its own
+# failures are counted per address and per user name; a good login
+# forgets the user's count, never the address's; another address has its own
 IP=192.0.2.77
 : >"$ERR"
 for i in 1 2 3 4; do auth bob@test.example wrong true >/dev/null; done
-counts=$(sed -n 's/.*(\([0-9]*\) recent, delay \([0-9]*\) ms).*/\1:\2/p' "$ERR" | tr '\n' ' ')
-is "$counts" "1:100 2:200 3:400 4:400 " "failure counts grow, delays double up to authdelaymax"
+N='\([0-9]*\)'
+counts=$(sed -n "s/.*($N failures from 192\.0\.2\.77, $N for bob@test\.example, delay $N ms).*/\1:\2:\3/p" \
+  "$ERR" | tr '\n' ' ')
+is "$counts" "1:1:100 2:2:200 3:3:400 4:4:400 " \
+  "failure counts grow per address and user, delays double up to authdelaymax"
 ok "the failure table exists" test -f "$QHOME/auth/failures"
 IP=192.0.2.78
 : >"$ERR"
 auth bob@test.example wrong true >/dev/null
-ok "another address starts at 1" grep -q "(1 recent" "$ERR"
+ok "another address starts at 1, the user goes on at 5" \
+  grep -q "(1 failures from 192.0.2.78, 5 for bob@test.example, delay 400 ms)" "$ERR"
 IP=192.0.2.77
 auth bob@test.example 'S3cret pass' true >/dev/null
 : >"$ERR"
 auth bob@test.example wrong true >/dev/null
-ok "a good login clears the count" grep -q "(1 recent" "$ERR"
+ok "a good login forgets the user's count, not the address's" \
+  grep -q "(5 failures from 192.0.2.77, 1 for bob@test.example, delay 400 ms)" "$ERR"
 ok "unknown users are logged as failures too" sh -c \
   "printf 'x@test.example\0y\0\0' | TCPREMOTEIP=$IP qauth true 3<&0 2>&1 | grep -q 'unknown user'"
+IP=2001:db8:7:8:1:2:3:4
+: >"$ERR"
+auth bob@test.example wrong true >/dev/null
+IP=2001:db8:7:8::99
+auth bob@test.example wrong true >/dev/null
+ok "an IPv6 client is counted by its /64" grep -q \
+  "for bob@test.example from 2001:db8:7:8::99: bad password (2 failures from 2001:db8:7:8::/64," \
+  "$ERR"
+ok "a user name cannot put a blank into the log" sh -c \
+  "printf 'a from 6.6.6.6:\0y\0\0' | TCPREMOTEIP=$IP qauth true 3<&0 2>&1 |
+    grep -q 'login failed for a?from?6.6.6.6: from 2001:db8:7:8::99: unknown user'"
+
+# a lockout: authlockip failures, then refused (111) without a password
+# check, even the right one, until authlocktime has passed
+echo 3 >"$QHOME/control/authlockip"
+echo 2 >"$QHOME/control/authlocktime"
+IP=192.0.2.90
+: >"$ERR"
+codes=
+for i in 1 2 3; do codes="$codes$(auth bob@test.example wrong true) "; done
+is "$codes" "1 1 1 " "authlockip 3: three wrong passwords, 1 each"
+ok "the third locks the address out" \
+  grep -q "^qauth: locked out 192.0.2.90 until [-0-9T:]*Z after 3 failures$" "$ERR"
+is "$(auth bob@test.example 'S3cret pass' true)" 111 "locked out: the right password gets 111"
+ok "the refusal is logged" grep -q \
+  "^qauth: login refused for bob@test.example from 192.0.2.90: 192.0.2.90 locked out until " "$ERR"
+IP=192.0.2.91
+is "$(auth bob@test.example 'S3cret pass' true)" 0 "another address is not locked out"
+IP=192.0.2.90
+sleep 3
+is "$(auth bob@test.example 'S3cret pass' true)" 0 "after authlocktime: 0 again"
+rm "$QHOME/control/authlockip" "$QHOME/control/authlocktime"
 
 # the log names users and addresses, never a password
-ok "logins are logged" grep -q "login failed for bob@test.example from 192.0.2.77" "$ERR"
+ok "logins are logged" grep -q "login failed for bob@test.example from 192.0.2.90" "$ERR"
 ok "no password in the log" sh -c "! grep -q -e 'S3cret' -e 'wrong' '$ERR'"
 
 # root never logs in as a system account, even with authsystem
