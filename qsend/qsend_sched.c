@@ -9,8 +9,11 @@
  * deferred queue never holds new mail back, and a flood of new mail never
  * stops retries.
  *
- * Results: K delivered, Z deferred (exponential backoff from backoffmin
- * to backoffmax; past queuelifetime it fails), D failed. A failure is
+ * Results: K delivered, Z and T deferred (exponential backoff from
+ * backoffmin to backoffmax; past queuelifetime it fails), D failed. A
+ * remote job whose recipients all end in Z rests its destination (its
+ * other mail waits, qsend_dom.c); a T is one recipient's or one message's
+ * failure at a destination that answered, and rests nothing. A failure is
  * reported to the sender (dsn_send) before the recipient is marked done,
  * so that a crash in between only repeats the report, never loses it.
  */
@@ -594,6 +597,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   size_t pos = 0;
   size_t i;
   int any_ok = 0;
+  int answered = 0;            /* a T: the destination works, one recipient waits */
   int all_temp = 1;
   const char *temp_reason = NULL; /* the first temporary failure */
   int ok;
@@ -614,6 +618,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
     text = rec + pos + 1;
     pos += strlen(rec + pos) + 1;
     m->inflight--;
+    if (code == 'T') answered = 1;
     switch (code) {
       case 'K':
         any_ok = 1;
@@ -627,6 +632,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
           succeeded[nsucceeded++].reason = text;
         }
         break;
+      case 'T':
       case 'Z': {
         char line[3 * FMT_ULONG + QUEUE_REASON_MAX + 8];
         size_t o;
@@ -705,7 +711,9 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
     struct dom *d = j->dom;
     if (d->inflight > 0) d->inflight--;
     d->last_used = now;
-    if (any_ok) {
+    if (any_ok || answered) {
+      /* a delivery, or a 4xx to one recipient or to this message alone
+       * (greylisting, a full mailbox): the destination works */
       d->fails = 0;
       dom_rest(d, 0, NULL);
     } else if (all_temp) {
