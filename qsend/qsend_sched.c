@@ -464,14 +464,22 @@ static int job_start(int remote, struct msg *m)
       int resting = 0;
 
       d = dom_get(dn, strlen(dn));
+      dom_limits(d);
+      if (d->rate_max > 0 && now >= d->rate_start + DOM_RATE_WINDOW) {
+        d->rate_start = now;
+        d->rate_count = 0;
+      }
       if (d->down_until > now) {
         wait_until = d->down_until;
         resting = 1;
-      } else if (d->inflight >= cfg.conc_domain) {
+      } else if (d->inflight >= d->conc_max) {
         wait_until = now + BUSY_RETRY;
+      } else if (d->rate_max > 0 && d->rate_count >= d->rate_max) {
+        /* its rate is used up: the next window */
+        wait_until = d->rate_start + DOM_RATE_WINDOW;
       }
       if (wait_until == 0) break;
-      /* the destination is resting or full: its recipients here wait. While
+      /* the destination is resting, full or at its rate: its recipients here wait. While
        * it rests, each of them gets an H record so that qstat shows why; it
        * is looked at again only when the rest is over (next = down_until),
        * so that is one record per recipient and rest at most. */
@@ -504,7 +512,10 @@ static int job_start(int remote, struct msg *m)
     j->idx[j->count++] = i;
   }
   m->inflight += j->count;
-  if (d != NULL) d->inflight++;
+  if (d != NULL) {
+    d->inflight++;
+    d->rate_count++;
+  }
   c->busy++;
   c->served++;
   job_send(remote, slot, j);
