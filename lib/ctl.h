@@ -46,4 +46,11 @@ int ctl_listhas(const stralloc *list, const char *s, size_t len);
  * in the list or is a subdomain of an entry written ".example.org"; 0 if not. */
 int ctl_domainmatch(const stralloc *list, const char *d, size_t len);
 
+/* 1 if the recipient addr (internal form, len bytes) is delivered here,
+ * 0 if it is relayed: no domain, a domain that ctl_domainmatch finds in
+ * locals, or postmaster (any case) at me (melen bytes: control/me) when
+ * locals is not empty (RFC 5321 4.5.1; a send-only instance has none). */
+int ctl_islocal(const stralloc *locals, const char *me, size_t melen, const char *addr,
+                size_t len);
+
 #endif

@@ -20,7 +20,16 @@
  *   "J17\0"                 the slot
  *   one record per recipient, in the order they were given:
  *     "K<text>\0"           delivered; text says how (host, mailbox)
- *     "Z<text>\0"           temporary failure: retry later; text is the reason
+ *     "Z<text>\0"           temporary failure: retry later; text is the reason.
+ *                           For qrspawn a failure of the destination itself (no
+ *                           connection, greeting, TLS, a 4xx to MAIL or DATA or
+ *                           to every one of several RCPTs, a lost connection):
+ *                           when every recipient of a job ends so, qsend rests
+ *                           the destination
+ *     "T<text>\0"           temporary failure of this recipient alone (qrspawn:
+ *                           a 4xx to its RCPT or to the message's data, the
+ *                           queue file unreadable): retry later; the destination
+ *                           answered and does not rest
  *     "D<text>\0"           permanent failure: bounce; text is the reason
  *   "\0"
  *

@@ -67,6 +67,8 @@ static struct {
   const char *envid;    /* -V: DSN ENVID */
   char flush_kind;      /* 'R', 'S', 'I' or 0 */
   const char *flush_pattern;
+  const char *queue_dir; /* -oQ / -O QueueDirectory=: must be $QHOME/queue */
+  const char *queue_opt; /* which of the two, for the message */
   char **rcpts;
 } opt;
 
@@ -136,6 +138,106 @@ static const char *opt_arg(char **argv, int *i, const char *rest)
   return argv[*i];
 }
 
+/*
+ * sendmail 8's settings, as -oXvalue (one letter) or -O Name=value. Those
+ * that change nothing here are accepted: -oi and IgnoreDots (honoured),
+ * -oe / ErrorMode (errors always come back on fd 2 and as bounces), -od /
+ * DeliveryMode (delivery is always through the queue, started at once),
+ * -om / MeToo, -oL / LogLevel. -oQ / QueueDirectory is accepted only when
+ * it names this instance's queue (checked in queue_dir_check). Anything
+ * else is refused with exit 100: a setting silently ignored would do
+ * something other than what its caller asked for.
+ */
+static void __attribute__((noreturn)) die_setting(const char *prefix, const char *what)
+{
+  qdie(100, "unsupported option ", prefix, what, " (see sendmail(8))");
+}
+
+static int is_digits(const char *s)
+{
+  if (*s == 0) return 0;
+  for (; *s != 0; s++)
+    if (*s < '0' || *s > '9') return 0;
+  return 1;
+}
+
+/* -o: v is what follows the o ("i", "em", "Q/var/spool/x"). */
+static void setting_short(const char *v)
+{
+  switch (v[0]) {
+    case 'i':
+      if (v[1] != 0) die_setting("-o", v);
+      opt.dot_ends = 0;
+      return;
+    case 'e': /* m mail, p print, q quiet, w write, e exit status */
+      if (v[1] == 0 || strchr("mpqwe", v[1]) == NULL || v[2] != 0) die_setting("-o", v);
+      return;
+    case 'd': /* b background, i interactive, q queue only, d deferred */
+      if (v[1] == 0 || strchr("biqd", v[1]) == NULL || v[2] != 0) die_setting("-o", v);
+      return;
+    case 'm':
+      if (v[1] != 0) die_setting("-o", v);
+      return;
+    case 'L':
+      if (!is_digits(v + 1)) die_setting("-o", v);
+      return;
+    case 'Q':
+      if (v[1] == 0) die_setting("-o", v);
+      opt.queue_dir = v + 1;
+      opt.queue_opt = "-oQ";
+      return;
+    default:
+      die_setting("-o", v);
+  }
+}
+
+/* -O Name=value (the name in any case). */
+static void setting_long(const char *v)
+{
+  const char *eq = strchr(v, '=');
+  size_t nlen = eq != NULL ? (size_t)(eq - v) : strlen(v);
+  const char *val = eq != NULL ? eq + 1 : "";
+  static const char *const harmless[] = {"ErrorMode", "DeliveryMode", "LogLevel", "MeToo"};
+
+#define NAME_IS(n) (nlen == sizeof(n) - 1 && case_diffb(v, nlen, n) == 0)
+  if (NAME_IS("IgnoreDots")) {
+    if (*val == 0 || *val == 't' || *val == 'T' || *val == 'y' || *val == 'Y') opt.dot_ends = 0;
+    else if (*val == 'f' || *val == 'F' || *val == 'n' || *val == 'N') opt.dot_ends = 1;
+    else die_setting("-O ", v);
+    return;
+  }
+  if (NAME_IS("QueueDirectory")) {
+    if (*val == 0) die_setting("-O ", v);
+    opt.queue_dir = val;
+    opt.queue_opt = "-O QueueDirectory=";
+    return;
+  }
+#undef NAME_IS
+  for (size_t k = 0; k < sizeof harmless / sizeof harmless[0]; k++)
+    if (nlen == strlen(harmless[k]) && case_diffb(v, nlen, harmless[k]) == 0) return;
+  die_setting("-O ", v);
+}
+
+/* Another queue directory than this instance's cannot be used: a queue
+ * held aside runs under a qsend of its own (qmta-admin(7), THE QUEUE). */
+static void queue_dir_check(void)
+{
+  stralloc live = {0};
+  struct stat st_given;
+  struct stat st_live;
+
+  if (opt.queue_dir == NULL) return;
+  if (!stralloc_copys(&live, qhome()) || !stralloc_cats(&live, "/queue") || !stralloc_0(&live))
+    die_nomem();
+  if (stat(opt.queue_dir, &st_given) == 0 && stat(live.s, &st_live) == 0 &&
+      st_given.st_dev == st_live.st_dev && st_given.st_ino == st_live.st_ino) {
+    stralloc_free(&live);
+    return;
+  }
+  qdie(100, "unsupported option ", opt.queue_opt, opt.queue_dir, ": only the queue of $QHOME (",
+       live.s, ") is used here; run a queue held aside under its own qsend (see qmta-admin(7))");
+}
+
 static void parse_args(int argc, char **argv)
 {
   int i;
@@ -155,8 +257,8 @@ static void parse_args(int argc, char **argv)
         case 't': opt.from_headers = 1; continue;
         case 'i': opt.dot_ends = 0; continue;
         /* -v verbose, -m me too, -n no aliasing, -U initial submission,
-         * -G gateway, -c, -s, -x: sendmail's, nothing to do here */
-        case 'v': case 'm': case 'n': case 'U': case 'G': case 'c': case 's': case 'x':
+         * -G gateway: sendmail's, nothing to do here (aliases always apply) */
+        case 'v': case 'm': case 'n': case 'U': case 'G':
           continue;
         case 'f': case 'r':
           opt.sender = opt_arg(argv, &i, a + 1);
@@ -173,12 +275,28 @@ static void parse_args(int argc, char **argv)
         case 'V':
           opt.envid = opt_arg(argv, &i, a + 1);
           break;
-        case 'B': case 'L': case 'X': case 'C': case 'h': case 'p': case 'A': case 'O':
-          (void)opt_arg(argv, &i, a + 1); /* body type, log tag, ...: ignored */
+        /* body type, log tag, hop count, protocol, submit.cf or sendmail.cf:
+         * nothing to do here */
+        case 'B': case 'L': case 'h': case 'p':
+          (void)opt_arg(argv, &i, a + 1);
           break;
-        case 'o': /* -oi, -oem, -odi, -oQ/dir ...: only -oi matters */
-          if (a[1] == 'i' && a[2] == 0) opt.dot_ends = 0;
+        case 'A': {
+          const char *v = opt_arg(argv, &i, a + 1);
+          if ((v[0] != 'c' && v[0] != 'm') || v[1] != 0) qdie(100, "unsupported option -A", v);
           break;
+        }
+        case 'C': /* another configuration file: ours is control/ */
+          qdie(100, "unsupported option -C: the configuration is $QHOME/control");
+        case 'X': /* a traffic log */
+          qdie(100, "unsupported option -X: see the logs under $QHOME/log");
+        case 'O':
+          setting_long(opt_arg(argv, &i, a + 1));
+          break;
+        case 'o': {
+          /* -oXvalue; a bare -o takes the next word */
+          setting_short(opt_arg(argv, &i, a + 1));
+          break;
+        }
         case 'b':
           switch (a[1]) {
             case 'm': opt.mode = MODE_SEND; break;
@@ -1028,6 +1146,7 @@ int main(int argc, char **argv)
   }
 
   parse_args(argc, argv);
+  queue_dir_check();
   if (opt.mode != MODE_SEND && opt.rcpts[0] != NULL) die_usage(); /* -bp, -bi, -q: no recipients */
   switch (opt.mode) {
     case MODE_LIST:

@@ -133,14 +133,29 @@ static void target_pipe(struct state *st, const char *cmd)
   }
 }
 
+/* A Maildir or mbox target. A permission error (the alias account may not
+ * write there) defers, as any temporary failure does: the admin fixes the
+ * modes and the message goes out at the next try, instead of bouncing.
+ * The reason names the target: "unable to write the Maildir /x/: ...". */
 static void target_file(struct state *st, const char *path)
 {
   const char *why;
   int r;
+  int e;
+  stralloc what = {0};
 
   if (path[strlen(path) - 1] == '/') r = maildir_put(st->d, path, &why);
   else r = mbox_put(st->d, path, &why);
-  if (r != 0) failed_sys(st, r == 100 ? 100 : 111, why, "");
+  if (r == 0) return;
+  e = errno;
+  if (e == EACCES || e == EPERM || e == EROFS) r = 111;
+  if (!stralloc_copys(&what, why) || !stralloc_cats(&what, " ") || !stralloc_0(&what)) {
+    failed(st, 111, "out of memory", NULL);
+    return;
+  }
+  errno = e;
+  failed_sys(st, r == 100 ? 100 : 111, what.s, path);
+  stralloc_free(&what);
 }
 
 static void target_address(struct state *st, const char *t)

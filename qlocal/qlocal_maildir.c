@@ -169,7 +169,9 @@ fail:
   stralloc_free(&fin);
   stralloc_free(&newdir);
   errno = e;
-  return (e == ENOENT || e == ENOTDIR || e == EACCES || e == ELOOP) ? 100 : 111;
+  /* a path that cannot be a Maildir is permanent; a permission the admin
+   * has to grant (EACCES, EPERM) or anything else is temporary */
+  return (e == ENOENT || e == ENOTDIR || e == ELOOP) ? 100 : 111;
 }
 
 void deliver_maildir(const struct delivery *d, const char *dir)

@@ -11,7 +11,9 @@
  *   "Rann@example.net\0" ["Nnotify\0"] ["Oorcpt\0"] ... "\0"
  *   The message is queue/mess/NN/1234, read from offset 24 (queue.h).
  * fd 1: for each job, one record per recipient in order, "K<text>\0"
- *   delivered, "Z<text>\0" deferred, "D<text>\0" failed, then "\0".
+ *   delivered, "Z<text>\0" deferred by a failure of the destination,
+ *   "T<text>\0" deferred alone (a 4xx to its RCPT or to the message's
+ *   data, a queue file that cannot be read), "D<text>\0" failed, then "\0".
  * fd 2: the log, one line per recipient and attempt.
  * Between jobs the connection stays open; end of file on fd 0 means QUIT
  * and exit 0. Exit 111 on a protocol error or when fd 1 fails; 100 on misuse.
@@ -158,7 +160,7 @@ static void results_put(const struct job *j)
     const struct rcpt *r = &j->rcpt[i];
     char tag = r->result;
 
-    if (tag != 'K' && tag != 'Z' && tag != 'D') tag = 'Z';
+    if (tag != 'K' && tag != 'Z' && tag != 'T' && tag != 'D') tag = 'Z';
     if (buffer_put(&result_out, &tag, 1) == -1) goto fail;
     for (size_t k = 0; k < r->text.len && k < SPAWN_TEXT_MAX; ++k) {
       char c = r->text.s[k];
@@ -345,7 +347,7 @@ int main(int argc, char **argv)
       qwarn("malformed route for ", domain, " in control/smtproutes or -r");
     } else if (message_open(&j, &text) == -1) {
       for (size_t i = 0; i < j.rcpt_count; ++i) {
-        j.rcpt[i].result = 'Z';
+        j.rcpt[i].result = 'T'; /* this message's trouble: the destination is not to blame */
         if (!stralloc_copy(&j.rcpt[i].text, &text)) die_nomem();
       }
       qwarn(text.len > 0 ? "unable to open a queue file" : "out of memory");

@@ -122,7 +122,7 @@ struct rcpt {
   const char *addr;     /* internal form */
   const char *notify;   /* DSN NOTIFY or NULL */
   const char *orcpt;    /* DSN ORCPT ("rfc822;addr") or NULL */
-  char result;          /* 0 pending, 'K', 'Z', 'D' */
+  char result;          /* 0 pending, 'K', 'Z', 'T', 'D' (spawnproto.h) */
   stralloc text;        /* the reason or the acceptance */
 };
 

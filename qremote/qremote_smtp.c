@@ -616,9 +616,33 @@ static char class_of(int code)
   return code >= 200 && code < 300 ? 'K' : code >= 500 ? 'D' : 'Z';
 }
 
+/* The class of a reply that concerns one recipient (to its RCPT) or one
+ * message (to its final dot): a 4xx other than 421 (greylisting, a full
+ * mailbox, a content scan that failed) defers that recipient alone, T,
+ * and leaves the destination free for the rest of its mail. 421 and no
+ * reply at all are the destination's own failures, Z. */
+static char own_class(int code)
+{
+  return code >= 400 && code < 500 && code != 421 ? 'T' : class_of(code);
+}
+
+/* After the replies to the RCPTs of one transaction: when several were
+ * sent and every one was answered with a 4xx, that is the destination
+ * refusing mail for now rather than one mailbox: Z, and it rests. */
+static void all_deferred_check(struct job *j, const size_t *sent, size_t sent_count,
+                               size_t deferred)
+{
+  if (sent_count < 2 || deferred != sent_count) return;
+  for (size_t b = 0; b < sent_count; ++b)
+    if (j->rcpt[sent[b]].result == 'T') j->rcpt[sent[b]].result = 'Z';
+}
+
 static int transaction(struct job *j, const struct smtp_config *c, int reused)
 {
   size_t *batch;
+  size_t *sent;         /* the recipients whose RCPT went out */
+  size_t sent_count = 0;
+  size_t rcpt_deferred = 0; /* of them, answered with a 4xx (T) */
   size_t count = 0;
   size_t accepted = 0;
   size_t deferred452 = 0;
@@ -629,12 +653,13 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
   char limittext[FMT_ULONG];
 
   (void)c;
-  batch = calloc(j->rcpt_count, sizeof *batch);
+  batch = calloc(2 * j->rcpt_count, sizeof *batch);
   if (batch == NULL) {
     fail_local("4.3.0", "out of memory", NULL);
     pending_set(j, 'Z', &failtext);
     return TX_DONE;
   }
+  sent = batch + j->rcpt_count;
   for (size_t i = 0; i < j->rcpt_count; ++i) {
     if (j->rcpt[i].result != 0) continue;
     batch[count++] = i;
@@ -717,6 +742,7 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
     }
     if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
     put(cmd.s, cmd.len);
+    sent[sent_count++] = batch[b];
     if (!ext.pipelining) {
       code = get_reply();
       if (code == -1) goto lost_in_tx;
@@ -727,11 +753,13 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
         batch[b] = (size_t)-1;
       } else {
         fail_reply();
-        result_set(r, class_of(code), &failtext);
+        result_set(r, own_class(code), &failtext);
+        if (r->result == 'T') ++rcpt_deferred;
         batch[b] = (size_t)-1;
       }
     }
   }
+  if (!ext.pipelining) all_deferred_check(j, sent, sent_count, rcpt_deferred);
 
   if (ext.pipelining) {
     put("DATA\r\n", 6);
@@ -762,10 +790,12 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
         batch[b] = (size_t)-1;
       } else {
         fail_reply();
-        result_set(r, class_of(code), &failtext);
+        result_set(r, own_class(code), &failtext);
+        if (r->result == 'T') ++rcpt_deferred;
         batch[b] = (size_t)-1;
       }
     }
+    all_deferred_check(j, sent, sent_count, rcpt_deferred);
     code = get_reply(); /* to DATA */
     if (code == -1) goto lost_in_tx;
     if (code == 354 && accepted == 0) {
@@ -790,9 +820,10 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
   /* the message */
   if (message_send(j) == -1 || conn_broken) {
     if (conn_broken) goto lost_in_tx;
+    /* the message's own trouble, not the destination's */
     fail_local("4.3.0", "unable to read the queue file", strerror(errno));
     for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'Z', &failtext);
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'T', &failtext);
     conn_close(); /* no final dot: the server drops the transaction */
     goto done;
   }
@@ -807,7 +838,7 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
   }
   fail_reply();
   for (size_t b = 0; b < count; ++b)
-    if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
+    if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], own_class(code), &failtext);
   goto done;
 
 mail_refused:
@@ -1125,7 +1156,7 @@ void smtp_deliver(struct job *j, const struct route *r, const char *domain,
   timeout = c->timeout_remote;
   if (message_scan(j) == -1) {
     text_set(&text, "4.3.0 unable to read the queue file: ", strerror(errno), NULL, NULL);
-    pending_set(j, 'Z', &text);
+    pending_set(j, 'T', &text);
     stralloc_free(&text);
     log_results(j);
     return;

@@ -118,6 +118,18 @@ static void config_read(int first)
   }
   readint(&v, "control/concurrencydomain", cfg.conc_remote, 1);
   cfg.conc_domain = v;
+  if (ctl_readlist(&cfg.domlimits, "control/domainlimits") == -1)
+    qwarn_sys("unable to read control/domainlimits, keeping the previous limits");
+  {
+    size_t i = 0;
+    while (i < cfg.domlimits.len) {
+      size_t len = strlen(cfg.domlimits.s + i);
+      if (dom_limits_parse(cfg.domlimits.s + i, len) == -1)
+        qwarn("malformed entry in control/domainlimits, ignored: ", cfg.domlimits.s + i);
+      i += len + 1;
+    }
+  }
+  cfg.limits_gen++;
   readint(&cfg.backoff_min, "control/backoffmin", 300, 1);
   readint(&cfg.backoff_max, "control/backoffmax", 3600, 1);
   if (cfg.backoff_max < cfg.backoff_min) cfg.backoff_max = cfg.backoff_min;

@@ -60,6 +60,8 @@ struct config {
   unsigned long warn;
   stralloc locals;
   stralloc me;
+  stralloc domlimits;    /* control/domainlimits, as ctl_readlist gives it */
+  unsigned long limits_gen; /* bumped at each read: entries look their limits up again */
 };
 extern struct config cfg;
 extern time_t now;
@@ -103,10 +105,18 @@ struct dom {
   unsigned long fails;   /* attempts in a row that all failed temporarily */
   time_t down_until;     /* resting until then */
   time_t last_used;      /* last lookup or result */
+  unsigned long limits_gen; /* cfg.limits_gen when the two below were set */
+  unsigned long conc_max; /* jobs at once (control/domainlimits, else concurrencydomain) */
+  unsigned long rate_max; /* jobs started per DOM_RATE_WINDOW seconds; 0 = no limit */
+  time_t rate_start;     /* the current window began then */
+  unsigned long rate_count; /* jobs started in it */
   struct dom *next;
 };
+#define DOM_RATE_WINDOW 60
 struct dom *dom_get(const char *name, size_t len); /* found or made; never NULL */
 void dom_rest(struct dom *d, time_t until, const char *reason); /* 0, NULL: rest over */
+void dom_limits(struct dom *d);                 /* conc_max, rate_max from the settings */
+int dom_limits_parse(const char *entry, size_t len); /* 0 ok, -1 malformed (config_read) */
 void dom_reset_all(void);                       /* flush: no rests; idle entries freed */
 void dom_sweep(void);                           /* frees long-idle entries, once a minute */
 

@@ -14,6 +14,15 @@
  * backoff step: one early retry, nothing lost. The bucket array doubles
  * when the chains grow past two entries on average and shrinks when it is
  * mostly empty, so a lookup costs the same with ten domains or millions.
+ *
+ * Limits per destination (control/domainlimits, one entry a line):
+ *   domain:concurrency[:rate]
+ * "domain" matches itself, ".example.org" every domain below it, an empty
+ * one (":5:100") every domain, the most specific entry winning, as in
+ * smtproutes. concurrency: jobs to the domain at once (empty: the
+ * concurrencydomain default); rate: jobs started per DOM_RATE_WINDOW
+ * seconds (missing or 0: no limit). An entry learns its limits when it is
+ * made and again after each reread of the settings (limits_gen).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +30,7 @@
 #include <strings.h>
 
 #include <fmt.h>
+#include <scan.h>
 
 #include "qlog.h"
 #include "qsend.h"
@@ -113,6 +123,83 @@ void dom_rest(struct dom *d, time_t until, const char *reason)
     size_t len = strlen(reason);
     if (len > QUEUE_REASON_MAX) len = QUEUE_REASON_MAX;
     d->reason = strndup(reason, len); /* NULL without memory: a generic reason is used */
+  }
+}
+
+/* Parses "conc[:rate]" into *conc (0 = the default) and *rate (0 = none).
+ * 0 ok, -1 malformed. */
+static int limits_scan(const char *s, size_t len, unsigned long *conc, unsigned long *rate)
+{
+  const char *colon = memchr(s, ':', len);
+  size_t clen = colon != NULL ? (size_t)(colon - s) : len;
+  size_t n;
+
+  *conc = 0;
+  *rate = 0;
+  if (clen > 0) {
+    n = scan_ulong(s, conc);
+    if (n != clen || *conc == 0) return -1;
+  }
+  if (colon != NULL) {
+    size_t rlen = len - clen - 1;
+    if (rlen > 0) {
+      n = scan_ulong(colon + 1, rate);
+      if (n != rlen) return -1;
+    }
+  }
+  return 0;
+}
+
+int dom_limits_parse(const char *entry, size_t len)
+{
+  const char *colon = memchr(entry, ':', len);
+  unsigned long conc;
+  unsigned long rate;
+
+  if (colon == NULL) return -1;
+  return limits_scan(colon + 1, len - (size_t)(colon - entry) - 1, &conc, &rate);
+}
+
+/* The value of the entry for key (klen bytes, any case) in the list, or NULL. */
+static const char *limits_entry(const char *key, size_t klen, size_t *vlen)
+{
+  size_t i = 0;
+
+  while (i < cfg.domlimits.len) {
+    const char *e = cfg.domlimits.s + i;
+    size_t elen = strlen(e);
+    if (elen > klen && e[klen] == ':' && strncasecmp(e, key, klen) == 0) {
+      *vlen = elen - klen - 1;
+      return e + klen + 1;
+    }
+    i += elen + 1;
+  }
+  return NULL;
+}
+
+void dom_limits(struct dom *d)
+{
+  size_t dlen;
+  size_t i;
+
+  if (d->limits_gen == cfg.limits_gen && d->conc_max != 0) return;
+  d->limits_gen = cfg.limits_gen;
+  d->conc_max = cfg.conc_domain;
+  d->rate_max = 0;
+  dlen = strlen(d->name);
+  /* the domain, then ".parent" for each parent, then "" */
+  for (i = 0; i <= dlen; i++) {
+    const char *v;
+    size_t vlen;
+    unsigned long conc;
+    unsigned long rate;
+
+    if (i != 0 && i != dlen && d->name[i] != '.') continue;
+    v = limits_entry(d->name + i, dlen - i, &vlen);
+    if (v == NULL || limits_scan(v, vlen, &conc, &rate) == -1) continue;
+    if (conc != 0) d->conc_max = conc;
+    d->rate_max = rate;
+    return;
   }
 }
 

@@ -46,10 +46,7 @@ static void die_nomem(void)
 
 int rcpt_is_local(const char *addr)
 {
-  const char *at = strrchr(addr, '@');
-
-  if (at == NULL) return 1;
-  return ctl_domainmatch(&cfg.locals, at + 1, strlen(at + 1));
+  return ctl_islocal(&cfg.locals, cfg.me.s, cfg.me.len, addr, strlen(addr));
 }
 
 struct msg *msg_new(unsigned long id)

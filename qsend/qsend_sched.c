@@ -9,8 +9,11 @@
  * deferred queue never holds new mail back, and a flood of new mail never
  * stops retries.
  *
- * Results: K delivered, Z deferred (exponential backoff from backoffmin
- * to backoffmax; past queuelifetime it fails), D failed. A failure is
+ * Results: K delivered, Z and T deferred (exponential backoff from
+ * backoffmin to backoffmax; past queuelifetime it fails), D failed. A
+ * remote job whose recipients all end in Z rests its destination (its
+ * other mail waits, qsend_dom.c); a T is one recipient's or one message's
+ * failure at a destination that answered, and rests nothing. A failure is
  * reported to the sender (dsn_send) before the recipient is marked done,
  * so that a crash in between only repeats the report, never loses it.
  */
@@ -461,14 +464,22 @@ static int job_start(int remote, struct msg *m)
       int resting = 0;
 
       d = dom_get(dn, strlen(dn));
+      dom_limits(d);
+      if (d->rate_max > 0 && now >= d->rate_start + DOM_RATE_WINDOW) {
+        d->rate_start = now;
+        d->rate_count = 0;
+      }
       if (d->down_until > now) {
         wait_until = d->down_until;
         resting = 1;
-      } else if (d->inflight >= cfg.conc_domain) {
+      } else if (d->inflight >= d->conc_max) {
         wait_until = now + BUSY_RETRY;
+      } else if (d->rate_max > 0 && d->rate_count >= d->rate_max) {
+        /* its rate is used up: the next window */
+        wait_until = d->rate_start + DOM_RATE_WINDOW;
       }
       if (wait_until == 0) break;
-      /* the destination is resting or full: its recipients here wait. While
+      /* the destination is resting, full or at its rate: its recipients here wait. While
        * it rests, each of them gets an H record so that qstat shows why; it
        * is looked at again only when the rest is over (next = down_until),
        * so that is one record per recipient and rest at most. */
@@ -501,7 +512,10 @@ static int job_start(int remote, struct msg *m)
     j->idx[j->count++] = i;
   }
   m->inflight += j->count;
-  if (d != NULL) d->inflight++;
+  if (d != NULL) {
+    d->inflight++;
+    d->rate_count++;
+  }
   c->busy++;
   c->served++;
   job_send(remote, slot, j);
@@ -594,6 +608,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   size_t pos = 0;
   size_t i;
   int any_ok = 0;
+  int answered = 0;            /* a T: the destination works, one recipient waits */
   int all_temp = 1;
   const char *temp_reason = NULL; /* the first temporary failure */
   int ok;
@@ -614,6 +629,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
     text = rec + pos + 1;
     pos += strlen(rec + pos) + 1;
     m->inflight--;
+    if (code == 'T') answered = 1;
     switch (code) {
       case 'K':
         any_ok = 1;
@@ -627,6 +643,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
           succeeded[nsucceeded++].reason = text;
         }
         break;
+      case 'T':
       case 'Z': {
         char line[3 * FMT_ULONG + QUEUE_REASON_MAX + 8];
         size_t o;
@@ -705,7 +722,9 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
     struct dom *d = j->dom;
     if (d->inflight > 0) d->inflight--;
     d->last_used = now;
-    if (any_ok) {
+    if (any_ok || answered) {
+      /* a delivery, or a 4xx to one recipient or to this message alone
+       * (greylisting, a full mailbox): the destination works */
       d->fails = 0;
       dom_rest(d, 0, NULL);
     } else if (all_temp) {

@@ -577,11 +577,10 @@ static void smtp_rcpt(const char *arg, size_t len)
     reply(err);
     return;
   }
-  {
-    size_t dlen;
-    const char *dom = addr_domain(r.addr.s, r.addr.len, &dlen);
-    if (dlen == 0 || !ctl_domainmatch(&locals, dom, dlen)) tx_remote = 1;
-  }
+  /* relayed, as qsend will decide (ctl_islocal) */
+  if (r.addr.at == r.addr.len ||
+      !ctl_islocal(&locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len))
+    tx_remote = 1;
   if (!env_add('T', r.addr.s, r.addr.len)) die_nomem();
   if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) die_nomem();
   if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) die_nomem();

@@ -2,8 +2,10 @@
 # Alias delivery end to end (qlspawn -> qlocal -A): forwarding to users,
 # lists, mbox and Maildir files, pipes with their environment, :include:
 # read at delivery, a catch-all with %1, error:, and an alias loop.
+# A Maildir or mbox target the alias account may not write defers (and
+# the log says which target and why); once fixed, a flush delivers.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 17
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -29,7 +31,12 @@ inc: :include:$OUT/list
 loopa: loopb
 loopb: loopa
 gone: error:5.1.1 this address is gone
+lockeddir: $OUT/locked/
+lockedmbox: $OUT/lockeddir/locked.mbox
 EOF
+# targets the alias account may not write: root's, mode 0700
+mkdir -p "$OUT/locked/tmp" "$OUT/locked/new" "$OUT/locked/cur" "$OUT/lockeddir"
+chmod 700 "$OUT/locked" "$OUT/locked/tmp" "$OUT/locked/new" "$OUT/locked/cur" "$OUT/lockeddir"
 qnewmaps "$QHOME" || bail "qnewmaps failed"
 inst_start
 BOB="$QHOME/mail/test.example/bob"
@@ -62,3 +69,25 @@ ok "an alias loop fails instead of going round" \
   wait_for 30 grep -q 'failed: mail loop' "$LOG"
 send gone@test.example ten
 ok "error: fails with its own code and text" wait_for 20 grep -q 'failed: 5.1.1 this address is gone' "$LOG"
+
+# permission errors on file targets: both kinds defer, never bounce
+if [ "$(id -u)" = 0 ]; then
+  send lockeddir@test.example eleven
+  ok "an unwritable Maildir target defers, naming the target and the error" wait_for 20 grep -q \
+    "lockeddir@test.example deferred: unable to write the Maildir $OUT/locked/: Permission denied" \
+    "$LOG"
+  send lockedmbox@test.example twelve
+  ok "an unwritable mbox target defers, naming the target and the error" wait_for 20 grep -q \
+    "lockedmbox@test.example deferred: unable to open the mbox $OUT/lockeddir/locked.mbox: Permission denied" \
+    "$LOG"
+  ok "neither bounced" sh -c "! grep -q 'locked[a-z]*@test.example failed' '$LOG'"
+  ok "and both stay in the queue" sh -c "qstat '$QHOME' | grep -q 'lockeddir@test.example' &&
+    qstat '$QHOME' | grep -q 'lockedmbox@test.example'"
+  chmod 777 "$OUT/locked" "$OUT/locked/tmp" "$OUT/locked/new" "$OUT/locked/cur" "$OUT/lockeddir"
+  s6-svc -a "$QHOME/service/qsend"
+  ok "once the admin fixes the modes, the flush delivers into the Maildir" \
+    wait_for 20 sh -c "grep -q '^body of eleven$' '$OUT'/locked/new/*"
+  ok "and into the mbox" wait_for 20 grep -q '^body of twelve$' "$OUT/lockeddir/locked.mbox"
+else
+  for n in 1 2 3 4 5 6; do pass "# SKIP not root: the alias account is the test's own"; done
+fi

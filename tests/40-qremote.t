@@ -6,7 +6,7 @@
 # SIZE, SMTPUTF8, 8BITMIME, DSN parameters, HELO fallback without
 # pipelining, connection reuse by qrspawn, and the protocol checks.
 . "$(dirname "$0")/lib.sh"
-plan 35
+plan 40
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -76,10 +76,24 @@ ok "one log line per recipient with host, ip, tls and result" \
 { echo "rcpt bad@dest.test 550 5.1.1 no such user"; echo "rcpt tmp@dest.test 451 4.2.0 busy"; } \
   >"$T_TMP/rules"
 run_qremote 'I100\000Sa@me.test\000Rbad@dest.test\000Rtmp@dest.test\000Rok@dest.test\000\000'
-is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "DZK" "550 fails, 451 defers, 250 delivers, in order"
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "DTK" "550 fails, 451 defers that recipient alone (T), 250 delivers, in order"
 ok "the server's reply is the reason" sh -c "res_line() { sed -n \"\$1p\" '$T_TMP/res'; }; \
   res_line 1 | grep -q 'said: 550 5.1.1 no such user' && res_line 2 | grep -q 'said: 451 4.2.0 busy'"
 is "$(json -1 'e["rcpt"]')" "['ok@dest.test']" "only the accepted recipient got the message"
+run_qremote 'I100\000Sa@me.test\000Rtmp@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "T" "a 451 to the only recipient: T, the destination answered"
+echo "rcpt tmp2@dest.test 452 4.2.2 mailbox full" >>"$T_TMP/rules"
+run_qremote 'I100\000Sa@me.test\000Rtmp@dest.test\000Rtmp2@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "ZZ" "a 4xx to every one of several recipients: Z, the destination's"
+echo "rcpt x@dest.test 421 4.3.2 shutting down" >"$T_TMP/rules"
+run_qremote 'I100\000Sa@me.test\000Rx@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "Z" "421 to a RCPT: Z"
+echo "mail 451 4.3.2 not now" >"$T_TMP/rules"
+run_qremote 'I100\000Sa@me.test\000Rx@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "Z" "451 to MAIL: Z"
+echo "data 451 4.7.0 scanner unavailable" >"$T_TMP/rules"
+run_qremote 'I100\000Sa@me.test\000Rx@dest.test\000Ry@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "TT" "451 after the data: T, that message alone"
 
 # 3. a 554 to the final dot fails the accepted recipients; a 452 sends the rest in another transaction
 echo "data 554 5.6.0 content rejected" >"$T_TMP/rules"
@@ -142,7 +156,7 @@ ok "connection refused: Z 4.4.1" grep -q "^Z4.4.1 $IP \[$IP\]: unable to connect
 # 10. a missing queue file defers
 sink_start
 run_qremote 'I999\000Sa@me.test\000Rx@dest.test\000\000'
-ok "missing queue file: Z 4.3.0" grep -q '^Z4.3.0 unable to open queue/mess/7/999' "$T_TMP/res"
+ok "missing queue file: T 4.3.0" grep -q '^T4.3.0 unable to open queue/mess/7/999' "$T_TMP/res"
 
 # 11. qrspawn: two jobs for one destination share one connection; results carry the slot
 { printf 'J0\000I100\000Sa@me.test\000Rx@dest.test\000\000'; sleep 2

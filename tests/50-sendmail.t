@@ -18,7 +18,7 @@ os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
 SENDMAIL = os.path.join(BIN, "sendmail")
 if not os.path.exists(SENDMAIL):
     SENDMAIL = os.path.join(ROOT, "qinject", "sendmail")
-PLAN = 44
+PLAN = 57
 
 count = 0
 failed = 0
@@ -161,11 +161,53 @@ try:
     ok(r.returncode == 0 and sender == b"" and header(msg or b"", "From") == ["daemon@test.example"],
        "-f '' null sender; an existing From: is kept", (r.stderr, sender))
 
-    r = send(["-oem", "-odi", "-oQ/nowhere", "-B8BITMIME", "-v", "-m", "-Fcron", "-i", "--",
+    r = send(["-oem", "-odi", "-B8BITMIME", "-v", "-m", "-Fcron", "-i", "--",
               "root"], b"Subject: flags\n\nx\n")
     msg, sender, rcpts = take()
     ok(r.returncode == 0 and rcpts == [b"root@test.example"],
        "flags of cron and mail programs accepted; bare recipient qualified", (r.stderr, rcpts))
+    r = send(["-odb", "-odq", "-oep", "-om", "-oL9", "-O", "DeliveryMode=b", "-OErrorMode=m",
+              "-h", "5", "-p", "local", "-Ac", "-Lapp", "-U", "-n", "-G", "d@example.org"],
+             b"Subject: flags\n\nx\n")
+    msg, sender, rcpts = take()
+    ok(r.returncode == 0 and rcpts == [b"d@example.org"],
+       "the other harmless sendmail options are accepted", r.stderr)
+    r = send(["-OIgnoreDots=true", "c@example.org"], b"Subject: dot\n\na\n.\nafter\n")
+    msg, sender, rcpts = take()
+    ok(r.returncode == 0 and body(msg or b"") == b"a\n.\nafter\n", "-O IgnoreDots=true is -oi",
+       r.stderr)
+
+    # --- options that would be ignored are refused, never dropped silently --
+    flushdir = os.path.join(Q, "flush")
+    def flush_requests():
+        if not os.path.isdir(flushdir):
+            return []
+        return [n for n in os.listdir(flushdir) if not n.startswith(".")]
+    r = send(["-oQ/var/spool/omqueue", "-q"], b"")
+    err = r.stderr.decode(errors="replace")
+    ok(r.returncode == 100 and err.count("\n") == 1 and
+       err.startswith("sendmail: fatal: unsupported option -oQ/var/spool/omqueue: ") and
+       "qsend" in err, "-oQ another queue -q: refused, one line, exit 100 (the live queue is "
+       "not flushed)", err)
+    r = send(["-O", "QueueDirectory=/var/spool/omqueue", "-qRexample"], b"")
+    ok(r.returncode == 100 and flush_requests() == [],
+       "-O QueueDirectory= another queue: refused, no flush request written", r.stderr)
+    r = send(["-oQ/nowhere", "e@example.org"], b"Subject: q\n\nx\n")
+    msg, sender, rcpts = take()
+    ok(r.returncode == 100 and msg is None, "-oQ another queue when sending: refused, nothing queued",
+       r.stderr)
+    r = send(["-oQ" + Q, "-qRexample.org"], b"")
+    reqs = flush_requests()
+    ok(len(reqs) == 1, "-oQ naming this instance's own queue is accepted", (r.stderr, reqs))
+    for n in reqs:
+        os.unlink(os.path.join(flushdir, n))
+    for args, what in ((["-oX"], "-oX"), (["-oA/etc/aliases"], "-oA"), (["-OFoo=1"], "-O Foo=1"),
+                       (["-C", "/etc/mail/sendmail.cf"], "-C"), (["-X", "/tmp/t"], "-X"),
+                       (["-Ax"], "-A"), (["-x"], "-x")):
+        r = send(args + ["f@example.org"], b"Subject: o\n\nx\n")
+        msg, sender, rcpts = take()
+        ok(r.returncode == 100 and msg is None and r.stderr.count(b"\n") == 1,
+           "unknown or unsupported %s: refused with one line, exit 100" % what, r.stderr)
 
     # --- the lone dot, -i, mbox From line, CRLF ---------------------------
     r = send(["c@example.org"], b"From someone Mon Jan  1 00:00:00 2024\nSubject: dot\n\na\n.\nafter\n")

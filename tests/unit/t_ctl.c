@@ -24,7 +24,7 @@ int main(void)
   size_t el;
   int r;
 
-  plan(54);
+  plan(63);
   if (chdir(tmpdir_make()) == -1) return 1;
   mkdir("control", 0755);
 
@@ -190,6 +190,28 @@ int main(void)
        ctl_domainmatch(&list, "d0.example", 10) && !ctl_domainmatch(&list, "d5000.example", 13),
        "readlist: 5000 entries");
     stralloc_free(&t);
+  }
+
+  /* ctl_islocal: locals, a bare name, and postmaster at me (RFC 5321 4.5.1) */
+  {
+    stralloc loc = {0};
+    stralloc none = {0};
+    const char *me = "mx1.isp.test";
+    stralloc_copyb(&loc, "isp.test\0.cust.test\0", 20);
+    ok(ctl_islocal(&loc, me, 12, "ann@ISP.test", 12), "islocal: a local domain");
+    ok(ctl_islocal(&loc, me, 12, "bob@a.cust.test", 15), "islocal: a wildcard entry");
+    ok(ctl_islocal(&loc, me, 12, "root", 4), "islocal: no domain");
+    ok(!ctl_islocal(&loc, me, 12, "ann@mx1.isp.test", 16), "islocal: me is not local by itself");
+    ok(ctl_islocal(&loc, me, 12, "PostMaster@MX1.isp.test", 23),
+       "islocal: postmaster@me is, in any case");
+    ok(ctl_islocal(&loc, "mx1.isp.test.", 13, "postmaster@mx1.isp.test.", 24),
+       "islocal: trailing dots ignored");
+    ok(!ctl_islocal(&loc, me, 12, "postmaster@other.test", 21),
+       "islocal: postmaster elsewhere is not");
+    ok(!ctl_islocal(&loc, me, 12, "postmasters@mx1.isp.test", 24), "islocal: only postmaster");
+    ok(!ctl_islocal(&none, me, 12, "postmaster@mx1.isp.test", 23),
+       "islocal: without locals (send-only) postmaster@me is relayed");
+    stralloc_free(&loc);
   }
 
   stralloc_free(&sa);
