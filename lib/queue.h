@@ -47,7 +47,9 @@
  *                                                  or removes its own only
  *   mess/ info/        root:qmta-send        0750
  *   mess/NN/ info/NN/  qmta-send:qmta-send   0750
- *   bounce/ bad/ flush/ qmta-send:qmta-send  0750  (sendmail -q: root)
+ *   bounce/ bad/       qmta-send:qmta-send   0750
+ *   flush/             qmta-send:qmta-send   2750  sendmail -q (root) writes;
+ *                                                  setgid: qsend reads
  *   trigger            qmta-send:qmta-queue  0620
  * A queue file is its writer's, group qmta-send, mode 0640 (queue_open):
  * qsend and qremote read it through the group, no other writer can. A

@@ -343,7 +343,9 @@ while [ $i -lt 32 ]; do
 done
 mkdirs 750 "$Q_SEND:$Q_SEND" "$@"
 # Directly in queue/ (root's): no link can be planted where these are.
-mkdirs 750 "$Q_SEND:$Q_SEND" "$DIR/queue/bounce" "$DIR/queue/bad" "$DIR/queue/flush"
+mkdirs 750 "$Q_SEND:$Q_SEND" "$DIR/queue/bounce" "$DIR/queue/bad"
+# sendmail -q (root) leaves requests here; setgid: qsend's group reads them
+mkdirs 2750 "$Q_SEND:$Q_SEND" "$DIR/queue/flush"
 mkdirs 3703 "$Q_SEND:$Q_SEND" "$DIR/queue/tmp"
 mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/new"
 mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/pool"

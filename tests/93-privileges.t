@@ -62,7 +62,7 @@ QUEUE = {
     "queue/info": "750 root:%s" % S,
     "queue/bounce": "750 %s:%s" % (S, S),
     "queue/bad": "750 %s:%s" % (S, S),
-    "queue/flush": "750 %s:%s" % (S, S),
+    "queue/flush": "2750 %s:%s" % (S, S),
     "queue/trigger": "620 %s:qmta-queue" % S,
     "queue/lock": "600 root:root",
 }
