@@ -4,11 +4,15 @@
  * System accounts of a root instance (qsetup creates the missing ones).
  * On an instance made by another user every component runs as that user.
  *
- *   qmta-queue   group of queue/ (setgid dirs); qinject runs with it
- *   qmta-send    qsend (member of qmta-queue)
- *   qmta-remote  qrspawn, qremote (member of qmta-queue: reads messages)
+ *   qmta-queue   group of queue/: who may enter it; the writers' group
+ *                (qinject runs with it); see queue.h, "Who may do what"
+ *   qmta-send    qsend (member of qmta-queue): owns the queue; its group
+ *                reads messages
+ *   qmta-remote  qrspawn, qremote (member of qmta-queue and of qmta-send:
+ *                reads messages)
  *   qmta-smtpd   qsmtpd, the SMTP listeners' qlisten, qpop3d before login
- *                (member of qmta-queue: writes the queue); group of run/tlsd
+ *                (member of qmta-queue: writes new messages, reads none
+ *                of another's); group of run/tlsd
  *   qmta-tls     qtlsd, the TLS service: the only reader of tls/key.pem
  *   qmta-vmail   owner of mail/: virtual users' mailboxes
  *   qmta-alias   file and pipe targets of control/aliases

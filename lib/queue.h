@@ -18,9 +18,44 @@
  *   queue/trigger        FIFO: qinject writes one byte after each commit
  *
  * ID is the inode number of the queue file, in decimal: unique while the
- * file exists. Directories are setgid and group-owned by the queue group,
- * mode 2770 (tmp, new, mess, info) so that qinject (run by qsmtpd, by a
- * local user through a setgid copy, or by root) and qsend share them.
+ * file exists.
+ *
+ * Who may do what (qsetup sets it up; on an instance made by another user
+ * that user is everyone below and the owner bits are all that count):
+ *   writers   qsmtpd (qmta-smtpd), local users through the setgid copy of
+ *             qinject, root's qinject (as nobody): the queue group
+ *             qmta-queue and nothing else. They may create a file in tmp/
+ *             and rename it into new/, take back pooled files of their own
+ *             uid, and write the trigger. They can read no message but the
+ *             ones they wrote, and remove or rename no file of another.
+ *   qsend     qmta-send owns every directory below queue/ but mess/ and
+ *             info/ (root's, so that nobody can replace a subdirectory)
+ *             and everything in them: it takes in, retires, sets aside.
+ *   readers   the group qmta-send (qsend, qremote's qmta-remote; an admin
+ *             who runs qstat as another user than root needs it and
+ *             qmta-queue): read messages and state, write nothing.
+ * The modes, with the writers in the "other" class (members of neither
+ * qmta-send nor the owner) and queue/ itself entered only by qmta-queue
+ * (which readers are in too):
+ *   queue/             root:qmta-queue       0750
+ *   tmp/               qmta-send:qmta-send   3703  setgid: files get group
+ *                                                  qmta-send; sticky
+ *   new/               qmta-send:qmta-send   1757  writers list it only so
+ *                                                  that queue_commit can
+ *                                                  fsync it; sticky
+ *   pool/              qmta-send:qmta-send   1757  sticky: a writer moves
+ *                                                  or removes its own only
+ *   mess/ info/        root:qmta-send        0750
+ *   mess/NN/ info/NN/  qmta-send:qmta-send   0750
+ *   bounce/ bad/       qmta-send:qmta-send   0750
+ *   flush/             qmta-send:qmta-send   2750  sendmail -q (root) writes;
+ *                                                  setgid: qsend reads
+ *   trigger            qmta-send:qmta-queue  0620
+ * A queue file is its writer's, group qmta-send, mode 0640 (queue_open):
+ * qsend and qremote read it through the group, no other writer can. A
+ * writer short of space removes its own pooled files and asks qsend for
+ * the rest (queue_pool_relief). Root-run code (qlspawn, qstat, qsetup)
+ * still treats every directory a writer can write as hostile.
  *
  * A queue file is ONE file (one fsync commits it):
  *
@@ -126,7 +161,8 @@ void queue_env_free(struct queue_env *e);
 
 /*
  * Writing a queue file (qinject, and qsend for its notifications):
- *   queue_open    creates queue/tmp/NAME (0640), reserves the header
+ *   queue_open    creates queue/tmp/NAME (0640, group qmta-send from the
+ *                 setgid tmp/), reserves the header
  *   queue_put     appends message bytes (buffered; LF line ends expected)
  *   queue_envelope appends the raw envelope records (after the message)
  *   queue_commit  writes the header, fsyncs, renames to queue/new/ID,
@@ -197,6 +233,9 @@ int queue_commit(struct queue_writer *w, unsigned long *id);
 void queue_abort(struct queue_writer *w);
 /* Writes one byte to queue/trigger without blocking; no reader is fine. */
 void queue_trigger(void);
+/* The same with QUEUE_TRIGGER_DRAIN: qsend then empties queue/pool. */
+#define QUEUE_TRIGGER_DRAIN "D"
+void queue_trigger_drain(void);
 /* Writes out the buffered bytes (used by put/envelope/commit). 0, -1 + errno. */
 int queue_flush(struct queue_writer *w);
 

@@ -7,8 +7,8 @@
  * writable descriptor kept by someone else (a caller of an old setgid
  * qinject that let it reach its temp file) could otherwise rewrite the
  * next message in that file after its commit. Readers do not matter, and
- * are common: qlspawn's Maildir workers keep the last queue file they
- * delivered open until their next delivery.
+ * are common: qlspawn and its delivery children read queue files while
+ * they deliver them.
  * Needs the file's owner (pooled files are their writer's).
  * 0: no writer, or it cannot be told here (no lease support on this file
  * system, not the owner); -1 + EBUSY: someone has it open for writing.

@@ -1,7 +1,8 @@
 /*
  * queue_open: create queue/tmp/PID.TIME.COUNTER for a new queue file.
  * Mode 0640 is set with fchmod so that the umask of whoever runs qinject
- * cannot hide the file from qsend (a member of the queue group). The
+ * cannot hide the file from qsend: its group is qsend's (queue/tmp is
+ * setgid qmta-send), which no other writer is in (queue.h). The
  * header's 24 bytes are reserved here and written by queue_commit.
  * A stale name (pid reuse after a crash) is skipped with the next counter.
  * A file of a finished message, kept in the pool for this uid, is taken

@@ -8,6 +8,8 @@
  * no reader any more (EPIPE: qsend was restarted) reopens it once. Any
  * other process opens it for each message, as a kept FIFO without a reader
  * would kill it with SIGPIPE.
+ * queue_trigger_drain writes QUEUE_TRIGGER_DRAIN instead: a writer short
+ * of space asks qsend to empty the pool of the files it may not remove.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +44,7 @@ static int pipe_ignored(void)
   return known;
 }
 
-void queue_trigger(void)
+static void trigger_send(const char *byte)
 {
   int e = errno;
   int tries;
@@ -52,7 +54,7 @@ void queue_trigger(void)
 
     if (trigger_fd == -1) trigger_fd = trigger_open();
     if (trigger_fd == -1) break;
-    do r = write(trigger_fd, "", 1);
+    do r = write(trigger_fd, byte, 1);
     while (r == -1 && errno == EINTR);
     if (!pipe_ignored()) {
       close(trigger_fd);
@@ -64,4 +66,14 @@ void queue_trigger(void)
     trigger_fd = -1;
   }
   errno = e;
+}
+
+void queue_trigger(void)
+{
+  trigger_send("");
+}
+
+void queue_trigger_drain(void)
+{
+  trigger_send(QUEUE_TRIGGER_DRAIN);
 }

@@ -10,8 +10,9 @@
  *     without '@' gets "@me".
  * Runs as its caller, with the queue group (qsmtpd is a member; local users
  * run the setgid copy QHOME/bin/qinject). Run by root, it first becomes the
- * queue group and the owner of queue/tmp (nobody if that is root), so that
- * no queue file is ever root's.
+ * queue group and the owner of queue/ (nobody if that is root), so that
+ * no queue file is ever root's. A writer may create in queue/tmp and
+ * rename into queue/new, nothing more (queue.h, "Who may do what").
  *
  * Run setgid (or otherwise with more rights than its caller), it trusts
  * nothing of the caller's that chooses where it writes (enter_home): the
@@ -231,19 +232,20 @@ static void enter_home(void)
   if (getuid() != 0 && !caller_shut_out()) drop_privilege();
 }
 
-/* Root becomes the queue group and a uid that owns nothing of value. */
+/* Root becomes a writer: the queue group, and the owner of queue/ (the
+ * instance's user), or nobody where that is root. Never the owner of the
+ * queue's directories (qmta-send on a root instance): a writer has the
+ * writers' rights only (queue.h). */
 static void drop_root(void)
 {
   struct stat queue_st;
-  struct stat tmp_st;
   uid_t uid;
   gid_t gid;
 
   if (getuid() != 0 && geteuid() != 0) return;
   if (stat("queue", &queue_st) == -1) fail_sys(QQ_QUEUEDIR, "stat queue");
-  if (stat("queue/tmp", &tmp_st) == -1) fail_sys(QQ_TMP, "stat queue/tmp");
   gid = queue_st.st_gid;
-  uid = tmp_st.st_uid;
+  uid = queue_st.st_uid;
   if (uid == 0) uid = NOBODY_UID;
   if (setgroups(0, NULL) == -1 || setgid(gid) == -1 || setuid(uid) == -1)
     fail_sys(QQ_BUG, "drop root privileges");
@@ -469,7 +471,7 @@ int main(int argc, char **argv)
 
   fds_open();
   qlog_prog = "qinject";
-  umask(027); /* queue files must stay readable by the queue group */
+  umask(027); /* queue_open sets the mode anyway (0640: qsend's group reads) */
   signal(SIGPIPE, SIG_IGN);
 
   if (!protocol) {

@@ -294,6 +294,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   int pi[2];
   pid_t pid;
   const char **args;
+  struct stat st;
 
   if (id[scan_ulong(id, &idnum)] != '\0') qdie(111, "protocol error: bad queue id");
   code = locate(&w, rcpt, &why);
@@ -306,9 +307,17 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     return;
   }
   queue_path(path, "mess", idnum);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* root, in a directory of the queue's: no link followed, no FIFO
+   * waited on, nothing but a plain file read */
+  fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd == -1) {
     result(slot, 'Z', "unable to open the queue file (#4.3.0)");
+    return;
+  }
+  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+    close(fd);
+    result(slot, 'Z', "the queue file is not a plain file (#4.3.0)");
     return;
   }
   if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || queue_hdr_scan(hdr, &msglen) == -1 ||

@@ -75,6 +75,7 @@ void workers_close_fds(void)
 
 static sigjmp_buf worker_jump;
 static int worker_sock;
+static int worker_null = -1; /* /dev/null, put on fd 0 after each delivery */
 
 static void worker_report(int code, const char *line, size_t len)
 {
@@ -142,6 +143,9 @@ static void __attribute__((noreturn)) worker_main(int sock)
       static const char none[] = "the delivery ended without a report (#4.3.0)";
       worker_report(111, none, sizeof none - 1);
     }
+    /* the queue file goes: an idle worker must not keep it (nor its
+     * space, once qsend has removed it) */
+    if (worker_null != -1) dup2(worker_null, 0);
   }
 }
 
@@ -167,6 +171,7 @@ static struct worker *worker_new(struct worker *wk, uid_t uid, gid_t gid)
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
+    worker_null = null;
     if (getuid() == 0 || geteuid() == 0)
       if (setgroups(1, &gid) == -1 || setgid(gid) == -1 || setuid(uid) == -1) _exit(111);
     if (getuid() == 0 || geteuid() == 0) _exit(111);

@@ -18,7 +18,10 @@
  * pair (message: 2-byte length, then "S" or "P", proto\0, cipher\0,
  * user\0, password\0, with the connection attached (SCM_RIGHTS);
  * answer: one byte '0' the session ran, '1' bad login, 'T' temporary
- * failure). Started as another user, qpop3d is one process and runs
+ * failure). The parent closes that connection as soon as checkpassword
+ * is forked: no root process holds it while the session runs. The names
+ * of protocol and cipher come from the unprivileged child: they are cut
+ * down to [A-Za-z0-9._-] before they go into checkpassword's environment. Started as another user, qpop3d is one process and runs
  * checkpassword itself.
  *
  * TLS through qtlsd (lib/tlsd.h): QTLSD names its socket (STLS offered);
@@ -71,8 +74,9 @@ static int monitor_fd = -1;  /* privsep: the socket to the root parent */
 static unsigned long failures;
 
 /* Runs checkpassword with the record on fd 3 and waits for it. datafd:
- * the descriptor to put on fd 0 and fd 1 (after STLS), or -1. Returns its
- * exit code (0 also after a session), 111 if it could not run or died. */
+ * the descriptor to put on fd 0 and fd 1 (after STLS), or -1; it is
+ * closed here in every case, before the wait. Returns its exit code (0
+ * also after a session), 111 if it could not run or died. */
 /* Sends len bytes of buf with fd attached (SCM_RIGHTS). 0, or -1. */
 static int send_with_fd(int s, const char *buf, size_t len, int fd)
 {
@@ -114,7 +118,10 @@ static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t p
   pid_t pid;
   int status;
 
-  if (ulen + plen + 3 > sizeof rec) return 1; /* qauth could not take it either */
+  if (ulen + plen + 3 > sizeof rec) {
+    if (datafd != -1) close(datafd);
+    return 1; /* qauth could not take it either */
+  }
   memcpy(rec, user, ulen);
   rec[ulen] = '\0';
   memcpy(rec + ulen + 1, pass, plen);
@@ -124,6 +131,7 @@ static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t p
 
   if (pipe2(pi, O_CLOEXEC) == -1) {
     qwarn_sys("unable to create a pipe");
+    if (datafd != -1) close(datafd);
     return 111;
   }
   pid = fork();
@@ -131,6 +139,7 @@ static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t p
     qwarn_sys("unable to fork");
     close(pi[0]);
     close(pi[1]);
+    if (datafd != -1) close(datafd);
     return 111;
   }
   if (pid == 0) {
@@ -146,6 +155,9 @@ static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t p
     _exit(111);
   }
   close(pi[0]);
+  /* the session has the connection now: the root parent keeps no copy of
+   * it while it waits, which may be for the whole session */
+  if (datafd != -1) close(datafd);
   /* a checkpassword that exits early closes the pipe: EPIPE is fine */
   (void)durable_writeall(pi[1], rec, n);
   close(pi[1]);
@@ -201,9 +213,26 @@ static int read_full(int fd, char *buf, size_t len)
   return 0;
 }
 
+/* A TLS name from the unprivileged child, for the environment of what
+ * root runs: at most size - 1 bytes, each outside [A-Za-z0-9._-] made '_'. */
+static void tls_name(char *dest, size_t size, const char *name)
+{
+  size_t i;
+
+  for (i = 0; i + 1 < size && name[i] != '\0'; i++) {
+    char c = name[i];
+    int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+    dest[i] = plain ? c : '_';
+  }
+  dest[i] = '\0';
+}
+
 /* The root parent: runs checkpassword for the unprivileged child. */
 static void monitor(int s, pid_t child)
 {
+  char proto[POP_MAX_TLS_NAME];
+  char cipher[POP_MAX_TLS_NAME];
   char req[POP_MAX_REQUEST];
   unsigned char hdr[2];
   size_t len;
@@ -219,13 +248,18 @@ static void monitor(int s, pid_t child)
     if (read_full(s, req, len) == -1) break;
     if (req[0] != 'S' && req[0] != 'P') goto protocol;
     if (!pop_req_parse(&r, req, len)) goto protocol;
+    if (r.kind == 'S') {
+      tls_name(proto, sizeof proto, r.proto);
+      tls_name(cipher, sizeof cipher, r.cipher);
+    }
     if (r.kind == 'S' &&
-        (setenv("QTLS_PROTO", r.proto, 1) == -1 || setenv("QTLS_CIPHER", r.cipher, 1) == -1))
+        (setenv("QTLS_PROTO", proto, 1) == -1 || setenv("QTLS_CIPHER", cipher, 1) == -1)) {
       code = 111;
-    else
-      code = run_checkpw(r.user, r.ulen, r.pass, r.plen, conn);
+      close(conn);
+    } else {
+      code = run_checkpw(r.user, r.ulen, r.pass, r.plen, conn); /* closes conn */
+    }
     explicit_bzero(req, sizeof req);
-    close(conn);
     conn = -1;
     answer = code == 0 ? '0' : code == 1 ? '1' : 'T';
     if (durable_writeall(s, &answer, 1) == -1 || code == 0) break;

@@ -440,8 +440,13 @@ int main(int argc, char **argv)
         }
       } else if (index[i] == -2) {
         char junk[4096];
-        while (read(trigger_fd, junk, sizeof junk) > 0) {
-        }
+        ssize_t got;
+        int drain = 0;
+
+        while ((got = read(trigger_fd, junk, sizeof junk)) > 0)
+          if (memchr(junk, QUEUE_TRIGGER_DRAIN[0], (size_t)got) != NULL) drain = 1;
+        /* a writer out of space: the pool's files it may not remove go */
+        if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
         queue_scan_new();
         last_scan = now;
       } else if (index[i] >= 10) {

@@ -166,12 +166,30 @@ $(getent group "$Q_QUEUE")"
     ensure_user "$u"
   done
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD"; do ensure_member "$u" "$Q_QUEUE"; done
+  # qremote reads the messages: qsend's group
+  ensure_member "$Q_REMOTE" "$Q_SEND"
   # Daemons run under these accounts: they must reach DIR and BINDIR.
   chmod 755 "$DIR" || die 111 "unable to chmod $DIR"
   s6-setuidgid "$Q_LOG" test -x "$DIR/." ||
     die 111 "$DIR is not reachable by other users: make its parent directories traversable (chmod o+x)"
   s6-setuidgid "$Q_SMTPD" test -x "$BINDIR/." ||
     die 111 "$BINDIR is not reachable by other users: install with make install PREFIX=... into a traversable place"
+  # Root runs these programs (qsend, qlspawn, qlisten, qpop3d, qauth...):
+  # whoever could change one, or its directory, would be root. BINDIR, each
+  # program in it and the directory of each (a link's target) must be
+  # root's and writable by nobody else (group write only for group root).
+  unsafe=$( { find -L "$BINDIR" -mindepth 1 -maxdepth 1 -print |
+      while IFS= read -r f; do
+        r=$(readlink -f "$f") || { echo "$f"; continue; }
+        echo "$r"
+        dirname "$r"
+      done
+      echo "$BINDIR"
+    } | sort -u | while IFS= read -r p; do
+      find "$p" -maxdepth 0 \( ! -uid 0 -o -perm -o+w -o \( -perm -g+w ! -gid 0 \) \) -print
+    done)
+  [ -z "$unsafe" ] || die 111 "the programs run as root must be root's and writable by root only; not so:
+$unsafe"
 fi
 
 # ---- helpers ---------------------------------------------------------------
@@ -191,6 +209,10 @@ mkdirs() {
   mkdir -p "$@" || die 111 "unable to create $*"
   if [ -n "$ROOT" ] && [ -n "$md_owner" ]; then chown "$md_owner" "$@" || die 111 "unable to chown $*"; fi
   chmod "$md_mode" "$@" || die 111 "unable to chmod $*"
+  # chmod keeps a directory's set-id bits unless told: a mode without
+  # them (an older qsetup made queue directories setgid) clears them
+  case $md_mode in [2367]???) ;; *) chmod g-s "$@" || die 111 "unable to chmod $*" ;; esac
+  case $md_mode in [4567]???) ;; *) chmod u-s "$@" || die 111 "unable to chmod $*" ;; esac
 }
 # own PATH USER:GROUP: chown on a root instance only.
 own() {
@@ -281,17 +303,32 @@ default generics 644 "# Rewriting of locally injected mail: user or user@host <b
 
 # ---- queue/ (see lib/queue.h) ----------------------------------------------
 
-# Shared by qinject (any user through the setgid bin/qinject, qsmtpd's
-# account, root) and qsend (qmta-send): setgid directories of the queue group.
-# queue/ itself is not writable by the group: nobody but root adds, removes
-# or replaces a directory in it (qsend sets damaged files aside in bad/,
-# sendmail -qR leaves requests in flush/: both are made here).
+# Two rights (lib/queue.h, "Who may do what"): the writers (qsmtpd's
+# account, local users through the setgid bin/qinject, root's qinject as
+# nobody) are the queue group qmta-queue and nothing else; the queue is
+# qsend's: qmta-send owns every directory of messages and its group
+# (qmta-send, qmta-remote, and admins who run qstat) reads them. queue/
+# lets in the queue group only (readers are members too). The writers get
+# the "other" bits (they are in neither class above): tmp/ is write and
+# search only (they create a file there and list nothing); new/ and pool/
+# also let them list (queue_commit fsyncs new/, which takes a descriptor
+# opened for reading; a writer takes back pooled files of its own uid),
+# and the sticky bit keeps each from removing or renaming another's file.
+# tmp/ is setgid: a queue file gets group qmta-send, readable by qsend's
+# group and by its writer, by no other writer. mess/, info/, bounce/,
+# bad/ and flush/ are closed to them.
+# queue/ itself is not writable by anyone but root: nobody else adds,
+# removes or replaces a directory in it.
 mkd "$DIR/queue" 750 "root:$Q_QUEUE"
-# mess/ and info/ are the group's to write, and chown and chmod follow a
-# symbolic link: while their subdirectories are set up, the group may not
-# add or replace one (2750), and a link found there is removed, never
-# followed (else a member could have root chown any directory to it).
-mkdirs 2750 "root:$Q_QUEUE" "$DIR/queue/mess" "$DIR/queue/info"
+# mess/ and info/ stay root's, and chown and chmod follow a symbolic link:
+# their subdirectories are set up while nobody else may add or replace one
+# (0750; an old instance had them writable by the queue group), and a link
+# found there is removed, never followed (else whoever planted it could
+# have root chown any directory to qsend).
+for d in "$DIR/queue/mess" "$DIR/queue/info"; do
+  if [ -d "$d" ] && [ ! -L "$d" ]; then chmod 750 "$d" || die 111 "unable to chmod $d"; fi
+done
+mkdirs 750 "root:$Q_SEND" "$DIR/queue/mess" "$DIR/queue/info"
 set --
 i=0
 while [ $i -lt 32 ]; do
@@ -304,15 +341,25 @@ while [ $i -lt 32 ]; do
   done
   i=$((i + 1))
 done
-mkdirs 2770 "root:$Q_QUEUE" "$@"
-mkdirs 2770 "root:$Q_QUEUE" "$DIR/queue/tmp" "$DIR/queue/new" "$DIR/queue/bounce" "$DIR/queue/pool" \
-  "$DIR/queue/bad" "$DIR/queue/flush" "$DIR/queue/mess" "$DIR/queue/info"
+mkdirs 750 "$Q_SEND:$Q_SEND" "$@"
+# Directly in queue/ (root's): no link can be planted where these are.
+mkdirs 750 "$Q_SEND:$Q_SEND" "$DIR/queue/bounce" "$DIR/queue/bad"
+# sendmail -q (root) leaves requests here; setgid: qsend's group reads them
+mkdirs 2750 "$Q_SEND:$Q_SEND" "$DIR/queue/flush"
+mkdirs 3703 "$Q_SEND:$Q_SEND" "$DIR/queue/tmp"
+mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/new"
+mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/pool"
+# The pool is a cache: emptied here, as files pooled under older modes
+# (group qmta-queue) would be readable by every writer now.
+find "$DIR/queue/pool" -mindepth 1 -maxdepth 1 -exec rm -rf {} + ||
+  die 111 "unable to empty $DIR/queue/pool"
 if [ ! -p "$DIR/queue/trigger" ]; then
   rm -f "$DIR/queue/trigger"
   mkfifo "$DIR/queue/trigger" || die 111 "unable to create $DIR/queue/trigger"
 fi
-own "$DIR/queue/trigger" "root:$Q_QUEUE"
-chmod 660 "$DIR/queue/trigger" || die 111 "unable to chmod $DIR/queue/trigger"
+# the writers poke qsend through it; only qsend reads it
+own "$DIR/queue/trigger" "$Q_SEND:$Q_QUEUE"
+chmod 620 "$DIR/queue/trigger" || die 111 "unable to chmod $DIR/queue/trigger"
 
 # ---- mail/ -----------------------------------------------------------------
 

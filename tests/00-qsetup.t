@@ -4,7 +4,7 @@
 # non-root user.
 . "$(dirname "$0")/lib.sh"
 
-plan 67
+plan 70
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 owner() { stat -c %U:%G "$1" 2>/dev/null; }
@@ -82,9 +82,13 @@ for u in qmta-send qmta-remote qmta-smtpd qmta-tls qmta-vmail qmta-alias qmta-lo
 done
 ok "qmta-send, qmta-remote, qmta-smtpd are in qmta-queue" sh -c "
   for u in qmta-send qmta-remote qmta-smtpd; do id -nG \$u | grep -qw qmta-queue || exit 1; done"
-is "$(mode "$QHOME/queue/new"):$(owner "$QHOME/queue/new")" "2770:root:qmta-queue" "queue dirs setgid 2770 root:qmta-queue"
-is "$(mode "$QHOME/queue/mess/31"):$(owner "$QHOME/queue/info/0")" "2770:root:qmta-queue" "queue subdirs too"
-is "$(mode "$QHOME/queue/trigger"):$(owner "$QHOME/queue/trigger")" "660:root:qmta-queue" "trigger FIFO"
+ok "qmta-remote is in qmta-send (reads the messages), qmta-smtpd is not" sh -c "
+  id -nG qmta-remote | grep -qw qmta-send && ! id -nG qmta-smtpd | grep -qw qmta-send"
+is "$(mode "$QHOME/queue/tmp"):$(owner "$QHOME/queue/tmp") $(mode "$QHOME/queue/new"):$(owner "$QHOME/queue/new")" \
+  "3703:qmta-send:qmta-send 1757:qmta-send:qmta-send" "tmp/ and new/: qsend's; writers create and rename in, sticky"
+is "$(mode "$QHOME/queue/mess/31"):$(owner "$QHOME/queue/info/0")" "750:qmta-send:qmta-send" \
+  "messages and their state: qsend's, read by its group, closed to the writers"
+is "$(mode "$QHOME/queue/trigger"):$(owner "$QHOME/queue/trigger")" "620:qmta-send:qmta-queue" "trigger FIFO"
 is "$(mode "$QHOME/tls/key.pem"):$(owner "$QHOME/tls/key.pem")" "400:qmta-tls:qmta-tls" "key readable by qmta-tls only"
 is "$(owner "$QHOME/mail/test.example/postmaster")" "qmta-vmail:qmta-vmail" "mailboxes owned by qmta-vmail"
 is "$(owner "$QHOME/log/smtp")" "qmta-log:qmta-log" "log dirs owned by qmta-log"
@@ -102,12 +106,26 @@ ok "DIR traversable" test "$(mode "$QHOME")" = 755
 echo 20000000 > "$QHOME/control/databytes"
 echo "sales: bob@test.example" >> "$QHOME/control/aliases"
 certsum=$(sha256sum < "$QHOME/tls/cert.pem")
+# and a queue laid out by an older qsetup (everything the queue group's,
+# a pooled file of a writer readable by the group) is brought to the new
+# modes, its messages kept
+Q=$QHOME/queue
+for d in tmp new pool bad flush bounce mess info mess/3 info/3; do
+  chown root:qmta-queue "$Q/$d" && chmod 2770 "$Q/$d"
+done
+printf 'x' >"$Q/mess/3/35" && chown nobody:qmta-queue "$Q/mess/3/35" && chmod 640 "$Q/mess/3/35"
+printf 'x' >"$Q/pool/65534.0" && chown nobody:qmta-queue "$Q/pool/65534.0" && chmod 640 "$Q/pool/65534.0"
+chown root:qmta-queue "$Q/trigger" && chmod 660 "$Q/trigger"
 ok "rerun succeeds" sh -c "qsetup '$QHOME' --me test.example --smtp 127.0.0.1:$SMTP >/dev/null"
 is "$(first "$QHOME/control/databytes")" 20000000 "rerun keeps control files"
 ok "rerun keeps aliases and compiles them" sh -c "grep -q sales '$QHOME/control/aliases' &&
   cdb -q '$QHOME/control/aliases.cdb' sales >/dev/null"
 is "$(sha256sum < "$QHOME/tls/cert.pem")" "$certsum" "rerun keeps the certificate"
 ok "rerun keeps services it was not told about" test -x "$QHOME/service/smtps/run"
+is "$(mode "$Q/mess"):$(owner "$Q/mess") $(mode "$Q/mess/3"):$(owner "$Q/mess/3") $(mode "$Q/new"):$(owner "$Q/new") $(mode "$Q/pool") $(mode "$Q/trigger"):$(owner "$Q/trigger")" \
+  "750:root:qmta-send 750:qmta-send:qmta-send 1757:qmta-send:qmta-send 1757 620:qmta-send:qmta-queue" \
+  "rerun: an old queue's modes migrated"
+ok "rerun: messages kept, the pool emptied" sh -c "test -f '$Q/mess/3/35' && test ! -e '$Q/pool/65534.0'"
 
 # usage errors
 qsetup >/dev/null 2>&1; is $? 100 "no DIR: 100"

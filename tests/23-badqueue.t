@@ -17,10 +17,10 @@ LOG=$QHOME/log/qsend/current
 
 ok "qsetup made queue/bad" test -d "$Q/bad"
 if [ "$(id -u)" = 0 ]; then
-  is "$(stat -c '%a %U:%G' "$Q/bad")" "$(stat -c '%a %U:%G' "$Q/new")" \
-    "queue/bad is owned like queue/new"
+  is "$(stat -c '%a %U:%G' "$Q/bad")" "$(stat -c '%a %U:%G' "$Q/mess/0")" \
+    "queue/bad is owned like queue/mess/NN"
 else
-  is "$(stat -c '%a' "$Q/bad")" "$(stat -c '%a' "$Q/new")" "queue/bad has the mode of queue/new"
+  is "$(stat -c '%a' "$Q/bad")" "$(stat -c '%a' "$Q/mess/0")" "queue/bad has the mode of queue/mess/NN"
 fi
 
 # plant NAME DIR: a damaged queue file (a header that lies about the length,
