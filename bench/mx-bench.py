@@ -195,6 +195,10 @@ class Qmta:
             f.write("127.0.0.1\tRELAY\n")
         with open(os.path.join(self.home, "control", "smtproutes"), "w") as f:
             f.write("far.example:%s:%d\n" % (sink.ip, sink.port))
+        # all the load comes from 127.0.0.1: no limit per address (Postfix
+        # exempts its own networks from its client limits the same way)
+        with open(os.path.join(self.home, "control", "concurrencyloopback"), "w") as f:
+            f.write("0\n")
         if per_process is not None:
             with open(os.path.join(self.home, "control", "sessionsperprocess"), "w") as f:
                 f.write("%d\n" % per_process)

@@ -301,6 +301,10 @@ static struct proc *idle_proc(void)
   return best;
 }
 
+static void settle(void);
+static void proc_event(int fd);
+static void reap(void);
+
 static void new_connection(int fd, const struct sockaddr_storage *peer)
 {
   struct sockaddr_storage local;
@@ -353,6 +357,8 @@ static void new_connection(int fd, const struct sockaddr_storage *peer)
   }
 
   limit = loopback ? cfg.perloop : cfg.perip;
+  if ((limit > 0 && peers_count(&key) >= limit) || active >= cfg.max)
+    settle(); /* connections ended but not yet counted out must not refuse this one */
   if (limit > 0 && peers_count(&key) >= limit) {
     qlog("refuse ip=", ip, " reason=perip limit=", qlog_ulong(num, limit));
     refuse(fd, perip_reply);
@@ -400,6 +406,21 @@ static void new_connection(int fd, const struct sockaddr_storage *peer)
   p->key = key;
   memcpy(p->ip, ip, sizeof p->ip);
   active++;
+}
+
+/*
+ * A client that got its reply to QUIT may connect again before qlisten has
+ * read the end of its last connection: its session process or child may
+ * have told (or exited) while new connections were being accepted. Reads
+ * what has come in of that, so that limits count only live connections.
+ */
+static void settle(void)
+{
+  size_t i;
+
+  reap();
+  for (i = 0; i < nprocs; i++)
+    if (procs[i].state == PROC_BUSY && procs[i].ctl != -1) proc_event(procs[i].ctl);
 }
 
 static void accept_some(void)
