@@ -53,7 +53,6 @@ static unsigned long cursor;
 static unsigned long long held;   /* bytes in the pool when last counted, plus puts since */
 static unsigned long long budget; /* bytes it may hold, as of the last count */
 static time_t counted;            /* when held was counted; 0: never */
-static time_t budget_at;          /* when budget was set */
 
 /* "queue/pool/UID.N" into buf (QUEUE_PATH_MAX bytes) */
 static void slot_name(char *buf, unsigned long uid, unsigned long n)
@@ -104,7 +103,6 @@ int queue_pool_sweep(time_t now, unsigned long long *bytes_kept)
   int dropped = 0;
 
   budget = budget_now();
-  budget_at = now;
   if (dir == NULL) {
     held = 0;
     counted = now;
@@ -165,14 +163,13 @@ int queue_pool_put(const char *path)
     return -1;
   }
   space = space_of(&st);
-  /* the budget follows the free space (one statvfs a second at most);
-   * over it by our count (which errs high): count again, at most every
-   * QUEUE_POOL_RECOUNT seconds */
+  /* the budget follows the free space, read at every put (the disk may
+   * have filled within the second); over it by our count (which errs
+   * high): count again, at most every QUEUE_POOL_RECOUNT seconds */
   if (counted == 0 || (held + space > budget && now - counted >= QUEUE_POOL_RECOUNT)) {
     queue_pool_sweep(now, NULL);
-  } else if (now != budget_at) {
+  } else {
     budget = budget_now();
-    budget_at = now;
   }
   if (held + space > budget) {
     errno = ENOSPC;
