@@ -4,7 +4,9 @@
 # qremote, a qsmtpd, qlisten, and every few rounds the whole supervision tree, and
 # while the queue's own disk (a small tmpfs mounted on queue/) fills and
 # empties. Some messages go to local Maildirs, some are relayed to a
-# recording SMTP sink (control/smtproutes), some to both.
+# recording SMTP sink (control/smtproutes), some to both, a few to twelve
+# recipients; now and then the sink answers 451 to two of its recipients
+# for a few seconds (deferrals, retried with control/backoffmin 1).
 #
 # Each client records what its transactions got: 250 after DATA
 # (acknowledged), a reply 4xx (refused: not stored, never delivered), or a
@@ -47,6 +49,8 @@ SEED = int(os.environ.get("TORTURE_SEED", str(int(time.time()) % 1000000)))
 
 Q = QHOME + "/queue"
 SINK = TMP + "/sink"
+SINK_RULES = TMP + "/sink-rules"
+DEFERRED = ["r3@relay.test", "r4@relay.test"]  # the sink says 451 to these at times
 state = {"mounted": False, "sink": None, "tree_ok": True}
 lock = threading.Lock()
 stop_load = threading.Event()
@@ -59,7 +63,7 @@ replies = {"4xx_full": 0, "4xx": 0, "5xx": 0, "250_full": 0, "connect_fail": 0}
 refusals = {}  # "451 4.3.0 queue write error..." -> count
 kills = {"qsend": 0, "qlspawn": 0, "qlspawn-worker": 0, "qrspawn": 0, "qremote": 0,
          "qsmtpd": 0, "qlisten": 0, "tree": 0}
-phases = {"full": 0}
+phases = {"full": 0, "451": 0}
 
 
 def note(msg):
@@ -103,7 +107,8 @@ def sink_start():
     os.mkdir(SINK)
     sport = free_port()
     state["sink"] = subprocess.Popen(
-        [sys.executable, ROOT + "/tests/smtpsink.py", SINK, "127.0.0.1:%d" % sport],
+        [sys.executable, ROOT + "/tests/smtpsink.py", SINK, "127.0.0.1:%d" % sport,
+         "--rules", SINK_RULES],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not wait_until(20, lambda: os.path.exists(SINK + "/ready"), 0.1):
         bail("smtpsink did not start")
@@ -174,7 +179,11 @@ def client(n, port):
         r = rng.random()
         local = "%s@test.example" % rng.choice(USERS)
         remote = "r%d@relay.test" % rng.randrange(5)
-        rcpts = [local] if r < 0.45 else [remote] if r < 0.9 else [local, remote]
+        if r < 0.05:  # a small list: recipient indexes of two digits in the info log
+            rcpts = ["%s@test.example" % u for u in USERS] + ["r%d@relay.test" % i
+                                                              for i in range(8)]
+        else:
+            rcpts = [local] if r < 0.5 else [remote] if r < 0.92 else [local, remote]
         rec = {"rcpts": rcpts, "acked": [], "outcome": "broken"}
         with lock:
             sent[token] = rec
@@ -318,6 +327,22 @@ def filler():
             disk_full.clear()
 
 
+def sink_rules(text):
+    with open(SINK_RULES + ".new", "w") as f:
+        f.write(text)
+    os.rename(SINK_RULES + ".new", SINK_RULES)
+
+
+def deferrer():
+    """the sink answers 451 to DEFERRED for 1-4 s at a time"""
+    rng = random.Random(SEED + 2)
+    while not stop_chaos.wait(rng.uniform(2, 6)):
+        phases["451"] += 1
+        sink_rules("".join("rcpt %s 451 4.7.1 try again later\n" % a for a in DEFERRED))
+        stop_chaos.wait(rng.uniform(1, 4))
+        sink_rules("")
+
+
 # ---- the count ----
 
 def delivered():
@@ -389,28 +414,28 @@ def main():
     clients = [threading.Thread(target=client, args=(i, port), daemon=True)
                for i in range(CLIENTS)]
     chaos = [threading.Thread(target=killer, daemon=True),
-             threading.Thread(target=filler, daemon=True)]
+             threading.Thread(target=filler, daemon=True),
+             threading.Thread(target=deferrer, daemon=True)]
     for t in clients + chaos:
         t.start()
     while time.monotonic() - t0 < LOAD_SECONDS and state["tree_ok"]:
         time.sleep(0.5)
     stop_chaos.set()
-    for t in chaos:
-        t.join(60)
     stop_load.set()
-    for t in clients:
+    backlog = len(queue_files("new", "mess"))
+    for t in chaos + clients:
         t.join(60)
+    t1 = time.monotonic()
     ok(state["tree_ok"], "the tree came back after every kill -9 of the whole of it")
     if not state["tree_ok"] or any(t.is_alive() for t in chaos + clients):
         bail("the load or the chaos did not stop")
     if not tree_start_if_down():
         bail("the instance is not running after the load")
-    load_time = time.monotonic() - t0
+    load_time = t1 - t0
 
     # drain: qsend started again (it removes the temp files of killed
     # writers at start), then flushed every 2 s until the queue is empty
     svc_restart("qsend", 30)
-    t1 = time.monotonic()
     stuck = queue_files("new", "mess", "info")
     while stuck and time.monotonic() - t1 < DRAIN_SECONDS:
         subprocess.run(["s6-svc", "-a", QHOME + "/service/qsend"])
@@ -468,10 +493,10 @@ def main():
         "(%d of them delivered anyway); 250 while the disk was full: %d" %
         (len(refused), replies["4xx_full"], len(broken), broken_delivered, replies["250_full"]),
         "refusals: %s" % "; ".join("%s: %d" % kv for kv in sorted(refusals.items())),
-        "deliveries: %d to Maildirs, %d relayed to the sink; drained in %.0f s" %
-        (local_d, remote_d, drain_time),
-        "kills: %s; disk full %d times" %
-        (", ".join("%s %d" % kv for kv in kills.items()), phases["full"]),
+        "deliveries: %d to Maildirs, %d relayed to the sink; %d messages in the queue when "
+        "the load stopped, drained in %.0f s" % (local_d, remote_d, backlog, drain_time),
+        "kills: %s; disk full %d times, sink deferring %d times" %
+        (", ".join("%s %d" % kv for kv in kills.items()), phases["full"], phases["451"]),
     ]
     for f in figures:
         note(f)
