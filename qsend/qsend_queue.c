@@ -102,15 +102,33 @@ void info_line(stralloc *lines, char tag, size_t idx, const char *rest)
 }
 
 /* Whole lines appended to the info log of m in one write; no fsync:
- * losing a mark only repeats a delivery (queue.h). */
+ * losing a mark only repeats a delivery (queue.h). A full disk can take
+ * part of the lines: the torn end is cut off again, so that the next
+ * append starts a line of its own (info_load also refuses a line run on
+ * from a torn one, which a crash can leave). */
 void info_write(struct msg *m, const stralloc *lines)
 {
   char path[QUEUE_PATH_MAX];
+  struct stat st;
+  size_t done = 0;
   int fd;
 
   fd = open(queue_path(path, "info", m->id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd == -1 || write(fd, lines->s, lines->len) != (ssize_t)lines->len)
+  if (fd == -1 || fstat(fd, &st) == -1) {
     qwarn_sys("unable to write ", path);
+  } else {
+    while (done < lines->len) {
+      ssize_t w = write(fd, lines->s + done, lines->len - done);
+
+      if (w == -1 && errno == EINTR) continue;
+      if (w <= 0) break;
+      done += (size_t)w;
+    }
+    if (done < lines->len) {
+      qwarn_sys("unable to write ", path);
+      if (done > 0 && ftruncate(fd, st.st_size) == -1) qwarn_sys("unable to truncate ", path);
+    }
+  }
   if (fd != -1) close(fd);
   m->has_info = 1;
 }
@@ -191,6 +209,10 @@ static void info_load(struct msg *m)
     if (len < 2) continue;
     n = scan_ulong(line + 1, &idx);
     if (n == 0 || idx >= m->env.rcpt_count) continue;
+    /* the index ends the line (D, W) or a space follows it (F, Z, H): a
+     * torn line run on by the next one ("D1" of "D12\n", then "Z3 ...")
+     * must not mark recipient 1, which would then never be delivered */
+    if ((line[0] == 'D' || line[0] == 'W') ? line[1 + n] != '\0' : line[1 + n] != ' ') continue;
     r = &m->r[idx];
     switch (line[0]) {
       case 'D':

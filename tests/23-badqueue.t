@@ -4,12 +4,16 @@
 # with one log line naming its id, and never looks at it again; qstat lists
 # it as set aside and counts it (-s: bad). One damaged file is planted in
 # queue/mess before qsend starts (its start-up scan), one in queue/new while
-# it runs (take-in); good mail keeps flowing past them.
+# it runs (take-in); good mail keeps flowing past them. A torn line in an
+# info log (a full disk cut an append short), run on by the next line,
+# marks no recipient that was not delivered.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 23
 
 inst_setup
 echo 'bob@test.example:!' >>"$QHOME/control/users"
+i=0
+while [ $i -le 12 ]; do echo "u$i@test.example:!" >>"$QHOME/control/users"; i=$((i + 1)); done
 qnewmaps "$QHOME" || bail "qnewmaps failed"
 Q=$QHOME/queue
 BOB=$QHOME/mail/test.example/bob
@@ -89,5 +93,25 @@ ok "mail still delivered" wait_for 20 has_mail "$BOB" 9
 sleep 1
 is "$(grep -c "$STUCK" "$LOG")" 1 "once, not at every scan"
 chmod 2770 "$Q/bad"
+
+# a torn info line: 13 recipients; the mark "D12\n" of recipient 12 was cut
+# after "D1" by a full disk and the next append ran on from it. qsend reads
+# info logs when it starts: recipient 1 must still be delivered, not taken
+# for done ("D1Z3 ..."); recipient 12 may be delivered again.
+s6-svc -T 20000 -wD -d "$QHOME/service/qsend"
+set --
+i=0
+while [ $i -le 12 ]; do set -- "$@" "u$i@test.example"; i=$((i + 1)); done
+printf 'Subject: torn info\n\nfine\n' | qinject -f alice@else.example "$@"
+TORN=$(ls "$Q/new" | grep -vx "$STUCK")  # the damaged file above is still there
+mv "$Q/new/$TORN" "$Q/mess/$((TORN % 32))/$TORN"
+printf 'D1Z3 1 1 deferred\n' >"$Q/info/$((TORN % 32))/$TORN"
+if [ "$(id -u)" = 0 ]; then chown qmta-send "$Q/info/$((TORN % 32))/$TORN"; fi
+s6-svc -T 20000 -wU -u "$QHOME/service/qsend"
+ok "torn info line: every recipient delivered" \
+  wait_for 20 sh -c 'for i in 0 1 2 3 4 5 6 7 8 9 10 11 12; do
+    [ -n "$(ls "$1/mail/test.example/u$i/new")" ] || exit 1; done' sh "$QHOME"
+is "$(ls "$QHOME/mail/test.example/u1/new" | wc -l)" 1 "recipient 1 once"
+ok "and the message is gone from the queue" wait_for 20 test ! -e "$Q/mess/$((TORN % 32))/$TORN"
 
 [ "$T_FAIL" = 0 ] || { diag "qstat:"; printf '%s\n' "$out" | sed 's/^/# /'; diag "qsend log:"; sed 's/^/# /' "$LOG"; }
