@@ -259,7 +259,7 @@ static struct proc *choose_victim(const struct peer_key *key)
     uint32_t idle;
     unsigned long c;
 
-    if (p->state != PROC_BUSY || p->evicted || p->client == -1) continue;
+    if (p->state != PROC_BUSY || p->evicted || p->client < 0) continue;
     idle = now - shm->slot[i].progress;
     if (idle > 0x7fffffffU) idle = 0; /* progress set after now was read */
     c = peers_count(&p->key);
@@ -403,6 +403,12 @@ static void new_connection(int fd, const struct sockaddr_storage *peer)
     return;
   }
   p->client = fd; /* kept: to end the connection when room is needed */
+  if (cfg.uses == 0 && geteuid() == 0) {
+    /* a root listener (POP3: qpop3d starts as root) holds no client's
+     * connection: counted, never evicted */
+    close(fd);
+    p->client = CLIENT_UNHELD;
+  }
   p->key = key;
   memcpy(p->ip, ip, sizeof p->ip);
   active++;

@@ -48,11 +48,14 @@ enum proc_state {
   PROC_EXITING   /* no more connections: waiting for it to end */
 };
 
+#define CLIENT_UNHELD (-2)
+
 struct proc {
   enum proc_state state;
   pid_t pid;
   int ctl;              /* pool: our end of the socket pair, else -1 */
-  int client;           /* our copy of the client's socket while busy, else -1 */
+  int client;           /* our copy of the client's socket while busy, else -1;
+                           CLIENT_UNHELD: busy, but no copy kept (root) */
   struct peer_key key;  /* the client's address while busy */
   char ip[INET6_ADDRSTRLEN]; /* ... in text form, for the log */
   int evicted;          /* its connection was ended to make room */

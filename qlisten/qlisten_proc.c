@@ -272,7 +272,7 @@ int proc_handoff(struct proc *p, int client, const char *env, size_t envlen)
 void proc_conn_end(struct proc *p)
 {
   if (p->client == -1) return;
-  close(p->client);
+  if (p->client >= 0) close(p->client);
   p->client = -1;
   peers_del(&p->key);
   if (active > 0) active--;
