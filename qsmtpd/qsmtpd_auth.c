@@ -210,18 +210,18 @@ static void finish(const char *user, size_t ulen, const char *pass, size_t plen)
     reply("235 2.7.0 authentication successful\r\n");
     return;
   }
-  if (r == 1) {
-    qlog("auth ip=", sess.ip, " user=", shown, " result=bad");
-    if (++sess.auth_failures >= MAX_AUTH_FAILURES) {
-      reply("421 4.7.0 too many authentication failures, closing connection\r\n");
-      out_flush();
-      session_exit("auth failures");
-    }
-    reply("535 5.7.8 authentication credentials invalid\r\n");
-    return;
+  qlog("auth ip=", sess.ip, " user=", shown, r == 1 ? " result=bad" : " result=temp");
+  /* temporary failures count too: a client locked out by qauth must not
+   * go on trying in the same session */
+  if (++sess.auth_failures >= MAX_AUTH_FAILURES) {
+    reply("421 4.7.0 too many authentication failures, closing connection\r\n");
+    out_flush();
+    session_exit("auth failures");
   }
-  qlog("auth ip=", sess.ip, " user=", shown, " result=temp");
-  reply("454 4.7.0 temporary authentication failure\r\n");
+  if (r == 1)
+    reply("535 5.7.8 authentication credentials invalid\r\n");
+  else
+    reply("454 4.7.0 temporary authentication failure\r\n");
 }
 
 static int mech_is(const char *s, size_t len, const char *m)

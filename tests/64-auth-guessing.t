@@ -127,6 +127,12 @@ def main():
                "until "), "logged: the refusal")
     is_(auth(port, src, "bob@test.example", "bob pw", tls=True)[0], "454 4.7.0",
         "the same under STARTTLS")
+    c = Client(port, src=src, timeout=60)
+    c.cmd("EHLO client.example")
+    codes = [c.code(plain("bob@test.example", "bob pw")) for i in range(5)]
+    c.close()
+    is_(codes, ["454 4.7.0"] * 4 + ["421 4.7.0"],
+        "locked out, trying on in one session: the fifth AUTH ends it with 421")
     ok(pop_pass(pop, src, "bob@test.example", "bob pw").startswith("-ERR [SYS/TEMP] "),
        "POP3 from the locked-out address: -ERR [SYS/TEMP]")
     is_(auth(port, "127.0.0.7", "bob@test.example", "bob pw")[0], "235 2.7.0",
