@@ -284,19 +284,4 @@ def main():
         os.rename(QHOME + "/tls/cert.pem.saved", QHOME + "/tls/cert.pem")
 
 
-try:
-    main()
-except SystemExit:
-    raise
-except Exception as e:  # a crash of the test itself is a failure
-    import traceback
-    traceback.print_exc(file=sys.stdout)
-    ok(False, "test ran to the end: %s" % e)
-finally:
-    inst_stop()
-    if os.environ.get("KEEP"):
-        print("# kept " + TMP)
-    else:
-        shutil.rmtree(TMP, ignore_errors=True)
-print("1..%d" % T["n"])
-sys.exit(1 if T["failed"] else 0)
+run_main(main)

@@ -539,15 +539,4 @@ if os.getuid() != 0:
     print("1..0 # SKIP needs root (mounts a tmpfs for the queue)", flush=True)
     shutil.rmtree(TMP, ignore_errors=True)
     raise SystemExit(0)
-try:
-    main()
-except SystemExit:
-    raise
-except Exception as e:  # a crash of the test itself is a failure
-    import traceback
-    traceback.print_exc(file=sys.stdout)
-    ok(False, "test ran to the end: %s" % e)
-finally:
-    cleanup()
-print("1..%d" % T["n"])
-sys.exit(1 if T["failed"] else 0)
+run_main(main, cleanup)

@@ -342,3 +342,28 @@ def raw_multiline(p, cmd):
         body += line
     return first, body
 
+
+
+def run_main(main, cleanup=None):
+    """Runs the test's main(): a crash of the test itself is a failing test.
+    Then cleanup() (by default: the instance stopped, TMP removed unless
+    KEEP is set), the plan, and the exit status."""
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as e:
+        import traceback
+        traceback.print_exc(file=sys.stdout)
+        ok(False, "test ran to the end: %s" % e)
+    finally:
+        if cleanup is not None:
+            cleanup()
+        else:
+            inst_stop()
+            if os.environ.get("KEEP"):
+                print("# kept " + TMP)
+            else:
+                shutil.rmtree(TMP, ignore_errors=True)
+    print("1..%d" % T["n"])
+    sys.exit(1 if T["failed"] else 0)
