@@ -70,10 +70,10 @@ def dialog(lines, src="127.0.0.1"):
 
 
 def has_test(tag):
-    for name in os.listdir(BOB + "/new"):
-        with open(os.path.join(BOB, "new", name), "rb") as fh:
+    for path in maildir_files(BOB).values():
+        with open(path, "rb") as fh:
             if ("X-Test: " + tag).encode() in fh.read():
-                return os.path.join(BOB, "new", name)
+                return path
     return None
 
 

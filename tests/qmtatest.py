@@ -308,10 +308,12 @@ class Client:
 
 
 def maildir_files(md):
-    """unique name -> path, for the files in new/ and cur/"""
+    """unique name -> path, for the files in new/ and cur/ (none while
+    the Maildir is not there yet: the first delivery creates it)"""
     files = {}
     for sub in ("new", "cur"):
-        for f in os.listdir(os.path.join(md, sub)):
+        d = os.path.join(md, sub)
+        for f in os.listdir(d) if os.path.isdir(d) else []:
             if not f.startswith("."):
                 files[f.split(":")[0]] = os.path.join(md, sub, f)
     return files
