@@ -131,6 +131,7 @@ Q_SEND=qmta-send
 Q_REMOTE=qmta-remote
 Q_SMTPD=qmta-smtpd
 Q_TLS=qmta-tls
+Q_AUTH=qmta-auth
 Q_VMAIL=qmta-vmail
 Q_ALIAS=qmta-alias
 Q_LOG=qmta-log
@@ -158,13 +159,19 @@ ensure_member() {
 
 if [ -n "$ROOT" ]; then
   KNOWN_USERS="
-$(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG")"
+$(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG")"
   KNOWN_GROUPS="
 $(getent group "$Q_QUEUE")"
   ensure_group "$Q_QUEUE"
-  for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
+  for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
     ensure_user "$u"
   done
+  # qauthd reads /etc/shadow for control/authsystem: a member of group
+  # shadow, which it takes up only on an instance with authsystem (the
+  # account serves every instance of the machine: never removed here)
+  if [ -e "$DIR/control/authsystem" ] && getent group shadow >/dev/null; then
+    ensure_member "$Q_AUTH" shadow
+  fi
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD"; do ensure_member "$u" "$Q_QUEUE"; done
   # qremote reads the messages: qsend's group
   ensure_member "$Q_REMOTE" "$Q_SEND"
@@ -494,6 +501,17 @@ if [ -n "$LISTENERS" ]; then
   } | runfile tlsd
 fi
 
+# qauthd: the password service, for the qauth that qsmtpd runs as
+# qmta-smtpd (root's qauth, for POP3 and Dovecot, reads the hashes
+# itself). Its socket is in run/, reachable by the session account only.
+if [ -n "$LISTENERS" ]; then
+  service authd
+  if [ -n "$ROOT" ]; then AUTHDUSER="-u $Q_AUTH -g $Q_SMTPD "; else AUTHDUSER=; fi
+  { run_header "authd: the password service"
+    echo "exec qauthd -d 3 ${AUTHDUSER}$DIR/run/authd"
+  } | runfile authd
+fi
+
 # A listener: qlisten binds as root and becomes the session programs'
 # account; it enforces the connection limits (total, per client address,
 # per loopback address) with the reply for a refused client, reads the
@@ -566,10 +584,14 @@ fi
 
 if [ -x "$BINDIR/qnewmaps" ]; then
   "$BINDIR/qnewmaps" "$DIR" || die 111 "qnewmaps failed"
-  # users.cdb holds hashes: readable by the accounts that check passwords.
-  if [ -n "$ROOT" ] && [ -f "$DIR/control/users.cdb" ] &&
-     [ "$(stat -c %g "$DIR/control/users.cdb")" = 0 ]; then
-    chgrp "$Q_SMTPD" "$DIR/control/users.cdb" && chmod 640 "$DIR/control/users.cdb" ||
+  # passwords.cdb holds the hashes: root's, readable by qauthd's group;
+  # users.cdb (who is a user, and the mailbox) no longer holds any
+  if [ -n "$ROOT" ] && [ -f "$DIR/control/passwords.cdb" ]; then
+    chown "root:$Q_AUTH" "$DIR/control/passwords.cdb" && chmod 640 "$DIR/control/passwords.cdb" ||
+      die 111 "unable to set the owner of control/passwords.cdb"
+  fi
+  if [ -n "$ROOT" ] && [ -f "$DIR/control/users.cdb" ]; then
+    chown root:root "$DIR/control/users.cdb" && chmod 644 "$DIR/control/users.cdb" ||
       die 111 "unable to set the owner of control/users.cdb"
   fi
 else

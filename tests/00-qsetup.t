@@ -4,7 +4,7 @@
 # non-root user.
 . "$(dirname "$0")/lib.sh"
 
-plan 70
+plan 71
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 owner() { stat -c %U:%G "$1" 2>/dev/null; }
@@ -92,7 +92,8 @@ is "$(mode "$QHOME/queue/trigger"):$(owner "$QHOME/queue/trigger")" "620:qmta-se
 is "$(mode "$QHOME/tls/key.pem"):$(owner "$QHOME/tls/key.pem")" "400:qmta-tls:qmta-tls" "key readable by qmta-tls only"
 is "$(owner "$QHOME/mail/test.example/postmaster")" "qmta-vmail:qmta-vmail" "mailboxes owned by qmta-vmail"
 is "$(owner "$QHOME/log/smtp")" "qmta-log:qmta-log" "log dirs owned by qmta-log"
-is "$(mode "$QHOME/control/users.cdb"):$(owner "$QHOME/control/users.cdb")" "640:root:qmta-smtpd" "users.cdb 0640 group qmta-smtpd"
+is "$(mode "$QHOME/control/users.cdb"):$(owner "$QHOME/control/users.cdb")" "644:root:root" "users.cdb 0644: no hashes"
+is "$(mode "$QHOME/control/passwords.cdb"):$(owner "$QHOME/control/passwords.cdb")" "640:root:qmta-auth" "passwords.cdb 0640 group qmta-auth"
 is "$(mode "$QHOME/control/users")" 600 "control/users 0600"
 is "$(mode "$QHOME/auth"):$(owner "$QHOME/auth")" "700:qmta-smtpd:qmta-smtpd" "auth/ for qauth"
 if [ -x "$T_ROOT/bin/qinject" ]; then
