@@ -42,4 +42,12 @@ int sts_mx_match(const struct sts_policy *p, const char *host);
 /* The mode's name: "none", "testing", "enforce". */
 const char *sts_mode_name(int mode);
 
+/* qtls_http.c. The value of header name (any case) among the hlen bytes
+ * of header lines at head (CRLF or LF ended), blanks trimmed, its length
+ * in *vlen; NULL if absent. */
+const char *http_header(const char *head, size_t hlen, const char *name, size_t *vlen);
+/* Undoes chunked transfer coding (RFC 9112 7.1) of the len bytes at b,
+ * in place: the body's length, or -1 if malformed or cut short. */
+long http_dechunk(char *b, size_t len);
+
 #endif
