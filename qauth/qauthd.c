@@ -194,8 +194,11 @@ int main(int argc, char **argv)
     int fd;
 
     while (children > 0 && waitpid(-1, NULL, WNOHANG) > 0) children--;
-    while (children >= max)
-      if (waitpid(-1, NULL, 0) > 0) children--;
+    while (children >= max) {
+      pid = waitpid(-1, NULL, 0);
+      if (pid > 0) children--;
+      else if (errno == ECHILD) children = 0;
+    }
     fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd == -1) {
       if (errno != EINTR && errno != ECONNABORTED) {
