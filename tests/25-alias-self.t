@@ -42,7 +42,7 @@ fi
 qnewmaps "$QHOME" >"$T_TMP/newmaps.out" 2>&1
 is "$?" 0 "qnewmaps takes \\name targets and self-references"
 ok "qnewmaps warns that the alias kim is shadowed by the user kim@test.example" \
-  grep -q "warning: .*alias kim is shadowed by the user kim@test.example" "$T_TMP/newmaps.out"
+  grep -q "warning: control/aliases:[0-9]*: the alias is shadowed by the user kim@test.example" "$T_TMP/newmaps.out"
 ok "no warning for a keep-a-copy alias" sh -c "! grep -q 'alias dl ' '$T_TMP/newmaps.out'"
 inst_start
 DL="$QHOME/mail/test.example/dl"
