@@ -22,20 +22,7 @@ both: \\kim, \\lee@test.example
 EOF
 SYSU=
 if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null 2>&1; then
-  SYSU="qmtak$$"
-  SYSHOME="$T_TMP/home-$SYSU"
-  sys_cleanup() {
-    rc=$?
-    inst_stop
-    w=0
-    while pgrep -u "$SYSU" >/dev/null 2>&1 && [ $w -lt 50 ]; do sleep 0.1; w=$((w + 1)); done
-    userdel "$SYSU" >/dev/null 2>&1
-    (exit $rc)
-    t_cleanup
-  }
-  trap sys_cleanup EXIT
-  useradd -M -d "$SYSHOME" -s /usr/sbin/nologin "$SYSU" >/dev/null 2>&1 || bail "useradd failed"
-  mkdir "$SYSHOME" && chown "$SYSU" "$SYSHOME" && chmod 700 "$SYSHOME" || bail "no home"
+  login_account qmtak
   echo "$SYSU: $SYSU, lee" >>"$QHOME/control/aliases"
 fi
 

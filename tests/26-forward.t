@@ -13,20 +13,8 @@ if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null 2>&1; then
 fi
 inst_setup
 echo 'bob@test.example:!' >>"$QHOME/control/users"
-SYSU="qmtaf$$"
-H="$T_TMP/home-$SYSU"
-sys_cleanup() {
-  rc=$?
-  inst_stop
-  w=0
-  while pgrep -u "$SYSU" >/dev/null 2>&1 && [ $w -lt 50 ]; do sleep 0.1; w=$((w + 1)); done
-  userdel "$SYSU" >/dev/null 2>&1
-  (exit $rc)
-  t_cleanup
-}
-trap sys_cleanup EXIT
-useradd -M -d "$H" -s /usr/sbin/nologin "$SYSU" >/dev/null 2>&1 || bail "useradd failed"
-mkdir "$H" && chown "$SYSU" "$H" && chmod 700 "$H" || bail "no home"
+login_account qmtaf
+H="$SYSHOME"
 echo "loopx: $SYSU@test.example" >>"$QHOME/control/aliases"
 qnewmaps "$QHOME" || bail "qnewmaps failed"
 inst_start
