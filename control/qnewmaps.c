@@ -42,6 +42,13 @@ static void report(const char *fn, unsigned long lineno, const char *what, const
   qlog(fn, ":", qlog_ulong(num, lineno), ": ", what, what2 != NULL ? what2 : "");
 }
 
+static void warn(const char *fn, unsigned long lineno, const char *what, const char *what2)
+{
+  char num[FMT_ULONG];
+
+  qwarn(fn, ":", qlog_ulong(num, lineno), ": ", what, what2 != NULL ? what2 : "");
+}
+
 int main(int argc, char **argv)
 {
   const char *dir;
@@ -51,6 +58,7 @@ int main(int argc, char **argv)
 
   qlog_prog = "qnewmaps";
   maps_report = report;
+  maps_warn = warn;
   if (argc > 2 || (argc == 2 && argv[1][0] == '-')) qdie(100, "usage: " USAGE);
   dir = (argc == 2) ? argv[1] : qhome();
   if (chdir(dir) == -1) qdie_sys(errno_is_temp(errno) ? 111 : 100, "unable to chdir to ", dir);

@@ -68,6 +68,8 @@ static int stripnul;              /* control/stripnul: NUL bytes dropped, not re
 static int longheaders;           /* control/longheaders: header lines over 998 octets relayed */
 static int relax_pipelining;      /* control/relaxpipelining: no pipelining checks */
 static int authsender;            /* 0 off, 1 address, 2 domain */
+static int submission_generics;   /* control/submissiongenerics: rewrite what users submit */
+static int tx_generics;           /* this transaction's sender and header are rewritten */
 
 /* the connection */
 static int conn_rejected;         /* access refused the client: only QUIT */
@@ -268,6 +270,7 @@ static void tx_reset(void)
   envelope.len = 0;
   env_rcpt_start = 0;
   tx_sender[0] = '\0';
+  tx_generics = 0;
   tx_body_started = 0;
   tx_bytes = 0;
   tx_toobig = 0;
@@ -468,6 +471,17 @@ static void smtp_mail(const char *arg, size_t len)
       default: break;
     }
   }
+  tx_generics = 0;
+  if (sess.authed && submission_generics) { /* qsmtpd_generics.c */
+    if (generics_start(&sess.me) == -1 || generics_sender(m.addr.s, sizeof m.addr.s) == -1) {
+      reply("451 4.3.0 unable to read control/generics or masquerading\r\n");
+      tx_sender[0] = '\0';
+      return;
+    }
+    m.addr.len = strlen(m.addr.s);
+    memcpy(tx_sender, m.addr.s, m.addr.len + 1);
+    tx_generics = 1;
+  }
   envelope.len = 0;
   if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
   if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) die_nomem();
@@ -622,6 +636,7 @@ static const char *body_start(int mode)
 
   smtpdata_init(&tx_data, mode, barelf, data_put, NULL);
   tx_data.stripnul = stripnul;
+  if (tx_generics) tx_data.rewrite = generics_field;
   tx_bytes = 0;
   tx_toobig = 0;
   if (tx_discard || conn_discard) {
@@ -1029,6 +1044,7 @@ static void read_config(void)
   stripnul = access("control/stripnul", F_OK) == 0;
   longheaders = access("control/longheaders", F_OK) == 0;
   relax_pipelining = access("control/relaxpipelining", F_OK) == 0;
+  submission_generics = access("control/submissiongenerics", F_OK) == 0;
   if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
   if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
