@@ -129,6 +129,8 @@ int qlocal_main(int argc, char **argv)
   if (alias_mode) return deliver_alias(&d, (const char *const *)argv, (size_t)argc);
 
   if (argv[0][0] == '\0') die_usage();
+  if (strncmp(argv[0], "lmtp:", 5) == 0)
+    report(111, "a mailbox on an LMTP server is delivered by qlspawn (#4.3.5)", NULL, NULL);
   if (home != NULL) deliver_forward(&d, home, argv[0]);
   if (argv[0][strlen(argv[0]) - 1] == '/') deliver_maildir(&d, argv[0]);
   else deliver_mbox(&d, argv[0]);

@@ -1,7 +1,10 @@
 PROGS += qlspawn/qlspawn
 MANS += qlspawn/qlspawn.8
-# qlspawn runs qlocal's code in the child it forks for each delivery
-qlspawn/qlspawn: qlspawn/qlspawn.o qlspawn/qlspawn_worker.o qlspawn/qlspawn_alias.o $(QLOCAL_OBJ) lib/lib.a
+# qlspawn runs qlocal's code in the child it forks for each delivery; its
+# LMTP workers read replies and connect with qremote's code
+QLSPAWN_OBJ = qlspawn/qlspawn.o qlspawn/qlspawn_worker.o qlspawn/qlspawn_alias.o \
+  qlspawn/qlspawn_lmtp.o qlspawn/qlspawn_lmtpc.o
+qlspawn/qlspawn: $(QLSPAWN_OBJ) $(QLOCAL_OBJ) qremote/qremote_reply.o qremote/qremote_net.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 qlspawn/%.o: qlspawn/%.c
-	$(CC) $(CFLAGS) -Iqlocal -c -o $@ $<
+	$(CC) $(CFLAGS) -Iqlocal -Iqremote -c -o $@ $<

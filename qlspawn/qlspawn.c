@@ -151,6 +151,20 @@ static int subst_local(stralloc *out, const char *t, const char *local, size_t l
   return stralloc_0(out) ? 0 : -1;
 }
 
+/* 1 if mailbox (NUL-terminated) is the default of user key, "mail/DOMAIN/USER/". */
+static int is_default_mailbox(const stralloc *mailbox, const stralloc *key)
+{
+  static stralloc want;
+  const char *at = memrchr(key->s, '@', key->len);
+
+  if (at == NULL) return 0;
+  if (!stralloc_copys(&want, "mail/") || !stralloc_cats(&want, at + 1) ||
+      !stralloc_cats(&want, "/") || !stralloc_catb(&want, key->s, (size_t)(at - key->s)) ||
+      !stralloc_cats(&want, "/") || !stralloc_0(&want))
+    die_nomem();
+  return strcmp(mailbox->s, want.s) == 0;
+}
+
 /* A virtual user (users.cdb): 'K' (mailbox, uid and gid filled), 'N' not
  * one, 'Z' temporary (why set). */
 static char find_user(struct box *b, const char *addr, size_t len, const char **why)
@@ -170,6 +184,16 @@ static char find_user(struct box *b, const char *addr, size_t len, const char **
   if (!stralloc_copy(&b->mailbox, &u.mailbox)) die_nomem();
   if (b->mailbox.len == 0 || b->mailbox.s[b->mailbox.len - 1] != '\0')
     if (!stralloc_0(&b->mailbox)) die_nomem();
+  if (!lmtp_is(b->mailbox.s) && is_default_mailbox(&b->mailbox, &u.key)) {
+    /* a virtual user with no mailbox of its own: its domain's LMTP server, if it has one */
+    const char *at = strrchr(u.key.s, '@');
+    r = lmtp_domain(&b->mailbox, at + 1, strlen(at + 1));
+    if (r == -1) {
+      users_free(&u);
+      *why = "unable to read " LMTPDOMAINS " (#4.3.0)";
+      return 'Z';
+    }
+  }
   users_free(&u);
   b->home.len = 0;
   b->uid = getuid();
@@ -235,6 +259,11 @@ static char add_box(struct where *w, const stralloc *addr, const char **why)
     return 'D';
   }
   if (code != 'K') return code;
+  if (lmtp_is(b->mailbox.s)) {
+    /* XXX(#17) a copy kept by an alias goes to Maildirs and mbox files only */
+    *why = "an alias keeps no copy in a mailbox delivered over LMTP (#4.3.5)";
+    return 'Z';
+  }
   b->home.len = 0; /* the mailbox itself: no ~/.forward */
   w->box_count++;
   return 'K';
@@ -437,6 +466,13 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     result(slot, 'Z', "unable to read the queue file (#4.3.0)");
     return;
   }
+  if (!w.alias && lmtp_is(w.self.mailbox.s)) {
+    lmtp_queue(slot, idnum, fd, msglen, sender, rcpt, w.self.mailbox.s, uid, gid, me.s);
+    children[slot].pid = -1; /* busy with an LMTP worker */
+    children[slot].report_fd = -1;
+    busy++;
+    return;
+  }
   lenbuf[fmt_ulonglong(lenbuf, msglen)] = '\0';
   if (w.alias) {
     args = job_args(lenbuf, sender, rcpt, &w.targets, NULL, NULL);
@@ -510,6 +546,7 @@ void child_close_fds(void)
   for (i = 0; i < slot_count; i++)
     if (children[i].pid > 0) close(children[i].report_fd);
   workers_close_fds();
+  lmtp_close_fds();
 }
 
 static void reap(void)
@@ -524,7 +561,7 @@ static void reap(void)
     ssize_t r;
     char code;
 
-    if (workers_reaped(pid, status)) continue;
+    if (workers_reaped(pid, status) || lmtp_reaped(pid, status)) continue;
     for (slot = 0; slot < slot_count; slot++)
       if (children[slot].pid == pid) break;
     if (slot == slot_count) continue;
@@ -641,7 +678,9 @@ int main(int argc, char **argv)
     qdie(100, "usage: " USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   root_instance = getuid() == 0;
-  if (ctl_readline(&me, "control/me", "localhost") == -1) qdie_sys(111, "unable to read control/me");
+  if (ctl_readline(&me, "control/me", "localhost") == -1 || !stralloc_0(&me))
+    qdie_sys(111, "unable to read control/me");
+  me.len--; /* NUL-terminated for LMTP's LHLO, compared by length */
 
   slot_count = conc;
   children = calloc(slot_count, sizeof *children);
@@ -654,12 +693,14 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
 
   workers_init(conc);
-  pfd = calloc(2 + conc, sizeof *pfd);
+  lmtp_init(conc);
+  pfd = calloc(2 + conc + LMTP_WORKERS_MAX, sizeof *pfd);
   if (pfd == NULL) die_nomem();
 
   while (!eof || busy > 0) {
     size_t n = 0;
     size_t nw;
+    size_t nl;
     time_t now;
 
     pfd[n].fd = selfpipe[0];
@@ -671,12 +712,14 @@ int main(int argc, char **argv)
       n++;
     }
     nw = workers_pollfds(pfd + n, conc);
-    if (poll(pfd, (nfds_t)(n + nw), workers_alive() > 0 ? 10000 : -1) == -1) {
+    nl = lmtp_pollfds(pfd + n + nw, LMTP_WORKERS_MAX);
+    if (poll(pfd, (nfds_t)(n + nw + nl), workers_alive() + lmtp_alive() > 0 ? 10000 : -1) == -1) {
       if (errno == EINTR) continue;
       qdie_sys(111, "unable to poll");
     }
     now = time(NULL);
     workers_read(pfd + n, nw, now);
+    lmtp_read(pfd + n + nw, nl, now);
     if (pfd[0].revents) {
       char junk[64];
       while (read(selfpipe[0], junk, sizeof junk) > 0) {
@@ -693,7 +736,9 @@ int main(int argc, char **argv)
         jobs_feed(&in);
       }
     }
+    lmtp_dispatch(now);
     workers_expire(now, eof);
+    lmtp_expire(now, eof);
   }
   free(pfd);
   stralloc_free(&in);

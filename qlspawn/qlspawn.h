@@ -62,4 +62,47 @@ void workers_expire(time_t now, int all);
 unsigned long workers_alive(void);
 void workers_close_fds(void);
 
+/* qlspawn_lmtp.c: deliveries to an LMTP server (RFC 2033), chosen by a
+ * mailbox "lmtp:unix:/path" or "lmtp:HOST:PORT" in control/users, or for
+ * a domain's virtual users by control/lmtpdomains. One worker process per
+ * connection, as ACCT_VMAIL, never root; recipients of one message to one
+ * server go in one transaction. */
+#define LMTP_PREFIX "lmtp:"
+#define LMTP_TARGET_MAX 256   /* bytes of "lmtp:..." */
+#define LMTP_BATCH_MAX 50     /* recipients of one transaction */
+#define LMTP_MSG_MAX 65536    /* bytes of one job message to a worker */
+#define LMTPDOMAINS "control/lmtpdomains"
+#define LMTP_WORKERS_MAX 64   /* LMTP connections at once, all servers */
+
+struct lmtp_target {
+  int unix_socket;
+  char path[108];            /* sun_path */
+  char host[LMTP_TARGET_MAX];
+  unsigned long port;
+};
+/* Parses "lmtp:unix:/path", "lmtp:HOST:PORT" or "lmtp:[IPv6]:PORT". 0, -1 malformed. */
+int lmtp_target_parse(struct lmtp_target *t, const char *s);
+/* 1 if mailbox (NUL-terminated) names an LMTP server. */
+int lmtp_is(const char *mailbox);
+/* The LMTP server of domain from control/lmtpdomains ("domain:lmtp:...",
+ * read again when the file changes) into target, NUL-terminated. 1 found,
+ * 0 none, -1 the file is unreadable (errno). */
+int lmtp_domain(stralloc *target, const char *domain, size_t len);
+void lmtp_init(unsigned long concurrency);
+/* Queues the delivery of slot to target (takes qfd, at the message):
+ * sent to a worker by lmtp_dispatch. */
+void lmtp_queue(unsigned long slot, unsigned long id, int qfd, unsigned long long msglen,
+                const char *sender, const char *rcpt, const char *target, uid_t uid, gid_t gid,
+                const char *helo);
+/* Hands what is queued to workers, several recipients of one message at once. */
+void lmtp_dispatch(time_t now);
+size_t lmtp_pollfds(struct pollfd *pfd, size_t room);
+void lmtp_read(const struct pollfd *pfd, size_t n, time_t now);
+int lmtp_reaped(pid_t pid, int status);
+void lmtp_expire(time_t now, int all);
+unsigned long lmtp_alive(void);
+void lmtp_close_fds(void);
+/* qlspawn_lmtpc.c: a worker's life, as its account; never returns. */
+void lmtpc_main(int sock, const char *target, const char *helo) __attribute__((noreturn));
+
 #endif

@@ -37,6 +37,7 @@
 #include "qlog.h"
 #include "queue.h"
 #include "qremote.h"
+#include "smtpdata.h"
 
 #define TLS_INFO_MAX 300
 #define AUTH_FILE_MAX 2048
@@ -560,41 +561,10 @@ static int message_scan(const struct job *j)
  * without the dot). */
 static int message_send(const struct job *j)
 {
-  char buf[MSG_CHUNK];
-  unsigned long long done = 0;
-  int bol = 1;
+  int r = smtpdata_put(&net_out, j->msgfd, QUEUE_HDRLEN, j->msglen);
 
-  while (done < j->msglen) {
-    size_t want = j->msglen - done > sizeof buf ? sizeof buf : (size_t)(j->msglen - done);
-    ssize_t r = pread(j->msgfd, buf, want, (off_t)(QUEUE_HDRLEN + done));
-    size_t pos = 0;
-
-    if (r == -1 && errno == EINTR) continue;
-    if (r <= 0) {
-      if (r == 0) errno = EIO;
-      return -1;
-    }
-    while (pos < (size_t)r) {
-      const char *nl = memchr(buf + pos, '\n', (size_t)r - pos);
-      size_t end = nl != NULL ? (size_t)(nl - buf) : (size_t)r;
-
-      if (bol && end > pos && buf[pos] == '.') put(".", 1);
-      put(buf + pos, end - pos);
-      if (nl != NULL) {
-        put("\r\n", 2);
-        bol = 1;
-        pos = end + 1;
-      } else {
-        bol = 0;
-        pos = end;
-      }
-    }
-    done += (unsigned long long)r;
-    if (conn_broken) return 0;
-  }
-  if (!bol) put("\r\n", 2);
-  put(".\r\n", 3);
-  return 0;
+  if (r == -2) conn_broken = 1;
+  return r == -1 ? -1 : 0;
 }
 
 static int all_done(const struct job *j)

@@ -1,0 +1,570 @@
+/*
+ * qlspawn_lmtpc: the LMTP client (RFC 2033) of qlspawn's LMTP workers.
+ *
+ * A worker is a child of qlspawn that became the instance's mail account
+ * (qmta-vmail on a root instance; never root: the LMTP server owns the
+ * storage) and serves one server, "unix:/path" or "HOST:PORT". It keeps
+ * its connection open from one transaction to the next; a reused
+ * connection that the server closed meanwhile is opened again once.
+ *
+ * qlspawn -> worker, one SOCK_SEQPACKET message per transaction, the
+ * queue file (positioned anywhere: read by offset) as SCM_RIGHTS:
+ *   "L1234\0"               bytes of message at QUEUE_HDRLEN
+ *   "Sbob@example.org\0"    envelope sender, internal form ("" = null)
+ *   "Rann@example.net\0"    one record per recipient, at most LMTP_BATCH_MAX
+ * worker -> qlspawn, one message: a record per recipient, in order,
+ *   "K<text>\0", "Z<text>\0" or "D<text>\0" (spawnproto.h).
+ * The worker exits 0 when qlspawn closes its socket (after QUIT), 111 on
+ * a broken message from qlspawn.
+ *
+ * Replies: after DATA, one per accepted recipient (RFC 2033 4.2): 2xx
+ * delivered, 4xx deferred, 5xx bounced, each recipient on its own. No
+ * connection, a greeting or LHLO refused, a timeout, a lost connection or
+ * something that is not a reply: every recipient without a final answer
+ * is deferred and the connection dropped.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <buffer.h>
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+
+#include "addr.h"
+#include "bflush.h"
+#include "qlspawn.h"
+#include "qremote.h"
+#include "queue.h"
+#include "smtpdata.h"
+#include "spawnproto.h"
+
+#define TIMEOUT_CONNECT 30  /* seconds to connect */
+#define TIMEOUT_REPLY 600   /* seconds for a reply (RFC 5321 4.5.3.2.6: 10 min after the dot) */
+#define TEXT_MAX 900        /* bytes of a result text */
+
+static struct lmtp_target where;
+static const char *label;       /* the target as configured, for texts */
+static int conn_fd = -1;
+static int conn_broken;
+static unsigned long timeout;
+static char in_space[4096];
+static char out_space[16384];
+static buffer net_in;
+static buffer net_out;
+static struct ehlo_ext ext;
+static stralloc reply;
+static stralloc reply_lines;
+static stralloc cmd;
+static stralloc me;
+
+struct result {
+  char code;   /* 0 pending, 'K', 'Z', 'D' */
+  int accepted;
+  stralloc text;
+};
+
+int lmtp_target_parse(struct lmtp_target *t, const char *s)
+{
+  const char *colon;
+  size_t hlen;
+
+  memset(t, 0, sizeof *t);
+  if (strncmp(s, LMTP_PREFIX, sizeof LMTP_PREFIX - 1) != 0) return -1;
+  s += sizeof LMTP_PREFIX - 1;
+  if (strncmp(s, "unix:", 5) == 0) {
+    s += 5;
+    if (s[0] != '/' || strlen(s) >= sizeof t->path) return -1;
+    t->unix_socket = 1;
+    strcpy(t->path, s);
+    return 0;
+  }
+  if (s[0] == '[') { /* [IPv6]:port */
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':') return -1;
+    hlen = (size_t)(close - s - 1);
+    colon = close + 1;
+    s++;
+  } else {
+    colon = strrchr(s, ':');
+    if (colon == NULL) return -1;
+    hlen = (size_t)(colon - s);
+    if (memchr(s, ':', hlen) != NULL) return -1;
+  }
+  if (hlen == 0 || hlen >= sizeof t->host) return -1;
+  memcpy(t->host, s, hlen);
+  t->host[hlen] = '\0';
+  if (colon[1] == '\0' || colon[1 + scan_ulong(colon + 1, &t->port)] != '\0' || t->port == 0 ||
+      t->port > 65535)
+    return -1;
+  return 0;
+}
+
+/* ---- the connection ---- */
+
+static int wait_for(int fd, short events)
+{
+  struct pollfd p;
+  int r;
+
+  p.fd = fd;
+  p.events = events;
+  do r = poll(&p, 1, (int)(timeout * 1000)); while (r == -1 && errno == EINTR);
+  if (r == 0) errno = ETIMEDOUT;
+  return r == 1 ? 0 : -1;
+}
+
+static ssize_t conn_read(int fd, char *buf, size_t len, void *cookie)
+{
+  (void)cookie;
+  if (conn_broken || bflush(&net_out) == -1) {
+    conn_broken = 1;
+    return -1;
+  }
+  for (;;) {
+    ssize_t r;
+
+    if (wait_for(fd, POLLIN) == -1) {
+      conn_broken = 1;
+      return -1;
+    }
+    r = read(fd, buf, len);
+    if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r <= 0) {
+      if (r == 0) errno = 0;
+      conn_broken = 1;
+    }
+    return r;
+  }
+}
+
+static ssize_t conn_write(int fd, const char *buf, size_t len, void *cookie)
+{
+  (void)cookie;
+  if (conn_broken) return -1;
+  for (;;) {
+    ssize_t r;
+
+    if (wait_for(fd, POLLOUT) == -1) {
+      conn_broken = 1;
+      return -1;
+    }
+    r = send(fd, buf, len, MSG_NOSIGNAL);
+    if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r == -1) conn_broken = 1;
+    return r;
+  }
+}
+
+static void conn_close(void)
+{
+  if (conn_fd != -1) close(conn_fd);
+  conn_fd = -1;
+}
+
+static int unix_connect(void)
+{
+  struct sockaddr_un sun;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+  if (fd == -1) return -1;
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  memcpy(sun.sun_path, where.path, strlen(where.path) + 1);
+  /* a local socket connects at once or not at once: EAGAIN is a full backlog */
+  if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+static int tcp_connect(void)
+{
+  struct addrinfo hints;
+  struct addrinfo *list;
+  struct addrinfo *ai;
+  char port[8];
+  int fd = -1;
+  int e = EHOSTUNREACH;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  port[fmt_ulong(port, where.port)] = '\0';
+  if (getaddrinfo(where.host, port, &hints, &list) != 0) {
+    errno = EHOSTUNREACH;
+    return -1;
+  }
+  for (ai = list; ai != NULL && fd == -1; ai = ai->ai_next) {
+    char ip[16];
+
+    if (ai->ai_family == AF_INET) {
+      const struct sockaddr_in *s4 = (const struct sockaddr_in *)(void *)ai->ai_addr;
+      memset(ip, 0, 10);
+      ip[10] = ip[11] = (char)0xff;
+      memcpy(ip + 12, &s4->sin_addr, 4);
+    } else if (ai->ai_family == AF_INET6) {
+      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(void *)ai->ai_addr;
+      memcpy(ip, &s6->sin6_addr, 16);
+    } else {
+      continue;
+    }
+    fd = net_connect(ip, where.port, TIMEOUT_CONNECT);
+    if (fd == -1) e = errno;
+  }
+  freeaddrinfo(list);
+  if (fd == -1) errno = e;
+  return fd;
+}
+
+static void put(const char *s, size_t len)
+{
+  if (buffer_put(&net_out, s, len) == -1) conn_broken = 1;
+}
+
+/* One reply: its code, or -1 (the connection is unusable; errno EPROTO:
+ * not a reply at all). */
+static int get_reply(void)
+{
+  int code = smtp_reply_read(&net_in, &reply, &reply_lines);
+
+  if (code == -1) conn_broken = 1;
+  return code;
+}
+
+static int command(const stralloc *c)
+{
+  put(c->s, c->len);
+  put("\r\n", 2);
+  return get_reply();
+}
+
+/* text = "LABEL said: REPLY" or "LABEL: WHAT (#STATUS)" */
+static void text_said(stralloc *text)
+{
+  if (!stralloc_copys(text, label) || !stralloc_cats(text, " said: ") ||
+      !stralloc_cat(text, &reply))
+    text->len = 0;
+  if (text->len > TEXT_MAX) text->len = TEXT_MAX;
+}
+
+static void text_local(stralloc *text, const char *what, const char *detail, const char *status)
+{
+  if (!stralloc_copys(text, label) || !stralloc_cats(text, ": ") || !stralloc_cats(text, what) ||
+      (detail != NULL && (!stralloc_cats(text, ": ") || !stralloc_cats(text, detail))) ||
+      !stralloc_cats(text, " (#") || !stralloc_cats(text, status) || !stralloc_cats(text, ")"))
+    text->len = 0;
+  if (text->len > TEXT_MAX) text->len = TEXT_MAX;
+}
+
+/* Why the transaction cannot go on, for every recipient still pending
+ * (deferred), and the connection dropped: code -1 (errno says why) or a
+ * reply that is not the one the protocol wants here. */
+static void fail_pending(struct result *r, size_t n, int code, const char *what)
+{
+  stralloc text = {0};
+  size_t i;
+
+  if (code == -1 && errno == EPROTO)
+    text_local(&text, what, "the answer is not an LMTP reply", "4.5.0");
+  else if (code == -1 && errno == ETIMEDOUT)
+    text_local(&text, what, "timed out", "4.4.2");
+  else if (code == -1 && errno == 0)
+    text_local(&text, what, "the server closed the connection", "4.4.2");
+  else if (code == -1)
+    text_local(&text, what, strerror(errno), "4.4.2");
+  else if (stralloc_0(&reply)) /* an answer that is no answer to this: defer, with it */
+    text_local(&text, what, reply.s, "4.4.1");
+  for (i = 0; i < n; i++)
+    if (r[i].code == 0) {
+      r[i].code = 'Z';
+      if (!stralloc_copy(&r[i].text, &text)) r[i].text.len = 0;
+    }
+  stralloc_free(&text);
+  conn_close();
+}
+
+/* Connects, reads the greeting and says LHLO. 0, or -1 with every result set. */
+static int conn_open(struct result *r, size_t n)
+{
+  int code;
+
+  timeout = TIMEOUT_CONNECT;
+  conn_fd = where.unix_socket ? unix_connect() : tcp_connect();
+  if (conn_fd == -1) {
+    stralloc text = {0};
+    size_t i;
+
+    text_local(&text, "unable to connect", strerror(errno), "4.4.1");
+    for (i = 0; i < n; i++)
+      if (!stralloc_copy(&r[i].text, &text)) r[i].text.len = 0;
+    for (i = 0; i < n; i++) r[i].code = 'Z';
+    stralloc_free(&text);
+    return -1;
+  }
+  conn_broken = 0;
+  timeout = TIMEOUT_REPLY;
+  buffer_init(&net_in, conn_read, conn_fd, in_space, sizeof in_space);
+  buffer_init(&net_out, conn_write, conn_fd, out_space, sizeof out_space);
+  code = get_reply();
+  if (code != 220) {
+    /* a server that greets with anything else takes no mail now: defer */
+    fail_pending(r, n, code, "greeting");
+    return -1;
+  }
+  if (!stralloc_copys(&cmd, "LHLO ") || !stralloc_cat(&cmd, &me)) {
+    errno = ENOMEM;
+    fail_pending(r, n, -1, "LHLO");
+    return -1;
+  }
+  code = command(&cmd);
+  if (code < 200 || code > 299) {
+    fail_pending(r, n, code, "LHLO");
+    return -1;
+  }
+  smtp_ehlo_parse(&ext, &reply_lines);
+  return 0;
+}
+
+static int cat_path(stralloc *sa, const char *addr)
+{
+  char quoted[ADDR_QUOTED_MAX];
+  size_t len = strlen(addr);
+  size_t qlen;
+
+  if (!stralloc_append(sa, "<")) return 0;
+  if (len > 0 && strcmp(addr, "#@[]") != 0) { /* the double-bounce sender goes as <> */
+    qlen = addr_quote(quoted, addr, len);
+    if (qlen == 0) return 0;
+    if (!stralloc_catb(sa, quoted, qlen)) return 0;
+  }
+  return stralloc_append(sa, ">");
+}
+
+static char class_of(int code)
+{
+  return code >= 200 && code < 300 ? 'K' : code >= 500 ? 'D' : 'Z';
+}
+
+/* One transaction; every result is set when it returns. */
+static void transaction(int qfd, unsigned long long msglen, const char *sender,
+                        const char *const *rcpt, struct result *r, size_t n)
+{
+  size_t accepted = 0;
+  size_t i;
+  int code;
+  int reused = conn_fd != -1;
+  int d;
+
+again:
+  if (conn_fd == -1 && conn_open(r, n) == -1) return;
+  if (!stralloc_copys(&cmd, "MAIL FROM:") || !cat_path(&cmd, sender) ||
+      (ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME"))) {
+    errno = ENOMEM;
+    fail_pending(r, n, -1, "MAIL");
+    return;
+  }
+  code = command(&cmd);
+  if (code == -1 && reused) {
+    /* the server let the idle connection go: once more, afresh */
+    conn_close();
+    reused = 0;
+    goto again;
+  }
+  if (code == -1 || (code >= 300 && code < 500) || code < 200) {
+    fail_pending(r, n, code, "MAIL");
+    return;
+  }
+  if (code >= 500) { /* the sender refused: the message, for everyone */
+    for (i = 0; i < n; i++) {
+      r[i].code = 'D';
+      text_said(&r[i].text);
+    }
+    put("RSET\r\n", 6);
+    if (get_reply() != 250) conn_close();
+    return;
+  }
+
+  for (i = 0; i < n; i++) {
+    if (!stralloc_copys(&cmd, "RCPT TO:") || !cat_path(&cmd, rcpt[i])) {
+      r[i].code = 'Z';
+      text_local(&r[i].text, "RCPT", "out of memory", "4.3.0");
+      continue;
+    }
+    code = command(&cmd);
+    if (code == -1) {
+      fail_pending(r, n, code, "RCPT");
+      return;
+    }
+    if (code >= 200 && code < 300) {
+      r[i].accepted = 1;
+      accepted++;
+      continue;
+    }
+    r[i].code = class_of(code);
+    text_said(&r[i].text);
+  }
+  if (accepted == 0) {
+    put("RSET\r\n", 6);
+    if (get_reply() != 250) conn_close();
+    return;
+  }
+
+  if (!stralloc_copys(&cmd, "DATA")) {
+    errno = ENOMEM;
+    fail_pending(r, n, -1, "DATA");
+    return;
+  }
+  code = command(&cmd);
+  if (code != 354) {
+    if (code >= 500) {
+      for (i = 0; i < n; i++)
+        if (r[i].code == 0) {
+          r[i].code = 'D';
+          text_said(&r[i].text);
+        }
+      put("RSET\r\n", 6);
+      if (get_reply() != 250) conn_close();
+      return;
+    }
+    fail_pending(r, n, code, "DATA");
+    return;
+  }
+  d = smtpdata_put(&net_out, qfd, QUEUE_HDRLEN, msglen);
+  if (d == -1) {
+    /* the dot must not go: the server would deliver a cut message */
+    stralloc_copys(&reply, "");
+    for (i = 0; i < n; i++)
+      if (r[i].code == 0) {
+        r[i].code = 'Z';
+        text_local(&r[i].text, "unable to read the queue file", strerror(errno), "4.3.0");
+      }
+    conn_close();
+    return;
+  }
+  /* RFC 2033 4.2: one reply per accepted recipient, in the order of the RCPTs */
+  for (i = 0; i < n; i++) {
+    if (!r[i].accepted) continue;
+    code = d == -2 ? -1 : get_reply();
+    if (code == -1) {
+      fail_pending(r, n, code, "after the message");
+      return;
+    }
+    r[i].code = class_of(code);
+    text_said(&r[i].text);
+  }
+}
+
+static void report_send(int sock, struct result *r, size_t n)
+{
+  static stralloc out;
+  size_t i;
+
+  out.len = 0;
+  for (i = 0; i < n; i++) {
+    size_t start = out.len;
+    size_t k;
+
+    if (!stralloc_append(&out, &r[i].code) || !stralloc_cat(&out, &r[i].text)) _exit(111);
+    for (k = start; k < out.len; k++)
+      if ((unsigned char)out.s[k] < 32) out.s[k] = ' ';
+    if (!stralloc_0(&out)) _exit(111);
+  }
+  if (send(sock, out.s, out.len, MSG_NOSIGNAL) != (ssize_t)out.len) _exit(111);
+}
+
+/* One transaction message from qlspawn: 1 done, 0 qlspawn is gone, -1 broken. */
+static int serve_one(int sock)
+{
+  static char buf[LMTP_MSG_MAX];
+  static struct result r[LMTP_BATCH_MAX];
+  const char *rcpt[LMTP_BATCH_MAX];
+  union {
+    char space[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cm;
+  struct iovec iov;
+  struct msghdr mh;
+  struct cmsghdr *c;
+  const char *sender = NULL;
+  unsigned long long msglen = 0;
+  int have_len = 0;
+  size_t n = 0;
+  ssize_t got;
+  ssize_t i;
+  int qfd = -1;
+
+  iov.iov_base = buf;
+  iov.iov_len = sizeof buf;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cm.space;
+  mh.msg_controllen = sizeof cm.space;
+  do got = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); while (got == -1 && errno == EINTR);
+  if (got <= 0) return 0;
+  for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int)))
+      memcpy(&qfd, CMSG_DATA(c), sizeof qfd);
+  if (qfd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || buf[got - 1] != '\0') return -1;
+  for (i = 0; i < got; i += (ssize_t)strlen(buf + i) + 1) {
+    const char *rec = buf + i;
+    switch (rec[0]) {
+      case 'L':
+        if (rec[1] == '\0' || rec[1 + scan_ulonglong(rec + 1, &msglen)] != '\0') return -1;
+        have_len = 1;
+        break;
+      case 'S': sender = rec + 1; break;
+      case 'R':
+        if (n == LMTP_BATCH_MAX) return -1;
+        rcpt[n++] = rec + 1;
+        break;
+      default: return -1;
+    }
+  }
+  if (!have_len || sender == NULL || n == 0) return -1;
+  for (i = 0; i < (ssize_t)n; i++) {
+    r[i].code = 0;
+    r[i].accepted = 0;
+    r[i].text.len = 0;
+  }
+  transaction(qfd, msglen, sender, rcpt, r, n);
+  close(qfd);
+  for (i = 0; i < (ssize_t)n; i++)
+    if (r[i].code == 0) { /* cannot happen; never "delivered" by default */
+      r[i].code = 'Z';
+      text_local(&r[i].text, "no result", NULL, "4.3.0");
+    }
+  if (conn_broken) conn_close();
+  report_send(sock, r, n);
+  return 1;
+}
+
+void lmtpc_main(int sock, const char *target, const char *helo)
+{
+  int r;
+
+  label = target + sizeof LMTP_PREFIX - 1;
+  if (lmtp_target_parse(&where, target) == -1) _exit(111);
+  if (!stralloc_copys(&me, helo)) _exit(111);
+  while ((r = serve_one(sock)) == 1) {
+  }
+  if (conn_fd != -1 && !conn_broken) {
+    timeout = 10;
+    put("QUIT\r\n", 6);
+    get_reply();
+  }
+  conn_close();
+  _exit(r == 0 ? 0 : 111);
+}
