@@ -3,7 +3,7 @@
 # Run as root (make deps). Needs only Debian's package archive.
 set -e
 PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
-openssl swaks s-nail mutt dovecot-core dovecot-imapd dnsmasq-base python3 perl
+openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dnsmasq-base python3 perl
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
 llvm-14"
 missing=
@@ -22,6 +22,9 @@ probe() {
   for c in cc clang musl-gcc cdb s6-svscan tcpserver openssl swaks s-nail dnsmasq prove; do
     command -v $c >/dev/null 2>&1 || bad="$bad $c"
   done
+  # tests/27-lmtp: Dovecot's LMTP service and its Sieve plugin
+  [ -x /usr/lib/dovecot/lmtp ] || bad="$bad dovecot-lmtp(dovecot-lmtpd)"
+  [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
   # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
   p=$(mktemp -d) || exit 111
