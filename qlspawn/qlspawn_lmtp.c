@@ -32,6 +32,7 @@
 #include <stralloc.h>
 
 #include "ctl.h"
+#include "fdpass.h"
 #include "qlog.h"
 #include "qlspawn.h"
 #include "spawnproto.h"
@@ -268,15 +269,8 @@ static struct lmtp_worker *worker_find(const struct lmtp_job *j, int *failed)
 static int batch_send(struct lmtp_worker *wk, const unsigned long *slots, size_t count)
 {
   static stralloc msg;
-  union {
-    char space[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cm;
   char num[FMT_ULONG];
   const struct lmtp_job *first = &jobs[slots[0]];
-  struct iovec iov;
-  struct msghdr mh;
-  struct cmsghdr *c;
   size_t i;
 
   if (!stralloc_copys(&msg, "L") || !stralloc_catb(&msg, num, fmt_ulonglong(num, first->msglen)) ||
@@ -284,20 +278,7 @@ static int batch_send(struct lmtp_worker *wk, const unsigned long *slots, size_t
     die_nomem();
   for (i = 0; i < count; i++)
     if (!stralloc_cats(&msg, "R") || !stralloc_cat(&msg, &jobs[slots[i]].rcpt)) die_nomem();
-  iov.iov_base = msg.s;
-  iov.iov_len = msg.len;
-  memset(&mh, 0, sizeof mh);
-  memset(&cm, 0, sizeof cm);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.space;
-  mh.msg_controllen = sizeof cm.space;
-  c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &first->qfd, sizeof first->qfd);
-  if (sendmsg(wk->fd, &mh, MSG_NOSIGNAL) != (ssize_t)msg.len) {
+  if (fdpass_send(wk->fd, msg.s, msg.len, first->qfd) == -1) {
     close(wk->fd);
     wk->fd = -1;
     return -1;

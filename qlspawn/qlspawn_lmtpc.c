@@ -40,6 +40,7 @@
 
 #include "addr.h"
 #include "bflush.h"
+#include "fdpass.h"
 #include "qlspawn.h"
 #include "qremote.h"
 #include "queue.h"
@@ -489,13 +490,6 @@ static int serve_one(int sock)
   static char buf[LMTP_MSG_MAX];
   static struct result r[LMTP_BATCH_MAX];
   const char *rcpt[LMTP_BATCH_MAX];
-  union {
-    char space[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cm;
-  struct iovec iov;
-  struct msghdr mh;
-  struct cmsghdr *c;
   const char *sender = NULL;
   unsigned long long msglen = 0;
   int have_len = 0;
@@ -504,20 +498,9 @@ static int serve_one(int sock)
   ssize_t i;
   int qfd = -1;
 
-  iov.iov_base = buf;
-  iov.iov_len = sizeof buf;
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.space;
-  mh.msg_controllen = sizeof cm.space;
-  do got = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); while (got == -1 && errno == EINTR);
-  if (got <= 0) return 0;
-  for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-        c->cmsg_len == CMSG_LEN(sizeof(int)))
-      memcpy(&qfd, CMSG_DATA(c), sizeof qfd);
-  if (qfd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || buf[got - 1] != '\0') return -1;
+  got = fdpass_recv(sock, buf, sizeof buf, &qfd);
+  if (got <= 0) return got;
+  if (buf[got - 1] != '\0') return -1;
   for (i = 0; i < got; i += (ssize_t)strlen(buf + i) + 1) {
     const char *rec = buf + i;
     switch (rec[0]) {

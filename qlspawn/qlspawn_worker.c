@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "qlocal.h"
 #include "qlog.h"
 #include "qlspawn.h"
@@ -90,33 +91,16 @@ static void worker_report(int code, const char *line, size_t len)
 /* One job: its descriptor onto fd 0, its argv split. -1 when qlspawn is gone. */
 static int worker_receive(char *buf, char **argv, int *argc)
 {
-  union {
-    char space[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cm;
-  struct iovec iov;
-  struct msghdr mh;
-  struct cmsghdr *c;
   ssize_t n;
   ssize_t i;
-  int fd = -1;
+  int fd;
 
-  iov.iov_base = buf;
-  iov.iov_len = JOB_MAX;
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.space;
-  mh.msg_controllen = sizeof cm.space;
-  do {
-    n = recvmsg(worker_sock, &mh, MSG_CMSG_CLOEXEC);
-  } while (n == -1 && errno == EINTR);
+  n = fdpass_recv(worker_sock, buf, JOB_MAX, &fd);
   if (n <= 0) return -1;
-  for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-        c->cmsg_len == CMSG_LEN(sizeof(int)))
-      memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  if (fd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || buf[n - 1] != '\0') return -1;
+  if (buf[n - 1] != '\0') {
+    close(fd);
+    return -1;
+  }
   if (dup2(fd, 0) == -1) return -1;
   close(fd);
   *argc = 0;
@@ -215,14 +199,7 @@ static struct worker *worker_find(uid_t uid, gid_t gid)
 
 int worker_start(unsigned long slot, uid_t uid, gid_t gid, int qfd, const char *const *args)
 {
-  union {
-    char space[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cm;
   char buf[JOB_MAX];
-  struct iovec iov;
-  struct msghdr mh;
-  struct cmsghdr *c;
   struct worker *wk;
   size_t len = 0;
   size_t i;
@@ -235,20 +212,7 @@ int worker_start(unsigned long slot, uid_t uid, gid_t gid, int qfd, const char *
   }
   wk = worker_find(uid, gid);
   if (wk == NULL) return -1;
-  iov.iov_base = buf;
-  iov.iov_len = len;
-  memset(&mh, 0, sizeof mh);
-  memset(&cm, 0, sizeof cm);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.space;
-  mh.msg_controllen = sizeof cm.space;
-  c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &qfd, sizeof qfd);
-  if (sendmsg(wk->fd, &mh, MSG_NOSIGNAL) != (ssize_t)len) {
+  if (fdpass_send(wk->fd, buf, len, qfd) == -1) {
     /* a worker that cannot take a job is let go; the caller forks instead */
     close(wk->fd);
     wk->fd = -1;
