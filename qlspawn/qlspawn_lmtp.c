@@ -43,6 +43,7 @@
 
 struct lmtp_job {
   int waiting;              /* 1: queued here, not yet with a worker */
+  int held;                 /* in this lmtp_dispatch: its server has no worker free */
   unsigned long seq;        /* order of arrival */
   unsigned long id;         /* queue id */
   int qfd;
@@ -288,7 +289,10 @@ static int batch_send(struct lmtp_worker *wk, const unsigned long *slots, size_t
 
 void lmtp_dispatch(time_t now)
 {
+  unsigned long k;
+
   (void)now;
+  for (k = 0; k < job_slots; k++) jobs[k].held = 0;
   while (waiting > 0) {
     unsigned long slots[LMTP_BATCH_MAX];
     size_t count = 0;
@@ -300,7 +304,9 @@ void lmtp_dispatch(time_t now)
     const struct lmtp_job *first;
 
     for (i = 0; i < job_slots; i++)
-      if (jobs[i].waiting && (oldest == job_slots || jobs[i].seq < jobs[oldest].seq)) oldest = i;
+      if (jobs[i].waiting && !jobs[i].held &&
+          (oldest == job_slots || jobs[i].seq < jobs[oldest].seq))
+        oldest = i;
     if (oldest == job_slots) return;
     first = &jobs[oldest];
     if (first->target.len >= LMTP_TARGET_MAX) {
@@ -313,7 +319,11 @@ void lmtp_dispatch(time_t now)
         job_end(oldest, 'Z', "unable to start an LMTP worker (#4.3.0)");
         continue;
       }
-      return; /* every worker of that server busy: an answer brings us back */
+      /* every worker of that server busy (an answer brings us back): the
+       * jobs for other servers need not wait behind it */
+      for (i = 0; i < job_slots; i++)
+        if (jobs[i].waiting && strcmp(jobs[i].target.s, first->target.s) == 0) jobs[i].held = 1;
+      continue;
     }
     bytes = first->sender.len + first->target.len + 64;
     slots[count++] = oldest;

@@ -376,8 +376,9 @@ again:
     return;
   }
   code = command(&cmd);
-  if (code == -1 && reused) {
-    /* the server let the idle connection go: once more, afresh */
+  if ((code == -1 || code == 421) && reused) {
+    /* the server let the idle connection go (421 4.4.2 for inactivity, or
+     * nothing): once more, afresh */
     conn_close();
     reused = 0;
     goto again;
