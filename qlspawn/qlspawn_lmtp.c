@@ -302,6 +302,7 @@ void lmtp_dispatch(time_t now)
     struct lmtp_worker *wk;
     int failed;
     const struct lmtp_job *first;
+    struct lmtp_target t;
 
     for (i = 0; i < job_slots; i++)
       if (jobs[i].waiting && !jobs[i].held &&
@@ -309,8 +310,9 @@ void lmtp_dispatch(time_t now)
         oldest = i;
     if (oldest == job_slots) return;
     first = &jobs[oldest];
-    if (first->target.len >= LMTP_TARGET_MAX) {
-      job_end(oldest, 'Z', "the LMTP server's name is too long (#4.3.5)");
+    if (first->target.len >= LMTP_TARGET_MAX || lmtp_target_parse(&t, first->target.s) == -1) {
+      job_end(oldest, 'Z', "the mailbox names no LMTP server: lmtp:unix:/path or lmtp:host:port"
+                           " (#4.3.5)");
       continue;
     }
     wk = worker_find(first, &failed);
