@@ -64,6 +64,7 @@ static struct ehlo_ext ext;
 static stralloc reply;
 static stralloc reply_lines;
 static stralloc cmd;
+static stralloc mail_reply;  /* the reply to a pipelined MAIL */
 static stralloc me;
 
 struct result {
@@ -321,77 +322,136 @@ static char class_of(int code)
   return code >= 200 && code < 300 ? 'K' : code >= 500 ? 'D' : 'Z';
 }
 
-/* One transaction; every result is set when it returns. */
+/* RSET after a transaction that sends no message; a server that does not
+ * take it loses the connection. */
+static void reset(void)
+{
+  put("RSET\r\n", 6);
+  if (get_reply() != 250) conn_close();
+}
+
+/* The reply to one RCPT for recipient i: accepted, or its result. 0, or
+ * -1 the connection is gone (every pending result set). */
+static int rcpt_reply(struct result *r, size_t n, size_t i, size_t *accepted)
+{
+  int code = get_reply();
+
+  if (code == -1) {
+    fail_pending(r, n, code, "RCPT");
+    return -1;
+  }
+  if (code >= 200 && code < 300) {
+    r[i].accepted = 1;
+    (*accepted)++;
+  } else {
+    r[i].code = class_of(code);
+    text_said(&r[i].text);
+  }
+  return 0;
+}
+
+/* One transaction; every result is set when it returns. With PIPELINING
+ * (RFC 2920) MAIL, the RCPTs and DATA go in one write and their replies
+ * are read after it; else each command waits for its reply. */
 static void transaction(int qfd, unsigned long long msglen, const char *sender,
                         const char *const *rcpt, struct result *r, size_t n)
 {
-  size_t accepted = 0;
+  size_t accepted;
   size_t i;
   int code;
+  int mail_code = 0;
   int reused = conn_fd != -1;
+  int pipelined;
   int d;
 
 again:
   if (conn_fd == -1 && conn_open(r, n) == -1) return;
+  pipelined = ext.pipelining;
+  accepted = 0;
+  for (i = 0; i < n; i++) {
+    r[i].code = 0;
+    r[i].accepted = 0;
+  }
   if (!stralloc_copys(&cmd, "MAIL FROM:") || !cat_path(&cmd, sender) ||
-      (ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME"))) {
+      (ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME")) || !stralloc_cats(&cmd, "\r\n")) {
     errno = ENOMEM;
     fail_pending(r, n, -1, "MAIL");
     return;
   }
-  code = command(&cmd);
-  if ((code == -1 || code == 421) && reused) {
+  put(cmd.s, cmd.len);
+  if (!pipelined) mail_code = get_reply();
+  if (!pipelined && (mail_code == -1 || mail_code == 421) && reused) {
     /* the server let the idle connection go (421 4.4.2 for inactivity, or
      * nothing): once more, afresh */
     conn_close();
     reused = 0;
     goto again;
   }
-  if (code == -1 || (code >= 300 && code < 500) || code < 200) {
-    fail_pending(r, n, code, "MAIL");
-    return;
-  }
-  if (code >= 500) { /* the sender refused: the message, for everyone */
-    for (i = 0; i < n; i++) {
-      r[i].code = 'D';
-      text_said(&r[i].text);
+  if (!pipelined && (mail_code < 200 || mail_code > 299)) {
+    if (mail_code >= 500) { /* the sender refused: the message, for everyone */
+      for (i = 0; i < n; i++) {
+        r[i].code = 'D';
+        text_said(&r[i].text);
+      }
+      reset();
+      return;
     }
-    put("RSET\r\n", 6);
-    if (get_reply() != 250) conn_close();
+    fail_pending(r, n, mail_code, "MAIL");
     return;
   }
 
   for (i = 0; i < n; i++) {
-    if (!stralloc_copys(&cmd, "RCPT TO:") || !cat_path(&cmd, rcpt[i])) {
-      r[i].code = 'Z';
-      text_local(&r[i].text, "RCPT", "out of memory", "4.3.0");
-      continue;
-    }
-    code = command(&cmd);
-    if (code == -1) {
-      fail_pending(r, n, code, "RCPT");
+    if (!stralloc_copys(&cmd, "RCPT TO:") || !cat_path(&cmd, rcpt[i]) ||
+        !stralloc_cats(&cmd, "\r\n")) {
+      errno = ENOMEM;
+      fail_pending(r, n, -1, "RCPT");
       return;
     }
-    if (code >= 200 && code < 300) {
-      r[i].accepted = 1;
-      accepted++;
-      continue;
-    }
-    r[i].code = class_of(code);
-    text_said(&r[i].text);
+    put(cmd.s, cmd.len);
+    if (!pipelined && rcpt_reply(r, n, i, &accepted) == -1) return;
   }
-  if (accepted == 0) {
-    put("RSET\r\n", 6);
-    if (get_reply() != 250) conn_close();
+  if (!pipelined && accepted == 0) {
+    reset();
     return;
   }
 
-  if (!stralloc_copys(&cmd, "DATA")) {
-    errno = ENOMEM;
-    fail_pending(r, n, -1, "DATA");
+  put("DATA\r\n", 6);
+  if (pipelined) {
+    mail_code = get_reply();
+    if ((mail_code == -1 || mail_code == 421) && reused) {
+      conn_close();
+      reused = 0;
+      goto again;
+    }
+    if (mail_code == -1) {
+      fail_pending(r, n, mail_code, "MAIL");
+      return;
+    }
+    if (!stralloc_copy(&mail_reply, &reply)) mail_reply.len = 0;
+    for (i = 0; i < n; i++)
+      if (rcpt_reply(r, n, i, &accepted) == -1) return;
+    if (mail_code < 200 || mail_code > 299) {
+      /* the RCPTs and DATA after a refused MAIL are refused too */
+      for (i = 0; i < n; i++) {
+        r[i].code = mail_code >= 500 ? 'D' : 'Z';
+        r[i].accepted = 0;
+      }
+      accepted = 0;
+    }
+  }
+  code = get_reply();
+  if (pipelined && (mail_code < 200 || mail_code > 299 || accepted == 0)) {
+    /* no message goes: a server that wants one anyway is left */
+    if (mail_code < 200 || mail_code > 299) {
+      if (!stralloc_copy(&reply, &mail_reply)) reply.len = 0;
+      for (i = 0; i < n; i++)
+        if (mail_code >= 500) text_said(&r[i].text);
+        else if (stralloc_0(&reply)) text_local(&r[i].text, "MAIL", reply.s, "4.4.1");
+    }
+    if (code == 354 || code == -1) conn_close();
+    else reset();
     return;
   }
-  code = command(&cmd);
   if (code != 354) {
     if (code >= 500) {
       for (i = 0; i < n; i++)
@@ -399,8 +459,7 @@ again:
           r[i].code = 'D';
           text_said(&r[i].text);
         }
-      put("RSET\r\n", 6);
-      if (get_reply() != 250) conn_close();
+      reset();
       return;
     }
     fail_pending(r, n, code, "DATA");

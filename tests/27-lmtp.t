@@ -9,7 +9,8 @@
 # qmta-vmail; Dovecot stopped: deferred, then delivered once it is back.
 # A small LMTP server in Python on TCP (control/users "lmtp:HOST:PORT"):
 # 452 after DATA for one recipient and 250 for the other, a 550 to RCPT,
-# dot-stuffing and CRLF on the wire; one answering garbage: deferred.
+# dot-stuffing and CRLF on the wire; the same without PIPELINING; a sender
+# refused at MAIL bounced, no message sent; one answering garbage: deferred.
 import os
 import pwd
 import shutil
@@ -32,9 +33,10 @@ SEEN = []  # transactions the Python server saw: (mail, [rcpt], data)
 class FakeLmtp(threading.Thread):
     """An LMTP server on 127.0.0.1: replies by recipient, or garbage."""
 
-    def __init__(self, garbage=False):
+    def __init__(self, garbage=False, pipelining=True):
         super().__init__(daemon=True)
         self.garbage = garbage
+        self.pipelining = pipelining
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -71,8 +73,13 @@ class FakeLmtp(threading.Thread):
                 cmd = line.decode("latin-1").rstrip("\r\n")
                 up = cmd.upper()
                 if up.startswith("LHLO"):
-                    say("250-fake\r\n250-8BITMIME\r\n250 PIPELINING")
+                    say("250-fake\r\n250-8BITMIME\r\n250 PIPELINING" if self.pipelining
+                        else "250-fake\r\n250 8BITMIME")
                 elif up.startswith("MAIL FROM:"):
+                    if "badsender" in cmd:
+                        mail = None
+                        say("550 5.7.1 not from you")
+                        continue
                     mail, rcpts, accepted = cmd[10:], [], []
                     say("250 2.1.0 ok")
                 elif up.startswith("RCPT TO:"):
@@ -83,6 +90,9 @@ class FakeLmtp(threading.Thread):
                         accepted.append(cmd[8:])
                         say("250 2.1.5 ok")
                 elif up == "DATA":
+                    if mail is None or not accepted:
+                        say("503 5.5.1 no valid recipients")
+                        continue
                     say("354 go on")
                     data = b""
                     while True:
@@ -235,6 +245,8 @@ def main():
     fake.start()
     junk = FakeLmtp(garbage=True)
     junk.start()
+    plain = FakeLmtp(pipelining=False)
+    plain.start()
 
     r = run("qsetup", QHOME, "--me", "test.example")
     if r.returncode != 0:
@@ -248,6 +260,8 @@ def main():
         for u in ("p1", "full", "refused"):
             f.write("%s@fake.example:!:lmtp:127.0.0.1:%d\n" % (u, fake.port))
         f.write("junk@fake.example:!:lmtp:127.0.0.1:%d\n" % junk.port)
+        for u in ("p2", "refused2"):
+            f.write("%s@fake.example:!:lmtp:[127.0.0.1]:%d\n" % (u, plain.port))
     ctl_write("lmtpdomains", "# virtual users of lmtp.example go to Dovecot\n"
               "lmtp.example:lmtp:unix:" + SOCK)
     if run("qnewmaps", QHOME).returncode != 0:
@@ -321,6 +335,24 @@ def main():
             b"last line without LF\r\n")
     ok(len(SEEN) == 1 and SEEN[0][2].endswith(want), "CRLF and dot-stuffing on the wire",
        SEEN[0][2] if SEEN else None)
+
+    # 3b. a server without PIPELINING: one command at a time; a refused sender
+    inject("postmaster@test.example", ["p2@fake.example", "refused2@fake.example"],
+           b"Subject: plain\n\nplain\n")
+    ok(wait_until(30, lambda: log_has(" local p2@fake.example ok: ")),
+       "no PIPELINING: p2 delivered")
+    ok(wait_until(30, lambda: log_has(" local refused2@fake.example failed: ")),
+       "no PIPELINING: refused2 bounced alone")
+    ok(len(SEEN) == 2 and SEEN[1][1] == ["<p2@fake.example>", "<refused2@fake.example>"],
+       "no PIPELINING: one transaction", SEEN)
+    inject("badsender@test.example", ["p1@fake.example", "p2@fake.example"],
+           b"Subject: bad\n\nbad\n")
+    ok(wait_until(30, lambda: log_has(" local p1@fake.example failed: 127.0.0.1:%d said: 550 5.7.1"
+                                      % fake.port) and
+                  log_has(" local p2@fake.example failed: [127.0.0.1]:%d said: 550 5.7.1"
+                          % plain.port)),
+       "a sender refused with 550 to MAIL bounces, with and without PIPELINING")
+    ok(len(SEEN) == 2, "no message sent after a refused MAIL")
 
     # 4. a server that answers garbage: deferred
     inject("postmaster@test.example", ["junk@fake.example"], b"Subject: junk\n\nx\n")
