@@ -48,6 +48,12 @@ void alias_run(const struct where *w, const char *lenbuf, const char *sender, co
                const char **args) __attribute__((noreturn));
 
 /* qlspawn_worker.c */
+/* Forks a helper joined to qlspawn by a SOCK_SEQPACKET pair. In the child
+ * (returns 0): qlspawn's descriptors closed, /dev/null on fd 0 and fd 1
+ * (also in *null_fd), uid/gid taken for good (never root: it exits 111
+ * rather), *sock its end. In qlspawn: the child's pid, *sock our end; -1
+ * when it cannot. */
+pid_t helper_fork(uid_t uid, gid_t gid, int *sock, int *null_fd);
 void workers_init(unsigned long concurrency);
 /* Hands the Maildir delivery of slot (qlocal's argv, NULL-terminated, the
  * queue file qfd) to a worker running as uid/gid: 0, or -1 when no worker

@@ -16,9 +16,6 @@
  * A worker that dies in a transaction leaves its recipients deferred.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -192,33 +189,14 @@ void lmtp_close_fds(void)
 
 static struct lmtp_worker *worker_new(struct lmtp_worker *wk, const struct lmtp_job *j)
 {
-  int sv[2];
-  pid_t pid;
+  int sock;
+  int null;
+  pid_t pid = helper_fork(j->uid, j->gid, &sock, &null);
 
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return NULL;
-  pid = fork();
-  if (pid == -1) {
-    close(sv[0]);
-    close(sv[1]);
-    return NULL;
-  }
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    gid_t gid = j->gid;
-
-    close(sv[0]);
-    child_close_fds(); /* qsend's pipes, the others' ends, waiting queue files */
-    signal(SIGCHLD, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
-    if (getuid() == 0 || geteuid() == 0)
-      if (setgroups(1, &gid) == -1 || setgid(gid) == -1 || setuid(j->uid) == -1) _exit(111);
-    if (getuid() == 0 || geteuid() == 0) _exit(111);
-    lmtpc_main(sv[1], j->target.s, helo.s);
-  }
-  close(sv[1]);
+  if (pid == -1) return NULL;
+  if (pid == 0) lmtpc_main(sock, j->target.s, helo.s);
   wk->pid = pid;
-  wk->fd = sv[0];
+  wk->fd = sock;
   wk->uid = j->uid;
   wk->gid = j->gid;
   memcpy(wk->target, j->target.s, j->target.len);

@@ -135,17 +135,17 @@ static void __attribute__((noreturn)) worker_main(int sock)
 
 /* ---- qlspawn's side ------------------------------------------------------- */
 
-static struct worker *worker_new(struct worker *wk, uid_t uid, gid_t gid)
+pid_t helper_fork(uid_t uid, gid_t gid, int *sock, int *null_fd)
 {
   int sv[2];
   pid_t pid;
 
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return NULL;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return -1;
   pid = fork();
   if (pid == -1) {
     close(sv[0]);
     close(sv[1]);
-    return NULL;
+    return -1;
   }
   if (pid == 0) {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -155,15 +155,27 @@ static struct worker *worker_new(struct worker *wk, uid_t uid, gid_t gid)
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
-    worker_null = null;
     if (getuid() == 0 || geteuid() == 0)
       if (setgroups(1, &gid) == -1 || setgid(gid) == -1 || setuid(uid) == -1) _exit(111);
     if (getuid() == 0 || geteuid() == 0) _exit(111);
-    worker_main(sv[1]);
+    *sock = sv[1];
+    *null_fd = null;
+    return 0;
   }
   close(sv[1]);
+  *sock = sv[0];
+  return pid;
+}
+
+static struct worker *worker_new(struct worker *wk, uid_t uid, gid_t gid)
+{
+  int sock;
+  pid_t pid = helper_fork(uid, gid, &sock, &worker_null);
+
+  if (pid == -1) return NULL;
+  if (pid == 0) worker_main(sock);
   wk->pid = pid;
-  wk->fd = sv[0];
+  wk->fd = sock;
   wk->uid = uid;
   wk->gid = gid;
   wk->busy = 0;
