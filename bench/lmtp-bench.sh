@@ -70,13 +70,22 @@ echo "lmtp.example:lmtp:unix:$DV/lmtp.sock" >"$QHOME/control/lmtpdomains"
 qnewmaps "$QHOME" >/dev/null || exit 111
 bench_start
 
+count_bob() { bench_count_mail; }
 count_ann() { find "$DV/home/lmtp.example/ann/Maildir/new" -type f 2>/dev/null | wc -l; }
-# waits until count_ann reaches $1 (at most 300 s)
-wait_ann() {
+# one_run C RCPT COUNT: N messages to RCPT over C sessions; prints
+# "RATE msg/s (GOT/N)" once COUNT (count_bob, count_ann) has them all (<= 300 s)
+one_run() {
+  before=$($3)
+  t0=$(date +%s.%N)
+  bench/smtpload -n "$N" -c "$1" -s "$SIZE" $PIPE -t "$2" 127.0.0.1 "$PORT" \
+    >"$WORK/load.out" || { cat "$WORK/load.out" >&2; exit 1; }
   i=0
-  while [ "$(count_ann)" -lt "$1" ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+  while [ "$($3)" -lt $((before + N)) ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+  t1=$(date +%s.%N)
+  got=$(($($3) - before))
+  python3 -c "import sys; print('%.0f msg/s (%s/%s)' % (int(sys.argv[1]) /
+    (float(sys.argv[3]) - float(sys.argv[2])), sys.argv[1], sys.argv[4]))" "$got" "$t0" "$t1" "$N"
 }
-rate() { python3 -c "import sys; print('%.0f' % (int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))" "$@"; }
 
 # Dovecot's own rate: C Python clients straight to its socket, one
 # message per transaction, MAIL, RCPT and DATA pipelined
@@ -112,23 +121,9 @@ PY
 
 echo "lmtp-bench: $N messages of $SIZE bytes per run, filesystem of $BASE"
 for C in "$@"; do
-  before=$(bench_count_mail)
-  t0=$(date +%s.%N)
-  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE -t bob@test.example 127.0.0.1 "$PORT" \
-    >"$WORK/load.out" || { cat "$WORK/load.out" >&2; exit 1; }
-  bench_wait_mail $((before + N))
-  t1=$(date +%s.%N)
-  got_md=$(($(bench_count_mail) - before))
-
-  before=$(count_ann)
-  t2=$(date +%s.%N)
-  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE -t ann@lmtp.example 127.0.0.1 "$PORT" \
-    >"$WORK/load.out" || { cat "$WORK/load.out" >&2; exit 1; }
-  wait_ann $((before + N))
-  t3=$(date +%s.%N)
-  got_lmtp=$(($(count_ann) - before))
-  echo "sessions=$C smtp_to_maildir=$(rate "$got_md" "$t0" "$t1") msg/s ($got_md/$N)" \
-    "smtp_to_lmtp_dovecot=$(rate "$got_lmtp" "$t2" "$t3") msg/s ($got_lmtp/$N)" \
+  md=$(one_run "$C" bob@test.example count_bob)
+  lmtp=$(one_run "$C" ann@lmtp.example count_ann)
+  echo "sessions=$C smtp_to_maildir=$md smtp_to_lmtp_dovecot=$lmtp" \
     "lmtp_connections=$(grep -c 'Connect from local' "$DV/dovecot.log")" \
     "dovecot_lmtp_direct=$(direct "$N" "$C") msg/s"
 done
