@@ -444,9 +444,10 @@ again:
     /* no message goes: a server that wants one anyway is left */
     if (mail_code < 200 || mail_code > 299) {
       if (!stralloc_copy(&reply, &mail_reply)) reply.len = 0;
-      for (i = 0; i < n; i++)
-        if (mail_code >= 500) text_said(&r[i].text);
-        else if (stralloc_0(&reply)) text_local(&r[i].text, "MAIL", reply.s, "4.4.1");
+      if (mail_code >= 500)
+        for (i = 0; i < n; i++) text_said(&r[i].text);
+      else if (stralloc_0(&reply))
+        for (i = 0; i < n; i++) text_local(&r[i].text, "MAIL", reply.s, "4.4.1");
     }
     if (code == 354 || code == -1) conn_close();
     else reset();
