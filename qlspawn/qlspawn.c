@@ -63,6 +63,8 @@ static unsigned long busy;
 static int selfpipe[2];
 static int root_instance;
 static stralloc me;
+static const char *const me_file[] = {"control/me", NULL};
+static struct ctl_watch me_watch = {me_file, {{0}}, 0};
 
 static void die_nomem(void)
 {
@@ -473,6 +475,14 @@ static void job_run(void)
   start(slot, id, sender, rcpt);
 }
 
+/* control/me again if it changed since the last job (one stat a job):
+ * qsend routed this job with what it read just now. */
+static void me_check(void)
+{
+  if (ctl_changed(&me_watch) == 1 && ctl_readline(&me, "control/me", "localhost") == -1)
+    qwarn_sys("unable to read control/me, keeping the previous name");
+}
+
 /* Splits what came in on fd 0 into jobs: a job ends with an empty record. */
 static void jobs_feed(stralloc *in)
 {
@@ -496,6 +506,7 @@ static void jobs_feed(stralloc *in)
     }
     if (!complete) break;
     if (!stralloc_copyb(&jobbuf, in->s + pos, i - pos)) die_nomem();
+    me_check();
     job_run();
     pos = i + 1;
   }
@@ -521,6 +532,7 @@ int main(int argc, char **argv)
     qdie(100, "usage: " USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   root_instance = getuid() == 0;
+  ctl_changed(&me_watch);
   if (ctl_readline(&me, "control/me", "localhost") == -1) qdie_sys(111, "unable to read control/me");
 
   slot_count = conc;
