@@ -406,6 +406,21 @@ static int same_domain(const char *a, const char *b)
   return alen > 0 && alen == blen && strncasecmp(da, db, alen) == 0;
 }
 
+/* authsender=address: the login itself, or an address whose alias (not a
+ * catch-all) names the login. 1 owned, 0 not, -1 lookup error. */
+static int sender_owned(const char *sender, size_t len, const char *user)
+{
+  stralloc targets = {0};
+  int kind;
+  int r;
+
+  if (strcasecmp(sender, user) == 0) return 1;
+  r = aliases_find(sender, len, 1, &targets, &kind);
+  if (r == 1) r = kind != 'c' && alias_names_user(sender, targets.s, targets.len, user);
+  stralloc_free(&targets);
+  return r;
+}
+
 static void smtp_mail(const char *arg, size_t len)
 {
   struct mail_args m;
@@ -440,9 +455,15 @@ static void smtp_mail(const char *arg, size_t len)
     return;
   }
   if (sess.authed && authsender != 0) {
-    int own = authsender == 1 ? strcasecmp(m.addr.s, sess.authuser) == 0
-                              : same_domain(m.addr.s, sess.authuser);
-    if (!own || m.addr.null) {
+    int own = m.addr.null ? 0
+              : authsender == 1 ? sender_owned(m.addr.s, m.addr.len, sess.authuser)
+                                : same_domain(m.addr.s, sess.authuser);
+    if (own == -1) {
+      reply("451 4.3.0 temporary lookup failure\r\n");
+      tx_sender[0] = '\0';
+      return;
+    }
+    if (!own) {
       err = "553 5.7.1 sender address not owned by the authenticated user\r\n";
       log_reject(NULL, err);
       reply(err);
@@ -1031,7 +1052,12 @@ static void read_config(void)
   relax_pipelining = access("control/relaxpipelining", F_OK) == 0;
   if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
-  if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
+  /* submission (587, 465): an authenticated user sends as itself and its
+   * aliases unless the admin says otherwise (TLS active this early is
+   * implicit TLS: STARTTLS comes after the greeting) */
+  if (ctl_readline(&scratch, "control/authsender",
+                   sess.submission || sess.tls ? "address" : "off") == -1)
+    die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;

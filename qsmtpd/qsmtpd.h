@@ -159,6 +159,11 @@ int access_action(const char *val, size_t len, const char *def, char *reply, siz
  * 0 if the target is not an error target. */
 int alias_error_reply(const char *target, size_t len, char *reply, size_t max);
 
+/* authsender=address: whether the alias targets (each followed by '\0',
+ * tlen bytes in all) of sender name the login user, written in full or,
+ * for a bare local part, at the sender's domain (any case). 1 yes, 0 no. */
+int alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user);
+
 /* The reply for qinject's wait status (qmail-queue exit codes). */
 const char *inject_reply(int status);
 
