@@ -228,6 +228,7 @@ int maps_aliases(void)
   int r;
   int err;
 
+  maps_entries = 0;
   r = maps_open(&src, ALIASES_TEXT);
   if (r != 1) return r;
   if (maps_writer_start(&w, ALIASES_CDB, 0644) == -1) {
@@ -268,6 +269,7 @@ int maps_aliases(void)
   }
 
   if (src.errors == 0 && add_defaults(&w, &seen) == -1) goto fail;
+  maps_entries = seen.count;
   maps_close(&src);
   stralloc_free(&e.text);
   stralloc_free(&val);

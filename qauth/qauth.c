@@ -371,6 +371,7 @@ int main(int argc, char **argv)
   cdbmap_report = cdbmap_warn; /* a damaged users.cdb: a loud line, then 111 */
   if (argi < argc && strcmp(argv[argi], "-d") == 0) {
     dovecot = 1;
+    qlog_tag = "\001\002"; /* Dovecot's log: logins are info, not errors (qauth.8) */
     argi++;
   }
   if (argi < argc && strcmp(argv[argi], "--") == 0) argi++;

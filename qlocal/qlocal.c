@@ -39,7 +39,7 @@
 #include "qlog.h"
 #include "qlocal.h"
 
-#define USAGE "qlocal -l LEN -s SENDER -r RECIPIENT {MAILBOX | -A TARGET...}"
+#define USAGE "qlocal [-i ID] -l LEN -s SENDER -r RECIPIENT {MAILBOX | -A TARGET...}"
 
 static void die_usage(void)
 {
@@ -98,8 +98,10 @@ int qlocal_main(int argc, char **argv)
   memset(&d, 0, sizeof d);
   opterr = 0; /* our own one-line usage message, not getopt's */
   optind = 0;  /* glibc: a full reset, qlspawn's child may have used getopt */
-  while ((opt = getopt(argc, argv, "+l:s:r:A")) != -1) {
+  d.id = "";
+  while ((opt = getopt(argc, argv, "+l:s:r:i:A")) != -1) {
     switch (opt) {
+      case 'i': d.id = optarg; break;
       case 'l': len_arg = optarg; break;
       case 's': d.sender = optarg; break;
       case 'r': d.recipient = optarg; break;

@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <stralloc.h>
 
 #include "addr.h"
 #include "ctl.h"
+#include "durable.h"
 #include "qlocal.h"
 
 #define INCLUDE_DEPTH 5       /* nested :include: files */
@@ -59,6 +61,86 @@ static void failed_sys(struct state *st, int code, const char *s1, const char *s
   stralloc_free(&t);
 }
 
+#define RELAY_LINE_MAX 1000   /* bytes of one line of a command's output in the log */
+#define RELAY_WAIT_MS 2000    /* the relay's time to finish after the command */
+
+/* A process that copies what a command writes (its stdout and stderr)
+ * to our fd 2, the log, a line at a time with the queue id and the
+ * recipient in front, so that the line says which delivery it belongs
+ * to: "qlocal: ID <rcpt> pipe: text". Control bytes become '?', a
+ * longer line is cut into pieces. *wfd gets the end the command writes
+ * to. The pid, or -1 (then the command writes to fd 2 as it is). */
+static pid_t output_relay(const struct delivery *d, int *wfd)
+{
+  int po[2];
+  pid_t pid;
+
+  if (pipe(po) == -1) return -1;
+  pid = fork();
+  if (pid == -1) {
+    close(po[0]);
+    close(po[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    stralloc head = {0};
+    char line[RELAY_LINE_MAX + 1];
+    size_t len = 0;
+    char buf[4096];
+    ssize_t r;
+
+    close(po[1]);
+    close(0); /* the message and the report pipe are not the relay's */
+    close(1);
+    if (!stralloc_copys(&head, "qlocal: ") || !stralloc_cats(&head, d->id[0] ? d->id : "-") ||
+        !stralloc_cats(&head, " <") || !stralloc_cats(&head, d->recipient) ||
+        !stralloc_cats(&head, "> pipe: "))
+      _exit(111);
+    for (;;) {
+      ssize_t i;
+      r = read(po[0], buf, sizeof buf);
+      if (r == -1 && errno == EINTR) continue;
+      if (r <= 0) break;
+      for (i = 0; i < r; i++) {
+        char c = buf[i];
+        if (c != '\n') line[len++] = (unsigned char)c < 32 ? '?' : c;
+        if (c == '\n' || len == RELAY_LINE_MAX) {
+          line[len++] = '\n';
+          if (stralloc_catb(&head, line, len)) durable_writeall(2, head.s, head.len);
+          head.len -= len;
+          len = 0;
+        }
+      }
+    }
+    if (len > 0) {
+      line[len++] = '\n';
+      if (stralloc_catb(&head, line, len)) durable_writeall(2, head.s, head.len);
+    }
+    _exit(0);
+  }
+  close(po[0]);
+  *wfd = po[1];
+  return pid;
+}
+
+/* After the command: our end closed, so the relay sees end of file when
+ * the command's copies are gone; it gets RELAY_WAIT_MS to log the rest
+ * (a daemon the command left behind may hold the pipe: not waited for). */
+static void relay_end(pid_t relay, int out_fd)
+{
+  int status;
+  int waited;
+
+  if (relay == -1) return;
+  close(out_fd);
+  for (waited = 0; waited < RELAY_WAIT_MS; waited += 10) {
+    struct timespec ts = {0, 10 * 1000000L};
+    pid_t r = waitpid(relay, &status, WNOHANG);
+    if (r == relay || (r == -1 && errno != EINTR)) return;
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* Runs "|command" through /bin/sh as this account: the admin asked for a shell. */
 static void target_pipe(struct state *st, const char *cmd)
 {
@@ -68,9 +150,13 @@ static void target_pipe(struct state *st, const char *cmd)
   int status;
   int werr = 0;
   const char *at;
+  int out_fd = 2;
+  pid_t relay;
 
+  relay = output_relay(d, &out_fd); /* first: it must not hold the command's input */
   if (pipe(pi) == -1) {
     failed_sys(st, 111, "unable to run ", cmd);
+    relay_end(relay, out_fd);
     return;
   }
   pid = fork();
@@ -78,6 +164,7 @@ static void target_pipe(struct state *st, const char *cmd)
     close(pi[0]);
     close(pi[1]);
     failed_sys(st, 111, "unable to run ", cmd);
+    relay_end(relay, out_fd);
     return;
   }
   if (pid == 0) {
@@ -87,6 +174,10 @@ static void target_pipe(struct state *st, const char *cmd)
     close(pi[1]);
     if (dup2(pi[0], 0) == -1) _exit(111);
     if (pi[0] != 0) close(pi[0]);
+    if (out_fd != 2) {
+      if (dup2(out_fd, 2) == -1) _exit(111);
+      close(out_fd);
+    }
     dup2(2, 1);
     at = strrchr(d->recipient, '@');
     if (!stralloc_copyb(&local, d->recipient,
@@ -111,8 +202,10 @@ static void target_pipe(struct state *st, const char *cmd)
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) {
       failed_sys(st, 111, "unable to wait for ", cmd);
+      relay_end(relay, out_fd);
       return;
     }
+  relay_end(relay, out_fd);
   if (!WIFEXITED(status)) {
     failed(st, 111, "command crashed: ", cmd);
     return;

@@ -251,8 +251,8 @@ static char locate(struct where *w, const char *rcpt, const char **why)
 }
 
 /* qlocal's argv for a delivery (qlocal.8), NULL-terminated; points into w. */
-static const char **job_args(const struct where *w, const char *lenbuf, const char *sender,
-                             const char *rcpt)
+static const char **job_args(const struct where *w, const char *id, const char *lenbuf,
+                             const char *sender, const char *rcpt)
 {
   const char **args;
   size_t count = 0;
@@ -261,9 +261,11 @@ static const char **job_args(const struct where *w, const char *lenbuf, const ch
 
   if (w->alias)
     for (i = 0; i < w->targets.len; i += strlen(w->targets.s + i) + 1) count++;
-  args = calloc(count + 12, sizeof *args);
+  args = calloc(count + 14, sizeof *args);
   if (args == NULL) die_nomem();
   args[n++] = "qlocal";
+  args[n++] = "-i";
+  args[n++] = id;
   args[n++] = "-l";
   args[n++] = lenbuf;
   args[n++] = "-s";
@@ -329,7 +331,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     return;
   }
   lenbuf[fmt_ulonglong(lenbuf, msglen)] = '\0';
-  args = job_args(&w, lenbuf, sender, rcpt);
+  args = job_args(&w, id, lenbuf, sender, rcpt);
   if (!w.alias && w.mailbox.len > 1 && w.mailbox.s[w.mailbox.len - 2] == '/' &&
       worker_start(slot, w.uid, w.gid, fd, args) == 0) {
     close(fd);

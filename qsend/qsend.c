@@ -497,8 +497,7 @@ int main(int argc, char **argv)
     }
     if (got_alarm) {
       got_alarm = 0;
-      qlog("flush: every deferred recipient is due now");
-      sched_flush();
+      sched_flush(); /* logs what it made due */
     }
     if (!got_term && now - last_scan >= RESCAN_SECONDS) {
       config_check(1);
