@@ -79,20 +79,7 @@ static int ipv6_key(const char *s, size_t len, char *out, size_t *olen, int *ful
   memcpy(text, s, len);
   text[len] = '\0';
   if (inet_pton(AF_INET6, text, bin) == 1) {
-    for (groups = 0; groups < 8; groups++) {
-      unsigned v = (unsigned)bin[2 * groups] << 8 | bin[2 * groups + 1];
-      int started = 0;
-      int shift;
-      if (groups > 0) out[n++] = ':';
-      for (shift = 12; shift >= 0; shift -= 4) {
-        unsigned d = (v >> shift) & 15;
-        if (d != 0 || started || shift == 0) {
-          out[n++] = hex[d];
-          started = 1;
-        }
-      }
-    }
-    *olen = n;
+    *olen = access_fmtip(out, 1, bin, 128);
     *full = 1;
     return 1;
   }
