@@ -252,8 +252,8 @@ static void dispatch(unsigned long slot, const char *dest, size_t destlen, stral
 
   if (ctl_changed(&qremote_watch) == 1) ctl_gen++;
   for (c = children; c != NULL && !retried; c = c->next)
-    if (!c->busy && !c->closing && c->ctl_gen == ctl_gen && c->destlen == destlen && memcmp(c->dest, dest, destlen) == 0 &&
-        (best == NULL || c->idle_since > best->idle_since))
+    if (!c->busy && !c->closing && c->ctl_gen == ctl_gen && c->destlen == destlen &&
+        memcmp(c->dest, dest, destlen) == 0 && (best == NULL || c->idle_since > best->idle_since))
       best = c;
   if (best == NULL) {
     while (idle_count() >= concurrency) close_oldest_idle();

@@ -35,7 +35,9 @@ echo 'postmistress: postmaster' >>"$C/aliases"
 is "$(newaliases 2>&1)" "$((before + 1)) aliases, 2 users" "newaliases says what the maps hold"
 inst_start
 LOG=$QHOME/log/qsend/current
-inject() { printf 'From: alice@test.example\nSubject: %s\n\nhi\n' "$1" | qinject -f alice@test.example "$1"; }
+inject() {
+  printf 'From: alice@test.example\nSubject: %s\n\nhi\n' "$1" | qinject -f alice@test.example "$1"
+}
 
 # 2. a pipe's output carries the queue id
 inject noisy@test.example
@@ -44,7 +46,8 @@ id=$(sed -n 's/.*delivery \([0-9A-Za-z]*\)\.[0-9]* local noisy@test.example ok: 
   head -n 1)
 ok "its standard error carries the queue id and recipient" \
   grep -q "qlocal: $id <noisy@test.example> pipe: err-line" "$LOG"
-ok "and so does its standard output" grep -q "qlocal: $id <noisy@test.example> pipe: out-line" "$LOG"
+ok "and so does its standard output" \
+  grep -q "qlocal: $id <noisy@test.example> pipe: out-line" "$LOG"
 
 # 3. qremote names the remote host once a line
 inject fine@remote.test

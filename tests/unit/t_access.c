@@ -195,7 +195,8 @@ int main(void)
   ok(maps_access() == 0 && errors == 0, "CIDR: /22 compiles");
   ok(rule("172.16.4.", "+RELAYCLIENT=") && rule("172.16.7.", "+RELAYCLIENT=") &&
      rule("172.16.8.", NULL) && rule("172.16.3.", NULL), "CIDR: tcp rules, /22 as four /24");
-  ok(is(ACCESS_CONNECT, "172.16.6.9", NULL, "RELAY") && is(ACCESS_CONNECT, "172.16.8.1", NULL, NULL),
+  ok(is(ACCESS_CONNECT, "172.16.6.9", NULL, "RELAY") &&
+       is(ACCESS_CONNECT, "172.16.8.1", NULL, NULL),
      "CIDR: /22 lookup");
   ok(access_hostkeys() == 0, "CIDR: no host-name marker");
 
