@@ -16,7 +16,8 @@
  *   text    one line (a VALUE "" here: qconf knows the default, e.g. me)
  *   list    one entry a line ("" : none by default)
  *   map     a map compiled by qnewmaps into NAME.cdb
- * No other line of this file starts with "#define CTLDEF_".
+ * No other line of this file starts with "#define CTLDEF_NAME " (a blank
+ * after the name): the guard below has none.
  */
 
 #define CTLDEF_ME "" /* text: this host's name (qsetup: hostname -f, or --me) */

@@ -4,7 +4,7 @@
 # non-root user.
 . "$(dirname "$0")/lib.sh"
 
-plan 81
+plan 82
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 owner() { stat -c %U:%G "$1" 2>/dev/null; }
@@ -191,3 +191,18 @@ printf 'Subject: cron\n\nfrom cron\n' | qinject -f cron@box root
 printf 'Subject: pm\n\nto postmaster\n' | qinject -f x@y.test postmaster@other.example
 ok "root and postmaster@ another local domain reach the admin's mailbox" wait_for 20 has_mail "$ADM/mail/box/alice" 2
 inst_stop
+# the recipe of RENAMING AN INSTANCE in qsetup(8), line by line
+R=$T_TMP/ren
+qsetup "$R" --me old.example >/dev/null 2>&1
+(cd "$R" &&
+  for f in control/me control/locals control/rcpthosts; do
+    sed -i 's/^old\.example$/new.example/' $f; done &&
+  sed -i 's/@old\.example\b/@new.example/g' control/users control/aliases &&
+  mv mail/old.example mail/new.example &&
+  echo old.example >> control/locals && echo old.example >> control/rcpthosts &&
+  echo '@old.example: %1@new.example' >> control/aliases &&
+  mv tls/cert.pem tls/cert.pem.old && mv tls/key.pem tls/key.pem.old &&
+  qsetup "$R" >/dev/null 2>&1)
+ok "renamed: a new certificate, qconf check finds nothing" sh -c "
+  openssl x509 -in '$R/tls/cert.pem' -noout -subject | grep -q new.example &&
+  test -z \"\$(qconf check '$R' 2>&1)\" && grep -qx 'postmaster@new.example:!' '$R/control/users'"
