@@ -37,6 +37,7 @@
 #include <fmt.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "durable.h"
 #include "qlog.h"
 #include "qlocal.h"
@@ -123,7 +124,7 @@ int qlocal_main(int argc, char **argv)
 
   d.msgstart = lseek(0, 0, SEEK_CUR);
   if (d.msgstart == (off_t)-1) report_sys(111, "unable to seek in the message", "");
-  if (ctl_readint(&d.maxhops, "control/maxhops", 100) == -1)
+  if (ctl_readint(&d.maxhops, "control/maxhops", CTLDEF_MAXHOPS) == -1)
     report_sys(111, "unable to read ", "control/maxhops");
 
   if (alias_mode) return deliver_alias(&d, (const char *const *)argv, (size_t)argc);

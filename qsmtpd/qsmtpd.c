@@ -41,6 +41,7 @@
 #include "aliases.h"
 #include "cdbmap.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "ipaddr.h"
 #include "listenproto.h"
 #include "qlog.h"
@@ -49,11 +50,11 @@
 
 #define USAGE "qsmtpd"
 #define MAX_ERRORS 50         /* bad commands per session; then 421 */
-#define DEFAULT_MAXRCPT 1000
-#define DEFAULT_MAXHOPS 100
-#define DEFAULT_TIMEOUT 1200
-#define DEFAULT_TIMEOUT_STRESS 10
-#define DEFAULT_DATARATE 1024
+#define DEFAULT_MAXRCPT CTLDEF_MAXRCPT
+#define DEFAULT_MAXHOPS CTLDEF_MAXHOPS
+#define DEFAULT_TIMEOUT CTLDEF_TIMEOUTSMTPD
+#define DEFAULT_TIMEOUT_STRESS CTLDEF_TIMEOUTSTRESS
+#define DEFAULT_DATARATE CTLDEF_DATARATE
 
 struct session sess;
 
@@ -1034,7 +1035,7 @@ static void read_config(void)
   if (!stralloc_0(&sess.me)) die_nomem();
   if (ctl_readlist(&locals, "control/locals") == -1) die_config("control/locals");
   if (ctl_readlist(&rcpthosts, "control/rcpthosts") == -1) die_config("control/rcpthosts");
-  setting(&databytes, "control/databytes", 0, 1, 0);
+  setting(&databytes, "control/databytes", CTLDEF_DATABYTES, 1, 0);
   setting(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT, 0, 1);
   setting(&maxhops, "control/maxhops", DEFAULT_MAXHOPS, 0, 2);
   setting(&timeout_sec, "control/timeoutsmtpd", DEFAULT_TIMEOUT, 0, 3);
@@ -1047,7 +1048,7 @@ static void read_config(void)
   submission_generics = access("control/submissiongenerics", F_OK) == 0;
   if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
-  if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
+  if (ctl_readline(&scratch, "control/authsender", CTLDEF_AUTHSENDER) == -1) die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;
