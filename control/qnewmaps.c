@@ -47,6 +47,13 @@ static void report(const char *fn, unsigned long lineno, const char *what, const
   qlog(fn, ":", qlog_ulong(num, lineno), ": ", what, what2 != NULL ? what2 : "");
 }
 
+static void warn(const char *fn, unsigned long lineno, const char *what, const char *what2)
+{
+  char num[FMT_ULONG];
+
+  qwarn(fn, ":", qlog_ulong(num, lineno), ": ", what, what2 != NULL ? what2 : "");
+}
+
 int main(int argc, char **argv)
 {
   const char *dir;
@@ -57,6 +64,7 @@ int main(int argc, char **argv)
 
   qlog_prog = "qnewmaps";
   maps_report = report;
+  maps_warn = warn;
   if (argc > 1 && strcmp(argv[1], "-s") == 0) {
     summary = 1;
     argv++;

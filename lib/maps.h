@@ -36,6 +36,10 @@ int maps_lock(void);
  * prints; qnewmaps and qpasswd print "PROG: FILE:LINE: text". */
 extern void (*maps_report)(const char *fn, unsigned long lineno, const char *what,
                            const char *what2);
+/* The same for a warning, which compiles the map anyway (an alias
+ * shadowed by a virtual user); may stay NULL. */
+extern void (*maps_warn)(const char *fn, unsigned long lineno, const char *what,
+                         const char *what2);
 
 /* ---- helpers shared by the compilers ---- */
 

@@ -41,13 +41,14 @@
 #include <stralloc.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "durable.h"
 #include "qlog.h"
 #include "spawnproto.h"
 
 #define USAGE "qrspawn [concurrency]"
 #define IDLE_SECONDS 5          /* an idle qremote waits this long for another job */
-#define DEFAULT_CONCURRENCY 20
+#define DEFAULT_CONCURRENCY CTLDEF_CONCURRENCYREMOTE
 #define JOB_BYTES_MAX ((3UL * SPAWN_RCPT_MAX + 8) * SPAWN_FIELD_MAX)
 #define READ_CHUNK 65536
 #define QREMOTE "qremote"

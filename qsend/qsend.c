@@ -44,6 +44,7 @@
 
 #include "accounts.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qlog.h"
 #include "qsend.h"
 
@@ -125,8 +126,8 @@ static void config_read(int first)
 
   if (first) {
     /* the number of slots is fixed for the life of the process */
-    readint(&cfg.conc_local, "control/concurrencylocal", 10, 1);
-    readint(&cfg.conc_remote, "control/concurrencyremote", 20, 1);
+    readint(&cfg.conc_local, "control/concurrencylocal", CTLDEF_CONCURRENCYLOCAL, 1);
+    readint(&cfg.conc_remote, "control/concurrencyremote", CTLDEF_CONCURRENCYREMOTE, 1);
     if (cfg.conc_local > 100000) cfg.conc_local = 100000;
     if (cfg.conc_remote > 100000) cfg.conc_remote = 100000;
   }
@@ -144,11 +145,11 @@ static void config_read(int first)
     }
   }
   cfg.limits_gen++;
-  readint(&cfg.backoff_min, "control/backoffmin", 300, 1);
-  readint(&cfg.backoff_max, "control/backoffmax", 3600, 1);
+  readint(&cfg.backoff_min, "control/backoffmin", CTLDEF_BACKOFFMIN, 1);
+  readint(&cfg.backoff_max, "control/backoffmax", CTLDEF_BACKOFFMAX, 1);
   if (cfg.backoff_max < cfg.backoff_min) cfg.backoff_max = cfg.backoff_min;
-  readint(&cfg.lifetime, "control/queuelifetime", 432000, 0);
-  readint(&cfg.warn, "control/queuewarn", 14400, 0);
+  readint(&cfg.lifetime, "control/queuelifetime", CTLDEF_QUEUELIFETIME, 0);
+  readint(&cfg.warn, "control/queuewarn", CTLDEF_QUEUEWARN, 0);
   if (ctl_readlist(&cfg.locals, "control/locals") == -1)
     qwarn_sys("unable to read control/locals");
   if (ctl_readline(&cfg.me, "control/me", "localhost") == -1)

@@ -107,6 +107,28 @@ inst_stop() {
 # log_of SERVICE: what the service logged (log/SERVICE/current).
 log_of() { cat "$QHOME/log/$1/current" 2>/dev/null; }
 
+# login_account PREFIX: (root, with useradd) a throwaway login account
+# PREFIX<pid> with its own home (0700), for the "me" domain of a root
+# instance; sets SYSU and SYSHOME. The EXIT trap stops the instance
+# first (userdel refuses while a worker still runs as the account), then
+# removes the account.
+login_account() {
+  SYSU="$1$$"
+  SYSHOME="$T_TMP/home-$SYSU"
+  trap login_cleanup EXIT
+  useradd -M -d "$SYSHOME" -s /usr/sbin/nologin "$SYSU" >/dev/null 2>&1 || bail "useradd failed"
+  mkdir "$SYSHOME" && chown "$SYSU" "$SYSHOME" && chmod 700 "$SYSHOME" || bail "no home"
+}
+login_cleanup() {
+  l_rc=$?
+  inst_stop
+  l_w=0
+  while pgrep -u "$SYSU" >/dev/null 2>&1 && [ $l_w -lt 50 ]; do sleep 0.1; l_w=$((l_w + 1)); done
+  userdel "$SYSU" >/dev/null 2>&1
+  (exit $l_rc)
+  t_cleanup
+}
+
 t_cleanup() {
   t_rc=$?
   inst_stop
