@@ -297,7 +297,7 @@ check_unknown() {
     [ -e "$f" ] || continue
     n=${f##*/}
     case $n in
-      *.cdb) echo "$names" | grep -qxF "${n%.cdb}" || [ "$n" = tcp.smtp.cdb ] ||
+      *.cdb) echo "$names" | grep -qxF "${n%.cdb}" || [ "$n" = tcp.smtp.cdb ] || [ "$n" = passwords.cdb ] ||
         echo "W control/$n: a map without its source" ;;
       *) echo "$names" | grep -qxF "$n" ||
         echo "W control/$n: not a setting qmta knows (misspelt?)" ;;
