@@ -7,16 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 plan 7
 
-SINK_PID=
-trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
-
-IP=127.0.25.2
+IP=127.0.27.2
 P1=$(free_port $IP)
 P2=$(free_port $IP)
 SINK=$T_TMP/sink
-python3 "$T_ROOT/tests/smtpsink.py" "$SINK" "$IP:$P1" "$IP:$P2" >"$T_TMP/sink.out" 2>&1 &
-SINK_PID=$!
-wait_for 20 test -e "$SINK/ready" || bail "smtpsink did not start"
+sink_start "$SINK" "$IP:$P1" "$IP:$P2"
 
 PORT=$(free_port)
 inst_setup --smtp 127.0.0.1:$PORT

@@ -8,17 +8,12 @@
 . "$(dirname "$0")/lib.sh"
 plan 12
 
-SINK_PID=
-trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
-
-IP=127.0.54.2
+IP=127.0.56.2
 SPORT=$(free_port $IP)
 SINK=$T_TMP/sink
 RULES=$T_TMP/rules
 echo "rcpt slow@remote.test 451 4.3.0 try later" >"$RULES"
-python3 "$T_ROOT/tests/smtpsink.py" "$SINK" "$IP:$SPORT" --rules "$RULES" >"$T_TMP/sink.out" 2>&1 &
-SINK_PID=$!
-wait_for 20 test -e "$SINK/ready" || bail "smtpsink did not start"
+sink_start "$SINK" "$IP:$SPORT" --rules "$RULES"
 
 inst_setup
 C=$QHOME/control
