@@ -6,7 +6,8 @@
 # emulating the suite's own driver: SPF records are also served as TXT
 # unless the name has TXT records, "TXT: NONE" means none, one CNAME level
 # comes with its target's records. Every case must give one of its
-# accepted results, and a fail its expected explanation. No network.
+# accepted results, and a fail its expected explanation. Then qspf alone:
+# an answer too big for UDP (TCP fallback), -e, usage. No network.
 import gzip
 import os
 import select
@@ -245,6 +246,18 @@ def main():
                     title += " # TODO " + TODO[name]
                 ok(good, title, "got %s %r, want %s %r (%s)" % (
                     result, exp, want, case.get("explanation"), case.get("spec")))
+        # an answer over 1232 bytes: truncated over UDP, whole over TCP
+        ZONE["data"] = load_zone({"big.example.org": [{"TXT": "filler %02d " % i + "x" * 110}
+                                                       for i in range(15)] +
+                                  [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}]})
+        r = run("qspf", "-t", str(TRY_MS), "192.0.2.7", "a@big.example.org", "h.example.org")
+        is_(r.stdout.decode(), "pass\n", "a truncated answer is asked again over TCP")
+        r = run("qspf", "-t", str(TRY_MS), "-e", "no", "198.51.100.1", "a@big.example.org",
+                "h.example.org")
+        is_(r.stdout.decode(), "fail\nno\n", "fail with the default explanation")
+        r = run("qspf", "192.0.2.7", "a@big.example.org")
+        ok(r.returncode == 100 and r.stdout.decode().startswith("qspf: fatal: usage:"),
+           "usage: exit 100 with one line", r.stdout)
     finally:
         proc.stdin.close()
         proc.wait(timeout=30)
