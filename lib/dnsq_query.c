@@ -183,30 +183,15 @@ done:
   return r;
 }
 
-static int write_all(int fd, const unsigned char *b, size_t n, long long deadline)
-{
-  while (n > 0) {
-    ssize_t w;
-    int ready = wait_fd(fd, POLLOUT, deadline);
-    if (ready == 0) errno = ETIMEDOUT;
-    if (ready != 1) return -1;
-    w = write(fd, b, n);
-    if (w == -1 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (w <= 0) return -1;
-    b += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-static int read_all(int fd, unsigned char *b, size_t n, long long deadline)
+/* all n bytes of b written to fd (writing) or read from it; 0, or -1 + errno */
+static int transfer(int fd, unsigned char *b, size_t n, long long deadline, int writing)
 {
   while (n > 0) {
     ssize_t r;
-    int ready = wait_fd(fd, POLLIN, deadline);
+    int ready = wait_fd(fd, writing ? POLLOUT : POLLIN, deadline);
     if (ready == 0) errno = ETIMEDOUT;
     if (ready != 1) return -1;
-    r = read(fd, b, n);
+    r = writing ? write(fd, b, n) : read(fd, b, n);
     if (r == -1 && (errno == EAGAIN || errno == EINTR)) continue;
     if (r == 0) errno = EPROTO; /* closed before the whole answer */
     if (r <= 0) return -1;
@@ -221,6 +206,7 @@ static ssize_t try_tcp(size_t s, const unsigned char *q, size_t qlen, unsigned i
 {
   long long deadline = now_ms() + timeout_ms;
   unsigned char len2[2];
+  unsigned char query[2 + QUERY_MAX];
   size_t n;
   int fd = socket(servers[s].ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   ssize_t r = -1;
@@ -231,11 +217,12 @@ static ssize_t try_tcp(size_t s, const unsigned char *q, size_t qlen, unsigned i
     goto done;
   len2[0] = (unsigned char)(qlen >> 8);
   len2[1] = (unsigned char)qlen;
-  if (write_all(fd, len2, 2, deadline) == -1 || write_all(fd, q, qlen, deadline) == -1)
-    goto done;
-  if (read_all(fd, len2, 2, deadline) == -1) goto done;
+  memcpy(query, len2, 2);
+  memcpy(query + 2, q, qlen);
+  if (transfer(fd, query, qlen + 2, deadline, 1) == -1) goto done;
+  if (transfer(fd, len2, 2, deadline, 0) == -1) goto done;
   n = ((size_t)len2[0] << 8) | len2[1];
-  if (read_all(fd, packet, n, deadline) == -1) goto done;
+  if (transfer(fd, packet, n, deadline, 0) == -1) goto done;
   if (!answer_id_ok(packet, n, id)) {
     errno = EPROTO;
     goto done;
