@@ -504,6 +504,13 @@ static void smtp_mail(const char *arg, size_t len)
     memcpy(tx_sender, m.addr.s, m.addr.len + 1);
     tx_generics = 1;
   }
+  err = spf_mail(m.addr.null ? "" : m.addr.s); /* qsmtpd_spf.c */
+  if (err != NULL) {
+    log_reject(NULL, err);
+    reply(err);
+    tx_sender[0] = '\0';
+    return;
+  }
   envelope.len = 0;
   if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
   if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) die_nomem();
@@ -690,6 +697,8 @@ static const char *body_start(int mode)
   }
   ri.authuser = sess.authed ? sess.authuser : NULL;
   ri.now = (long long)time(NULL);
+  if (spf_header(&received) == -1) die_nomem(); /* RFC 7208 9.1: above our Received: */
+  inject_put(&tx_inject, received.s, received.len);
   if (received_fmt(&received, &ri) == -1) die_nomem();
   inject_put(&tx_inject, received.s, received.len);
   return NULL;

@@ -285,6 +285,15 @@ int tx_active(void);
 /* 1 if AUTH is offered now. */
 int auth_offered(void);
 
+/* ---- SPF (qsmtpd_spf.c) ---- */
+
+/* SPF for the MAIL FROM sender (internal form, "" for <>): NULL to go on,
+ * else the reply refusing it (only with control/spfreject). */
+const char *spf_mail(const char *sender);
+/* The transaction's Received-SPF: field into sa (empty when SPF was not
+ * evaluated). 0, or -1 out of memory. */
+int spf_header(stralloc *sa);
+
 /* ---- AUTH and STARTTLS (qsmtpd_auth.c, qsmtpd_tls.c) ---- */
 
 /* Runs qauth for user/pass: 0 ok, 1 bad login, 2 temporary failure. */
