@@ -34,7 +34,8 @@ struct rcpt {
 };
 
 struct msg {
-  unsigned long id;
+  unsigned long id;      /* the inode: the file's name in queue/ */
+  char qid[QUEUE_ID_MAX]; /* the queue id (queue.h): in every log line */
   struct queue_env env;
   struct rcpt *r;
   size_t pending;        /* recipients not done */

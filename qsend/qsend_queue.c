@@ -145,7 +145,6 @@ void info_append(struct msg *m, char tag, size_t idx, const char *rest)
 void msg_remove(struct msg *m)
 {
   char path[QUEUE_PATH_MAX];
-  char num[FMT_ULONG];
   size_t i;
 
   /* info first: a stale info log must never meet a new message with the
@@ -156,8 +155,7 @@ void msg_remove(struct msg *m)
   queue_path(path, "mess", m->id);
   if ((!info_gone || queue_pool_put(path) == -1) && unlink(path) == -1 && errno != ENOENT)
     qwarn_sys("unable to remove ", path);
-  num[fmt_ulong(num, m->id)] = '\0';
-  qlog("end ", num);
+  qlog("end ", m->qid);
   for (i = 0; i < m->env.rcpt_count; i++) free(m->r[i].reason);
   free(m->r);
   queue_env_free(&m->env);
@@ -264,6 +262,7 @@ static int msg_load(struct msg *m, const char *path, time_t *changed)
   *changed = 0;
   if (fd == -1) return -1;
   r = queue_env_read(&m->env, fd);
+  if (r == 0) queue_env_id(&m->env, m->id, m->qid);
   if (r == -1 && errno == EINVAL) {
     if (fstat(fd, &st) == 0) *changed = st.st_ctime;
     errno = EINVAL;
@@ -371,17 +370,22 @@ static int id_of(const char *name, unsigned long *id)
   return n > 0 && name[n] == '\0';
 }
 
+/* "new ID from <sender> size N rcpts N", with " parent=ID" before from
+ * when the message was made from another (an alias forward, a report) */
 static void log_new(const struct msg *m)
 {
-  char num[FMT_ULONG];
   char size[FMT_ULONG];
   char count[FMT_ULONG];
+  const char *parent = "";
+  unsigned long long inode;
 
-  num[fmt_ulong(num, m->id)] = '\0';
   size[fmt_ulonglong(size, m->env.msglen)] = '\0';
   count[fmt_ulong(count, (unsigned long)m->env.rcpt_count)] = '\0';
-  qlog("new ", num, " from <", queue_env_str(&m->env, m->env.sender), "> size ", size,
-       " rcpts ", count);
+  if (m->env.parent != (size_t)-1 &&
+      queue_id_scan(queue_env_str(&m->env, m->env.parent), &inode) == 0)
+    parent = queue_env_str(&m->env, m->env.parent);
+  qlog("new ", m->qid, parent[0] != '\0' ? " parent=" : "", parent, " from <",
+       queue_env_str(&m->env, m->env.sender), "> size ", size, " rcpts ", count);
 }
 
 void queue_scan_new(void)

@@ -306,10 +306,11 @@ static int flush_matches(const struct msg *m, size_t idx, const struct flush_req
     if (q->kind == 'R' && strcasestr(rcpt_addr(m, idx), q->text) != NULL) return 1;
     if (q->kind == 'S' && strcasestr(queue_env_str(&m->env, m->env.sender), q->text) != NULL)
       return 1;
-    if (q->kind == 'I') {
+    if (q->kind == 'I') { /* the queue id, or the inode number (the file's name) */
       unsigned long id;
       size_t len = scan_ulong(q->text, &id);
-      if (len > 0 && q->text[len] == '\0' && id == m->id) return 1;
+      if (strcmp(q->text, m->qid) == 0 || (len > 0 && q->text[len] == '\0' && id == m->id))
+        return 1;
     }
   }
   return 0;
@@ -367,6 +368,19 @@ static unsigned long slot_get(struct class *c)
   return c->slots;
 }
 
+/* "start ID.IDX local ADDR" or "start ID.IDX remote ADDR" (+" and N more"
+ * recipients of its domain in this job) */
+static void log_start(int remote, const struct job *j)
+{
+  char num[FMT_ULONG];
+  char more[FMT_ULONG];
+
+  num[fmt_ulong(num, (unsigned long)j->idx[0])] = '\0';
+  more[fmt_ulong(more, (unsigned long)(j->count - 1))] = '\0';
+  qlog("start ", j->m->qid, ".", num, remote ? " remote " : " local ", rcpt_addr(j->m, j->idx[0]),
+       j->count > 1 ? " and " : "", j->count > 1 ? more : "", j->count > 1 ? " more" : "");
+}
+
 static void job_send(int remote, unsigned long slot, struct job *j)
 {
   stralloc rec = {0};
@@ -405,6 +419,7 @@ static void job_send(int remote, unsigned long slot, struct job *j)
   if (!stralloc_0(&rec)) die_nomem();
   spawner_send(remote, rec.s, rec.len);
   stralloc_free(&rec);
+  log_start(remote, j);
 }
 
 static int same_domain(const char *a, const char *b)
@@ -557,14 +572,11 @@ static time_t backoff(unsigned int tries)
 static void log_result(const struct msg *m, size_t idx, int remote, const char *what,
                        const char *text)
 {
-  char id[FMT_ULONG * 2 + 2];
-  size_t o = fmt_ulong(id, m->id);
+  char num[FMT_ULONG];
 
-  id[o++] = '.';
-  o += fmt_ulong(id + o, (unsigned long)idx);
-  id[o] = '\0';
-  qlog("delivery ", id, remote ? " remote " : " local ", rcpt_addr(m, idx), " ", what, ": ",
-       text);
+  num[fmt_ulong(num, (unsigned long)idx)] = '\0';
+  qlog("delivery ", m->qid, ".", num, remote ? " remote " : " local ", rcpt_addr(m, idx), " ",
+       what, ": ", text);
 }
 
 /* NOTIFY of recipient idx allows reports of this kind? (RFC 3461: default FAILURE,DELAY) */
@@ -578,19 +590,29 @@ static int notify_allows(const struct msg *m, size_t idx, const char *word)
   return strcasestr(n, word) != NULL;
 }
 
+/* "bounce ID: N recipients, report queued as NEWID" (warning, success alike) */
 static void report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok)
 {
+  char newid[QUEUE_ID_MAX];
+  char count[FMT_ULONG];
   int fd;
 
   *ok = 0;
   if (n == 0) return;
   fd = msg_open(m);
   if (fd == -1) {
-    qwarn_sys("unable to open the queue file for a report");
+    qwarn_sys("unable to open the queue file for a report about ", m->qid);
     return;
   }
-  if (dsn_send(fd, &m->env, kind, list, n) == 0) *ok = 1;
-  else qwarn_sys("unable to queue a delivery report");
+  if (dsn_send(fd, &m->env, kind, list, n, newid) == 0) {
+    *ok = 1;
+    count[fmt_ulong(count, (unsigned long)n)] = '\0';
+    if (newid[0] != '\0')
+      qlog(kind == DSN_FAILED ? "bounce " : kind == DSN_DELAYED ? "warning " : "success ", m->qid,
+           ": ", count, n == 1 ? " recipient" : " recipients", ", report queued as ", newid);
+  } else {
+    qwarn_sys("unable to queue a delivery report about ", m->qid);
+  }
   close(fd);
 }
 

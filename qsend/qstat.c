@@ -5,8 +5,8 @@
  *
  *   qstat [-s] [-f sender] [-r rcpt] [-i id] [-o age] [-n age] [DIR]
  *
- * One block per message, oldest first:
- *   1234567  4096  2026-11-25 10:27:50  2h13m  <alice@example.org>
+ * One block per message, oldest first (the queue id of queue.h first):
+ *   HKZ1Q0B7W83F2K  4096  2026-11-25 10:27:50  2h13m  <alice@example.org>
  *       delivered  <bob@example.net>
  *       deferred   <carol@example.com>  next try 2026-11-25 12:45:00 (in 5m), 3 tries
  *                  connection timed out to mx.example.com
@@ -23,7 +23,8 @@
  * counts, "name value" a line ("bad N": the files in queue/bad; "pool N"
  * and "poolbytes N": the files kept in queue/pool and the space they take).
  * Filters (all must match): -f the sender contains the text, -r a
- * recipient contains it (ASCII case ignored), -i the queue id, -o older
+ * recipient contains it (ASCII case ignored), -i the queue id (or the
+ * inode number, the file's name in queue/), -o older
  * than age, -n newer than age (age: seconds, or a number with s m h d w).
  * DIR defaults to $QHOME. Exit 0; 100 usage; 111 the queue is unreadable.
  */
@@ -48,6 +49,7 @@
 
 #define USAGE "qstat [-s] [-f sender] [-r recipient] [-i id] [-o age] [-n age] [DIR]"
 #define INFO_MAX (16UL * 1024 * 1024) /* bytes of one info log we read */
+#define ID_COLUMN 16 /* the size starts there: an id is 10 bytes and the inode (4-7 mostly) */
 
 enum rstate { ST_PENDING, ST_DEFERRED, ST_FAILED, ST_DELIVERED };
 
@@ -74,7 +76,8 @@ static struct {
   const char *sender;
   const char *rcpt;
   int have_id;
-  unsigned long id;
+  unsigned long id;          /* the inode the id names */
+  const char *qid;           /* the id as given */
   int have_older;
   unsigned long long older;
   int have_newer;
@@ -414,6 +417,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   size_t line;
   int fd;
   int match;
+  char qid[QUEUE_ID_MAX];
 
   if (opt.have_id && opt.id != id) return;
   fd = open_plain(path);
@@ -429,6 +433,12 @@ static void do_message(const char *path, unsigned long id, int fresh)
     return;
   }
   close(fd);
+  queue_env_id(&e, id, qid);
+  /* -i with a full id: the inode alone could be a later message's */
+  if (opt.have_id && strlen(opt.qid) > QUEUE_ID_TIMELEN && strcmp(opt.qid, qid) != 0) {
+    queue_env_free(&e);
+    return;
+  }
 
   sender = queue_env_str(&e, e.sender);
   match = 1;
@@ -462,11 +472,11 @@ static void do_message(const char *path, unsigned long id, int fresh)
     stralloc *t = &it->text;
 
     line = t->len;
-    catnum(t, id);
-    pad_to(t, line, 10);
+    cat(t, qid);
+    pad_to(t, line, ID_COLUMN);
     cat(t, " ");
     catnum(t, e.msglen);
-    pad_to(t, line, 20);
+    pad_to(t, line, ID_COLUMN + 10);
     cat(t, " ");
     cat_time(t, e.arrival);
     cat(t, "  ");
@@ -611,10 +621,10 @@ static void scan_bad(void)
     it->bad = 1;
     line = it->text.len;
     cat(&it->text, name);
-    pad_to(&it->text, line, 10);
+    pad_to(&it->text, line, ID_COLUMN);
     cat(&it->text, " ");
     catnum(&it->text, (unsigned long long)st.st_size);
-    pad_to(&it->text, line, 20);
+    pad_to(&it->text, line, ID_COLUMN + 10);
     cat(&it->text, " ");
     cat_time(&it->text, t);
     cat(&it->text, "  ");
@@ -726,9 +736,10 @@ static void parse_args(int argc, char **argv, const char **dir)
       case 'f': opt.sender = val; break;
       case 'r': opt.rcpt = val; break;
       case 'i':
-        if (!scan_num(val, strlen(val), &n) || n > (unsigned long)-1) die_usage();
+        if (queue_id_scan(val, &n) == -1 || n > (unsigned long)-1) die_usage();
         opt.have_id = 1;
         opt.id = (unsigned long)n;
+        opt.qid = val;
         break;
       case 'o':
         if (!scan_age(val, &opt.older)) die_usage();
