@@ -11,6 +11,8 @@
  *   queue/bad/ID         a damaged file set aside by qsend (ID.N if ID was
  *                        taken); listed by qstat, never delivered
  *   queue/flush/         sendmail -qR/-qS/-qI requests for qsend
+ *   queue/admin/         qqueue's requests (delete, hold, ...) for qsend,
+ *                        written by root only (qsend_admin.c)
  *   queue/pool/UID.N     a finished queue file kept for reuse by its owner
  *                        UID (see queue_pool.c; N < QUEUE_POOL); the pool
  *                        is bounded in all, swept of idle files, and
@@ -67,6 +69,7 @@
  *   bounce/ bad/       qmta-send:qmta-send   0750
  *   flush/             qmta-send:qmta-send   2750  sendmail -q (root) writes;
  *                                                  setgid: qsend reads
+ *   admin/             qmta-send:qmta-send   0700  qqueue (root) writes
  *   trigger            qmta-send:qmta-queue  0620
  * A queue file is its writer's, group qmta-send, mode 0640 (queue_open):
  * qsend and qremote read it through the group, no other writer can. A
@@ -115,7 +118,11 @@
  *                                    <fails> failed attempts, the last
  *                                    because of <reason>
  *   "W<idx>\n"                       delay warning sent
- * The last D/F/Z/H line of an index wins (an H never follows a D or F).
+ *   "S<idx> <time>\n"                on hold from <time> (qqueue hold):
+ *                                    never tried until a U
+ *   "U<idx> <time>\n"                released (qqueue release, requeue)
+ * The last D/F/Z/H line of an index wins (an H never follows a D or F);
+ * the last S/U line says whether it is on hold.
  * Each Z counts one try (the backoff and the tries shown grow with them);
  * an H does not: it only sets the next try and the reason shown. qsend
  * writes at most one H per recipient and rest of its destination. reason
@@ -280,6 +287,8 @@ void queue_trigger(void);
 /* The same with QUEUE_TRIGGER_DRAIN: qsend then empties queue/pool. */
 #define QUEUE_TRIGGER_DRAIN "D"
 void queue_trigger_drain(void);
+/* The byte qqueue writes after a request in queue/admin/ (qsend_admin.c). */
+#define QUEUE_TRIGGER_ADMIN "A"
 /* Writes out the buffered bytes (used by put/envelope/commit). 0, -1 + errno. */
 int queue_flush(struct queue_writer *w);
 

@@ -49,6 +49,35 @@ int rcpt_is_local(const char *addr)
   return ctl_islocal(&cfg.locals, cfg.me.s, cfg.me.len, addr, strlen(addr));
 }
 
+/* Every message taken in, by inode, for the administrator's requests
+ * (qsend_admin.c): a held message sits in no list and no heap. */
+#define INDEX_SIZE 4096
+static struct msg *msg_index[INDEX_SIZE];
+
+static void index_add(struct msg *m)
+{
+  size_t b = m->id % INDEX_SIZE;
+
+  m->hnext = msg_index[b];
+  msg_index[b] = m;
+}
+
+static void index_remove(struct msg *m)
+{
+  struct msg **p = &msg_index[m->id % INDEX_SIZE];
+
+  while (*p != NULL && *p != m) p = &(*p)->hnext;
+  if (*p == m) *p = m->hnext;
+}
+
+struct msg *msg_find(unsigned long id)
+{
+  struct msg *m = msg_index[id % INDEX_SIZE];
+
+  while (m != NULL && m->id != id) m = m->hnext;
+  return m;
+}
+
 struct msg *msg_new(unsigned long id)
 {
   struct msg *m = calloc(1, sizeof *m);
@@ -76,6 +105,7 @@ static void msg_rcpts(struct msg *m)
   m->pending = m->env.rcpt_count;
   for (i = 0; i < m->env.rcpt_count; i++)
     m->r[i].remote = (unsigned char)!rcpt_is_local(rcpt_addr(m, i));
+  index_add(m);
 }
 
 /* Appends one line "TAG<idx> rest\n" to lines: rest is cut to fit the
@@ -156,6 +186,7 @@ void msg_remove(struct msg *m)
   if ((!info_gone || queue_pool_put(path) == -1) && unlink(path) == -1 && errno != ENOENT)
     qwarn_sys("unable to remove ", path);
   qlog("end ", m->qid);
+  index_remove(m);
   for (i = 0; i < m->env.rcpt_count; i++) free(m->r[i].reason);
   free(m->r);
   queue_env_free(&m->env);
@@ -164,7 +195,8 @@ void msg_remove(struct msg *m)
 
 /* Reads the info log of m back: the last D/F/Z/H line of an index wins.
  * Z counts a try; H (held back while its destination rested) only sets
- * the next try, so that resting never adds to the backoff or to the tries. */
+ * the next try, so that resting never adds to the backoff or to the tries.
+ * The last S/U line of an index says whether it is on hold (qqueue). */
 static void info_load(struct msg *m)
 {
   char path[QUEUE_PATH_MAX];
@@ -243,11 +275,18 @@ static void info_load(struct msg *m)
       case 'W':
         r->warned = 1;
         break;
+      case 'S':
+      case 'U':
+        if (line[1 + n] != ' ' && line[1 + n] != '\0') break;
+        r->held = line[0] == 'S';
+        break;
       default:
         break;
     }
   }
   stralloc_free(&log);
+  for (pos = 0; pos < m->env.rcpt_count; pos++)
+    if (m->r[pos].held) m->r[pos].next = RCPT_HELD_NEXT;
 }
 
 /* Reads the envelope of the queue file at path into m; -1 if malformed

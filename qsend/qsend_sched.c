@@ -336,7 +336,7 @@ void sched_flush(void)
     size_t j;
     for (j = 0; j < m->env.rcpt_count; j++) {
       struct rcpt *r = &m->r[j];
-      if (r->state != RCPT_PENDING) continue;
+      if (r->state != RCPT_PENDING || r->held) continue; /* held: only qqueue releases it */
       if (nreq > 0 && !flush_matches(m, j, reqs, nreq)) continue;
       r->next = 0;
       if (nreq > 0 && r->remote) {
@@ -591,7 +591,7 @@ static int notify_allows(const struct msg *m, size_t idx, const char *word)
 }
 
 /* "bounce ID: N recipients, report queued as NEWID" (warning, success alike) */
-static void report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok)
+void sched_report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok)
 {
   char newid[QUEUE_ID_MAX];
   char count[FMT_ULONG];
@@ -712,7 +712,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   if (pos != len) qdie(111, "protocol error: too many results from a spawner");
 
   /* failures: report first, then mark done */
-  report(m, DSN_FAILED, failed, nfailed, &ok);
+  sched_report(m, DSN_FAILED, failed, nfailed, &ok);
   for (i = 0; i < nfailed; i++) {
     struct rcpt *r = &m->r[failed[i].idx];
     if (ok) {
@@ -732,13 +732,13 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
       r->next = now + (time_t)cfg.backoff_min;
     }
   }
-  report(m, DSN_DELAYED, delayed, ndelayed, &ok);
+  sched_report(m, DSN_DELAYED, delayed, ndelayed, &ok);
   if (ok)
     for (i = 0; i < ndelayed; i++) {
       m->r[delayed[i].idx].warned = 1;
       info_append(m, 'W', delayed[i].idx, NULL);
     }
-  report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
+  sched_report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
 
   if (j->dom != NULL) {
     struct dom *d = j->dom;

@@ -10,17 +10,11 @@
 . "$(dirname "$0")/smtp.sh"
 plan 19
 
-SINK_PID=
-trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
-
 IP=127.0.25.2
 SINKPORT=$(free_port $IP)
-SINK=$T_TMP/sink
 RULES=$T_TMP/rules
 echo "rcpt nobody@remote.test 550 5.1.1 no such user" >"$RULES"
-python3 "$T_ROOT/tests/smtpsink.py" "$SINK" "$IP:$SINKPORT" --rules "$RULES" >"$T_TMP/sink.out" 2>&1 &
-SINK_PID=$!
-wait_for 20 test -e "$SINK/ready" || bail "smtpsink did not start"
+sink_start "$IP:$SINKPORT" --rules "$RULES"
 
 PORT=$(free_port 127.0.0.1)
 inst_setup --smtp 127.0.0.1:$PORT

@@ -104,12 +104,22 @@ inst_stop() {
   SVSCAN_PID=
 }
 
+# sink_start IP:PORT [smtpsink.py options]: a recording SMTP server in
+# SINK=$T_TMP/sink (tests/smtpsink.py), stopped by t_cleanup.
+sink_start() {
+  SINK=$T_TMP/sink
+  python3 "$T_ROOT/tests/smtpsink.py" "$SINK" "$@" >"$T_TMP/sink.out" 2>&1 &
+  SINK_PID=$!
+  wait_for 20 test -e "$SINK/ready" || bail "smtpsink did not start"
+}
+
 # log_of SERVICE: what the service logged (log/SERVICE/current).
 log_of() { cat "$QHOME/log/$1/current" 2>/dev/null; }
 
 t_cleanup() {
   t_rc=$?
   inst_stop
+  [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null
   if [ -n "$KEEP" ]; then diag "kept $T_TMP"; else rm -rf "$T_TMP"; fi
   if [ "$T_FAIL" -gt 0 ]; then exit 1; fi
   exit $t_rc
