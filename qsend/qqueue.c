@@ -316,11 +316,9 @@ int main(int argc, char **argv)
   opt.wait = WAIT_DEFAULT;
   if (argc < 2) die_usage();
   action = argv[1];
-  if (strcmp(action, "show") != 0 && geteuid() != 0)
-    qdie(100, "only root may change the queue (qqueue(8))");
-  if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
   if (!strcmp(action, "show")) {
     if (argc != 3) die_usage();
+    if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
     show(argv[2]);
     if (bflush(buffer_1) == -1) qdie_sys(111, "unable to write output");
     return 0;
@@ -357,6 +355,8 @@ int main(int argc, char **argv)
     die_usage();
   if (i < argc && (opt.all || opt.sender != NULL || opt.rcpt != NULL || opt.domain != NULL))
     die_usage();
+  if (geteuid() != 0) qdie(100, "only root may change the queue (qqueue(8))");
+  if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
 
   if (!stralloc_copys(&request, action) || !stralloc_cats(&request, "\n")) die_nomem();
   if (i < argc) {
