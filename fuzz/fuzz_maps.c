@@ -86,15 +86,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   return 0;
 }
 
-/* Every users line that parses is in users.cdb as HASH\0MAILBOX\0. */
+/* Every users line that parses is in users.cdb as MAILBOX\0 and in
+ * passwords.cdb as HASH\0. */
 static void check_users(const char *s, size_t len)
 {
   struct cdbmap m = {.fd = -1};
+  struct cdbmap pm = {.fd = -1};
   struct user u = {0};
   stralloc val = {0};
   size_t pos = 0;
 
-  if (cdbmap_open(&m, USERS_CDB) != 1) abort();
+  if (cdbmap_open(&m, USERS_CDB) != 1 || cdbmap_open(&pm, PASSWORDS_CDB) != 1) abort();
   while (pos < len) {
     const char *nl = memchr(s + pos, '\n', len - pos);
     size_t n = nl != NULL ? (size_t)(nl - (s + pos)) : len - pos;
@@ -103,14 +105,16 @@ static void check_users(const char *s, size_t len)
     if (l > 0 && s[pos + l - 1] == '\r') --l;
     if (users_parseline(&u, s + pos, l) == 1) {
       if (cdbmap_find(&m, u.key.s, u.key.len, &val) != 1) abort();
-      if (val.len != u.hash.len + u.mailbox.len + 2 ||
-          memcmp(val.s, u.hash.s, u.hash.len + 1) != 0 ||
-          memcmp(val.s + u.hash.len + 1, u.mailbox.s, u.mailbox.len + 1) != 0)
+      if (val.len != u.mailbox.len + 1 || memcmp(val.s, u.mailbox.s, u.mailbox.len + 1) != 0)
+        abort();
+      if (cdbmap_find(&pm, u.key.s, u.key.len, &val) != 1 || val.len != u.hash.len + 1 ||
+          memcmp(val.s, u.hash.s, u.hash.len + 1) != 0)
         abort();
     }
     pos += n + 1;
   }
   cdbmap_close(&m);
+  cdbmap_close(&pm);
   users_free(&u);
   stralloc_free(&val);
 }

@@ -14,10 +14,14 @@
  *                (member of qmta-queue: writes new messages, reads none
  *                of another's); group of run/tlsd
  *   qmta-tls     qtlsd, the TLS service: the only reader of tls/key.pem
+ *   qmta-auth    qauthd, the password service: with root, the only reader
+ *                of control/passwords.cdb (and, with control/authsystem,
+ *                member of group shadow)
  *   qmta-vmail   owner of mail/: virtual users' mailboxes
  *   qmta-alias   file and pipe targets of control/aliases
  *   qmta-log     s6-log, owner of log/
- *   root         qlspawn (to become the mailbox owner), qauth (reads hashes),
+ *   root         qlspawn (to become the mailbox owner), qauth for POP3 and
+ *                Dovecot (reads hashes itself),
  *                qpop3d's parent and the POP3 listeners' qlisten
  */
 #define ACCT_QUEUE "qmta-queue"
@@ -25,6 +29,7 @@
 #define ACCT_REMOTE "qmta-remote"
 #define ACCT_SMTPD "qmta-smtpd"
 #define ACCT_TLS "qmta-tls"
+#define ACCT_AUTH "qmta-auth"
 #define ACCT_VMAIL "qmta-vmail"
 #define ACCT_ALIAS "qmta-alias"
 #define ACCT_LOG "qmta-log"

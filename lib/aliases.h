@@ -9,8 +9,18 @@
  * bare local part ("info": every local domain), "user@domain", or
  * "@domain" (catch-all). Targets: a local part or address, another alias,
  * ":include:/path", "/path/file" (mbox), "/path/dir/" (Maildir),
- * "|command" (quotes around it are removed), "error:5.1.1 text"; "%1" in a
- * catch-all's target stands for the local part.
+ * "|command" (quotes around it are removed), "error:5.1.1 text",
+ * "\name" or "\name@domain" (that mailbox, with no further aliasing);
+ * "%1" in a catch-all's target stands for the local part.
+ *
+ * Precedence at delivery (qlspawn): a virtual user (control/users) comes
+ * first, then aliases, then (root instance) login accounts of the me
+ * domain. An alias of a virtual user's address applies only when it names
+ * the user among its targets ("dl: dl, lee" or "dl: \dl, lee": a copy
+ * into the user's mailbox, once, and the others); any other alias of that
+ * address is shadowed by the user, and qnewmaps warns about it. The alias's
+ * own address among its targets always means its mailbox, never the alias
+ * again.
  *
  * CDB: key = name lowercased ("info", "info@example.org", "@example.org");
  * value = every target, each followed by '\0', in the order written.
@@ -29,5 +39,15 @@
 #define ALIASES_CDB "control/aliases.cdb"
 
 int aliases_find(const char *addr, size_t len, int domain_is_local, stralloc *val, int *kind);
+
+/* Target t of the alias that rcpt (internal form "local@domain", rlen
+ * bytes) matched: 1 if it means a mailbox with no further aliasing
+ * ("\name", "\name@domain", or rcpt itself), with that address in out
+ * (a bare name qualified with rcpt's domain; not NUL-terminated); 0 if it
+ * is anything else; -1 out of memory. */
+int aliases_mailbox(const char *t, const char *rcpt, size_t rlen, stralloc *out);
+/* 1 if one of the targets in val (each NUL-terminated) means rcpt's own
+ * mailbox (aliases_mailbox), 0 if none does, -1 out of memory. */
+int aliases_namesself(const stralloc *val, const char *rcpt, size_t rlen);
 
 #endif

@@ -21,6 +21,9 @@
 
 int maps_users(void);
 int maps_aliases(void);
+/* Entries maps_users or maps_aliases (the defaults included) put into
+ * its map, set by the last of them to run (0 when the text is missing). */
+extern unsigned long maps_entries;
 int maps_access(void); /* also writes TCPRULES_CDB */
 int maps_generics(void);
 
@@ -33,6 +36,10 @@ int maps_lock(void);
  * prints; qnewmaps and qpasswd print "PROG: FILE:LINE: text". */
 extern void (*maps_report)(const char *fn, unsigned long lineno, const char *what,
                            const char *what2);
+/* The same for a warning, which compiles the map anyway (an alias
+ * shadowed by a virtual user); may stay NULL. */
+extern void (*maps_warn)(const char *fn, unsigned long lineno, const char *what,
+                         const char *what2);
 
 /* ---- helpers shared by the compilers ---- */
 

@@ -8,6 +8,9 @@
  * are removed); "error:" takes the rest of the entry. Checked here: the
  * name, each target's form, %1 only in a catch-all, duplicates.
  * postmaster and mailer-daemon are added (to postmaster@ME) when missing.
+ * An alias of a virtual user's address (users.cdb, compiled first) that
+ * does not name the user among its targets is shadowed by the user: a
+ * warning through maps_warn, not an error.
  */
 #include <errno.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "aliases.h"
 #include "ctl.h"
 #include "maps.h"
+#include "users.h"
 
 struct entry {
   stralloc text;          /* the logical line: first line and continuations */
@@ -57,6 +61,13 @@ static const char *check_target(const char *t, size_t len, int catchall)
   for (i = 0; i < len; i++)
     if ((unsigned char)t[i] < 32 || t[i] == 127) return "control character in target";
   if (t[0] == '|') return len > 1 ? NULL : "empty command";
+  if (t[0] == '\\') {
+    /* "\\name": that mailbox, no further aliasing (sendmail's backslash) */
+    t++;
+    len--;
+    if (len == 0 || t[0] == '|' || t[0] == '/' || t[0] == ':' || t[0] == '\\')
+      return "a backslash needs a user name after it";
+  }
   if (t[0] == '/') return NULL;
   if (len >= 9 && strncasecmp(t, ":include:", 9) == 0)
     return (len > 9 && t[9] == '/') ? NULL : ":include: needs an absolute path";
@@ -90,9 +101,56 @@ static const char *check_name(char *n, size_t len, int *catchall)
   return maps_islocal(n, (size_t)(at - n)) ? NULL : "bad alias name";
 }
 
+void (*maps_warn)(const char *fn, unsigned long lineno, const char *what, const char *what2);
+
+/* Warns when the alias name (n, nlen bytes; not a catch-all) is the
+ * address of a virtual user in a domain of domains (each NUL-terminated)
+ * and does not name that user. 0, -1 + errno. */
+static int check_shadow(struct maps_src *src, unsigned long lineno, const char *n, size_t nlen,
+                        const stralloc *val, const stralloc *domains)
+{
+  struct user u = {0};
+  stralloc addr = {0};
+  size_t i = 0;
+  int r = 0;
+  const char *at = memchr(n, '@', nlen);
+
+  while (r == 0 && (at != NULL ? i == 0 : i < domains->len)) {
+    if (!stralloc_copyb(&addr, n, nlen)) goto nomem;
+    if (at == NULL) {
+      if (!stralloc_append(&addr, "@") || !stralloc_cats(&addr, domains->s + i)) goto nomem;
+      i += strlen(domains->s + i) + 1;
+    } else {
+      i = 1;
+    }
+    r = users_find(&u, addr.s, addr.len);
+    if (r == -1) {
+      r = 0; /* no users.cdb to compare with: nothing to say */
+      break;
+    }
+    if (r == 1) {
+      r = aliases_namesself(val, addr.s, addr.len);
+      if (r == -1) goto nomem;
+      if (r == 0 && maps_warn != NULL) {
+        if (!stralloc_0(&addr)) goto nomem;
+        maps_warn(src->fn, lineno, "the alias is shadowed by the user ", addr.s);
+      }
+      r = 0;
+    }
+  }
+  users_free(&u);
+  stralloc_free(&addr);
+  return 0;
+nomem:
+  users_free(&u);
+  stralloc_free(&addr);
+  errno = ENOMEM;
+  return -1;
+}
+
 /* Parses one entry; adds it unless errors were seen. 0, -1 + errno. */
 static int do_entry(struct maps_src *src, struct entry *e, struct cdbmap_writer *w,
-                    struct maps_keyset *seen, stralloc *val)
+                    struct maps_keyset *seen, stralloc *val, const stralloc *domains)
 {
   char *s = e->text.s;
   size_t len = e->text.len;
@@ -167,6 +225,7 @@ static int do_entry(struct maps_src *src, struct entry *e, struct cdbmap_writer 
     return 0;
   }
   if (src->errors == 0 && cdbmap_add(w, s, nlen, val->s, val->len) == -1) return -1;
+  if (!catchall && check_shadow(src, e->lineno, s, nlen, val, domains) == -1) return -1;
   return 0;
 
 nomem:
@@ -215,6 +274,39 @@ out:
   return r;
 }
 
+/* The domains a bare alias name covers, for check_shadow: me and each
+ * entry of control/locals (not the ".sub.domain" patterns), each followed
+ * by '\0', lowercase. 0, -1 + errno. */
+static int local_domains(stralloc *out)
+{
+  stralloc me = {0};
+  stralloc locals = {0};
+  size_t i;
+  int r;
+
+  r = ctl_readline(&me, "control/me", NULL);
+  if (r == -1 || ctl_readlist(&locals, "control/locals") == -1) goto fail;
+  out->len = 0;
+  if (r == 1 && (!stralloc_catb(out, me.s, me.len) || !stralloc_0(out))) goto nomem;
+  for (i = 0; i < locals.len; i += strlen(locals.s + i) + 1) {
+    size_t n = strlen(locals.s + i);
+    if (locals.s[i] == '.' || (me.len == n && strncasecmp(me.s, locals.s + i, n) == 0)) continue;
+    if (!stralloc_catb(out, locals.s + i, n + 1)) goto nomem;
+  }
+  maps_lower(out->s, out->len);
+  stralloc_free(&me);
+  stralloc_free(&locals);
+  return 0;
+nomem:
+  errno = ENOMEM;
+fail:
+  r = errno;
+  stralloc_free(&me);
+  stralloc_free(&locals);
+  errno = r;
+  return -1;
+}
+
 int maps_aliases(void)
 {
   struct maps_src src;
@@ -222,14 +314,23 @@ int maps_aliases(void)
   struct maps_keyset seen = {0};
   struct entry e = {{0}, 0};
   stralloc val = {0};
+  stralloc domains = {0};
   char line[MAPS_LINE_MAX];
   size_t len;
   int have = 0;
   int r;
   int err;
 
+  maps_entries = 0;
   r = maps_open(&src, ALIASES_TEXT);
   if (r != 1) return r;
+  if (local_domains(&domains) == -1) {
+    err = errno;
+    maps_close(&src);
+    stralloc_free(&domains);
+    errno = err;
+    return -1;
+  }
   if (maps_writer_start(&w, ALIASES_CDB, 0644) == -1) {
     err = errno;
     maps_close(&src);
@@ -258,7 +359,7 @@ int maps_aliases(void)
       continue;
     }
     /* a new entry (or EOF): the previous one is complete */
-    if (have && do_entry(&src, &e, &w, &seen, &val) == -1) goto fail;
+    if (have && do_entry(&src, &e, &w, &seen, &val, &domains) == -1) goto fail;
     have = 0;
     if (r == 0) break;
     if (len == 0) continue;
@@ -268,10 +369,12 @@ int maps_aliases(void)
   }
 
   if (src.errors == 0 && add_defaults(&w, &seen) == -1) goto fail;
+  maps_entries = seen.count;
   maps_close(&src);
   stralloc_free(&e.text);
   stralloc_free(&val);
   maps_keyset_free(&seen);
+  stralloc_free(&domains);
   if (src.errors > 0) {
     cdbmap_abort(&w);
     return 1;
@@ -287,6 +390,7 @@ fail:
   stralloc_free(&e.text);
   stralloc_free(&val);
   maps_keyset_free(&seen);
+  stralloc_free(&domains);
   errno = err;
   return -1;
 }

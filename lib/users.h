@@ -12,19 +12,26 @@
  * in '/' means a Maildir, anything else an mbox file. The default is
  * "mail/DOMAIN/USER/".
  *
- * control/users.cdb (mode 0640, group of the auth account on a root
- * instance): key "user@domain" in lowercase; value "HASH\0MAILBOX\0", with
- * MAILBOX already filled in with the default when the line had none.
+ * qnewmaps compiles it into two maps, both keyed "user@domain" in
+ * lowercase:
+ *   control/users.cdb (mode 0644): value "MAILBOX\0", with the default
+ *     filled in when the line had none. Who is a user, and where the
+ *     mail goes: read by qsmtpd, qlspawn and qauth.
+ *   control/passwords.cdb (mode 0640, group qmta-auth on a root
+ *     instance): value "HASH\0". Read by qauth when it runs as root or as
+ *     the instance's owner, else by qauthd for it (qauth.h).
+ * control/users itself (mode 0600) is root's alone.
  */
 #include <stddef.h>
 #include <stralloc.h>
 
 #define USERS_TEXT "control/users"
 #define USERS_CDB "control/users.cdb"
+#define PASSWORDS_CDB "control/passwords.cdb"
 
 struct user {
   stralloc key;      /* "user@domain", lowercase */
-  stralloc hash;     /* NUL-terminated */
+  stralloc hash;     /* NUL-terminated; "" from users_find */
   stralloc mailbox;  /* NUL-terminated */
 };
 
@@ -37,6 +44,10 @@ struct user {
 /* Looks up address s (internal form, any case) in users.cdb.
  * 1 found, 0 not a virtual user, -1 error + errno. */
 int users_find(struct user *u, const char *s, size_t len);
+/* The hash of user key (lowercase, len bytes) from passwords.cdb into
+ * hash, NUL-terminated (the NUL not counted). 1 found, 0 not, -1 error
+ * + errno (EACCES: not for this account; EINVAL, EPROTO: broken map). */
+int users_hash(stralloc *hash, const char *key, size_t len);
 void users_free(struct user *u);
 
 /* Parses one line of control/users (without '\n'). 1 ok, 0 blank or

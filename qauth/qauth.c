@@ -1,9 +1,11 @@
 /*
  * qauth: checks a user's password (the checkpassword interface).
  * Run by qsmtpd (SMTP AUTH), by qpop3d and by Dovecot's auth process,
- * as whatever user they run as; reading users.cdb needs root or the
- * group of the smtpd account. cwd: QHOME (qhome_chdir), then HOME when it
- * switched to the mailbox owner.
+ * as whatever user they run as. It reads users.cdb (who is a user) and
+ * keeps the failure counts; the hash is read here by root and the
+ * instance's owner, and by qauthd for anyone else (qmta-smtpd): see
+ * qauth.h. cwd: QHOME (qhome_chdir), then HOME when it switched to the
+ * mailbox owner.
  * fd 3: "user\0password\0timestamp\0", at most QAUTH_RECORD_MAX bytes.
  * argv: [-d] prog [arg...]: on success prog is exec'd with USER, HOME,
  * MAILBOX (and MAILDIR for a Maildir) set; with -d (Dovecot), the uid
@@ -16,10 +18,12 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
-#include <shadow.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +34,7 @@
 #include "addr.h"
 #include "cdbmap.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qauth.h"
 #include "qlog.h"
 #include "users.h"
@@ -37,12 +42,12 @@
 #define USAGE "qauth [-d] prog [arg...]"
 #define QAUTH_RECORD_MAX 512      /* the checkpassword interface's limit */
 #define QAUTH_READ_TIMEOUT 60000  /* ms to wait for the caller's record */
-#define DEFAULT_DELAY 1000        /* control/authdelay, ms */
-#define DEFAULT_DELAY_MAX 16000   /* control/authdelaymax, ms */
-#define DEFAULT_WINDOW 900        /* control/authwindow, s */
-#define DEFAULT_LOCK_IP 20        /* control/authlockip, failures; 0 never */
-#define DEFAULT_LOCK_USER 0       /* control/authlockuser, failures; 0 never */
-#define DEFAULT_LOCK_TIME 900     /* control/authlocktime, s */
+#define DEFAULT_DELAY CTLDEF_AUTHDELAY        /* control/authdelay, ms */
+#define DEFAULT_DELAY_MAX CTLDEF_AUTHDELAYMAX /* control/authdelaymax, ms */
+#define DEFAULT_WINDOW CTLDEF_AUTHWINDOW      /* control/authwindow, s */
+#define DEFAULT_LOCK_IP CTLDEF_AUTHLOCKIP     /* control/authlockip, failures; 0 never */
+#define DEFAULT_LOCK_USER CTLDEF_AUTHLOCKUSER /* control/authlockuser, failures; 0 never */
+#define DEFAULT_LOCK_TIME CTLDEF_AUTHLOCKTIME /* control/authlocktime, s */
 #define UTC_LEN 21                /* "YYYY-MM-DDTHH:MM:SSZ" and NUL */
 
 static void die_usage(void) { qdie(100, "usage: " USAGE); }
@@ -288,18 +293,17 @@ static void vmail_owner(struct login *l)
   l->have_owner = 1;
 }
 
-/* A system account of the "me" domain: 1 found (hash in *hash), 0 not. */
-static int system_user(struct login *l, const char *user, size_t len, const char **hash)
+/* A system account of the "me" domain, with control/authsystem: 1 found,
+ * 0 not. Its hash is read by qauth_check (as root) or by qauthd. */
+static int system_user(struct login *l, const char *user, size_t len)
 {
   stralloc me = {0};
   const char *dom;
   size_t dlen;
   size_t llen;
   struct passwd *pw;
-  struct spwd *sp;
   struct stat st;
 
-  if (geteuid() != 0) return 0;
   if (stat("control/authsystem", &st) == -1) return 0;
   dom = addr_domain(user, len, &dlen);
   if (dlen == 0) return 0;
@@ -313,7 +317,7 @@ static int system_user(struct login *l, const char *user, size_t len, const char
   stralloc_free(&me);
   memcpy(l->name, user, llen);
   l->name[llen] = '\0';
-  if (memchr(l->name, '/', llen) != NULL) return 0;
+  if (memchr(l->name, '/', llen) != NULL || memchr(l->name, '\0', llen) != NULL) return 0;
 
   pw = getpwnam(l->name);
   if (pw == NULL || pw->pw_uid == 0) return 0; /* root never logs in */
@@ -325,9 +329,76 @@ static int system_user(struct login *l, const char *user, size_t len, const char
   if (!stralloc_copys(&l->mailbox, pw->pw_dir) || !stralloc_cats(&l->mailbox, "/Maildir/") ||
       !stralloc_0(&l->mailbox))
     die_nomem();
-  sp = getspnam(l->name);
-  *hash = sp != NULL ? sp->sp_pwdp : pw->pw_passwd;
   return 1;
+}
+
+/* Asks qauthd: an ANSWER (qauth.h). The service may be starting: a
+ * missing or refusing socket is tried again for a few seconds. */
+static int ask_qauthd(char kind, const char *name, const char *password)
+{
+  static char req[QAUTHD_REQUEST_MAX];
+  struct sockaddr_un sun;
+  size_t nlen = strlen(name);
+  size_t plen = strlen(password);
+  size_t len = 1 + nlen + 1 + plen + 1;
+  char answer;
+  ssize_t r;
+  int tries;
+  int fd;
+
+  if (len > sizeof req) return QAUTH_NO;
+  req[0] = kind;
+  memcpy(req + 1, name, nlen + 1);
+  memcpy(req + 2 + nlen, password, plen + 1);
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  memcpy(sun.sun_path, QAUTHD_SOCKET, sizeof QAUTHD_SOCKET);
+  for (tries = 0;; tries++) {
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1) break;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) break;
+    close(fd);
+    fd = -1;
+    if ((errno != ENOENT && errno != ECONNREFUSED) || tries >= 30) break;
+    sleep_ms(100);
+  }
+  if (fd == -1) {
+    explicit_bzero(req, sizeof req);
+    qwarn_sys("unable to reach the password service " QAUTHD_SOCKET);
+    return QAUTH_TEMP;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  r = write(fd, req, len);
+  explicit_bzero(req, sizeof req);
+  if (r == (ssize_t)len) {
+    do r = read(fd, &answer, 1);
+    while (r == -1 && errno == EINTR);
+  } else {
+    r = -1;
+  }
+  close(fd);
+  if (r != 1) {
+    qwarn("no answer from the password service " QAUTHD_SOCKET);
+    return QAUTH_TEMP;
+  }
+  switch (answer) {
+    case QAUTH_YES: case QAUTH_NO: case QAUTH_NOPASS: return answer;
+    case QAUTH_TEMP: qwarn("the password service failed (see its log)"); return QAUTH_TEMP;
+    default: qwarn("a bad answer from the password service"); return QAUTH_TEMP;
+  }
+}
+
+/* The password check: here when this process can read the hash (root,
+ * the instance's owner), else by qauthd. */
+static int check(char kind, const char *name, const char *password)
+{
+  int r;
+
+  if (kind == QAUTH_KIND_SYSTEM && geteuid() != 0) return ask_qauthd(kind, name, password);
+  r = qauth_check(kind, name, password);
+  if (r == QAUTH_TEMP && errno == EACCES) return ask_qauthd(kind, name, password);
+  if (r == QAUTH_TEMP) qwarn_sys("unable to read the hash of ", name);
+  return r;
 }
 
 static void become(const struct login *l)
@@ -359,7 +430,6 @@ int main(int argc, char **argv)
   const char *password;
   const char *ip;
   const char *name;
-  const char *hash = NULL;
   char name_buf[ADDR_MAX + 1];
   char cwd[4096];
   char nbuf[FMT_ULONG];
@@ -371,6 +441,7 @@ int main(int argc, char **argv)
   cdbmap_report = cdbmap_warn; /* a damaged users.cdb: a loud line, then 111 */
   if (argi < argc && strcmp(argv[argi], "-d") == 0) {
     dovecot = 1;
+    qlog_tag = "\001\002"; /* Dovecot's log: logins are info, not errors (qauth.8) */
     argi++;
   }
   if (argi < argc && strcmp(argv[argi], "--") == 0) argi++;
@@ -408,25 +479,23 @@ int main(int argc, char **argv)
   r = users_find(&u, user, ulen);
   if (r == -1) qdie_sys(111, "unable to read ", USERS_CDB);
   if (r == 1) {
-    if (!stralloc_0(&u.key)) die_nomem();
     l.user = u.key.s;
-    hash = u.hash.s;
     cat_abs(&l.mailbox, u.mailbox.s, cwd);
     home_from_mailbox(&l);
-  } else if (system_user(&l, user, ulen, &hash) == 1) {
+    r = check(QAUTH_KIND_VIRTUAL, u.key.s, password);
+  } else if (system_user(&l, user, ulen) == 1) {
     l.user = user;
+    r = check(QAUTH_KIND_SYSTEM, l.name, password);
   } else {
     qauth_verify_dummy(password);
     explicit_bzero(record + ulen + 1, len - ulen - 1);
     fail(name, ip, "unknown user");
   }
-
-  if (!qauth_verify(password, hash)) {
-    explicit_bzero(record + ulen + 1, len - ulen - 1);
-    fail(shown(name_buf, l.user, strlen(l.user)), ip,
-         hash[0] == '$' ? "bad password" : "no password set");
-  }
   explicit_bzero(record + ulen + 1, len - ulen - 1);
+  if (r == QAUTH_TEMP) _exit(111);
+  if (r != QAUTH_YES)
+    fail(shown(name_buf, l.user, strlen(l.user)), ip,
+         r == QAUTH_NOPASS ? "no password set" : "bad password");
 
   /* Only the user's own count goes: the one who knows the password is
    * back. The address keeps its count, or an attacker with one good

@@ -82,6 +82,31 @@ int qauth_fail_forget(const char *fn, const char *userkey);
  * doubled for each earlier failure, at most max. */
 unsigned long qauth_fail_delay(unsigned long count, unsigned long base, unsigned long max);
 
+/* The password check (qauth_check.c) and the password service (qauthd):
+ * the hashes (control/passwords.cdb, and /etc/shadow for the system
+ * accounts of control/authsystem) are read by root, the instance's owner
+ * and qmta-auth only. qauth checks a password itself when it can read
+ * the hash, and otherwise (run by qsmtpd as qmta-smtpd) asks qauthd over
+ * the Unix socket QHOME/run/authd. One request a connection:
+ *   client: KIND NAME "\0" PASSWORD "\0"   (at most QAUTHD_REQUEST_MAX bytes)
+ *   qauthd: one byte, ANSWER
+ * KIND 'v': NAME is a virtual user's key ("user@domain", lowercase);
+ * 's': a system account's login name. ANSWER: 'Y' the password matches,
+ * 'N' it does not (or no such user: the time of a check is spent all the
+ * same), 'L' the account has no password ("!", "*"), 'T' a temporary
+ * failure (a damaged or unreadable map; qauthd logs why). Failure counts,
+ * delays and the log lines of a login stay with qauth. */
+#define QAUTH_KIND_VIRTUAL 'v'
+#define QAUTH_KIND_SYSTEM 's'
+#define QAUTH_YES 'Y'
+#define QAUTH_NO 'N'
+#define QAUTH_NOPASS 'L'
+#define QAUTH_TEMP 'T'
+#define QAUTHD_SOCKET "run/authd"
+#define QAUTHD_REQUEST_MAX 1024
+/* The check in this process: an ANSWER; after QAUTH_TEMP, errno. */
+int qauth_check(char kind, const char *name, const char *password);
+
 /* qauth_verify.c: 1 if password matches the crypt(3) hash, 0 if not (also
  * for a hash that is not a usable crypt hash: "!", "*", empty). The final
  * comparison takes the same time wherever the strings differ. */

@@ -52,6 +52,7 @@
 
 #include "addr.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_fmt.h"
@@ -71,7 +72,7 @@ const char *__lsan_default_options(void) { return "detect_leaks=0"; }
  * all NUL means none. The tag appears nowhere else in the program. */
 #define HOME_TAG "qmta-qinject-home:"
 #define HOME_MAX 1024 /* bytes for the path, its NUL included */
-#define TIMEOUT_DEFAULT 1200 /* seconds without input before QQ_TIMEOUT */
+#define TIMEOUT_DEFAULT CTLDEF_TIMEOUTINJECT /* seconds without input before QQ_TIMEOUT */
 #define READ_CHUNK 65536
 #define NOBODY_UID 65534
 
@@ -502,7 +503,7 @@ int main(int argc, char **argv)
   }
 
   enter_home();
-  if (ctl_readint(&databytes, "control/databytes", 0) == -1)
+  if (ctl_readint(&databytes, "control/databytes", CTLDEF_DATABYTES) == -1)
     fail_sys(QQ_CONFIG, "read control/databytes");
   if (ctl_readint(&timeout, "control/timeoutinject", TIMEOUT_DEFAULT) == -1)
     fail_sys(QQ_CONFIG, "read control/timeoutinject");

@@ -2,8 +2,9 @@
 #define SENDMAIL_RW_H
 /*
  * sendmail_rw: rewriting of addresses in mail sent from this host
- * (sendmail's genericstable and masquerading). Used by sendmail only:
- * qinject's qmail-queue face and qsmtpd never rewrite.
+ * (sendmail's genericstable and masquerading). Used by sendmail, and by
+ * qsmtpd for authenticated clients when control/submissiongenerics is
+ * present (qsmtpd_generics.c); qinject's qmail-queue face never rewrites.
  *
  * control/generics (or its compiled control/generics.cdb, preferred when
  * present): "key <blanks> new-address", key "user" (that user at any local

@@ -9,8 +9,10 @@
  *       the message has (the envelope follows it in the file).
  * fd 1: one line for qlspawn, which copies it into the delivery report.
  *
- *   qlocal -l LEN -s SENDER -r RECIPIENT MAILBOX
- *       MAILBOX ending in '/' is a Maildir, anything else an mbox file.
+ *   qlocal -l LEN -s SENDER -r RECIPIENT [-h HOME] MAILBOX
+ *       MAILBOX ending in '/' is a Maildir, anything else an mbox file;
+ *       with -h, a login account's: HOME/.forward is followed when it is
+ *       there and safe (qlocal_forward.c).
  *   qlocal -l LEN -s SENDER -r RECIPIENT -A TARGET...
  *       the targets of an alias (see aliases.h): addresses (forwarded
  *       through qinject), /file (mbox), /dir/ (Maildir), |command,
@@ -35,11 +37,12 @@
 #include <fmt.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "durable.h"
 #include "qlog.h"
 #include "qlocal.h"
 
-#define USAGE "qlocal -l LEN -s SENDER -r RECIPIENT {MAILBOX | -A TARGET...}"
+#define USAGE "qlocal [-i ID] -l LEN -s SENDER -r RECIPIENT {[-h HOME] MAILBOX | -A TARGET...}"
 
 static void die_usage(void)
 {
@@ -92,17 +95,21 @@ int qlocal_main(int argc, char **argv)
   struct delivery d;
   int opt;
   const char *len_arg = NULL;
+  const char *home = NULL;
   int alias_mode = 0;
 
   qlog_prog = "qlocal";
   memset(&d, 0, sizeof d);
   opterr = 0; /* our own one-line usage message, not getopt's */
   optind = 0;  /* glibc: a full reset, qlspawn's child may have used getopt */
-  while ((opt = getopt(argc, argv, "+l:s:r:A")) != -1) {
+  d.id = "";
+  while ((opt = getopt(argc, argv, "+l:s:r:i:h:A")) != -1) {
     switch (opt) {
+      case 'i': d.id = optarg; break;
       case 'l': len_arg = optarg; break;
       case 's': d.sender = optarg; break;
       case 'r': d.recipient = optarg; break;
+      case 'h': home = optarg; break;
       case 'A': alias_mode = 1; break;
       default: die_usage();
     }
@@ -112,18 +119,20 @@ int qlocal_main(int argc, char **argv)
   if (len_arg == NULL || d.sender == NULL || d.recipient == NULL || argc < 1) die_usage();
   if (len_arg[scan_ulonglong(len_arg, &d.msglen)] != '\0') die_usage();
   if (!alias_mode && argc != 1) die_usage();
+  if (home != NULL && (alias_mode || home[0] != '/')) die_usage();
 
   if (getuid() == 0 || geteuid() == 0)
     report(111, "refusing to deliver as root (#4.3.0)", NULL, NULL);
 
   d.msgstart = lseek(0, 0, SEEK_CUR);
   if (d.msgstart == (off_t)-1) report_sys(111, "unable to seek in the message", "");
-  if (ctl_readint(&d.maxhops, "control/maxhops", 100) == -1)
+  if (ctl_readint(&d.maxhops, "control/maxhops", CTLDEF_MAXHOPS) == -1)
     report_sys(111, "unable to read ", "control/maxhops");
 
   if (alias_mode) return deliver_alias(&d, (const char *const *)argv, (size_t)argc);
 
   if (argv[0][0] == '\0') die_usage();
+  if (home != NULL) deliver_forward(&d, home, argv[0]);
   if (argv[0][strlen(argv[0]) - 1] == '/') deliver_maildir(&d, argv[0]);
   else deliver_mbox(&d, argv[0]);
   return 0;

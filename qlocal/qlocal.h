@@ -10,6 +10,7 @@ struct delivery {
   unsigned long long msglen; /* bytes of message on fd 0 from msgstart */
   off_t msgstart;
   unsigned long maxhops;     /* control/maxhops */
+  const char *id;            /* -i: the queue id, put before a command's output */
 };
 
 #define MSG_RETURNPATH 1 /* prepend "Return-Path: <sender>" */
@@ -38,6 +39,18 @@ void deliver_mbox(const struct delivery *d, const char *file) __attribute__((nor
 int maildir_put(const struct delivery *d, const char *dir, const char **why);
 int mbox_put(const struct delivery *d, const char *file, const char **why);
 int deliver_alias(const struct delivery *d, const char *const *targets, size_t n);
+
+/* A login account whose ~/.forward is read (qlocal -h HOME). */
+struct forward_owner {
+  const char *home;    /* its home directory */
+  const char *mailbox; /* its own mailbox ("\\user", "user" in the file) */
+};
+/* Returns when HOME/.forward is missing, empty or ignored as unsafe (a
+ * warning says why); else delivers as the file says and reports. */
+void deliver_forward(const struct delivery *d, const char *home, const char *mailbox);
+/* qlocal_alias.c: delivers the text of a ~/.forward (len bytes) and reports. */
+void deliver_forward_text(const struct delivery *d, const struct forward_owner *owner,
+                          const char *text, size_t len) __attribute__((noreturn));
 
 /* The whole of qlocal (argv as qlocal.8 gives it); exits, or returns the exit code. */
 int qlocal_main(int argc, char **argv);

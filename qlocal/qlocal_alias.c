@@ -7,6 +7,11 @@
  * logged with parent=ID); files, Maildirs and commands are
  * written here; ":include:" files are read now, at delivery.
  *
+ * The same code delivers a login account's ~/.forward (qlocal_forward.c),
+ * as the account: there the account's own name ("\user", "user") means
+ * its mailbox, "./path" and "~/path" are under its home, and a command
+ * gets a clean environment and no shell unless it uses shell syntax.
+ *
  * Any temporary failure makes the whole delivery temporary (done targets
  * may then see the message twice); otherwise a permanent failure of one
  * target makes it permanent.
@@ -18,21 +23,28 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <stralloc.h>
 
 #include "addr.h"
 #include "ctl.h"
+#include "durable.h"
 #include "qlocal.h"
 #include "queue.h"
 
 #define INCLUDE_DEPTH 5       /* nested :include: files */
 #define INCLUDE_MAX 65536     /* bytes read of one :include: file */
 #define FORWARD_MAX 1000      /* addresses forwarded from one alias */
+#define ARGV_MAX 64           /* words of a command run without a shell */
+/* a command with any of these runs through /bin/sh (in ~/.forward) */
+#define SHELL_CHARS "\"'`$&|;<>(){}[]*?~\\!#=%\n"
+#define FORWARD_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 
 struct state {
   const struct delivery *d;
+  const struct forward_owner *owner; /* ~/.forward: the account; NULL: an alias */
   stralloc forward;      /* addresses, each NUL-terminated */
   size_t forward_count;
   int temp;              /* a temporary failure happened */
@@ -62,7 +74,138 @@ static void failed_sys(struct state *st, int code, const char *s1, const char *s
   stralloc_free(&t);
 }
 
-/* Runs "|command" through /bin/sh as this account: the admin asked for a shell. */
+#define RELAY_LINE_MAX 1000   /* bytes of one line of a command's output in the log */
+#define RELAY_WAIT_MS 2000    /* the relay's time to finish after the command */
+
+/* A process that copies what a command writes (its stdout and stderr)
+ * to our fd 2, the log, a line at a time with the queue id and the
+ * recipient in front, so that the line says which delivery it belongs
+ * to: "qlocal: ID <rcpt> pipe: text". Control bytes become '?', a
+ * longer line is cut into pieces. *wfd gets the end the command writes
+ * to. The pid, or -1 (then the command writes to fd 2 as it is). */
+static pid_t output_relay(const struct delivery *d, int *wfd)
+{
+  int po[2];
+  pid_t pid;
+
+  if (pipe(po) == -1) return -1;
+  pid = fork();
+  if (pid == -1) {
+    close(po[0]);
+    close(po[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    stralloc head = {0};
+    char line[RELAY_LINE_MAX + 1];
+    size_t len = 0;
+    char buf[4096];
+    ssize_t r;
+
+    close(po[1]);
+    close(0); /* the message and the report pipe are not the relay's */
+    close(1);
+    if (!stralloc_copys(&head, "qlocal: ") || !stralloc_cats(&head, d->id[0] ? d->id : "-") ||
+        !stralloc_cats(&head, " <") || !stralloc_cats(&head, d->recipient) ||
+        !stralloc_cats(&head, "> pipe: "))
+      _exit(111);
+    for (;;) {
+      ssize_t i;
+      r = read(po[0], buf, sizeof buf);
+      if (r == -1 && errno == EINTR) continue;
+      if (r <= 0) break;
+      for (i = 0; i < r; i++) {
+        char c = buf[i];
+        if (c != '\n') line[len++] = (unsigned char)c < 32 ? '?' : c;
+        if (c == '\n' || len == RELAY_LINE_MAX) {
+          line[len++] = '\n';
+          if (stralloc_catb(&head, line, len)) durable_writeall(2, head.s, head.len);
+          head.len -= len;
+          len = 0;
+        }
+      }
+    }
+    if (len > 0) {
+      line[len++] = '\n';
+      if (stralloc_catb(&head, line, len)) durable_writeall(2, head.s, head.len);
+    }
+    _exit(0);
+  }
+  close(po[0]);
+  *wfd = po[1];
+  return pid;
+}
+
+/* After the command: our end closed, so the relay sees end of file when
+ * the command's copies are gone; it gets RELAY_WAIT_MS to log the rest
+ * (a daemon the command left behind may hold the pipe: not waited for). */
+static void relay_end(pid_t relay, int out_fd)
+{
+  int status;
+  int waited;
+
+  if (relay == -1) return;
+  close(out_fd);
+  for (waited = 0; waited < RELAY_WAIT_MS; waited += 10) {
+    struct timespec ts = {0, 10 * 1000000L};
+    pid_t r = waitpid(relay, &status, WNOHANG);
+    if (r == relay || (r == -1 && errno != EINTR)) return;
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* In the child: sets the environment and runs cmd. An alias's command
+ * runs through /bin/sh (the admin asked for a shell) with SENDER,
+ * RECIPIENT, LOCAL and HOST added; a ~/.forward command gets only those,
+ * HOME, USER, LOGNAME, SHELL and PATH, and a shell only when it uses
+ * shell syntax: else its words are run directly. Returns on failure. */
+static void pipe_exec(const struct delivery *d, const struct forward_owner *owner, const char *cmd)
+{
+  static char *clean[] = {NULL};
+  stralloc local = {0};
+  stralloc words = {0};
+  char *args[ARGV_MAX + 1];
+  const char *at = strrchr(d->recipient, '@');
+  size_t n = 0;
+  size_t i;
+
+  if (!stralloc_copyb(&local, d->recipient,
+                      at != NULL ? (size_t)(at - d->recipient) : strlen(d->recipient)) ||
+      !stralloc_0(&local))
+    return;
+  if (owner != NULL) {
+    environ = clean;
+    if (setenv("HOME", owner->home, 1) == -1 || setenv("USER", local.s, 1) == -1 ||
+        setenv("LOGNAME", local.s, 1) == -1 || setenv("SHELL", "/bin/sh", 1) == -1 ||
+        putenv((char *)FORWARD_PATH) != 0 || chdir(owner->home) == -1)
+      return;
+  }
+  if (setenv("SENDER", d->sender, 1) == -1 || setenv("RECIPIENT", d->recipient, 1) == -1 ||
+      setenv("LOCAL", local.s, 1) == -1 || setenv("HOST", at != NULL ? at + 1 : "", 1) == -1)
+    return;
+  if (owner == NULL || strpbrk(cmd, SHELL_CHARS) != NULL) {
+    args[0] = (char *)"sh";
+    args[1] = (char *)"-c";
+    args[2] = (char *)cmd;
+    args[3] = NULL;
+    execv("/bin/sh", args);
+    return;
+  }
+  /* words separated by blanks, run directly (PATH searched) */
+  if (!stralloc_copys(&words, cmd) || !stralloc_0(&words)) return;
+  for (i = 0; i < words.len - 1 && n < ARGV_MAX; i++) {
+    if (words.s[i] == ' ' || words.s[i] == '\t') {
+      words.s[i] = '\0';
+      continue;
+    }
+    if (i == 0 || words.s[i - 1] == '\0') args[n++] = words.s + i;
+  }
+  if (n == 0 || n == ARGV_MAX) return;
+  args[n] = NULL;
+  execvp(args[0], args);
+}
+
+/* Runs "|command" as this account (pipe_exec) with the message on its input. */
 static void target_pipe(struct state *st, const char *cmd)
 {
   const struct delivery *d = st->d;
@@ -70,10 +213,13 @@ static void target_pipe(struct state *st, const char *cmd)
   pid_t pid;
   int status;
   int werr = 0;
-  const char *at;
+  int out_fd = 2;
+  pid_t relay;
 
+  relay = output_relay(d, &out_fd); /* first: it must not hold the command's input */
   if (pipe(pi) == -1) {
     failed_sys(st, 111, "unable to run ", cmd);
+    relay_end(relay, out_fd);
     return;
   }
   pid = fork();
@@ -81,30 +227,26 @@ static void target_pipe(struct state *st, const char *cmd)
     close(pi[0]);
     close(pi[1]);
     failed_sys(st, 111, "unable to run ", cmd);
+    relay_end(relay, out_fd);
     return;
   }
   if (pid == 0) {
-    stralloc local = {0};
-    char *args[4];
-
     close(pi[1]);
     if (dup2(pi[0], 0) == -1) _exit(111);
     if (pi[0] != 0) close(pi[0]);
-    dup2(2, 1);
-    at = strrchr(d->recipient, '@');
-    if (!stralloc_copyb(&local, d->recipient,
-                        at != NULL ? (size_t)(at - d->recipient) : strlen(d->recipient)) ||
-        !stralloc_0(&local))
-      _exit(111);
-    if (setenv("SENDER", d->sender, 1) == -1 || setenv("RECIPIENT", d->recipient, 1) == -1 ||
-        setenv("LOCAL", local.s, 1) == -1 || setenv("HOST", at != NULL ? at + 1 : "", 1) == -1)
-      _exit(111);
+    if (out_fd != 2) {
+      if (dup2(out_fd, 2) == -1) _exit(111);
+      close(out_fd);
+    }
+    if (st->owner == NULL) {
+      dup2(2, 1);
+    } else {
+      /* a user's command: its output is not for the mail log, its errors are */
+      int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (null == -1 || dup2(null, 1) == -1) _exit(111);
+    }
     signal(SIGPIPE, SIG_DFL);
-    args[0] = (char *)"sh";
-    args[1] = (char *)"-c";
-    args[2] = (char *)cmd;
-    args[3] = NULL;
-    execv("/bin/sh", args);
+    pipe_exec(d, st->owner, cmd);
     _exit(111);
   }
   close(pi[0]);
@@ -114,8 +256,10 @@ static void target_pipe(struct state *st, const char *cmd)
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) {
       failed_sys(st, 111, "unable to wait for ", cmd);
+      relay_end(relay, out_fd);
       return;
     }
+  relay_end(relay, out_fd);
   if (!WIFEXITED(status)) {
     failed(st, 111, "command crashed: ", cmd);
     return;
@@ -193,16 +337,53 @@ nomem:
 
 static void target(struct state *st, const char *t, int depth);
 
-/* ":include:/path": entries separated by commas or line ends, '#' comments. */
+/* A list of targets (an :include: file, a ~/.forward): entries separated
+ * by commas or line ends; '#' at the start of an entry comments out the
+ * rest of the line; double quotes (removed) keep commas and '#' in. */
+static void targets_parse(struct state *st, const char *buf, size_t len, int depth)
+{
+  stralloc entry = {0};
+  size_t i;
+  int comment = 0;
+  int quoted = 0;
+
+  for (i = 0; i <= len; i++) {
+    char c = i < len ? buf[i] : '\n';
+    if (c == '\n') quoted = 0;
+    if (c == '#' && entry.len == 0 && !quoted) comment = 1;
+    if (c == '"' && !comment) {
+      quoted = !quoted;
+      continue;
+    }
+    if (c == '\n' || (c == ',' && !comment && !quoted)) {
+      while (entry.len > 0 && (entry.s[entry.len - 1] == ' ' || entry.s[entry.len - 1] == '\t' ||
+                               entry.s[entry.len - 1] == '\r'))
+        entry.len--;
+      if (entry.len > 0 && !comment) {
+        if (!stralloc_0(&entry)) break;
+        target(st, entry.s, depth + 1);
+      }
+      entry.len = 0;
+      if (c == '\n') comment = 0;
+      continue;
+    }
+    if (comment) continue;
+    if ((c == ' ' || c == '\t') && entry.len == 0 && !quoted) continue;
+    if (!stralloc_append(&entry, &c)) {
+      failed(st, 111, "out of memory", NULL);
+      break;
+    }
+  }
+  stralloc_free(&entry);
+}
+
+/* ":include:/path": a list of targets read now. */
 static void target_include(struct state *st, const char *path, int depth)
 {
   char buf[INCLUDE_MAX];
-  stralloc entry = {0};
   ssize_t len = 0;
   ssize_t r;
-  ssize_t i;
   int fd;
-  int comment = 0;
 
   if (depth >= INCLUDE_DEPTH) {
     failed(st, 100, ":include: nested too deeply: ", path);
@@ -223,32 +404,52 @@ static void target_include(struct state *st, const char *path, int depth)
     len += r;
   }
   close(fd);
-  for (i = 0; i <= len; i++) {
-    char c = i < len ? buf[i] : '\n';
-    if (c == '#' && entry.len == 0) comment = 1;
-    if (c == '\n' || (c == ',' && !comment)) {
-      while (entry.len > 0 && (entry.s[entry.len - 1] == ' ' || entry.s[entry.len - 1] == '\t' ||
-                               entry.s[entry.len - 1] == '\r'))
-        entry.len--;
-      if (entry.len > 0 && !comment) {
-        if (!stralloc_0(&entry)) break;
-        target(st, entry.s, depth + 1);
-      }
-      entry.len = 0;
-      if (c == '\n') comment = 0;
-      continue;
-    }
-    if (comment) continue;
-    if ((c == ' ' || c == '\t') && entry.len == 0) continue;
-    if (!stralloc_append(&entry, &c)) break;
+  targets_parse(st, buf, (size_t)len, depth);
+}
+
+/* In a ~/.forward: is t the account itself ("\user", "user",
+ * "user@its-domain")? */
+static int is_owner(const struct state *st, const char *t)
+{
+  const char *rcpt = st->d->recipient;
+  const char *at = strrchr(rcpt, '@');
+  size_t local_len = at != NULL ? (size_t)(at - rcpt) : strlen(rcpt);
+
+  if (t[0] == '\\') t++;
+  if (strncasecmp(t, rcpt, local_len) != 0) return 0;
+  return t[local_len] == '\0' || strcasecmp(t + local_len, at != NULL ? at : "") == 0;
+}
+
+/* In a ~/.forward: the account's own mailbox, or "./path", "~/path". */
+static void target_owned(struct state *st, const char *t)
+{
+  stralloc path = {0};
+
+  if (is_owner(st, t)) {
+    if (!stralloc_copys(&path, st->owner->mailbox)) goto nomem;
+  } else if (!stralloc_copys(&path, st->owner->home) || !stralloc_cats(&path, t + 1)) {
+    goto nomem;
   }
-  stralloc_free(&entry);
+  if (!stralloc_0(&path)) goto nomem;
+  target_file(st, path.s);
+  stralloc_free(&path);
+  return;
+nomem:
+  stralloc_free(&path);
+  failed(st, 111, "out of memory", NULL);
 }
 
 static void target(struct state *st, const char *t, int depth)
 {
   if (t[0] == '\0') return;
-  if (t[0] == '|') {
+  if (st->owner != NULL &&
+      (is_owner(st, t) || strncmp(t, "./", 2) == 0 || strncmp(t, "~/", 2) == 0)) {
+    target_owned(st, t);
+  } else if (t[0] == '\\' && st->owner != NULL) {
+    target_address(st, t + 1); /* another's name: no bypass of its aliases from here */
+  } else if (t[0] == '\\') {
+    failed(st, 100, "a \\name target is delivered by qlspawn: ", t);
+  } else if (t[0] == '|') {
     target_pipe(st, t + 1);
   } else if (t[0] == '/') {
     target_file(st, t);
@@ -340,18 +541,44 @@ static void forward(struct state *st)
   stralloc_free(&inject);
 }
 
-int deliver_alias(const struct delivery *d, const char *const *targets, size_t n)
+/* Delivers the targets (or, with owner set, the text of a ~/.forward in
+ * targets[0], n = its length) and reports. */
+static void __attribute__((noreturn))
+deliver(const struct delivery *d, const struct forward_owner *owner, const char *const *targets,
+        size_t n, const char *done)
 {
+  char why[REPORT_LINE_MAX + 1];
   struct state st;
   size_t i;
+  int code;
 
   memset(&st, 0, sizeof st);
   st.d = d;
+  st.owner = owner;
   msg_checkloop(d);
-  for (i = 0; i < n; i++) target(&st, targets[i], 0);
+  if (owner != NULL) targets_parse(&st, targets[0], n, 0);
+  else
+    for (i = 0; i < n; i++) target(&st, targets[i], 0);
   if (!st.temp && st.forward_count > 0) forward(&st);
-  if (!stralloc_0(&st.why)) report(111, "out of memory (#4.3.0)", NULL, NULL);
-  if (st.temp) report(111, st.why.s, NULL, NULL);
-  if (st.perm) report(100, st.why.s, NULL, NULL);
-  report(0, "delivered to the alias's targets", NULL, NULL);
+  /* nothing kept: a worker runs one delivery after another */
+  code = st.temp ? 111 : st.perm ? 100 : 0;
+  i = st.why.len < REPORT_LINE_MAX ? st.why.len : REPORT_LINE_MAX;
+  if (i > 0) memcpy(why, st.why.s, i);
+  why[i] = '\0';
+  stralloc_free(&st.why);
+  stralloc_free(&st.forward);
+  if (code == 0) report(0, done, NULL, NULL);
+  report(code, why, NULL, NULL);
+}
+
+int deliver_alias(const struct delivery *d, const char *const *targets, size_t n)
+{
+  deliver(d, NULL, targets, n, "delivered to the alias's targets");
+  return 111;
+}
+
+void deliver_forward_text(const struct delivery *d, const struct forward_owner *owner,
+                          const char *text, size_t len)
+{
+  deliver(d, owner, &text, len, "delivered as ~/.forward says");
 }

@@ -63,6 +63,9 @@ static unsigned long busy;
 static int selfpipe[2];
 static int root_instance;
 static stralloc me;
+static const char *const me_file[] = {"control/me", NULL};
+static struct ctl_watch me_watch = {me_file, {{0}}, 0};
+static const char *job_id; /* the queue id of the job being started, for job_args */
 
 static void die_nomem(void)
 {
@@ -99,14 +102,6 @@ static void result(unsigned long slot, char code, const char *text)
   if (durable_writeall(1, out.s, out.len) == -1) qdie_sys(111, "unable to write to qsend");
   stralloc_free(&out);
 }
-
-struct where {
-  uid_t uid;
-  gid_t gid;
-  stralloc mailbox;   /* NUL-terminated, for a user */
-  stralloc targets;   /* each NUL-terminated, for an alias */
-  int alias;
-};
 
 /* The instance's own accounts (ACCT_VMAIL, ACCT_ALIAS), looked up again
  * at most once a minute: a lookup reads /etc/passwd, once per delivery was
@@ -159,125 +154,244 @@ static int subst_local(stralloc *out, const char *t, const char *local, size_t l
   return stralloc_0(out) ? 0 : -1;
 }
 
-/* 'K' found (w filled), 'D' no such recipient (why set), 'Z' temporary (why set). */
-static char locate(struct where *w, const char *rcpt, const char **why)
+/* A virtual user (users.cdb): 'K' (mailbox, uid and gid filled), 'N' not
+ * one, 'Z' temporary (why set). */
+static char find_user(struct box *b, const char *addr, size_t len, const char **why)
 {
   struct user u;
-  stralloc val = {0};
-  int kind;
-  const char *at = strrchr(rcpt, '@');
-  size_t local_len = at != NULL ? (size_t)(at - rcpt) : strlen(rcpt);
   int r;
 
   memset(&u, 0, sizeof u);
-  w->alias = 0;
-  w->uid = getuid();
-  w->gid = getgid();
-
-  r = users_find(&u, rcpt, strlen(rcpt));
-  if (r != 1) users_free(&u); /* a long-lived daemon: nothing kept per delivery */
-  if (r == -1) {
+  r = users_find(&u, addr, len);
+  if (r != 1) {
+    users_free(&u); /* a long-lived daemon: nothing kept per delivery */
+    if (r == 0) return 'N';
     *why = errno == EPROTO ? "control/users.cdb is damaged (#4.3.0)"
                            : "unable to read control/users.cdb (#4.3.0)";
     return 'Z';
   }
-  if (r == 1) {
-    if (!stralloc_copy(&w->mailbox, &u.mailbox)) die_nomem();
-    if (w->mailbox.len == 0 || w->mailbox.s[w->mailbox.len - 1] != '\0')
-      if (!stralloc_0(&w->mailbox)) die_nomem();
-    users_free(&u);
-    if (root_instance && account(ACCT_VMAIL, &w->uid, &w->gid) == -1) {
-      *why = "no account " ACCT_VMAIL " (#4.3.0)";
-      return 'Z';
-    }
-    return 'K';
+  if (!stralloc_copy(&b->mailbox, &u.mailbox)) die_nomem();
+  if (b->mailbox.len == 0 || b->mailbox.s[b->mailbox.len - 1] != '\0')
+    if (!stralloc_0(&b->mailbox)) die_nomem();
+  users_free(&u);
+  b->home.len = 0;
+  b->uid = getuid();
+  b->gid = getgid();
+  if (root_instance && account(ACCT_VMAIL, &b->uid, &b->gid) == -1) {
+    *why = "no account " ACCT_VMAIL " (#4.3.0)";
+    return 'Z';
   }
+  return 'K';
+}
 
-  r = aliases_find(rcpt, strlen(rcpt), 1, &val, &kind);
-  if (r != 1) stralloc_free(&val);
+/* A login account of the me domain, on a root instance: 'K' (~/Maildir/,
+ * its home for ~/.forward, uid and gid filled) or 'N'. */
+static char find_login(struct box *b, const char *addr, size_t len)
+{
+  const char *at = memrchr(addr, '@', len);
+  size_t local_len = at != NULL ? (size_t)(at - addr) : len;
+  char name[64];
+  struct passwd *pw;
+  struct stat st;
+
+  if (!root_instance || at == NULL || me.len != len - local_len - 1 ||
+      strncasecmp(at + 1, me.s, me.len) != 0 || local_len >= sizeof name)
+    return 'N';
+  memcpy(name, addr, local_len);
+  name[local_len] = '\0';
+  pw = getpwnam(name);
+  /* login accounts only: not root, not the system's own accounts, a real home */
+  if (pw == NULL || pw->pw_uid < SYSTEM_UID_MIN || pw->pw_uid == NOBODY_UID || pw->pw_dir == NULL ||
+      pw->pw_dir[0] != '/' || stat(pw->pw_dir, &st) == -1 || !S_ISDIR(st.st_mode))
+    return 'N';
+  b->uid = pw->pw_uid;
+  b->gid = pw->pw_gid;
+  if (!stralloc_copys(&b->home, pw->pw_dir) || !stralloc_0(&b->home) ||
+      !stralloc_copys(&b->mailbox, pw->pw_dir) || !stralloc_cats(&b->mailbox, "/Maildir/") ||
+      !stralloc_0(&b->mailbox))
+    die_nomem();
+  return 'K';
+}
+
+/* A "\name" target or the alias's own address: that mailbox, with no
+ * aliasing and no ~/.forward. 'K', 'D' (why set), 'Z' (why set). */
+static char add_box(struct where *w, const stralloc *addr, const char **why)
+{
+  struct box *b;
+  size_t i;
+  char code;
+
+  for (i = 0; i < w->box_count; i++)
+    if (w->boxes[i].addr.len == addr->len + 1 &&
+        strncasecmp(w->boxes[i].addr.s, addr->s, addr->len) == 0)
+      return 'K'; /* named twice: delivered once */
+  if (w->box_count == BOXES_MAX) {
+    *why = "too many mailbox targets in the alias (#5.3.5)";
+    return 'D';
+  }
+  b = &w->boxes[w->box_count];
+  if (!stralloc_copy(&b->addr, addr) || !stralloc_0(&b->addr)) die_nomem();
+  code = find_user(b, addr->s, addr->len, why);
+  if (code == 'N') code = find_login(b, addr->s, addr->len);
+  if (code == 'N') {
+    *why = "no mailbox for a \\name target or the alias itself (#5.1.1)";
+    return 'D';
+  }
+  if (code != 'K') return code;
+  b->home.len = 0; /* the mailbox itself: no ~/.forward */
+  w->box_count++;
+  return 'K';
+}
+
+/* The alias's targets (val, as aliases_find gave them) into w: mailboxes
+ * into boxes, the rest into targets. 'K', 'D' or 'Z' (why set). */
+static char split_alias(struct where *w, const char *rcpt, const stralloc *val, int kind,
+                        const char **why)
+{
+  static stralloc t;
+  static stralloc box;
+  size_t local_len = (size_t)(strrchr(rcpt, '@') - rcpt);
+  size_t i;
+
+  w->alias = 1;
+  w->targets.len = 0;
+  for (i = 0; i < val->len; i += strlen(val->s + i) + 1) {
+    int r;
+    t.len = 0;
+    if (kind == 'c') {
+      if (subst_local(&t, val->s + i, rcpt, local_len) == -1) die_nomem();
+    } else if (!stralloc_cats(&t, val->s + i) || !stralloc_0(&t)) {
+      die_nomem();
+    }
+    r = aliases_mailbox(t.s, rcpt, strlen(rcpt), &box);
+    if (r == -1) die_nomem();
+    if (r == 1) {
+      char code = add_box(w, &box, why);
+      if (code != 'K') return code;
+      continue;
+    }
+    if (!stralloc_cat(&w->targets, &t)) die_nomem();
+  }
+  if (w->targets.len == 0 && w->box_count == 0) {
+    *why = "the alias has no targets (#5.1.1)";
+    return 'D';
+  }
+  if (w->targets.len > 0 && root_instance && account(ACCT_ALIAS, &w->uid, &w->gid) == -1) {
+    *why = "no account " ACCT_ALIAS " (#4.3.0)";
+    return 'Z';
+  }
+  return 'K';
+}
+
+/* Where mail for rcpt goes (aliases.h, "Precedence"): 'K' found (w
+ * filled), 'D' no such recipient (why set), 'Z' temporary (why set). */
+static char locate(struct where *w, const char *rcpt, const char **why)
+{
+  stralloc val = {0};
+  int kind;
+  int r;
+  char user;
+  char code;
+  size_t len = strlen(rcpt);
+
+  w->alias = 0;
+  w->box_count = 0;
+  w->targets.len = 0;
+  w->uid = getuid();
+  w->gid = getgid();
+
+  user = find_user(&w->self, rcpt, len, why);
+  if (user == 'Z') return user;
+  r = aliases_find(rcpt, len, 1, &val, &kind);
   if (r == -1) {
+    stralloc_free(&val);
     *why = errno == EPROTO ? "control/aliases.cdb is damaged (#4.3.0)"
                            : "unable to read control/aliases.cdb (#4.3.0)";
     return 'Z';
   }
-  if (r == 1) {
-    size_t i;
-    w->alias = 1;
-    w->targets.len = 0;
-    for (i = 0; i < val.len; i += strlen(val.s + i) + 1) {
-      if (kind == 'c') {
-        if (subst_local(&w->targets, val.s + i, rcpt, local_len) == -1) die_nomem();
-      } else if (!stralloc_cats(&w->targets, val.s + i) || !stralloc_0(&w->targets)) {
-        die_nomem();
-      }
-    }
+  /* a virtual user's alias counts only when it names the user; a
+   * catch-all never does */
+  if (r == 1 && user == 'K') {
+    r = kind == 'c' ? 0 : aliases_namesself(&val, rcpt, len);
+    if (r == -1) die_nomem();
+  }
+  if (r == 1 && strchr(rcpt, '@') != NULL) {
+    code = split_alias(w, rcpt, &val, kind, why);
     stralloc_free(&val);
-    if (w->targets.len == 0) {
-      *why = "the alias has no targets (#5.1.1)";
-      return 'D';
-    }
-    if (root_instance && account(ACCT_ALIAS, &w->uid, &w->gid) == -1) {
-      *why = "no account " ACCT_ALIAS " (#4.3.0)";
-      return 'Z';
-    }
-    return 'K';
+    return code;
   }
+  stralloc_free(&val);
+  if (user == 'K') return 'K';
 
-  /* system accounts of the me domain, on a root instance */
-  if (root_instance && at != NULL && me.len == strlen(at + 1) &&
-      strncasecmp(at + 1, me.s, me.len) == 0 && local_len < 64) {
-    char name[64];
-    struct passwd *pw;
-    memcpy(name, rcpt, local_len);
-    name[local_len] = '\0';
-    struct stat st;
-    pw = getpwnam(name);
-    /* login accounts only: not root, not the system's own accounts, a real home */
-    if (pw != NULL && pw->pw_uid >= SYSTEM_UID_MIN && pw->pw_uid != NOBODY_UID &&
-        pw->pw_dir != NULL && pw->pw_dir[0] == '/' && stat(pw->pw_dir, &st) == 0 &&
-        S_ISDIR(st.st_mode)) {
-      w->uid = pw->pw_uid;
-      w->gid = pw->pw_gid;
-      if (!stralloc_copys(&w->mailbox, pw->pw_dir) || !stralloc_cats(&w->mailbox, "/Maildir/") ||
-          !stralloc_0(&w->mailbox))
-        die_nomem();
-      return 'K';
-    }
-  }
+  if (find_login(&w->self, rcpt, len) == 'K') return 'K';
   *why = "no such user here (#5.1.1)";
   return 'D';
 }
 
-/* qlocal's argv for a delivery (qlocal.8), NULL-terminated; points into w. */
-static const char **job_args(const struct where *w, const char *lenbuf, const char *sender,
-                             const char *rcpt)
+/* qlocal's argv (qlocal.8), NULL-terminated; points into its arguments.
+ * targets NULL: a delivery into mailbox (with HOME/.forward when home is
+ * not NULL); else an alias's targets. qlocal gets -i with the queue id of
+ * the job being started (job_id), for the log lines of a command. */
+const char **job_args(const char *lenbuf, const char *sender, const char *rcpt,
+                      const stralloc *targets, const char *mailbox, const char *home)
 {
   const char **args;
   size_t count = 0;
   size_t n = 0;
   size_t i;
 
-  if (w->alias)
-    for (i = 0; i < w->targets.len; i += strlen(w->targets.s + i) + 1) count++;
-  args = calloc(count + 12, sizeof *args);
+  if (targets != NULL)
+    for (i = 0; i < targets->len; i += strlen(targets->s + i) + 1) count++;
+  args = calloc(count + 16, sizeof *args);
   if (args == NULL) die_nomem();
   args[n++] = "qlocal";
+  if (job_id != NULL) {
+    args[n++] = "-i";
+    args[n++] = job_id;
+  }
   args[n++] = "-l";
   args[n++] = lenbuf;
   args[n++] = "-s";
   args[n++] = sender;
   args[n++] = "-r";
   args[n++] = rcpt;
-  if (w->alias) {
+  if (targets != NULL) {
     args[n++] = "-A";
     args[n++] = "--";
-    for (i = 0; i < w->targets.len; i += strlen(w->targets.s + i) + 1) args[n++] = w->targets.s + i;
+    for (i = 0; i < targets->len; i += strlen(targets->s + i) + 1) args[n++] = targets->s + i;
   } else {
+    if (home != NULL) {
+      args[n++] = "-h";
+      args[n++] = home;
+    }
     args[n++] = "--";
-    args[n++] = w->mailbox.s;
+    args[n++] = mailbox;
   }
   args[n] = NULL;
   return args;
+}
+
+/* 1 if any part of the delivery would run as root. */
+static int delivers_as_root(const struct where *w)
+{
+  size_t i;
+
+  if (!w->alias) return w->self.uid == 0;
+  if (w->targets.len > 0 && w->uid == 0) return 1;
+  for (i = 0; i < w->box_count; i++)
+    if (w->boxes[i].uid == 0) return 1;
+  return 0;
+}
+
+/* 1 if HOME/.forward exists (of any type: qlocal decides, as the account). */
+static int has_forward(const char *home)
+{
+  static stralloc fn;
+  struct stat st;
+
+  if (!stralloc_copys(&fn, home) || !stralloc_cats(&fn, "/.forward") || !stralloc_0(&fn))
+    die_nomem();
+  return lstat(fn.s, &st) == 0;
 }
 
 static void start(unsigned long slot, const char *id, const char *sender, const char *rcpt)
@@ -295,6 +409,9 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   pid_t pid;
   const char **args;
   struct stat st;
+  uid_t uid;
+  gid_t gid;
+  const char *home = NULL;
 
   if (id[scan_ulong(id, &idnum)] != '\0') qdie(111, "protocol error: bad queue id");
   code = locate(&w, rcpt, &why);
@@ -302,10 +419,12 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     result(slot, code, why);
     return;
   }
-  if (w.uid == 0) {
+  if (delivers_as_root(&w)) {
     result(slot, 'Z', "refusing to deliver as root (#4.3.0)");
     return;
   }
+  uid = w.alias ? w.uid : w.self.uid;
+  gid = w.alias ? w.gid : w.self.gid;
   queue_path(path, "mess", idnum);
   /* root, in a directory of the queue's: no link followed, no FIFO
    * waited on, nothing but a plain file read */
@@ -327,9 +446,18 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     return;
   }
   lenbuf[fmt_ulonglong(lenbuf, msglen)] = '\0';
-  args = job_args(&w, lenbuf, sender, rcpt);
-  if (!w.alias && w.mailbox.len > 1 && w.mailbox.s[w.mailbox.len - 2] == '/' &&
-      worker_start(slot, w.uid, w.gid, fd, args) == 0) {
+  job_id = id;
+  if (w.alias) {
+    args = job_args(lenbuf, sender, rcpt, &w.targets, NULL, NULL);
+  } else {
+    /* ~/.forward is read by the delivery, as the account; root only
+     * looks whether there is one, to fork for it instead of a worker */
+    if (w.self.home.len > 0 && has_forward(w.self.home.s)) home = w.self.home.s;
+    args = job_args(lenbuf, sender, rcpt, NULL, w.self.mailbox.s, home);
+  }
+  if (!w.alias && home == NULL && w.self.mailbox.len > 1 &&
+      w.self.mailbox.s[w.self.mailbox.len - 2] == '/' &&
+      worker_start(slot, uid, gid, fd, args) == 0) {
     close(fd);
     free(args);
     children[slot].pid = -1; /* busy in a worker */
@@ -359,8 +487,9 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     signal(SIGPIPE, SIG_DFL);
     child_close_fds();
     if (dup2(fd, 0) == -1 || dup2(pi[1], 1) == -1) _exit(111);
+    if (w.box_count > 0) alias_run(&w, lenbuf, sender, rcpt, args);
     if (getuid() == 0 || geteuid() == 0) {
-      if (setgroups(1, &w.gid) == -1 || setgid(w.gid) == -1 || setuid(w.uid) == -1) _exit(111);
+      if (setgroups(1, &gid) == -1 || setgid(gid) == -1 || setuid(uid) == -1) _exit(111);
     }
     if (getuid() == 0 || geteuid() == 0) _exit(111);
     while (args[n] != NULL) n++;
@@ -473,6 +602,14 @@ static void job_run(void)
   start(slot, id, sender, rcpt);
 }
 
+/* control/me again if it changed since the last job (one stat a job):
+ * qsend routed this job with what it read just now. */
+static void me_check(void)
+{
+  if (ctl_changed(&me_watch) == 1 && ctl_readline(&me, "control/me", "localhost") == -1)
+    qwarn_sys("unable to read control/me, keeping the previous name");
+}
+
 /* Splits what came in on fd 0 into jobs: a job ends with an empty record. */
 static void jobs_feed(stralloc *in)
 {
@@ -496,6 +633,7 @@ static void jobs_feed(stralloc *in)
     }
     if (!complete) break;
     if (!stralloc_copyb(&jobbuf, in->s + pos, i - pos)) die_nomem();
+    me_check();
     job_run();
     pos = i + 1;
   }
@@ -521,6 +659,7 @@ int main(int argc, char **argv)
     qdie(100, "usage: " USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   root_instance = getuid() == 0;
+  ctl_changed(&me_watch);
   if (ctl_readline(&me, "control/me", "localhost") == -1) qdie_sys(111, "unable to read control/me");
 
   slot_count = conc;

@@ -132,7 +132,7 @@ tmp=$conf.tmp
   echo "service auth {"
   echo "  vsz_limit = 0"
   if [ "$uid" = 0 ]; then
-    echo "  # qauth reads users.cdb and counts failures in auth/: it runs as root"
+    echo "  # qauth reads the password hashes and counts failures in auth/: it runs as root"
     echo "  # (and never changes its uid under Dovecot: -d)"
     echo "  user = root"
   fi

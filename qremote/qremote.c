@@ -35,14 +35,15 @@
 #include "bflush.h"
 #include "addr.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qremote.h"
 #include "spawnproto.h"
 
 #define USAGE "qremote [-r route] domain"
-#define DEFAULT_TIMEOUT_CONNECT 60
-#define DEFAULT_TIMEOUT_REMOTE 1200
+#define DEFAULT_TIMEOUT_CONNECT CTLDEF_TIMEOUTCONNECT
+#define DEFAULT_TIMEOUT_REMOTE CTLDEF_TIMEOUTREMOTE
 
 static void die_usage(void) { qdie(100, "usage: ", USAGE); }
 static void die_nomem(void) { qdie(111, "fatal: out of memory"); }

@@ -939,8 +939,14 @@ static void log_results(const struct job *j)
       stralloc_free(&text);
       continue;
     }
-    qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
-         " tls ", tls_text, " result ", res, ": ", text.s);
+    /* the text names the host already ("HOST [IP] said: ...") where it
+     * answered or failed: the line gives it once */
+    if (strstr(text.s, host_label()) != NULL)
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", tls_text, " result ", res, ": ",
+           text.s);
+    else
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
+           " tls ", tls_text, " result ", res, ": ", text.s);
     stralloc_free(&text);
   }
 }

@@ -36,11 +36,12 @@
 #include <stralloc.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "qsend_dsn.h"
 #include "queue.h"
 
-#define DEFAULT_BOUNCEMAXBYTES 100000
-#define DEFAULT_LIFETIME 432000
+#define DEFAULT_BOUNCEMAXBYTES CTLDEF_BOUNCEMAXBYTES
+#define DEFAULT_LIFETIME CTLDEF_QUEUELIFETIME
 #define FOLD_AT 76               /* RFC 5322 2.1.1: lines should stay under 78 */
 #define HEADER_MIN 65536          /* header bytes attached when bouncemaxbytes is 0 */
 
@@ -346,7 +347,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   if (!stralloc_0(&me)) goto fail;
   --me.len;
   if (double_bounce) {
-    if (ctl_readline(&to, "control/doublebounceto", "postmaster") == -1) goto fail;
+    if (ctl_readline(&to, "control/doublebounceto", CTLDEF_DOUBLEBOUNCETO) == -1) goto fail;
     if (memchr(to.s, '@', to.len) == NULL &&
         (!stralloc_append(&to, "@") || !stralloc_cat(&to, &me)))
       goto fail;

@@ -316,6 +316,26 @@ static int flush_matches(const struct msg *m, size_t idx, const struct flush_req
   return 0;
 }
 
+/* The log line of a flush: what it asked for and how many recipients it
+ * made due, so that a filtered flush is told from a full one. */
+static void flush_log(const struct flush_req *reqs, size_t nreq, unsigned long due)
+{
+  char num[FMT_ULONG];
+  size_t i;
+
+  num[fmt_ulong(num, due)] = '\0';
+  if (nreq == 0) {
+    qlog("flush: every deferred recipient is due now (", num, ")");
+    return;
+  }
+  for (i = 0; i < nreq; i++)
+    qlog("flush: filtered: ",
+         reqs[i].kind == 'R' ? "recipient contains " : reqs[i].kind == 'S' ? "sender contains "
+                                                                             : "queue id ",
+         reqs[i].text);
+  qlog("flush: filtered: ", num, " deferred recipients due now");
+}
+
 void sched_flush(void)
 {
   struct flush_req *reqs;
@@ -323,6 +343,7 @@ void sched_flush(void)
   size_t n = heap_len;
   struct msg **all;
   size_t i;
+  unsigned long due = 0;
 
   reqs = malloc(FLUSH_MAX * sizeof *reqs);
   if (reqs == NULL) die_nomem();
@@ -339,6 +360,7 @@ void sched_flush(void)
       if (r->state != RCPT_PENDING || r->held) continue; /* held: only qqueue releases it */
       if (nreq > 0 && !flush_matches(m, j, reqs, nreq)) continue;
       r->next = 0;
+      due++;
       if (nreq > 0 && r->remote) {
         /* a flushed destination gets its chance again too */
         const char *at = strrchr(rcpt_addr(m, j), '@');
@@ -348,6 +370,7 @@ void sched_flush(void)
     heap_remove(m);
     place(m);
   }
+  flush_log(reqs, nreq, due);
   free(all);
   free(reqs);
 }
@@ -735,8 +758,15 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   sched_report(m, DSN_DELAYED, delayed, ndelayed, &ok);
   if (ok)
     for (i = 0; i < ndelayed; i++) {
+      stralloc to = {0};
       m->r[delayed[i].idx].warned = 1;
       info_append(m, 'W', delayed[i].idx, NULL);
+      if (!stralloc_copys(&to, "sent to <") ||
+          !stralloc_cats(&to, queue_env_str(&m->env, m->env.sender)) ||
+          !stralloc_cats(&to, ">") || !stralloc_0(&to))
+        die_nomem();
+      log_result(m, delayed[i].idx, remote, "delay warning", to.s);
+      stralloc_free(&to);
     }
   sched_report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
 

@@ -3,7 +3,7 @@
 QSMTPD_PURE = qsmtpd/qsmtpd_parse.o qsmtpd/qsmtpd_data.o qsmtpd/qsmtpd_received.o \
   qsmtpd/qsmtpd_policy.o
 QSMTPD_OBJ = qsmtpd/qsmtpd.o qsmtpd/qsmtpd_io.o qsmtpd/qsmtpd_inject.o qsmtpd/qsmtpd_auth.o \
-  qsmtpd/qsmtpd_tls.o qsmtpd/qsmtpd_dns.o $(QSMTPD_PURE)
+  qsmtpd/qsmtpd_tls.o qsmtpd/qsmtpd_dns.o qsmtpd/qsmtpd_generics.o $(QSMTPD_PURE)
 PROGS += qsmtpd/qsmtpd
 MANS += qsmtpd/qsmtpd.8
 UNITTESTS += tests/unit/u_qsmtpd_parse tests/unit/u_qsmtpd_data tests/unit/u_qsmtpd_policy
@@ -13,10 +13,12 @@ FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data
 # (per connection with -s 1); a static program holds no relocated copies of
 # shared libraries
 # qsmtpd writes the queue with qinject's code when QINJECT is not set
-QSMTPD_QINJECT = qinject/qinject_env.o qinject/qinject_msg.o qinject/qinject_fmt.o
+QSMTPD_QINJECT = qinject/qinject_env.o qinject/qinject_msg.o qinject/qinject_fmt.o \
+  qinject/sendmail_rw.o qinject/sendmail_hdr.o
 qsmtpd/qsmtpd: $(call fast,$(QSMTPD_OBJ) $(QSMTPD_QINJECT)) $(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 qsmtpd/qsmtpd_inject.o qsmtpd/qsmtpd_inject.m.o: CFLAGS += -Iqinject
+qsmtpd/qsmtpd_generics.o qsmtpd/qsmtpd_generics.m.o: CFLAGS += -Iqinject
 
 tests/unit/u_qsmtpd_%.o: tests/unit/u_qsmtpd_%.c
 	$(CC) $(CFLAGS) -Iqsmtpd -Itests/unit -c -o $@ $<

@@ -41,6 +41,7 @@
 #include "aliases.h"
 #include "cdbmap.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "ipaddr.h"
 #include "listenproto.h"
 #include "qlog.h"
@@ -49,11 +50,11 @@
 
 #define USAGE "qsmtpd"
 #define MAX_ERRORS 50         /* bad commands per session; then 421 */
-#define DEFAULT_MAXRCPT 1000
-#define DEFAULT_MAXHOPS 100
-#define DEFAULT_TIMEOUT 1200
-#define DEFAULT_TIMEOUT_STRESS 10
-#define DEFAULT_DATARATE 1024
+#define DEFAULT_MAXRCPT CTLDEF_MAXRCPT
+#define DEFAULT_MAXHOPS CTLDEF_MAXHOPS
+#define DEFAULT_TIMEOUT CTLDEF_TIMEOUTSMTPD
+#define DEFAULT_TIMEOUT_STRESS CTLDEF_TIMEOUTSTRESS
+#define DEFAULT_DATARATE CTLDEF_DATARATE
 
 struct session sess;
 
@@ -68,6 +69,8 @@ static int stripnul;              /* control/stripnul: NUL bytes dropped, not re
 static int longheaders;           /* control/longheaders: header lines over 998 octets relayed */
 static int relax_pipelining;      /* control/relaxpipelining: no pipelining checks */
 static int authsender;            /* 0 off, 1 address, 2 domain */
+static int submission_generics;   /* control/submissiongenerics: rewrite what users submit */
+static int tx_generics;           /* this transaction's sender and header are rewritten */
 
 /* the connection */
 static int conn_rejected;         /* access refused the client: only QUIT */
@@ -266,6 +269,7 @@ static void tx_reset(void)
   envelope.len = 0;
   env_rcpt_start = 0;
   tx_sender[0] = '\0';
+  tx_generics = 0;
   tx_body_started = 0;
   tx_bytes = 0;
   tx_toobig = 0;
@@ -404,6 +408,21 @@ static int same_domain(const char *a, const char *b)
   return alen > 0 && alen == blen && strncasecmp(da, db, alen) == 0;
 }
 
+/* authsender=address: the login itself, or an address whose alias (not a
+ * catch-all) names the login. 1 owned, 0 not, -1 lookup error. */
+static int sender_owned(const char *sender, size_t len, const char *user)
+{
+  stralloc targets = {0};
+  int kind;
+  int r;
+
+  if (strcasecmp(sender, user) == 0) return 1;
+  r = aliases_find(sender, len, 1, &targets, &kind);
+  if (r == 1) r = kind != 'c' && alias_names_user(sender, targets.s, targets.len, user);
+  stralloc_free(&targets);
+  return r;
+}
+
 static void smtp_mail(const char *arg, size_t len)
 {
   struct mail_args m;
@@ -438,9 +457,15 @@ static void smtp_mail(const char *arg, size_t len)
     return;
   }
   if (sess.authed && authsender != 0) {
-    int own = authsender == 1 ? strcasecmp(m.addr.s, sess.authuser) == 0
-                              : same_domain(m.addr.s, sess.authuser);
-    if (!own || m.addr.null) {
+    int own = m.addr.null ? 0
+              : authsender == 1 ? sender_owned(m.addr.s, m.addr.len, sess.authuser)
+                                : same_domain(m.addr.s, sess.authuser);
+    if (own == -1) {
+      reply("451 4.3.0 temporary lookup failure\r\n");
+      tx_sender[0] = '\0';
+      return;
+    }
+    if (!own) {
       err = "553 5.7.1 sender address not owned by the authenticated user\r\n";
       log_reject(NULL, err);
       reply(err);
@@ -465,6 +490,17 @@ static void smtp_mail(const char *arg, size_t len)
       case ACT_DISCARD: tx_discard = 1; break;
       default: break;
     }
+  }
+  tx_generics = 0;
+  if (sess.authed && submission_generics) { /* qsmtpd_generics.c */
+    if (generics_start(&sess.me) == -1 || generics_sender(m.addr.s, sizeof m.addr.s) == -1) {
+      reply("451 4.3.0 unable to read control/generics or masquerading\r\n");
+      tx_sender[0] = '\0';
+      return;
+    }
+    m.addr.len = strlen(m.addr.s);
+    memcpy(tx_sender, m.addr.s, m.addr.len + 1);
+    tx_generics = 1;
   }
   envelope.len = 0;
   if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
@@ -620,6 +656,7 @@ static const char *body_start(int mode)
 
   smtpdata_init(&tx_data, mode, barelf, data_put, NULL);
   tx_data.stripnul = stripnul;
+  if (tx_generics) tx_data.rewrite = generics_field;
   tx_bytes = 0;
   tx_toobig = 0;
   if (tx_discard || conn_discard) {
@@ -1019,7 +1056,7 @@ static void read_config(void)
   if (!stralloc_0(&sess.me)) die_nomem();
   if (ctl_readlist(&locals, "control/locals") == -1) die_config("control/locals");
   if (ctl_readlist(&rcpthosts, "control/rcpthosts") == -1) die_config("control/rcpthosts");
-  setting(&databytes, "control/databytes", 0, 1, 0);
+  setting(&databytes, "control/databytes", CTLDEF_DATABYTES, 1, 0);
   setting(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT, 0, 1);
   setting(&maxhops, "control/maxhops", DEFAULT_MAXHOPS, 0, 2);
   setting(&timeout_sec, "control/timeoutsmtpd", DEFAULT_TIMEOUT, 0, 3);
@@ -1029,9 +1066,15 @@ static void read_config(void)
   stripnul = access("control/stripnul", F_OK) == 0;
   longheaders = access("control/longheaders", F_OK) == 0;
   relax_pipelining = access("control/relaxpipelining", F_OK) == 0;
+  submission_generics = access("control/submissiongenerics", F_OK) == 0;
   if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
-  if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
+  /* submission (587, 465): an authenticated user sends as itself and its
+   * aliases unless the admin says otherwise (TLS active this early is
+   * implicit TLS: STARTTLS comes after the greeting) */
+  if (ctl_readline(&scratch, "control/authsender",
+                   sess.submission || sess.tls ? "address" : CTLDEF_AUTHSENDER) == -1)
+    die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;

@@ -81,6 +81,7 @@ int smtp_bdat_parse(const char *s, size_t len, unsigned long long *size, int *la
 /* ---- DATA and BDAT (qsmtpd_data.c) ---- */
 
 #define DATA_BUFSIZE 4096
+#define DATA_HOLD_MAX 4096 /* bytes of a From:, Sender: or Reply-To: field held to rewrite */
 
 /* The DATA state machine: turns what the client sends into the message
  * the queue holds. Mode DATA_DOT (DATA): dot-unstuffing and CRLF.CRLF as
@@ -112,6 +113,14 @@ struct smtpdata {
   unsigned long long outbytes; /* bytes handed to put */
   void (*put)(void *cookie, const char *s, size_t len);
   void *cookie;
+  /* set after smtpdata_init to rewrite From:, Sender:, Reply-To: (the
+   * whole field, continuation lines and final LF included, in field);
+   * returns the length of the replacement, pointed to by *out */
+  size_t (*rewrite)(void *cookie, const char *field, size_t len, const char **out);
+  void *rewrite_cookie;
+  int holding;      /* such a field is in hold */
+  char hold[DATA_HOLD_MAX];
+  size_t holdlen;
 };
 
 void smtpdata_init(struct smtpdata *d, int mode, int barelf,
@@ -121,6 +130,17 @@ size_t smtpdata_feed(struct smtpdata *d, const char *s, size_t len);
 /* End of the message (after the end of data or BDAT LAST): a pending CR
  * is bare; the output is flushed. */
 void smtpdata_finish(struct smtpdata *d);
+
+/* ---- generics for submission (qsmtpd_generics.c) ---- */
+
+/* Reads generics and masquerading for this transaction (me: control/me).
+ * 0, -1 + errno. */
+int generics_start(const stralloc *me);
+/* Rewrites the envelope sender in place (size bytes room), when
+ * control/masquerade_envelope says so. 0, -1 + errno. */
+int generics_sender(char *sender, size_t size);
+/* The smtpdata rewrite hook: the field with its addresses rewritten. */
+size_t generics_field(void *cookie, const char *f, size_t flen, const char **out);
 
 /* ---- Received: (qsmtpd_received.c) ---- */
 
@@ -160,6 +180,11 @@ int access_action(const char *val, size_t len, const char *def, char *reply, siz
 /* For an alias whose first target is "error:x.y.z text", the reply line;
  * 0 if the target is not an error target. */
 int alias_error_reply(const char *target, size_t len, char *reply, size_t max);
+
+/* authsender=address: whether the alias targets (each followed by '\0',
+ * tlen bytes in all) of sender name the login user, written in full or,
+ * for a bare local part, at the sender's domain (any case). 1 yes, 0 no. */
+int alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user);
 
 /* The reply for qinject's wait status (qmail-queue exit codes). */
 const char *inject_reply(int status);

@@ -17,7 +17,10 @@
  * Delivered-To: fields (d->hops, for the loop check). It measures the
  * longest header line (d->hline_max; RFC 5322 2.1.1 allows 998 octets).
  * A NUL byte sets d->nul (the caller refuses the message) or, with
- * stripnul, is dropped.
+ * stripnul, is dropped. With d->rewrite set (generics for submission),
+ * a From:, Sender: or Reply-To: field is held whole, continuation lines
+ * included (up to DATA_HOLD_MAX bytes; a longer one passes as it is), and
+ * what d->rewrite makes of it goes out in its place.
  */
 #include <string.h>
 
@@ -36,6 +39,7 @@
 #define H_PASS 2   /* passing the rest of the line */
 #define H_DROP 3   /* dropping the rest of the line */
 #define H_BODY 4   /* past the header section */
+#define H_HOLD 5   /* holding a field for d->rewrite */
 
 static void out_flush_data(struct smtpdata *d)
 {
@@ -75,6 +79,35 @@ static int name_is(const struct smtpdata *d, const char *want)
   return 1;
 }
 
+/* The held field goes out, as d->rewrite makes it. */
+static void release(struct smtpdata *d)
+{
+  const char *o = d->hold;
+  size_t n = d->rewrite(d->rewrite_cookie, d->hold, d->holdlen, &o);
+  size_t i;
+
+  d->holding = 0;
+  d->holdlen = 0;
+  for (i = 0; i < n; i++) emit(d, o[i]);
+}
+
+/* One more byte of the held field; too long a field passes as it is. */
+static void hold_byte(struct smtpdata *d, char c)
+{
+  size_t i;
+
+  if (d->holdlen < sizeof d->hold) {
+    d->hold[d->holdlen++] = c;
+    d->hstate = c == '\n' ? H_START : H_HOLD;
+    return;
+  }
+  for (i = 0; i < d->holdlen; i++) emit(d, d->hold[i]);
+  emit(d, c);
+  d->holding = 0;
+  d->holdlen = 0;
+  d->hstate = c == '\n' ? H_START : H_PASS;
+}
+
 /* The header stage: one byte of the message with LF line ends. */
 static void header_byte(struct smtpdata *d, char c)
 {
@@ -91,7 +124,17 @@ static void header_byte(struct smtpdata *d, char c)
     case H_DROP:
       if (c == '\n') d->hstate = H_START;
       return;
+    case H_HOLD:
+      hold_byte(d, c);
+      return;
     case H_START:
+      if (d->holding) {
+        if (c == ' ' || c == '\t') { /* the held field goes on */
+          hold_byte(d, c);
+          return;
+        }
+        release(d);
+      }
       if (c == '\n') {         /* the empty line: the body follows */
         emit(d, c);
         d->hstate = H_BODY;
@@ -129,6 +172,15 @@ static void header_byte(struct smtpdata *d, char c)
       return;
     }
     if (name_is(d, "received") || name_is(d, "delivered-to")) d->hops++;
+    if (d->rewrite != NULL &&
+        (name_is(d, "from") || name_is(d, "sender") || name_is(d, "reply-to"))) {
+      memcpy(d->hold, d->name, d->namelen);
+      d->holdlen = d->namelen;
+      d->namelen = 0;
+      d->holding = 1;
+      hold_byte(d, c);
+      return;
+    }
     emit_name(d);
     emit(d, c);
     d->hstate = H_PASS;
@@ -260,6 +312,7 @@ void smtpdata_finish(struct smtpdata *d)
     }
     d->state = T_BOL;
   }
+  if (d->holding) release(d);
   if (d->hstate == H_NAME) {
     emit_name(d);
     d->hstate = H_BODY;

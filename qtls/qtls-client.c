@@ -5,7 +5,8 @@
  * socket pair, the plaintext side. Writes one status line on fd 0,
  * "Y proto cipher verified|unverified cn\n" or "N reason\n", and after Y
  * relays until both directions are closed. See qtls-client.8.
- * Exit: 0 after a session; 100 when -v verification failed (or usage);
+ * -T: DANE, the TLSA records of the server (RFC 7672; see dane_setup).
+ * Exit: 0 after a session; 100 when -v or DANE verification failed (or usage);
  * 111 when the handshake failed or the session ended with an error.
  * Plain POSIX and OpenSSL only: never libowfat (see qtls.h).
  */
@@ -23,16 +24,21 @@
 
 #include "qtls_ssl.h"
 
-#define USAGE "qtls-client [-h hostname] [-v] [-C cafile] [-t timeout]"
+#define USAGE "qtls-client [-h hostname] [-v] [-C cafile] [-t timeout] [-T tlsa]..."
 
 #define NET_FD 3   /* the network socket, from qremote */
 #define PLAIN_FD 0 /* qremote's socket pair */
 #define HOST_MAX 255 /* RFC 1035 2.3.4: a domain name's length */
+#define TLSA_MAX 32  /* -T records */
+#define TLSA_DATA_MAX 8192 /* bytes of one record's data (a whole certificate) */
 
 static const char *host = NULL;
 static int verify = 0;
 static const char *cafile = NULL;
 static unsigned int timeout = QTLS_TIMEOUT;
+static const char *tlsa[TLSA_MAX]; /* -T "usage selector mtype hex" */
+static int tlsa_count = 0;
+static int dane = 0;               /* a usable TLSA record was given: DANE decides */
 
 static void die_usage(void) { qtls_die(100, "usage: " USAGE); }
 
@@ -86,7 +92,72 @@ static SSL_CTX *client_ctx(void)
     refuse_lib("unable to load CA store: ");
   }
   SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+  if (tlsa_count > 0 && SSL_CTX_dane_enable(ctx) <= 0) refuse_lib("unable to enable DANE: ");
   return ctx;
+}
+
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* One -T record, "usage selector mtype hex", into its fields. 0, -1 malformed. */
+static int tlsa_parse(const char *s, unsigned int f[3], unsigned char *data, size_t *len)
+{
+  size_t n = 0;
+
+  for (int k = 0; k < 3; k++) {
+    unsigned int v = 0;
+    int digits = 0;
+
+    while (*s >= '0' && *s <= '9' && digits < 4) v = v * 10 + (unsigned int)(*s++ - '0'), digits++;
+    if (digits == 0 || v > 255 || *s++ != ' ') return -1;
+    f[k] = v;
+  }
+  while (s[0] != '\0') {
+    int hi = hexval(s[0]);
+    int lo = hi < 0 ? -1 : hexval(s[1]);
+
+    if (lo < 0 || n == TLSA_DATA_MAX) return -1;
+    data[n++] = (unsigned char)(hi << 4 | lo);
+    s += 2;
+  }
+  *len = n;
+  return n > 0 ? 0 : -1;
+}
+
+/* RFC 7672: DANE for SMTP. The TLSA records of the MX host, DNSSEC-valid
+ * (qremote's business), are the only trust anchors: DANE-EE(3) matches the
+ * server's own certificate or key, with no name check (3.1.1); DANE-TA(2)
+ * a trust anchor in the chain, with the names checked against host (3.2).
+ * PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP (3.1.3). With no usable
+ * record, TLS is still required but not authenticated (2.2). */
+static void dane_setup(SSL *ssl)
+{
+  static unsigned char data[TLSA_DATA_MAX];
+  int usable = 0;
+
+  if (SSL_dane_enable(ssl, host) <= 0) refuse_lib("unable to enable DANE: ");
+  SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  for (int i = 0; i < tlsa_count; i++) {
+    unsigned int f[3];
+    size_t len;
+    int r;
+
+    if (tlsa_parse(tlsa[i], f, data, &len) == -1) refuse(111, "malformed TLSA record: ", tlsa[i]);
+    if (f[0] != 2 && f[0] != 3) continue;
+    r = SSL_dane_tlsa_add(ssl, (uint8_t)f[0], (uint8_t)f[1], (uint8_t)f[2], data, len);
+    if (r < 0) refuse_lib("unable to use a TLSA record: ");
+    if (r > 0) usable++;
+  }
+  ERR_clear_error();
+  if (usable == 0) return;
+  dane = 1;
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
 }
 
 static SSL *client_ssl(SSL_CTX *ctx)
@@ -95,6 +166,10 @@ static SSL *client_ssl(SSL_CTX *ctx)
 
   if (ssl == NULL || SSL_set_fd(ssl, NET_FD) != 1) refuse_lib("unable to start TLS: ");
   if (host == NULL) return ssl;
+  if (tlsa_count > 0) {
+    dane_setup(ssl);
+    return ssl;
+  }
   if (is_ip(host)) {
     /* RFC 6066 3: no IP address in SNI */
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1)
@@ -149,17 +224,22 @@ int main(int argc, char **argv)
 
   qtls_prog = "qtls-client";
   opterr = 0; /* our own one-line usage message, not getopt's */
-  while ((opt = getopt(argc, argv, "h:vC:t:")) != -1) {
+  while ((opt = getopt(argc, argv, "h:vC:t:T:")) != -1) {
     switch (opt) {
       case 'h': host = optarg; break;
       case 'v': verify = 1; break;
       case 'C': cafile = optarg; break;
       case 't': if (qtls_scan_uint(optarg, &timeout) == -1) die_usage(); break;
+      case 'T':
+        if (tlsa_count == TLSA_MAX) die_usage();
+        tlsa[tlsa_count++] = optarg;
+        break;
       default: die_usage();
     }
   }
   if (argv[optind] != NULL) die_usage();
-  if (verify && host == NULL) die_usage();
+  if ((verify || tlsa_count > 0) && host == NULL) die_usage();
+  if (tlsa_count > 0 && is_ip(host)) die_usage();
   if (host != NULL) {
     size_t len = strlen(host);
 
@@ -178,6 +258,8 @@ int main(int argc, char **argv)
   if (qtls_handshake(ssl, NET_FD, NET_FD, 0, timeout, err, sizeof err) == -1) {
     long result = SSL_get_verify_result(ssl);
 
+    if (dane && result != X509_V_OK)
+      refuse(100, "DANE verification failed: ", X509_verify_cert_error_string(result));
     if (verify && result != X509_V_OK)
       refuse(100, "certificate verification failed: ", X509_verify_cert_error_string(result));
     refuse(111, "handshake failed: ", err);
@@ -190,8 +272,16 @@ int main(int argc, char **argv)
   qtls_clean(cipher, sizeof cipher, SSL_get_cipher_name(ssl), 1, 0);
   peer_cn(cert, cn, sizeof cn);
   line[0] = '\0';
-  qtls_cat(line, sizeof line, "Y ", proto, " ", cipher, verified ? " verified " : " unverified ",
-           cn, "\n");
+  {
+    uint8_t usage = 0;
+    const char *how = verified ? " verified " : " unverified ";
+
+    if (dane && SSL_get0_dane_tlsa(ssl, &usage, NULL, NULL, NULL, NULL) >= 0)
+      how = usage == 3 ? " dane-ee " : " dane-ta ";
+    else if (dane)
+      refuse(100, "DANE verification failed: ", "no TLSA record matched");
+    qtls_cat(line, sizeof line, "Y ", proto, " ", cipher, how, cn, "\n");
+  }
   status(line);
 
   memset(&r, 0, sizeof r);

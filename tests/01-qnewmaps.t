@@ -4,7 +4,7 @@
 # line, owner and mode of a map survive recompiling, qpasswd hashes.
 . "$(dirname "$0")/lib.sh"
 
-plan 36
+plan 40
 
 inst_setup
 C=$QHOME/control
@@ -36,8 +36,12 @@ qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
 is $? 0 "qnewmaps compiles every map"
 is "$(cat "$T_TMP/out")" "" "and says nothing"
 
-is "$(q users bob@test.example)" '$6$saltsalt$Yx1Zr7cwC7Tq2c5yZzF1|/srv/bob/Maildir/|' "users: lowercased key, hash and mailbox"
-is "$(q users postmaster@test.example)" '!|mail/test.example/postmaster/|' "users: default mailbox"
+is "$(q users bob@test.example)" '/srv/bob/Maildir/|' "users: lowercased key and mailbox"
+is "$(q passwords bob@test.example)" '$6$saltsalt$Yx1Zr7cwC7Tq2c5yZzF1|' "passwords: lowercased key and hash"
+is "$(q users postmaster@test.example)" 'mail/test.example/postmaster/|' "users: default mailbox"
+is "$(q passwords postmaster@test.example)" '!|' "passwords: no password"
+ok "no hash in users.cdb" sh -c "! grep -q saltsalt '$C/users.cdb'"
+is "$(stat -c %a:%G "$C/passwords.cdb")" "640:qmta-auth" "passwords.cdb: 0640, group qmta-auth"
 is "$(q aliases info)" 'bob@test.example||/usr/bin/logger -t info|/var/mail/info|carol@example.org|' \
   "aliases: targets in order, quotes removed, continuation"
 is "$(q aliases @other.example)" '%1@test.example|' "aliases: catch-all"
@@ -70,7 +74,7 @@ ok "error names file and line (generics:2)" grep -q 'control/generics:2: ' "$T_T
 ok "old aliases.cdb kept byte for byte" cmp -s "$C/aliases.cdb" "$T_TMP/aliases.before"
 ok "old access.cdb kept byte for byte" cmp -s "$C/access.cdb" "$T_TMP/access.before"
 ok "no temp files left" sh -c "! ls '$C' | grep -q tmp"
-is "$(q users bob@test.example | cut -c1-3)" '$6$' "a good map is still compiled beside bad ones"
+is "$(q passwords bob@test.example | cut -c1-3)" '$6$' "a good map is still compiled beside bad ones"
 
 # users: a plaintext password is refused
 printf 'eve@test.example:secret\n' >> "$C/users"
@@ -87,7 +91,7 @@ is "$(stat -c %a:%G "$C/aliases.cdb")" "600:qmta-log" "recompiling keeps owner a
 # qpasswd
 printf 'sekrit\n' | qpasswd "$QHOME" Alice@Test.Example > "$T_TMP/out" 2>&1
 is $? 0 "qpasswd adds a user"
-h=$(q users alice@test.example | cut -d'|' -f1)
+h=$(q passwords alice@test.example | cut -d'|' -f1)
 ok "yescrypt or SHA-512 hash, no plaintext" sh -c "case '$h' in '\$y\$'*|'\$6\$'*) ! grep -q sekrit '$C/users' ;; *) false ;; esac"
 ok "the hash verifies the password" python3 -c "
 import sys, ctypes, ctypes.util
@@ -99,7 +103,7 @@ ok "Maildir made for the user, owned by qmta-vmail" sh -c "
   d='$QHOME/mail/test.example/alice'; test -d \$d/new && test -d \$d/cur && test -d \$d/tmp &&
   test \"\$(stat -c %U \$d/new)\" = qmta-vmail"
 printf 'other\n' | qpasswd "$QHOME" alice@test.example >/dev/null 2>&1
-h2=$(q users alice@test.example | cut -d'|' -f1)
+h2=$(q passwords alice@test.example | cut -d'|' -f1)
 ok "qpasswd changes the password, one line" sh -c "[ '$h' != '$h2' ] && [ \$(grep -c '^alice@' '$C/users') = 1 ]"
 printf 'x\n' | qpasswd "$QHOME" not-an-address >/dev/null 2>&1
 is $? 100 "qpasswd refuses a bad address"

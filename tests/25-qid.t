@@ -14,7 +14,8 @@ IP=127.0.25.2
 SINKPORT=$(free_port $IP)
 RULES=$T_TMP/rules
 echo "rcpt nobody@remote.test 550 5.1.1 no such user" >"$RULES"
-sink_start "$IP:$SINKPORT" --rules "$RULES"
+SINK=$T_TMP/sink
+sink_start "$SINK" "$IP:$SINKPORT" --rules "$RULES"
 
 PORT=$(free_port 127.0.0.1)
 inst_setup --smtp 127.0.0.1:$PORT

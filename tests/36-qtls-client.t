@@ -27,8 +27,8 @@ os.environ['PATH'] = os.pathsep.join([os.path.join(ROOT, 'bin'), os.path.join(RO
 CLIENT = shutil.which('qtls-client')
 QTLSD = shutil.which('qtlsd')
 TIMEOUT = 20
-STATUS_Y = re.compile(r'Y (TLSv1\.[23]) ([A-Za-z0-9._-]{1,64}) (verified|unverified) '
-                      r'([!-~]{1,200})\n$')
+STATUS_Y = re.compile(r'Y (TLSv1\.[23]) ([A-Za-z0-9._-]{1,64}) '
+                      r'(verified|unverified|dane-ee|dane-ta) ([!-~]{1,200})\n$')
 
 count = 0
 failed = 0
@@ -257,8 +257,88 @@ def wait_log(log, pattern):
     return ''
 
 
+def sha256_hex(data):
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+
+def der(args, pem):
+    """openssl ARGS on the PEM file pem, DER out"""
+    return subprocess.run(['openssl'] + args + ['-in', pem, '-outform', 'DER'], check=True,
+                          capture_output=True, timeout=TIMEOUT).stdout
+
+
+def make_ca_chain():
+    """a CA and a server certificate it signed for mx.test.example: (chain, key, ca)"""
+    ca, cakey = make_cert('ca', 'Test CA')
+    key = os.path.join(tmp, 'leaf-key.pem')
+    csr = os.path.join(tmp, 'leaf.csr')
+    leaf = os.path.join(tmp, 'leaf-cert.pem')
+    ext = os.path.join(tmp, 'leaf.ext')
+    with open(ext, 'w') as f:
+        f.write('subjectAltName=DNS:mx.test.example\n')
+    subprocess.run(['openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr,
+                    '-subj', '/CN=mx.test.example'], check=True, capture_output=True,
+                   timeout=TIMEOUT)
+    subprocess.run(['openssl', 'x509', '-req', '-in', csr, '-CA', ca, '-CAkey', cakey,
+                    '-CAcreateserial', '-out', leaf, '-days', '2', '-extfile', ext],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    chain = os.path.join(tmp, 'chain.pem')
+    with open(chain, 'w') as f:
+        f.write(open(leaf).read() + open(ca).read())
+    return chain, key, ca
+
+
+def dane_case(cert, key, args, want, name, code=100):
+    peer = Peer('echo', server_ctx(cert, key))
+    p, ours, status, err = run_client(peer.port, args)
+    if want.startswith('N'):
+        rc = p.wait(TIMEOUT)
+        ok(status.startswith(want) and rc == code, name, status, rc)
+        return
+    m = STATUS_Y.match(status)
+    got = echo_once(ours, b'EHLO me.example\r\n') if m else b''
+    rc = p.wait(TIMEOUT)
+    ok(m is not None and m.group(3) == want and got == b'EHLO me.example\r\n' and rc == 0,
+       name, status, rc)
+
+
+def dane_cases(cert, key):
+    """-T: DANE-EE and DANE-TA (RFC 7672), matches and mismatches"""
+    spki = sha256_hex(der(['pkey', '-pubin'], pubkey(cert)))
+    full = der(['x509'], cert).hex()
+    wrong = sha256_hex(b'not this key')
+    h = ['-h', 'mx.test.example']
+    dane_case(cert, key, h + ['-T', '3 1 1 ' + spki], 'dane-ee', 'DANE-EE SPKI SHA-256 matches')
+    dane_case(cert, key, ['-h', 'other.example', '-T', '3 1 1 ' + spki], 'dane-ee',
+              'DANE-EE: no name check (RFC 7672 3.1.1)')
+    dane_case(cert, key, h + ['-T', '3 0 0 ' + full], 'dane-ee', 'DANE-EE full certificate matches')
+    dane_case(cert, key, h + ['-T', '3 1 1 ' + wrong, '-T', '3 1 1 ' + spki], 'dane-ee',
+              'one matching record of several is enough')
+    dane_case(cert, key, h + ['-T', '3 1 1 ' + wrong], 'N DANE verification failed',
+              'DANE-EE mismatch: N, exit 100, no session')
+    dane_case(cert, key, h + ['-T', '1 1 1 ' + spki], 'unverified',
+              'PKIX-EE only: unusable for SMTP, TLS without authentication (RFC 7672 2.2)')
+    dane_case(cert, key, h + ['-T', '3 1 1 zz'], 'N malformed TLSA record',
+              'a malformed record: N, exit 111', 111)
+    chain, ckey, ca = make_ca_chain()
+    ta = sha256_hex(der(['x509'], ca))
+    dane_case(chain, ckey, h + ['-T', '2 0 1 ' + ta], 'dane-ta', 'DANE-TA matches, name right')
+    dane_case(chain, ckey, ['-h', 'wrong.example', '-T', '2 0 1 ' + ta],
+              'N DANE verification failed', 'DANE-TA: a wrong name fails (RFC 7672 3.2)')
+    dane_case(chain, ckey, h + ['-T', '2 0 1 ' + wrong], 'N DANE verification failed',
+              'DANE-TA mismatch fails')
+
+
+def pubkey(cert):
+    out = os.path.join(tmp, 'pub-%d.pem' % len(started))
+    subprocess.run(['openssl', 'x509', '-in', cert, '-noout', '-pubkey', '-out', out], check=True,
+                   capture_output=True, timeout=TIMEOUT)
+    return out
+
+
 def main():
-    print('1..35')
+    print('1..47')
     cert, key = make_cert('mx', 'mx.test.example')
 
     # no -v: opportunistic, against a self-signed server
@@ -442,8 +522,12 @@ def main():
     tlsd.terminate()
     tlsd.wait(TIMEOUT)
 
+    dane_cases(cert, key)
+
     # usage and setup errors
-    for args, name in ((['-v'], '-v without -h'), (['x'], 'an argument'),
+    for args, name in ((['-v'], '-v without -h'), (['-T', '3 1 1 00'], '-T without -h'),
+                       (['-h', '127.0.0.1', '-T', '3 1 1 00'], '-T with an address'),
+                       (['x'], 'an argument'),
                        (['-t', '0'], 'a zero timeout'), (['-q'], 'an unknown option')):
         r = subprocess.run([CLIENT] + args, capture_output=True, text=True, timeout=TIMEOUT,
                            stdin=subprocess.DEVNULL)

@@ -13,7 +13,8 @@ IP=127.0.54.2
 PORT=$(free_port $IP)
 RULES=$T_TMP/rules
 echo "data 451 4.3.0 try again later" >"$RULES"
-sink_start "$IP:$PORT" --rules "$RULES"
+SINK=$T_TMP/sink
+sink_start "$SINK" "$IP:$PORT" --rules "$RULES"
 
 inst_setup
 echo 'alice@test.example:!' >>"$QHOME/control/users"

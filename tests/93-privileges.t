@@ -39,6 +39,8 @@ PROCS = {
               "qrspawn": [("qmta-remote", "qmta-remote",
                            {"qmta-remote", "qmta-queue", "qmta-send"})]},
     "tlsd": {"qtlsd": [("qmta-tls", "qmta-tls", {"qmta-tls"})]},
+    # the password service: qmta-auth alone (no shadow without authsystem)
+    "authd": {"qauthd": [("qmta-auth", "qmta-auth", {"qmta-auth"})]},
     "smtp": {"qlisten": [SMTPD], "qsmtpd": [SMTPD]},
     "submission": {"qlisten": [SMTPD], "qsmtpd": [SMTPD]},
     "smtps": {"qlisten": [SMTPD], "qsmtpd": [SMTPD]},
@@ -73,7 +75,8 @@ for i in range(32):
 OTHER = {
     "control": "755 root:root",
     "control/users": "600 root:root",
-    "control/users.cdb": "640 root:qmta-smtpd",
+    "control/users.cdb": "644 root:root",        # who is a user: no hashes
+    "control/passwords.cdb": "640 root:qmta-auth",  # the hashes: qauthd and root
     "tls": "750 root:qmta-tls",
     "tls/cert.pem": "644 root:root",
     "tls/key.pem": "400 qmta-tls:qmta-tls",
@@ -81,6 +84,7 @@ OTHER = {
     "auth/failures": "600 qmta-smtpd:qmta-smtpd",
     "run": "755 root:root",
     "run/tlsd": "660 qmta-tls:qmta-smtpd",
+    "run/authd": "660 qmta-auth:qmta-smtpd",
 }
 CONTROL_DEFAULT = "644 root:root"  # every other file in control/
 

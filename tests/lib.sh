@@ -42,6 +42,16 @@ free_port() {
 s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "${1:-127.0.0.1}"
 }
 
+# sink_start DIR IP:PORT... [OPTION...]: tests/smtpsink.py in the
+# background, recording into DIR; returns once it listens. It is stopped
+# at exit (SINK_PID).
+SINK_PID=
+sink_start() {
+  python3 "$T_ROOT/tests/smtpsink.py" "$@" >"$T_TMP/sink.out" 2>&1 &
+  SINK_PID=$!
+  wait_for 20 test -e "$1/ready" || bail "smtpsink did not start"
+}
+
 # wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
 wait_for() {
   w_limit=$(( $1 * 10 )); shift
@@ -104,22 +114,35 @@ inst_stop() {
   SVSCAN_PID=
 }
 
-# sink_start IP:PORT [smtpsink.py options]: a recording SMTP server in
-# SINK=$T_TMP/sink (tests/smtpsink.py), stopped by t_cleanup.
-sink_start() {
-  SINK=$T_TMP/sink
-  python3 "$T_ROOT/tests/smtpsink.py" "$SINK" "$@" >"$T_TMP/sink.out" 2>&1 &
-  SINK_PID=$!
-  wait_for 20 test -e "$SINK/ready" || bail "smtpsink did not start"
-}
-
 # log_of SERVICE: what the service logged (log/SERVICE/current).
 log_of() { cat "$QHOME/log/$1/current" 2>/dev/null; }
 
+# login_account PREFIX: (root, with useradd) a throwaway login account
+# PREFIX<pid> with its own home (0700), for the "me" domain of a root
+# instance; sets SYSU and SYSHOME. The EXIT trap stops the instance
+# first (userdel refuses while a worker still runs as the account), then
+# removes the account.
+login_account() {
+  SYSU="$1$$"
+  SYSHOME="$T_TMP/home-$SYSU"
+  trap login_cleanup EXIT
+  useradd -M -d "$SYSHOME" -s /usr/sbin/nologin "$SYSU" >/dev/null 2>&1 || bail "useradd failed"
+  mkdir "$SYSHOME" && chown "$SYSU" "$SYSHOME" && chmod 700 "$SYSHOME" || bail "no home"
+}
+login_cleanup() {
+  l_rc=$?
+  inst_stop
+  l_w=0
+  while pgrep -u "$SYSU" >/dev/null 2>&1 && [ $l_w -lt 50 ]; do sleep 0.1; l_w=$((l_w + 1)); done
+  userdel "$SYSU" >/dev/null 2>&1
+  (exit $l_rc)
+  t_cleanup
+}
+
 t_cleanup() {
   t_rc=$?
-  inst_stop
   [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null
+  inst_stop
   if [ -n "$KEEP" ]; then diag "kept $T_TMP"; else rm -rf "$T_TMP"; fi
   if [ "$T_FAIL" -gt 0 ]; then exit 1; fi
   exit $t_rc

@@ -22,6 +22,7 @@ maps
 env
 queue
 cdb
+sts
 "
 cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}
@@ -29,7 +30,7 @@ case $SECONDS_EACH in ''|*[!0-9]*) echo "usage: tools/fuzz.sh [seconds]" >&2; ex
 CC=${FUZZCC:-clang}
 # -include lib/fmtfix.h as in the Makefile: libowfat's fmt_ are not pure
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ilib -Iqsmtpd -Iqpop3d -Iqremote
-  -Iqinject -Iqsend -include lib/fmtfix.h -fsanitize=fuzzer,address,undefined
+  -Iqinject -Iqsend -Iqtls -include lib/fmtfix.h -fsanitize=fuzzer,address,undefined
   -fno-sanitize-recover=undefined"
 OUT=fuzz/bin
 command -v "$CC" >/dev/null 2>&1 || { echo "fuzz: no $CC (make deps installs it)" >&2; exit 111; }
@@ -71,6 +72,7 @@ sources() {
     hdr) echo qinject/sendmail_hdr.c ;;
     dsn) echo qsend/qsend_dsn.c ;;
     env) echo qinject/qinject_env.c qinject/qinject_fmt.c ;;
+    sts) echo qtls/qtls_sts.c qtls/qtls_http.c ;;
     *) ;; # lib/ alone
   esac
 }

@@ -19,7 +19,7 @@ int main(void)
   struct user u = {0};
   struct cdbmap_writer w;
 
-  plan(34);
+  plan(43);
   if (chdir(tmpdir_make()) == -1) return 1;
   mkdir("control", 0755);
 
@@ -57,25 +57,51 @@ int main(void)
   ok(LINE(&u, "a@x.org:ha\tsh") == -1, "control byte refused");
   ok(users_parseline(&u, "a@x.org:h\0x", 11) == -1, "NUL refused");
 
-  /* users.cdb as qnewmaps writes it */
+  /* users.cdb as qnewmaps writes it, and as it wrote it before the
+   * hashes moved to passwords.cdb */
   cdbmap_start(&w, USERS_CDB, 0640);
-  cdbmap_add(&w, "ann@example.org", 15, "$6$s$h\0mail/example.org/ann/\0", 29);
+  cdbmap_add(&w, "ann@example.org", 15, "mail/example.org/ann/\0", 22);
+  cdbmap_add(&w, "old@example.org", 15, "$6$s$h\0mail/example.org/old/\0", 29);
   cdbmap_add(&w, "bad1@example.org", 16, "nonul", 5);
-  cdbmap_add(&w, "bad2@example.org", 16, "onlyone\0", 8);
+  cdbmap_add(&w, "bad2@example.org", 16, "\0mbox\0", 6);
   cdbmap_add(&w, "bad3@example.org", 16, "a\0b\0c\0", 6);
   cdbmap_add(&w, "bad4@example.org", 16, "", 0);
+  cdbmap_add(&w, "bad5@example.org", 16, "\0", 1);
+  cdbmap_add(&w, "bad6@example.org", 16, "h\0\0", 3);
   ok(cdbmap_finish(&w) == 0, "users.cdb written");
 
-  ok(users_find(&u, "ann@example.org", 15) == 1 && is(&u.hash, "$6$s$h") &&
+  ok(users_find(&u, "ann@example.org", 15) == 1 && is(&u.hash, "") &&
      is(&u.mailbox, "mail/example.org/ann/"), "find");
+  ok(users_find(&u, "old@example.org", 15) == 1 && is(&u.hash, "") &&
+     is(&u.mailbox, "mail/example.org/old/"), "find in the old layout: the mailbox, no hash");
   ok(users_find(&u, "ANN@Example.Org", 15) == 1 && is(&u.key, "ann@example.org"), "find: any case");
   ok(users_find(&u, "nobody@example.org", 18) == 0, "find: not a user");
   ok(users_find(&u, "bad1@example.org", 16) == -1 && errno == EINVAL, "broken value: no NUL");
-  ok(users_find(&u, "bad2@example.org", 16) == -1 && errno == EINVAL, "broken value: one field");
+  ok(users_find(&u, "bad2@example.org", 16) == -1 && errno == EINVAL, "broken value: empty first field");
   ok(users_find(&u, "bad3@example.org", 16) == -1 && errno == EINVAL, "broken value: three fields");
   ok(users_find(&u, "bad4@example.org", 16) == -1 && errno == EINVAL, "broken value: empty");
+  ok(users_find(&u, "bad5@example.org", 16) == -1 && errno == EINVAL, "broken value: empty mailbox");
+  ok(users_find(&u, "bad6@example.org", 16) == -1 && errno == EINVAL, "broken value: empty second field");
   unlink(USERS_CDB);
   ok(users_find(&u, "ann@example.org", 15) == 0, "no users.cdb: not a user");
+
+  /* passwords.cdb */
+  {
+    stralloc h = {0};
+    cdbmap_start(&w, PASSWORDS_CDB, 0640);
+    cdbmap_add(&w, "ann@example.org", 15, "$6$s$h\0", 7);
+    cdbmap_add(&w, "bad1@example.org", 16, "nonul", 5);
+    cdbmap_add(&w, "bad2@example.org", 16, "a\0b\0", 4);
+    cdbmap_add(&w, "bad3@example.org", 16, "\0", 1);
+    ok(cdbmap_finish(&w) == 0, "passwords.cdb written");
+    ok(users_hash(&h, "ann@example.org", 15) == 1 && is(&h, "$6$s$h"), "hash found");
+    ok(users_hash(&h, "nobody@example.org", 18) == 0, "hash: not a user");
+    ok(users_hash(&h, "bad1@example.org", 16) == -1 && errno == EINVAL, "broken hash: no NUL");
+    ok(users_hash(&h, "bad2@example.org", 16) == -1 && errno == EINVAL, "broken hash: two fields");
+    ok(users_hash(&h, "bad3@example.org", 16) == -1 && errno == EINVAL, "broken hash: empty");
+    unlink(PASSWORDS_CDB);
+    stralloc_free(&h);
+  }
 
   users_free(&u);
   tmpdir_remove();
