@@ -37,7 +37,9 @@
  * file of an id at once (queue/mess/NN/ID). The id is written into the
  * envelope (the I record) and checked against the file's inode when it
  * is read (queue_env_id); a file without a valid I record (queued before
- * ids had a time part, or forged) has its decimal inode number as id.
+ * ids had a time part, or forged) has the id of its inode with a time
+ * part of zeros ("0000000000" + inode). Tools also take an inode number
+ * in decimal (at most 10 digits) where they take an id.
  *
  * Who may do what (qsetup sets it up; on an instance made by another user
  * that user is everyone below and the owner bits are all that count):
@@ -189,8 +191,7 @@ int queue_env_parse(struct queue_env *e);
 void queue_env_free(struct queue_env *e);
 #define queue_env_str(e, off) ((e)->env.s + (off))
 
-/* Queue ids (see the top). QUEUE_ID_MAX holds any id and its NUL, the
- * decimal inode of an old one too. */
+/* Queue ids (see the top). QUEUE_ID_MAX holds any id and its NUL. */
 #define QUEUE_ID_MAX 32
 #define QUEUE_ID_TIMELEN 10
 #define QUEUE_ID_TIMESPAN 3656158440062976ULL /* 36^10 */
@@ -202,7 +203,7 @@ size_t queue_id_fmt(char *dest, unsigned long long usec, unsigned long long inod
 int queue_id_scan(const char *id, unsigned long long *inode);
 /* The id of the file with inode and envelope e into dest (QUEUE_ID_MAX
  * bytes), NUL-terminated: its I record when that is a valid id of this
- * inode, else the decimal inode. Returns the length. */
+ * inode, else queue_id_fmt(dest, 0, inode). Returns the length. */
 size_t queue_env_id(const struct queue_env *e, unsigned long long inode, char *dest);
 
 /*

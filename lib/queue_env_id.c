@@ -1,11 +1,10 @@
 /*
  * queue_env_id: the id of a queue file from its I record, if that record
- * is a well-formed id naming this very file (its inode); else the file's
- * old-style id, its decimal inode number. So no writer can give its
- * message another message's id.
+ * is a well-formed id naming this very file (its inode); else the id of
+ * that inode with a time part of zeros. So no writer can give its message
+ * another message's id, and every id has the one form.
  */
 #include <string.h>
-#include <fmt.h>
 #include "queue.h"
 
 size_t queue_env_id(const struct queue_env *e, unsigned long long inode, char *dest)
@@ -21,6 +20,5 @@ size_t queue_env_id(const struct queue_env *e, unsigned long long inode, char *d
       return len;
     }
   }
-  dest[fmt_ulonglong(dest, inode)] = '\0';
-  return strlen(dest);
+  return queue_id_fmt(dest, 0, inode);
 }

@@ -412,8 +412,8 @@ static void job_send(int remote, unsigned long slot, struct job *j)
   size_t i;
 
   if (!stralloc_copys(&rec, "J") || !stralloc_catb(&rec, num, fmt_ulong(num, slot)) ||
-      !stralloc_0(&rec) || !stralloc_cats(&rec, "I") ||
-      !stralloc_catb(&rec, num, fmt_ulong(num, j->m->id)) || !stralloc_0(&rec) ||
+      !stralloc_0(&rec) || !stralloc_cats(&rec, "I") || !stralloc_cats(&rec, j->m->qid) ||
+      !stralloc_0(&rec) ||
       !stralloc_cats(&rec, "S") || !stralloc_cats(&rec, queue_env_str(e, e->sender)) ||
       !stralloc_0(&rec))
     die_nomem();

@@ -1,14 +1,14 @@
 #!/bin/sh
 # Queue ids (lib/queue.h): one id per message, unique for the life of the
 # instance, in the 250 reply, the Received: lines and every log line of
-# the message's life, so that grep ID log/*/current shows all of it. An
-# alias that expands to a local and a remote recipient re-queues the
-# remote part as a new message logged with parent=ID; a bounce names the
-# original id. 200 messages in a row, with the pool reusing queue files,
+# the message's life (qremote's and qlocal's own lines too), so that
+# grep ID log/*/current shows all of it. An alias that expands to a local
+# and a remote recipient re-queues them as a new message logged with
+# parent=ID; a bounce names the original id. 200 messages in a row, with the pool reusing queue files,
 # never share an id although their inodes come back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 19
+plan 20
 
 IP=127.0.25.2
 SINKPORT=$(free_port $IP)
@@ -54,6 +54,7 @@ ok "qsend takes the forward in under its own id, naming the parent" \
   logged "$ID" "qsend: new $CHILD parent=$ID from <carl@else.example>"
 ok "the forward's remote delivery is logged under the new id" \
   wait_for 20 logged "$CHILD" "qsend: delivery $CHILD.[0-9]* remote far@remote.test ok"
+ok "qremote's own line names the id too" logged "$CHILD" "qremote: delivery $CHILD: rcpt far@remote.test"
 [ "$T_FAIL" = 0 ] || { diag "log lines of $ID and $CHILD:"; cat "$QHOME"/log/*/current |
   grep -e "$ID" -e "${CHILD:-none}" | sed 's/^/# /'; }
 

@@ -98,8 +98,8 @@ int main(void)
        strcmp(queue_env_str(&e, e.qid), "GQW9H0E3XC3XGK") == 0 &&
        strcmp(queue_env_str(&e, e.parent), "ABC") == 0, "I and P parsed");
     ok(ENV(&e, "Ia\0Ib\0Fa@b\0") == -1 && ENV(&e, "Pa\0Pb\0Fa@b\0") == -1, "two I or two P refused");
-    ok(ENV(&e, "Fa@b\0") == 0 && e.qid == (size_t)-1 && queue_env_id(&e, 77, qid) == 2 &&
-       strcmp(qid, "77") == 0, "no I record: the decimal inode");
+    ok(ENV(&e, "Fa@b\0") == 0 && e.qid == (size_t)-1 && queue_env_id(&e, 77, qid) == 12 &&
+       strcmp(qid, "000000000025") == 0, "no I record: the inode with a time of zeros");
   }
 
   /* envelope parsing */

@@ -134,16 +134,17 @@ int main(void)
   {
     struct stat st;
     char want[200];
+    char oid[QUEUE_ID_MAX];
 
     fstat(fd, &st);
-    snprintf(want, sizeof want, "P%lu", (unsigned long)st.st_ino);
+    queue_id_fmt(oid, 0, (unsigned long long)st.st_ino); /* no I record in the original */
+    snprintf(want, sizeof want, "P%s", oid);
     ok(envelope_len > 0 && envelope[0] == 'I' && strcmp(envelope + strlen(envelope) + 1, want) == 0,
        "envelope: the report's id, then the original's as parent");
-    snprintf(want, sizeof want, "Its queue id here was %lu.\n", (unsigned long)st.st_ino);
+    snprintf(want, sizeof want, "Its queue id here was %s.\n", oid);
     ok(has(want) && newid[0] != '\0' && strcmp(envelope + 1, newid) == 0,
        "the text names the original's id; newid is the report's");
-    snprintf(want, sizeof want, "Reporting-MTA: dns; me.test\nX-Qmta-Queue-ID: %lu\n",
-             (unsigned long)st.st_ino);
+    snprintf(want, sizeof want, "Reporting-MTA: dns; me.test\nX-Qmta-Queue-ID: %s\n", oid);
     ok(has(want), "X-Qmta-Queue-ID names the original");
   }
   ok(has("Content-Type: message/delivery-status\n\nReporting-MTA: dns; me.test\nX-Qmta-Queue-ID: ") &&
