@@ -44,6 +44,7 @@
 #include "line.h"
 #include "cdbmap.h"
 #include "qlog.h"
+#include "queue.h"
 #include "qinject_fmt.h"
 #include "sendmail_hdr.h"
 #include "sendmail_rw.h"
@@ -375,13 +376,12 @@ static void parse_mailq(int argc, char **argv)
   }
 }
 
-/* a -qI id for qstat -i: digits only */
+/* a -qI id for qstat -i: a queue id (queue.h) or an inode number */
 static int is_queue_id(const char *s)
 {
-  if (*s == 0) return 0;
-  for (; *s != 0; s++)
-    if (*s < '0' || *s > '9') return 0;
-  return 1;
+  unsigned long long inode;
+
+  return queue_id_scan(s, &inode) == 0;
 }
 
 static void run_maps(void)

@@ -2,7 +2,9 @@
  * qlocal_alias: the targets of one alias (control/aliases, see aliases.h),
  * delivered as the alias account. Addresses are forwarded through qinject
  * in one new message (the sender kept, our Delivered-To line added so that
- * a loop is seen when it comes back); files, Maildirs and commands are
+ * a loop is seen when it comes back; QPARENT set to the queue id of the
+ * message on fd 0, when that is a queue file, so that the new message is
+ * logged with parent=ID); files, Maildirs and commands are
  * written here; ":include:" files are read now, at delivery.
  *
  * The same code delivers a login account's ~/.forward (qlocal_forward.c),
@@ -30,6 +32,7 @@
 #include "ctl.h"
 #include "durable.h"
 #include "qlocal.h"
+#include "queue.h"
 
 #define INCLUDE_DEPTH 5       /* nested :include: files */
 #define INCLUDE_MAX 65536     /* bytes read of one :include: file */
@@ -461,9 +464,23 @@ static void target(struct state *st, const char *t, int depth)
   }
 }
 
+/* The queue id of the queue file on fd 0 into id (QUEUE_ID_MAX bytes); ""
+ * when fd 0 is no queue file (qlocal run by hand on a plain message). */
+static void parent_id(char *id)
+{
+  struct queue_env e = {0};
+  struct stat sb;
+
+  id[0] = '\0';
+  if (fstat(0, &sb) == 0 && queue_env_read(&e, 0) == 0)
+    queue_env_id(&e, (unsigned long long)sb.st_ino, id);
+  queue_env_free(&e);
+}
+
 /* qinject -f SENDER rcpt... with the message (our Delivered-To added) on stdin. */
 static void forward(struct state *st)
 {
+  char parent[QUEUE_ID_MAX];
   const struct delivery *d = st->d;
   stralloc inject = {0};
   char **args;
@@ -501,6 +518,8 @@ static void forward(struct state *st)
   }
   if (pid == 0) {
     close(pi[1]);
+    parent_id(parent);
+    if (parent[0] != '\0' && setenv("QPARENT", parent, 1) == -1) _exit(111);
     if (dup2(pi[0], 0) == -1) _exit(111);
     dup2(2, 1);
     execvp(args[0], args);

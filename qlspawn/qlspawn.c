@@ -400,7 +400,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   char path[QUEUE_PATH_MAX];
   char hdr[QUEUE_HDRLEN];
   char lenbuf[FMT_ULONG * 2];
-  unsigned long idnum;
+  unsigned long long idnum;
   unsigned long long msglen;
   const char *why = "";
   char code;
@@ -413,7 +413,8 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   gid_t gid;
   const char *home = NULL;
 
-  if (id[scan_ulong(id, &idnum)] != '\0') qdie(111, "protocol error: bad queue id");
+  if (queue_id_scan(id, &idnum) == -1 || idnum > (unsigned long)-1)
+    qdie(111, "protocol error: bad queue id");
   code = locate(&w, rcpt, &why);
   if (code != 'K') {
     result(slot, code, why);
@@ -425,7 +426,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   }
   uid = w.alias ? w.uid : w.self.uid;
   gid = w.alias ? w.gid : w.self.gid;
-  queue_path(path, "mess", idnum);
+  queue_path(path, "mess", (unsigned long)idnum);
   /* root, in a directory of the queue's: no link followed, no FIFO
    * waited on, nothing but a plain file read */
   fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

@@ -927,9 +927,8 @@ static void host_resolve(struct host *h)
 
 static void log_results(const struct job *j)
 {
-  char idtext[FMT_ULONG];
+  const char *idtext = j->qid;
 
-  qlog_ulong(idtext, j->id);
   for (size_t i = 0; i < j->rcpt_count; ++i) {
     const struct rcpt *r = &j->rcpt[i];
     char res[2] = {r->result, '\0'};

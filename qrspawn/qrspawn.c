@@ -44,6 +44,7 @@
 #include "ctldef.h"
 #include "durable.h"
 #include "qlog.h"
+#include "queue.h"
 #include "spawnproto.h"
 
 #define USAGE "qrspawn [concurrency]"
@@ -328,10 +329,9 @@ static void job_take(const char *s, size_t len)
         route = rec + 1;
         continue;
       case 'I': {
-        unsigned long id;
-        size_t n = scan_ulong(rec + 1, &id);
+        unsigned long long id;
 
-        if (have_id || n == 0 || n != rlen - 1) die_proto("bad I record");
+        if (have_id || queue_id_scan(rec + 1, &id) == -1) die_proto("bad I record");
         have_id = 1;
         break;
       }

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
   time_t last_scan;
   time_t last_clean;
   time_t last_pool;
+  time_t last_admin = 0;
   time_t term_at = 0;
   struct sigaction sa;
   int which;
@@ -395,6 +396,7 @@ int main(int argc, char **argv)
 
   now = time(NULL);
   queue_scan_all();
+  admin_run();
   queue_pool_tidy();
   last_scan = last_clean = last_pool = now;
   qlog("ready");
@@ -477,14 +479,21 @@ int main(int argc, char **argv)
         char junk[4096];
         ssize_t got;
         int drain = 0;
+        int admin = 0;
 
-        while ((got = read(trigger_fd, junk, sizeof junk)) > 0)
+        while ((got = read(trigger_fd, junk, sizeof junk)) > 0) {
           if (memchr(junk, QUEUE_TRIGGER_DRAIN[0], (size_t)got) != NULL) drain = 1;
+          if (memchr(junk, QUEUE_TRIGGER_ADMIN[0], (size_t)got) != NULL) admin = 1;
+        }
         /* a writer out of space: the pool's files it may not remove go */
         if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
         config_check(1); /* routed with what qsmtpd saw when it took the mail */
         queue_scan_new();
         last_scan = now;
+        if (admin) { /* qqueue: after the take-in, so that it finds the newest too */
+          admin_run();
+          last_admin = now;
+        }
       } else if (index[i] >= 10) {
         spawner_write(&spawners[index[i] - 10]);
       } else {
@@ -499,6 +508,10 @@ int main(int argc, char **argv)
     if (got_alarm) {
       got_alarm = 0;
       sched_flush(); /* logs what it made due */
+    }
+    if (!got_term && admin_waiting && now != last_admin) { /* requests waiting for a job */
+      admin_run();
+      last_admin = now;
     }
     if (!got_term && now - last_scan >= RESCAN_SECONDS) {
       config_check(1);

@@ -185,19 +185,17 @@ static void rcpt_list(stralloc *sa)
 
 /* id: the queue id when qsmtpd wrote the queue file itself, else 0 */
 static void log_message(const char *what, const char *r, unsigned long long size,
-                        unsigned long id)
+                        const char *id)
 {
   char tls[200];
   char code[ACCESS_REPLY_MAX];
   char n1[FMT_ULONG];
   char n2[FMT_ULONG];
-  char n3[FMT_ULONG];
 
   rcpt_list(&scratch);
   qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " from=<", tx_sender, "> rcpts=", qlog_ulong(n1, rcpt_count),
-       " size=", qlog_ulong(n2, (unsigned long)size), id != 0 ? " id=" : "",
-       id != 0 ? qlog_ulong(n3, id) : "", " to=", scratch.s != NULL ? scratch.s : "",
+       " size=", qlog_ulong(n2, (unsigned long)size), id[0] != '\0' ? " id=" : "", id, " to=", scratch.s != NULL ? scratch.s : "",
        " code=", code_text(r, code, sizeof code));
 }
 
@@ -696,6 +694,7 @@ static const char *body_start(int mode)
     ri.tls = tls;
   }
   ri.authuser = sess.authed ? sess.authuser : NULL;
+  ri.id = tx_inject.id[0] != '\0' ? tx_inject.id : NULL;
   ri.now = (long long)time(NULL);
   if (spf_header(&received) == -1) die_nomem(); /* RFC 7208 9.1: above our Received: */
   inject_put(&tx_inject, received.s, received.len);
@@ -722,26 +721,27 @@ static void body_end(void)
   r = tx_refusal();
 
   if (r != NULL) {
-    log_message("reject", r, size, 0);
+    log_message("reject", r, size, "");
   } else if (tx_discard) {
     r = "250 2.0.0 ok: message accepted\r\n";
-    log_message("discard", r, size, 0);
+    log_message("discard", r, size, "");
   } else {
     static char queued[80];
 
     r = inject_finish(&tx_inject, envelope.s, envelope.len);
     tx_inject_open = 0;
     if (r[0] == '2') sess.msgs++;
-    if (r[0] == '2' && tx_inject.id != 0) { /* "250 2.0.0 ok: queued as ID" */
+    if (r[0] == '2' && tx_inject.id[0] != '\0') { /* "250 2.0.0 ok: queued as ID" */
       static const char pre[] = "250 2.0.0 ok: queued as ";
       size_t n = sizeof pre - 1;
+      size_t k = strnlen(tx_inject.id, QUEUE_ID_MAX - 1);
 
       memcpy(queued, pre, n);
-      n += fmt_ulong(queued + n, tx_inject.id);
-      memcpy(queued + n, "\r\n", 3);
+      memcpy(queued + n, tx_inject.id, k);
+      memcpy(queued + n + k, "\r\n", 3);
       r = queued;
     }
-    log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : 0);
+    log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : "");
   }
   reply(r);
   tx_reset();

@@ -15,6 +15,7 @@
 #include <stralloc.h>
 
 #include "addr.h"
+#include "queue.h"
 
 #define MAX_CMDLINE 512     /* RFC 5321 4.5.3.1.4, CRLF included */
 #define MAX_AUTHLINE 2048   /* RFC 4954 4: AUTH lines may exceed 512 bytes */
@@ -151,6 +152,7 @@ struct received_info {
   const char *proto;    /* "ESMTP", "ESMTPSA", "SMTP", ... */
   const char *tls;      /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or NULL */
   const char *authuser; /* or NULL */
+  const char *id;       /* the queue id, or NULL (not known) */
   long long now;        /* seconds since the epoch */
 };
 
@@ -234,7 +236,7 @@ struct inject {
   int code;      /* own: the qmail-queue exit code so far (QQ_OK) */
   int cr;        /* own: a CR ended the last chunk (crlf_strip) */
   unsigned long long now; /* own: the arrival time */
-  unsigned long id;       /* own: the queue id after a commit, else 0 */
+  char id[QUEUE_ID_MAX];  /* own: the queue id from the open, "" if none */
   pid_t pid;
   int msgfd;     /* message pipe to qinject's fd 0, -1 if closed */
   int envfd;     /* envelope pipe to qinject's fd 1 */

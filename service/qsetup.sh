@@ -167,6 +167,7 @@ Q_AUTH=qmta-auth
 Q_VMAIL=qmta-vmail
 Q_ALIAS=qmta-alias
 Q_LOG=qmta-log
+Q_ADMIN=qmta-admin
 
 NOLOGIN=/usr/sbin/nologin
 [ -x "$NOLOGIN" ] || NOLOGIN=/bin/false
@@ -193,7 +194,7 @@ if [ -n "$ROOT" ]; then
   KNOWN_USERS="
 $(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG")"
   KNOWN_GROUPS="
-$(getent group "$Q_QUEUE")"
+$(getent group "$Q_QUEUE" "$Q_ADMIN")"
   ensure_group "$Q_QUEUE"
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
     ensure_user "$u"
@@ -205,6 +206,8 @@ $(getent group "$Q_QUEUE")"
     ensure_member "$Q_AUTH" shadow
   fi
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD"; do ensure_member "$u" "$Q_QUEUE"; done
+  # its members may list the queue (the setuid copy bin/qstat, 4750)
+  ensure_group "$Q_ADMIN"
   # qremote reads the messages: qsend's group
   ensure_member "$Q_REMOTE" "$Q_SEND"
   # Daemons run under these accounts: they must reach DIR and BINDIR.
@@ -405,6 +408,8 @@ mkdirs 750 "$Q_SEND:$Q_SEND" "$@"
 mkdirs 750 "$Q_SEND:$Q_SEND" "$DIR/queue/bounce" "$DIR/queue/bad"
 # sendmail -q (root) leaves requests here; setgid: qsend's group reads them
 mkdirs 2750 "$Q_SEND:$Q_SEND" "$DIR/queue/flush"
+# qqueue (root) leaves its requests here; qsend alone reads and removes them
+mkdirs 700 "$Q_SEND:$Q_SEND" "$DIR/queue/admin"
 mkdirs 3703 "$Q_SEND:$Q_SEND" "$DIR/queue/tmp"
 mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/new"
 mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/pool"
@@ -485,6 +490,18 @@ if [ -f "$BINDIR/qinject" ]; then
   mv -f "$qi" "$DIR/bin/qinject" || die 111 "unable to install $DIR/bin/qinject"
 else
   warn "no qinject in $BINDIR: $DIR/bin/qinject not installed"
+fi
+
+# ---- bin/qstat: the queue listing for the group qmta-admin ------------------
+
+# A copy of qstat, setuid root and runnable by the group only: it lists
+# the instance it lies in (DIR, from its own path) and nothing else, as
+# qmta-send (the queue's reader), which it becomes first (qstat.c).
+if [ -n "$ROOT" ] && [ -f "$BINDIR/qstat" ]; then
+  qs=$DIR/bin/qstat.qsetup-tmp
+  rm -f "$qs"
+  cp -L "$BINDIR/qstat" "$qs" && chown "root:$Q_ADMIN" "$qs" && chmod 4750 "$qs" &&
+    mv -f "$qs" "$DIR/bin/qstat" || { rm -f "$qs"; die 111 "unable to install $DIR/bin/qstat"; }
 fi
 
 # ---- log/ and service/ -----------------------------------------------------

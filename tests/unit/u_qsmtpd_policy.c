@@ -35,7 +35,7 @@ int main(void)
   struct received_info ri;
   char date[40];
 
-  plan(35);
+  plan(36);
 
   ok(act("OK", "550") == ACT_OK, "OK");
   ok(act(" relay ", "550") == ACT_RELAY, "RELAY, any case, blanks");
@@ -96,6 +96,12 @@ int main(void)
                     "\t(authenticated as alice@example.org);\n"
                     "\tThu, 01 Jan 1970 00:00:00 +0000\n") == 0,
      "Received: with TLS and AUTH, HELO cleaned");
+  ri.id = "HKZ1Q0B7W83F2K";
+  ok(received_fmt(&sa, &ri) == 0 && stralloc_0(&sa) &&
+       strstr(sa.s, " (TLSv1.3 TLS_AES_256_GCM_SHA384)\n"
+                    "\tid HKZ1Q0B7W83F2K (authenticated as alice@example.org);\n") != NULL,
+     "Received: with the queue id");
+  ri.id = NULL;
   ri.helo = "";
   ri.host = NULL;
   ri.tls = NULL;
