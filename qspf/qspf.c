@@ -92,6 +92,7 @@ int main(int argc, char **argv)
   int r;
 
   qlog_prog = "qspf";
+  opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "bt:r:e:")) != -1) {
     switch (opt) {
       case 'b': batch_mode = 1; break;

@@ -576,7 +576,8 @@ fi
 # qauthd: the password service, for the qauth that qsmtpd runs as
 # qmta-smtpd (root's qauth, for POP3 and Dovecot, reads the hashes
 # itself). Its socket is in run/, reachable by the session account only.
-if [ -n "$LISTENERS" ]; then
+# A send-only instance has no users: no AUTH, no service.
+if [ -n "$LISTENERS" ] && [ -z "$SENDONLY" ]; then
   service authd
   if [ -n "$ROOT" ]; then AUTHDUSER="-u $Q_AUTH -g $Q_SMTPD "; else AUTHDUSER=; fi
   { run_header "authd: the password service"
