@@ -5,7 +5,8 @@
 #   make            build every program
 #   make test       deps + build + the whole suite under prove
 #   make run        deps + build + a demo instance in var/demo under s6-svscan
-#   make install PREFIX=dir
+#   make install PREFIX=dir   (also PREFIX/share/qmta/qmta.service, for QHOME)
+#   make install-systemd QHOME=dir   the unit into /etc/systemd/system
 #   make test SAN=1 the suite under ASan and UBSan (rebuilds everything)
 #   make fuzz       every fuzz target for FUZZTIME seconds (clang, libFuzzer)
 
@@ -131,7 +132,7 @@ run: deps
 	$(MAKE) build
 	sh tools/demo.sh
 
-install: build
+install: build install-unit
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	for p in $(PROGS); do install -m 755 $$p $(DESTDIR)$(PREFIX)/bin/; done
 	# each page into the section its suffix names: qsetup.8 -> man8, qmta-admin.7 -> man7

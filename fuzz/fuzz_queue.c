@@ -52,6 +52,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   check_off(&e, e.sender, 0);
   check_off(&e, e.ret, 1);
   check_off(&e, e.envid, 1);
+  check_off(&e, e.qid, 1);
+  check_off(&e, e.parent, 1);
+  {
+    char id[QUEUE_ID_MAX];
+    unsigned long long inode;
+    size_t n = queue_env_id(&e, 4242, id);
+
+    /* whatever the I record says, the id names this file (inode 4242) */
+    if (n == 0 || n >= QUEUE_ID_MAX || strlen(id) != n) abort();
+    if (queue_id_scan(id, &inode) == -1 || inode != 4242) abort();
+  }
   if (e.rcpt_count > QUEUE_RCPT_MAX) abort();
   for (size_t i = 0; i < e.rcpt_count; ++i) {
     check_off(&e, e.rcpt[i].addr, 0);

@@ -6,7 +6,9 @@
  * ("c:", "f:", "t:") before the untagged one ("*:"):
  *   connect: the IP address, then each shorter prefix (IPv4 by octets,
  *            "192.168.0.1" "192.168.0" "192.168" "192"; IPv6 by groups of
- *            the full form "ipv6:2001:db8:0:0:0:0:0:1" ... "ipv6:2001");
+ *            the full form "ipv6:2001:db8:0:0:0:0:0:1" ... "ipv6:2001"),
+ *            and between them the CIDR networks of the lengths the map has
+ *            ("192.168.16.0/20": access_fmtip), longest first;
  *            then the host name, if given, and each parent domain. The
  *            address comes first because the client chooses its PTR name.
  *   from/to: "user@domain", "user@", "domain", each parent domain; the
@@ -74,13 +76,33 @@ static int try_domain(struct lookup *l, const char *d, size_t len)
   }
 }
 
+/* Which lengths have CIDR keys (ACCESS_CIDR4/6): lens[b] is 1 for those.
+ * A map without the record has none. 0 ok, -1 error. */
+static int cidr_lengths(struct lookup *l, const char *rec, size_t reclen, unsigned total,
+                        unsigned char *lens)
+{
+  stralloc val = {0};
+  unsigned b;
+  int r;
+
+  memset(lens, 0, total + 1);
+  r = cdbmap_find(l->m, rec, reclen, &val);
+  if (r == 1)
+    for (b = 0; b <= total && b < val.len; b++) lens[b] = val.s[b] == '1';
+  stralloc_free(&val);
+  return r == -1 ? -1 : 0;
+}
+
 static int try_ip(struct lookup *l, const char *ip, size_t len)
 {
   char text[64];
-  char cand[64];
+  char cand[ACCESS_IPKEY_MAX];
   unsigned char bin[16];
-  size_t n;
-  int groups;
+  unsigned char lens[129];
+  unsigned total;
+  unsigned width;
+  unsigned bits;
+  int v6;
   int r;
 
   if (len == 0 || len >= sizeof text) return 0;
@@ -90,43 +112,23 @@ static int try_ip(struct lookup *l, const char *ip, size_t len)
     memmove(text, text + 7, len - 7 + 1); /* an IPv4 client on an IPv6 socket */
 
   if (inet_pton(AF_INET, text, bin) == 1) {
-    /* "a.b.c.d", then cut at each dot from the right */
-    if (inet_ntop(AF_INET, bin, cand, sizeof cand) == NULL) return 0;
-    n = strlen(cand);
-    for (;;) {
-      r = try_key(l, cand, n);
-      if (r != 0) return r;
-      while (n > 0 && cand[n - 1] != '.') n--;
-      if (n == 0) return 0;
-      n--;
-    }
+    v6 = 0;
+    r = cidr_lengths(l, ACCESS_CIDR4, sizeof ACCESS_CIDR4 - 1, 32, lens);
+  } else if (inet_pton(AF_INET6, text, bin) == 1) {
+    v6 = 1;
+    r = cidr_lengths(l, ACCESS_CIDR6, sizeof ACCESS_CIDR6 - 1, 128, lens);
+  } else {
+    return 0;
   }
-
-  if (inet_pton(AF_INET6, text, bin) == 1) {
-    /* "ipv6:" and the 8 groups in full, without leading zeros */
-    static const char hex[] = "0123456789abcdef";
-    memcpy(cand, "ipv6:", 5);
-    n = 5;
-    for (groups = 0; groups < 8; groups++) {
-      unsigned v = (unsigned)bin[2 * groups] << 8 | bin[2 * groups + 1];
-      int started = 0;
-      int shift;
-      if (groups > 0) cand[n++] = ':';
-      for (shift = 12; shift >= 0; shift -= 4) {
-        unsigned digit = (v >> shift) & 15;
-        if (digit != 0 || started || shift == 0) {
-          cand[n++] = hex[digit];
-          started = 1;
-        }
-      }
-    }
-    for (;;) {
-      r = try_key(l, cand, n);
-      if (r != 0) return r;
-      while (n > 5 && cand[n - 1] != ':') n--;
-      if (n <= 5) return 0;
-      n--;
-    }
+  if (r == -1) return -1;
+  total = v6 ? 128 : 32;
+  width = v6 ? 16 : 8;
+  /* the longest prefix first: whole octets or groups always (their keys
+   * need no record), the other lengths where the map has keys */
+  for (bits = total; bits > 0; bits--) {
+    if (bits % width != 0 && !lens[bits]) continue;
+    r = try_key(l, cand, access_fmtip(cand, v6, bin, bits));
+    if (r != 0) return r;
   }
   return 0;
 }

@@ -7,6 +7,9 @@
  * (to the end of the line), leading and trailing blanks are trimmed, empty
  * lines are skipped. A missing file means "use the default".
  */
+#include <sys/types.h>
+#include <time.h>
+
 #include <stralloc.h>
 
 #define QHOME_DEFAULT "/var/qmta"
@@ -52,5 +55,29 @@ int ctl_domainmatch(const stralloc *list, const char *d, size_t len);
  * locals is not empty (RFC 5321 4.5.1; a send-only instance has none). */
 int ctl_islocal(const stralloc *locals, const char *me, size_t melen, const char *addr,
                 size_t len);
+
+/* Control files a long-running program watches, so that it sees a change
+ * as soon as qsmtpd does (which reads them at each connection): it calls
+ * ctl_changed before it uses them and reads them again when told. */
+#define CTL_WATCH_MAX 16
+struct ctl_stamp {
+  int present;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  struct timespec ctime;
+};
+struct ctl_watch {
+  const char *const *names;  /* NULL-terminated; at most CTL_WATCH_MAX are watched */
+  struct ctl_stamp stamp[CTL_WATCH_MAX];
+  int primed;
+};
+
+/* One stat of each file of w. 1 if one was created, removed, replaced or
+ * written since the previous call (a stat that fails other than with
+ * ENOENT counts as a change), 0 if not; the first call only primes w and
+ * says 0, so make it before the first read of the files. */
+int ctl_changed(struct ctl_watch *w);
 
 #endif

@@ -21,6 +21,9 @@
 
 int maps_users(void);
 int maps_aliases(void);
+/* Entries maps_users or maps_aliases (the defaults included) put into
+ * its map, set by the last of them to run (0 when the text is missing). */
+extern unsigned long maps_entries;
 int maps_access(void); /* also writes TCPRULES_CDB */
 int maps_generics(void);
 

@@ -6,14 +6,18 @@
  *
  *   [Connect:|From:|To:]key <blanks> action
  * keys: IPv4 address or prefix (1 to 4 octets), "IPv6:" address or prefix
- * (1 to 8 groups, "::" only in a full address), host name or domain,
+ * (1 to 8 groups, "::" only in a full address), a network in CIDR form
+ * (a whole address, "/", a length; no bit set past the length: a typo in
+ * the address would otherwise widen or move the network), host name or domain,
  * user@domain, user@, <> (the null sender; From: only).
  * actions: OK RELAY REJECT DISCARD (any case; stored upper case),
  * ERROR:x.y.z:nnn text, ERROR:nnn text (nnn 4xx or 5xx, x the same class).
  *
  * CDB key: tag ("c:", "f:", "t:", "*:") + the key lowercased; IPv4 octets
  * and IPv6 groups without leading zeros, a full IPv6 address with all 8
- * groups: the form access_lookup builds from the client's address.
+ * groups: the form access_lookup builds from the client's address. A CIDR
+ * key is written by access_fmtip (as a prefix when its length is a whole
+ * number of octets or groups), and ACCESS_CIDR4/6 mark the other lengths.
  * When a Connect: or untagged key is a host name or domain, the map also
  * gets ACCESS_HOSTKEYS: qsmtpd looks up client names only then.
  */
@@ -75,20 +79,7 @@ static int ipv6_key(const char *s, size_t len, char *out, size_t *olen, int *ful
   memcpy(text, s, len);
   text[len] = '\0';
   if (inet_pton(AF_INET6, text, bin) == 1) {
-    for (groups = 0; groups < 8; groups++) {
-      unsigned v = (unsigned)bin[2 * groups] << 8 | bin[2 * groups + 1];
-      int started = 0;
-      int shift;
-      if (groups > 0) out[n++] = ':';
-      for (shift = 12; shift >= 0; shift -= 4) {
-        unsigned d = (v >> shift) & 15;
-        if (d != 0 || started || shift == 0) {
-          out[n++] = hex[d];
-          started = 1;
-        }
-      }
-    }
-    *olen = n;
+    *olen = access_fmtip(out, 1, bin, 128);
     *full = 1;
     return 1;
   }
@@ -124,6 +115,39 @@ static int ipv6_key(const char *s, size_t len, char *out, size_t *olen, int *ful
   *olen = n;
   *full = 0;
   return 1;
+}
+
+/* "192.168.16.0/20" or (after "IPv6:") "2001:db8::/29": the network into
+ * bin and *bits. NULL ok, else why not. */
+static const char *cidr_parse(const char *s, size_t len, int v6, unsigned char *bin,
+                              unsigned *bits)
+{
+  char text[64];
+  const char *slash = memchr(s, '/', len);
+  size_t alen;
+  size_t i;
+  unsigned long v = 0;
+  unsigned total = v6 ? 128 : 32;
+  unsigned b;
+
+  if (slash == NULL) return "not a CIDR network";
+  alen = (size_t)(slash - s);
+  if (alen == 0 || alen >= sizeof text || slash + 1 == s + len || len - alen - 1 > 3)
+    return v6 ? "bad IPv6 network" : "bad IPv4 network";
+  for (i = alen + 1; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return "bad prefix length";
+    v = v * 10 + (unsigned long)(s[i] - '0');
+  }
+  if (v == 0 || v > total) return v6 ? "prefix length not 1 to 128" : "prefix length not 1 to 32";
+  memcpy(text, s, alen);
+  text[alen] = '\0';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, text, bin) != 1)
+    return v6 ? "bad IPv6 network (a whole address before the /)"
+              : "bad IPv4 network (four octets before the /)";
+  for (b = (unsigned)v; b < total; b++)
+    if (bin[b / 8] & (0x80 >> (b % 8))) return "address bits set past the prefix length";
+  *bits = (unsigned)v;
+  return NULL;
 }
 
 static const char *check_action(char *a, size_t len)
@@ -173,12 +197,17 @@ int maps_access(void)
   struct maps_keyset tseen = {0};
   stralloc relay = {0};
   int hostkeys = 0; /* a domain key that Connect lookups can match */
+  char cidr4[33];   /* '1' at each length with a CIDR key (access.h) */
+  char cidr6[129];
+  int have_cidr = 0;
   char line[MAPS_LINE_MAX];
   char key[KEY_MAX];
   size_t len;
   int r;
   int e;
 
+  memset(cidr4, '0', sizeof cidr4);
+  memset(cidr6, '0', sizeof cidr6);
   r = maps_open(&src, ACCESS_TEXT);
   if (r != 1) return r;
   if (maps_writer_start(&w, ACCESS_CDB, 0644) == -1) {
@@ -201,6 +230,7 @@ int maps_access(void)
     int iskind = 0; /* 4 ipv4, 6 ipv6, 'a' address, 'd' domain */
     int full = 0;
     int octets = 0;
+    unsigned bits = 0; /* a CIDR key's length; 0 for the other forms */
     unsigned char bin[16];
 
     while (i < len && blank(line[i])) i++;
@@ -236,7 +266,19 @@ int maps_access(void)
     key[0] = tag;
     key[1] = ':';
     n = 2;
-    if (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0) {
+    if (memchr(k, '/', klen) != NULL && (strspn(k, "0123456789./") >= klen ||
+                                          (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0))) {
+      int v6 = strspn(k, "0123456789./") < klen;
+      why = v6 ? cidr_parse(k + 5, klen - 5, 1, bin, &bits) : cidr_parse(k, klen, 0, bin, &bits);
+      if (why != NULL) {
+        maps_error(&src, why, NULL);
+        continue;
+      }
+      n += access_fmtip(key + 2, v6, bin, bits);
+      iskind = v6 ? 6 : 4;
+      full = bits == 128;
+      octets = v6 ? 0 : (int)(bits / 8);
+    } else if (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0) {
       size_t kl;
       if (!ipv6_key(k + 5, klen - 5, key + 2, &kl, &full, bin)) {
         maps_error(&src, "bad IPv6 address or prefix", NULL);
@@ -305,6 +347,10 @@ int maps_access(void)
       continue;
     }
     if (src.errors == 0 && cdbmap_add(&w, key, n, act, alen) == -1) goto fail;
+    if (bits % (iskind == 6 ? 16 : 8) != 0) {
+      (iskind == 6 ? cidr6 : cidr4)[bits] = '1';
+      have_cidr = 1;
+    }
     if (iskind == 'd' && (tag == '*' || tag == ACCESS_CONNECT)) hostkeys = 1;
 
     /* qlisten's rules: keyed by the client's address in text form, as
@@ -313,7 +359,27 @@ int maps_access(void)
         alen == 5 && memcmp(act, "RELAY", 5) == 0) {
       char tkey[64];
       size_t tlen;
-      if (iskind == 4) {
+      if (iskind == 4 && bits % 8 != 0) {
+        /* tcprules' keys end on an octet: one for each value of the
+         * octet the length cuts (at most 128) */
+        unsigned q = bits / 8;
+        unsigned count = 1U << (8 - bits % 8);
+        unsigned c;
+        for (c = 0; c < count; c++) {
+          unsigned char net[4];
+          memcpy(net, bin, 4);
+          net[q] = (unsigned char)(net[q] + c);
+          tlen = access_fmtip(tkey, 0, net, (q + 1) * 8);
+          if (q < 3) tkey[tlen++] = '.';
+          r = maps_keyset_add(&tseen, tkey, tlen);
+          if (r == -1) goto nomem;
+          if (r == 1 && (!stralloc_catb(&relay, tkey, tlen) || !stralloc_0(&relay))) goto nomem;
+        }
+        continue;
+      } else if (iskind == 6 && bits % 16 != 0) {
+        /* not in tcprules' form: qsmtpd grants the relay from access.cdb */
+        continue;
+      } else if (iskind == 4) {
         tlen = n - 2;
         memcpy(tkey, key + 2, tlen);
         if (octets < 4) tkey[tlen++] = '.';
@@ -333,6 +399,10 @@ int maps_access(void)
   if (r == -1) goto fail;
   if (src.errors == 0 && hostkeys &&
       cdbmap_add(&w, ACCESS_HOSTKEYS, sizeof ACCESS_HOSTKEYS - 1, "1", 1) == -1)
+    goto fail;
+  if (src.errors == 0 && have_cidr &&
+      (cdbmap_add(&w, ACCESS_CIDR4, sizeof ACCESS_CIDR4 - 1, cidr4, sizeof cidr4) == -1 ||
+       cdbmap_add(&w, ACCESS_CIDR6, sizeof ACCESS_CIDR6 - 1, cidr6, sizeof cidr6) == -1))
     goto fail;
   maps_close(&src);
   maps_keyset_free(&seen);

@@ -321,6 +321,7 @@ int maps_aliases(void)
   int r;
   int err;
 
+  maps_entries = 0;
   r = maps_open(&src, ALIASES_TEXT);
   if (r != 1) return r;
   if (local_domains(&domains) == -1) {
@@ -368,6 +369,7 @@ int maps_aliases(void)
   }
 
   if (src.errors == 0 && add_defaults(&w, &seen) == -1) goto fail;
+  maps_entries = seen.count;
   maps_close(&src);
   stralloc_free(&e.text);
   stralloc_free(&val);

@@ -70,6 +70,7 @@ int maps_line(struct maps_src *s, char *line, size_t size, size_t *len)
 }
 
 void (*maps_report)(const char *fn, unsigned long lineno, const char *what, const char *what2);
+unsigned long maps_entries;
 
 void maps_error_at(struct maps_src *s, unsigned long lineno, const char *what, const char *what2)
 {

@@ -46,6 +46,7 @@ int maps_users(void)
   int r;
   int e;
 
+  maps_entries = 0;
   r = maps_open(&src, USERS_TEXT);
   if (r != 1) return r;
   if (maps_writer_start(&w, USERS_CDB, 0644) == -1) {
@@ -86,6 +87,7 @@ int maps_users(void)
   }
   if (r == -1) goto fail;
 
+  maps_entries = seen.count;
   maps_close(&src);
   users_free(&u);
   stralloc_free(&val);

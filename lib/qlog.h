@@ -22,6 +22,10 @@
 #define QLOG_MAX 2000 /* bytes of one log line, newline included */
 
 extern const char *qlog_prog; /* set by main; default "qmta" */
+/* Bytes written as they are in front of every qlog line (not of warnings
+ * and fatal errors); NULL by default. qauth -d sets Dovecot's mark for
+ * its info level ("\001\002"), or Dovecot logs each line as an error. */
+extern const char *qlog_tag;
 
 void qlog_(const char *s, ...);
 void qwarn_(const char *s, ...);

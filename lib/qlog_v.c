@@ -33,6 +33,13 @@ void qlog_v(const char *kind, int err, const char *s, va_list ap)
   int saved = errno;
 
   q.len = 0;
+  if (kind == NULL && qlog_tag != NULL) {
+    /* raw: the one place a control byte may reach a line, from a constant */
+    size_t n = strlen(qlog_tag);
+    if (n > 8) n = 8;
+    memcpy(q.s, qlog_tag, n);
+    q.len = n;
+  }
   qline_cat(&q, qlog_prog != NULL ? qlog_prog : "qmta");
   qline_cat(&q, ": ");
   if (kind != NULL) qline_cat(&q, kind);

@@ -11,14 +11,35 @@
  *   queue/bad/ID         a damaged file set aside by qsend (ID.N if ID was
  *                        taken); listed by qstat, never delivered
  *   queue/flush/         sendmail -qR/-qS/-qI requests for qsend
+ *   queue/admin/         qqueue's requests (delete, hold, ...) for qsend,
+ *                        written by root only (qsend_admin.c)
  *   queue/pool/UID.N     a finished queue file kept for reuse by its owner
  *                        UID (see queue_pool.c; N < QUEUE_POOL); the pool
  *                        is bounded in all, swept of idle files, and
  *                        emptied by a writer that finds the disk full
  *   queue/trigger        FIFO: qinject writes one byte after each commit
  *
- * ID is the inode number of the queue file, in decimal: unique while the
- * file exists.
+ * ID (in file names) is the inode number of the queue file, in decimal:
+ * unique while the file exists, and back soon after (the pool reuses
+ * files). A message's queue id, the name it has in replies, logs, mailq
+ * and reports, is unique for the life of an instance instead:
+ *
+ *   TTTTTTTTTTIIII   T: the time queue_open took the file, microseconds
+ *                    since the epoch in 10 base-36 digits (0-9 A-Z);
+ *                    I: the inode number (the ID above) in base 36.
+ *   e.g. "HKZ1Q0B7W83F2K" (time HKZ1Q0B7W8, inode 3F2K = 183332)
+ *
+ * A file holds one inode from queue_open to its removal, and the next
+ * message to get that inode takes its time later, so no two messages
+ * share an id unless the clock is set back to the very microsecond an
+ * earlier message with that inode was opened. The time part sorts in
+ * time order; queue_id_scan gives the inode back, so a tool finds the
+ * file of an id at once (queue/mess/NN/ID). The id is written into the
+ * envelope (the I record) and checked against the file's inode when it
+ * is read (queue_env_id); a file without a valid I record (queued before
+ * ids had a time part, or forged) has the id of its inode with a time
+ * part of zeros ("0000000000" + inode). Tools also take an inode number
+ * in decimal (at most 10 digits) where they take an id.
  *
  * Who may do what (qsetup sets it up; on an instance made by another user
  * that user is everyone below and the owner bits are all that count):
@@ -50,6 +71,7 @@
  *   bounce/ bad/       qmta-send:qmta-send   0750
  *   flush/             qmta-send:qmta-send   2750  sendmail -q (root) writes;
  *                                                  setgid: qsend reads
+ *   admin/             qmta-send:qmta-send   0700  qqueue (root) writes
  *   trigger            qmta-send:qmta-queue  0620
  * A queue file is its writer's, group qmta-send, mode 0640 (queue_open):
  * qsend and qremote read it through the group, no other writer can. A
@@ -64,6 +86,10 @@
  *   offset 24+len   the envelope: text0 records to the end of the file
  *
  * Envelope records (each "X...\0"; order as shown; unknown tags are skipped):
+ *   Iid       the queue id (queue_envelope writes it; optional for old files)
+ *   Pparent   the queue id of the message this one was made from: an alias
+ *             forward (qlocal, through qinject's QPARENT) or a delivery
+ *             report (qsend); optional, for the logs only
  *   Ttime     arrival, seconds since the epoch (qinject)
  *   Ffrom     sender in internal form ("" for the null sender)
  *   Vret      DSN RET: "FULL" or "HDRS" (optional)
@@ -94,7 +120,11 @@
  *                                    <fails> failed attempts, the last
  *                                    because of <reason>
  *   "W<idx>\n"                       delay warning sent
- * The last D/F/Z/H line of an index wins (an H never follows a D or F).
+ *   "S<idx> <time>\n"                on hold from <time> (qqueue hold):
+ *                                    never tried until a U
+ *   "U<idx> <time>\n"                released (qqueue release, requeue)
+ * The last D/F/Z/H line of an index wins (an H never follows a D or F);
+ * the last S/U line says whether it is on hold.
  * Each Z counts one try (the backoff and the tries shown grow with them);
  * an H does not: it only sets the next try and the reason shown. qsend
  * writes at most one H per recipient and rest of its destination. reason
@@ -133,6 +163,8 @@ struct queue_rcpt {
 /* A parsed envelope. env holds the raw records; the fields point into it. */
 struct queue_env {
   stralloc env;             /* raw envelope bytes */
+  size_t qid;               /* offset of the I value or (size_t)-1 */
+  size_t parent;            /* offset of the P value or (size_t)-1 */
   unsigned long long arrival;
   size_t sender;            /* offset of the sender in env.s */
   size_t ret;               /* offset of V value or (size_t)-1 */
@@ -159,12 +191,29 @@ int queue_env_parse(struct queue_env *e);
 void queue_env_free(struct queue_env *e);
 #define queue_env_str(e, off) ((e)->env.s + (off))
 
+/* Queue ids (see the top). QUEUE_ID_MAX holds any id and its NUL. */
+#define QUEUE_ID_MAX 32
+#define QUEUE_ID_TIMELEN 10
+#define QUEUE_ID_TIMESPAN 3656158440062976ULL /* 36^10 */
+/* Formats the id of a file taken at usec with inode into dest (at least
+ * QUEUE_ID_MAX bytes), NUL-terminated; returns its length. */
+size_t queue_id_fmt(char *dest, unsigned long long usec, unsigned long long inode);
+/* The inode an id names (*inode): 0, or -1 if id is no id (of either
+ * form; NUL-terminated, at most QUEUE_ID_MAX - 1 bytes). */
+int queue_id_scan(const char *id, unsigned long long *inode);
+/* The id of the file with inode and envelope e into dest (QUEUE_ID_MAX
+ * bytes), NUL-terminated: its I record when that is a valid id of this
+ * inode, else queue_id_fmt(dest, 0, inode). Returns the length. */
+size_t queue_env_id(const struct queue_env *e, unsigned long long inode, char *dest);
+
 /*
  * Writing a queue file (qinject, and qsend for its notifications):
  *   queue_open    creates queue/tmp/NAME (0640, group qmta-send from the
  *                 setgid tmp/), reserves the header
  *   queue_put     appends message bytes (buffered; LF line ends expected)
- *   queue_envelope appends the raw envelope records (after the message)
+ *   queue_envelope appends the raw envelope records (after the message);
+ *                 the first call puts the I record (w->id) and, when
+ *                 w->parent is set, the P record before them
  *   queue_commit  writes the header, fsyncs, renames to queue/new/ID,
  *                 fsyncs queue/new, pokes queue/trigger; *id = ID
  *   queue_abort   removes the temp file (any time before commit)
@@ -183,6 +232,9 @@ struct queue_writer {
   size_t buflen;
   int in_envelope;
   int drained;      /* the pool was emptied for this message already */
+  char id[QUEUE_ID_MAX]; /* the queue id, set by queue_open */
+  const char *parent;    /* NULL, or a queue id for the P record (set after
+                            queue_open, before queue_envelope) */
 };
 /* Writes all of s to the queue file (queue_write.c): ENOSPC and EDQUOT as
  * above. 0, or -1 + errno. */
@@ -236,6 +288,8 @@ void queue_trigger(void);
 /* The same with QUEUE_TRIGGER_DRAIN: qsend then empties queue/pool. */
 #define QUEUE_TRIGGER_DRAIN "D"
 void queue_trigger_drain(void);
+/* The byte qqueue writes after a request in queue/admin/ (qsend_admin.c). */
+#define QUEUE_TRIGGER_ADMIN "A"
 /* Writes out the buffered bytes (used by put/envelope/commit). 0, -1 + errno. */
 int queue_flush(struct queue_writer *w);
 

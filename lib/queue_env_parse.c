@@ -45,6 +45,8 @@ int queue_env_parse(struct queue_env *e)
   int have_f = 0;
 
   e->arrival = 0;
+  e->qid = (size_t)-1;
+  e->parent = (size_t)-1;
   e->sender = (size_t)-1;
   e->ret = (size_t)-1;
   e->envid = (size_t)-1;
@@ -83,6 +85,14 @@ int queue_env_parse(struct queue_env *e)
         if (have_f) return env_bad();
         e->sender = v;
         have_f = 1;
+        break;
+      case 'I':
+        if (e->qid != (size_t)-1) return env_bad();
+        e->qid = v;
+        break;
+      case 'P':
+        if (e->parent != (size_t)-1) return env_bad();
+        e->parent = v;
         break;
       case 'V':
         e->ret = v;

@@ -8,7 +8,8 @@
  * A file of a finished message, kept in the pool for this uid, is taken
  * first (queue_pool.c): renamed to the temp name and truncated. With no
  * space for a new file (ENOSPC, EDQUOT) the pool is emptied and the
- * creation tried again (queue_pool_relief).
+ * creation tried again (queue_pool_relief). The queue id (queue.h) is
+ * made here, once the file is ours: its inode and the time now.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,19 @@ static int pool_reuse(struct queue_writer *w)
   return -1;
 }
 
+/* w->id from the inode of w->fd and the time: 0, or -1 + errno */
+static int id_make(struct queue_writer *w)
+{
+  struct stat st;
+  struct timespec ts;
+  unsigned long long usec;
+
+  if (fstat(w->fd, &st) == -1 || clock_gettime(CLOCK_REALTIME, &ts) == -1) return -1;
+  usec = (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
+  queue_id_fmt(w->id, usec, (unsigned long long)st.st_ino);
+  return 0;
+}
+
 int queue_open(struct queue_writer *w)
 {
   int tries;
@@ -82,6 +96,8 @@ int queue_open(struct queue_writer *w)
   w->buflen = 0;
   w->in_envelope = 0;
   w->drained = 0;
+  w->id[0] = '\0';
+  w->parent = NULL;
 
   for (tries = 0; tries < 100; tries++) {
     if (tmp_name(w) == -1) return -1;
@@ -99,7 +115,7 @@ int queue_open(struct queue_writer *w)
     return -1;
   }
 
-  if (fchmod(w->fd, 0640) == -1) {
+  if (fchmod(w->fd, 0640) == -1 || id_make(w) == -1) {
     queue_abort(w);
     return -1;
   }

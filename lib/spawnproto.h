@@ -7,7 +7,9 @@
  *
  * qsend -> spawner, one job (text0 records, then an empty record):
  *   "J17\0"                 job slot number (decimal, < the concurrency)
- *   "I1234\0"               queue id: the file is queue/mess/NN/1234
+ *   "IHKZ1Q0B7W83F2K\0"     the queue id (queue.h): its inode (queue_id_scan)
+ *                           names the file, queue/mess/NN/INODE; the spawners
+ *                           log the id
  *   "Sbob@example.org\0"    envelope sender, internal form ("" = null)
  *   "Rann@example.net\0"    a recipient, internal form; qlspawn gets exactly
  *                           one, qrspawn one or more, all of one domain

@@ -34,6 +34,7 @@
 #include "addr.h"
 #include "cdbmap.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qauth.h"
 #include "qlog.h"
 #include "users.h"
@@ -41,12 +42,12 @@
 #define USAGE "qauth [-d] prog [arg...]"
 #define QAUTH_RECORD_MAX 512      /* the checkpassword interface's limit */
 #define QAUTH_READ_TIMEOUT 60000  /* ms to wait for the caller's record */
-#define DEFAULT_DELAY 1000        /* control/authdelay, ms */
-#define DEFAULT_DELAY_MAX 16000   /* control/authdelaymax, ms */
-#define DEFAULT_WINDOW 900        /* control/authwindow, s */
-#define DEFAULT_LOCK_IP 20        /* control/authlockip, failures; 0 never */
-#define DEFAULT_LOCK_USER 0       /* control/authlockuser, failures; 0 never */
-#define DEFAULT_LOCK_TIME 900     /* control/authlocktime, s */
+#define DEFAULT_DELAY CTLDEF_AUTHDELAY        /* control/authdelay, ms */
+#define DEFAULT_DELAY_MAX CTLDEF_AUTHDELAYMAX /* control/authdelaymax, ms */
+#define DEFAULT_WINDOW CTLDEF_AUTHWINDOW      /* control/authwindow, s */
+#define DEFAULT_LOCK_IP CTLDEF_AUTHLOCKIP     /* control/authlockip, failures; 0 never */
+#define DEFAULT_LOCK_USER CTLDEF_AUTHLOCKUSER /* control/authlockuser, failures; 0 never */
+#define DEFAULT_LOCK_TIME CTLDEF_AUTHLOCKTIME /* control/authlocktime, s */
 #define UTC_LEN 21                /* "YYYY-MM-DDTHH:MM:SSZ" and NUL */
 
 static void die_usage(void) { qdie(100, "usage: " USAGE); }
@@ -440,6 +441,7 @@ int main(int argc, char **argv)
   cdbmap_report = cdbmap_warn; /* a damaged users.cdb: a loud line, then 111 */
   if (argi < argc && strcmp(argv[argi], "-d") == 0) {
     dovecot = 1;
+    qlog_tag = "\001\002"; /* Dovecot's log: logins are info, not errors (qauth.8) */
     argi++;
   }
   if (argi < argc && strcmp(argv[argi], "--") == 0) argi++;

@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 
   qlog_prog = "qauthd";
   cdbmap_report = cdbmap_warn;
+  opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "d:u:g:n:")) != -1) {
     switch (opt) {
       case 'd':

@@ -14,7 +14,7 @@ qinject/sendmail: qinject/sendmail.o qinject/sendmail_hdr.o qinject/sendmail_rw.
 		qinject/qinject_fmt.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-qsend/qstat: qsend/qstat.o qinject/qinject_fmt.o lib/lib.a
+qsend/qstat: qsend/qstat.o qsend/qread.o qinject/qinject_fmt.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 qsend/qstat.o: qsend/qstat.c

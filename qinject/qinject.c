@@ -24,7 +24,10 @@
  * can open none of them by a path (and, the process being set-id, not
  * through /proc either); queue_open reuses no pooled file that someone
  * holds open for writing.
- * It prepends "Received: (qmta PID invoked by uid N); DATE", stores the
+ * With QPARENT set to a queue id (qlocal does so when it forwards a
+ * message), the new message records it as its parent (the P record) and
+ * qinject logs "queued ID parent=PARENT" on fd 2, the instance's log there.
+ * It prepends "Received: (qmta PID invoked by uid N id ID); DATE", stores the
  * message with LF line ends, writes the envelope after it, and exits 0 only
  * after queue_commit (file and queue/new fsynced). On any failure the temp
  * file is removed (queue_abort): nothing half-written stays behind.
@@ -49,6 +52,7 @@
 
 #include "addr.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_fmt.h"
@@ -68,7 +72,7 @@ const char *__lsan_default_options(void) { return "detect_leaks=0"; }
  * all NUL means none. The tag appears nowhere else in the program. */
 #define HOME_TAG "qmta-qinject-home:"
 #define HOME_MAX 1024 /* bytes for the path, its NUL included */
-#define TIMEOUT_DEFAULT 1200 /* seconds without input before QQ_TIMEOUT */
+#define TIMEOUT_DEFAULT CTLDEF_TIMEOUTINJECT /* seconds without input before QQ_TIMEOUT */
 #define READ_CHUNK 65536
 #define NOBODY_UID 65534
 
@@ -438,7 +442,7 @@ static void copy_message(unsigned long databytes, int protocol)
 static void put_received(uid_t uid, time_t now)
 {
   char line[RECEIVED_LINE_MAX];
-  size_t n = received_line(line, (unsigned long)getpid(), (unsigned long)uid, now);
+  size_t n = received_line(line, (unsigned long)getpid(), (unsigned long)uid, now, qw.id);
 
   if (n == 0) fail(QQ_BUG, "unable to format the date");
   put(line, n);
@@ -468,6 +472,8 @@ int main(int argc, char **argv)
   unsigned long id;
   uid_t uid = getuid();
   time_t now = time(NULL);
+  const char *parent = getenv("QPARENT");
+  unsigned long long parent_inode;
 
   fds_open();
   qlog_prog = "qinject";
@@ -497,7 +503,7 @@ int main(int argc, char **argv)
   }
 
   enter_home();
-  if (ctl_readint(&databytes, "control/databytes", 0) == -1)
+  if (ctl_readint(&databytes, "control/databytes", CTLDEF_DATABYTES) == -1)
     fail_sys(QQ_CONFIG, "read control/databytes");
   if (ctl_readint(&timeout, "control/timeoutinject", TIMEOUT_DEFAULT) == -1)
     fail_sys(QQ_CONFIG, "read control/timeoutinject");
@@ -510,6 +516,8 @@ int main(int argc, char **argv)
   if (queue_open(&qw) == -1)
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "create a file in queue/tmp");
   qw_open = 1;
+  /* only a well-formed id: it goes into the envelope and the log */
+  if (parent != NULL && queue_id_scan(parent, &parent_inode) == 0) qw.parent = parent;
   put_received(uid, now);
   copy_message(databytes, protocol);
 
@@ -539,6 +547,7 @@ int main(int argc, char **argv)
   if (queue_commit(&qw, &id) == -1)
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_COMMIT, "commit the message into queue/new");
   qw_open = 0;
+  if (qw.parent != NULL) qlog("queued ", qw.id, " parent=", qw.parent);
   stralloc_free(&env);
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "qinject_msg.h"
+#include "queue.h"
 
 static size_t strcopy(char *dest, const char *s)
 {
@@ -13,7 +14,8 @@ static size_t strcopy(char *dest, const char *s)
   return len;
 }
 
-size_t received_line(char *line, unsigned long pid, unsigned long uid, time_t now)
+size_t received_line(char *line, unsigned long pid, unsigned long uid, time_t now,
+                     const char *id)
 {
   size_t n = 0;
   size_t d;
@@ -22,6 +24,10 @@ size_t received_line(char *line, unsigned long pid, unsigned long uid, time_t no
   n += fmtnum(line + n, pid);
   n += strcopy(line + n, " invoked by uid ");
   n += fmtnum(line + n, uid);
+  if (id != NULL && id[0] != '\0' && strlen(id) < QUEUE_ID_MAX) {
+    n += strcopy(line + n, " id ");
+    n += strcopy(line + n, id);
+  }
   n += strcopy(line + n, "); ");
   d = date822_fmt(line + n, now, 0);
   if (d == 0) return 0;

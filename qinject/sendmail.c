@@ -27,6 +27,7 @@
 #include <stdio.h> /* rename(2) only */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,7 @@
 #include "line.h"
 #include "cdbmap.h"
 #include "qlog.h"
+#include "queue.h"
 #include "qinject_fmt.h"
 #include "sendmail_hdr.h"
 #include "sendmail_rw.h"
@@ -374,22 +376,22 @@ static void parse_mailq(int argc, char **argv)
   }
 }
 
-/* a -qI id for qstat -i: digits only */
+/* a -qI id for qstat -i: a queue id (queue.h) or an inode number */
 static int is_queue_id(const char *s)
 {
-  if (*s == 0) return 0;
-  for (; *s != 0; s++)
-    if (*s < '0' || *s > '9') return 0;
-  return 1;
+  unsigned long long inode;
+
+  return queue_id_scan(s, &inode) == 0;
 }
 
 static void run_maps(void)
 {
-  char *args[3];
+  char *args[4];
 
   args[0] = (char *)"qnewmaps";
-  args[1] = (char *)qhome();
-  args[2] = NULL;
+  args[1] = (char *)"-s"; /* "N aliases, M users", as sendmail's newaliases says */
+  args[2] = (char *)qhome();
+  args[3] = NULL;
   exec_prog("qnewmaps", args);
 }
 
@@ -485,11 +487,36 @@ static void write_flush_request(void)
   stralloc_free(&line);
 }
 
+/* A flush needs a qsend to hear it: s6-svc -a succeeds while the service
+ * is down, and the signal is lost. qsend holds queue/lock (flock) while it
+ * runs; a lock we can take means nobody runs the queue. When the lock
+ * cannot be opened (a user without the right to read it), s6-svc says
+ * what it can. */
+static void check_qsend_running(void)
+{
+  stralloc fn = {0};
+  int fd;
+
+  if (!stralloc_copys(&fn, qhome()) || !stralloc_cats(&fn, "/queue/lock") || !stralloc_0(&fn))
+    die_nomem();
+  fd = open(fn.s, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd == -1 && errno != ENOENT) {
+    stralloc_free(&fn);
+    return;
+  }
+  if (fd == -1 || flock(fd, LOCK_SH | LOCK_NB) == 0)
+    qdie(111, "qsend is not running on ", qhome(),
+         ": nothing would deliver the queue (start it: s6-svc -u ", qhome(), "/service/qsend)");
+  close(fd);
+  stralloc_free(&fn);
+}
+
 static void run_flush(void)
 {
   stralloc svc = {0};
   char *args[4];
 
+  check_qsend_running(); /* before a request is written that nobody would read */
   if (opt.flush_kind != 0) write_flush_request();
   if (!stralloc_copys(&svc, qhome()) || !stralloc_cats(&svc, "/service/qsend") ||
       !stralloc_0(&svc))

@@ -37,11 +37,12 @@
 #include <fmt.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "durable.h"
 #include "qlog.h"
 #include "qlocal.h"
 
-#define USAGE "qlocal -l LEN -s SENDER -r RECIPIENT {[-h HOME] MAILBOX | -A TARGET...}"
+#define USAGE "qlocal [-i ID] -l LEN -s SENDER -r RECIPIENT {[-h HOME] MAILBOX | -A TARGET...}"
 
 static void die_usage(void)
 {
@@ -101,8 +102,10 @@ int qlocal_main(int argc, char **argv)
   memset(&d, 0, sizeof d);
   opterr = 0; /* our own one-line usage message, not getopt's */
   optind = 0;  /* glibc: a full reset, qlspawn's child may have used getopt */
-  while ((opt = getopt(argc, argv, "+l:s:r:h:A")) != -1) {
+  d.id = "";
+  while ((opt = getopt(argc, argv, "+l:s:r:i:h:A")) != -1) {
     switch (opt) {
+      case 'i': d.id = optarg; break;
       case 'l': len_arg = optarg; break;
       case 's': d.sender = optarg; break;
       case 'r': d.recipient = optarg; break;
@@ -123,7 +126,7 @@ int qlocal_main(int argc, char **argv)
 
   d.msgstart = lseek(0, 0, SEEK_CUR);
   if (d.msgstart == (off_t)-1) report_sys(111, "unable to seek in the message", "");
-  if (ctl_readint(&d.maxhops, "control/maxhops", 100) == -1)
+  if (ctl_readint(&d.maxhops, "control/maxhops", CTLDEF_MAXHOPS) == -1)
     report_sys(111, "unable to read ", "control/maxhops");
 
   if (alias_mode) return deliver_alias(&d, (const char *const *)argv, (size_t)argc);

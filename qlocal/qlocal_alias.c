@@ -2,7 +2,9 @@
  * qlocal_alias: the targets of one alias (control/aliases, see aliases.h),
  * delivered as the alias account. Addresses are forwarded through qinject
  * in one new message (the sender kept, our Delivered-To line added so that
- * a loop is seen when it comes back); files, Maildirs and commands are
+ * a loop is seen when it comes back; QPARENT set to the queue id of the
+ * message on fd 0, when that is a queue file, so that the new message is
+ * logged with parent=ID); files, Maildirs and commands are
  * written here; ":include:" files are read now, at delivery.
  *
  * The same code delivers a login account's ~/.forward (qlocal_forward.c),
@@ -21,13 +23,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <stralloc.h>
 
 #include "addr.h"
 #include "ctl.h"
+#include "durable.h"
 #include "qlocal.h"
+#include "queue.h"
 
 #define INCLUDE_DEPTH 5       /* nested :include: files */
 #define INCLUDE_MAX 65536     /* bytes read of one :include: file */
@@ -67,6 +72,86 @@ static void failed_sys(struct state *st, int code, const char *s1, const char *s
   else
     failed(st, 111, "out of memory", NULL);
   stralloc_free(&t);
+}
+
+#define RELAY_LINE_MAX 1000   /* bytes of one line of a command's output in the log */
+#define RELAY_WAIT_MS 2000    /* the relay's time to finish after the command */
+
+/* A process that copies what a command writes (its stdout and stderr)
+ * to our fd 2, the log, a line at a time with the queue id and the
+ * recipient in front, so that the line says which delivery it belongs
+ * to: "qlocal: ID <rcpt> pipe: text". Control bytes become '?', a
+ * longer line is cut into pieces. *wfd gets the end the command writes
+ * to. The pid, or -1 (then the command writes to fd 2 as it is). */
+static pid_t output_relay(const struct delivery *d, int *wfd)
+{
+  int po[2];
+  pid_t pid;
+
+  if (pipe(po) == -1) return -1;
+  pid = fork();
+  if (pid == -1) {
+    close(po[0]);
+    close(po[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    stralloc head = {0};
+    char line[RELAY_LINE_MAX + 1];
+    size_t len = 0;
+    char buf[4096];
+    ssize_t r;
+
+    close(po[1]);
+    close(0); /* the message and the report pipe are not the relay's */
+    close(1);
+    if (!stralloc_copys(&head, "qlocal: ") || !stralloc_cats(&head, d->id[0] ? d->id : "-") ||
+        !stralloc_cats(&head, " <") || !stralloc_cats(&head, d->recipient) ||
+        !stralloc_cats(&head, "> pipe: "))
+      _exit(111);
+    for (;;) {
+      ssize_t i;
+      r = read(po[0], buf, sizeof buf);
+      if (r == -1 && errno == EINTR) continue;
+      if (r <= 0) break;
+      for (i = 0; i < r; i++) {
+        char c = buf[i];
+        if (c != '\n') line[len++] = (unsigned char)c < 32 ? '?' : c;
+        if (c == '\n' || len == RELAY_LINE_MAX) {
+          line[len++] = '\n';
+          if (stralloc_catb(&head, line, len)) durable_writeall(2, head.s, head.len);
+          head.len -= len;
+          len = 0;
+        }
+      }
+    }
+    if (len > 0) {
+      line[len++] = '\n';
+      if (stralloc_catb(&head, line, len)) durable_writeall(2, head.s, head.len);
+    }
+    _exit(0);
+  }
+  close(po[0]);
+  *wfd = po[1];
+  return pid;
+}
+
+/* After the command: our end closed, so the relay sees end of file when
+ * the command's copies are gone; it gets RELAY_WAIT_MS to log the rest
+ * (a daemon the command left behind may hold the pipe: not waited for). */
+static void relay_end(pid_t relay, int out_fd)
+{
+  int status;
+  int waited;
+
+  if (relay == -1) return;
+  close(out_fd);
+  for (waited = 0; waited < RELAY_WAIT_MS; waited += 10) {
+    struct timespec ts = {0, 10 * 1000000L};
+    pid_t r = waitpid(relay, &status, WNOHANG);
+    if (r == relay || (r == -1 && errno != EINTR)) return;
+    nanosleep(&ts, NULL);
+  }
 }
 
 /* In the child: sets the environment and runs cmd. An alias's command
@@ -128,9 +213,13 @@ static void target_pipe(struct state *st, const char *cmd)
   pid_t pid;
   int status;
   int werr = 0;
+  int out_fd = 2;
+  pid_t relay;
 
+  relay = output_relay(d, &out_fd); /* first: it must not hold the command's input */
   if (pipe(pi) == -1) {
     failed_sys(st, 111, "unable to run ", cmd);
+    relay_end(relay, out_fd);
     return;
   }
   pid = fork();
@@ -138,12 +227,17 @@ static void target_pipe(struct state *st, const char *cmd)
     close(pi[0]);
     close(pi[1]);
     failed_sys(st, 111, "unable to run ", cmd);
+    relay_end(relay, out_fd);
     return;
   }
   if (pid == 0) {
     close(pi[1]);
     if (dup2(pi[0], 0) == -1) _exit(111);
     if (pi[0] != 0) close(pi[0]);
+    if (out_fd != 2) {
+      if (dup2(out_fd, 2) == -1) _exit(111);
+      close(out_fd);
+    }
     if (st->owner == NULL) {
       dup2(2, 1);
     } else {
@@ -162,8 +256,10 @@ static void target_pipe(struct state *st, const char *cmd)
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) {
       failed_sys(st, 111, "unable to wait for ", cmd);
+      relay_end(relay, out_fd);
       return;
     }
+  relay_end(relay, out_fd);
   if (!WIFEXITED(status)) {
     failed(st, 111, "command crashed: ", cmd);
     return;
@@ -368,9 +464,23 @@ static void target(struct state *st, const char *t, int depth)
   }
 }
 
+/* The queue id of the queue file on fd 0 into id (QUEUE_ID_MAX bytes); ""
+ * when fd 0 is no queue file (qlocal run by hand on a plain message). */
+static void parent_id(char *id)
+{
+  struct queue_env e = {0};
+  struct stat sb;
+
+  id[0] = '\0';
+  if (fstat(0, &sb) == 0 && queue_env_read(&e, 0) == 0)
+    queue_env_id(&e, (unsigned long long)sb.st_ino, id);
+  queue_env_free(&e);
+}
+
 /* qinject -f SENDER rcpt... with the message (our Delivered-To added) on stdin. */
 static void forward(struct state *st)
 {
+  char parent[QUEUE_ID_MAX];
   const struct delivery *d = st->d;
   stralloc inject = {0};
   char **args;
@@ -408,6 +518,8 @@ static void forward(struct state *st)
   }
   if (pid == 0) {
     close(pi[1]);
+    parent_id(parent);
+    if (parent[0] != '\0' && setenv("QPARENT", parent, 1) == -1) _exit(111);
     if (dup2(pi[0], 0) == -1) _exit(111);
     dup2(2, 1);
     execvp(args[0], args);

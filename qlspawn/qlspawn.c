@@ -63,6 +63,9 @@ static unsigned long busy;
 static int selfpipe[2];
 static int root_instance;
 static stralloc me;
+static const char *const me_file[] = {"control/me", NULL};
+static struct ctl_watch me_watch = {me_file, {{0}}, 0};
+static const char *job_id; /* the queue id of the job being started, for job_args */
 
 static void die_nomem(void)
 {
@@ -356,7 +359,8 @@ static char locate(struct where *w, const char *rcpt, const char **why)
 
 /* qlocal's argv (qlocal.8), NULL-terminated; points into its arguments.
  * targets NULL: a delivery into mailbox (with HOME/.forward when home is
- * not NULL); else an alias's targets. */
+ * not NULL); else an alias's targets. qlocal gets -i with the queue id of
+ * the job being started (job_id), for the log lines of a command. */
 const char **job_args(const char *lenbuf, const char *sender, const char *rcpt,
                       const stralloc *targets, const char *mailbox, const char *home)
 {
@@ -367,9 +371,13 @@ const char **job_args(const char *lenbuf, const char *sender, const char *rcpt,
 
   if (targets != NULL)
     for (i = 0; i < targets->len; i += strlen(targets->s + i) + 1) count++;
-  args = calloc(count + 14, sizeof *args);
+  args = calloc(count + 16, sizeof *args);
   if (args == NULL) die_nomem();
   args[n++] = "qlocal";
+  if (job_id != NULL) {
+    args[n++] = "-i";
+    args[n++] = job_id;
+  }
   args[n++] = "-l";
   args[n++] = lenbuf;
   args[n++] = "-s";
@@ -421,7 +429,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   char path[QUEUE_PATH_MAX];
   char hdr[QUEUE_HDRLEN];
   char lenbuf[FMT_ULONG * 2];
-  unsigned long idnum;
+  unsigned long long idnum;
   unsigned long long msglen;
   const char *why = "";
   char code;
@@ -434,7 +442,8 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   gid_t gid;
   const char *home = NULL;
 
-  if (id[scan_ulong(id, &idnum)] != '\0') qdie(111, "protocol error: bad queue id");
+  if (queue_id_scan(id, &idnum) == -1 || idnum > (unsigned long)-1)
+    qdie(111, "protocol error: bad queue id");
   code = locate(&w, rcpt, &why);
   if (code != 'K') {
     result(slot, code, why);
@@ -446,7 +455,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
   }
   uid = w.alias ? w.uid : w.self.uid;
   gid = w.alias ? w.gid : w.self.gid;
-  queue_path(path, "mess", idnum);
+  queue_path(path, "mess", (unsigned long)idnum);
   /* root, in a directory of the queue's: no link followed, no FIFO
    * waited on, nothing but a plain file read */
   fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -467,13 +476,14 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     return;
   }
   if (!w.alias && lmtp_is(w.self.mailbox.s)) {
-    lmtp_queue(slot, idnum, fd, msglen, sender, rcpt, w.self.mailbox.s, uid, gid, me.s);
+    lmtp_queue(slot, idnum, fd, msglen, sender, rcpt, w.self.mailbox.s, uid, gid, &me);
     children[slot].pid = -1; /* busy with an LMTP worker */
     children[slot].report_fd = -1;
     busy++;
     return;
   }
   lenbuf[fmt_ulonglong(lenbuf, msglen)] = '\0';
+  job_id = id;
   if (w.alias) {
     args = job_args(lenbuf, sender, rcpt, &w.targets, NULL, NULL);
   } else {
@@ -630,6 +640,14 @@ static void job_run(void)
   start(slot, id, sender, rcpt);
 }
 
+/* control/me again if it changed since the last job (one stat a job):
+ * qsend routed this job with what it read just now. */
+static void me_check(void)
+{
+  if (ctl_changed(&me_watch) == 1 && ctl_readline(&me, "control/me", "localhost") == -1)
+    qwarn_sys("unable to read control/me, keeping the previous name");
+}
+
 /* Splits what came in on fd 0 into jobs: a job ends with an empty record. */
 static void jobs_feed(stralloc *in)
 {
@@ -653,6 +671,7 @@ static void jobs_feed(stralloc *in)
     }
     if (!complete) break;
     if (!stralloc_copyb(&jobbuf, in->s + pos, i - pos)) die_nomem();
+    me_check();
     job_run();
     pos = i + 1;
   }
@@ -678,9 +697,8 @@ int main(int argc, char **argv)
     qdie(100, "usage: " USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   root_instance = getuid() == 0;
-  if (ctl_readline(&me, "control/me", "localhost") == -1 || !stralloc_0(&me))
-    qdie_sys(111, "unable to read control/me");
-  me.len--; /* NUL-terminated for LMTP's LHLO, compared by length */
+  ctl_changed(&me_watch);
+  if (ctl_readline(&me, "control/me", "localhost") == -1) qdie_sys(111, "unable to read control/me");
 
   slot_count = conc;
   children = calloc(slot_count, sizeof *children);

@@ -99,7 +99,7 @@ void lmtp_init(unsigned long concurrency);
  * sent to a worker by lmtp_dispatch. */
 void lmtp_queue(unsigned long slot, unsigned long id, int qfd, unsigned long long msglen,
                 const char *sender, const char *rcpt, const char *target, uid_t uid, gid_t gid,
-                const char *helo);
+                const stralloc *helo);
 /* Hands what is queued to workers, several recipients of one message at once. */
 void lmtp_dispatch(time_t now);
 size_t lmtp_pollfds(struct pollfd *pfd, size_t room);

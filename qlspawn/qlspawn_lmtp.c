@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -84,24 +83,18 @@ int lmtp_is(const char *mailbox)
 /* ---- control/lmtpdomains ---- */
 
 static stralloc domains;     /* entries, each NUL-terminated */
-static struct stat domains_st;
+static const char *const domains_file[] = {LMTPDOMAINS, NULL};
+static struct ctl_watch domains_watch = {domains_file, {{0}}, 0};
 static int domains_read;
 
 int lmtp_domain(stralloc *target, const char *domain, size_t len)
 {
-  struct stat st;
   size_t pos;
 
   /* one stat a lookup: the file is read again when it changed */
-  if (stat(LMTPDOMAINS, &st) == -1) {
-    if (errno != ENOENT) return -1;
-    memset(&st, 0, sizeof st);
-  }
-  if (!domains_read || st.st_ino != domains_st.st_ino || st.st_dev != domains_st.st_dev ||
-      st.st_size != domains_st.st_size || st.st_mtim.tv_sec != domains_st.st_mtim.tv_sec ||
-      st.st_mtim.tv_nsec != domains_st.st_mtim.tv_nsec) {
+  if (ctl_changed(&domains_watch) == 1 || !domains_read) {
+    domains_read = 0;
     if (ctl_readlist(&domains, LMTPDOMAINS) == -1) return -1;
-    domains_st = st;
     domains_read = 1;
   }
   for (pos = 0; pos < domains.len; pos += strlen(domains.s + pos) + 1) {
@@ -129,7 +122,7 @@ void lmtp_init(unsigned long concurrency)
 
 void lmtp_queue(unsigned long slot, unsigned long id, int qfd, unsigned long long msglen,
                 const char *sender, const char *rcpt, const char *target, uid_t uid, gid_t gid,
-                const char *helo_name)
+                const stralloc *helo_name)
 {
   struct lmtp_job *j;
 
@@ -152,7 +145,7 @@ void lmtp_queue(unsigned long slot, unsigned long id, int qfd, unsigned long lon
   if (!stralloc_copys(&j->sender, sender) || !stralloc_0(&j->sender) ||
       !stralloc_copys(&j->rcpt, rcpt) || !stralloc_0(&j->rcpt) ||
       !stralloc_copys(&j->target, target) || !stralloc_0(&j->target) ||
-      !stralloc_copys(&helo, helo_name) || !stralloc_0(&helo))
+      !stralloc_copy(&helo, helo_name) || !stralloc_0(&helo))
     die_nomem();
   waiting++;
 }

@@ -13,10 +13,12 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "ctldef.h"
+
 /* RFC 2449 4: a command line is at most 255 octets with CRLF; we take more
  * because USER carries a full address (up to 320 bytes, RFC 5321). */
 #define POP_MAX_CMDLINE 512
-#define POP_TIMEOUT 600         /* s; RFC 1939 3: at least 10 minutes */
+#define POP_TIMEOUT CTLDEF_TIMEOUTPOP3D /* s; RFC 1939 3: at least 10 minutes */
 #define POP_MAX_BADCMDS 20      /* unknown or malformed commands per connection */
 #define POP_UIDL_MAX 70         /* RFC 1939 7: 1 to 70 characters 0x21-0x7e */
 #define POP_MAX_MESSAGES 100000 /* messages shown in one session (the oldest) */

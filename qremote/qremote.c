@@ -35,14 +35,15 @@
 #include "bflush.h"
 #include "addr.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qremote.h"
 #include "spawnproto.h"
 
 #define USAGE "qremote [-r route] domain"
-#define DEFAULT_TIMEOUT_CONNECT 60
-#define DEFAULT_TIMEOUT_REMOTE 1200
+#define DEFAULT_TIMEOUT_CONNECT CTLDEF_TIMEOUTCONNECT
+#define DEFAULT_TIMEOUT_REMOTE CTLDEF_TIMEOUTREMOTE
 
 static void die_usage(void) { qdie(100, "usage: ", USAGE); }
 static void die_nomem(void) { qdie(111, "fatal: out of memory"); }
@@ -305,19 +306,17 @@ int main(int argc, char **argv)
 
   for (;;) {
     stralloc text = {0};
-    unsigned long id;
+    unsigned long long id;
 
     idle_wait();
     if (job_get(&o) == 0) break;
 
     memset(&j, 0, sizeof j);
     j.msgfd = -1;
-    {
-      size_t n = scan_ulong(jobdata.s + o.id, &id);
-
-      if (n == 0 || jobdata.s[o.id + n] != '\0') die_proto("bad queue id");
-    }
-    j.id = id;
+    if (queue_id_scan(jobdata.s + o.id, &id) == -1 || id > (unsigned long)-1)
+      die_proto("bad queue id");
+    j.id = (unsigned long)id;
+    j.qid = jobdata.s + o.id;
     j.sender = jobdata.s + o.sender;
     j.ret = o.ret != NONE ? jobdata.s + o.ret : NULL;
     j.envid = o.envid != NONE ? jobdata.s + o.envid : NULL;

@@ -127,7 +127,8 @@ struct rcpt {
 };
 
 struct job {
-  unsigned long id;
+  unsigned long id;             /* the inode: the file's name */
+  const char *qid;              /* the queue id (queue.h), for the log */
   int msgfd;                    /* the queue file */
   unsigned long long msglen;    /* at offset QUEUE_HDRLEN */
   const char *sender;

@@ -897,9 +897,8 @@ static void host_resolve(struct host *h)
 
 static void log_results(const struct job *j)
 {
-  char idtext[FMT_ULONG];
+  const char *idtext = j->qid;
 
-  qlog_ulong(idtext, j->id);
   for (size_t i = 0; i < j->rcpt_count; ++i) {
     const struct rcpt *r = &j->rcpt[i];
     char res[2] = {r->result, '\0'};
@@ -909,8 +908,14 @@ static void log_results(const struct job *j)
       stralloc_free(&text);
       continue;
     }
-    qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
-         " tls ", tls_text, " result ", res, ": ", text.s);
+    /* the text names the host already ("HOST [IP] said: ...") where it
+     * answered or failed: the line gives it once */
+    if (strstr(text.s, host_label()) != NULL)
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", tls_text, " result ", res, ": ",
+           text.s);
+    else
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
+           " tls ", tls_text, " result ", res, ": ", text.s);
     stralloc_free(&text);
   }
 }

@@ -15,6 +15,9 @@
  * its results a qremote stays idle for IDLE_SECONDS, then its job pipe is
  * closed: it says QUIT and exits. At most `concurrency` (argument, or
  * control/concurrencyremote, default 20) qremotes are idle at once.
+ * A qremote reads its control files when it starts: after one of them
+ * changed (a stat of each before every job), no qremote started before
+ * is given another job.
  * Between qrspawn and qremote: the job records without J and H; back, one
  * record per recipient and an empty record (qremote(8)).
  *
@@ -38,13 +41,15 @@
 #include <stralloc.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "durable.h"
 #include "qlog.h"
+#include "queue.h"
 #include "spawnproto.h"
 
 #define USAGE "qrspawn [concurrency]"
 #define IDLE_SECONDS 5          /* an idle qremote waits this long for another job */
-#define DEFAULT_CONCURRENCY 20
+#define DEFAULT_CONCURRENCY CTLDEF_CONCURRENCYREMOTE
 #define JOB_BYTES_MAX ((3UL * SPAWN_RCPT_MAX + 8) * SPAWN_FIELD_MAX)
 #define READ_CHUNK 65536
 #define QREMOTE "qremote"
@@ -67,6 +72,7 @@ struct child {
   stralloc partial;      /* an incomplete record from qremote */
   unsigned long jobs_done;
   time_t idle_since;
+  unsigned long ctl_gen;  /* ctl_gen when it was started */
   struct child *next;
 };
 
@@ -75,6 +81,13 @@ static unsigned long concurrency = DEFAULT_CONCURRENCY;
 static const char *qremote_dir;  /* where qrspawn was run from, or NULL */
 static stralloc inbuf;           /* bytes from qsend not yet parsed */
 static int eof;                  /* qsend closed fd 0 */
+/* what qremote reads (qremote.c, config_read) */
+static const char *const qremote_files[] = {
+  "control/me", "control/helohost", "control/timeoutconnect", "control/timeoutremote",
+  "control/smtproutes", NULL,
+};
+static struct ctl_watch qremote_watch = {qremote_files, {{0}}, 0};
+static unsigned long ctl_gen;    /* bumped at each change of those files */
 
 static void die_nomem(void)
 {
@@ -129,6 +142,7 @@ static struct child *child_start(const char *dest, size_t destlen)
   if (c->dest == NULL) die_nomem();
   memcpy(c->dest, dest, destlen);
   c->destlen = destlen;
+  c->ctl_gen = ctl_gen;
 
   if (pipe2(jobs, O_CLOEXEC) == -1) goto fail;
   if (pipe2(res, O_CLOEXEC) == -1) {
@@ -238,9 +252,10 @@ static void dispatch(unsigned long slot, const char *dest, size_t destlen, stral
   struct child *c;
   struct child *best = NULL;
 
+  if (ctl_changed(&qremote_watch) == 1) ctl_gen++;
   for (c = children; c != NULL && !retried; c = c->next)
-    if (!c->busy && !c->closing && c->destlen == destlen && memcmp(c->dest, dest, destlen) == 0 &&
-        (best == NULL || c->idle_since > best->idle_since))
+    if (!c->busy && !c->closing && c->ctl_gen == ctl_gen && c->destlen == destlen &&
+        memcmp(c->dest, dest, destlen) == 0 && (best == NULL || c->idle_since > best->idle_since))
       best = c;
   if (best == NULL) {
     while (idle_count() >= concurrency) close_oldest_idle();
@@ -314,10 +329,9 @@ static void job_take(const char *s, size_t len)
         route = rec + 1;
         continue;
       case 'I': {
-        unsigned long id;
-        size_t n = scan_ulong(rec + 1, &id);
+        unsigned long long id;
 
-        if (have_id || n == 0 || n != rlen - 1) die_proto("bad I record");
+        if (have_id || queue_id_scan(rec + 1, &id) == -1) die_proto("bad I record");
         have_id = 1;
         break;
       }
@@ -514,7 +528,8 @@ static int child_read(struct child *c)
 static void expire_idle(time_t now)
 {
   for (struct child *c = children; c != NULL; c = c->next)
-    if (!c->busy && !c->closing && (eof || now - c->idle_since >= IDLE_SECONDS))
+    if (!c->busy && !c->closing &&
+        (eof || now - c->idle_since >= IDLE_SECONDS || c->ctl_gen != ctl_gen))
       child_close_jobs(c);
 }
 
@@ -536,6 +551,7 @@ int main(int argc, char **argv)
       ctl_readint(&concurrency, "control/concurrencyremote", DEFAULT_CONCURRENCY) == -1)
     qdie_sys(111, "unable to read control/concurrencyremote");
   if (concurrency == 0) concurrency = 1;
+  ctl_changed(&qremote_watch);
   slash = strrchr(argv[0], '/');
   if (slash != NULL) {
     *slash = '\0';

@@ -1,6 +1,12 @@
 QSEND_OBJ = qsend/qsend.o qsend/qsend_queue.o qsend/qsend_sched.o qsend/qsend_dom.o \
-  qsend/qsend_dsn.o
+  qsend/qsend_dsn.o qsend/qsend_admin.o
 PROGS += qsend/qsend
 MANS += qsend/qsend.8
 qsend/qsend: $(QSEND_OBJ) lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# qqueue: the administrator's queue tool (show, delete, hold, release, ...)
+PROGS += qsend/qqueue
+MANS += qsend/qqueue.8
+qsend/qqueue: qsend/qqueue.o qsend/qread.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

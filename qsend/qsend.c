@@ -12,6 +12,10 @@
  *
  *   qsend [-d fd]      -d: write "\n" to fd when ready (s6 notification-fd)
  *
+ * The control files it reads are looked at (one stat each) before new
+ * mail is taken in and at most CTL_CHECK_MS apart otherwise, and read
+ * again when one changed: a domain added to control/locals is delivered
+ * here from the first message qsmtpd accepts for it.
  * Signals: SIGALRM retries every deferred recipient now (s6-svc -a);
  * SIGHUP rereads the control files; SIGTERM stops taking new work, lets
  * the deliveries in flight finish, and exits 0. Nothing is lost at any
@@ -40,6 +44,7 @@
 
 #include "accounts.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "qlog.h"
 #include "qsend.h"
 
@@ -49,6 +54,7 @@
 #define POOL_SWEEP_SECONDS 60   /* queue/pool: idle files dropped (queue_pool.c) */
 #define RESULT_MAX (1UL << 22)  /* bytes of one spawner's unparsed results */
 #define STOP_WAIT 8             /* seconds deliveries in flight get after SIGTERM */
+#define CTL_CHECK_MS 250        /* control files looked at this often, besides new mail */
 
 struct config cfg;
 time_t now;
@@ -105,14 +111,23 @@ static void readint(unsigned long *v, const char *fn, unsigned long def, unsigne
   if (*v < min) *v = min;
 }
 
+/* What config_read reads after the start (concurrencylocal and
+ * concurrencyremote size the slots: they count from the next start). */
+static const char *const config_files[] = {
+  "control/concurrencydomain", "control/domainlimits", "control/backoffmin",
+  "control/backoffmax", "control/queuelifetime", "control/queuewarn", "control/locals",
+  "control/me", NULL,
+};
+static struct ctl_watch config_watch = {config_files, {{0}}, 0};
+
 static void config_read(int first)
 {
   unsigned long v;
 
   if (first) {
     /* the number of slots is fixed for the life of the process */
-    readint(&cfg.conc_local, "control/concurrencylocal", 10, 1);
-    readint(&cfg.conc_remote, "control/concurrencyremote", 20, 1);
+    readint(&cfg.conc_local, "control/concurrencylocal", CTLDEF_CONCURRENCYLOCAL, 1);
+    readint(&cfg.conc_remote, "control/concurrencyremote", CTLDEF_CONCURRENCYREMOTE, 1);
     if (cfg.conc_local > 100000) cfg.conc_local = 100000;
     if (cfg.conc_remote > 100000) cfg.conc_remote = 100000;
   }
@@ -130,15 +145,33 @@ static void config_read(int first)
     }
   }
   cfg.limits_gen++;
-  readint(&cfg.backoff_min, "control/backoffmin", 300, 1);
-  readint(&cfg.backoff_max, "control/backoffmax", 3600, 1);
+  readint(&cfg.backoff_min, "control/backoffmin", CTLDEF_BACKOFFMIN, 1);
+  readint(&cfg.backoff_max, "control/backoffmax", CTLDEF_BACKOFFMAX, 1);
   if (cfg.backoff_max < cfg.backoff_min) cfg.backoff_max = cfg.backoff_min;
-  readint(&cfg.lifetime, "control/queuelifetime", 432000, 0);
-  readint(&cfg.warn, "control/queuewarn", 14400, 0);
+  readint(&cfg.lifetime, "control/queuelifetime", CTLDEF_QUEUELIFETIME, 0);
+  readint(&cfg.warn, "control/queuewarn", CTLDEF_QUEUEWARN, 0);
   if (ctl_readlist(&cfg.locals, "control/locals") == -1)
     qwarn_sys("unable to read control/locals");
   if (ctl_readline(&cfg.me, "control/me", "localhost") == -1)
     qwarn_sys("unable to read control/me");
+}
+
+/* Reads the control files again if one changed: always when force is set
+ * (new mail is about to be routed), else at most every CTL_CHECK_MS. */
+static void config_check(int force)
+{
+  static struct timespec last;
+  struct timespec t;
+
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  if (!force && (t.tv_sec - last.tv_sec) * 1000L + (t.tv_nsec - last.tv_nsec) / 1000000L <
+                    CTL_CHECK_MS)
+    return;
+  last = t;
+  if (ctl_changed(&config_watch) == 1) {
+    config_read(0);
+    qlog("control files changed: reread");
+  }
 }
 
 /* Looks prog up in PATH: 1 if an executable is there. */
@@ -318,6 +351,7 @@ int main(int argc, char **argv)
   time_t last_scan;
   time_t last_clean;
   time_t last_pool;
+  time_t last_admin = 0;
   time_t term_at = 0;
   struct sigaction sa;
   int which;
@@ -337,6 +371,7 @@ int main(int argc, char **argv)
   if (optind != argc) qdie(100, "usage: " USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   umask(027);
+  ctl_changed(&config_watch); /* primed first: a change during the read is seen */
   config_read(1);
   sched_init();
 
@@ -361,6 +396,7 @@ int main(int argc, char **argv)
 
   now = time(NULL);
   queue_scan_all();
+  admin_run();
   queue_pool_tidy();
   last_scan = last_clean = last_pool = now;
   qlog("ready");
@@ -378,6 +414,7 @@ int main(int argc, char **argv)
 
     now = time(NULL);
     if (!got_term) {
+      config_check(0);
       sched_due();
       sched_dispatch();
     }
@@ -442,13 +479,21 @@ int main(int argc, char **argv)
         char junk[4096];
         ssize_t got;
         int drain = 0;
+        int admin = 0;
 
-        while ((got = read(trigger_fd, junk, sizeof junk)) > 0)
+        while ((got = read(trigger_fd, junk, sizeof junk)) > 0) {
           if (memchr(junk, QUEUE_TRIGGER_DRAIN[0], (size_t)got) != NULL) drain = 1;
+          if (memchr(junk, QUEUE_TRIGGER_ADMIN[0], (size_t)got) != NULL) admin = 1;
+        }
         /* a writer out of space: the pool's files it may not remove go */
         if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
+        config_check(1); /* routed with what qsmtpd saw when it took the mail */
         queue_scan_new();
         last_scan = now;
+        if (admin) { /* qqueue: after the take-in, so that it finds the newest too */
+          admin_run();
+          last_admin = now;
+        }
       } else if (index[i] >= 10) {
         spawner_write(&spawners[index[i] - 10]);
       } else {
@@ -462,10 +507,14 @@ int main(int argc, char **argv)
     }
     if (got_alarm) {
       got_alarm = 0;
-      qlog("flush: every deferred recipient is due now");
-      sched_flush();
+      sched_flush(); /* logs what it made due */
+    }
+    if (!got_term && admin_waiting && now != last_admin) { /* requests waiting for a job */
+      admin_run();
+      last_admin = now;
     }
     if (!got_term && now - last_scan >= RESCAN_SECONDS) {
+      config_check(1);
       queue_scan_new();
       last_scan = now;
     }

@@ -6,6 +6,7 @@
  *   qsend_queue.c  the queue on disk: take-in, start-up scan, info logs, removal
  *   qsend_sched.c  scheduling: due times, ready lists, jobs, results
  *   qsend_dom.c    per-destination state for remote deliveries
+ *   qsend_admin.c  the administrator's requests (qqueue) in queue/admin/
  *
  * Every message in memory is in exactly one place for each class of its
  * recipients that still has work: the time heap (waiting for its next due
@@ -23,18 +24,21 @@
 #define RCPT_PENDING 0
 #define RCPT_INFLIGHT 1
 #define RCPT_DONE 2
+#define RCPT_HELD_NEXT ((time_t)1 << 40) /* a held recipient's next try: never */
 
 struct rcpt {
   unsigned char state;
   unsigned char remote;  /* 1: goes to qrspawn */
   unsigned char warned;  /* delay warning sent */
+  unsigned char held;    /* on hold (qqueue hold): next is RCPT_HELD_NEXT */
   unsigned short tries;
   time_t next;           /* not before this time; 0 = now */
   char *reason;          /* last temporary failure, malloc'd, or NULL */
 };
 
 struct msg {
-  unsigned long id;
+  unsigned long id;      /* the inode: the file's name in queue/ */
+  char qid[QUEUE_ID_MAX]; /* the queue id (queue.h): in every log line */
   struct queue_env env;
   struct rcpt *r;
   size_t pending;        /* recipients not done */
@@ -47,6 +51,7 @@ struct msg {
   unsigned char in_rready;
   unsigned char fresh;   /* never tried: served first */
   unsigned char has_info; /* queue/info/NN/ID exists */
+  struct msg *hnext;     /* the next in its bucket of the index (msg_find) */
 };
 #define NOT_IN_HEAP ((size_t)-1)
 
@@ -77,6 +82,7 @@ void info_write(struct msg *m, const stralloc *lines); /* append whole lines at 
 void msg_remove(struct msg *m);                 /* unlink info then mess, free */
 int msg_open(const struct msg *m);              /* fd of the queue file, or -1 */
 struct msg *msg_new(unsigned long id);
+struct msg *msg_find(unsigned long id);         /* a message taken in, by inode; or NULL */
 int rcpt_is_local(const char *addr);
 
 /* qsend_sched.c */
@@ -85,10 +91,21 @@ void sched_due(void);                           /* move due messages to ready li
 void sched_dispatch(void);                      /* start jobs while slots are free */
 long sched_timeout_ms(void);                    /* until the next due time, -1 none */
 void sched_flush(void);                         /* SIGALRM: everything due now */
+struct dsn_rcpt;
+/* Queues a report of kind (qsend_dsn.h) about the recipients in list; *ok
+ * 1 if it is queued (or nothing was to be sent), 0 if the caller must keep
+ * them and try again later. */
+void sched_report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok);
 void sched_result(int remote, const char *rec, size_t len); /* one job's result records */
 void sched_spawner_lost(int remote);            /* forget its jobs in flight */
 unsigned long sched_busy(int remote);
 const char *rcpt_addr(const struct msg *m, size_t idx);
+
+/* qsend_admin.c: applies the requests in queue/admin/ (qqueue(8)); a
+ * request about a message with deliveries in flight waits: admin_waiting
+ * then says to call again soon */
+void admin_run(void);
+extern int admin_waiting;
 
 /* qsend.c: queue a job for a spawner (records, ending with the empty one) */
 void spawner_send(int remote, const char *s, size_t len);

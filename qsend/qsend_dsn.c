@@ -36,11 +36,12 @@
 #include <stralloc.h>
 
 #include "ctl.h"
+#include "ctldef.h"
 #include "qsend_dsn.h"
 #include "queue.h"
 
-#define DEFAULT_BOUNCEMAXBYTES 100000
-#define DEFAULT_LIFETIME 432000
+#define DEFAULT_BOUNCEMAXBYTES CTLDEF_BOUNCEMAXBYTES
+#define DEFAULT_LIFETIME CTLDEF_QUEUELIFETIME
 #define FOLD_AT 76               /* RFC 5322 2.1.1: lines should stay under 78 */
 #define HEADER_MIN 65536          /* header bytes attached when bouncemaxbytes is 0 */
 
@@ -302,8 +303,10 @@ static int put_sa(struct queue_writer *w, const stralloc *sa)
   return queue_put(w, sa->s, sa->len);
 }
 
-int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n)
+int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n,
+             char *newid)
 {
+  char qid[QUEUE_ID_MAX];
   const char *sender = queue_env_str(e, e->sender);
   int double_bounce = sender[0] == '\0';
   stralloc me = {0};
@@ -327,6 +330,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   char num[FMT_ULONG];
   int saved;
 
+  newid[0] = '\0';
   if (kind != DSN_FAILED && kind != DSN_DELAYED && kind != DSN_DELIVERED) {
     errno = EINVAL;
     return -1;
@@ -343,7 +347,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   if (!stralloc_0(&me)) goto fail;
   --me.len;
   if (double_bounce) {
-    if (ctl_readline(&to, "control/doublebounceto", "postmaster") == -1) goto fail;
+    if (ctl_readline(&to, "control/doublebounceto", CTLDEF_DOUBLEBOUNCETO) == -1) goto fail;
     if (memchr(to.s, '@', to.len) == NULL &&
         (!stralloc_append(&to, "@") || !stralloc_cat(&to, &me)))
       goto fail;
@@ -352,6 +356,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   }
   if (!stralloc_0(&to)) goto fail;
   if (fstat(fd, &st) == 0) id = (unsigned long)st.st_ino;
+  queue_env_id(e, id, qid);
 
   /* the text for people, and the delivery-status fields */
   if (!stralloc_copys(&text, "This is the mail system at ") || !stralloc_cat(&text, &me) ||
@@ -374,10 +379,13 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   } else if (!stralloc_cats(&text, "Your message was delivered to the recipients below.\n")) {
     goto fail;
   }
-  if (!stralloc_cats(&text, "\n")) goto fail;
+  if (!stralloc_cats(&text, "\nIts queue id here was ") || !stralloc_cats(&text, qid) ||
+      !stralloc_cats(&text, ".\n\n"))
+    goto fail;
 
   if (!stralloc_copys(&head, "dns; ") || !stralloc_cat(&head, &me) || !stralloc_0(&head) ||
-      !stralloc_copys(&report, "") || !dsn_cat_field(&report, "Reporting-MTA", head.s))
+      !stralloc_copys(&report, "") || !dsn_cat_field(&report, "Reporting-MTA", head.s) ||
+      !dsn_cat_field(&report, "X-Qmta-Queue-ID", qid))
     goto fail;
   if (e->envid != (size_t)-1 &&
       !dsn_cat_field(&report, "Original-Envelope-Id", queue_env_str(e, e->envid)))
@@ -472,6 +480,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
 
   if (queue_open(&w) == -1) goto fail;
   opened = 1;
+  w.parent = qid;
   if (put_sa(&w, &head) == -1 || put_sa(&w, &text) == -1) goto fail;
   if (!stralloc_copys(&head, "--") || !stralloc_cat(&head, &boundary) ||
       !stralloc_cats(&head, "\nContent-Description: Delivery report\nContent-Type: ") ||
@@ -502,6 +511,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   if (queue_envelope(&w, env.s, env.len) == -1) goto fail;
   if (queue_commit(&w, &id) == -1) goto fail;
   opened = 0;
+  memcpy(newid, w.id, QUEUE_ID_MAX);
 
   saved = 0;
   goto out;

@@ -14,7 +14,10 @@
  * to control/doublebounceto (default postmaster) instead; a double bounce
  * that fails is dropped (its sender is DSN_DOUBLE_SENDER, never bounced).
  * Returns 0 (committed, or nothing to send), -1 + errno (temporary: qsend
- * retries later and keeps the recipients as they were).
+ * retries later and keeps the recipients as they were). newid (QUEUE_ID_MAX
+ * bytes) gets the report's queue id, "" when nothing was sent. The report
+ * names the original's queue id (X-Qmta-Queue-ID, and in its text), and
+ * its envelope has it as parent (P record).
  */
 #include <stddef.h>
 #include <time.h>
@@ -33,7 +36,8 @@ struct dsn_rcpt {
   const char *reason;   /* one line: the remote reply or the local reason */
 };
 
-int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n);
+int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n,
+             char *newid);
 
 /* The pieces of dsn_send that read what others wrote (a server's reply, the
  * original header): pure functions, for the tests and the fuzz target. */

@@ -49,6 +49,35 @@ int rcpt_is_local(const char *addr)
   return ctl_islocal(&cfg.locals, cfg.me.s, cfg.me.len, addr, strlen(addr));
 }
 
+/* Every message taken in, by inode, for the administrator's requests
+ * (qsend_admin.c): a held message sits in no list and no heap. */
+#define INDEX_SIZE 4096
+static struct msg *msg_index[INDEX_SIZE];
+
+static void index_add(struct msg *m)
+{
+  size_t b = m->id % INDEX_SIZE;
+
+  m->hnext = msg_index[b];
+  msg_index[b] = m;
+}
+
+static void index_remove(struct msg *m)
+{
+  struct msg **p = &msg_index[m->id % INDEX_SIZE];
+
+  while (*p != NULL && *p != m) p = &(*p)->hnext;
+  if (*p == m) *p = m->hnext;
+}
+
+struct msg *msg_find(unsigned long id)
+{
+  struct msg *m = msg_index[id % INDEX_SIZE];
+
+  while (m != NULL && m->id != id) m = m->hnext;
+  return m;
+}
+
 struct msg *msg_new(unsigned long id)
 {
   struct msg *m = calloc(1, sizeof *m);
@@ -76,6 +105,7 @@ static void msg_rcpts(struct msg *m)
   m->pending = m->env.rcpt_count;
   for (i = 0; i < m->env.rcpt_count; i++)
     m->r[i].remote = (unsigned char)!rcpt_is_local(rcpt_addr(m, i));
+  index_add(m);
 }
 
 /* Appends one line "TAG<idx> rest\n" to lines: rest is cut to fit the
@@ -145,7 +175,6 @@ void info_append(struct msg *m, char tag, size_t idx, const char *rest)
 void msg_remove(struct msg *m)
 {
   char path[QUEUE_PATH_MAX];
-  char num[FMT_ULONG];
   size_t i;
 
   /* info first: a stale info log must never meet a new message with the
@@ -156,8 +185,8 @@ void msg_remove(struct msg *m)
   queue_path(path, "mess", m->id);
   if ((!info_gone || queue_pool_put(path) == -1) && unlink(path) == -1 && errno != ENOENT)
     qwarn_sys("unable to remove ", path);
-  num[fmt_ulong(num, m->id)] = '\0';
-  qlog("end ", num);
+  qlog("end ", m->qid);
+  index_remove(m);
   for (i = 0; i < m->env.rcpt_count; i++) free(m->r[i].reason);
   free(m->r);
   queue_env_free(&m->env);
@@ -166,7 +195,8 @@ void msg_remove(struct msg *m)
 
 /* Reads the info log of m back: the last D/F/Z/H line of an index wins.
  * Z counts a try; H (held back while its destination rested) only sets
- * the next try, so that resting never adds to the backoff or to the tries. */
+ * the next try, so that resting never adds to the backoff or to the tries.
+ * The last S/U line of an index says whether it is on hold (qqueue). */
 static void info_load(struct msg *m)
 {
   char path[QUEUE_PATH_MAX];
@@ -245,11 +275,18 @@ static void info_load(struct msg *m)
       case 'W':
         r->warned = 1;
         break;
+      case 'S':
+      case 'U':
+        if (line[1 + n] != ' ' && line[1 + n] != '\0') break;
+        r->held = line[0] == 'S';
+        break;
       default:
         break;
     }
   }
   stralloc_free(&log);
+  for (pos = 0; pos < m->env.rcpt_count; pos++)
+    if (m->r[pos].held) m->r[pos].next = RCPT_HELD_NEXT;
 }
 
 /* Reads the envelope of the queue file at path into m; -1 if malformed
@@ -264,6 +301,7 @@ static int msg_load(struct msg *m, const char *path, time_t *changed)
   *changed = 0;
   if (fd == -1) return -1;
   r = queue_env_read(&m->env, fd);
+  if (r == 0) queue_env_id(&m->env, m->id, m->qid);
   if (r == -1 && errno == EINVAL) {
     if (fstat(fd, &st) == 0) *changed = st.st_ctime;
     errno = EINVAL;
@@ -371,17 +409,22 @@ static int id_of(const char *name, unsigned long *id)
   return n > 0 && name[n] == '\0';
 }
 
+/* "new ID from <sender> size N rcpts N", with " parent=ID" before from
+ * when the message was made from another (an alias forward, a report) */
 static void log_new(const struct msg *m)
 {
-  char num[FMT_ULONG];
   char size[FMT_ULONG];
   char count[FMT_ULONG];
+  const char *parent = "";
+  unsigned long long inode;
 
-  num[fmt_ulong(num, m->id)] = '\0';
   size[fmt_ulonglong(size, m->env.msglen)] = '\0';
   count[fmt_ulong(count, (unsigned long)m->env.rcpt_count)] = '\0';
-  qlog("new ", num, " from <", queue_env_str(&m->env, m->env.sender), "> size ", size,
-       " rcpts ", count);
+  if (m->env.parent != (size_t)-1 &&
+      queue_id_scan(queue_env_str(&m->env, m->env.parent), &inode) == 0)
+    parent = queue_env_str(&m->env, m->env.parent);
+  qlog("new ", m->qid, parent[0] != '\0' ? " parent=" : "", parent, " from <",
+       queue_env_str(&m->env, m->env.sender), "> size ", size, " rcpts ", count);
 }
 
 void queue_scan_new(void)

@@ -306,13 +306,34 @@ static int flush_matches(const struct msg *m, size_t idx, const struct flush_req
     if (q->kind == 'R' && strcasestr(rcpt_addr(m, idx), q->text) != NULL) return 1;
     if (q->kind == 'S' && strcasestr(queue_env_str(&m->env, m->env.sender), q->text) != NULL)
       return 1;
-    if (q->kind == 'I') {
+    if (q->kind == 'I') { /* the queue id, or the inode number (the file's name) */
       unsigned long id;
       size_t len = scan_ulong(q->text, &id);
-      if (len > 0 && q->text[len] == '\0' && id == m->id) return 1;
+      if (strcmp(q->text, m->qid) == 0 || (len > 0 && q->text[len] == '\0' && id == m->id))
+        return 1;
     }
   }
   return 0;
+}
+
+/* The log line of a flush: what it asked for and how many recipients it
+ * made due, so that a filtered flush is told from a full one. */
+static void flush_log(const struct flush_req *reqs, size_t nreq, unsigned long due)
+{
+  char num[FMT_ULONG];
+  size_t i;
+
+  num[fmt_ulong(num, due)] = '\0';
+  if (nreq == 0) {
+    qlog("flush: every deferred recipient is due now (", num, ")");
+    return;
+  }
+  for (i = 0; i < nreq; i++)
+    qlog("flush: filtered: ",
+         reqs[i].kind == 'R' ? "recipient contains " : reqs[i].kind == 'S' ? "sender contains "
+                                                                             : "queue id ",
+         reqs[i].text);
+  qlog("flush: filtered: ", num, " deferred recipients due now");
 }
 
 void sched_flush(void)
@@ -322,6 +343,7 @@ void sched_flush(void)
   size_t n = heap_len;
   struct msg **all;
   size_t i;
+  unsigned long due = 0;
 
   reqs = malloc(FLUSH_MAX * sizeof *reqs);
   if (reqs == NULL) die_nomem();
@@ -335,9 +357,10 @@ void sched_flush(void)
     size_t j;
     for (j = 0; j < m->env.rcpt_count; j++) {
       struct rcpt *r = &m->r[j];
-      if (r->state != RCPT_PENDING) continue;
+      if (r->state != RCPT_PENDING || r->held) continue; /* held: only qqueue releases it */
       if (nreq > 0 && !flush_matches(m, j, reqs, nreq)) continue;
       r->next = 0;
+      due++;
       if (nreq > 0 && r->remote) {
         /* a flushed destination gets its chance again too */
         const char *at = strrchr(rcpt_addr(m, j), '@');
@@ -347,6 +370,7 @@ void sched_flush(void)
     heap_remove(m);
     place(m);
   }
+  flush_log(reqs, nreq, due);
   free(all);
   free(reqs);
 }
@@ -367,6 +391,19 @@ static unsigned long slot_get(struct class *c)
   return c->slots;
 }
 
+/* "start ID.IDX local ADDR" or "start ID.IDX remote ADDR" (+" and N more"
+ * recipients of its domain in this job) */
+static void log_start(int remote, const struct job *j)
+{
+  char num[FMT_ULONG];
+  char more[FMT_ULONG];
+
+  num[fmt_ulong(num, (unsigned long)j->idx[0])] = '\0';
+  more[fmt_ulong(more, (unsigned long)(j->count - 1))] = '\0';
+  qlog("start ", j->m->qid, ".", num, remote ? " remote " : " local ", rcpt_addr(j->m, j->idx[0]),
+       j->count > 1 ? " and " : "", j->count > 1 ? more : "", j->count > 1 ? " more" : "");
+}
+
 static void job_send(int remote, unsigned long slot, struct job *j)
 {
   stralloc rec = {0};
@@ -375,8 +412,8 @@ static void job_send(int remote, unsigned long slot, struct job *j)
   size_t i;
 
   if (!stralloc_copys(&rec, "J") || !stralloc_catb(&rec, num, fmt_ulong(num, slot)) ||
-      !stralloc_0(&rec) || !stralloc_cats(&rec, "I") ||
-      !stralloc_catb(&rec, num, fmt_ulong(num, j->m->id)) || !stralloc_0(&rec) ||
+      !stralloc_0(&rec) || !stralloc_cats(&rec, "I") || !stralloc_cats(&rec, j->m->qid) ||
+      !stralloc_0(&rec) ||
       !stralloc_cats(&rec, "S") || !stralloc_cats(&rec, queue_env_str(e, e->sender)) ||
       !stralloc_0(&rec))
     die_nomem();
@@ -405,6 +442,7 @@ static void job_send(int remote, unsigned long slot, struct job *j)
   if (!stralloc_0(&rec)) die_nomem();
   spawner_send(remote, rec.s, rec.len);
   stralloc_free(&rec);
+  log_start(remote, j);
 }
 
 static int same_domain(const char *a, const char *b)
@@ -557,14 +595,11 @@ static time_t backoff(unsigned int tries)
 static void log_result(const struct msg *m, size_t idx, int remote, const char *what,
                        const char *text)
 {
-  char id[FMT_ULONG * 2 + 2];
-  size_t o = fmt_ulong(id, m->id);
+  char num[FMT_ULONG];
 
-  id[o++] = '.';
-  o += fmt_ulong(id + o, (unsigned long)idx);
-  id[o] = '\0';
-  qlog("delivery ", id, remote ? " remote " : " local ", rcpt_addr(m, idx), " ", what, ": ",
-       text);
+  num[fmt_ulong(num, (unsigned long)idx)] = '\0';
+  qlog("delivery ", m->qid, ".", num, remote ? " remote " : " local ", rcpt_addr(m, idx), " ",
+       what, ": ", text);
 }
 
 /* NOTIFY of recipient idx allows reports of this kind? (RFC 3461: default FAILURE,DELAY) */
@@ -578,19 +613,29 @@ static int notify_allows(const struct msg *m, size_t idx, const char *word)
   return strcasestr(n, word) != NULL;
 }
 
-static void report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok)
+/* "bounce ID: N recipients, report queued as NEWID" (warning, success alike) */
+void sched_report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int *ok)
 {
+  char newid[QUEUE_ID_MAX];
+  char count[FMT_ULONG];
   int fd;
 
   *ok = 0;
   if (n == 0) return;
   fd = msg_open(m);
   if (fd == -1) {
-    qwarn_sys("unable to open the queue file for a report");
+    qwarn_sys("unable to open the queue file for a report about ", m->qid);
     return;
   }
-  if (dsn_send(fd, &m->env, kind, list, n) == 0) *ok = 1;
-  else qwarn_sys("unable to queue a delivery report");
+  if (dsn_send(fd, &m->env, kind, list, n, newid) == 0) {
+    *ok = 1;
+    count[fmt_ulong(count, (unsigned long)n)] = '\0';
+    if (newid[0] != '\0')
+      qlog(kind == DSN_FAILED ? "bounce " : kind == DSN_DELAYED ? "warning " : "success ", m->qid,
+           ": ", count, n == 1 ? " recipient" : " recipients", ", report queued as ", newid);
+  } else {
+    qwarn_sys("unable to queue a delivery report about ", m->qid);
+  }
   close(fd);
 }
 
@@ -690,7 +735,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   if (pos != len) qdie(111, "protocol error: too many results from a spawner");
 
   /* failures: report first, then mark done */
-  report(m, DSN_FAILED, failed, nfailed, &ok);
+  sched_report(m, DSN_FAILED, failed, nfailed, &ok);
   for (i = 0; i < nfailed; i++) {
     struct rcpt *r = &m->r[failed[i].idx];
     if (ok) {
@@ -710,13 +755,20 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
       r->next = now + (time_t)cfg.backoff_min;
     }
   }
-  report(m, DSN_DELAYED, delayed, ndelayed, &ok);
+  sched_report(m, DSN_DELAYED, delayed, ndelayed, &ok);
   if (ok)
     for (i = 0; i < ndelayed; i++) {
+      stralloc to = {0};
       m->r[delayed[i].idx].warned = 1;
       info_append(m, 'W', delayed[i].idx, NULL);
+      if (!stralloc_copys(&to, "sent to <") ||
+          !stralloc_cats(&to, queue_env_str(&m->env, m->env.sender)) ||
+          !stralloc_cats(&to, ">") || !stralloc_0(&to))
+        die_nomem();
+      log_result(m, delayed[i].idx, remote, "delay warning", to.s);
+      stralloc_free(&to);
     }
-  report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
+  sched_report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
 
   if (j->dom != NULL) {
     struct dom *d = j->dom;

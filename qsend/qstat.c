@@ -5,8 +5,8 @@
  *
  *   qstat [-s] [-f sender] [-r rcpt] [-i id] [-o age] [-n age] [DIR]
  *
- * One block per message, oldest first:
- *   1234567  4096  2026-11-25 10:27:50  2h13m  <alice@example.org>
+ * One block per message, oldest first (the queue id of queue.h first):
+ *   HKZ1Q0B7W83F2K  4096  2026-11-25 10:27:50  2h13m  <alice@example.org>
  *       delivered  <bob@example.net>
  *       deferred   <carol@example.com>  next try 2026-11-25 12:45:00 (in 5m), 3 tries
  *                  connection timed out to mx.example.com
@@ -23,9 +23,16 @@
  * counts, "name value" a line ("bad N": the files in queue/bad; "pool N"
  * and "poolbytes N": the files kept in queue/pool and the space they take).
  * Filters (all must match): -f the sender contains the text, -r a
- * recipient contains it (ASCII case ignored), -i the queue id, -o older
+ * recipient contains it (ASCII case ignored), -i the queue id (or the
+ * inode number, the file's name in queue/), -o older
  * than age, -n newer than age (age: seconds, or a number with s m h d w).
  * DIR defaults to $QHOME. Exit 0; 100 usage; 111 the queue is unreadable.
+ *
+ * The copy qsetup puts into DIR/bin of a root instance is setuid root,
+ * runnable by the group qmta-admin only (mode 4750): there it lists that
+ * instance alone (the one it lies in, from /proc/self/exe; QHOME and a
+ * DIR argument are refused) and first becomes qmta-send with its groups,
+ * the queue's reader, for good (admin_enter).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,13 +49,17 @@
 #include <stralloc.h>
 
 #include "bflush.h"
+#include "accounts.h"
 #include "ctl.h"
 #include "qlog.h"
+#include "qread.h"
 #include "queue.h"
+#include "sysacct.h"
 #include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstat [-s] [-f sender] [-r recipient] [-i id] [-o age] [-n age] [DIR]"
 #define INFO_MAX (16UL * 1024 * 1024) /* bytes of one info log we read */
+#define ID_COLUMN 16 /* the size starts there: an id is 10 bytes and the inode (4-7 mostly) */
 
 enum rstate { ST_PENDING, ST_DEFERRED, ST_FAILED, ST_DELIVERED };
 
@@ -57,6 +69,7 @@ struct rinfo {
   unsigned long tries;       /* Z lines seen */
   int warned;                /* W seen */
   int held;                  /* the last record is an H: its destination rests */
+  int on_hold;               /* the last S/U record is an S: qqueue hold */
   unsigned long long fails;  /* H: the destination's failures in a row */
   const char *reason;        /* into the info text, up to '\n' */
   size_t reason_len;
@@ -74,7 +87,8 @@ static struct {
   const char *sender;
   const char *rcpt;
   int have_id;
-  unsigned long id;
+  unsigned long id;          /* the inode the id names */
+  const char *qid;           /* the id as given */
   int have_older;
   unsigned long long older;
   int have_newer;
@@ -88,6 +102,7 @@ static struct {
   unsigned long long rcpts;
   unsigned long long by_state[4];
   unsigned long long bad; /* damaged files set aside in queue/bad */
+  unsigned long long on_hold; /* pending or deferred recipients on hold (qqueue) */
   unsigned long long pool; /* files kept in queue/pool for reuse */
   unsigned long long pool_bytes; /* the disk space they take */
 } total;
@@ -246,24 +261,12 @@ static int scan_num(const char *s, size_t len, unsigned long long *n)
   return 1;
 }
 
-/* Whether s contains sub, ASCII case ignored. */
-static int contains(const char *s, const char *sub)
-{
-  size_t n = strlen(sub);
-  size_t len = strlen(s);
-  size_t i;
-
-  if (n == 0) return 1;
-  for (i = 0; i + n <= len; i++)
-    if (strncasecmp(s + i, sub, n) == 0) return 1;
-  return 0;
-}
-
 /*
  * Applies info log text to r (count entries): "D<i>", "F<i> <time> <reason>",
  * "Z<i> <next> <time> <reason>", "H<i> <next> <time> <fails> <reason>",
  * "W<i>"; the last D/F/Z/H of an index wins. Z counts a try; H (held back
  * while the destination rests) does not, and never follows a D or F.
+ * "S<i> <time>" puts it on hold (qqueue), "U<i> <time>" releases it.
  * Malformed lines and indexes out of range are skipped.
  */
 static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
@@ -292,6 +295,10 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
       if (i != len) continue;
       if (tag == 'D') r[idx].state = ST_DELIVERED;
       else r[idx].warned = 1;
+      continue;
+    }
+    if (tag == 'S' || tag == 'U') {
+      if (i < len && line[i] == ' ') r[idx].on_hold = tag == 'S';
       continue;
     }
     if (tag != 'F' && tag != 'Z' && tag != 'H') continue;
@@ -326,70 +333,6 @@ static void apply_info(const stralloc *info, struct rinfo *r, size_t count)
   }
 }
 
-/*
- * Opens path (queue/DIR/NAME or queue/DIR/NN/NAME) for reading as root may
- * run us: queue/ is root's, but the directories in it belong to the queue
- * group, whose members could put a symbolic link at NN or NAME, or a FIFO
- * (which would hang us). So neither the last directory nor the file may
- * be a link, and the file must be a plain one. -1 + errno (EINVAL: not a
- * plain file).
- */
-static int open_plain(const char *path)
-{
-  char dir[QUEUE_PATH_MAX];
-  const char *slash = strrchr(path, '/');
-  size_t n = slash != NULL ? (size_t)(slash - path) : 0;
-  struct stat st;
-  int dfd;
-  int fd;
-
-  if (slash == NULL || n >= sizeof dir) {
-    errno = EINVAL;
-    return -1;
-  }
-  memcpy(dir, path, n);
-  dir[n] = '\0';
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd == -1) return -1;
-  fd = openat(dfd, slash + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  close(dfd);
-  if (fd == -1) return -1;
-  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    errno = EINVAL;
-    return -1;
-  }
-  return fd;
-}
-
-/* Reads queue/info/NN/ID into info (empty if there is none). */
-static int read_info(unsigned long id, stralloc *info)
-{
-  char path[QUEUE_PATH_MAX];
-  char buf[8192];
-  int fd;
-
-  info->len = 0;
-  queue_path(path, "info", id);
-  fd = open_plain(path);
-  if (fd == -1) return errno == ENOENT ? 0 : -1;
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r == -1 && errno == EINTR) continue;
-    if (r == -1) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      return -1;
-    }
-    if (r == 0) break;
-    if (info->len + (size_t)r > INFO_MAX) break;
-    catb(info, buf, (size_t)r);
-  }
-  close(fd);
-  return 0;
-}
-
 static const char *state_name(enum rstate s)
 {
   switch (s) {
@@ -414,9 +357,10 @@ static void do_message(const char *path, unsigned long id, int fresh)
   size_t line;
   int fd;
   int match;
+  char qid[QUEUE_ID_MAX];
 
   if (opt.have_id && opt.id != id) return;
-  fd = open_plain(path);
+  fd = qread_open(path);
   if (fd == -1) {
     if (errno != ENOENT) qwarn_sys("unable to open ", path); /* ENOENT: qsend moved it */
     return;
@@ -429,16 +373,22 @@ static void do_message(const char *path, unsigned long id, int fresh)
     return;
   }
   close(fd);
+  queue_env_id(&e, id, qid);
+  /* -i with a full id: the inode alone could be a later message's */
+  if (opt.have_id && strlen(opt.qid) > QUEUE_ID_TIMELEN && strcmp(opt.qid, qid) != 0) {
+    queue_env_free(&e);
+    return;
+  }
 
   sender = queue_env_str(&e, e.sender);
   match = 1;
-  if (opt.sender != NULL && !contains(sender, opt.sender)) match = 0;
+  if (opt.sender != NULL && !qread_contains(sender, opt.sender)) match = 0;
   if (opt.have_older && !(e.arrival + opt.older <= (unsigned long long)now)) match = 0;
   if (opt.have_newer && !(e.arrival + opt.newer > (unsigned long long)now)) match = 0;
   if (match && opt.rcpt != NULL) {
     match = 0;
     for (i = 0; i < e.rcpt_count; i++)
-      if (contains(queue_env_str(&e, e.rcpt[i].addr), opt.rcpt)) match = 1;
+      if (qread_contains(queue_env_str(&e, e.rcpt[i].addr), opt.rcpt)) match = 1;
   }
   if (!match) {
     queue_env_free(&e);
@@ -447,14 +397,18 @@ static void do_message(const char *path, unsigned long id, int fresh)
 
   r = calloc(e.rcpt_count + 1, sizeof *r);
   if (r == NULL) die_nomem();
-  if (!fresh && read_info(id, &info) == -1) qwarn_sys("unable to read the state log of ", path);
+  if (!fresh && qread_info(id, &info, INFO_MAX) == -1)
+    qwarn_sys("unable to read the state log of ", path);
   apply_info(&info, r, e.rcpt_count);
 
   total.messages++;
   total.bytes += e.msglen;
   if (fresh) total.fresh++;
   total.rcpts += e.rcpt_count;
-  for (i = 0; i < e.rcpt_count; i++) total.by_state[r[i].state]++;
+  for (i = 0; i < e.rcpt_count; i++) {
+    total.by_state[r[i].state]++;
+    if (r[i].on_hold && (r[i].state == ST_PENDING || r[i].state == ST_DEFERRED)) total.on_hold++;
+  }
 
   it = item_new(e.arrival, id);
 
@@ -462,11 +416,11 @@ static void do_message(const char *path, unsigned long id, int fresh)
     stralloc *t = &it->text;
 
     line = t->len;
-    catnum(t, id);
-    pad_to(t, line, 10);
+    cat(t, qid);
+    pad_to(t, line, ID_COLUMN);
     cat(t, " ");
     catnum(t, e.msglen);
-    pad_to(t, line, 20);
+    pad_to(t, line, ID_COLUMN + 10);
     cat(t, " ");
     cat_time(t, e.arrival);
     cat(t, "  ");
@@ -479,7 +433,8 @@ static void do_message(const char *path, unsigned long id, int fresh)
     for (i = 0; i < e.rcpt_count; i++) {
       line = t->len;
       cat(t, "    ");
-      cat(t, state_name(r[i].state));
+      cat(t, r[i].on_hold && (r[i].state == ST_PENDING || r[i].state == ST_DEFERRED)
+             ? "held" : state_name(r[i].state));
       pad_to(t, line, 15);
       cat(t, "<");
       cat(t, queue_env_str(&e, e.rcpt[i].addr));
@@ -524,7 +479,7 @@ static int all_digits(const char *s)
 
 static void scan_dir(const char *dir, int fresh)
 {
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); /* see open_plain */
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); /* see qread_open */
   DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
   struct dirent *de;
   stralloc path = {0};
@@ -611,10 +566,10 @@ static void scan_bad(void)
     it->bad = 1;
     line = it->text.len;
     cat(&it->text, name);
-    pad_to(&it->text, line, 10);
+    pad_to(&it->text, line, ID_COLUMN);
     cat(&it->text, " ");
     catnum(&it->text, (unsigned long long)st.st_size);
-    pad_to(&it->text, line, 20);
+    pad_to(&it->text, line, ID_COLUMN + 10);
     cat(&it->text, " ");
     cat_time(&it->text, t);
     cat(&it->text, "  ");
@@ -693,6 +648,8 @@ static void print_counts(void)
   outnum(total.by_state[ST_FAILED]);
   outs("\ndelivered ");
   outnum(total.by_state[ST_DELIVERED]);
+  outs("\nheld ");
+  outnum(total.on_hold);
   outs("\nbad ");
   outnum(total.bad);
   outs("\npool ");
@@ -726,9 +683,10 @@ static void parse_args(int argc, char **argv, const char **dir)
       case 'f': opt.sender = val; break;
       case 'r': opt.rcpt = val; break;
       case 'i':
-        if (!scan_num(val, strlen(val), &n) || n > (unsigned long)-1) die_usage();
+        if (queue_id_scan(val, &n) == -1 || n > (unsigned long)-1) die_usage();
         opt.have_id = 1;
         opt.id = (unsigned long)n;
+        opt.qid = val;
         break;
       case 'o':
         if (!scan_age(val, &opt.older)) die_usage();
@@ -744,6 +702,33 @@ static void parse_args(int argc, char **argv, const char **dir)
   if (i < argc) die_usage();
 }
 
+/* Run set-id (the qmta-admin copy): enters the instance the program lies
+ * in (DIR/bin/qstat) and becomes qmta-send for good, before anything
+ * else is read. Returns 1 if so (the caller must not chdir again). */
+static int admin_enter(const char *dir)
+{
+  static char exe[4096];
+  struct sysacct send;
+  ssize_t n;
+  char *slash;
+
+  if (getauxval(AT_SECURE) == 0) return 0;
+  if (dir != NULL || getenv("QHOME") != NULL)
+    qdie(100, "this copy lists its own instance only: no DIR, no QHOME");
+  n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0 || (size_t)n >= sizeof exe - 1) qdie_sys(111, "unable to find my instance");
+  exe[n] = '\0';
+  slash = strrchr(exe, '/');
+  if (slash == NULL || slash - exe < 4 || memcmp(slash - 4, "/bin", 4) != 0)
+    qdie(111, "unable to find my instance: not in DIR/bin: ", exe);
+  slash[-4] = '\0';
+  if (chdir(exe[0] != '\0' ? exe : "/") == -1) qdie_sys(111, "unable to enter ", exe);
+  if (sysacct_find(&send, ACCT_SEND) != 1) qdie_sys(111, "unable to find the account " ACCT_SEND);
+  if (sysacct_become(&send) == -1 || setuid(0) != -1)
+    qdie_sys(111, "unable to become " ACCT_SEND);
+  return 1;
+}
+
 int main(int argc, char **argv)
 {
   const char *dir = NULL;
@@ -752,7 +737,9 @@ int main(int argc, char **argv)
 
   qlog_prog = "qstat";
   parse_args(argc, argv, &dir);
-  if (dir != NULL ? chdir(dir) == -1 : qhome_chdir() == -1)
+  if (admin_enter(dir)) {
+    /* in the instance, as its reader */
+  } else if (dir != NULL ? chdir(dir) == -1 : qhome_chdir() == -1)
     qdie_sys(111, "unable to enter ", dir != NULL ? dir : qhome());
   now = time(NULL);
 
@@ -792,7 +779,13 @@ int main(int argc, char **argv)
       outnum(total.by_state[ST_FAILED]);
       outs(" failed, ");
       outnum(total.by_state[ST_DELIVERED]);
-      outs(" delivered\n");
+      outs(" delivered");
+      if (total.on_hold > 0) {
+        outs(" (");
+        outnum(total.on_hold);
+        outs(" of them held)");
+      }
+      outs("\n");
     }
     if (total.bad > 0) {
       outnum(total.bad);

@@ -37,6 +37,7 @@
 #include "ctl.h"
 #include "line.h"
 #include "qlog.h"
+#include "queue.h"
 #include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstats [-n age] [-o age] [DIR]"
@@ -270,6 +271,22 @@ static void line_qsmtpd(const char *s, size_t len)
   lines_counted++;
 }
 
+/* A queue id (queue.h: digits and capitals; an old one is decimal) at s:
+ * its length, 0 if none; *h its 64-bit FNV-1a hash, the key of sizes. */
+static size_t scan_qid(const char *s, size_t len, unsigned long long *h)
+{
+  size_t i = 0;
+
+  *h = 0xcbf29ce484222325ULL;
+  while (i < len && i < QUEUE_ID_MAX &&
+         ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z'))) {
+    *h = (*h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    i++;
+  }
+  if (*h == ~0ULL) *h = 0; /* the table keeps id + 1 */
+  return i;
+}
+
 /* "qsend: new ID from <S> size N ..." and "qsend: delivery ID.IDX ..." */
 static void line_qsend(const char *s, size_t len)
 {
@@ -281,7 +298,7 @@ static void line_qsend(const char *s, size_t len)
     const char *from;
     const char *p;
 
-    i = 4 + scan_dec(s + 4, len - 4, &id);
+    i = 4 + scan_qid(s + 4, len - 4, &id);
     if (i == 4 || i >= len || s[i] != ' ') return;
     from = memmem(s + i, len - i, " from <", 7);
     p = memmem(s + i, len - i, " size ", 6);
@@ -303,7 +320,7 @@ static void line_qsend(const char *s, size_t len)
     int mailer;
     int k;
 
-    i = 9 + scan_dec(s + 9, len - 9, &id);
+    i = 9 + scan_qid(s + 9, len - 9, &id);
     if (i == 9 || i >= len || s[i] != '.') return;
     i++;
     while (i < len && s[i] >= '0' && s[i] <= '9') i++;

@@ -41,6 +41,7 @@
 #include "aliases.h"
 #include "cdbmap.h"
 #include "ctl.h"
+#include "ctldef.h"
 #include "ipaddr.h"
 #include "listenproto.h"
 #include "qlog.h"
@@ -49,11 +50,11 @@
 
 #define USAGE "qsmtpd"
 #define MAX_ERRORS 50         /* bad commands per session; then 421 */
-#define DEFAULT_MAXRCPT 1000
-#define DEFAULT_MAXHOPS 100
-#define DEFAULT_TIMEOUT 1200
-#define DEFAULT_TIMEOUT_STRESS 10
-#define DEFAULT_DATARATE 1024
+#define DEFAULT_MAXRCPT CTLDEF_MAXRCPT
+#define DEFAULT_MAXHOPS CTLDEF_MAXHOPS
+#define DEFAULT_TIMEOUT CTLDEF_TIMEOUTSMTPD
+#define DEFAULT_TIMEOUT_STRESS CTLDEF_TIMEOUTSTRESS
+#define DEFAULT_DATARATE CTLDEF_DATARATE
 
 struct session sess;
 
@@ -184,19 +185,17 @@ static void rcpt_list(stralloc *sa)
 
 /* id: the queue id when qsmtpd wrote the queue file itself, else 0 */
 static void log_message(const char *what, const char *r, unsigned long long size,
-                        unsigned long id)
+                        const char *id)
 {
   char tls[200];
   char code[ACCESS_REPLY_MAX];
   char n1[FMT_ULONG];
   char n2[FMT_ULONG];
-  char n3[FMT_ULONG];
 
   rcpt_list(&scratch);
   qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " from=<", tx_sender, "> rcpts=", qlog_ulong(n1, rcpt_count),
-       " size=", qlog_ulong(n2, (unsigned long)size), id != 0 ? " id=" : "",
-       id != 0 ? qlog_ulong(n3, id) : "", " to=", scratch.s != NULL ? scratch.s : "",
+       " size=", qlog_ulong(n2, (unsigned long)size), id[0] != '\0' ? " id=" : "", id, " to=", scratch.s != NULL ? scratch.s : "",
        " code=", code_text(r, code, sizeof code));
 }
 
@@ -409,6 +408,21 @@ static int same_domain(const char *a, const char *b)
   return alen > 0 && alen == blen && strncasecmp(da, db, alen) == 0;
 }
 
+/* authsender=address: the login itself, or an address whose alias (not a
+ * catch-all) names the login. 1 owned, 0 not, -1 lookup error. */
+static int sender_owned(const char *sender, size_t len, const char *user)
+{
+  stralloc targets = {0};
+  int kind;
+  int r;
+
+  if (strcasecmp(sender, user) == 0) return 1;
+  r = aliases_find(sender, len, 1, &targets, &kind);
+  if (r == 1) r = kind != 'c' && alias_names_user(sender, targets.s, targets.len, user);
+  stralloc_free(&targets);
+  return r;
+}
+
 static void smtp_mail(const char *arg, size_t len)
 {
   struct mail_args m;
@@ -443,9 +457,15 @@ static void smtp_mail(const char *arg, size_t len)
     return;
   }
   if (sess.authed && authsender != 0) {
-    int own = authsender == 1 ? strcasecmp(m.addr.s, sess.authuser) == 0
-                              : same_domain(m.addr.s, sess.authuser);
-    if (!own || m.addr.null) {
+    int own = m.addr.null ? 0
+              : authsender == 1 ? sender_owned(m.addr.s, m.addr.len, sess.authuser)
+                                : same_domain(m.addr.s, sess.authuser);
+    if (own == -1) {
+      reply("451 4.3.0 temporary lookup failure\r\n");
+      tx_sender[0] = '\0';
+      return;
+    }
+    if (!own) {
       err = "553 5.7.1 sender address not owned by the authenticated user\r\n";
       log_reject(NULL, err);
       reply(err);
@@ -481,6 +501,13 @@ static void smtp_mail(const char *arg, size_t len)
     m.addr.len = strlen(m.addr.s);
     memcpy(tx_sender, m.addr.s, m.addr.len + 1);
     tx_generics = 1;
+  }
+  err = spf_mail(m.addr.null ? "" : m.addr.s); /* qsmtpd_spf.c */
+  if (err != NULL) {
+    log_reject(NULL, err);
+    reply(err);
+    tx_sender[0] = '\0';
+    return;
   }
   envelope.len = 0;
   if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
@@ -667,7 +694,10 @@ static const char *body_start(int mode)
     ri.tls = tls;
   }
   ri.authuser = sess.authed ? sess.authuser : NULL;
+  ri.id = tx_inject.id[0] != '\0' ? tx_inject.id : NULL;
   ri.now = (long long)time(NULL);
+  if (spf_header(&received) == -1) die_nomem(); /* RFC 7208 9.1: above our Received: */
+  inject_put(&tx_inject, received.s, received.len);
   if (received_fmt(&received, &ri) == -1) die_nomem();
   inject_put(&tx_inject, received.s, received.len);
   return NULL;
@@ -691,26 +721,27 @@ static void body_end(void)
   r = tx_refusal();
 
   if (r != NULL) {
-    log_message("reject", r, size, 0);
+    log_message("reject", r, size, "");
   } else if (tx_discard) {
     r = "250 2.0.0 ok: message accepted\r\n";
-    log_message("discard", r, size, 0);
+    log_message("discard", r, size, "");
   } else {
     static char queued[80];
 
     r = inject_finish(&tx_inject, envelope.s, envelope.len);
     tx_inject_open = 0;
     if (r[0] == '2') sess.msgs++;
-    if (r[0] == '2' && tx_inject.id != 0) { /* "250 2.0.0 ok: queued as ID" */
+    if (r[0] == '2' && tx_inject.id[0] != '\0') { /* "250 2.0.0 ok: queued as ID" */
       static const char pre[] = "250 2.0.0 ok: queued as ";
       size_t n = sizeof pre - 1;
+      size_t k = strnlen(tx_inject.id, QUEUE_ID_MAX - 1);
 
       memcpy(queued, pre, n);
-      n += fmt_ulong(queued + n, tx_inject.id);
-      memcpy(queued + n, "\r\n", 3);
+      memcpy(queued + n, tx_inject.id, k);
+      memcpy(queued + n + k, "\r\n", 3);
       r = queued;
     }
-    log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : 0);
+    log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : "");
   }
   reply(r);
   tx_reset();
@@ -1034,7 +1065,7 @@ static void read_config(void)
   if (!stralloc_0(&sess.me)) die_nomem();
   if (ctl_readlist(&locals, "control/locals") == -1) die_config("control/locals");
   if (ctl_readlist(&rcpthosts, "control/rcpthosts") == -1) die_config("control/rcpthosts");
-  setting(&databytes, "control/databytes", 0, 1, 0);
+  setting(&databytes, "control/databytes", CTLDEF_DATABYTES, 1, 0);
   setting(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT, 0, 1);
   setting(&maxhops, "control/maxhops", DEFAULT_MAXHOPS, 0, 2);
   setting(&timeout_sec, "control/timeoutsmtpd", DEFAULT_TIMEOUT, 0, 3);
@@ -1047,7 +1078,12 @@ static void read_config(void)
   submission_generics = access("control/submissiongenerics", F_OK) == 0;
   if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
   sess.authplaintext = access("control/authplaintext", F_OK) == 0;
-  if (ctl_readline(&scratch, "control/authsender", "off") == -1) die_config("control/authsender");
+  /* submission (587, 465): an authenticated user sends as itself and its
+   * aliases unless the admin says otherwise (TLS active this early is
+   * implicit TLS: STARTTLS comes after the greeting) */
+  if (ctl_readline(&scratch, "control/authsender",
+                   sess.submission || sess.tls ? "address" : CTLDEF_AUTHSENDER) == -1)
+    die_config("control/authsender");
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;

@@ -15,6 +15,7 @@
 #include <stralloc.h>
 
 #include "addr.h"
+#include "queue.h"
 
 #define MAX_CMDLINE 512     /* RFC 5321 4.5.3.1.4, CRLF included */
 #define MAX_AUTHLINE 2048   /* RFC 4954 4: AUTH lines may exceed 512 bytes */
@@ -151,6 +152,7 @@ struct received_info {
   const char *proto;    /* "ESMTP", "ESMTPSA", "SMTP", ... */
   const char *tls;      /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or NULL */
   const char *authuser; /* or NULL */
+  const char *id;       /* the queue id, or NULL (not known) */
   long long now;        /* seconds since the epoch */
 };
 
@@ -178,6 +180,11 @@ int access_action(const char *val, size_t len, const char *def, char *reply, siz
 /* For an alias whose first target is "error:x.y.z text", the reply line;
  * 0 if the target is not an error target. */
 int alias_error_reply(const char *target, size_t len, char *reply, size_t max);
+
+/* authsender=address: whether the alias targets (each followed by '\0',
+ * tlen bytes in all) of sender name the login user, written in full or,
+ * for a bare local part, at the sender's domain (any case). 1 yes, 0 no. */
+int alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user);
 
 /* The reply for qinject's wait status (qmail-queue exit codes). */
 const char *inject_reply(int status);
@@ -229,7 +236,7 @@ struct inject {
   int code;      /* own: the qmail-queue exit code so far (QQ_OK) */
   int cr;        /* own: a CR ended the last chunk (crlf_strip) */
   unsigned long long now; /* own: the arrival time */
-  unsigned long id;       /* own: the queue id after a commit, else 0 */
+  char id[QUEUE_ID_MAX];  /* own: the queue id from the open, "" if none */
   pid_t pid;
   int msgfd;     /* message pipe to qinject's fd 0, -1 if closed */
   int envfd;     /* envelope pipe to qinject's fd 1 */
@@ -279,6 +286,15 @@ void session_forget(void);
 int tx_active(void);
 /* 1 if AUTH is offered now. */
 int auth_offered(void);
+
+/* ---- SPF (qsmtpd_spf.c) ---- */
+
+/* SPF for the MAIL FROM sender (internal form, "" for <>): NULL to go on,
+ * else the reply refusing it (only with control/spfreject). */
+const char *spf_mail(const char *sender);
+/* The transaction's Received-SPF: field into sa (empty when SPF was not
+ * evaluated). 0, or -1 out of memory. */
+int spf_header(stralloc *sa);
 
 /* ---- AUTH and STARTTLS (qsmtpd_auth.c, qsmtpd_tls.c) ---- */
 

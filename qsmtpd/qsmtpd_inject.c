@@ -129,7 +129,8 @@ static int own_start(struct inject *q)
   q->code = QQ_OK;
   q->cr = 0;
   q->now = (unsigned long long)now;
-  n = received_line(line, (unsigned long)getpid(), (unsigned long)getuid(), now);
+  memcpy(q->id, qw.id, sizeof q->id);
+  n = received_line(line, (unsigned long)getpid(), (unsigned long)getuid(), now, qw.id);
   if (n == 0) {
     q->code = QQ_BUG;
     queue_abort(&qw);
@@ -182,7 +183,7 @@ static int own_finish(struct inject *q, const char *env, size_t len)
     qwarn_sys("unable to commit the message into queue/new");
     queue_abort(&qw);
   }
-  if (q->code == QQ_OK) q->id = id;
+  if (q->code != QQ_OK) q->id[0] = '\0';
   stralloc_free(&recs);
   q->own = 0;
   return q->code << 8; /* as if qinject exited with it */
@@ -199,7 +200,7 @@ int inject_start(struct inject *q)
   q->envfd = -1;
   q->failed = 0;
   q->own = 0;
-  q->id = 0;
+  q->id[0] = '\0';
   if ((prog == NULL || prog[0] == '\0') && own_start(q) == 0) return 0;
   if (pipe2(msgpipe, O_CLOEXEC) == -1) return -1;
   if (pipe2(envpipe, O_CLOEXEC) == -1) {

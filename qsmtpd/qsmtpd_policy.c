@@ -1,9 +1,11 @@
 /*
  * qsmtpd_policy: pure helpers for qsmtpd's decisions: the actions of
- * control/access, "error:" targets of control/aliases, and the replies
+ * control/access, "error:" targets of control/aliases, which senders an
+ * alias gives an authenticated user, and the replies
  * for qinject's exit codes. Unit-tested in tests/unit/u_qsmtpd_policy.c.
  */
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 
 #include "qsmtpd.h"
@@ -200,4 +202,24 @@ const char *inject_reply(int status)
   if (WEXITSTATUS(status) >= 11 && WEXITSTATUS(status) <= 40)
     return "554 5.3.0 queue refused the message\r\n";
   return "451 4.3.0 queue temporary problem, try again later\r\n";
+}
+
+int alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user)
+{
+  const char *sat = strrchr(sender, '@');
+  const char *uat = strrchr(user, '@');
+  size_t pos = 0;
+
+  while (pos < tlen) {
+    const char *t = targets + pos;
+    size_t n = strnlen(t, tlen - pos);
+
+    pos += n + 1;
+    if (n == strlen(user) && strncasecmp(t, user, n) == 0) return 1;
+    /* "info: alice" gives alice@D the address info@D */
+    if (memchr(t, '@', n) == NULL && sat != NULL && uat != NULL && n == (size_t)(uat - user) &&
+        strncasecmp(t, user, n) == 0 && strcasecmp(sat, uat) == 0)
+      return 1;
+  }
+  return 0;
 }

@@ -4,13 +4,15 @@
  *
  *   Received: from HELO (HOST [IP])
  *   	by ME (qmta qsmtpd) with ESMTPSA (TLSv1.3 TLS_AES_256_GCM_SHA384)
- *   	(authenticated as alice@example.org);
+ *   	id HKZ1Q0B7W83F2K (authenticated as alice@example.org);
  *   	Tue, 25 Nov 2025 10:00:00 +0000
  *
  * HOST is the name qsmtpd forward-confirmed (qsmtpd_dns.c) or, when it
  * looked nothing up, TCPREMOTEHOST (never set by qlisten; "localhost" from
  * sendmail -bs, a PTR name from tcpserver -h); without either it is left
- * out, "([IP])". Everything the client chose (HELO, the login name, and
+ * out, "([IP])". The id clause (RFC 5321 4.4) is the queue id when qsmtpd
+ * writes the queue file itself (without QINJECT it is not known yet).
+ * Everything the client chose (HELO, the login name, and
  * a PTR name is the client's choice too) is cleaned so that it cannot end
  * the comment it sits in or the field.
  */
@@ -120,8 +122,12 @@ int received_fmt(stralloc *sa, const struct received_info *r)
     }
     if (!stralloc_cats(sa, ")")) return -1;
   }
+  if (r->id != NULL && r->id[0] != '\0') {
+    if (!stralloc_cats(sa, "\n\tid ") || cat_clean(sa, r->id) == -1) return -1;
+  }
   if (r->authuser != NULL) {
-    if (!stralloc_cats(sa, "\n\t(authenticated as ") || cat_clean(sa, r->authuser) == -1 ||
+    if (!stralloc_cats(sa, r->id != NULL && r->id[0] != '\0' ? " (authenticated as "
+                                                              : "\n\t(authenticated as ") || cat_clean(sa, r->authuser) == -1 ||
         !stralloc_cats(sa, ")"))
       return -1;
   }

@@ -9,7 +9,7 @@
 
 PROG=qsetup
 USAGE="usage: qsetup DIR [--me HOST] [--smtp IP:PORT] [--submission IP:PORT] [--smtps IP:PORT]\
- [--pop3 IP:PORT] [--pop3s IP:PORT] [--imap IP:PORT] [--imaps IP:PORT] [--send-only]"
+ [--pop3 IP:PORT] [--pop3s IP:PORT] [--imap IP:PORT] [--imaps IP:PORT] [--admin ADDR] [--send-only]"
 
 usage() { echo "$PROG: $USAGE" >&2; exit 100; }
 die() { code=$1; shift; echo "$PROG: fatal: $*" >&2; exit "$code"; }
@@ -24,6 +24,7 @@ export PATH
 
 DIR=
 ME=
+ADMIN=
 SENDONLY=
 LISTENERS=
 for name in smtp submission smtps pop3 pop3s imap imaps; do eval "L_$name="; done
@@ -71,6 +72,7 @@ while [ $# -gt 0 ]; do
   esac
   case $opt in
     --me) ME=$val ;;
+    --admin) ADMIN=$val; [ -n "$ADMIN" ] || usage ;;
     --smtp|--submission|--smtps|--pop3|--pop3s|--imap|--imaps) set_listener "${opt#--}" "$val" ;;
     --send-only) usage ;;
     *) usage ;;
@@ -96,6 +98,21 @@ if [ -n "$SENDONLY" ]; then
   done
 fi
 
+# An existing instance keeps its name: its control/me is the name, and
+# another --me is refused (the name is in locals, rcpthosts, users,
+# aliases, the certificate and mail/: see RENAMING AN INSTANCE in qsetup(8)).
+OLDME=
+if [ -f "$DIR/control/me" ]; then
+  OLDME=$(sed -e 's/#.*//' -e 's/[[:blank:]]//g' -e '/^$/d' -e q "$DIR/control/me" | tr 'A-Z' 'a-z')
+  OLDME=${OLDME%.}
+fi
+if [ -n "$OLDME" ]; then
+  NEWME=$(printf '%s' "$ME" | tr 'A-Z' 'a-z')
+  NEWME=${NEWME%.}
+  [ -z "$ME" ] || [ "$NEWME" = "$OLDME" ] ||
+    die 100 "$DIR is the instance of $OLDME (control/me), not $NEWME: qsetup does not rename an instance; rerun it without --me, or follow RENAMING AN INSTANCE in qsetup(8)"
+  ME=$OLDME
+fi
 if [ -z "$ME" ]; then
   ME=$(hostname -f 2>/dev/null) || ME=
   [ -n "$ME" ] || ME=$(hostname 2>/dev/null) || ME=
@@ -106,6 +123,21 @@ ME=${ME%.}
 case $ME in
   ''|.*|*..*|*[!a-z0-9.-]*) die 100 "bad host name: $ME" ;;
 esac
+case $ME in
+  *.*) ;;
+  *) warn "the host name $ME is not fully qualified: other servers refuse it in EHLO and replies cannot reach it; give --me host.example.org" ;;
+esac
+
+# The administrator: root, postmaster, MAILER-DAEMON and abuse go there.
+# A bare name is a mailbox of this host (NAME@me).
+ADMIN_GIVEN=$ADMIN
+[ -n "$ADMIN" ] || ADMIN=postmaster@$ME
+case $ADMIN in *@*) ;; *) ADMIN=$ADMIN@$ME ;; esac
+ADMIN_LOCAL=${ADMIN%@*}
+ADMIN_DOMAIN=$(printf '%s' "${ADMIN##*@}" | tr 'A-Z' 'a-z')
+case $ADMIN_LOCAL in ''|*[!A-Za-z0-9._+=-]*|.*|*.) die 100 "bad --admin address: $ADMIN" ;; esac
+case $ADMIN_DOMAIN in ''|.*|*..*|*.|*[!a-z0-9.-]*) die 100 "bad --admin address: $ADMIN" ;; esac
+ADMIN=$ADMIN_LOCAL@$ADMIN_DOMAIN
 
 # The absolute directory qsetup was run from: the build tree's bin/ or
 # PREFIX/bin. Run scripts put it first in PATH.
@@ -135,6 +167,7 @@ Q_AUTH=qmta-auth
 Q_VMAIL=qmta-vmail
 Q_ALIAS=qmta-alias
 Q_LOG=qmta-log
+Q_ADMIN=qmta-admin
 
 NOLOGIN=/usr/sbin/nologin
 [ -x "$NOLOGIN" ] || NOLOGIN=/bin/false
@@ -161,7 +194,7 @@ if [ -n "$ROOT" ]; then
   KNOWN_USERS="
 $(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG")"
   KNOWN_GROUPS="
-$(getent group "$Q_QUEUE")"
+$(getent group "$Q_QUEUE" "$Q_ADMIN")"
   ensure_group "$Q_QUEUE"
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
     ensure_user "$u"
@@ -173,6 +206,8 @@ $(getent group "$Q_QUEUE")"
     ensure_member "$Q_AUTH" shadow
   fi
   for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD"; do ensure_member "$u" "$Q_QUEUE"; done
+  # its members may list the queue (the setuid copy bin/qstat, 4750)
+  ensure_group "$Q_ADMIN"
   # qremote reads the messages: qsend's group
   ensure_member "$Q_REMOTE" "$Q_SEND"
   # Daemons run under these accounts: they must reach DIR and BINDIR.
@@ -276,18 +311,38 @@ default maxrcpt 644 "1000$NL"
 if [ -n "$SENDONLY" ]; then
   default users 600 ''
 else
+  # The admin's address must exist: on this host, a login account of me
+  # (root instance), else a virtual mailbox made here.
+  ADMIN_USER=
+  if [ "$ADMIN_DOMAIN" = "$ME" ] && [ ! -e "$DIR/control/users" ]; then
+    ADMIN_USER="$ADMIN:!$NL"
+    if [ -n "$ROOT" ] && [ "$ADMIN_LOCAL" != postmaster ]; then
+      uid=$(getent passwd "$ADMIN_LOCAL" | cut -d: -f3)
+      case $uid in ''|*[!0-9]*) ;; *) [ "$uid" -lt 1000 ] || ADMIN_USER= ;; esac
+    fi
+    [ -z "$ADMIN_USER" ] || [ "$ADMIN_LOCAL" = postmaster ] ||
+      note "made the mailbox $ADMIN for the administrator (qpasswd $DIR $ADMIN sets a password)"
+  fi
   default users 600 "# Virtual users: user@domain:HASH[:MAILBOX]  (qpasswd(8) adds and changes them;
 # \"!\" = no password: the mailbox receives mail, nobody logs in)
-postmaster@$ME:!
-"
+$ADMIN_USER"
 fi
 
+if [ -e "$DIR/control/aliases" ]; then
+  [ -z "$ADMIN_GIVEN" ] ||
+    warn "control/aliases exists: --admin changes nothing there; point its root: and postmaster: lines at $ADMIN and run qnewmaps $DIR"
+  grep -qi '^root[[:blank:]]*:' "$DIR/control/aliases" ||
+    warn "control/aliases has no root: line: mail to root (cron, daemons) has nowhere to go; add root: $ADMIN and run qnewmaps $DIR"
+fi
 default aliases 644 "# Aliases, sendmail syntax: name: target, target, ...   then run qnewmaps.
 # name: local part (every local domain), user@domain, or @domain (catch-all).
 # Targets: address, :include:/file, /mbox/file, /maildir/, \"|command\",
 # error:5.1.1 text, %1 (in a catch-all: the local part).
-mailer-daemon: postmaster@$ME
-abuse: postmaster@$ME
+# root and postmaster: the administrator (qsetup --admin), in every local domain.
+root: $ADMIN
+postmaster: $ADMIN
+mailer-daemon: $ADMIN
+abuse: $ADMIN
 "
 
 if [ -n "$SENDONLY" ]; then
@@ -353,6 +408,8 @@ mkdirs 750 "$Q_SEND:$Q_SEND" "$@"
 mkdirs 750 "$Q_SEND:$Q_SEND" "$DIR/queue/bounce" "$DIR/queue/bad"
 # sendmail -q (root) leaves requests here; setgid: qsend's group reads them
 mkdirs 2750 "$Q_SEND:$Q_SEND" "$DIR/queue/flush"
+# qqueue (root) leaves its requests here; qsend alone reads and removes them
+mkdirs 700 "$Q_SEND:$Q_SEND" "$DIR/queue/admin"
 mkdirs 3703 "$Q_SEND:$Q_SEND" "$DIR/queue/tmp"
 mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/new"
 mkdirs 1757 "$Q_SEND:$Q_SEND" "$DIR/queue/pool"
@@ -373,8 +430,11 @@ chmod 620 "$DIR/queue/trigger" || die 111 "unable to chmod $DIR/queue/trigger"
 mkd "$DIR/mail" 750 "$Q_VMAIL:$Q_VMAIL"
 if [ -z "$SENDONLY" ]; then
   mkd "$DIR/mail/$ME" 750 "$Q_VMAIL:$Q_VMAIL"
-  pm=$DIR/mail/$ME/postmaster
-  mkdirs 700 "$Q_VMAIL:$Q_VMAIL" "$pm" "$pm/tmp" "$pm/new" "$pm/cur"
+  # the Maildir of the administrator's mailbox, when it is a virtual user of me
+  if [ "$ADMIN_DOMAIN" = "$ME" ] && cut -d: -f1 "$DIR/control/users" | grep -qixF "$ADMIN"; then
+    pm=$DIR/mail/$ME/$(printf '%s' "$ADMIN_LOCAL" | tr 'A-Z' 'a-z')
+    mkdirs 700 "$Q_VMAIL:$Q_VMAIL" "$pm" "$pm/tmp" "$pm/new" "$pm/cur"
+  fi
 fi
 
 # ---- auth/: qauth's table of failed logins --------------------------------
@@ -430,6 +490,18 @@ if [ -f "$BINDIR/qinject" ]; then
   mv -f "$qi" "$DIR/bin/qinject" || die 111 "unable to install $DIR/bin/qinject"
 else
   warn "no qinject in $BINDIR: $DIR/bin/qinject not installed"
+fi
+
+# ---- bin/qstat: the queue listing for the group qmta-admin ------------------
+
+# A copy of qstat, setuid root and runnable by the group only: it lists
+# the instance it lies in (DIR, from its own path) and nothing else, as
+# qmta-send (the queue's reader), which it becomes first (qstat.c).
+if [ -n "$ROOT" ] && [ -f "$BINDIR/qstat" ]; then
+  qs=$DIR/bin/qstat.qsetup-tmp
+  rm -f "$qs"
+  cp -L "$BINDIR/qstat" "$qs" && chown "root:$Q_ADMIN" "$qs" && chmod 4750 "$qs" &&
+    mv -f "$qs" "$DIR/bin/qstat" || { rm -f "$qs"; die 111 "unable to install $DIR/bin/qstat"; }
 fi
 
 # ---- log/ and service/ -----------------------------------------------------
@@ -504,7 +576,8 @@ fi
 # qauthd: the password service, for the qauth that qsmtpd runs as
 # qmta-smtpd (root's qauth, for POP3 and Dovecot, reads the hashes
 # itself). Its socket is in run/, reachable by the session account only.
-if [ -n "$LISTENERS" ]; then
+# A send-only instance has no users: no AUTH, no service.
+if [ -n "$LISTENERS" ] && [ -z "$SENDONLY" ]; then
   service authd
   if [ -n "$ROOT" ]; then AUTHDUSER="-u $Q_AUTH -g $Q_SMTPD "; else AUTHDUSER=; fi
   { run_header "authd: the password service"

@@ -4,7 +4,7 @@
 # non-root user.
 . "$(dirname "$0")/lib.sh"
 
-plan 71
+plan 83
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 owner() { stat -c %U:%G "$1" 2>/dev/null; }
@@ -156,3 +156,54 @@ else
   pass "# SKIP"
   pass "# SKIP"
 fi
+
+# --admin: root, postmaster, MAILER-DAEMON and abuse go to an address that
+# exists; a host name without a dot is warned about; another --me on an
+# existing instance is refused, and a rerun without --me keeps the name.
+ok "a fully qualified name: no warning" sh -c "! grep -q 'not fully qualified' '$T_TMP/qsetup.out'"
+ok "default aliases: root and postmaster to postmaster@me, a mailbox" sh -c "
+  grep -qx 'root: postmaster@test.example' '$QHOME/control/aliases' &&
+  grep -qx 'postmaster: postmaster@test.example' '$QHOME/control/aliases'"
+ADM=$T_TMP/adm
+qsetup "$ADM" --me Box --admin alice >"$T_TMP/adm.out" 2>&1; is $? 0 "qsetup --me Box --admin alice"
+ok "an unqualified host name: a warning" grep -q '^qsetup: warning: the host name box is not fully qualified' "$T_TMP/adm.out"
+ok "the admin's mailbox is made: alice@box" sh -c "grep -qx 'alice@box:!' '$ADM/control/users' &&
+  ! grep -q '^postmaster@' '$ADM/control/users' && test -d '$ADM/mail/box/alice/new'"
+is "$(cdb -q "$ADM/control/aliases.cdb" root | tr '\0' ' ')$(cdb -q "$ADM/control/aliases.cdb" postmaster | tr '\0' ' ')" \
+  "alice@box alice@box " "root: and postmaster: name the admin"
+qsetup "$ADM" --me other.example >"$T_TMP/adm.out" 2>&1; rc=$?
+ok "another --me on an existing instance: refused, 100, says what to do" sh -c "[ $rc = 100 ] &&
+  grep -q 'is the instance of box (control/me), not other.example: qsetup does not rename an instance; rerun it without --me, or follow RENAMING AN INSTANCE in qsetup(8)' '$T_TMP/adm.out' &&
+  [ \"\$(cat '$ADM/control/me')\" = box ]"
+qsetup "$ADM" --admin bob@x.test >"$T_TMP/adm.out" 2>&1; rc=$?
+ok "a rerun without --me keeps the name; --admin then only warns" sh -c "[ $rc = 0 ] &&
+  grep -q 'control/aliases exists: --admin changes nothing there' '$T_TMP/adm.out' &&
+  ! grep -q bob '$ADM/control/aliases' && ! test -e '$ADM/mail/$(hostname -f 2>/dev/null || hostname)'"
+qsetup "$T_TMP/adm2" --me adm2.example --admin ops@elsewhere.test >/dev/null 2>&1
+ok "a remote admin: aliases only, no mailbox" sh -c "grep -qx 'root: ops@elsewhere.test' '$T_TMP/adm2/control/aliases' &&
+  ! grep -q '^[^#]' '$T_TMP/adm2/control/users'"
+qsetup "$T_TMP/adm3" --me adm3.example --admin 'a b@x.test' >/dev/null 2>&1; is $? 100 "a bad --admin: 100"
+# mail to root and to postmaster of another local domain reaches alice
+echo other.example >>"$ADM/control/locals"
+qnewmaps "$ADM" >/dev/null 2>&1
+QHOME=$ADM
+inst_start
+printf 'Subject: cron\n\nfrom cron\n' | qinject -f cron@box root
+printf 'Subject: pm\n\nto postmaster\n' | qinject -f x@y.test postmaster@other.example
+ok "root and postmaster@ another local domain reach the admin's mailbox" wait_for 20 has_mail "$ADM/mail/box/alice" 2
+inst_stop
+# the recipe of RENAMING AN INSTANCE in qsetup(8), line by line
+R=$T_TMP/ren
+qsetup "$R" --me old.example >/dev/null 2>&1
+(cd "$R" &&
+  for f in control/me control/locals control/rcpthosts; do
+    sed -i 's/^old\.example$/new.example/' $f; done &&
+  sed -i 's/@old\.example\b/@new.example/g' control/users control/aliases &&
+  mv mail/old.example mail/new.example &&
+  echo old.example >> control/locals && echo old.example >> control/rcpthosts &&
+  echo '@old.example: %1@new.example' >> control/aliases &&
+  mv tls/cert.pem tls/cert.pem.old && mv tls/key.pem tls/key.pem.old &&
+  qsetup "$R" >/dev/null 2>&1)
+ok "renamed: a new certificate, qconf check finds nothing" sh -c "
+  openssl x509 -in '$R/tls/cert.pem' -noout -subject | grep -q new.example &&
+  test -z \"\$(qconf check '$R' 2>&1)\" && grep -qx 'postmaster@new.example:!' '$R/control/users'"

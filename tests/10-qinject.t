@@ -96,7 +96,11 @@ def read_queue_file():
     env = data[24 + n:]
     if not env.endswith(b"\0"):
         return None
-    return names[0], os.stat(fn), msg, env[:-1].split(b"\0")
+    recs = env[:-1].split(b"\0")
+    # the queue id comes first (lib/queue.h): kept aside, the rest compared
+    global LAST_ID
+    LAST_ID = recs.pop(0)[1:] if recs and recs[0].startswith(b"I") else None
+    return names[0], os.stat(fn), msg, recs
 
 
 def inject_script(args, msg, timeout=30):
@@ -138,7 +142,7 @@ def inject_proto(msg, env, timeout=30, hold_msg=False):
 
 try:
     how = make_instance()
-    print("1..34")
+    print("1..35")
     print("# queue made " + how)
 
     # --- the script face -------------------------------------------------
@@ -152,7 +156,9 @@ try:
     ok(name.isdigit() and st is not None and int(name) == st.st_ino,
        "the queue file is named by its inode number")
     lines = msg.split(b"\n")
-    ok(re.match(rb"^Received: \(qmta \d+ invoked by uid \d+\); "
+    ok(LAST_ID is not None and re.match(rb"^[0-9A-Z]{11,}$", LAST_ID) is not None,
+       "the envelope starts with the queue id", LAST_ID)
+    ok(re.match(rb"^Received: \(qmta \d+ invoked by uid \d+ id " + (LAST_ID or b"x") + rb"\); "
                 rb"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
                 rb"\d{4} \d\d:\d\d:\d\d \+0000$", lines[0]) is not None,
        "Received: line first, with an RFC 5322 date", lines[0])
@@ -271,4 +277,4 @@ finally:
     else:
         shutil.rmtree(tmp, ignore_errors=True)
 
-sys.exit(1 if failed or count != 34 else 0)
+sys.exit(1 if failed or count != 35 else 0)

@@ -6,7 +6,8 @@
 # other recipients of the same transaction are delivered; a user unknown
 # to Dovecot bounced alone (550); a user with a Maildir of its own in that
 # domain not sent there; one connection for several messages, run as
-# qmta-vmail; Dovecot stopped: deferred, then delivered once it is back.
+# qmta-vmail; Dovecot stopped: deferred, then delivered once it is back;
+# a change of control/lmtpdomains counts at once.
 # A small LMTP server in Python on TCP (control/users "lmtp:HOST:PORT"):
 # 452 after DATA for one recipient and 250 for the other, a 550 to RCPT,
 # dot-stuffing and CRLF on the wire; the same without PIPELINING; a sender
@@ -372,6 +373,12 @@ def main():
     subprocess.run(["s6-svc", "-a", QHOME + "/service/qsend"])
     ok(wait_until(30, lambda: len(maildir_files(maildir_of("ann"))) == 2),
        "Dovecot back: delivered after the flush", dovecot_log())
+
+    # 6. control/lmtpdomains is read again when it changes: ann's own Maildir now
+    ctl_write("lmtpdomains", "# none")
+    inject("postmaster@test.example", ["ann@lmtp.example"], b"Subject: home\n\nx\n")
+    ok(wait_until(30, lambda: len(maildir_files(QHOME + "/mail/lmtp.example/ann")) == 1),
+       "lmtpdomains changed: the next message goes to the default Maildir at once")
 
 
 def cleanup():

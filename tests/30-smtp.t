@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 47
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -55,7 +55,8 @@ is "$(grep -c '^Return-Path:' "$f")" 1 "client's Return-Path (and its continuati
 is "$(sed -n 1p "$f")" "Return-Path: <alice@else.example>" "Return-Path from the envelope"
 ok "Received: names HELO, IP and protocol" \
   grep -q '^Received: from client.example (\[127.0.0.1\])$' "$f"
-ok "Received: by line" grep -q '^	by test.example (qmta qsmtpd) with ESMTP;$' "$f"
+ok "Received: by line" grep -q '^	by test.example (qmta qsmtpd) with ESMTP$' "$f"
+ok "Received: the queue id" grep -q '^	id [0-9A-Z]\{11,\};$' "$f"
 L='qsmtpd: accept ip=127.0.0.1 helo=client.example tls=none auth=- from=<alice@else.example> '
 ok "log line for the message" wait_for 10 grep -q "${L}rcpts=1 " "$QHOME/log/smtp/current"
 
@@ -181,7 +182,7 @@ is_codes "220 250 250 501 501 221" "address literals in EHLO/HELO"
 smtp_raw $PORT "$IN" >"$OUT"
 is_codes "220 250 553 250 250 354 250 221" "SMTPUTF8 sender"
 ok "UTF-8 message delivered with UTF8SMTP in Received:" \
-  wait_for 20 sh -c "grep -l '^X-Test: utf8' '$BOB'/new/* | xargs grep -q 'with UTF8SMTP;'"
+  wait_for 20 sh -c "grep -l '^X-Test: utf8' '$BOB'/new/* | xargs grep -q 'with UTF8SMTP$'"
 
 # 9. misuse: arguments, and root (we are root here)
 qsmtpd x </dev/null >/dev/null 2>"$T_TMP/err"
@@ -198,12 +199,12 @@ fi
 #     here a qmail-queue filter in front of qinject, gets the message
 printf 'EHLO c.example\r\nMAIL FROM:<alice@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: own\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"
-ok "no QINJECT: 250 names the queue id" grep -q '^250 2.0.0 ok: queued as [0-9][0-9]*' "$OUT"
-id=$(sed -n 's/^250 2.0.0 ok: queued as \([0-9]*\).*/\1/p' "$OUT")
+ok "no QINJECT: 250 names the queue id" grep -q '^250 2.0.0 ok: queued as [0-9A-Z]\{11,\}' "$OUT"
+id=$(sed -n 's/^250 2.0.0 ok: queued as \([0-9A-Z]*\).*/\1/p' "$OUT")
 ok "the log line names the same id" \
   wait_for 10 grep -q "qsmtpd: accept .* id=$id to=<bob@test.example>" "$QHOME/log/smtp/current"
 ok "delivered, with qinject's Received: line" wait_for 20 sh -c \
-  "grep -l '^X-Test: own' '$BOB'/new/* | xargs grep -q '^Received: (qmta [0-9]* invoked by uid [0-9]*); '"
+  "grep -l '^X-Test: own' '$BOB'/new/* | xargs grep -q '^Received: (qmta [0-9]* invoked by uid [0-9]* id $id); '"
 cat >"$QHOME/filter.sh" <<EOF
 #!/bin/sh
 # a qmail-queue filter: one header more, then qinject

@@ -4,6 +4,7 @@
 # s-nail and mutt calling it unchanged, -qR requests, mailq/newaliases/-bs.
 # The instance is made by qsetup (or by hand if qsetup is not built) and
 # no daemon runs: each message is read back from queue/new.
+import fcntl
 import os
 import pwd
 import re
@@ -18,7 +19,7 @@ os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
 SENDMAIL = os.path.join(BIN, "sendmail")
 if not os.path.exists(SENDMAIL):
     SENDMAIL = os.path.join(ROOT, "qinject", "sendmail")
-PLAN = 57
+PLAN = 58
 
 count = 0
 failed = 0
@@ -176,6 +177,14 @@ try:
     msg, sender, rcpts = take()
     ok(r.returncode == 0 and body(msg or b"") == b"a\n.\nafter\n", "-O IgnoreDots=true is -oi",
        r.stderr)
+
+    # --- -q needs a qsend: it holds queue/lock while it runs -----------------
+    r = send(["-q"], b"")
+    ok(r.returncode == 111 and b"qsend is not running" in r.stderr,
+       "-q without a qsend: exit 111, one line that says so", r.stderr)
+    # from here on this test holds the lock, as a running qsend would
+    lockfd = os.open(os.path.join(Q, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(lockfd, fcntl.LOCK_EX)
 
     # --- options that would be ignored are refused, never dropped silently --
     flushdir = os.path.join(Q, "flush")

@@ -25,7 +25,7 @@ def prog(name, folder):
 QSTAT = prog("qstat", "qsend")
 QINJECT = prog("qinject", "qinject")
 SENDMAIL = prog("sendmail", "qinject")
-PLAN = 24
+PLAN = 27
 
 count = 0
 failed = 0
@@ -89,6 +89,17 @@ def inject(home, sender, rcpts, body=b"Subject: t\n\nx\n"):
     return r.returncode
 
 
+def queue_id(path):
+    """the queue id of a queue file: its I record (lib/queue.h)"""
+    with open(path, "rb") as f:
+        data = f.read()
+    env = data[24 + int(data[3:23]):]
+    for rec in env.split(b"\0"):
+        if rec.startswith(b"I"):
+            return rec[1:].decode()
+    return None
+
+
 def counts(text):
     return dict(line.split() for line in text.strip().split("\n") if line.strip())
 
@@ -114,6 +125,10 @@ try:
     new = sorted(os.listdir(os.path.join(q, "new")), key=lambda n: os.stat(os.path.join(q, "new", n)).st_mtime)
     first, second = new[0], new[1]
     nn = int(first) % 32
+    first_id = queue_id(os.path.join(q, "new", first))
+    second_id = queue_id(os.path.join(q, "new", second))
+    ok(first_id is not None and re.match(r"^[0-9A-Z]{11,}$", first_id) is not None and
+       first_id != second_id, "each queue file holds its queue id", (first_id, second_id))
     os.rename(os.path.join(q, "new", first), os.path.join(q, "mess", str(nn), first))
     now = int(time.time())
     with open(os.path.join(q, "info", str(nn), first), "w") as f:
@@ -126,7 +141,7 @@ try:
     code, out, err = qstat(home)
     ok(code == 0, "qstat exits 0", err)
     blocks = out.split("\n")
-    ok(re.match(r"^%s\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S+\s+<alice@example\.org>$" % first,
+    ok(re.match(r"^%s\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S+\s+<alice@example\.org>$" % first_id,
                 blocks[0]) is not None, "first line: id, size, arrival, age, sender", blocks[0])
     ok(re.search(r"delivered\s+<bob@example\.net>", out) is not None, "delivered recipient", out)
     ok(re.search(r"deferred\s+<carol@example\.com>\s+next try .*\(in (9|10)m\), 2 tries, sender warned\n"
@@ -136,8 +151,8 @@ try:
        "failed with its reason", out)
     ok(re.search(r"pending\s+<eve@y\.example>\n", out) is not None,
        "no record yet (and a half-written line): pending", out)
-    ok(re.search(r"^%s\s.*<zed@other\.example>  \(new\)$" % second, out, re.M) is not None and
-       out.index(first) < out.index(second), "a message in queue/new, listed after the older one", out)
+    ok(re.search(r"^%s\s.*<zed@other\.example>  \(new\)$" % second_id, out, re.M) is not None and
+       out.index(first_id) < out.index(second_id), "a message in queue/new, listed after the older one", out)
     ok(out.rstrip().split("\n")[-1] ==
        "2 messages, %d bytes, 5 recipients: 2 pending, 1 deferred, 1 failed, 1 delivered"
        % (int(open(os.path.join(q, "mess", str(nn), first), "rb").read(24)[3:23]) +
@@ -154,8 +169,12 @@ try:
        "-r matches a recipient, case ignored", out)
     code, out, err = qstat(home, "-f", "alice")
     ok("alice@example.org" in out and "zed@" not in out, "-f matches the sender", out)
+    code, out, err = qstat(home, "-i", second_id)
+    ok(second_id in out and "alice@" not in out, "-i selects one id", out)
     code, out, err = qstat(home, "-i", second)
-    ok(second in out and "alice@" not in out, "-i selects one id", out)
+    ok(second_id in out and "alice@" not in out, "-i takes the inode number too", out)
+    code, out, err = qstat(home, "-i", second_id[:10] + first_id[10:])
+    ok("alice@" not in out and "zed@" not in out, "-i: the inode with another time is no match", out)
     code, out, err = qstat(home, "-s", "-o", "1h")
     ok(counts(out).get("messages") == "0", "-o 1h: none that old", out)
     code, out, err = qstat(home, "-s", "-n", "1h")

@@ -200,6 +200,8 @@ def main():
     with open(QHOME + "/log/imap/current", "rb") as f:
         log = f.read()
     ok(b"qauth: login bob@test.example" in log, "Dovecot logs qauth's lines")
+    ok(b"Info: qauth: login bob@test.example" in log and b"Error: qauth: login" not in log,
+       "logins and failed logins through qauth -d are info, not errors")
     ok(b"old pass" not in log and b"new pass" not in log, "no password in the log")
 
 

@@ -65,6 +65,7 @@ QUEUE = {
     "queue/bounce": "750 %s:%s" % (S, S),
     "queue/bad": "750 %s:%s" % (S, S),
     "queue/flush": "2750 %s:%s" % (S, S),
+    "queue/admin": "700 %s:%s" % (S, S),
     "queue/trigger": "620 %s:qmta-queue" % S,
     "queue/lock": "600 root:root",
 }

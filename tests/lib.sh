@@ -42,6 +42,16 @@ free_port() {
 s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "${1:-127.0.0.1}"
 }
 
+# sink_start DIR IP:PORT... [OPTION...]: tests/smtpsink.py in the
+# background, recording into DIR; returns once it listens. It is stopped
+# at exit (SINK_PID).
+SINK_PID=
+sink_start() {
+  python3 "$T_ROOT/tests/smtpsink.py" "$@" >"$T_TMP/sink.out" 2>&1 &
+  SINK_PID=$!
+  wait_for 20 test -e "$1/ready" || bail "smtpsink did not start"
+}
+
 # wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
 wait_for() {
   w_limit=$(( $1 * 10 )); shift
@@ -131,6 +141,7 @@ login_cleanup() {
 
 t_cleanup() {
   t_rc=$?
+  [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null
   inst_stop
   if [ -n "$KEEP" ]; then diag "kept $T_TMP"; else rm -rf "$T_TMP"; fi
   if [ "$T_FAIL" -gt 0 ]; then exit 1; fi

@@ -23,6 +23,7 @@ env
 queue
 cdb
 sts
+dnsq
 "
 cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}

@@ -61,7 +61,7 @@ int main(void)
 {
   char cmd[128];
 
-  plan(41);
+  plan(62);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("control", 0755) == -1) {
     perror("temp dir");
     return 111;
@@ -151,6 +151,54 @@ int main(void)
   ok(maps_access() == 0 && access_hostkeys() == 1, "one Connect: host name: marker");
   ok(is(ACCESS_CONNECT, "172.16.0.1", "a.host.example", "RELAY") &&
      is(ACCESS_CONNECT, "172.16.0.1", NULL, NULL), "the host name matches only when given");
+
+  /* CIDR networks: the longest prefix wins, whatever form it is written in */
+  errors = 0;
+  put("control/access",
+      "192.168.0.0/16       RELAY\n"
+      "192.168.16.0/20      REJECT\n"
+      "192.168.17           OK\n"
+      "192.168.17.128/25    DISCARD\n"
+      "Connect:10.0.0.0/8   REJECT\n"
+      "10.64.0.0/10         OK\n"
+      "IPv6:2001:db8::/32   RELAY\n"
+      "IPv6:2001:db8:8000::/33 REJECT\n"
+      "IPv6:2001:db8:8000::/48 OK\n");
+  ok(maps_access() == 0 && errors == 0, "CIDR: compiles");
+  ok(is(ACCESS_CONNECT, "192.168.1.1", NULL, "RELAY"), "CIDR: /16");
+  ok(is(ACCESS_CONNECT, "192.168.31.255", NULL, "REJECT"), "CIDR: /20 inside the /16");
+  ok(is(ACCESS_CONNECT, "192.168.32.0", NULL, "RELAY"), "CIDR: just past the /20");
+  ok(is(ACCESS_CONNECT, "192.168.17.1", NULL, "OK"), "CIDR: an octet prefix inside the /20");
+  ok(is(ACCESS_CONNECT, "192.168.17.200", NULL, "DISCARD"), "CIDR: /25 inside that");
+  ok(is(ACCESS_CONNECT, "10.65.1.1", NULL, "OK"), "CIDR: untagged /10 beats tagged /8");
+  ok(is(ACCESS_CONNECT, "10.128.0.1", NULL, "REJECT"), "CIDR: /8 outside the /10");
+  ok(is(ACCESS_CONNECT, "::ffff:10.65.0.1", NULL, "OK"), "CIDR: IPv4-mapped address");
+  ok(is(ACCESS_CONNECT, "2001:db8:1::1", NULL, "RELAY"), "CIDR: IPv6 /32");
+  ok(is(ACCESS_CONNECT, "2001:db8:ffff::1", NULL, "REJECT"), "CIDR: IPv6 /33");
+  ok(is(ACCESS_CONNECT, "2001:db8:8000::2", NULL, "OK"), "CIDR: IPv6 /48 inside the /33");
+  ok(is(ACCESS_CONNECT, "2001:db9::1", NULL, NULL), "CIDR: other IPv6, nothing");
+  ok(rule("192.168.", "+RELAYCLIENT="), "CIDR: tcp rules, /16 as an octet prefix");
+  ok(rule("2001:db8:", "+RELAYCLIENT="), "CIDR: tcp rules, IPv6 /32 as a group prefix");
+
+  errors = 0;
+  put("control/access",
+      "192.168.0.1/16 OK\n192.168.0.0/33 OK\n192.168.0.0/0 OK\n192.168/16 OK\n"
+      "IPv6:2001:db8::1/32 OK\n10.0.0.0/x OK\n");
+  ok(maps_access() == 1 && errors == 6, "CIDR: bits past the length, bad lengths, short address");
+
+  errors = 0;
+  put("control/access", "10.0.0.0/8 RELAY\n10 OK\n");
+  ok(maps_access() == 1 && errors == 1, "CIDR: /8 and the octet prefix are one key");
+
+  errors = 0;
+  put("control/access", "Connect:172.16.4.0/22 RELAY\n");
+  ok(maps_access() == 0 && errors == 0, "CIDR: /22 compiles");
+  ok(rule("172.16.4.", "+RELAYCLIENT=") && rule("172.16.7.", "+RELAYCLIENT=") &&
+     rule("172.16.8.", NULL) && rule("172.16.3.", NULL), "CIDR: tcp rules, /22 as four /24");
+  ok(is(ACCESS_CONNECT, "172.16.6.9", NULL, "RELAY") &&
+       is(ACCESS_CONNECT, "172.16.8.1", NULL, NULL),
+     "CIDR: /22 lookup");
+  ok(access_hostkeys() == 0, "CIDR: no host-name marker");
 
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) return 111;

@@ -24,7 +24,7 @@ int main(void)
   size_t el;
   int r;
 
-  plan(63);
+  plan(70);
   if (chdir(tmpdir_make()) == -1) return 1;
   mkdir("control", 0755);
 
@@ -212,6 +212,26 @@ int main(void)
     ok(!ctl_islocal(&none, me, 12, "postmaster@mx1.isp.test", 23),
        "islocal: without locals (send-only) postmaster@me is relayed");
     stralloc_free(&loc);
+  }
+
+  /* ctl_changed: one stat a file, the first call primes */
+  {
+    static const char *const names[] = {"control/watched", "control/other", NULL};
+    struct ctl_watch w = {names, {{0}}, 0};
+
+    unlink("control/watched");
+    ok(ctl_changed(&w) == 0, "changed: the first call primes");
+    ok(ctl_changed(&w) == 0, "changed: nothing happened");
+    PUT("control/watched", "a.test\n");
+    ok(ctl_changed(&w) == 1, "changed: a file created");
+    ok(ctl_changed(&w) == 0, "changed: said once");
+    PUT("control/watched.new", "b.test\n");
+    rename("control/watched.new", "control/watched");
+    ok(ctl_changed(&w) == 1, "changed: a file replaced by a rename, same size");
+    PUT("control/watched", "a.test\nb.test\n");
+    ok(ctl_changed(&w) == 1, "changed: a file written in place");
+    unlink("control/watched");
+    ok(ctl_changed(&w) == 1, "changed: a file removed");
   }
 
   stralloc_free(&sa);

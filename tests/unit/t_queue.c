@@ -46,13 +46,14 @@ int main(void)
   unsigned long long len;
   unsigned long id = 0;
   unsigned long id2 = 0;
+  unsigned long id3 = 0;
   int fifo;
   int fd;
   int r;
   char c;
   size_t k;
 
-  plan(95);
+  plan(111);
   if (chdir(tmpdir_make()) == -1) return 1;
 
   /* paths */
@@ -76,6 +77,30 @@ int main(void)
   ok(queue_hdr_scan("Q1 0000000000000000409x\n", &len) == -1, "header digit refused");
   ok(queue_hdr_scan("Q1 00000000000000004096 ", &len) == -1, "header end refused");
   ok(queue_hdr_scan("Q1 -0000000000000004096\n", &len) == -1, "header sign refused");
+
+  /* queue ids */
+  {
+    char qid[QUEUE_ID_MAX];
+    unsigned long long ino = 0;
+
+    ok(queue_id_fmt(qid, 0, 0) == 11 && strcmp(qid, "00000000000") == 0, "id of zeros");
+    ok(queue_id_fmt(qid, 1700000000123456ULL, 183332) == 14 &&
+       strcmp(qid, "GQLL7VDGZK3XGK") == 0, "id of a time and an inode");
+    ok(queue_id_scan(qid, &ino) == 0 && ino == 183332, "inode scanned back");
+    ok(queue_id_fmt(qid, ~0ULL, ~0ULL) < QUEUE_ID_MAX && queue_id_scan(qid, &ino) == 0 &&
+       ino == ~0ULL, "the largest id fits and scans");
+    ok(queue_id_scan("1234", &ino) == 0 && ino == 1234, "an old decimal id");
+    ok(queue_id_scan("12A4", &ino) == -1, "a short id with a letter refused");
+    ok(queue_id_scan("GQW9H0E3XC3xGK", &ino) == -1 && queue_id_scan("", &ino) == -1 &&
+       queue_id_scan("GQW9H0E3XC3X.K", &ino) == -1, "other bytes refused");
+    ok(queue_id_scan("GQW9H0E3XCZZZZZZZZZZZZZZZZZ", &ino) == -1, "inode overflow refused");
+    ok(ENV(&e, "IGQW9H0E3XC3XGK\0PABC\0Fa@b\0") == 0 &&
+       strcmp(queue_env_str(&e, e.qid), "GQW9H0E3XC3XGK") == 0 &&
+       strcmp(queue_env_str(&e, e.parent), "ABC") == 0, "I and P parsed");
+    ok(ENV(&e, "Ia\0Ib\0Fa@b\0") == -1 && ENV(&e, "Pa\0Pb\0Fa@b\0") == -1, "two I or two P refused");
+    ok(ENV(&e, "Fa@b\0") == 0 && e.qid == (size_t)-1 && queue_env_id(&e, 77, qid) == 12 &&
+       strcmp(qid, "000000000025") == 0, "no I record: the inode with a time of zeros");
+  }
 
   /* envelope parsing */
   r = ENV(&e, "T1700000000\0Fa@b.example\0Rc@d.example\0Rx@y.example\0NSUCCESS,FAILURE\0"
@@ -169,13 +194,24 @@ int main(void)
   close(fifo);
   queue_path(path, "new", id);
   ok(stat(path, &st) == 0 && st.st_ino == id && count_dir("queue/tmp") == 0, "queue/new/ID, ID = inode");
-  ok((size_t)st.st_size == 24 + 15 + sizeof msg + 21, "file size");
+  ok((size_t)st.st_size == 24 + 15 + sizeof msg + 21 + strlen(w.id) + 2, "file size");
 
   fd = open(path, O_RDONLY);
   ok(fd != -1 && queue_env_read(&e, fd) == 0, "env_read");
   ok(e.msglen == 15 + sizeof msg && e.arrival == 5 && e.rcpt_count == 1 &&
      strcmp(queue_env_str(&e, e.sender), "s@x.org") == 0 &&
      strcmp(queue_env_str(&e, e.rcpt[0].addr), "r@y.org") == 0, "envelope read back");
+  {
+    char qid[QUEUE_ID_MAX];
+    unsigned long long ino = 0;
+
+    ok(e.qid != (size_t)-1 && strcmp(queue_env_str(&e, e.qid), w.id) == 0 &&
+       e.parent == (size_t)-1, "the I record holds the writer's id, no P record");
+    ok(queue_env_id(&e, id, qid) == strlen(w.id) && strcmp(qid, w.id) == 0 &&
+       queue_id_scan(qid, &ino) == 0 && ino == id, "the id names the file's inode");
+    ok(queue_env_id(&e, id + 1, qid) > 0 && queue_id_scan(qid, &ino) == 0 && ino == id + 1 &&
+       strcmp(qid, w.id) != 0, "an I record of another inode is not believed");
+  }
   {
     static char back[sizeof msg + 40];
     ssize_t n = pread(fd, back, 24 + 15 + sizeof msg, 0);
@@ -190,6 +226,14 @@ int main(void)
      queue_envelope(&w, "F\0Rr@y.org\0", 11) == 0 && queue_commit(&w, &id2) == 0 && id2 != id,
      "commit without a trigger reader");
   ok(count_dir("queue/new") == 2, "two files in queue/new");
+  ok(queue_open(&w) == 0 && (w.parent = "HKZ1Q0B7W83F2K", queue_put(&w, "m\n", 2) == 0) &&
+     queue_envelope(&w, "F\0", 2) == 0 && queue_commit(&w, &id3) == 0, "commit with a parent");
+  queue_path(path, "new", id3);
+  fd = open(path, O_RDONLY);
+  ok(fd != -1 && queue_env_read(&e, fd) == 0 && e.parent != (size_t)-1 &&
+     strcmp(queue_env_str(&e, e.parent), "HKZ1Q0B7W83F2K") == 0, "the P record read back");
+  close(fd);
+  unlink(path);
   queue_path(path, "new", id2);
   fd = open(path, O_RDONLY);
   ok(fd != -1 && queue_env_read(&e, fd) == 0 && e.msglen == 2 && *queue_env_str(&e, e.sender) == 0,

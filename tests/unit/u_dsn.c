@@ -87,11 +87,14 @@ static int has(const char *s)
 
 static int env_is(const char *want, size_t len)
 {
-  /* the T record varies: compare from the F record on */
-  const char *f = memchr(envelope, '\0', envelope_len);
+  /* the I, P and T records vary: compare from the F record on */
+  const char *f = envelope;
 
-  if (f == NULL) return 0;
-  ++f;
+  while (f < envelope + envelope_len && *f != 'F') {
+    f = memchr(f, '\0', (size_t)(envelope + envelope_len - f));
+    if (f == NULL) return 0;
+    ++f;
+  }
   return (size_t)(envelope + envelope_len - f) == len && memcmp(f, want, len) == 0;
 }
 
@@ -102,11 +105,12 @@ int main(void)
   char dir[] = "/tmp/u_dsn.XXXXXX";
   struct queue_env e = {0};
   struct dsn_rcpt r[2];
+  char newid[QUEUE_ID_MAX];
   const char *msg = "Received: (qmta) by me.test\nFrom: alice@me.test\nSubject: hello\n\n"
                     "body line\n--=_qmta_ not a boundary\n";
   int fd;
 
-  plan(47);
+  plan(50);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("queue", 0755) == -1 ||
       mkdir("queue/tmp", 0755) == -1 || mkdir("queue/new", 0755) == -1 ||
       mkdir("control", 0755) == -1) {
@@ -119,7 +123,7 @@ int main(void)
   fd = original(&e, msg, ENV("T1700000000\0Falice@me.test\0Rbob@x.test\0Rcarol@x.test\0"));
   r[0].idx = 1;
   r[0].reason = "mx.x.test [192.0.2.1] said: 550 5.1.1 <carol@x.test>: no such user";
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0, "failure report queued");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0, "failure report queued");
   ok(take_report() == 1, "one new queue file");
   ok(env_is(ENV("F\0Ralice@me.test\0")), "envelope: null sender, to the original sender");
   ok(has("From: Mail Delivery System <MAILER-DAEMON@me.test>\n"), "from MAILER-DAEMON@me");
@@ -127,8 +131,24 @@ int main(void)
   ok(has("Content-Type: multipart/report; report-type=delivery-status;\n boundary=\""),
      "multipart/report");
   ok(has("\nAuto-Submitted: auto-replied\n"), "Auto-Submitted");
-  ok(has("Content-Type: message/delivery-status\n\nReporting-MTA: dns; me.test\n"
-         "Arrival-Date: Tue, 14 Nov 2023 22:13:20 +0000\n\n"),
+  {
+    struct stat st;
+    char want[200];
+    char oid[QUEUE_ID_MAX];
+
+    fstat(fd, &st);
+    queue_id_fmt(oid, 0, (unsigned long long)st.st_ino); /* no I record in the original */
+    snprintf(want, sizeof want, "P%s", oid);
+    ok(envelope_len > 0 && envelope[0] == 'I' && strcmp(envelope + strlen(envelope) + 1, want) == 0,
+       "envelope: the report's id, then the original's as parent");
+    snprintf(want, sizeof want, "Its queue id here was %s.\n", oid);
+    ok(has(want) && newid[0] != '\0' && strcmp(envelope + 1, newid) == 0,
+       "the text names the original's id; newid is the report's");
+    snprintf(want, sizeof want, "Reporting-MTA: dns; me.test\nX-Qmta-Queue-ID: %s\n", oid);
+    ok(has(want), "X-Qmta-Queue-ID names the original");
+  }
+  ok(has("Content-Type: message/delivery-status\n\nReporting-MTA: dns; me.test\nX-Qmta-Queue-ID: ") &&
+     has("\nArrival-Date: Tue, 14 Nov 2023 22:13:20 +0000\n\n"),
      "per-message fields");
   ok(has("\nFinal-Recipient: rfc822; carol@x.test\nAction: failed\nStatus: 5.1.1\n"
          "Remote-MTA: dns; mx.x.test\nDiagnostic-Code: smtp; 550 5.1.1 <carol@x.test>: no such user\n"),
@@ -156,7 +176,7 @@ int main(void)
                              "Orfc822;Bob@X.test\0"));
   r[0].idx = 0;
   r[0].reason = "5.1.2 domain x.test does not exist (DNS: NXDOMAIN)";
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1, "RET=HDRS report queued");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 1, "RET=HDRS report queued");
   ok(has("Content-Type: text/rfc822-headers\n\nReceived: (qmta) by me.test\nFrom: alice@me.test\n"
          "Subject: hello\n\n--"),
      "only the header attached");
@@ -175,7 +195,7 @@ int main(void)
   fd = original(&e, msg, ENV("T1700000000\0Falice@me.test\0Rbob@x.test\0"));
   r[0].reason = "some local reason that is long enough to need folding when it goes into the "
                 "Diagnostic-Code field";
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1, "big message report queued");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 1, "big message report queued");
   ok(has("Content-Type: text/rfc822-headers\n\nReceived: (qmta) by me.test\n\n--"),
      "header cut at a line end within the limit");
   ok(has("Only the header of the message is attached."), "the text says so");
@@ -188,19 +208,19 @@ int main(void)
   /* 4. null sender: double bounce to postmaster@me, sender #@[] */
   fd = original(&e, msg, ENV("T1700000000\0F\0Rbob@x.test\0"));
   r[0].reason = "mx.x.test [192.0.2.1] said: 554 no";
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1, "double bounce queued");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 1, "double bounce queued");
   ok(env_is(ENV("F#@[]\0Rpostmaster@me.test\0")), "double bounce envelope");
   ok(has("Status: 5.0.0\n") && has("Diagnostic-Code: smtp; 554 no\n"), "reply without code");
-  ok(dsn_send(fd, &e, DSN_DELAYED, r, 1) == 0 && take_report() == 0, "no delay notice to <>");
+  ok(dsn_send(fd, &e, DSN_DELAYED, r, 1, newid) == 0 && take_report() == 0, "no delay notice to <>");
   write_file("control/doublebounceto", "admin@else.test\n", 16);
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1 &&
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 1 &&
      env_is(ENV("F#@[]\0Radmin@else.test\0")), "control/doublebounceto");
   unlink("control/doublebounceto");
   close(fd);
 
   /* 5. a failed double bounce is dropped */
   fd = original(&e, msg, ENV("T1700000000\0F#@[]\0Rpostmaster@me.test\0"));
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 0, "double bounce dropped");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 0, "double bounce dropped");
   close(fd);
 
   /* 6. NOTIFY */
@@ -210,10 +230,10 @@ int main(void)
   r[0].reason = "mx [1.2.3.4] said: 550 5.7.1 no";
   r[1].idx = 1;
   r[1].reason = "mx [1.2.3.4] said: 250 2.0.0 ok";
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 0, "NOTIFY=NEVER: nothing");
-  ok(dsn_send(fd, &e, DSN_FAILED, r + 1, 1) == 0 && take_report() == 0,
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 0, "NOTIFY=NEVER: nothing");
+  ok(dsn_send(fd, &e, DSN_FAILED, r + 1, 1, newid) == 0 && take_report() == 0,
      "NOTIFY=SUCCESS: no failure report");
-  ok(dsn_send(fd, &e, DSN_DELIVERED, r, 2) == 0 && take_report() == 1, "success notice queued");
+  ok(dsn_send(fd, &e, DSN_DELIVERED, r, 2, newid) == 0 && take_report() == 1, "success notice queued");
   ok(has("Final-Recipient: rfc822; carol@x.test\nAction: delivered\nStatus: 2.0.0\n"),
      "Action: delivered");
   ok(!has("bob@x.test"), "NEVER recipient left out of the success notice");
@@ -224,21 +244,21 @@ int main(void)
   fd = original(&e, msg, ENV("T1700000000\0Falice@me.test\0Rbob@x.test\0"));
   r[0].idx = 0;
   r[0].reason = "mx [1.2.3.4] said: 451 4.3.0 later";
-  ok(dsn_send(fd, &e, DSN_DELAYED, r, 1) == 0 && take_report() == 1, "delay warning queued");
+  ok(dsn_send(fd, &e, DSN_DELAYED, r, 1, newid) == 0 && take_report() == 1, "delay warning queued");
   ok(has("Action: delayed\nStatus: 4.3.0\n"), "Action: delayed");
   ok(has("Will-Retry-Until: Sun, 19 Nov 2023 22:13:20 +0000\n"), "Will-Retry-Until = arrival + 5 days");
-  ok(dsn_send(fd, &e, DSN_DELIVERED, r, 1) == 0 && take_report() == 0,
+  ok(dsn_send(fd, &e, DSN_DELIVERED, r, 1, newid) == 0 && take_report() == 0,
      "no success notice without NOTIFY=SUCCESS");
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1 &&
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 1 &&
      has("Action: failed\nStatus: 5.4.7\n") && has("Diagnostic-Code: smtp; 451 4.3.0 later\n"),
      "expired after temporary failures: 5.4.7 with the last reply");
-  ok(dsn_send(fd, &e, 'Q', r, 1) == -1, "unknown kind refused");
+  ok(dsn_send(fd, &e, 'Q', r, 1, newid) == -1, "unknown kind refused");
   close(fd);
 
   /* 8. UTF-8 address: global delivery status */
   fd = original(&e, msg, ENV("T1700000000\0Falice@me.test\0Rj\xc3\xb6rg@x.test\0"));
   r[0].reason = "mx [1.2.3.4] said: 550 5.1.1 unknown";
-  ok(dsn_send(fd, &e, DSN_FAILED, r, 1) == 0 && take_report() == 1, "UTF-8 report queued");
+  ok(dsn_send(fd, &e, DSN_FAILED, r, 1, newid) == 0 && take_report() == 1, "UTF-8 report queued");
   ok(has("report-type=global-delivery-status;") && has("message/global-delivery-status") &&
      has("Final-Recipient: utf-8; j\xc3\xb6rg@x.test\n"), "message/global-delivery-status");
   close(fd);

@@ -41,7 +41,7 @@ int main(void)
   char line[RECEIVED_LINE_MAX];
   size_t n;
 
-  plan(9);
+  plan(10);
   ok(stream("a\r\nb\r\n", whole, "a\nb\n"), "CRLF becomes LF");
   ok(stream("a\rb\n", whole, "a\rb\n"), "a lone CR stays");
   ok(stream("a\r\nb", at_cr, "a\nb"), "CRLF cut between CR and LF");
@@ -50,11 +50,17 @@ int main(void)
   ok(stream("\r\r\n\r\n\r", each, "\r\n\n\r"), "byte by byte");
   ok(stream("", whole, ""), "nothing");
 
-  n = received_line(line, 42, 1000, 0);
+  n = received_line(line, 42, 1000, 0, NULL);
   ok(n == strlen("Received: (qmta 42 invoked by uid 1000); Thu, 01 Jan 1970 00:00:00 +0000\n") &&
          memcmp(line, "Received: (qmta 42 invoked by uid 1000); Thu, 01 Jan 1970 00:00:00 +0000\n", n) == 0,
      "the Received: line");
-  n = received_line(line, 4294967295UL, 4294967295UL, (time_t)253402300799LL);
+  n = received_line(line, 4294967295UL, 4294967295UL, (time_t)253402300799LL,
+                    "0123456789012345678901234567890");
   ok(n > 0 && n <= RECEIVED_LINE_MAX && line[n - 1] == '\n', "the longest numbers fit");
+  n = received_line(line, 42, 1000, 0, "HKZ1Q0B7W83F2K");
+  ok(n == strlen("Received: (qmta 42 invoked by uid 1000 id HKZ1Q0B7W83F2K); "
+                 "Thu, 01 Jan 1970 00:00:00 +0000\n") &&
+         memcmp(line, "Received: (qmta 42 invoked by uid 1000 id HKZ1Q0B7W83F2K); ", 59) == 0,
+     "the Received: line with the queue id");
   return done_testing();
 }

@@ -35,7 +35,7 @@ int main(void)
   struct received_info ri;
   char date[40];
 
-  plan(29);
+  plan(36);
 
   ok(act("OK", "550") == ACT_OK, "OK");
   ok(act(" relay ", "550") == ACT_RELAY, "RELAY, any case, blanks");
@@ -96,6 +96,12 @@ int main(void)
                     "\t(authenticated as alice@example.org);\n"
                     "\tThu, 01 Jan 1970 00:00:00 +0000\n") == 0,
      "Received: with TLS and AUTH, HELO cleaned");
+  ri.id = "HKZ1Q0B7W83F2K";
+  ok(received_fmt(&sa, &ri) == 0 && stralloc_0(&sa) &&
+       strstr(sa.s, " (TLSv1.3 TLS_AES_256_GCM_SHA384)\n"
+                    "\tid HKZ1Q0B7W83F2K (authenticated as alice@example.org);\n") != NULL,
+     "Received: with the queue id");
+  ri.id = NULL;
   ri.helo = "";
   ri.host = NULL;
   ri.tls = NULL;
@@ -111,6 +117,22 @@ int main(void)
   ok(received_fmt(&sa, &ri) == 0 && stralloc_0(&sa) &&
        strncmp(sa.s, "Received: from unknown ([192.0.2.9])\n", 37) == 0,
      "Received: IPv4-mapped address as IPv4");
+  /* authsender=address: aliases that name the login */
+  {
+    static const char t1[] = "alice@example.org\0bob@example.net";
+    static const char t2[] = "Alice\0/var/mail/x";
+    ok(alias_names_user("info@example.org", t1, sizeof t1, "ALICE@example.org"),
+       "alias: a target in full, any case");
+    ok(!alias_names_user("info@example.org", t1, sizeof t1, "carol@example.org"),
+       "alias: not a target");
+    ok(alias_names_user("sales@example.org", t2, sizeof t2, "alice@example.org"),
+       "alias: a bare local part at the sender's domain");
+    ok(!alias_names_user("sales@example.net", t2, sizeof t2, "alice@example.org"),
+       "alias: a bare local part at another domain");
+    ok(!alias_names_user("sales@example.org", t2, sizeof t2, "bob@example.org"),
+       "alias: a bare local part that is another user");
+    ok(!alias_names_user("x@example.org", "", 0, "alice@example.org"), "alias: no targets");
+  }
   stralloc_free(&sa);
   return done_testing();
 }
