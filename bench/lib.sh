@@ -4,6 +4,7 @@
 #   bench_start                    s6-svscan, waits for readiness
 #   bench_ceiling SIZE             prints files/s: SIZE-byte files, one fsync each, 3 s
 #   bench_wait_mail WANT           waits until bob's Maildir holds WANT files (<= 300 s)
+#   BOB_NEW=dir (environment) counts the files there instead of bob's new/
 PATH="$ROOT/bin:$PATH"
 export PATH
 BASE=${BENCHDIR:-$ROOT/bench/out}
@@ -76,12 +77,14 @@ print("%.0f" % (n / (time.monotonic() - t0)))
 PY
 }
 
-bench_count_mail() { find "$QHOME/mail/test.example/bob/new" -type f 2>/dev/null | wc -l; }
+bench_count_mail() {
+  find "${BOB_NEW:-$QHOME/mail/test.example/bob/new}" -type f 2>/dev/null | wc -l
+}
 
 # one process that counts by reading the directory: a shell loop starting
 # find and wc every 50 ms took a tenth of the CPU the mail system needed
 bench_wait_mail() {
-  python3 - "$QHOME/mail/test.example/bob/new" "$1" <<'PY'
+  python3 - "${BOB_NEW:-$QHOME/mail/test.example/bob/new}" "$1" <<'PY'
 import os, sys, time
 d, want = sys.argv[1], int(sys.argv[2])
 end = time.monotonic() + 300

@@ -4,7 +4,9 @@
 # Dovecot LMTP server this script starts on a Unix socket
 # (control/lmtpdomains). For each session count, N messages of S bytes go
 # over SMTP (bench/smtpload) to bob, then N to ann; prints both rates and
-# how many LMTP connections Dovecot saw in all.
+# how many LMTP connections Dovecot saw in all, Dovecot's own rate, then
+# (when Postfix is installed) bench/postfix-bench.sh with Postfix delivering
+# to the same Dovecot over LMTP.
 #
 #   sh bench/lmtp-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]   (default: 10 50)
 # Run as root (Dovecot, qmta-vmail). Build first: make build bench/smtpload
@@ -127,3 +129,9 @@ for C in "$@"; do
     "lmtp_connections=$(grep -c 'Connect from local' "$DV/dovecot.log")" \
     "dovecot_lmtp_direct=$(direct "$N" "$C") msg/s"
 done
+# Postfix to the same Dovecot over LMTP, same load
+if command -v postfix >/dev/null || [ -x /usr/sbin/postfix ]; then
+  echo "lmtp-bench: Postfix to the same Dovecot over LMTP:"
+  PF_LMTP="unix:$DV/lmtp.sock" BOB_NEW="$DV/home/test.example/bob/Maildir/new" \
+    BENCHDIR="$BASE" sh bench/postfix-bench.sh -n "$N" -s "$SIZE" $PIPE "$@" | grep sessions=
+fi

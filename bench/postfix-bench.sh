@@ -12,6 +12,9 @@
 # first message to the last Maildir file; the fsync ceiling is measured in
 # the same run on the same filesystem. Prints lines in smtp-bench.sh's format.
 # The instance is stopped and the scratch directory removed on exit.
+# With PF_LMTP=unix:/path (or host:port) in the environment, bob's mail
+# goes to that LMTP server instead (virtual_transport), and BOB_NEW names
+# the directory where its files appear (bench/lmtp-bench.sh does this).
 #
 #   sh bench/postfix-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]   (default: 10 50)
 #   BENCHDIR=dir picks the filesystem (default bench/out in the tree).
@@ -143,6 +146,7 @@ lmtp_host_lookup = native
 smtpd_peername_lookup = no
 biff = no
 EOF
+[ -z "$PF_LMTP" ] || echo "virtual_transport = lmtp:$PF_LMTP" >>"$PF/main.cf"
 
 # master.cf: Debian's stock services, without chroot, smtpd on loopback only
 cat >"$PF/master.cf" <<EOF
