@@ -26,7 +26,7 @@ probe() {
   for c in cc clang musl-gcc cdb s6-svscan tcpserver openssl swaks s-nail dnsmasq prove; do
     command -v $c >/dev/null 2>&1 || bad="$bad $c"
   done
-  # tests/27-lmtp: Dovecot's LMTP service and its Sieve plugin
+  # tests/28-lmtp: Dovecot's LMTP service and its Sieve plugin
   [ -x /usr/lib/dovecot/lmtp ] || bad="$bad dovecot-lmtp(dovecot-lmtpd)"
   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
