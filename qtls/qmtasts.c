@@ -224,6 +224,7 @@ int main(int argc, char **argv)
   int opt;
 
   qtls_prog = "qmtasts";
+  qtls_in_child = 1; /* a fatal error ends with _exit: what TLS holds goes with the process */
   opterr = 0;
   while ((opt = getopt(argc, argv, "C:a:t:")) != -1) {
     switch (opt) {
@@ -260,6 +261,13 @@ int main(int argc, char **argv)
   len = read_all(ssl, buf);
   buf[len] = '\0';
   alarm(0);
+  {
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    close(fd);
+  }
 
   /* RFC 8461 3.3: 200, text/plain, no redirects */
   end = strstr(buf, "\r\n\r\n");
