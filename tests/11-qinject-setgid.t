@@ -183,7 +183,7 @@ try:
     r = inject(["-f", "nobody@test.example", "bob@test.example"], b"Subject: legit 1\n\nx\n", env)
     ok(r.returncode == 0, "nobody, QHOME the instance: accepted (%r)" % r.stderr)
     ok(wait_delivered(rb"Subject: legit 1", 20) and
-       re.search(rb"invoked by uid %d\)" % NOBODY.pw_uid, delivered(rb"Subject: legit 1")[0])
+       re.search(rb"invoked by uid %d[ )]" % NOBODY.pw_uid, delivered(rb"Subject: legit 1")[0])
        is not None, "delivered, with the caller's uid in the Received: line")
 
     env = {k: v for k, v in os.environ.items() if k != "QHOME"}

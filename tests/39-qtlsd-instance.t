@@ -63,7 +63,7 @@ def received_tls(text):
     """(proto, cipher) of the first Received: line (unfolded), or None"""
     head = text.split('\n\n', 1)[0]
     head = re.sub(r'\n[ \t]+', ' ', head)
-    m = re.search(r'^Received: .*?with ESMTPS \((\S+) (\S+)\);', head, re.M)
+    m = re.search(r'^Received: .*?with ESMTPS \((\S+) (\S+)\)[ ;]', head, re.M)
     return (m.group(1), m.group(2)) if m else None
 
 
