@@ -53,8 +53,9 @@ struct dmarc_record {
 };
 
 /* Parses a TXT record's text (NUL-terminated). Tags: "v=DMARC1" first
- * (required), then name=value pairs split by ';', spaces and tabs around
- * names, '=' and values ignored, names and keyword values in any case, the
+ * (required, at the very start, "DMARC1" in upper case), then name=value
+ * pairs split by ';', white space around names, '=' and values ignored,
+ * names and keyword values in any case, the
  * first of a repeated tag wins, an invalid value of an optional tag is
  * taken as absent. Returns 1 for a DMARC record (r filled), 0 for a record
  * that is not one (to be discarded, RFC 9989 4.10 step 2). A record whose p=

@@ -55,10 +55,13 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
 
     if (end == NULL) end = p + strlen(p);
 
-    /* the tag "name = value" between p and end, white space trimmed */
-    while (p < end && is_space(*p)) p++;
-    eq = memchr(p, '=', (size_t)(end - p));
-    if (eq == NULL) {
+    /* the tag "name = value" between p and end, white space trimmed (RFC
+       9989's ABNF: none before v=, which the record starts with) */
+    if (!first)
+      while (p < end && is_space(*p)) p++;
+    for (eq = p; eq < end && *eq != '='; eq++)
+      ;
+    if (eq == end) {
       /* an empty tag-spec (";;", a final ";") or text that is no tag: ignored
          like an unknown tag, except in the place of v= */
       if (first) return 0;
@@ -74,7 +77,8 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
 
     if (first) {
       /* RFC 9989 4.7: v=DMARC1 is required and comes first */
-      if (!is_word(name, namelen, "v") || !is_word(val, vallen, "DMARC1")) return 0;
+      /* %x44.4d.41.52.43.31 in the ABNF: "DMARC1" in upper case only */
+      if (!is_word(name, namelen, "v") || vallen != 6 || memcmp(val, "DMARC1", 6) != 0) return 0;
       first = 0;
       goto next;
     }

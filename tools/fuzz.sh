@@ -24,6 +24,7 @@ queue
 cdb
 sts
 dnsq
+dmarc
 "
 cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}

@@ -90,14 +90,14 @@ int main(void)
   struct dmarc_record r;
   const char *names[DMARC_WALK_MAX];
 
-  plan(96);
+  plan(98);
 
   /* the record */
   ok(dmarc_record_parse("v=DMARC1; p=reject", &r) == 1 && r.p == DMARC_P_REJECT &&
          r.sp == DMARC_P_UNSET && r.np == DMARC_P_UNSET && !r.adkim_strict && !r.aspf_strict &&
          !r.testing && r.psd == DMARC_PSD_U,
      "simple record, defaults");
-  ok(dmarc_record_parse("  v = DMARC1 ;P=Quarantine;  sp = REJECT ;np=none;adkim=s;aspf=S;"
+  ok(dmarc_record_parse("v = DMARC1 ;P=Quarantine;  sp = REJECT ;np=none;adkim=s;aspf=S;"
                         "t=Y; psd=n; rua=mailto:a@b.example; x-new=1;;",
                         &r) == 1 &&
          r.p == DMARC_P_QUARANTINE && r.sp == DMARC_P_REJECT && r.np == DMARC_P_NONE &&
@@ -108,6 +108,8 @@ int main(void)
   ok(dmarc_record_parse("v=spf1 -all", &r) == 0, "an SPF record is not DMARC");
   ok(dmarc_record_parse("v=DMARC2; p=reject", &r) == 0, "another version is not DMARC1");
   ok(dmarc_record_parse("", &r) == 0, "empty text");
+  ok(dmarc_record_parse("v=dmarc1; p=reject", &r) == 0, "DMARC1 is case-sensitive (ABNF %x)");
+  ok(dmarc_record_parse(" v=DMARC1; p=reject", &r) == 0, "nothing before v=");
   ok(dmarc_record_parse("v=DMARC1", &r) == 1 && r.p == DMARC_P_UNSET, "no p=");
   ok(dmarc_record_parse("v=DMARC1; p=bogus; rua=mailto:x@y.example", &r) == 1 &&
          r.p == DMARC_P_UNSET && r.has_rua,
