@@ -35,11 +35,11 @@
 #define DMARC_PSD_Y 1      /* a public suffix domain */
 #define DMARC_PSD_N 2      /* the organizational domain itself */
 
-#define DMARC_WALK_MAX 8   /* DNS queries of one tree walk, RFC 9989 4.10 */
+#define DMARC_WALK_MAX 8   /* DNS queries of one tree walk (RFC 9989) */
 #define DMARC_RECS_MAX 8   /* TXT records taken from one _dmarc name */
 #define DMARC_DOMAIN_MAX 253 /* a domain as text, without the final dot */
 
-/* One DMARC record (RFC 9989 4.7). Unknown tags are ignored; so are the
+/* One DMARC record (RFC 9989's tags). Unknown tags are ignored; so are the
  * reporting tags (rua ruf fo) apart from noting that rua is present. */
 struct dmarc_record {
   int p;           /* DMARC_P_*; DMARC_P_UNSET when absent or invalid */
@@ -58,7 +58,7 @@ struct dmarc_record {
  * names and keyword values in any case, the
  * first of a repeated tag wins, an invalid value of an optional tag is
  * taken as absent. Returns 1 for a DMARC record (r filled), 0 for a record
- * that is not one (to be discarded, RFC 9989 4.10 step 2). A record whose p=
+ * that is not one (the tree walk discards it). A record whose p=
  * is absent or invalid is a DMARC record with p DMARC_P_UNSET (dmarc_eval
  * then applies p=none when rua= is there). */
 int dmarc_record_parse(const char *txt, struct dmarc_record *r);
@@ -107,7 +107,7 @@ struct dmarc_out {
                                unless a record was found */
   int p;                    /* the record's p= (DMARC_P_NONE when absent) */
   int testing;              /* t=y: the policy is not to be applied in full
-                               (RFC 9989 4.7: quarantine at most, or none) */
+                               (RFC 9989's t tag) */
   int spf_aligned;          /* 1 if SPF passed for an aligned domain */
   int dkim_aligned;         /* 1 if a DKIM signature passed aligned */
   char domain[DMARC_DOMAIN_MAX + 1];        /* the From domain (header.from) */
@@ -117,7 +117,7 @@ struct dmarc_out {
   char reason[128];         /* one line, for logs and A-R comments */
 };
 
-/* Evaluates DMARC (RFC 9989 4.10 and 5.3) for in; dns NULL: the dnsq
+/* Evaluates DMARC (RFC 9989) for in; dns NULL: the dnsq
  * functions above. Policy discovery: _dmarc.FROM, then the tree walk up to
  * DMARC_WALK_MAX queries; several DMARC records at one name count as none.
  * Relaxed alignment compares organizational domains found by the same walk.
@@ -131,17 +131,17 @@ int dmarc_eval(const struct dmarc_in *in, struct dmarc_out *out, const struct dm
 /* The pieces, exported for the tests. */
 
 /* The names a tree walk from domain (lower case, no final dot) asks, in
- * order (RFC 9989 4.10.1): domain itself, then, when it has 8 labels or
+ * order (RFC 9989's DNS tree walk): domain itself, then, when it has 8 labels or
  * more, its last 7 labels, then one label less each time down to the last
  * label. Pointers into domain; their count (at most DMARC_WALK_MAX). */
 int dmarc_walk_names(const char *domain, const char *names[DMARC_WALK_MAX]);
 
 /* The DMARC record of domain: TXT at _dmarc.DOMAIN, records that are not
  * DMARC discarded. 1: exactly one (r filled); 0: none, or several (RFC
- * 9989 4.10.1: then none is used); -1: temporary DNS failure. */
+ * 9989: then none is used); -1: temporary DNS failure. */
 int dmarc_lookup(const char *domain, struct dmarc_record *r, const struct dmarc_dns *dns);
 
-/* The organizational domain of domain (RFC 9989 4.10.2) into org (room
+/* The organizational domain of domain (RFC 9989) into org (room
  * DMARC_DOMAIN_MAX + 1). 0, or -1 on a temporary DNS failure. */
 int dmarc_org_domain(const char *domain, char *org, const struct dmarc_dns *dns);
 

@@ -1,6 +1,6 @@
 /*
- * dmarc_eval: the DMARC verdict (RFC 9989 4.10 policy discovery, 4.4
- * identifier alignment, 5.3 the result). libc only (dmarc.h). Library code.
+ * dmarc_eval: the DMARC verdict (RFC 9989: policy discovery,
+ * identifier alignment, the result). libc only (dmarc.h). Library code.
  *
  * Order: the policy record first (none: DMARC_NONE, no more queries), then
  * the alignment of each passing identifier: an identifier equal to the
@@ -56,7 +56,7 @@ static int from_org(struct state *st)
   return st->org_known == 1 ? 0 : -1;
 }
 
-/* 1 aligned, 0 not, -1 temporary failure (RFC 9989 4.4.1, 4.4.2) */
+/* 1 aligned, 0 not, -1 temporary failure (RFC 9989's identifier alignment) */
 static int aligned(struct state *st, const char *id, int strict)
 {
   char norm[DMARC_DOMAIN_MAX + 1];

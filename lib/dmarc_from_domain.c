@@ -55,6 +55,23 @@ static const char *skip_cfws(const char *p, const char *e)
   return p;
 }
 
+/* the first byte of [p, e) that is in set and outside quoted strings,
+ * comments and domain literals; e if none; NULL if one does not end */
+static const char *find_outside(const char *p, const char *e, const char *set)
+{
+  while (p < e) {
+    if (*p == '"' || *p == '(' || *p == '[') {
+      p = skip_group(p, e);
+      if (p == NULL) return NULL;
+    } else if (*p != '\0' && strchr(set, *p) != NULL) {
+      return p;
+    } else {
+      p++;
+    }
+  }
+  return e;
+}
+
 /* the domain after an addr-spec's '@' (s..e, CFWS allowed around the
  * dot-atoms) into dom: its length, or INVALID */
 static int copy_domain(const char *s, const char *e, char *dom, size_t domsize)
@@ -102,26 +119,13 @@ static int mailbox_domain(const char *s, const char *e, char *dom, size_t domsiz
   if (p == e) return 0;
 
   /* an angle address, if there is one, is the address */
-  for (p = s; p < e; p++) {
-    if (*p == '"' || *p == '(' || *p == '[') {
-      p = skip_group(p, e);
-      if (p == NULL) return INVALID;
-      p--;
-    } else if (*p == '<') {
-      if (addr != NULL) return INVALID; /* two angle addresses */
-      addr = p + 1;
-      for (p = addr; p < e && *p != '>'; p++) {
-        if (*p == '"' || *p == '(' || *p == '[') {
-          p = skip_group(p, e);
-          if (p == NULL) return INVALID;
-          p--;
-        }
-      }
-      if (p == e) return INVALID;
-      addr_end = p;
-    } else if (*p == '>') {
-      return INVALID;
-    }
+  p = find_outside(s, e, "<>");
+  if (p == NULL || (p < e && *p == '>')) return INVALID;
+  if (p < e) {
+    addr = p + 1;
+    addr_end = find_outside(addr, e, "<>");
+    if (addr_end == NULL || addr_end == e || *addr_end != '>') return INVALID;
+    if (find_outside(addr_end + 1, e, "<>") != e) return INVALID; /* a second one */
   }
   if (addr == NULL) {
     addr = s;
@@ -138,15 +142,10 @@ static int mailbox_domain(const char *s, const char *e, char *dom, size_t domsiz
   }
 
   /* the last '@' outside quoted strings and comments */
-  for (p = addr; p < addr_end; p++) {
-    if (*p == '"' || *p == '(' || *p == '[') {
-      p = skip_group(p, addr_end);
-      if (p == NULL) return INVALID;
-      p--;
-    } else if (*p == '@') {
-      at = p;
-    }
-  }
+  for (p = find_outside(addr, addr_end, "@"); p != NULL && p < addr_end;
+       p = find_outside(p + 1, addr_end, "@"))
+    at = p;
+  if (p == NULL) return INVALID;
   if (at == NULL || at == addr) return INVALID; /* no domain, or no local part */
   return copy_domain(at + 1, addr_end, dom, domsize);
 }
@@ -154,25 +153,23 @@ static int mailbox_domain(const char *s, const char *e, char *dom, size_t domsiz
 /* the From field's value (s..e): the domain's length, NONE or INVALID */
 static int list_domain(const char *s, const char *e, char *dom, size_t domsize)
 {
-  const char *p;
+  const char *p = s;
   const char *item = s;
   int found = 0;
   int in_angle = 0;
 
-  for (p = s;; p++) {
-    if (p < e && (*p == '"' || *p == '(' || *p == '[')) {
-      p = skip_group(p, e);
-      if (p == NULL) return INVALID;
-      p--;
-      continue;
-    }
-    if (p < e && *p == '<') in_angle = 1;
-    if (p < e && *p == '>') in_angle = 0;
-    if (p < e && *p == ':' && !in_angle) {
+  for (;; p++) {
+    p = find_outside(p, e, "<>:,;");
+    if (p == NULL) return INVALID;
+    if (p < e && *p == '<') {
+      in_angle = 1;
+    } else if (p < e && *p == '>') {
+      in_angle = 0;
+    } else if (p < e && in_angle) {
+      continue; /* a source route's ',' and ':' */
+    } else if (p < e && *p == ':') {
       item = p + 1; /* a group's name ends: its members follow */
-      continue;
-    }
-    if (p == e || (!in_angle && (*p == ',' || *p == ';'))) {
+    } else {
       int r = mailbox_domain(item, p, dom, domsize);
       if (r == INVALID) return INVALID;
       if (r > 0 && ++found > 1) return INVALID; /* several authors */

@@ -1,6 +1,6 @@
 /*
  * dmarc_org_domain: the organizational domain by the DNS tree walk (RFC
- * 9989 4.10.2). libc only (dmarc.h). Library code.
+ * 9989). libc only (dmarc.h). Library code.
  */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * dmarc_record_parse: one DMARC record's tags (RFC 9989 4.7). libc only
+ * dmarc_record_parse: one DMARC record's tags (RFC 9989). libc only
  * (dmarc.h). Library code.
  */
 #include <string.h>
@@ -76,7 +76,7 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
     while (vallen > 0 && is_space(val[vallen - 1])) vallen--;
 
     if (first) {
-      /* RFC 9989 4.7: v=DMARC1 is required and comes first */
+      /* RFC 9989: v=DMARC1 is required and comes first */
       /* %x44.4d.41.52.43.31 in the ABNF: "DMARC1" in upper case only */
       if (!is_word(name, namelen, "v") || vallen != 6 || memcmp(val, "DMARC1", 6) != 0) return 0;
       first = 0;
