@@ -40,7 +40,7 @@
 #define DMARC_DOMAIN_MAX 253 /* a domain as text, without the final dot */
 
 /* One DMARC record (RFC 9989's tags). Unknown tags are ignored; so are the
- * reporting tags (rua ruf fo) apart from noting that rua is present. */
+ * reporting tags (rua ruf fo) apart from noting that rua has a URI. */
 struct dmarc_record {
   int p;           /* DMARC_P_*; DMARC_P_UNSET when absent or invalid */
   int sp;          /* DMARC_P_*; DMARC_P_UNSET: as p */
@@ -49,26 +49,27 @@ struct dmarc_record {
   int aspf_strict;  /* aspf=s */
   int testing;     /* t=y */
   int psd;         /* DMARC_PSD_* */
-  int has_rua;     /* a rua= tag with a value */
+  int has_rua;     /* rua= holds at least one syntactically valid URI */
+  int bad_policy;  /* p= absent or invalid, or sp= or np= invalid */
 };
 
 /* Parses a TXT record's text (NUL-terminated). Tags: "v=DMARC1" first
  * (required, at the very start, "DMARC1" in upper case), then name=value
  * pairs split by ';', white space around names, '=' and values ignored,
- * names and keyword values in any case, the
- * first of a repeated tag wins, an invalid value of an optional tag is
- * taken as absent. Returns 1 for a DMARC record (r filled), 0 for a record
- * that is not one (the tree walk discards it). A record whose p=
- * is absent or invalid is a DMARC record with p DMARC_P_UNSET (dmarc_eval
- * then applies p=none when rua= is there). */
+ * names and keyword values in any case, the first of a repeated tag wins,
+ * an invalid value of adkim, aspf, t or psd is taken as absent. Returns 1
+ * for a DMARC record (r filled), 0 for a record that is not one (the tree
+ * walk discards it). A record with bad_policy set counts, when it is the
+ * one that applies, as "p=none" if it has rua=, else as no record at all
+ * (RFC 9989 policy discovery). */
 int dmarc_record_parse(const char *txt, struct dmarc_record *r);
 
 /* The DNS as dmarc_eval sees it. txt: stores up to max TXT records of name
  * into recs, each malloc'd and NUL-terminated (the caller frees each), and
  * returns their count: 0 none (NXDOMAIN or no TXT), -1 temporary failure
- * (the same contract as dkim's dkim_lookup_fn). exists: 1 if name has an A,
- * AAAA or MX record, 0 if all three answer NXDOMAIN or NODATA (RFC 9989's
- * definition of a non-existent domain), -1 temporary failure. */
+ * (the same contract as dkim's dkim_lookup_fn). exists: 0 if name does
+ * not exist (NXDOMAIN: RFC 9989's non-existent domain, as in RFC 8020), 1
+ * if it does, -1 temporary failure. */
 typedef int (*dmarc_txt_fn)(const char *name, char **recs, int max, void *cookie);
 typedef int (*dmarc_exists_fn)(const char *name, void *cookie);
 struct dmarc_dns {
@@ -106,8 +107,10 @@ struct dmarc_out {
                                DMARC_P_NONE QUARANTINE REJECT; DMARC_P_NONE
                                unless a record was found */
   int p;                    /* the record's p= (DMARC_P_NONE when absent) */
-  int testing;              /* t=y: the policy is not to be applied in full
-                               (RFC 9989's t tag) */
+  int testing;              /* t=y (RFC 9989's t tag): the owner tests its
+                               policy and expects one level less to be
+                               applied to a fail: reject as quarantine,
+                               quarantine as none */
   int spf_aligned;          /* 1 if SPF passed for an aligned domain */
   int dkim_aligned;         /* 1 if a DKIM signature passed aligned */
   char domain[DMARC_DOMAIN_MAX + 1];        /* the From domain (header.from) */
@@ -118,14 +121,15 @@ struct dmarc_out {
 };
 
 /* Evaluates DMARC (RFC 9989) for in; dns NULL: the dnsq
- * functions above. Policy discovery: _dmarc.FROM, then the tree walk up to
- * DMARC_WALK_MAX queries; several DMARC records at one name count as none.
- * Relaxed alignment compares organizational domains found by the same walk.
- * in->from_domain NULL or empty: result DMARC_NONE. A record without a
- * valid p= counts as p=none when it has rua=, else as no record (RFC 7489
- * 6.6.3). Temporary DNS failures (memory too) give DMARC_TEMPERROR, and so
- * does an SPF or DKIM temperror when nothing aligned passed. Returns
- * out->result. */
+ * functions above. Policy discovery (RFC 9989): the record at _dmarc.FROM;
+ * without one, a tree walk finds the organizational domain, whose record
+ * applies, else that of a public suffix domain (psd=y) above it; several
+ * DMARC records at one name count as none. The record at FROM applies p=,
+ * another sp= (np= when FROM does not exist), each falling back to p=.
+ * Relaxed alignment compares organizational domains found by tree walks.
+ * in->from_domain NULL or empty: result DMARC_NONE. Temporary DNS failures
+ * (memory too) give DMARC_TEMPERROR, and so does an SPF or DKIM temperror
+ * when nothing aligned passed. Returns out->result. */
 int dmarc_eval(const struct dmarc_in *in, struct dmarc_out *out, const struct dmarc_dns *dns);
 
 /* The pieces, exported for the tests. */
@@ -140,6 +144,29 @@ int dmarc_walk_names(const char *domain, const char *names[DMARC_WALK_MAX]);
  * DMARC discarded. 1: exactly one (r filled); 0: none, or several (RFC
  * 9989: then none is used); -1: temporary DNS failure. */
 int dmarc_lookup(const char *domain, struct dmarc_record *r, const struct dmarc_dns *dns);
+
+/* What one DNS tree walk from a domain found (RFC 9989's DNS tree walk and
+ * its choice of the Organizational Domain). The walk stops after a record
+ * with psd=y or psd=n. */
+struct dmarc_walk {
+  int count;                          /* names asked */
+  const char *names[DMARC_WALK_MAX];  /* from dmarc_walk_names */
+  int found[DMARC_WALK_MAX];          /* 1: names[i] had one DMARC record */
+  struct dmarc_record rec[DMARC_WALK_MAX];
+  int org;                            /* index of the organizational domain in
+                                         names when it has a record, else -1 */
+  int psd;                            /* index of a psd=y record above the
+                                         organizational domain, else -1 */
+  char org_domain[DMARC_DOMAIN_MAX + 1];
+};
+#define DMARC_WALK_ASK (-2)           /* dmarc_walk: first not known yet */
+
+/* Walks from domain (lower case, no final dot). first: dmarc_lookup's
+ * result for domain itself when the caller has it (first_rec then holds
+ * the record if it is 1), or DMARC_WALK_ASK. 0, or -1 on a temporary DNS
+ * failure. */
+int dmarc_walk(const char *domain, int first, const struct dmarc_record *first_rec,
+               struct dmarc_walk *w, const struct dmarc_dns *dns);
 
 /* The organizational domain of domain (RFC 9989) into org (room
  * DMARC_DOMAIN_MAX + 1). 0, or -1 on a temporary DNS failure. */

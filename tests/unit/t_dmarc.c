@@ -90,7 +90,7 @@ int main(void)
   struct dmarc_record r;
   const char *names[DMARC_WALK_MAX];
 
-  plan(98);
+  plan(110);
 
   /* the record */
   ok(dmarc_record_parse("v=DMARC1; p=reject", &r) == 1 && r.p == DMARC_P_REJECT &&
@@ -291,8 +291,15 @@ int main(void)
 
   /* tree walk policy discovery and alignment against z3 */
   ok(eval("a.b.sub.example.com", NULL, 0, NULL, 0) == DMARC_FAIL &&
-         strcmp(out.policy_domain, "sub.example.com") == 0 && out.policy == DMARC_P_REJECT,
-     "policy: the first record up the tree (not only the organizational domain)");
+         strcmp(out.policy_domain, "example.com") == 0 && out.policy == DMARC_P_NONE,
+     "policy: the organizational domain's record, not one between it and From");
+  ok(eval("sub.example.com", NULL, 0, NULL, 0) == DMARC_FAIL &&
+         strcmp(out.policy_domain, "sub.example.com") == 0 && out.policy == DMARC_P_REJECT &&
+         queries == 1,
+     "policy: the From domain's own record, one query");
+  ok(eval("a.b.c.d.e.f.g.h.i.j.nothing.invalid", NULL, 0, NULL, 0) == DMARC_NONE &&
+         queries == 8,
+     "policy: at most 8 queries for a long From domain without records");
   ok(eval("a.b.sub.example.com", NULL, 0, "example.com", 1) == DMARC_PASS,
      "relaxed: aligned with the organizational domain below the PSD");
   ok(eval("www.unknown.com", NULL, 0, NULL, 0) == DMARC_FAIL &&
@@ -318,6 +325,48 @@ int main(void)
        "relaxed: the identifier's walk fails: temperror");
     ok(eval("example.net", "example.net", 1, "mail.example.net", 1) == DMARC_PASS,
        "an aligned SPF pass needs no walk for DKIM");
+  }
+
+  /* RFC 9989 B.4.3: a public suffix domain with psd=y; invalid policies */
+  {
+    static const struct txt z5[] = {
+        {"_dmarc.bank.example", {"v=DMARC1; p=reject; sp=quarantine; psd=y"}},
+        {"_dmarc.giant.bank.example", {"v=DMARC1; p=none"}},
+        {"_dmarc.psdstart.example", {"v=DMARC1; p=none; psd=y"}},
+        {"_dmarc.badsp.example", {"v=DMARC1; p=reject; sp=bogus; rua=mailto:a@badsp.example"}},
+        {"_dmarc.badnp.example", {"v=DMARC1; p=reject; np=bogus"}},
+        {"_dmarc.badrua.example", {"v=DMARC1; p=bogus; rua=nonsense"}},
+        {NULL, {NULL}}};
+    static const char *const ex5[] = {"www.small.bank.example", NULL};
+    zone = z5;
+    existing = ex5;
+    ok(eval("giant.bank.example", "mail.giant.bank.example", 1, "mail.mega.bank.example", 1) ==
+           DMARC_PASS && out.spf_aligned && !out.dkim_aligned &&
+           strcmp(out.org_domain, "giant.bank.example") == 0 &&
+           strcmp(out.policy_domain, "giant.bank.example") == 0 && out.policy == DMARC_P_NONE,
+       "B.4.3: SPF aligned below the PSD, DKIM of a sibling organization not");
+    ok(eval("www.small.bank.example", NULL, 0, NULL, 0) == DMARC_FAIL &&
+           strcmp(out.policy_domain, "bank.example") == 0 &&
+           strcmp(out.org_domain, "small.bank.example") == 0 && out.policy == DMARC_P_QUARANTINE,
+       "no record in the organization: the PSD's record, sp=");
+    ok(eval("www.small.bank.example", NULL, 0, "small.bank.example", 1) == DMARC_PASS,
+       "relaxed: the organization below the PSD aligns");
+    ok(eval("www.small.bank.example", NULL, 0, "mega.bank.example", 1) == DMARC_FAIL,
+       "relaxed: a sibling under the PSD does not align");
+    ok(org_is("psdstart.example", "psdstart.example") && queries == 1,
+       "org: psd=y at the start ends the walk there");
+    ok(eval("badsp.example", NULL, 0, NULL, 0) == DMARC_FAIL && out.policy == DMARC_P_NONE,
+       "invalid sp= with rua=: as p=none");
+    ok(eval("badnp.example", "badnp.example", 1, NULL, 0) == DMARC_NONE,
+       "invalid np= without rua=: no DMARC");
+    ok(eval("badrua.example", NULL, 0, NULL, 0) == DMARC_NONE,
+       "invalid p= and a rua= without a URI: no DMARC");
+    ok(dmarc_record_parse("v=DMARC1; rua=x, mailto:d@example.com", &r) == 1 && r.has_rua &&
+           r.bad_policy,
+       "rua=: one valid URI is enough; no p= is a bad policy");
+    ok(dmarc_record_parse("v=DMARC1; p=none; rua= , :x, 1a:b, mailto:", &r) == 1 && !r.has_rua &&
+           !r.bad_policy,
+       "rua=: no valid URI");
   }
 
   /* the From domain */
