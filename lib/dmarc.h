@@ -179,9 +179,16 @@ int dmarc_org_domain(const char *domain, char *org, const struct dmarc_dns *dns)
  * Returns its length (> 0); -1 when there is nothing to evaluate (no From
  * field, or a group with no address: DMARC "none"); -2 when the From
  * cannot be evaluated (several From fields, several addresses, no domain,
- * a domain literal or an invalid or non-ASCII domain, or longer than
- * domsize - 1: DMARC "permerror"). */
+ * a domain literal or an invalid domain, or longer than domsize - 1: DMARC
+ * "permerror"). A label in UTF-8 (RFC 6532) is given as its A-label
+ * (dmarc_alabel), as RFC 9989 asks. */
 int dmarc_from_domain(const char *msg, size_t len, char *dom, size_t domsize);
+
+/* The A-label of a U-label (label, len bytes of UTF-8) into out (outsize
+ * bytes, NUL-terminated): "xn--" and its Punycode (RFC 3492), taken as it
+ * is (no Unicode normalization). Its length; -1 if the label is all ASCII,
+ * not UTF-8, or its A-label is over 63 bytes or does not fit. */
+int dmarc_alabel(const char *label, size_t len, char *out, size_t outsize);
 
 /* "none", "pass", "fail", "temperror", "permerror" */
 const char *dmarc_result_name(int result);

@@ -2,7 +2,8 @@
  * dmarc_from_domain: the RFC5322.From domain of a header section (RFC 9989
  * 4.4: the Author Domain), read with RFC 5322 3.4's mailbox-list syntax
  * (display names, quoted strings, comments, angle addresses, source
- * routes, groups) and folding. libc only (dmarc.h). Library code.
+ * routes, groups) and folding; a UTF-8 label (RFC 6532) as its A-label.
+ * libc only (dmarc.h). Library code.
  */
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 
 #define NONE (-1)    /* nothing to evaluate */
 #define INVALID (-2) /* cannot be evaluated */
+#define RAW_MAX 1024 /* bytes of a domain as written (UTF-8 labels included) */
 
 static int is_wsp(char c)
 {
@@ -73,34 +75,59 @@ static const char *find_outside(const char *p, const char *e, const char *set)
 }
 
 /* the domain after an addr-spec's '@' (s..e, CFWS allowed around the
- * dot-atoms) into dom: its length, or INVALID */
+ * dot-atoms) into dom, a label in UTF-8 as its A-label: its length, or
+ * INVALID */
 static int copy_domain(const char *s, const char *e, char *dom, size_t domsize)
 {
+  char raw[RAW_MAX];
+  size_t rawlen = 0;
   size_t len = 0;
-  size_t label = 0;
+  size_t start;
 
+  /* the dot-atoms without CFWS, ASCII in lower case */
   for (;;) {
+    unsigned char c;
+
     s = skip_cfws(s, e);
     if (s == NULL) return INVALID;
     if (s == e) break;
-    if (*s == '[' || *s == '"') return INVALID; /* a domain literal: no DMARC */
-    if (*s == '.') {
-      if (label == 0) return INVALID;
-      label = 0;
-    } else if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-               *s == '_') {
-      label++;
-    } else if (*s >= 'A' && *s <= 'Z') {
-      label++;
-    } else {
-      return INVALID; /* specials and non-ASCII (an IDN U-label is not looked up) */
-    }
-    if (label > 63 || len + 1 >= domsize || len >= DMARC_DOMAIN_MAX + 1) return INVALID;
-    dom[len++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
-    s++;
+    c = (unsigned char)*s++;
+    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+    /* no specials: a domain literal or a quoted string gives no DMARC */
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.' || c >= 0x80))
+      return INVALID;
+    if (rawlen == sizeof raw) return INVALID;
+    raw[rawlen++] = (char)c;
   }
-  if (len > 0 && dom[len - 1] == '.') len--; /* a final dot */
-  if (len == 0 || len > DMARC_DOMAIN_MAX || dom[len - 1] == '.') return INVALID;
+  if (rawlen > 0 && raw[rawlen - 1] == '.') rawlen--; /* a final dot */
+  if (rawlen == 0 || raw[rawlen - 1] == '.') return INVALID;
+
+  for (start = 0; start < rawlen;) {
+    size_t end = start;
+    int ascii = 1;
+
+    while (end < rawlen && raw[end] != '.') {
+      if ((unsigned char)raw[end] >= 0x80) ascii = 0;
+      end++;
+    }
+    if (end == start) return INVALID; /* an empty label */
+    if (len > 0) {
+      if (len + 1 >= domsize) return INVALID;
+      dom[len++] = '.';
+    }
+    if (ascii) {
+      if (end - start > 63 || len + (end - start) >= domsize) return INVALID;
+      memcpy(dom + len, raw + start, end - start);
+      len += end - start;
+    } else {
+      int n = dmarc_alabel(raw + start, end - start, dom + len, domsize - len);
+      if (n < 0) return INVALID;
+      len += (size_t)n;
+    }
+    start = end + 1;
+  }
+  if (len > DMARC_DOMAIN_MAX) return INVALID;
   dom[len] = '\0';
   return (int)len;
 }

@@ -90,7 +90,7 @@ int main(void)
   struct dmarc_record r;
   const char *names[DMARC_WALK_MAX];
 
-  plan(110);
+  plan(119);
 
   /* the record */
   ok(dmarc_record_parse("v=DMARC1; p=reject", &r) == 1 && r.p == DMARC_P_REJECT &&
@@ -392,7 +392,36 @@ int main(void)
   ok(from_is("From: jane\n", -2, NULL), "from: no domain");
   ok(from_is("From: a@[192.0.2.1]\n", -2, NULL), "from: domain literal");
   ok(from_is("From: a@b..example\n", -2, NULL), "from: empty label");
-  ok(from_is("From: a@bücher.example\n", -2, NULL), "from: non-ASCII domain");
+  ok(from_is("From: a@Bücher.Example\n", 21, "xn--bcher-kva.example"),
+     "from: a U-label becomes its A-label (RFC 9989)");
+  ok(from_is("From: a@mail.例え.日本語.example\n", 39, "mail.xn--r8jz45g.xn--wgv71a119e.example"),
+     "from: CJK labels");
+  ok(from_is("From: a@b\xff.example\n", -2, NULL), "from: not UTF-8");
+  ok(from_is("From: a@b\xc3\xa9\xcc.example\n", -2, NULL), "from: cut UTF-8 sequence");
+  ok(from_is("From: a@\xc0\xaf.example\n", -2, NULL), "from: overlong UTF-8");
+  ok(from_is("From: a@\xed\xa0\x80.example\n", -2, NULL), "from: UTF-8 surrogate");
+  {
+    char alabel[64];
+    ok(dmarc_alabel("straße", 7, alabel, sizeof alabel) == 13 &&
+           strcmp(alabel, "xn--strae-oqa") == 0 &&
+           dmarc_alabel("ñandú", 7, alabel, sizeof alabel) > 0 &&
+           strcmp(alabel, "xn--and-6ma2c") == 0 &&
+           dmarc_alabel("abc\xc3\xa9" "def\xe4\xb8\xad", 11, alabel, sizeof alabel) > 0 &&
+           strcmp(alabel, "xn--abcdef-dva7539m") == 0 &&
+           dmarc_alabel("\xc3\xbc", 2, alabel, sizeof alabel) == 7 &&
+           strcmp(alabel, "xn--tda") == 0,
+       "A-labels (RFC 3492 Punycode)");
+    ok(dmarc_alabel("ascii", 5, alabel, sizeof alabel) == -1, "A-label: all ASCII refused");
+    ok(dmarc_alabel("münchen", 8, alabel, 10) == -1, "A-label: does not fit");
+  }
+  {
+    char longlabel[300];
+    memset(longlabel, 0, sizeof longlabel);
+    strcpy(longlabel, "From: a@");
+    for (int i = 0; i < 61; i++) strcat(longlabel, "\xc3\xbc"); /* 63 bytes + "xn--" */
+    strcat(longlabel, ".example\n");
+    ok(from_is(longlabel, -2, NULL), "from: an A-label over 63 bytes");
+  }
   ok(from_is("From: \"unterminated <a@b.example>\n", -2, NULL), "from: unterminated quote");
   ok(from_is("From: (unterminated a@b.example\n", -2, NULL), "from: unterminated comment");
   ok(from_is("From: <a@b.example\n", -2, NULL), "from: unterminated angle");
