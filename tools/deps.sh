@@ -6,7 +6,8 @@ PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev li
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dnsmasq-base python3 perl
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
 llvm-14 python3-spf python3-dnslib python3-yaml
-python3-authheaders python3-dkim"
+python3-authheaders python3-dkim
+rsync"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -32,6 +33,8 @@ probe() {
   # tests/28-lmtp: Dovecot's LMTP service and its Sieve plugin
   [ -x /usr/lib/dovecot/lmtp ] || bad="$bad dovecot-lmtp(dovecot-lmtpd)"
   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
+  # tests/94-two-mx.t: qmta-admin(7)'s recipe that copies control/ to another node
+  command -v rsync >/dev/null 2>&1 || bad="$bad rsync"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
   # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
   p=$(mktemp -d) || exit 111
