@@ -17,29 +17,32 @@
 # Each node runs under its own s6-svscan inside its namespace, with the
 # same control files but its own control/me.
 #
-# The sender injects 1,000 messages (each its own Message-ID). Half-way,
-# node A's whole supervision tree is killed with kill -9 (frozen top down
-# first, as lib.sh's freeze does). Then: the sender's queue empties (it
-# fails over to node B), every message is in Dovecot or in A's dead queue,
-# and once A is started again its queue drains: all 1,000 are in Dovecot,
-# none lost, duplicates counted and reported (a message A had handed to
-# Dovecot without recording it is delivered again: at least once, never
-# lost). So that A holds a backlog when it dies, its qsend tree (qsend,
-# qlspawn and its LMTP workers, qrspawn) is frozen with SIGSTOP 150
-# messages before the kill, in whatever state its deliveries are: A's
-# listener goes on taking mail that A does not deliver, and the test hands
-# it 20 messages by SMTP itself then (the sender's qrspawn reuses its open
-# connections, so it may stay with node B for a while).
+# The sender injects 1,000 messages (each its own Message-ID; 4 qinjects
+# at a time). Half-way, node A's whole supervision tree is killed with
+# kill -9 (frozen top down first, as lib.sh's freeze does). So that A holds
+# a backlog when it dies, its qsend tree (qsend, qlspawn and its LMTP
+# workers, qrspawn) is frozen with SIGSTOP 150 messages before the kill,
+# in whatever state its deliveries are, while its listener goes on taking
+# mail; the test itself hands A 20 messages by SMTP at the start and 20
+# while it is frozen (the sender's qrspawn reuses its open connections, so
+# it may keep to node B for a while). Then: the sender's queue empties and
+# its log shows A refusing connections (if it kept to B, a pause lets its
+# connections close and a few more messages open new ones), every message
+# is in Dovecot or in A's dead queue, and once A is started again its queue
+# drains: every acknowledged message is in Dovecot, none lost, duplicates
+# counted and reported (a message A had handed to Dovecot without
+# recording it is delivered again: at least once, never lost).
 # Last, the scale-out recipes of qmta-admin(7) (the lines after
 # '.\" scale-out recipe NAME', as tests/58-daily-tasks.t reads the daily
 # ones), run as printed with /var/qmta and the host names replaced: while
-# Dovecot is stopped, mail waits in both nodes; "move" re-injects B's
-# queue into A and empties B; Dovecot back, "drain" on A stops its
-# listener, flushes (its retries are 10 minutes away: the flush sends
-# them) and waits for an empty queue; "ship" copies A's control/ (a new
-# user) to B, whose running programs see the new maps; new mail, the new
-# user's too, goes through B alone while A is drained; "undrain" starts
-# A's listener again.
+# Dovecot is stopped, mail from the sender and 10 messages handed to B by
+# SMTP wait in the nodes; "move"
+# re-injects B's queue into A and empties B; Dovecot back, "drain" on A
+# stops its listener, flushes (its retries are 10 minutes away: the flush
+# sends them) and waits for an empty queue; "ship" copies A's control/
+# (with a new user) to B, whose running programs see the new maps; new
+# mail, the new user's too, goes through B alone while A is drained;
+# "undrain" starts A's listener again.
 import os
 import re
 import shutil
@@ -197,8 +200,9 @@ def dovecot_start():
         bail("Dovecot does not listen: " + dovecot_log())
 
 
-def dovecot_stop():
-    p = PROCS.pop("dovecot", None)
+def proc_stop(name):
+    """SIGTERM to a daemon this test started, SIGKILL after 20 s"""
+    p = PROCS.pop(name, None)
     if p is None:
         return
     p.terminate()
@@ -207,6 +211,10 @@ def dovecot_stop():
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
+
+
+def dovecot_stop():
+    proc_stop("dovecot")
 
 
 def dovecot_log():
@@ -564,6 +572,7 @@ def main():
         "qmta-admin(7) has the scale-out recipes")
     dovecot_stop()
     waiting = [inject(n, "wait") for n in range(20)]
+    waiting += [smtp_direct("mxb", n, "wait-b") for n in range(10)]  # B has some, surely
     ok(all(waiting) and wait_until(60, lambda: queue_empty(SENDER), 0.5),
        "Dovecot down: the sender still hands its mail to the nodes", counts(SENDER))
     ok(wait_until(30, lambda: counts(home("mxb")).get("deferred", 0) > 0, 0.5),
@@ -632,14 +641,7 @@ def cleanup():
     for node in sorted(NODES):
         svscan_stop(node, home(node))
     dovecot_stop()
-    p = PROCS.pop("dnsmasq", None)
-    if p is not None:
-        p.terminate()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    proc_stop("dnsmasq")
     net_down()
     if os.environ.get("KEEP"):
         print("# kept " + TMP)
