@@ -76,6 +76,7 @@ int dkim_sign(const char *msg, size_t len, const char *domain, const char *selec
   unsigned char b[DKIM_MAX_SIGBYTES];
   char b64[4 * ((DKIM_MAX_SIGBYTES + 2) / 3) + 1];
   size_t blen = sizeof b;
+  size_t b64len;
   char num[32];
   long long total;
   long body;
@@ -121,9 +122,9 @@ int dkim_sign(const char *msg, size_t len, const char *domain, const char *selec
     errno = EIO;
     goto fail;
   }
-  dkim_b64_encode(b64, b, blen);
-  for (i = 0; b64[i] != '\0'; i += FOLD_AT - 8) {
-    size_t n = strlen(b64 + i);
+  b64len = dkim_b64_encode(b64, b, blen);
+  for (i = 0; i < b64len; i += FOLD_AT - 8) {
+    size_t n = b64len - i;
     if (n > FOLD_AT - 8) n = FOLD_AT - 8;
     if (i > 0 && dkim_buf_puts(&sig, "\n\t ") == -1) goto fail;
     if (dkim_buf_put(&sig, b64 + i, n) == -1) goto fail;
