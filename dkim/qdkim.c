@@ -3,7 +3,7 @@
  * line (a tool: never on the SMTP path). ISC licence.
  *
  *   qdkim sign -d DOMAIN -s SELECTOR -k KEYFILE [-m] [FILE]
- *   qdkim verify [-K KEYS] [FILE]
+ *   qdkim verify [-K KEYS] [-t MS] [FILE]
  *
  * The message (FILE or standard input, at most QDKIM_MSG_MAX bytes) has LF
  * or CRLF line ends. sign prints the DKIM-Signature header, or with -m the
@@ -14,7 +14,7 @@
  * come from DNS (lib/dnsq: control/resolvers, else /etc/resolv.conf), or
  * with -K from a file of lines "sel._domainkey.domain RECORD" (RECORD as
  * text, or as quoted strings that are joined; TEMPFAIL: the lookup fails
- * for now).
+ * for now). -t: milliseconds per DNS try (1 to 86400).
  * Exit: sign 0 ok, 100 usage or unusable key or message, 111 system error;
  * verify 0 a signature passed, 1 none passed, 111 none passed and a key
  * lookup failed for now, 100 usage.
@@ -29,10 +29,11 @@
 
 #include "dkim.h"
 #include "dkim_int.h"
+#include "dnsq.h"
 #include "qtls.h"
 
 #define USAGE "usage: qdkim sign -d domain -s selector -k keyfile [-m] [file]" \
-              " | qdkim verify [-K keys] [file]"
+              " | qdkim verify [-K keys] [-t ms] [file]"
 #define QDKIM_MSG_MAX (64UL << 20) /* bytes of one message */
 #define KEYS_FILE_MAX (1UL << 20)  /* bytes of a -K file */
 
@@ -170,17 +171,22 @@ static int do_verify(int argc, char **argv)
   struct dkim_buf msg = { 0 };
   struct dkim_buf line = { 0 };
   dkim_lookup_fn lookup = dkim_lookup_dns;
+  unsigned int ms;
   int passed = 0;
   int temp = 0;
   int n;
   int i;
   int opt;
 
-  while ((opt = getopt(argc, argv, "K:")) != -1) {
+  while ((opt = getopt(argc, argv, "K:t:")) != -1) {
     switch (opt) {
     case 'K':
       read_file(optarg, &keys, KEYS_FILE_MAX);
       lookup = lookup_file;
+      break;
+    case 't':
+      if (qtls_scan_uint(optarg, &ms) == -1) die_usage();
+      dnsq_settimeout(ms, 0);
       break;
     default: die_usage();
     }
