@@ -12,6 +12,8 @@ DKIMTOOLOBJ = qtls/qtls_log.o qtls/qtls_text.o qtls/qtls_sys.o
 PROGS += dkim/qdkim dkim/qdkim-keygen
 MANS += dkim/qdkim.8 dkim/qdkim-keygen.8
 UNITTESTS += tests/unit/u_dkim
+# the parsers, verify and a sign-verify round trip (tools/fuzz.sh builds it)
+FUZZERS += fuzz/fuzz_dkim
 
 dkim/qdkim.o dkim/qdkim-keygen.o: CFLAGS += -Idkim -Iqtls
 dkim/qdkim: dkim/qdkim.o $(DKIMOBJ) $(DKIMTOOLOBJ)
