@@ -126,7 +126,8 @@ static size_t skip_word(const char *line, size_t len, size_t k, const char *word
   size_t n = strlen(word);
 
   while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
-  if (len - k > n && memcmp(line + k, word, n) == 0 && (line[k + n] == ' ' || line[k + n] == '\t')) {
+  if (len - k > n && memcmp(line + k, word, n) == 0 &&
+      (line[k + n] == ' ' || line[k + n] == '\t')) {
     k += n;
     while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
   }

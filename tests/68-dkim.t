@@ -208,11 +208,13 @@ def main():
     r = run("qdkim-keygen", "-C", kdir, "Example.COM", "s1")
     lines = r.stdout.decode().splitlines()
     is_(r.returncode, 0, "qdkim-keygen: exit 0")
-    ok(len(lines) == 2 and lines[0].startswith('s1._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p=')
+    ok(len(lines) == 2 and
+       lines[0].startswith('s1._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p=')
        and lines[1].startswith('s1._domainkey.example.com. IN TXT "v=DKIM1; k=ed25519; p='),
        "qdkim-keygen: an RSA and an Ed25519 record", lines)
     ok(all(len(s) <= 255 for s in re.findall(r'"([^"]*)"', lines[0])) and
-       len(re.findall(r'"([^"]*)"', lines[0])) == 2, "the RSA record in strings of 255 bytes at most")
+       len(re.findall(r'"([^"]*)"', lines[0])) == 2,
+       "the RSA record in strings of 255 bytes at most")
     keysfile = write("keys.txt", r.stdout)
     kd = os.path.join(kdir, "example.com")
     is_(sorted(os.listdir(kd)), ["s1.ed25519", "s1.rsa", "selector"], "the key files and selector")
@@ -221,7 +223,8 @@ def main():
     before = open(kd + "/s1.rsa", "rb").read()
     r = run("qdkim-keygen", "-C", kdir, "-t", "rsa", "example.com", "s1")
     ok(r.returncode == 100 and b"refusing to overwrite" in r.stdout and
-       open(kd + "/s1.rsa", "rb").read() == before, "an existing key is never overwritten", r.stdout)
+       open(kd + "/s1.rsa", "rb").read() == before, "an existing key is never overwritten",
+       r.stdout)
     r = run("qdkim-keygen", "-C", kdir, "-t", "ed25519", "example.com", "s2")
     ok(r.returncode == 0 and open(kd + "/selector").read() == "s1\n" and
        not os.path.exists(kd + "/s2.rsa"), "a second selector leaves selector alone", r.stdout)
@@ -238,7 +241,8 @@ def main():
     is_(r.returncode, 0, "qdkim sign RSA: exit 0")
     rsa_signed = r.stdout
     ok(re.search(rb"h=from:from:to:to:subject:subject:date:date:message-id:message-id:reply-to:cc:",
-                 re.sub(rb"\s", b"", rsa_signed)) and b"c=relaxed/relaxed" in rsa_signed and b" l=" not in rsa_signed,
+                 re.sub(rb"\s", b"", rsa_signed)) and b"c=relaxed/relaxed" in rsa_signed and
+       b" l=" not in rsa_signed,
        "h= over-signs present and absent names, relaxed/relaxed, no l=", rsa_signed[:400])
     r = run("qdkim", "sign", "-d", "example.com", "-s", "s1", "-k", kd + "/s1.ed25519", "-m",
             write("rsa.txt", rsa_signed))
@@ -345,7 +349,8 @@ def main():
     short_pub = serialization.load_pem_private_key(short_pem, None).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     with open(rules_keys, "ab") as f:
-        f.write(b"short._domainkey.example.com v=DKIM1; k=rsa; p=%s\n" % base64.b64encode(short_pub))
+        f.write(b"short._domainkey.example.com v=DKIM1; k=rsa; p=%s\n" %
+                base64.b64encode(short_pub))
     rsa = b"rsa-sha256"
     cases = [
         ("revoked key (empty p=)", dkimpy_raw(MSG, b"revoked", rsa_pem, rsa, []),
