@@ -24,10 +24,6 @@ probe() {
   # python3, which may not be the first python3 in PATH)
   [ -f /usr/share/doc/python3-spf/rfc7208-tests.yml.gz ] || bad="$bad python3-spf(rfc7208-tests)"
   /usr/bin/python3 -c 'import dnslib, yaml' 2>/dev/null || bad="$bad python3-dnslib,python3-yaml"
-  # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
-  /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"
-  [ -x /usr/sbin/opendkim-testmsg ] || command -v opendkim-testmsg >/dev/null 2>&1 ||
-    bad="$bad opendkim-testmsg(opendkim-tools)"
   for c in cc clang musl-gcc cdb s6-svscan tcpserver openssl swaks s-nail dnsmasq prove; do
     command -v $c >/dev/null 2>&1 || bad="$bad $c"
   done
@@ -35,6 +31,10 @@ probe() {
   [ -x /usr/lib/dovecot/lmtp ] || bad="$bad dovecot-lmtp(dovecot-lmtpd)"
   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
+  # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
+  /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"
+  [ -x /usr/sbin/opendkim-testmsg ] || command -v opendkim-testmsg >/dev/null 2>&1 ||
+    bad="$bad opendkim-testmsg(opendkim-tools)"
   # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
   p=$(mktemp -d) || exit 111
   echo 'int main(void) { return 0; }' >"$p/san.c"

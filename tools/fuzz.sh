@@ -17,6 +17,7 @@ pop3
 popmsg
 reply
 dns
+dkim
 hdr
 dsn
 maps
@@ -25,7 +26,6 @@ queue
 cdb
 sts
 dnsq
-dkim
 "
 cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}
