@@ -17,7 +17,7 @@
 #   on that namespace's 127.0.0.1:53 and a resolv.conf bound over
 #   /etc/resolv.conf there alone. Without root that part is skipped.
 # - Messages that dkimpy signs (RSA, Ed25519; simple and relaxed; with and
-#   without l=) verify under qdkim; a tampered header or body fails; the
+#   without l=; through its API and its dkimsign command) verify under qdkim; a tampered header or body fails; the
 #   key record and signature rules give their results (revoked key, t=y,
 #   t=s, expired x=, i= outside d=, h= without From, rsa-sha1, a 512-bit
 #   RSA key, no record, k= not a='s); dkimpy makes those signatures with
@@ -326,6 +326,16 @@ def main():
                     code, out = verify(signed + b"Added below the signed part.\n", keysfile)
                     ok(code == 0 and out[0].startswith("dkim=pass") and "l=" in out[0],
                        name + ", text added after l=: pass, reported with l=", out)
+    # the dkimsign command itself
+    seedfile = write("ed.seed", ed_seed + b"\n")
+    for alg, keyfile, canon in (("rsa-sha256", kd + "/s1.rsa", "simple"),
+                                ("ed25519-sha256", seedfile, "relaxed")):
+        r = subprocess.run(["dkimsign", "--signalg", alg, "--hcanon", canon, "--bcanon", canon,
+                            "s1", "example.com", keyfile], input=MSG, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        code, out = verify(r.stdout, keysfile)
+        ok(r.returncode == 0 and code == 0 and len(out) == 1 and out[0].startswith("dkim=pass"),
+           "dkimsign %s %s/%s: pass" % (alg, canon, canon), (r.stdout[:200], out))
     code, out = verify(dkimpy_sign(MSG, b"s1", rsa_pem, b"rsa-sha256").replace(
         b"Subject: Is   dinner\n\tready?", b"Subject: Is dinner ready?"), keysfile)
     ok(code == 0, "relaxed headers: changed folding and spaces still pass", out)
