@@ -17,8 +17,9 @@
 #   on that namespace's 127.0.0.1:53 and a resolv.conf bound over
 #   /etc/resolv.conf there alone. Without root that part is skipped.
 # - Messages that dkimpy signs (RSA, Ed25519; simple and relaxed; with and
-#   without l=; through its API and its dkimsign command) verify under qdkim; a tampered header or body fails; the
-#   key record and signature rules give their results (revoked key, t=y,
+#   without l=; through its API and its dkimsign command) verify under
+#   qdkim; a tampered header or body fails; the key record and signature
+#   rules give their results (revoked key, t=y,
 #   t=s, expired x=, i= outside d=, h= without From, rsa-sha1, a 512-bit
 #   RSA key, no record, k= not a='s); dkimpy makes those signatures with
 #   its own code, so only the rule can fail them.
