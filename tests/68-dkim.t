@@ -6,7 +6,9 @@
 #   RFC 6376 example as printed does not verify; tests/dkim/rfc6376.msg has
 #   the two published errata applied (EID 3192: one space in "game. Are";
 #   EID 4926: the b= continuation lines indented like the others).
-# - qdkim-keygen writes the keys and prints records that qdkim -K reads.
+# - qdkim-keygen writes the keys and prints records that qdkim -K reads;
+#   in an instance made by qsetup (not started: nothing here needs its
+#   services) its default directory is control/dkim.
 # - opendkim-testmsg signs with rsa-sha1 (no option to change it): qdkim
 #   gives that signature permerror (RFC 8301).
 # - Messages that qdkim signs (RSA, Ed25519, both) verify under dkimpy
@@ -231,6 +233,14 @@ def main():
        not os.path.exists(kd + "/s2.rsa"), "a second selector leaves selector alone", r.stdout)
     r = run("qdkim-keygen", "-C", kdir, "-b", "512", "example.com", "s3")
     is_(r.returncode, 100, "qdkim-keygen -b 512: refused")
+    # in an instance: the default directory control/dkim under QHOME
+    r = run("qsetup", QHOME)
+    is_(r.returncode, 0, "qsetup")
+    r = subprocess.run(["qdkim-keygen", "-t", "ed25519", "example.net", "s9"], cwd=QHOME,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    ok(r.returncode == 0 and os.path.isfile(QHOME + "/control/dkim/example.net/s9.ed25519") and
+       open(QHOME + "/control/dkim/example.net/selector").read() == "s9\n",
+       "qdkim-keygen in QHOME: control/dkim/example.net/", r.stdout)
     r = run("qdkim-keygen", "example.com")
     ok(r.returncode == 100 and r.stdout.decode().startswith("qdkim-keygen: fatal: usage:"),
        "qdkim-keygen: usage, exit 100", r.stdout)
