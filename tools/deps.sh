@@ -6,7 +6,7 @@ PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev li
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dnsmasq-base python3 perl
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
 llvm-14 python3-spf python3-dnslib python3-yaml
-python3-authheaders python3-dkim
+python3-authheaders python3-dkim python3-nacl opendkim-tools
 rsync"
 missing=
 for p in $PKGS; do
@@ -36,6 +36,10 @@ probe() {
   # tests/94-two-mx.t: qmta-admin(7)'s recipe that copies control/ to another node
   command -v rsync >/dev/null 2>&1 || bad="$bad rsync"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
+  # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
+  /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"
+  [ -x /usr/sbin/opendkim-testmsg ] || command -v opendkim-testmsg >/dev/null 2>&1 ||
+    bad="$bad opendkim-testmsg(opendkim-tools)"
   # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
   p=$(mktemp -d) || exit 111
   echo 'int main(void) { return 0; }' >"$p/san.c"
