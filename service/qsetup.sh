@@ -607,7 +607,7 @@ listener() {
     # no QINJECT: qsmtpd (qmta-smtpd is in the queue group) writes the queue
     # itself with qinject's code; an admin sets QINJECT here for a filter
     echo "exec qlisten -d 3 -c \"\$(ctl concurrencyincoming 400 positive)\" -p \"\$(ctl concurrencyperip 40)\" \\"
-    echo "  -P \"\$(ctl concurrencyloopback 100)\" -b 256 -l $ME \\"
+    echo "  -P \"\$(ctl concurrencyloopback 100)\" -b 256 -l $ME -S $DIR/run/$ln_name.conns \\"
     [ -z "$ln_pool" ] || echo "  -s \"\$(ctl sessionsperprocess 100 positive)\" $SMTPDUSER\\"
     [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
     echo "  -m '$ln_reply' -M '$ln_full' \\"
