@@ -29,96 +29,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "logstamp.h"
 #include "qlog.h"
 #include "qmetrics.h"
 #include "queue.h"
 
 #define LOG_LINE_MAX 4096   /* longer than any qlog line (QLOG_MAX) and its timestamp */
 #define ARCHIVES_MAX 1024   /* archives looked at in one directory per pass */
-#define TAI_OFFSET 4611686018427387941ULL /* 2^62 + 10 + 27 leap seconds */
 
 static int starts(const char *s, size_t len, const char *w)
 {
   size_t n = strlen(w);
   return len >= n && !memcmp(s, w, n);
-}
-
-static int hexdigit(char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-/* n decimal digits at s into *v; -1 if one is not a digit */
-static int digits(const char *s, size_t n, unsigned long long *v)
-{
-  size_t i;
-
-  *v = 0;
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    *v = *v * 10 + (unsigned long long)(s[i] - '0');
-  }
-  return 0;
-}
-
-/* TAI64N label "@" + 24 hex digits at s: microseconds since the epoch */
-static size_t stamp_tai(const char *s, size_t len, unsigned long long *us)
-{
-  unsigned long long sec = 0;
-  unsigned long long nsec = 0;
-  size_t i;
-
-  if (len < 25 || s[0] != '@') return 0;
-  for (i = 1; i < 25; i++) {
-    int v = hexdigit(s[i]);
-    if (v < 0) return 0;
-    if (i <= 16) sec = sec << 4 | (unsigned long long)v;
-    else nsec = nsec << 4 | (unsigned long long)v;
-  }
-  if (sec > TAI_OFFSET) *us = (sec - TAI_OFFSET) * 1000000ULL + nsec / 1000;
-  return 25;
-}
-
-/* "YYYY-MM-DD HH:MM:SS[.fraction]" (local time, as s6-log's T writes it) */
-static size_t stamp_iso(const char *s, size_t len, unsigned long long *us)
-{
-  static const size_t at[6] = {0, 5, 8, 11, 14, 17};
-  static const size_t width[6] = {4, 2, 2, 2, 2, 2};
-  unsigned long long f[6];
-  unsigned long long frac = 0;
-  unsigned long long scale = 100000;
-  struct tm tm;
-  time_t when;
-  size_t i;
-
-  if (len < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
-    return 0;
-  for (i = 0; i < 6; i++)
-    if (digits(s + at[i], width[i], &f[i]) == -1) return 0;
-  i = 19;
-  if (i < len && s[i] == '.') {
-    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-      frac += (unsigned long long)(s[i] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  memset(&tm, 0, sizeof tm);
-  tm.tm_year = (int)f[0] - 1900;
-  tm.tm_mon = (int)f[1] - 1;
-  tm.tm_mday = (int)f[2];
-  tm.tm_hour = (int)f[3];
-  tm.tm_min = (int)f[4];
-  tm.tm_sec = (int)f[5];
-  tm.tm_isdst = -1;
-  when = mktime(&tm);
-  if (when != (time_t)-1 && when >= 0 && *us == 0)
-    *us = (unsigned long long)when * 1000000ULL + frac;
-  return i;
 }
 
 /* The arrival time in a queue id (queue.h: 10 base-36 digits of
@@ -308,10 +232,7 @@ void logs_line(const char *name, const char *s, size_t len)
 
   while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
   counter_add(F_LINES, "", 1);
-  skip = stamp_tai(s, len, &t_us);
-  while (skip < len && s[skip] == ' ') skip++;
-  skip += stamp_iso(s + skip, len - skip, &t_us);
-  while (skip < len && s[skip] == ' ') skip++;
+  skip = logstamp_scan(s, len, &t_us);
   s += skip;
   len -= skip;
   if (starts(s, len, "qsmtpd: ")) line_qsmtpd(name, s + 8, len - 8);

@@ -39,13 +39,13 @@
 #include "bflush.h"
 #include "ctl.h"
 #include "line.h"
+#include "logstamp.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstats [-H] [-n age] [-o age] [DIR]"
 #define LINE_MAX_BYTES 4096 /* longer than any qlog line (QLOG_MAX) plus the timestamp */
-#define TAI_OFFSET 4611686018427387941ULL /* 2^62 + 10 + 27 leap seconds (skalibs) */
 
 enum { M_LOCAL, M_ESMTP, M_COUNT };
 
@@ -174,14 +174,6 @@ static int scan_age(const char *s, unsigned long long *age)
   return !__builtin_mul_overflow(n, unit, age);
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /*
  * Strips s6-log's timestamps from the front of the line: "@" + 24 hex
  * digits (TAI64N) and/or "YYYY-MM-DD HH:MM:SS.nnnnnnnnn" (local time).
@@ -189,50 +181,11 @@ static int hexval(char c)
  */
 static size_t strip_stamp(const char *s, size_t len, unsigned long long *t)
 {
-  size_t i = 0;
+  unsigned long long us;
+  size_t skip = logstamp_scan(s, len, &us);
 
-  *t = 0;
-  if (len >= 26 && s[0] == '@') {
-    unsigned long long label = 0;
-    size_t k;
-
-    for (k = 1; k <= 16; k++) {
-      int v = hexval(s[k]);
-      if (v < 0) return 0;
-      label = label << 4 | (unsigned long long)v;
-    }
-    for (; k <= 24; k++)
-      if (hexval(s[k]) < 0) return 0;
-    if (s[25] != ' ') return 0;
-    if (label > TAI_OFFSET) *t = label - TAI_OFFSET;
-    i = 26;
-  }
-  if (len - i >= 19 && s[i + 4] == '-' && s[i + 7] == '-' && s[i + 10] == ' ' &&
-      s[i + 13] == ':' && s[i + 16] == ':') {
-    unsigned long long f[6];
-    static const size_t at[6] = {0, 5, 8, 11, 14, 17};
-    static const size_t width[6] = {4, 2, 2, 2, 2, 2};
-    struct tm tm;
-    size_t k;
-    time_t when;
-
-    for (k = 0; k < 6; k++)
-      if (scan_dec(s + i + at[k], width[k], &f[k]) != width[k]) return i;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = (int)f[0] - 1900;
-    tm.tm_mon = (int)f[1] - 1;
-    tm.tm_mday = (int)f[2];
-    tm.tm_hour = (int)f[3];
-    tm.tm_min = (int)f[4];
-    tm.tm_sec = (int)f[5];
-    tm.tm_isdst = -1;
-    when = mktime(&tm);
-    if (when != (time_t)-1 && *t == 0) *t = (unsigned long long)when;
-    i += 19;
-    while (i < len && s[i] != ' ') i++; /* fractions of a second */
-  }
-  while (i < len && s[i] == ' ') i++;
-  return i;
+  *t = us / 1000000ULL;
+  return skip;
 }
 
 /* The value of " key=" in s (len bytes) as a number; 1 found, 0 not. */
