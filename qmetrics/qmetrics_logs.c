@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "logstamp.h"
 #include "qlog.h"
 #include "qmetrics.h"
@@ -60,16 +61,6 @@ static unsigned long long id_time(const char *s, size_t len)
     us = us * 36 + v;
   }
   return us;
-}
-
-static size_t id_len(const char *s, size_t len)
-{
-  size_t i = 0;
-
-  while (i < len && i < QUEUE_ID_MAX - 1 &&
-         ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
-    i++;
-  return i;
 }
 
 /* The word after key (e.g. " result=") in s, copied into dest (size),
@@ -175,36 +166,19 @@ static void line_qlisten(const char *name, const char *s, size_t len)
 
 static void line_delivery(const char *s, size_t len, unsigned long long t_us)
 {
-  static const char *const words[3] = {" ok: ", " deferred: ", " failed: "};
   static const char *const results[3] = {"delivered", "deferred", "bounced"};
-  size_t idlen = id_len(s, len);
-  const char *first = NULL;
   const char *pairs[5] = {"class", NULL, "result", NULL, NULL};
+  struct logline_delivery d;
   enum dclass c;
-  size_t i = idlen;
-  int which = -1;
-  int k;
 
-  if (idlen == 0 || i >= len || s[i] != '.') return;
-  for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {}
-  if (starts(s + i, len - i, " local ")) c = C_LOCAL;
-  else if (starts(s + i, len - i, " remote ")) c = C_REMOTE;
-  else return;
-  /* the recipient may hold blanks: the first of the words wins */
-  for (k = 0; k < 3; k++) {
-    const char *p = memmem(s + i, len - i, words[k], strlen(words[k]));
-    if (p != NULL && (first == NULL || p < first)) {
-      first = p;
-      which = k;
-    }
-  }
-  if (which < 0) return;
-  if (c == C_LOCAL && memmem(first, len - (size_t)(first - s), " said: ", 7) != NULL) c = C_LMTP;
+  if (logline_delivery(s, len, &d) != 1) return;
+  c = d.remote ? C_REMOTE : C_LOCAL;
+  if (c == C_LOCAL && memmem(s + d.text, len - d.text, " said: ", 7) != NULL) c = C_LMTP;
   pairs[1] = class_names[c];
-  pairs[3] = results[which];
+  pairs[3] = results[d.status];
   count(F_DELIVERIES, pairs);
-  if (which == 0 && t_us != 0) {
-    unsigned long long arrival = id_time(s, idlen);
+  if (d.status == LOGLINE_OK && t_us != 0) {
+    unsigned long long arrival = id_time(s, d.id_len);
     if (arrival != 0) latency_add(c, t_us > arrival ? t_us - arrival : 0);
   }
 }

@@ -39,6 +39,7 @@
 #include "bflush.h"
 #include "ctl.h"
 #include "line.h"
+#include "logline.h"
 #include "logstamp.h"
 #include "qlog.h"
 #include "queue.h"
@@ -270,28 +271,14 @@ static void line_qsend(const char *s, size_t len)
     return;
   }
   if (starts(s, len, "delivery ")) {
-    static const char *const words[3] = {" ok:", " deferred:", " failed:"};
-    const char *first = NULL;
-    int which = -1;
+    struct logline_delivery d;
+    int which;
     int mailer;
-    int k;
 
-    i = 9 + scan_qid(s + 9, len - 9, &id);
-    if (i == 9 || i >= len || s[i] != '.') return;
-    i++;
-    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    if (starts(s + i, len - i, " local ")) mailer = M_LOCAL;
-    else if (starts(s + i, len - i, " remote ")) mailer = M_ESMTP;
-    else return;
-    /* the status follows the recipient (which might hold blanks) and
-     * comes before the reason: the first of the three words wins */
-    for (k = 0; k < 3; k++) {
-      const char *p = memmem(s + i, len - i, words[k], strlen(words[k]));
-      if (p != NULL && (first == NULL || p < first)) {
-        first = p;
-        which = k;
-      }
-    }
+    if (logline_delivery(s + 9, len - 9, &d) != 1) return;
+    scan_qid(s + 9, d.id_len, &id);
+    mailer = d.remote ? M_ESMTP : M_LOCAL;
+    which = (int)d.status;
     switch (which) {
       case 0:
         stats[mailer].msgs_to++;
