@@ -19,7 +19,7 @@ enum family {
   F_REJECTED,   /* qmta_smtp_rejects_total{listener}: qsmtpd reject */
   F_SESSIONS,   /* qmta_smtp_sessions_total{listener}: qsmtpd session (its end) */
   F_QUEUED,     /* qmta_messages_queued_total{sender}: qsend new, sender null|other */
-  F_DELIVERIES, /* qmta_deliveries_total{class,result} */
+  F_DELIVERIES, /* qmta_deliveries_total{listener,class,result} */
   F_TLS,        /* qmta_tls_total{listener,mode,result} */
   F_AUTH,       /* qmta_auth_total{listener,result} */
   F_REFUSED,    /* qmta_connections_refused_total{listener,reason}: qlisten */
@@ -81,8 +81,6 @@ int state_save(const char *fn);
 /* Reads what is new in every log/NAME/ (archives s6-log made since the
  * last pass, then current) and counts it. Paths relative to the instance. */
 void logs_update(void);
-/* One log line of the log directory name. */
-void logs_line(const char *name, const char *s, size_t len);
 /* 1 if s is a name we take for a log directory or listener: [A-Za-z0-9_.-],
  * not starting with '.', at most NAME_MAX_LEN bytes. */
 int name_ok(const char *s);

@@ -18,6 +18,13 @@
  *   qlisten: deny ...; refuse ... reason=perip|full; evict ...
  *   qsend: new ID ... from <S> ...
  *   qsend: delivery ID.IDX local|remote RCPT ok|deferred|failed: TEXT
+ * A delivery counts for the listener that accepted its message: the
+ * accept line's id= (qsmtpd wrote the queue file itself) gives a queue id
+ * its listener, kept in a table of ORIGINS slots by hash (a collision
+ * forgets the older one, "end ID" frees it; not kept in the state), so
+ * the listeners' logs are read before qsend's in each pass. Messages of
+ * no known listener (injected here, reports, a QINJECT filter, accepted
+ * before qmetrics started with no state) count as listener "none".
  * A local delivery whose TEXT holds " said: " went to an LMTP server
  * (qlspawn_lmtp: "unix:/path said: 250 ..."): class lmtp. The latency of
  * a delivery is its line's time minus the time in its queue id (queue.h:
@@ -39,6 +46,15 @@
 
 #define LOG_LINE_MAX 4096   /* longer than any qlog line (QLOG_MAX) and its timestamp */
 #define ARCHIVES_MAX 1024   /* archives looked at in one directory per pass */
+#define ORIGINS 65536       /* queue ids whose listener is known: a power of 2 */
+#define QSEND_LOG "qsend"   /* the log directory read last */
+
+/* queue id -> the logpos index of its listener's log, direct-mapped */
+struct origin {
+  unsigned long long key; /* FNV-1a of the id, never 0; 0: empty */
+  size_t who;
+};
+static struct origin origins[ORIGINS];
 
 static int starts(const char *s, size_t len, const char *w)
 {
@@ -61,6 +77,63 @@ static unsigned long long id_time(const char *s, size_t len)
     us = us * 36 + v;
   }
   return us;
+}
+
+static unsigned long long id_key(const char *s, size_t len)
+{
+  unsigned long long h = 0xcbf29ce484222325ULL;
+  size_t i;
+
+  for (i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+  return h != 0 ? h : 1;
+}
+
+/* The queue id at s (0-9 A-Z, queue.h): its length, 0 if none */
+static size_t id_span(const char *s, size_t len)
+{
+  size_t i = 0;
+
+  while (i < len && i < QUEUE_ID_MAX - 1 &&
+         ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
+    i++;
+  return i;
+}
+
+/* accept ... size=N id=ID to=...: the id's listener is the log's (the
+ * first " id=" that is followed by an id and " to=": the sender before
+ * it is the client's, so this is a best guess, as is the table) */
+static void origin_put(const struct logpos *lp, const char *s, size_t len)
+{
+  const char *p = s;
+
+  while ((p = memmem(p, len - (size_t)(p - s), " id=", 4)) != NULL) {
+    size_t n;
+
+    p += 4;
+    n = id_span(p, len - (size_t)(p - s));
+    if (n > 0 && starts(p + n, len - (size_t)(p + n - s), " to=")) {
+      unsigned long long key = id_key(p, n);
+      struct origin *o = &origins[key & (ORIGINS - 1)];
+
+      o->key = key;
+      o->who = (size_t)(lp - logpos);
+      return;
+    }
+  }
+}
+
+/* The listener of the message with id s (len): its name, or "none" */
+static const char *origin_get(const char *s, size_t len, int forget)
+{
+  unsigned long long key = id_key(s, len);
+  struct origin *o = &origins[key & (ORIGINS - 1)];
+  const char *name = "none";
+
+  if (o->key == key && o->who < logpos_count) {
+    name = logpos[o->who].name;
+    if (forget) o->key = 0;
+  }
+  return name;
 }
 
 /* The word after key (e.g. " result=") in s, copied into dest (size),
@@ -118,13 +191,14 @@ static void count(enum family f, const char *const *pairs)
   if (labels_fmt(labels, sizeof labels, pairs) == 0) counter_add(f, labels, 1);
 }
 
-static void line_qsmtpd(const char *name, const char *s, size_t len)
+static void line_qsmtpd(const struct logpos *lp, const char *s, size_t len)
 {
   char result[24];
-  const char *pairs[7] = {"listener", name, NULL, NULL, NULL, NULL, NULL};
+  const char *pairs[7] = {"listener", lp->name, NULL, NULL, NULL, NULL, NULL};
 
   if (starts(s, len, "accept ")) {
     count(F_RECEIVED, pairs);
+    origin_put(lp, s, len);
   } else if (starts(s, len, "reject ")) {
     count(F_REJECTED, pairs);
   } else if (starts(s, len, "session ")) {
@@ -167,15 +241,16 @@ static void line_qlisten(const char *name, const char *s, size_t len)
 static void line_delivery(const char *s, size_t len, unsigned long long t_us)
 {
   static const char *const results[3] = {"delivered", "deferred", "bounced"};
-  const char *pairs[5] = {"class", NULL, "result", NULL, NULL};
+  const char *pairs[7] = {"listener", NULL, "class", NULL, "result", NULL, NULL};
   struct logline_delivery d;
   enum dclass c;
 
   if (logline_delivery(s, len, &d) != 1) return;
+  pairs[1] = origin_get(s, d.id_len, 0);
   c = d.remote ? C_REMOTE : C_LOCAL;
   if (c == C_LOCAL && memmem(s + d.text, len - d.text, " said: ", 7) != NULL) c = C_LMTP;
-  pairs[1] = class_names[c];
-  pairs[3] = results[d.status];
+  pairs[3] = class_names[c];
+  pairs[5] = results[d.status];
   count(F_DELIVERIES, pairs);
   if (d.status == LOGLINE_OK && t_us != 0) {
     unsigned long long arrival = id_time(s, d.id_len);
@@ -196,10 +271,12 @@ static void line_qsend(const char *s, size_t len, unsigned long long t_us)
     count(F_QUEUED, pairs);
   } else if (starts(s, len, "delivery ")) {
     line_delivery(s + 9, len - 9, t_us);
+  } else if (starts(s, len, "end ")) {
+    origin_get(s + 4, id_span(s + 4, len - 4), 1);
   }
 }
 
-void logs_line(const char *name, const char *s, size_t len)
+static void logs_line(const struct logpos *lp, const char *s, size_t len)
 {
   unsigned long long t_us = 0;
   size_t skip;
@@ -209,8 +286,8 @@ void logs_line(const char *name, const char *s, size_t len)
   skip = logstamp_scan(s, len, &t_us);
   s += skip;
   len -= skip;
-  if (starts(s, len, "qsmtpd: ")) line_qsmtpd(name, s + 8, len - 8);
-  else if (starts(s, len, "qlisten: ")) line_qlisten(name, s + 9, len - 9);
+  if (starts(s, len, "qsmtpd: ")) line_qsmtpd(lp, s + 8, len - 8);
+  else if (starts(s, len, "qlisten: ")) line_qlisten(lp->name, s + 9, len - 9);
   else if (starts(s, len, "qsend: ")) line_qsend(s + 7, len - 7, t_us);
 }
 
@@ -221,7 +298,7 @@ void logs_line(const char *name, const char *s, size_t len)
  * file's (0 if it cannot be opened). Returns the offset after the last
  * line counted.
  */
-static unsigned long long file_read(const char *name, const char *path, unsigned long long want,
+static unsigned long long file_read(const struct logpos *lp, const char *path, unsigned long long want,
                                     unsigned long long offset, int whole,
                                     unsigned long long *inode)
 {
@@ -265,7 +342,7 @@ static unsigned long long file_read(const char *name, const char *path, unsigned
 
       pos++;
       if (c == '\n') {
-        if (!too_long) logs_line(name, line, line_len);
+        if (!too_long) logs_line(lp, line, line_len);
         line_len = 0;
         too_long = 0;
         done = pos;
@@ -277,7 +354,7 @@ static unsigned long long file_read(const char *name, const char *path, unsigned
     }
   }
   if (whole && pos > done) {
-    if (!too_long) logs_line(name, line, line_len);
+    if (!too_long) logs_line(lp, line, line_len);
     done = pos;
   }
   close(fd);
@@ -336,7 +413,7 @@ static void dir_update(struct logpos *lp)
     strcat(path, "/");
     strcat(path, names[i]);
     /* the one that was "current": its rest */
-    file_read(lp->name, path, lp->inode, lp->offset, 1, &inode);
+    file_read(lp, path, lp->inode, lp->offset, 1, &inode);
     if (inode != 0 && inode == lp->inode) {
       lp->inode = 0;
       lp->offset = 0;
@@ -347,16 +424,18 @@ static void dir_update(struct logpos *lp)
 
   strcpy(path, dir);
   strcat(path, "/current");
-  offset = file_read(lp->name, path, lp->inode, lp->offset, 0, &inode);
+  offset = file_read(lp, path, lp->inode, lp->offset, 0, &inode);
   if (inode == 0) return;
   lp->inode = inode;
   lp->offset = offset;
 }
 
+/* The listeners' logs first, then qsend's (see origin_put) */
 void logs_update(void)
 {
   DIR *d = opendir("log");
   struct dirent *de;
+  struct logpos *qsend = NULL;
 
   if (d == NULL) {
     qwarn_sys("unable to open log");
@@ -367,7 +446,10 @@ void logs_update(void)
 
     if (!name_ok(de->d_name)) continue;
     lp = logpos_get(de->d_name);
-    if (lp != NULL) dir_update(lp);
+    if (lp == NULL) continue;
+    if (!strcmp(de->d_name, QSEND_LOG)) qsend = lp;
+    else dir_update(lp);
   }
   closedir(d);
+  if (qsend != NULL) dir_update(qsend);
 }

@@ -33,7 +33,8 @@ const struct family_desc families[F_COUNT] = {
   {"qmta_smtp_sessions_total", "SMTP sessions ended, by listener."},
   {"qmta_messages_queued_total", "Messages taken into the queue by qsend (sender null: bounces)."},
   {"qmta_deliveries_total",
-   "Delivery attempts by destination class and result (delivered, deferred, bounced)."},
+   "Delivery attempts by the listener that took the message in (none: injected here), "
+   "destination class and result (delivered, deferred, bounced)."},
   {"qmta_tls_total", "TLS handshakes of the listeners by mode (starttls, implicit) and result."},
   {"qmta_auth_total", "SMTP AUTH attempts by listener and result (ok, bad, temp)."},
   {"qmta_connections_refused_total",
