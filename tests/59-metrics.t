@@ -338,6 +338,13 @@ def main():
                                   state="deferred") == 1.0, 0.5),
        "GET /metrics: the queue through bin/qstat, as the metrics account")
 
+    if os.geteuid() == 0:
+        import pwd
+        with open("/proc/%d/status" % svc_pid("metrics")) as f:
+            uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        want_uid = str(pwd.getpwnam("qmta-metrics").pw_uid)
+        ok(uids == [want_uid] * 4, "the service runs as qmta-metrics, not root", uids)
+
     # 4. the listeners' connections
     clients = [Client(SMTP), Client(SMTP)]
 
