@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dnsmasq-base python3 perl
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
-llvm-14 python3-spf python3-dnslib python3-yaml"
+llvm-14 python3-spf python3-dnslib python3-yaml
+nsd ldnsutils unbound"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -29,6 +30,10 @@ probe() {
   # tests/28-lmtp: Dovecot's LMTP service and its Sieve plugin
   [ -x /usr/lib/dovecot/lmtp ] || bad="$bad dovecot-lmtp(dovecot-lmtpd)"
   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
+  # tests/47-dane.t: the DNSSEC lab (nsd serving a zone signed by ldns, unbound validating)
+  for c in nsd ldns-keygen ldns-signzone unbound unbound-checkconf; do
+    command -v $c >/dev/null 2>&1 || [ -x /usr/sbin/$c ] || bad="$bad $c(nsd,ldnsutils,unbound)"
+  done
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
   # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
   p=$(mktemp -d) || exit 111
