@@ -31,11 +31,11 @@ static void set_status(char *status, size_t size, const char *s)
 }
 
 static void exec_helper(int netfd, int pairfd, const char *host, int verify, const char *cafile,
-                        unsigned long timeout)
+                        const char *tlsa, size_t tlsa_count, unsigned long timeout)
 {
   char timetext[FMT_ULONG];
   char path[QR_PATH_MAX + sizeof TLS_HELPER + 2];
-  const char *argv[10];
+  const char *argv[10 + 2 * QR_TLSA_MAX];
   size_t argc = 0;
   int null;
   int flags;
@@ -63,6 +63,11 @@ static void exec_helper(int netfd, int pairfd, const char *host, int verify, con
     argv[argc++] = "-C";
     argv[argc++] = cafile;
   }
+  for (size_t i = 0; i < tlsa_count && i < QR_TLSA_MAX; ++i) {
+    argv[argc++] = "-T";
+    argv[argc++] = tlsa;
+    tlsa += strlen(tlsa) + 1;
+  }
   argv[argc++] = "-t";
   argv[argc++] = timetext;
   argv[argc] = NULL;
@@ -81,7 +86,7 @@ static void exec_helper(int netfd, int pairfd, const char *host, int verify, con
 }
 
 int tls_start(int netfd, const char *host, int verify, const char *cafile,
-              unsigned long timeout, char *status, size_t statussize, pid_t *pid)
+              const char *tlsa, size_t tlsa_count, unsigned long timeout, char *status, size_t statussize, pid_t *pid)
 {
   int pair[2];
   char line[TLS_STATUS_MAX];
@@ -103,7 +108,7 @@ int tls_start(int netfd, const char *host, int verify, const char *cafile,
     close(netfd);
     return -1;
   }
-  if (*pid == 0) exec_helper(netfd, pair[1], host, verify, cafile, timeout);
+  if (*pid == 0) exec_helper(netfd, pair[1], host, verify, cafile, tlsa, tlsa_count, timeout);
   close(pair[1]);
   close(netfd);
 
