@@ -1,7 +1,8 @@
 # qremote: the SMTP client; qsend_dsn.o: delivery status notifications
 # (linked into qsend by qsend/build.mk); their unit tests.
 QREMOTE_OBJ = qremote/qremote.o qremote/qremote_smtp.o qremote/qremote_reply.o \
-  qremote/qremote_route.o qremote/qremote_policy.o qremote/qremote_dns.o qremote/qremote_net.o qremote/qremote_tls.o
+  qremote/qremote_route.o qremote/qremote_policy.o qremote/qremote_dns.o qremote/qremote_net.o qremote/qremote_tls.o \
+  qremote/qremote_sts.o qtls/qtls_sts.o
 PROGS += qremote/qremote
 MANS += qremote/qremote.8
 UNITTESTS += tests/unit/u_dsn tests/unit/u_dsn_parse tests/unit/u_qremote_route \

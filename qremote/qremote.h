@@ -11,6 +11,8 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "../qtls/qtls_sts.h"
+
 #define QR_PORT 25
 #define QR_HOST_MAX 255      /* RFC 1035 2.3.4: a name of at most 255 bytes */
 #define QR_PATH_MAX 255      /* a file named in a route */
@@ -94,6 +96,16 @@ int qdns_tlsa_answer(stralloc *out, size_t *count, const struct dnsq_answer *a);
 void qdns_init(void);
 /* A random number below n (n > 0). */
 unsigned int qdns_random(unsigned int n);
+
+/* qremote_sts.c: MTA-STS (RFC 8461), the policy cache in sts/ (see there). */
+struct sts_cache {
+  char id[33];
+  unsigned long expires;
+  struct sts_policy policy;
+};
+/* The policy of domain into c: 1 one applies, 0 none. Runs qmtasts only
+ * when the _mta-sts TXT id changed or the cached policy expired. */
+int sts_lookup(const char *domain, struct sts_cache *c);
 
 /* qremote_net.c */
 #define IP_FMT_MAX 48

@@ -86,7 +86,9 @@ static struct {
   stralloc tlsa;            /* PLAN_DANE: the records (qdns_tlsa) */
   size_t tlsa_count;
 } plan;
-static char policy_text[POLICY_TEXT_MAX] = "-"; /* the log's "tls=": policy and outcome */
+static char policy_text[POLICY_TEXT_MAX] = "-";
+static struct sts_cache sts;  /* the destination's MTA-STS policy ... */
+static int sts_on;            /* ... if it has one (deliver_fresh) */ /* the log's "tls=": policy and outcome */
 
 static int plan_required(void)
 {
@@ -104,7 +106,7 @@ static void policy_set(const char *a, const char *b, const char *c)
     if (parts[k] == NULL) continue;
     if (n > 0 && n + 1 < sizeof policy_text) policy_text[n++] = ' ';
     for (const char *p = parts[k]; *p != '\0' && n + 1 < sizeof policy_text; ++p)
-      policy_text[n++] = ((unsigned char)*p <= 0x20 || *p == 0x7f) ? '?' : *p;
+      policy_text[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
   }
   policy_text[n] = '\0';
 }
@@ -542,10 +544,15 @@ static int session_open(const struct route *r, const char *sni, const struct smt
     if (s != SESS_OK) return s;
   }
   if (required && !conn_tls) {
-    fail_local(plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE ? "4.7.5" : "4.7.10",
-               "TLS is required but the server does not offer STARTTLS (tls policy",
-               plan.label);
-    if (!stralloc_append(&failtext, ")")) failtext.len = 0;
+    char what[100];
+    size_t n = 0;
+
+    n += fmt_str(what + n, "TLS is required but the server does not offer STARTTLS (tls policy ");
+    n += fmt_strn(what + n, plan.label, sizeof what - n - 2);
+    what[n++] = ')';
+    what[n] = '\0';
+    fail_local(plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE ? "4.7.5" : "4.7.10", what,
+               NULL);
     policy_set(plan.label, "no STARTTLS", NULL);
     return SESS_NEXT;
   }
@@ -1035,7 +1042,8 @@ static int plan_make(const struct host *h, const struct route *r, const char *do
 
       if (qdns_tlsa(&plan.tlsa, &plan.tlsa_count, h->name, port, &secure, &present) ==
           QDNS_TEMP) {
-        fail_local("4.7.5", "TLSA lookup failed (tls policy dane)", strerror(errno));
+        fail_local("4.7.5", "TLSA lookup failed (tls policy dane)",
+                   errno == EAGAIN ? "SERVFAIL (bogus DNSSEC, or no answer)" : strerror(errno));
         policy_set(plan.label, "TLSA lookup failed", NULL);
         return -1;
       }
@@ -1054,6 +1062,23 @@ static int plan_make(const struct host *h, const struct route *r, const char *do
       policy_set(plan.label, "no TLSA", NULL);
       return -1;
     }
+  }
+  /* RFC 8461 4.2: enforce delivers only to listed MX hosts, over TLS
+   * with a valid certificate for the MX name; DANE won above */
+  if (sts_on && sts.policy.mode == STS_ENFORCE) {
+    plan.label = "sts enforce";
+    if (!sts_mx_match(&sts.policy, h->name)) {
+      fail_local("4.7.5", "MX host not in the MTA-STS policy (tls policy sts enforce)", NULL);
+      policy_set(plan.label, "MX not listed", NULL);
+      return -1;
+    }
+    plan.mode = PLAN_STS_ENFORCE;
+    return 0;
+  }
+  if (sts_on && sts.policy.mode == STS_TESTING) {
+    plan.label = "sts testing";
+    plan.mode = PLAN_STS_TESTING;
+    return 0;
   }
   plan.label = "may";
   plan.mode = PLAN_MAY;
@@ -1149,6 +1174,8 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
   stralloc text = {0};
   int mx_secure = 1; /* a route or a literal names its host itself */
 
+  sts_on = 0;
+
   memcpy(host_name, "-", 2);
   memcpy(ip_text, "-", 2);
   memcpy(tls_text, "no", 3);
@@ -1180,6 +1207,7 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
     struct mx *mx;
     size_t count;
     int rc = qdns_mx(domain, &mx, &count, &mx_secure);
+    int level = r->tls;
     unsigned int me_pref = 0;
     int me_found = 0;
     size_t usable = 0;
@@ -1230,6 +1258,12 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
       }
     }
     free(mx);
+
+    /* MTA-STS where the policy could still decide (may, dane) */
+    if (!r->tls_set &&
+        tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
+        (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
+      sts_on = sts_lookup(domain, &sts);
 
     /* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used */
     for (size_t i = 0; i < n; ++i) {

@@ -448,6 +448,10 @@ fi
 
 mkd "$DIR/auth" 700 "$Q_SMTPD:$Q_SMTPD"
 
+# ---- sts/: qremote's cache of MTA-STS policies ------------------------------
+
+mkd "$DIR/sts" 700 "$Q_REMOTE:$Q_REMOTE"
+
 # ---- tls/ ------------------------------------------------------------------
 
 mkd "$DIR/tls" 750 "root:$Q_TLS"
