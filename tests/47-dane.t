@@ -10,7 +10,7 @@
 # dane-only refuses the insecure zone. openssl s_client -dane_tlsa_rrdata
 # cross-checks the lab.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 22
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (MX sinks on port 25)"; exit 0; }
 PATH=$PATH:/usr/sbin
@@ -240,4 +240,6 @@ ok "nothing went out" not_in_sink unsigned g@unsigned.test
 
 # 7. qstat shows the reason of a TLS policy deferral
 ok "qstat shows the DANE deferral" sh -c "qstat '$QHOME' 2>&1 | grep -q '4.7.5 .*DANE verification failed'"
+ok "qstats counts the TLS policy deferrals" \
+  sh -c "qstats '$QHOME' | grep -q '^deferred by the outbound TLS policy .*: [1-9]'"
 inst_stop
