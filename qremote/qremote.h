@@ -132,8 +132,13 @@ int net_wait(int fd, short events, unsigned long timeout);
 int tls_start(int netfd, const char *host, int verify, const char *cafile,
               const char *tlsa, size_t tlsa_count,
               unsigned long timeout, char *status, size_t statussize, pid_t *pid);
-/* Where qtls-client is: set by main from argv[0] (NULL: search PATH). */
+/* Where qtls-client and qmtasts are: set by main from argv[0] (NULL:
+ * search PATH). */
 extern const char *tls_helper_dir;
+/* In a child: execs the helper argv[0] from tls_helper_dir, else from
+ * PATH; _exit(111) if neither works. */
+#define QR_HELPER_NAME_MAX 32
+void helper_exec(const char *const *argv) __attribute__((noreturn));
 
 /* qremote_reply.c: what the server says. */
 #define SMTP_TEXT_MAX 1000   /* spawnproto.h SPAWN_TEXT_MAX */

@@ -86,9 +86,9 @@ static struct {
   stralloc tlsa;            /* PLAN_DANE: the records (qdns_tlsa) */
   size_t tlsa_count;
 } plan;
-static char policy_text[POLICY_TEXT_MAX] = "-";
+static char policy_text[POLICY_TEXT_MAX] = "-"; /* the log's "tls=": policy and outcome */
 static struct sts_cache sts;  /* the destination's MTA-STS policy ... */
-static int sts_on;            /* ... if it has one (deliver_fresh) */ /* the log's "tls=": policy and outcome */
+static int sts_on;            /* ... if it has one (deliver_fresh) */
 
 static int plan_required(void)
 {

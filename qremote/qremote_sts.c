@@ -201,7 +201,6 @@ static int fetch(const char *domain, stralloc *out, const char **why)
 {
   char host[QR_HOST_MAX + 16];
   char addr[IP_FMT_MAX + 16];
-  char path[QR_PATH_MAX + sizeof STS_HELPER + 2];
   char timetext[FMT_ULONG];
   stralloc ips = {0};
   int secure;
@@ -246,17 +245,7 @@ static int fetch(const char *domain, stralloc *out, const char **why)
     const char *argv[] = {STS_HELPER, "-t", timetext, "-a", addr, domain, NULL};
 
     if (dup2(pipefd[1], 1) == -1) _exit(111);
-    signal(SIGPIPE, SIG_DFL);
-    if (tls_helper_dir != NULL && strlen(tls_helper_dir) <= QR_PATH_MAX) {
-      size_t l = strlen(tls_helper_dir);
-
-      memcpy(path, tls_helper_dir, l);
-      path[l] = '/';
-      memcpy(path + l + 1, STS_HELPER, sizeof STS_HELPER);
-      execv(path, (char *const *)argv);
-    }
-    execvp(STS_HELPER, (char *const *)argv);
-    _exit(111);
+    helper_exec(argv);
   }
   close(pipefd[1]);
   for (;;) {

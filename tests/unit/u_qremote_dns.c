@@ -79,7 +79,8 @@ int main(void)
   ADD(DNSQ_T_TLSA, 0, "\3\2\1\x01");          /* selector 2: unknown */
   ADD(DNSQ_T_TLSA, 0, "\3\1\1");              /* no data */
   ok(qdns_tlsa_answer(&out, &count, &ans) == QDNS_OK && count == 2, "two usable TLSA records");
-  ok(out.len == sizeof "3 1 1 abcd\0002 0 2 01" && memcmp(out.s, "3 1 1 abcd\0002 0 2 01", out.len) == 0,
+  ok(out.len == sizeof "3 1 1 abcd\0002 0 2 01" &&
+         memcmp(out.s, "3 1 1 abcd\0002 0 2 01", out.len) == 0,
      "as qtls-client -T wants them");
   ok(qdns_random(1) == 0, "random below 1");
   {
