@@ -107,6 +107,11 @@ struct sts_cache {
  * when the _mta-sts TXT id changed or the cached policy expired. */
 int sts_lookup(const char *domain, struct sts_cache *c);
 
+/* qremote_rpt.c: TLS-RPT counts (RFC 8460) in sts/rpt/DAY/DOMAIN: a
+ * session under a policy of type ("tlsa", "sts") to mx, result NULL for
+ * success or an RFC 8460 result type. Never fails the delivery. */
+void rpt_count(const char *domain, const char *type, const char *result, const char *mx);
+
 /* qremote_net.c */
 #define IP_FMT_MAX 48
 int net_ismapped(const char ip[16]);

@@ -89,6 +89,20 @@ static struct {
 static char policy_text[POLICY_TEXT_MAX] = "-"; /* the log's "tls=": policy and outcome */
 static struct sts_cache sts;  /* the destination's MTA-STS policy ... */
 static int sts_on;            /* ... if it has one (deliver_fresh) */
+static const char *rpt_domain = ""; /* the policy domain TLS-RPT counts for */
+
+/* The TLS-RPT policy type of the plan: "tlsa", "sts", or NULL (none). */
+static const char *rpt_type(void)
+{
+  if (plan.mode == PLAN_DANE) return "tlsa";
+  if (plan.mode == PLAN_STS_ENFORCE || plan.mode == PLAN_STS_TESTING) return "sts";
+  return NULL;
+}
+
+static void rpt(const char *result)
+{
+  if (rpt_type() != NULL) rpt_count(rpt_domain, rpt_type(), result, host_name);
+}
 
 static int plan_required(void)
 {
@@ -370,6 +384,7 @@ static int starttls(const struct route *r, const char *sni, const struct smtp_co
     else
       fail_local("4.7.0", "TLS failed", status);
     policy_set(plan.label, "failed", NULL);
+    rpt("validation-failure");
     qlog("TLS with ", host_label(), " failed: ", status);
     return required ? SESS_NEXT : SESS_NOTLS;
   }
@@ -399,6 +414,7 @@ static int starttls(const struct route *r, const char *sni, const struct smtp_co
     if (plan.mode == PLAN_DANE) policy_set(how, "verified", proto);
     else policy_set(plan.label, proto, how);
   }
+  rpt(NULL);
   if (hello(c) != SESS_OK) return SESS_NEXT; /* RFC 3207 4.2: EHLO again */
   return SESS_OK;
 }
@@ -544,16 +560,18 @@ static int session_open(const struct route *r, const char *sni, const struct smt
     if (s != SESS_OK) return s;
   }
   if (required && !conn_tls) {
-    char what[100];
-    size_t n = 0;
+    static const char head[] = "TLS is required but the server does not offer STARTTLS (tls policy ";
+    char what[sizeof head + 32];
+    size_t len = strlen(plan.label);
 
-    n += fmt_str(what + n, "TLS is required but the server does not offer STARTTLS (tls policy ");
-    n += fmt_strn(what + n, plan.label, sizeof what - n - 2);
-    what[n++] = ')';
-    what[n] = '\0';
+    if (len > 30) len = 30;
+    memcpy(what, head, sizeof head - 1);
+    memcpy(what + sizeof head - 1, plan.label, len);
+    memcpy(what + sizeof head - 1 + len, ")", 2);
     fail_local(plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE ? "4.7.5" : "4.7.10", what,
                NULL);
     policy_set(plan.label, "no STARTTLS", NULL);
+    rpt("starttls-not-supported");
     return SESS_NEXT;
   }
   if (r->authfile[0] != '\0') return auth(r);
@@ -1045,6 +1063,7 @@ static int plan_make(const struct host *h, const struct route *r, const char *do
         fail_local("4.7.5", "TLSA lookup failed (tls policy dane)",
                    errno == EAGAIN ? "SERVFAIL (bogus DNSSEC, or no answer)" : strerror(errno));
         policy_set(plan.label, "TLSA lookup failed", NULL);
+        rpt_count(domain, "tlsa", "dnssec-invalid", h->name);
         return -1;
       }
       if (secure && plan.tlsa_count > 0) {
@@ -1070,6 +1089,7 @@ static int plan_make(const struct host *h, const struct route *r, const char *do
     if (!sts_mx_match(&sts.policy, h->name)) {
       fail_local("4.7.5", "MX host not in the MTA-STS policy (tls policy sts enforce)", NULL);
       policy_set(plan.label, "MX not listed", NULL);
+      rpt_count(domain, "sts", "validation-failure", h->name);
       return -1;
     }
     plan.mode = PLAN_STS_ENFORCE;
@@ -1175,6 +1195,7 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
   int mx_secure = 1; /* a route or a literal names its host itself */
 
   sts_on = 0;
+  rpt_domain = domain;
 
   memcpy(host_name, "-", 2);
   memcpy(ip_text, "-", 2);

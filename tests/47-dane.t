@@ -10,7 +10,7 @@
 # dane-only refuses the insecure zone. openssl s_client -dane_tlsa_rrdata
 # cross-checks the lab.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 23
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (MX sinks on port 25)"; exit 0; }
 PATH=$PATH:/usr/sbin
@@ -240,6 +240,12 @@ ok "nothing went out" not_in_sink unsigned g@unsigned.test
 
 # 7. qstat shows the reason of a TLS policy deferral
 ok "qstat shows the DANE deferral" sh -c "qstat '$QHOME' 2>&1 | grep -q '4.7.5 .*DANE verification failed'"
+# 8. the TLS-RPT counts (qtlsrpt(8) reads them)
+ok "TLS-RPT counts: a DANE success, a validation failure, STARTTLS missing, DNSSEC bogus" \
+  sh -c "cat '$QHOME'/sts/rpt/*/ee.test | grep -qx 'S tlsa mx.ee.test' &&
+    cat '$QHOME'/sts/rpt/*/mismatch.test | grep -qx 'F tlsa validation-failure mx.mismatch.test' &&
+    cat '$QHOME'/sts/rpt/*/strip.test | grep -qx 'F tlsa starttls-not-supported mx.strip.test' &&
+    cat '$QHOME'/sts/rpt/*/bogus.test | grep -qx 'F tlsa dnssec-invalid mx.bogus.test'"
 ok "qstats counts the TLS policy deferrals" \
   sh -c "qstats '$QHOME' | grep -q '^deferred by the outbound TLS policy .*: [1-9]'"
 inst_stop

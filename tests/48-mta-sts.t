@@ -8,7 +8,7 @@
 # testing delivers; the policy is fetched once and then taken from the
 # cache in sts/, also after a restart with the policy server gone.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 18
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (sinks on port 25, HTTPS on 443)"; exit 0; }
 command -v dnsmasq >/dev/null || { echo "1..0 # SKIP dnsmasq not installed"; exit 0; }
@@ -90,6 +90,7 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --user=root --pid-
   --mx-host=wrong.test,mx.wrong.test,10 --host-record=mx.wrong.test,$NET.3 \
   --mx-host=notlisted.test,mx.notlisted.test,10 --host-record=mx.notlisted.test,$NET.2 \
   --mx-host=testing.test,mx.testing.test,10 --host-record=mx.testing.test,$NET.3 \
+  --txt-record="_smtp._tls.enf.test,v=TLSRPTv1; rua=mailto:tls-reports@test.example" \
   "$@" >"$T_TMP/dnsmasq.out" 2>&1 &
 PIDS="$PIDS $!"
 
@@ -149,6 +150,17 @@ ok "logged as sts testing, unverified" \
 send e@enf.test
 ok "a second message: delivered" wait_for 30 in_sink good e@enf.test
 is "$(fetches enf.test)" 1 "the policy was fetched once"
+
+# 6. the TLS-RPT counts (per session: e@ went over a@'s connection), a report
+ok "TLS-RPT counts: successes with the rua, failures with their result type" \
+  sh -c "cat '$QHOME'/sts/rpt/*/enf.test | grep -qx 'R mailto:tls-reports@test.example' &&
+    cat '$QHOME'/sts/rpt/*/enf.test | grep -qx 'S sts mx.enf.test' &&
+    cat '$QHOME'/sts/rpt/*/wrong.test | grep -qx 'F sts validation-failure mx.wrong.test' &&
+    cat '$QHOME'/sts/rpt/*/notlisted.test | grep -qx 'F sts validation-failure mx.notlisted.test' &&
+    cat '$QHOME'/sts/rpt/*/testing.test | grep -qx 'S sts mx.testing.test'"
+day=$(basename "$(dirname "$(ls "$QHOME"/sts/rpt/*/enf.test | head -n 1)")")
+ok "qtlsrpt -n writes the day's reports" sh -c "qtlsrpt -n -d '$day' '$QHOME' &&
+  gzip -dc '$QHOME/sts/rpt/$day/enf.test.json.gz' | grep -q '\"total-successful-session-count\": 1'"
 
 # 6. after a restart, with the policy server gone: the cache still enforces
 inst_stop
