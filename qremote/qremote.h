@@ -92,6 +92,9 @@ int qdns_tlsa(stralloc *out, size_t *count, const char *host, unsigned long port
 int qdns_mx_answer(const struct dnsq_answer *a, struct mx **list, size_t *count);
 int qdns_ip_answer(stralloc *out, const struct dnsq_answer *a, unsigned int type);
 int qdns_tlsa_answer(stralloc *out, size_t *count, const struct dnsq_answer *a);
+/* dnsq_query of the TXT records of prefix + domain ("_mta-sts." and
+ * "_smtp._tls." names): its result (DNSQ_*; below 0 nothing to free). */
+int qdns_txt(const char *prefix, const char *domain, struct dnsq_answer *ans);
 /* Seeds the shuffle; takes the resolver from $DNSCACHEIP if set. */
 void qdns_init(void);
 /* A random number below n (n > 0). */

@@ -226,6 +226,19 @@ int qdns_ip(stralloc *out, const char *host, int *secure)
   return QDNS_OK;
 }
 
+int qdns_txt(const char *prefix, const char *domain, struct dnsq_answer *ans)
+{
+  char name[QR_HOST_MAX + 32];
+  size_t plen = strlen(prefix);
+  size_t dlen = strlen(domain);
+
+  memset(ans, 0, sizeof *ans);
+  if (plen > 31 || dlen > QR_HOST_MAX) return DNSQ_BADNAME;
+  memcpy(name, prefix, plen);
+  memcpy(name + plen, domain, dlen + 1);
+  return dnsq_query(name, DNSQ_T_TXT, ans);
+}
+
 int qdns_tlsa_answer(stralloc *out, size_t *count, const struct dnsq_answer *a)
 {
   static const char hex[] = "0123456789abcdef";

@@ -53,15 +53,10 @@ static size_t fmt_day(char *buf)
 /* The rua of _smtp._tls.domain (RFC 8460 3: "v=TLSRPTv1; rua=..."), or 0. */
 static size_t rua_get(const char *domain, char *out)
 {
-  char name[QR_HOST_MAX + 16];
   struct dnsq_answer ans;
-  size_t dlen = strlen(domain);
   size_t n = 0;
 
-  if (dlen > QR_HOST_MAX) return 0;
-  memcpy(name, "_smtp._tls.", 11);
-  memcpy(name + 11, domain, dlen + 1);
-  if (dnsq_query(name, DNSQ_T_TXT, &ans) < 0) return 0;
+  if (qdns_txt("_smtp._tls.", domain, &ans) < 0) return 0;
   for (size_t i = 0; i < ans.count && n == 0; ++i) {
     const char *t = ans.rr[i].data;
     size_t len = ans.rr[i].len;

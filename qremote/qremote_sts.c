@@ -159,15 +159,10 @@ static void cache_write(const char *path, const char *id, unsigned long expires,
  * 0 none (or not exactly one STSv1 record), -1 lookup failed. */
 static int txt_id(const char *domain, char *id)
 {
-  char name[QR_HOST_MAX + 16];
   struct dnsq_answer ans;
-  size_t dlen = strlen(domain);
   int found = 0;
 
-  if (dlen > QR_HOST_MAX) return 0;
-  memcpy(name, "_mta-sts.", 9);
-  memcpy(name + 9, domain, dlen + 1);
-  if (dnsq_query(name, DNSQ_T_TXT, &ans) < 0) return -1;
+  if (qdns_txt("_mta-sts.", domain, &ans) < 0) return -1;
   for (size_t i = 0; i < ans.count; ++i) {
     const char *t = ans.rr[i].data;
     size_t len = ans.rr[i].len;
