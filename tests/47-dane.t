@@ -4,13 +4,14 @@
 # unsigned.test.; unbound validates with the lab's key as trust anchor; the
 # instance's control/resolvers names unbound and control/tlspolicy says
 # "* dane". MX hosts are recording sinks on port 25 of their own addresses.
-# Cases: a DANE-EE match delivers; a TLSA mismatch, a server without
+# Cases: a DANE-EE match delivers, a DANE-TA match too (its name checked);
+# a TLSA mismatch, a DANE-TA chain for another name, a server without
 # STARTTLS (under dane and under encrypt) and a tampered (bogus) TLSA record
 # defer and send nothing; an insecure zone falls back to opportunistic TLS;
 # dane-only refuses the insecure zone. openssl s_client -dane_tlsa_rrdata
 # cross-checks the lab.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 27
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (MX sinks on port 25)"; exit 0; }
 PATH=$PATH:/usr/sbin
@@ -36,13 +37,26 @@ mkdir -p "$Z"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout mx.key -out mx.pem -days 2 \
     -subj /CN=mx.dane.test >/dev/null 2>&1 &&
   openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 \
-    -subj /CN=other >/dev/null 2>&1
+    -subj /CN=other >/dev/null 2>&1 &&
+  # DANE-TA: a CA of the lab, and two servers' chains from it (one for
+  # its MX name, one for another name)
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+    -subj /CN=lab-ca >/dev/null 2>&1 &&
+  for n in mx.ta.test mx.taname.test.wrong; do
+    openssl req -newkey rsa:2048 -nodes -keyout "$n.key" -out "$n.csr" -subj "/CN=$n" \
+      >/dev/null 2>&1 &&
+    printf 'subjectAltName=DNS:%s\n' "$n" >"$n.ext" &&
+    openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$n.leaf" \
+      -days 2 -extfile "$n.ext" >/dev/null 2>&1 &&
+    cat "$n.leaf" ca.pem >"$n.pem" || exit 1
+  done
 ) || bail "openssl failed"
 spki() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
   openssl dgst -sha256 -hex | sed 's/.*= *//'; }
 HASH=$(spki "$T_TMP/mx.pem")
 OTHER=$(spki "$T_TMP/other.pem")
-[ ${#HASH} = 64 ] && [ ${#OTHER} = 64 ] || bail "no SPKI hash"
+CAHASH=$(openssl x509 -in "$T_TMP/ca.pem" -outform DER | openssl dgst -sha256 -hex | sed 's/.*= *//')
+[ ${#HASH} = 64 ] && [ ${#OTHER} = 64 ] && [ ${#CAHASH} = 64 ] || bail "no SPKI hash"
 
 # ---- the zones ----
 cat >"$Z/test.zone" <<EOF
@@ -64,6 +78,12 @@ _25._tcp.mx.strip IN TLSA 3 1 1 $HASH
 bogus IN MX 10 mx.bogus.test.
 mx.bogus IN A $NET.5
 _25._tcp.mx.bogus IN TLSA 3 1 1 $HASH
+ta IN MX 10 mx.ta.test.
+mx.ta IN A $NET.7
+_25._tcp.mx.ta IN TLSA 2 0 1 $CAHASH
+taname IN MX 10 mx.taname.test.
+mx.taname IN A $NET.8
+_25._tcp.mx.taname IN TLSA 2 0 1 $CAHASH
 unsigned IN NS ns.test.
 EOF
 cat >"$Z/unsigned.zone" <<EOF
@@ -171,7 +191,9 @@ sink mismatch "$NET.3:25" --tls "$T_TMP/mx.pem,$T_TMP/mx.key"
 sink strip "$NET.4:25"
 sink bogus "$NET.5:25" --tls "$T_TMP/mx.pem,$T_TMP/mx.key"
 sink unsigned "$NET.6:25" --tls "$T_TMP/mx.pem,$T_TMP/mx.key"
-for s in ee mismatch strip bogus unsigned; do
+sink ta "$NET.7:25" --tls "$T_TMP/mx.ta.test.pem,$T_TMP/mx.ta.test.key"
+sink taname "$NET.8:25" --tls "$T_TMP/mx.taname.test.wrong.pem,$T_TMP/mx.taname.test.wrong.key"
+for s in ee mismatch strip bogus unsigned ta taname; do
   wait_for 20 test -e "$T_TMP/$s/ready" || bail "sink $s did not start"
 done
 
@@ -238,8 +260,18 @@ ok "dane-only, insecure zone: deferred with 4.7.5" \
   wait_for 30 grep -q "g@unsigned.test deferred: 4.7.5 .*no DNSSEC-valid TLSA records" "$L"
 ok "nothing went out" not_in_sink unsigned g@unsigned.test
 
-# 7. qstat shows the reason of a TLS policy deferral
+# 9. qstat shows the reason of a TLS policy deferral
 ok "qstat shows the DANE deferral" sh -c "qstat '$QHOME' 2>&1 | grep -q '4.7.5 .*DANE verification failed'"
+# 7. DANE-TA: the chain's CA matches, and the name is checked (RFC 7672 3.2)
+send h@ta.test
+ok "DANE-TA match: delivered" wait_for 30 in_sink ta h@ta.test
+ok "the log says tls=dane-ta verified" \
+  wait_for 10 grep -q "rcpt h@ta.test .*; tls=dane-ta verified TLSv1" "$L"
+send i@taname.test
+ok "DANE-TA, certificate for another name: deferred with 4.7.5" \
+  wait_for 30 grep -q "i@taname.test deferred: 4.7.5 .*DANE verification failed" "$L"
+ok "nothing went out" not_in_sink taname i@taname.test
+
 # 8. the TLS-RPT counts (qtlsrpt(8) reads them)
 ok "TLS-RPT counts: a DANE success, a validation failure, STARTTLS missing, DNSSEC bogus" \
   sh -c "cat '$QHOME'/sts/rpt/*/ee.test | grep -qx 'S tlsa mx.ee.test' &&
