@@ -78,6 +78,21 @@ static size_t rua_get(const char *domain, char *out)
   return n;
 }
 
+/* 1 if s is a host name of letters, digits, '-', '.' and '_' that does
+ * not start with '.': safe as a file name and as one word of a line */
+static int plain_name(const char *s)
+{
+  if (s[0] == '.' || s[0] == '\0') return 0;
+  for (; *s != '\0'; ++s) {
+    char c = *s;
+
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '.' || c == '_'))
+      return 0;
+  }
+  return 1;
+}
+
 void rpt_count(const char *domain, const char *type, const char *result, const char *mx)
 {
   char path[sizeof RPT_DIR + 16 + QR_HOST_MAX];
@@ -88,9 +103,8 @@ void rpt_count(const char *domain, const char *type, const char *result, const c
   size_t n = 0;
   int fd;
 
-  if (dlen == 0 || dlen > QR_HOST_MAX || strlen(mx) > QR_HOST_MAX || strchr(domain, '/') != NULL ||
-      domain[0] == '.')
-    return;
+  if (dlen > QR_HOST_MAX || strlen(mx) > QR_HOST_MAX || !plain_name(domain)) return;
+  if (!plain_name(mx)) mx = "-";
   mkdir("sts", 0700);
   mkdir(RPT_DIR, 0700);
   p += fmt_str(path + p, RPT_DIR "/");
@@ -122,7 +136,7 @@ void rpt_count(const char *domain, const char *type, const char *result, const c
     n += fmt_str(line + n, result);
     line[n++] = ' ';
   }
-  n += fmt_str(line + n, mx[0] != '\0' ? mx : "-");
+  n += fmt_str(line + n, mx);
   line[n++] = '\n';
   fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd == -1) goto fail;
