@@ -289,7 +289,7 @@ static void line_qsend(const char *s, size_t len)
       case 1:
         stats[mailer].deferred++;
         /* qremote's reasons name the outbound TLS policy that refused a host */
-        if (memmem(first, len - (size_t)(first - s), "(tls policy ", 12) != NULL) tls_deferred++;
+        if (memmem(s + 9 + d.text, len - 9 - d.text, "(tls policy ", 12) != NULL) tls_deferred++;
         break;
       case 2: stats[mailer].failed++; break;
       default: return;
