@@ -62,6 +62,7 @@
 #define CTLDEF_TIMEOUTREMOTE 1200 /* number: seconds for a remote reply */
 #define CTLDEF_HELOHOST "" /* text: the name qremote gives in EHLO (me) */
 #define CTLDEF_SMTPROUTES "" /* list: domain:host:port, :host for all (none: MX lookup) */
+#define CTLDEF_TLSPOLICY "" /* list: outbound TLS per destination, KEY LEVEL: KEY a domain, .domain, [mxhost] or *; LEVEL none, may, encrypt, verify, dane or dane-only (none: may) */
 #define CTLDEF_LMTPDOMAINS "" /* list: domain:lmtp:unix:/path or domain:lmtp:host:port, the LMTP server of its virtual users */
 #define CTLDEF_MASQUERADE "" /* text: domain that local senders are rewritten to */
 #define CTLDEF_MASQUERADE_EXCEPTIONS "" /* list: hosts not masqueraded */

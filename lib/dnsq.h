@@ -101,6 +101,12 @@ void dnsq_cache_clear(void);
  * again. */
 void dnsq_reload(void);
 
+/* Uses the servers of list (entries as in control/resolvers, separated by
+ * blanks, commas or newlines) instead of the configuration, until
+ * dnsq_reload. The number of valid entries; with none, the configuration
+ * is read as usual. */
+size_t dnsq_setservers(const char *list);
+
 /* The pieces, exported for the tests and the fuzz target. */
 
 /* name (text, len bytes, an optional final dot) into wire form in

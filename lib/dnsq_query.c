@@ -120,6 +120,23 @@ static void load(void)
   loaded = 1;
 }
 
+size_t dnsq_setservers(const char *list)
+{
+  size_t pos = 0;
+  size_t len = strlen(list);
+
+  server_count = 0;
+  while (pos < len) {
+    size_t end = pos;
+
+    while (end < len && list[end] != ',' && !blank(list[end]) && list[end] != '\n') end++;
+    if (end > pos) add_server(list + pos, end - pos);
+    pos = end + 1;
+  }
+  loaded = server_count > 0;
+  return server_count;
+}
+
 /* ---- transport ---- */
 
 static long long now_ms(void)

@@ -260,6 +260,8 @@ static void config_read(struct smtp_config *c, stralloc *routes)
   if (c->timeout_remote == 0) c->timeout_remote = DEFAULT_TIMEOUT_REMOTE;
   if (ctl_readlist(routes, "control/smtproutes") == -1)
     qdie_sys(111, "unable to read control/smtproutes");
+  if (ctl_readlist(&c->tlspolicy, "control/tlspolicy") == -1)
+    qdie_sys(111, "unable to read control/tlspolicy");
 }
 
 int main(int argc, char **argv)
@@ -299,7 +301,7 @@ int main(int argc, char **argv)
     route_status = route_parse(&route, override, strlen(override)) == 0 ? 1 : -1;
   else
     route_status = route_find(&route, routes.s, routes.len, domain, dlen);
-  dnsq_init();
+  qdns_init();
 
   buffer_init(&job_in, job_read, 0, job_space, sizeof job_space);
   buffer_init(&result_out, result_write, 1, result_space, sizeof result_space);
@@ -366,5 +368,6 @@ int main(int argc, char **argv)
   stralloc_free(&routes);
   stralloc_free(&cfg.me);
   stralloc_free(&cfg.helo);
+  stralloc_free(&cfg.tlspolicy);
   return 0;
 }

@@ -11,22 +11,28 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "../qtls/qtls_sts.h"
+
 #define QR_PORT 25
 #define QR_HOST_MAX 255      /* RFC 1035 2.3.4: a name of at most 255 bytes */
 #define QR_PATH_MAX 255      /* a file named in a route */
 
 /* qremote_route.c: one entry of control/smtproutes, or the -r override.
  *   domain:host[:port][ option...]      host "" = the MX of the domain
- *   options: tls=may|no|require|verify  ca=FILE  auth=FILE */
+ *   options: tls=may|no|require|verify|LEVEL  ca=FILE  auth=FILE
+ * (LEVEL: a level of control/tlspolicy, qremote_policy.c) */
 #define ROUTE_TLS_MAY 0      /* STARTTLS when offered (the default) */
 #define ROUTE_TLS_NO 1       /* never STARTTLS */
 #define ROUTE_TLS_REQUIRE 2  /* TLS or nothing; the certificate is not checked */
 #define ROUTE_TLS_VERIFY 3   /* TLS with a certificate valid for the host name */
+#define ROUTE_TLS_DANE 4     /* DANE where the DNS allows it, else as may (tlspolicy) */
+#define ROUTE_TLS_DANE_ONLY 5 /* DANE or nothing (tlspolicy) */
 
 struct route {
   char host[QR_HOST_MAX + 3];     /* relay host or "[literal]"; "" = MX lookup */
   unsigned long port;
   int tls;
+  int tls_set;                    /* tls= was given: control/tlspolicy is not asked */
   char cafile[QR_PATH_MAX + 1];   /* "" = the system's store */
   char authfile[QR_PATH_MAX + 1]; /* "" = no AUTH */
 };
@@ -39,33 +45,75 @@ int route_parse(struct route *r, const char *s, size_t len);
  * 1 found (r set), 0 none (r = MX defaults), -1 the entry found is malformed. */
 int route_find(struct route *r, const char *list, size_t listlen, const char *d, size_t dlen);
 
-/* qremote_dns.c: queries through libowfat's dns_resolve (DNSCACHEIP or
- * /etc/resolv.conf), reading the rcode that dns_mx cannot give. */
-#define DNSQ_OK 0        /* an answer (possibly empty) */
-#define DNSQ_NX 1        /* NXDOMAIN */
-#define DNSQ_NULLMX 2    /* RFC 7505: the domain accepts no mail */
-#define DNSQ_TEMP -1     /* no answer: timeout, SERVFAIL, malformed; errno set */
+/* qremote_policy.c: control/tlspolicy. The level of the name (s, len
+ * bytes: none may encrypt verify dane dane-only) or -1; its name. */
+int tlspolicy_level(const char *s, size_t len);
+const char *tlspolicy_name(int level);
+/* The level for host (an MX or route host; "" none) of domain in list
+ * (entries as ctl_readlist gives them): "[host]", the domain, ".parent"
+ * for each parent, "*"; may without an entry. 1 found, 0 none, -1 the
+ * entry found is malformed. */
+int tlspolicy_find(const char *list, size_t listlen, const char *domain, const char *host,
+                   int *level);
+
+/* qremote_dns.c: queries through lib/dnsq (control/resolvers, else
+ * /etc/resolv.conf; $DNSCACHEIP first when set), with the AD bit of each
+ * answer: *secure is 1 when the validating resolver said the records are
+ * DNSSEC-valid. */
+#define QDNS_OK 0        /* an answer (possibly empty) */
+#define QDNS_NX 1        /* NXDOMAIN */
+#define QDNS_NULLMX 2    /* RFC 7505: the domain accepts no mail */
+#define QDNS_TEMP -1     /* no answer: timeout, SERVFAIL, malformed; errno set */
+#define QR_TLSA_MAX 32        /* TLSA records used (qtls-client -T) */
+#define QR_TLSA_DATA_MAX 8192 /* bytes of one record's data */
 
 struct mx {
   unsigned int pref;
   char name[QR_HOST_MAX + 1];  /* dotted, no trailing dot, lowercase */
 };
+struct dnsq_answer;
 /* MX records of domain, sorted by preference, equal ones shuffled.
  * *list is malloc'd (free it). */
-int dnsq_mx(const char *domain, struct mx **list, size_t *count);
+int qdns_mx(const char *domain, struct mx **list, size_t *count, int *secure);
 /* Addresses of host into out, 16 bytes each (IPv4 as ::ffff:a.b.c.d):
- * the AAAA records, then the A records, each family shuffled. */
-int dnsq_ip(stralloc *out, const char *host);
-/* The same for an answer packet (len bytes) already received, as the
- * two above read it: dnsq_mx_packet the MX records (shuffled, sorted),
- * dnsq_ip_packet the addresses of one type (DNS_T_A or DNS_T_AAAA),
- * appended to out and shuffled. DNSQ_TEMP with errno EPROTO: malformed. */
-int dnsq_mx_packet(const char *packet, unsigned int len, struct mx **list, size_t *count);
-int dnsq_ip_packet(stralloc *out, const char *packet, unsigned int len, const char type[2]);
-/* Fills buf with random bytes for dns_random_init (getrandom). */
-void dnsq_init(void);
+ * the AAAA records, then the A records, each family shuffled. Secure
+ * when both answers were. */
+int qdns_ip(stralloc *out, const char *host, int *secure);
+/* The usable TLSA records (DANE-TA or DANE-EE, RFC 7672 3.1.3) of
+ * _port._tcp.host as "usage selector mtype hex\0" each (qtls-client -T),
+ * *count of them; *present 1 when the answer held TLSA records at all.
+ * None are taken from an answer that is not secure. */
+int qdns_tlsa(stralloc *out, size_t *count, const char *host, unsigned long port, int *secure,
+              int *present);
+/* The same for an answer already received, as the above read it:
+ * qdns_mx_answer the MX records (sorted, shuffled), qdns_ip_answer the
+ * addresses of one type (DNSQ_T_A or DNSQ_T_AAAA) appended to out and
+ * shuffled, qdns_tlsa_answer the usable TLSA records appended to out. */
+int qdns_mx_answer(const struct dnsq_answer *a, struct mx **list, size_t *count);
+int qdns_ip_answer(stralloc *out, const struct dnsq_answer *a, unsigned int type);
+int qdns_tlsa_answer(stralloc *out, size_t *count, const struct dnsq_answer *a);
+/* dnsq_query of the TXT records of prefix + domain ("_mta-sts." and
+ * "_smtp._tls." names): its result (DNSQ_*; below 0 nothing to free). */
+int qdns_txt(const char *prefix, const char *domain, struct dnsq_answer *ans);
+/* Seeds the shuffle; takes the resolver from $DNSCACHEIP if set. */
+void qdns_init(void);
 /* A random number below n (n > 0). */
-unsigned int dnsq_random(unsigned int n);
+unsigned int qdns_random(unsigned int n);
+
+/* qremote_sts.c: MTA-STS (RFC 8461), the policy cache in sts/ (see there). */
+struct sts_cache {
+  char id[33];
+  unsigned long expires;
+  struct sts_policy policy;
+};
+/* The policy of domain into c: 1 one applies, 0 none. Runs qmtasts only
+ * when the _mta-sts TXT id changed or the cached policy expired. */
+int sts_lookup(const char *domain, struct sts_cache *c);
+
+/* qremote_rpt.c: TLS-RPT counts (RFC 8460) in sts/rpt/DAY/DOMAIN: a
+ * session under a policy of type ("tlsa", "sts") to mx, result NULL for
+ * success or an RFC 8460 result type. Never fails the delivery. */
+void rpt_count(const char *domain, const char *type, const char *result, const char *mx);
 
 /* qremote_net.c */
 #define IP_FMT_MAX 48
@@ -86,11 +134,19 @@ int net_wait(int fd, short events, unsigned long timeout);
 /* qremote_tls.c: starts qtls-client on the connected socket netfd (which it
  * closes). Returns our end of the socket pair with *pid set, after reading
  * the status line into status (NUL-terminated, without "Y "/"N "); or -1 if
- * the helper said N or died (status says why; *pid reaped). */
+ * the helper said N or died (status says why; *pid reaped). tlsa: the
+ * TLSA records for DANE, tlsa_count strings one after the other (qdns_tlsa),
+ * given as -T each. */
 int tls_start(int netfd, const char *host, int verify, const char *cafile,
+              const char *tlsa, size_t tlsa_count,
               unsigned long timeout, char *status, size_t statussize, pid_t *pid);
-/* Where qtls-client is: set by main from argv[0] (NULL: search PATH). */
+/* Where qtls-client and qmtasts are: set by main from argv[0] (NULL:
+ * search PATH). */
 extern const char *tls_helper_dir;
+/* In a child: execs the helper argv[0] from tls_helper_dir, else from
+ * PATH; _exit(111) if neither works. */
+#define QR_HELPER_NAME_MAX 32
+void helper_exec(const char *const *argv) __attribute__((noreturn));
 
 /* qremote_reply.c: what the server says. */
 #define SMTP_TEXT_MAX 1000   /* spawnproto.h SPAWN_TEXT_MAX */
@@ -143,6 +199,7 @@ struct smtp_config {
   stralloc me;                  /* control/me */
   unsigned long timeout_connect;
   unsigned long timeout_remote;
+  stralloc tlspolicy;           /* control/tlspolicy (ctl_readlist) */
 };
 
 /* Delivers job j to the route r for the recipient domain. Every recipient

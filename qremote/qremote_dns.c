@@ -1,122 +1,43 @@
 /*
- * qremote_dns: MX, A and AAAA lookups with the answer's rcode.
- *
- * libowfat's dns_mx and dns_ip6 return an empty list both for NXDOMAIN and
- * for "no such record", and dns_ip6 hides a failed query when the other
- * one worked. So we send the queries ourselves with dns_resolve (which
- * honours DNSCACHEIP, else /etc/resolv.conf, and only accepts NOERROR or
- * NXDOMAIN answers: SERVFAIL, REFUSED and silence end as -1 after its
- * retries) and read the packet with libowfat's dns_packet functions.
+ * qremote_dns: MX, A, AAAA and TLSA lookups through lib/dnsq (dnsq.h),
+ * which tells NXDOMAIN, no data and a failed query apart and reports the
+ * AD bit of the answer: whether the configured resolver validated it
+ * with DNSSEC. DANE (RFC 7672 2.1, 2.2) uses that: a secure MX RRset,
+ * secure addresses of the host, then its TLSA records.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include <byte.h>
-#include <dns.h>
+#include <fmt.h>
 #include <stralloc.h>
 
+#include "dnsq.h"
 #include "qremote.h"
 
-#define RCODE_NXDOMAIN 3 /* RFC 1035 4.1.1 */
+static unsigned long long rng_state;
 
-/* A 16-bit number in network order (libowfat's uint16_unpack_big reads
- * unaligned, which UBSan rightly refuses). */
-static unsigned int get16(const char *s)
+void qdns_init(void)
 {
-  return ((unsigned int)(unsigned char)s[0] << 8) | (unsigned char)s[1];
+  const char *env = getenv("DNSCACHEIP");
+
+  if (getrandom(&rng_state, sizeof rng_state, 0) != (ssize_t)sizeof rng_state)
+    rng_state = (unsigned long long)(size_t)&rng_state ^ 0x9e3779b97f4a7c15ULL;
+  /* the resolver named by the environment, as before lib/dnsq; else
+   * control/resolvers, else /etc/resolv.conf */
+  if (env != NULL && env[0] != '\0') dnsq_setservers(env);
 }
 
-void dnsq_init(void)
+/* splitmix64: equal MX preferences and addresses shuffled, nothing secret */
+unsigned int qdns_random(unsigned int n)
 {
-  char seed[128];
+  unsigned long long z = (rng_state += 0x9e3779b97f4a7c15ULL);
 
-  if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-    memset(seed, 0, sizeof seed); /* dns_random_init also mixes in time and pid */
-  dns_random_init(seed);
-}
-
-unsigned int dnsq_random(unsigned int n)
-{
-  return dns_random(n);
-}
-
-/* Sends the query: 0 with the answer in dns_resolve_tx.packet (free it
- * with dns_transmit_free), or DNSQ_TEMP + errno. */
-static int query(const char *name, const char type[2])
-{
-  char *q = NULL;
-
-  if (!dns_domain_fromdot(&q, name, strlen(name))) {
-    errno = ENOMEM;
-    return DNSQ_TEMP;
-  }
-  if (dns_resolve(q, type) == -1) {
-    int e = errno;
-
-    dns_domain_free(&q);
-    errno = e ? e : EAGAIN;
-    return DNSQ_TEMP;
-  }
-  dns_domain_free(&q);
-  return 0;
-}
-
-/* RFC 1035 4.1: each resource record takes at least its name (one byte
- * for the root, two for a pointer) and ten bytes of type, class, TTL and
- * rdata length */
-#define RR_MIN 11
-
-/* Reads the header and skips the question: DNSQ_OK with *answers the
- * answer count and *pos the offset of the first answer, DNSQ_NX, or
- * DNSQ_TEMP + EPROTO. A count of answers that cannot fit is malformed. */
-static int packet_start(const char *packet, unsigned int len, unsigned int *answers,
-                        unsigned int *pos)
-{
-  char header[12];
-  unsigned int count;
-  unsigned int p;
-
-  p = dns_packet_copy(packet, len, 0, header, 12);
-  if (p == 0) goto malformed;
-  if ((header[3] & 15) == RCODE_NXDOMAIN) return DNSQ_NX;
-  count = get16(header + 6);
-  p = dns_packet_skipname(packet, len, p);
-  if (p == 0 || len - p < 4) goto malformed;
-  p += 4; /* QTYPE, QCLASS */
-  if (count > (len - p) / RR_MIN) goto malformed;
-  *answers = count;
-  *pos = p;
-  return DNSQ_OK;
-
-malformed:
-  errno = EPROTO;
-  return DNSQ_TEMP;
-}
-
-/* Moves to the next answer of the packet: its type, its rdata offset and
- * length. 0, -1 malformed. */
-static int next_answer(const char *packet, unsigned int plen, unsigned int *pos, char type[2],
-                       unsigned int *rdpos, unsigned int *rdlen)
-{
-  char rr[10];
-  unsigned int len;
-  unsigned int p;
-
-  p = dns_packet_skipname(packet, plen, *pos);
-  if (p == 0) return -1;
-  p = dns_packet_copy(packet, plen, p, rr, 10);
-  if (p == 0) return -1;
-  len = get16(rr + 8);
-  if (len > plen - p) return -1;
-  type[0] = rr[0];
-  type[1] = rr[1];
-  if (!byte_equal(rr + 2, 2, DNS_C_IN)) type[0] = type[1] = 0;
-  *rdpos = p;
-  *rdlen = len;
-  *pos = p + len;
-  return 0;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return (unsigned int)(z % n);
 }
 
 static int mx_cmp(const void *a, const void *b)
@@ -128,76 +49,52 @@ static int mx_cmp(const void *a, const void *b)
   return 0;
 }
 
-int dnsq_mx_packet(const char *packet, unsigned int len, struct mx **list, size_t *count)
+int qdns_mx_answer(const struct dnsq_answer *a, struct mx **list, size_t *count)
 {
-  unsigned int answers;
-  unsigned int pos;
   struct mx *mx = NULL;
   size_t n = 0;
   int nullmx = 0;
-  int r;
 
   *list = NULL;
   *count = 0;
-  r = packet_start(packet, len, &answers, &pos);
-  if (r != DNSQ_OK) return r;
-
-  if (answers > 0) {
-    mx = calloc(answers, sizeof *mx);
-    if (mx == NULL) goto nomem;
+  if (a->status == DNSQ_NXDOMAIN) return QDNS_NX;
+  if (a->status != DNSQ_OK || a->count == 0) return QDNS_OK;
+  mx = calloc(a->count, sizeof *mx);
+  if (mx == NULL) {
+    errno = ENOMEM;
+    return QDNS_TEMP;
   }
-  while (answers-- > 0) {
-    char type[2];
-    unsigned int rdpos;
-    unsigned int rdlen;
-    char pref[2];
-    char *dn = NULL;
-    stralloc dot = {0};
+  for (size_t i = 0; i < a->count; ++i) {
+    const struct dnsq_rr *rr = &a->rr[i];
 
-    if (next_answer(packet, len, &pos, type, &rdpos, &rdlen) == -1) goto malformed;
-    if (!byte_equal(type, 2, DNS_T_MX)) continue;
-    if (rdlen < 3) goto malformed;
-    if (!dns_packet_copy(packet, len, rdpos, pref, 2)) goto malformed;
-    if (!dns_packet_getname(packet, len, rdpos + 2, &dn)) goto malformed;
-    if (dn[0] == '\0') { /* RFC 7505: "." */
+    if (rr->type != DNSQ_T_MX) continue;
+    if (rr->len == 0) { /* RFC 7505: "." */
       nullmx = 1;
-      dns_domain_free(&dn);
       continue;
     }
-    if (!dns_domain_todot_cat(&dot, dn)) {
-      dns_domain_free(&dn);
-      stralloc_free(&dot);
-      goto nomem;
-    }
-    dns_domain_free(&dn);
-    if (dot.len > 0 && dot.s[dot.len - 1] == '.') --dot.len;
-    if (dot.len == 0 || dot.len > QR_HOST_MAX) {
-      stralloc_free(&dot);
-      continue;
-    }
-    for (size_t k = 0; k < dot.len; ++k) {
-      char c = dot.s[k];
+    if (rr->len > QR_HOST_MAX) continue;
+    for (size_t k = 0; k < rr->len; ++k) {
+      char c = rr->data[k];
       mx[n].name[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
-    mx[n].name[dot.len] = '\0';
-    stralloc_free(&dot);
-    mx[n].pref = get16(pref);
+    mx[n].name[rr->len] = '\0';
+    mx[n].pref = rr->pref;
     ++n;
   }
   if (nullmx) {
     free(mx);
-    return DNSQ_NULLMX;
+    return QDNS_NULLMX;
   }
 
-  /* shuffle, then sort by preference only (qsort is not stable, so the
-   * shuffle is redone inside each run of equal preferences) */
+  /* sort by preference only, then shuffle each run of equal preferences
+   * (qsort is not stable) */
   if (n > 1) qsort(mx, n, sizeof *mx, mx_cmp);
   for (size_t start = 0; start < n;) {
     size_t end = start + 1;
 
     while (end < n && mx[end].pref == mx[start].pref) ++end;
     for (size_t k = end - start; k > 1; --k) {
-      size_t j = start + dnsq_random((unsigned int)k);
+      size_t j = start + qdns_random((unsigned int)k);
       struct mx t = mx[start + k - 1];
 
       mx[start + k - 1] = mx[j];
@@ -205,115 +102,203 @@ int dnsq_mx_packet(const char *packet, unsigned int len, struct mx **list, size_
     }
     start = end;
   }
+  if (n == 0) {
+    free(mx);
+    mx = NULL;
+  }
   *list = mx;
   *count = n;
-  return DNSQ_OK;
-
-malformed:
-  free(mx);
-  errno = EPROTO;
-  return DNSQ_TEMP;
-nomem:
-  free(mx);
-  errno = ENOMEM;
-  return DNSQ_TEMP;
+  return QDNS_OK;
 }
 
-int dnsq_mx(const char *domain, struct mx **list, size_t *count)
+/* dnsq_query's result as ours: QDNS_TEMP for a failure or a name that
+ * cannot be asked (errno set), else QDNS_OK with ans filled */
+static int ask(const char *name, unsigned int type, struct dnsq_answer *ans)
 {
+  int r = dnsq_query(name, type, ans);
+
+  if (r == DNSQ_BADNAME) {
+    errno = EINVAL;
+    return QDNS_TEMP;
+  }
+  if (r == DNSQ_TEMP) {
+    if (errno == 0) errno = EAGAIN;
+    return QDNS_TEMP;
+  }
+  return QDNS_OK;
+}
+
+int qdns_mx(const char *domain, struct mx **list, size_t *count, int *secure)
+{
+  struct dnsq_answer ans;
   int r;
   int e;
 
   *list = NULL;
   *count = 0;
-  if (query(domain, DNS_T_MX) == DNSQ_TEMP) return DNSQ_TEMP;
-  r = dnsq_mx_packet(dns_resolve_tx.packet, dns_resolve_tx.packetlen, list, count);
+  *secure = 0;
+  if (ask(domain, DNSQ_T_MX, &ans) == QDNS_TEMP) return QDNS_TEMP;
+  *secure = ans.ad;
+  r = qdns_mx_answer(&ans, list, count);
   e = errno;
-  dns_transmit_free(&dns_resolve_tx);
+  dnsq_free(&ans);
   errno = e;
   return r;
 }
 
-int dnsq_ip_packet(stralloc *out, const char *packet, unsigned int len, const char type[2])
+int qdns_ip_answer(stralloc *out, const struct dnsq_answer *a, unsigned int type)
 {
-  unsigned int answers;
-  unsigned int pos;
   size_t first = out->len;
-  int r;
 
-  r = packet_start(packet, len, &answers, &pos);
-  if (r != DNSQ_OK) return r;
-  while (answers-- > 0) {
-    char rtype[2];
-    unsigned int rdpos;
-    unsigned int rdlen;
+  if (a->status == DNSQ_NXDOMAIN) return QDNS_NX;
+  for (size_t i = 0; i < a->count; ++i) {
+    const struct dnsq_rr *rr = &a->rr[i];
     char ip[16];
 
-    if (next_answer(packet, len, &pos, rtype, &rdpos, &rdlen) == -1) {
-      out->len = first; /* none of a malformed answer's addresses */
-      errno = EPROTO;
-      return DNSQ_TEMP;
-    }
-    if (!byte_equal(rtype, 2, type)) continue;
-    if (byte_equal(type, 2, DNS_T_A)) {
-      if (rdlen != 4) continue;
+    if (rr->type != type) continue;
+    if (type == DNSQ_T_A) {
+      if (rr->len != 4) continue;
       memcpy(ip, "\0\0\0\0\0\0\0\0\0\0\377\377", 12);
-      memcpy(ip + 12, packet + rdpos, 4);
+      memcpy(ip + 12, rr->data, 4);
     } else {
-      if (rdlen != 16) continue;
-      memcpy(ip, packet + rdpos, 16);
+      if (rr->len != 16) continue;
+      memcpy(ip, rr->data, 16);
     }
     if (!stralloc_catb(out, ip, 16)) {
       out->len = first;
       errno = ENOMEM;
-      return DNSQ_TEMP;
+      return QDNS_TEMP;
     }
   }
-
   for (size_t k = (out->len - first) / 16; k > 1; --k) {
-    size_t j = dnsq_random((unsigned int)k);
+    size_t j = qdns_random((unsigned int)k);
     char t[16];
 
     memcpy(t, out->s + first + 16 * (k - 1), 16);
     memcpy(out->s + first + 16 * (k - 1), out->s + first + 16 * j, 16);
     memcpy(out->s + first + 16 * j, t, 16);
   }
-  return DNSQ_OK;
+  return QDNS_OK;
 }
 
-/* Appends the addresses of one family (type A or AAAA), shuffled. */
-static int ip_query(stralloc *out, const char *host, const char type[2])
+/* Appends the addresses of one family, shuffled; *ad the answer's AD bit. */
+static int ip_query(stralloc *out, const char *host, unsigned int type, int *ad)
 {
+  struct dnsq_answer ans;
   int r;
   int e;
 
-  if (query(host, type) == DNSQ_TEMP) return DNSQ_TEMP;
-  r = dnsq_ip_packet(out, dns_resolve_tx.packet, dns_resolve_tx.packetlen, type);
+  *ad = 0;
+  if (ask(host, type, &ans) == QDNS_TEMP) return QDNS_TEMP;
+  *ad = ans.ad;
+  r = qdns_ip_answer(out, &ans, type);
   e = errno;
-  dns_transmit_free(&dns_resolve_tx);
+  dnsq_free(&ans);
   errno = e;
   return r;
 }
 
-int dnsq_ip(stralloc *out, const char *host)
+int qdns_ip(stralloc *out, const char *host, int *secure)
 {
   int r6;
   int r4;
+  int ad6;
+  int ad4;
   int e6 = 0;
 
+  *secure = 0;
   if (!stralloc_copys(out, "")) {
     errno = ENOMEM;
-    return DNSQ_TEMP;
+    return QDNS_TEMP;
   }
-  r6 = ip_query(out, host, DNS_T_AAAA);
-  if (r6 == DNSQ_TEMP) e6 = errno;
-  r4 = ip_query(out, host, DNS_T_A);
-  if (out->len > 0) return DNSQ_OK;   /* whatever one query failed, we have addresses */
-  if (r4 == DNSQ_TEMP) return DNSQ_TEMP;
-  if (r6 == DNSQ_TEMP) {
+  r6 = ip_query(out, host, DNSQ_T_AAAA, &ad6);
+  if (r6 == QDNS_TEMP) e6 = errno;
+  r4 = ip_query(out, host, DNSQ_T_A, &ad4);
+  /* RFC 7672 2.2.2: the addresses are secure when both answers are */
+  *secure = r6 != QDNS_TEMP && r4 != QDNS_TEMP && ad6 && ad4;
+  if (out->len > 0) return QDNS_OK;   /* whatever one query failed, we have addresses */
+  if (r4 == QDNS_TEMP) return QDNS_TEMP;
+  if (r6 == QDNS_TEMP) {
     errno = e6;
-    return DNSQ_TEMP;
+    return QDNS_TEMP;
   }
-  if (r4 == DNSQ_NX || r6 == DNSQ_NX) return DNSQ_NX;
-  return DNSQ_OK;
+  if (r4 == QDNS_NX || r6 == QDNS_NX) return QDNS_NX;
+  return QDNS_OK;
+}
+
+int qdns_txt(const char *prefix, const char *domain, struct dnsq_answer *ans)
+{
+  char name[QR_HOST_MAX + 32];
+  size_t plen = strlen(prefix);
+  size_t dlen = strlen(domain);
+
+  memset(ans, 0, sizeof *ans);
+  if (plen > 31 || dlen > QR_HOST_MAX) return DNSQ_BADNAME;
+  memcpy(name, prefix, plen);
+  memcpy(name + plen, domain, dlen + 1);
+  return dnsq_query(name, DNSQ_T_TXT, ans);
+}
+
+int qdns_tlsa_answer(stralloc *out, size_t *count, const struct dnsq_answer *a)
+{
+  static const char hex[] = "0123456789abcdef";
+
+  for (size_t i = 0; i < a->count && *count < QR_TLSA_MAX; ++i) {
+    const struct dnsq_rr *rr = &a->rr[i];
+    const unsigned char *d = (const unsigned char *)rr->data;
+    char num[FMT_ULONG];
+
+    if (rr->type != DNSQ_T_TLSA || rr->len < 4 || rr->len - 3 > QR_TLSA_DATA_MAX) continue;
+    /* RFC 7672 3.1.3: only DANE-TA(2) and DANE-EE(3); RFC 6698 2.1.2, 2.1.3:
+     * selectors 0, 1; matching types 0, 1, 2 */
+    if ((d[0] != 2 && d[0] != 3) || d[1] > 1 || d[2] > 2) continue;
+    for (int k = 0; k < 3; ++k) {
+      if (!stralloc_catb(out, num, fmt_ulong(num, d[k])) || !stralloc_append(out, " ")) goto nomem;
+    }
+    for (size_t k = 3; k < rr->len; ++k) {
+      char two[2] = {hex[d[k] >> 4], hex[d[k] & 15]};
+      if (!stralloc_catb(out, two, 2)) goto nomem;
+    }
+    if (!stralloc_0(out)) goto nomem;
+    ++*count;
+  }
+  return QDNS_OK;
+nomem:
+  errno = ENOMEM;
+  return QDNS_TEMP;
+}
+
+int qdns_tlsa(stralloc *out, size_t *count, const char *host, unsigned long port, int *secure,
+              int *present)
+{
+  char name[QR_HOST_MAX + 32];
+  struct dnsq_answer ans;
+  size_t n = 0;
+  size_t hlen = strlen(host);
+  int r;
+  int e;
+
+  out->len = 0;
+  *count = 0;
+  *secure = 0;
+  *present = 0;
+  if (hlen > QR_HOST_MAX) {
+    errno = EINVAL;
+    return QDNS_TEMP;
+  }
+  /* RFC 7672 2.2.3: _PORT._tcp.HOST */
+  name[n++] = '_';
+  n += fmt_ulong(name + n, port);
+  memcpy(name + n, "._tcp.", 6);
+  n += 6;
+  memcpy(name + n, host, hlen + 1);
+  if (ask(name, DNSQ_T_TLSA, &ans) == QDNS_TEMP) return QDNS_TEMP;
+  *secure = ans.ad;
+  for (size_t i = 0; i < ans.count; ++i)
+    if (ans.rr[i].type == DNSQ_T_TLSA) *present = 1;
+  r = ans.ad ? qdns_tlsa_answer(out, count, &ans) : QDNS_OK;
+  e = errno;
+  dnsq_free(&ans);
+  errno = e;
+  return r;
 }

@@ -13,6 +13,8 @@
  *   tls=no       never STARTTLS
  *   tls=require  TLS or no delivery (deferred); the certificate is not checked
  *   tls=verify   TLS with a certificate that is trusted and matches the host
+ *   tls=LEVEL    a level of control/tlspolicy (none, encrypt, dane, dane-only)
+ * Without tls=, control/tlspolicy says (qremote_policy.c).
  *   ca=FILE      trust the certificates in FILE (for tls=verify)
  *   auth=FILE    AUTH with the user name (line 1) and password (line 2) in FILE
  */
@@ -28,6 +30,7 @@ void route_init(struct route *r)
   r->host[0] = '\0';
   r->port = QR_PORT;
   r->tls = ROUTE_TLS_MAY;
+  r->tls_set = 0;
   r->cafile[0] = '\0';
   r->authfile[0] = '\0';
 }
@@ -55,7 +58,8 @@ static int parse_option(struct route *r, const char *s, size_t len)
     else if (len == 2 && case_equalb(s, 2, "no")) r->tls = ROUTE_TLS_NO;
     else if (len == 7 && case_equalb(s, 7, "require")) r->tls = ROUTE_TLS_REQUIRE;
     else if (len == 6 && case_equalb(s, 6, "verify")) r->tls = ROUTE_TLS_VERIFY;
-    else return -1;
+    else if ((r->tls = tlspolicy_level(s, len)) == -1) return -1;
+    r->tls_set = 1;
     return 0;
   }
   if (len > 3 && case_equalb(s, 3, "ca="))

@@ -69,6 +69,62 @@ static char host_ip[16];
 static char ip_text[IP_FMT_MAX] = "-";
 static char tls_text[TLS_INFO_MAX] = "no";
 
+/* The TLS policy of the session being opened: control/tlspolicy's level
+ * (or the route's tls=) resolved for the host by the DNS (plan_make). */
+#define PLAN_NONE 0         /* no STARTTLS */
+#define PLAN_MAY 1          /* STARTTLS when offered, else or on failure in the clear */
+#define PLAN_ENCRYPT 2      /* TLS required, the certificate not checked */
+#define PLAN_VERIFY 3       /* TLS required, WebPKI: trusted and naming the host */
+#define PLAN_DANE 4         /* TLS required, checked against the TLSA records */
+#define PLAN_STS_ENFORCE 5  /* MTA-STS enforce: as verify */
+#define PLAN_STS_TESTING 6  /* MTA-STS testing: as may, the check reported */
+#define POLICY_TEXT_MAX 80
+
+static struct {
+  int mode;
+  const char *label;        /* what the log calls it */
+  stralloc tlsa;            /* PLAN_DANE: the records (qdns_tlsa) */
+  size_t tlsa_count;
+} plan;
+static char policy_text[POLICY_TEXT_MAX] = "-"; /* the log's "tls=": policy and outcome */
+static struct sts_cache sts;  /* the destination's MTA-STS policy ... */
+static int sts_on;            /* ... if it has one (deliver_fresh) */
+static const char *rpt_domain = ""; /* the policy domain TLS-RPT counts for */
+
+/* The TLS-RPT policy type of the plan: "tlsa", "sts", or NULL (none). */
+static const char *rpt_type(void)
+{
+  if (plan.mode == PLAN_DANE) return "tlsa";
+  if (plan.mode == PLAN_STS_ENFORCE || plan.mode == PLAN_STS_TESTING) return "sts";
+  return NULL;
+}
+
+static void rpt(const char *result)
+{
+  if (rpt_type() != NULL) rpt_count(rpt_domain, rpt_type(), result, host_name);
+}
+
+static int plan_required(void)
+{
+  return plan.mode == PLAN_ENCRYPT || plan.mode == PLAN_VERIFY || plan.mode == PLAN_DANE ||
+         plan.mode == PLAN_STS_ENFORCE;
+}
+
+/* policy_text = a b c (NULLs left out) */
+static void policy_set(const char *a, const char *b, const char *c)
+{
+  const char *parts[3] = {a, b, c};
+  size_t n = 0;
+
+  for (size_t k = 0; k < 3; ++k) {
+    if (parts[k] == NULL) continue;
+    if (n > 0 && n + 1 < sizeof policy_text) policy_text[n++] = ' ';
+    for (const char *p = parts[k]; *p != '\0' && n + 1 < sizeof policy_text; ++p)
+      policy_text[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+  }
+  policy_text[n] = '\0';
+}
+
 static stralloc reply;       /* the last reply, one line: "250 text text" */
 static stralloc reply_lines; /* its lines after the code, each ending in '\0' */
 static stralloc failtext;    /* why the last host failed */
@@ -295,7 +351,8 @@ nomem:
 static int starttls(const struct route *r, const char *sni, const struct smtp_config *c)
 {
   char status[TLS_INFO_MAX];
-  int required = r->tls == ROUTE_TLS_REQUIRE || r->tls == ROUTE_TLS_VERIFY;
+  int required = plan_required();
+  int verify = plan.mode == PLAN_VERIFY || plan.mode == PLAN_STS_ENFORCE;
   int code;
   int fd;
 
@@ -315,11 +372,19 @@ static int starttls(const struct route *r, const char *sni, const struct smtp_co
     fail_local("4.7.0", "data after the 220 reply to STARTTLS", NULL);
     return SESS_NEXT;
   }
-  fd = tls_start(conn_fd, sni, r->tls == ROUTE_TLS_VERIFY, r->cafile, c->timeout_connect,
-                 status, sizeof status, &tls_pid);
+  fd = tls_start(conn_fd, sni, verify, r->cafile, plan.mode == PLAN_DANE ? plan.tlsa.s : NULL,
+                 plan.mode == PLAN_DANE ? plan.tlsa_count : 0, c->timeout_connect, status,
+                 sizeof status, &tls_pid);
   conn_fd = -1; /* tls_start closed the socket */
   if (fd == -1) {
-    fail_local("4.7.0", "TLS failed", status);
+    /* RFC 7672 2.2, RFC 8461 5: an authentication failure (4.7.5) */
+    if (plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE)
+      fail_local("4.7.5", plan.mode == PLAN_DANE ? "TLS failed (tls policy dane)"
+                                                 : "TLS failed (tls policy sts enforce)", status);
+    else
+      fail_local("4.7.0", "TLS failed", status);
+    policy_set(plan.label, "failed", NULL);
+    rpt("validation-failure");
     qlog("TLS with ", host_label(), " failed: ", status);
     return required ? SESS_NEXT : SESS_NOTLS;
   }
@@ -332,6 +397,24 @@ static int starttls(const struct route *r, const char *sni, const struct smtp_co
       tls_text[k] = status[k] == ' ' ? '/' : status[k];
     tls_text[k] = '\0';
   }
+  {
+    /* status: "proto cipher verified|unverified|dane-ee|dane-ta cn" */
+    char proto[TLS_INFO_MAX];
+    char how[TLS_INFO_MAX];
+    const char *p = status;
+    size_t k = 0;
+
+    while (*p != '\0' && *p != ' ' && k + 1 < sizeof proto) proto[k++] = *p++;
+    proto[k] = '\0';
+    if (*p == ' ') ++p;
+    while (*p != '\0' && *p != ' ') ++p; /* the cipher */
+    if (*p == ' ') ++p;
+    for (k = 0; *p != '\0' && *p != ' ' && k + 1 < sizeof how; ++p) how[k++] = *p;
+    how[k] = '\0';
+    if (plan.mode == PLAN_DANE) policy_set(how, "verified", proto);
+    else policy_set(plan.label, proto, how);
+  }
+  rpt(NULL);
   if (hello(c) != SESS_OK) return SESS_NEXT; /* RFC 3207 4.2: EHLO again */
   return SESS_OK;
 }
@@ -407,7 +490,7 @@ static int auth(const struct route *r)
   size_t plen;
   int code;
 
-  if (!conn_tls && r->tls != ROUTE_TLS_NO) {
+  if (!conn_tls && plan.mode != PLAN_NONE) {
     fail_local("4.7.0", "refusing to send credentials without TLS", NULL);
     return SESS_NEXT;
   }
@@ -457,7 +540,7 @@ static int session_open(const struct route *r, const char *sni, const struct smt
                         int allow_tls)
 {
   int code;
-  int required = r->tls == ROUTE_TLS_REQUIRE || r->tls == ROUTE_TLS_VERIFY;
+  int required = plan_required();
   int s;
 
   code = get_reply();
@@ -472,12 +555,23 @@ static int session_open(const struct route *r, const char *sni, const struct smt
   s = hello(c);
   if (s != SESS_OK) return s;
 
-  if (r->tls != ROUTE_TLS_NO && allow_tls && ext.starttls) {
+  if (plan.mode != PLAN_NONE && allow_tls && ext.starttls) {
     s = starttls(r, sni, c);
     if (s != SESS_OK) return s;
   }
   if (required && !conn_tls) {
-    fail_local("4.7.10", "TLS is required but the server does not offer STARTTLS", NULL);
+    static const char head[] = "TLS is required but the server does not offer STARTTLS (tls policy ";
+    char what[sizeof head + 32];
+    size_t len = strlen(plan.label);
+
+    if (len > 30) len = 30;
+    memcpy(what, head, sizeof head - 1);
+    memcpy(what + sizeof head - 1, plan.label, len);
+    memcpy(what + sizeof head - 1 + len, ")", 2);
+    fail_local(plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE ? "4.7.5" : "4.7.10", what,
+               NULL);
+    policy_set(plan.label, "no STARTTLS", NULL);
+    rpt("starttls-not-supported");
     return SESS_NEXT;
   }
   if (r->authfile[0] != '\0') return auth(r);
@@ -862,8 +956,9 @@ struct host {
   char name[QR_HOST_MAX + 3];
   unsigned int pref;
   stralloc ips;
-  int dns;          /* DNSQ_ result of its address lookup */
+  int dns;          /* QDNS_ result of its address lookup */
   int dns_errno;
+  int secure;       /* its addresses are DNSSEC-valid */
 };
 
 static void hosts_free(struct host *h, size_t n)
@@ -880,18 +975,18 @@ static void host_resolve(struct host *h)
 
   if (len >= 2 && h->name[0] == '[' && h->name[len - 1] == ']') {
     if (net_scanip(ip, h->name + 1, len - 2) && stralloc_copyb(&h->ips, ip, 16)) {
-      h->dns = DNSQ_OK;
+      h->dns = QDNS_OK;
     } else {
-      h->dns = DNSQ_NX;
+      h->dns = QDNS_NX;
     }
     return;
   }
   if (net_scanip(ip, h->name, len)) {
-    h->dns = stralloc_copyb(&h->ips, ip, 16) ? DNSQ_OK : DNSQ_TEMP;
+    h->dns = stralloc_copyb(&h->ips, ip, 16) ? QDNS_OK : QDNS_TEMP;
     h->dns_errno = ENOMEM;
     return;
   }
-  h->dns = dnsq_ip(&h->ips, h->name);
+  h->dns = qdns_ip(&h->ips, h->name, &h->secure);
   h->dns_errno = errno;
 }
 
@@ -912,10 +1007,10 @@ static void log_results(const struct job *j)
      * answered or failed: the line gives it once */
     if (strstr(text.s, host_label()) != NULL)
       qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", tls_text, " result ", res, ": ",
-           text.s);
+           text.s, "; tls=", policy_text);
     else
       qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
-           " tls ", tls_text, " result ", res, ": ", text.s);
+           " tls ", tls_text, " result ", res, ": ", text.s, "; tls=", policy_text);
     stralloc_free(&text);
   }
 }
@@ -930,23 +1025,114 @@ static void set_host(const char *name, const char ip[16])
   memcpy(host_ip, ip, 16);
   net_fmtip(ip_text, ip);
   memcpy(tls_text, "no", 3);
+  policy_set(plan.label, "plaintext", NULL);
+}
+
+/* The TLS plan for host h of domain (mx_secure: the MX RRset that named
+ * it was DNSSEC-valid). 0, or -1 with failtext set: the host is not to be
+ * used. RFC 7672 2.2: DANE needs a secure MX RRset, secure addresses and
+ * secure TLSA records; a failed TLSA lookup for a secure host makes the
+ * host unusable; TLSA records none of which are usable still require TLS. */
+static int plan_make(const struct host *h, const struct route *r, const char *domain,
+                     int mx_secure, unsigned long port, const struct smtp_config *c)
+{
+  int level = r->tls;
+
+  plan.tlsa.len = 0;
+  plan.tlsa_count = 0;
+  if (!r->tls_set &&
+      tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, h->name, &level) == -1) {
+    fail_local("4.3.5", "malformed entry in control/tlspolicy for ", domain);
+    return -1;
+  }
+  plan.label = tlspolicy_name(level);
+  policy_set(plan.label, "plaintext", NULL);
+  switch (level) {
+    case ROUTE_TLS_NO: plan.mode = PLAN_NONE; return 0;
+    case ROUTE_TLS_REQUIRE: plan.mode = PLAN_ENCRYPT; return 0;
+    case ROUTE_TLS_VERIFY: plan.mode = PLAN_VERIFY; return 0;
+    default: break;
+  }
+  if (level == ROUTE_TLS_DANE || level == ROUTE_TLS_DANE_ONLY) {
+    if (mx_secure && h->secure && h->name[0] != '[') {
+      int secure;
+      int present;
+
+      if (qdns_tlsa(&plan.tlsa, &plan.tlsa_count, h->name, port, &secure, &present) ==
+          QDNS_TEMP) {
+        fail_local("4.7.5", "TLSA lookup failed (tls policy dane)",
+                   errno == EAGAIN ? "SERVFAIL (bogus DNSSEC, or no answer)" : strerror(errno));
+        policy_set(plan.label, "TLSA lookup failed", NULL);
+        rpt_count(domain, "tlsa", "dnssec-invalid", h->name);
+        return -1;
+      }
+      if (secure && plan.tlsa_count > 0) {
+        plan.mode = PLAN_DANE;
+        return 0;
+      }
+      if (secure && present) {
+        plan.label = "dane-unusable";
+        plan.mode = PLAN_ENCRYPT;
+        return 0;
+      }
+    }
+    if (level == ROUTE_TLS_DANE_ONLY) {
+      fail_local("4.7.5", "no DNSSEC-valid TLSA records (tls policy dane-only)", NULL);
+      policy_set(plan.label, "no TLSA", NULL);
+      return -1;
+    }
+  }
+  /* RFC 8461 4.2: enforce delivers only to listed MX hosts, over TLS
+   * with a valid certificate for the MX name; DANE won above */
+  if (sts_on && sts.policy.mode == STS_ENFORCE) {
+    plan.label = "sts enforce";
+    if (!sts_mx_match(&sts.policy, h->name)) {
+      fail_local("4.7.5", "MX host not in the MTA-STS policy (tls policy sts enforce)", NULL);
+      policy_set(plan.label, "MX not listed", NULL);
+      rpt_count(domain, "sts", "validation-failure", h->name);
+      return -1;
+    }
+    plan.mode = PLAN_STS_ENFORCE;
+    return 0;
+  }
+  if (sts_on && sts.policy.mode == STS_TESTING) {
+    plan.label = "sts testing";
+    plan.mode = PLAN_STS_TESTING;
+    return 0;
+  }
+  plan.label = "may";
+  plan.mode = PLAN_MAY;
+  return 0;
 }
 
 /* Tries every address of every host in order until one session works. */
 static void deliver_hosts(struct job *j, struct host *h, size_t n, const struct route *r,
-                          unsigned long port, const struct smtp_config *c)
+                          const char *domain, int mx_secure, unsigned long port,
+                          const struct smtp_config *c)
 {
   int tried = 0;
 
   failtext.len = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (h[i].dns == DNSQ_TEMP) {
+    if (h[i].dns == QDNS_TEMP) {
       if (!tried) {
         memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
         memcpy(ip_text, "-", 2);
         fail_local("4.4.3", "address lookup failed", strerror(h[i].dns_errno));
       }
       continue;
+    }
+    if (h[i].ips.len > 0) {
+      memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
+      memcpy(ip_text, "-", 2);
+      if (plan_make(&h[i], r, domain, mx_secure, port, c) == -1) {
+        tried = 1;
+        if (stralloc_0(&failtext)) {
+          --failtext.len;
+          qlog("attempt failed: ", failtext.s);
+        }
+        continue;
+      }
     }
     for (size_t k = 0; k + 16 <= h[i].ips.len; k += 16) {
       const char *ip = h[i].ips.s + k;
@@ -1006,10 +1192,15 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
   unsigned long port = r->port;
   size_t dlen = strlen(domain);
   stralloc text = {0};
+  int mx_secure = 1; /* a route or a literal names its host itself */
+
+  sts_on = 0;
+  rpt_domain = domain;
 
   memcpy(host_name, "-", 2);
   memcpy(ip_text, "-", 2);
   memcpy(tls_text, "no", 3);
+  memcpy(policy_text, "-", 2);
 
   if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '[')) {
     /* a route, or an address literal: exactly that host, no MX, no "is it me" */
@@ -1022,13 +1213,13 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
     host_resolve(h);
     if (r->host[0] == '\0') {
       port = QR_PORT;
-      if (h->dns == DNSQ_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
+      if (h->dns == QDNS_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
         text_set(&text, "5.4.6 the address literal ", domain, " is one of mine", NULL);
         pending_set(j, 'D', &text);
         goto done;
       }
     }
-    if (h->dns == DNSQ_NX || (h->dns == DNSQ_OK && h->ips.len == 0)) {
+    if (h->dns == QDNS_NX || (h->dns == QDNS_OK && h->ips.len == 0)) {
       text_set(&text, "4.4.4 no address found for the route host ", name, NULL, NULL);
       pending_set(j, 'Z', &text);
       goto done;
@@ -1036,22 +1227,23 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
   } else {
     struct mx *mx;
     size_t count;
-    int rc = dnsq_mx(domain, &mx, &count);
+    int rc = qdns_mx(domain, &mx, &count, &mx_secure);
+    int level = r->tls;
     unsigned int me_pref = 0;
     int me_found = 0;
     size_t usable = 0;
 
-    if (rc == DNSQ_NX) {
+    if (rc == QDNS_NX) {
       text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
       pending_set(j, 'D', &text);
       goto done;
     }
-    if (rc == DNSQ_NULLMX) {
+    if (rc == QDNS_NULLMX) {
       text_set(&text, "5.1.10 domain ", domain, " accepts no mail (null MX, RFC 7505)", NULL);
       pending_set(j, 'D', &text);
       goto done;
     }
-    if (rc == DNSQ_TEMP) {
+    if (rc == QDNS_TEMP) {
       text_set(&text, "4.4.3 MX lookup for ", domain, " failed: ", strerror(errno));
       pending_set(j, 'Z', &text);
       goto done;
@@ -1065,13 +1257,13 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
       n = 1;
       memcpy(h->name, domain, dlen + 1);
       host_resolve(h);
-      if (h->dns == DNSQ_NX) {
+      if (h->dns == QDNS_NX) {
         text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
         pending_set(j, 'D', &text);
         free(mx);
         goto done;
       }
-      if (h->dns == DNSQ_OK && h->ips.len == 0) {
+      if (h->dns == QDNS_OK && h->ips.len == 0) {
         text_set(&text, "5.4.4 domain ", domain, " has no MX and no address", NULL);
         pending_set(j, 'D', &text);
         free(mx);
@@ -1087,6 +1279,12 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
       }
     }
     free(mx);
+
+    /* MTA-STS where the policy could still decide (may, dane) */
+    if (!r->tls_set &&
+        tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
+        (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
+      sts_on = sts_lookup(domain, &sts);
 
     /* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used */
     for (size_t i = 0; i < n; ++i) {
@@ -1112,7 +1310,7 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
     }
   }
 
-  deliver_hosts(j, h, n, r, port, c);
+  deliver_hosts(j, h, n, r, domain, mx_secure, port, c);
   goto done;
 
 nomem:

@@ -31,11 +31,10 @@ static void set_status(char *status, size_t size, const char *s)
 }
 
 static void exec_helper(int netfd, int pairfd, const char *host, int verify, const char *cafile,
-                        unsigned long timeout)
+                        const char *tlsa, size_t tlsa_count, unsigned long timeout)
 {
   char timetext[FMT_ULONG];
-  char path[QR_PATH_MAX + sizeof TLS_HELPER + 2];
-  const char *argv[10];
+  const char *argv[10 + 2 * QR_TLSA_MAX];
   size_t argc = 0;
   int null;
   int flags;
@@ -63,25 +62,40 @@ static void exec_helper(int netfd, int pairfd, const char *host, int verify, con
     argv[argc++] = "-C";
     argv[argc++] = cafile;
   }
+  for (size_t i = 0; i < tlsa_count && i < QR_TLSA_MAX; ++i) {
+    argv[argc++] = "-T";
+    argv[argc++] = tlsa;
+    tlsa += strlen(tlsa) + 1;
+  }
   argv[argc++] = "-t";
   argv[argc++] = timetext;
   argv[argc] = NULL;
 
+  helper_exec(argv);
+}
+
+void helper_exec(const char *const *argv)
+{
+  char path[QR_PATH_MAX + QR_HELPER_NAME_MAX + 2];
+  size_t nlen = strlen(argv[0]);
+
   signal(SIGPIPE, SIG_DFL);
-  if (tls_helper_dir != NULL && strlen(tls_helper_dir) <= QR_PATH_MAX) {
+  if (tls_helper_dir != NULL && strlen(tls_helper_dir) <= QR_PATH_MAX &&
+      nlen <= QR_HELPER_NAME_MAX) {
     size_t dlen = strlen(tls_helper_dir);
 
     memcpy(path, tls_helper_dir, dlen);
     path[dlen] = '/';
-    memcpy(path + dlen + 1, TLS_HELPER, sizeof TLS_HELPER);
+    memcpy(path + dlen + 1, argv[0], nlen + 1);
     execv(path, (char *const *)argv);
   }
-  execvp(TLS_HELPER, (char *const *)argv);
+  execvp(argv[0], (char *const *)argv);
   _exit(111);
 }
 
 int tls_start(int netfd, const char *host, int verify, const char *cafile,
-              unsigned long timeout, char *status, size_t statussize, pid_t *pid)
+              const char *tlsa, size_t tlsa_count, unsigned long timeout, char *status,
+              size_t statussize, pid_t *pid)
 {
   int pair[2];
   char line[TLS_STATUS_MAX];
@@ -103,7 +117,7 @@ int tls_start(int netfd, const char *host, int verify, const char *cafile,
     close(netfd);
     return -1;
   }
-  if (*pid == 0) exec_helper(netfd, pair[1], host, verify, cafile, timeout);
+  if (*pid == 0) exec_helper(netfd, pair[1], host, verify, cafile, tlsa, tlsa_count, timeout);
   close(pair[1]);
   close(netfd);
 

@@ -84,7 +84,7 @@ static int eof;                  /* qsend closed fd 0 */
 /* what qremote reads (qremote.c, config_read) */
 static const char *const qremote_files[] = {
   "control/me", "control/helohost", "control/timeoutconnect", "control/timeoutremote",
-  "control/smtproutes", NULL,
+  "control/smtproutes", "control/tlspolicy", "control/resolvers", NULL,
 };
 static struct ctl_watch qremote_watch = {qremote_files, {{0}}, 0};
 static unsigned long ctl_gen;    /* bumped at each change of those files */

@@ -244,6 +244,8 @@ static size_t scan_qid(const char *s, size_t len, unsigned long long *h)
   return i;
 }
 
+static unsigned long long tls_deferred; /* deferrals by the outbound TLS policy */
+
 /* "qsend: new ID from <S> size N ..." and "qsend: delivery ID.IDX ..." */
 static void line_qsend(const char *s, size_t len)
 {
@@ -284,7 +286,11 @@ static void line_qsend(const char *s, size_t len)
         stats[mailer].msgs_to++;
         stats[mailer].bytes_to += size_get(id);
         break;
-      case 1: stats[mailer].deferred++; break;
+      case 1:
+        stats[mailer].deferred++;
+        /* qremote's reasons name the outbound TLS policy that refused a host */
+        if (memmem(s + 9 + d.text, len - 9 - d.text, "(tls policy ", 12) != NULL) tls_deferred++;
+        break;
       case 2: stats[mailer].failed++; break;
       default: return;
     }
@@ -499,6 +505,12 @@ static void report(void)
     outs(" bytes), of them ");
     out(num, fmtnum(num, bounce_msgs));
     outs(" bounces made here\n");
+  }
+  if (tls_deferred > 0) {
+    char num[FMT_NUM];
+    outs("deferred by the outbound TLS policy (DANE, MTA-STS, tlspolicy): ");
+    out(num, fmtnum(num, tls_deferred));
+    outs("\n");
   }
 }
 

@@ -331,6 +331,13 @@ default timeoutstress 644 "10$NL"
 default datarate 644 "1024$NL"
 default maxhops 644 "100$NL"
 default maxrcpt 644 "1000$NL"
+# outbound TLS policy (qremote(8), qmta-admin(7) OUTBOUND TLS POLICY): no
+# entry means may for every destination
+default tlspolicy 644 "# DOMAIN, .DOMAIN (below it), [MXHOST] or * (everything else), then one of
+# none may encrypt verify dane dane-only. Without an entry: may.
+# With a validating resolver on loopback in control/resolvers:
+# * dane
+"
 
 if [ -n "$SENDONLY" ]; then
   default users 600 ''
@@ -464,6 +471,10 @@ fi
 # ---- auth/: qauth's table of failed logins --------------------------------
 
 mkd "$DIR/auth" 700 "$Q_SMTPD:$Q_SMTPD"
+
+# ---- sts/: qremote's cache of MTA-STS policies ------------------------------
+
+mkd "$DIR/sts" 700 "$Q_REMOTE:$Q_REMOTE"
 
 # ---- tls/ ------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
 llvm-14 python3-spf python3-dnslib python3-yaml
 python3-authheaders python3-dkim python3-nacl opendkim-tools
-rsync"
+rsync
+nsd ldnsutils unbound"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -35,6 +36,10 @@ probe() {
   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
   # tests/94-two-mx.t: qmta-admin(7)'s recipe that copies control/ to another node
   command -v rsync >/dev/null 2>&1 || bad="$bad rsync"
+  # tests/47-dane.t: the DNSSEC lab (nsd serving a zone signed by ldns, unbound validating)
+  for c in nsd ldns-keygen ldns-signzone unbound unbound-checkconf; do
+    command -v $c >/dev/null 2>&1 || [ -x /usr/sbin/$c ] || bad="$bad $c(nsd,ldnsutils,unbound)"
+  done
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
   # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
   /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"

@@ -1,49 +1,34 @@
-/* tests/unit/u_qremote_dns.c: qremote's walkers of DNS answers
- * (qremote_dns.c dnsq_mx_packet, dnsq_ip_packet). */
+/* tests/unit/u_qremote_dns.c: qremote's readers of DNS answers
+ * (qremote_dns.c qdns_mx_answer, qdns_ip_answer, qdns_tlsa_answer). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <dns.h>
 #include <stralloc.h>
 
 #include "tap.h"
+#include "dnsq.h"
 #include "qremote.h"
 
-static char pkt[1024];
-static unsigned int len;
+static struct dnsq_rr rr[8];
+static struct dnsq_answer ans;
 
-/* A reply header and the question "example.org", type t; rcode, answer count. */
-static void start(const char t[2], int rcode, unsigned int answers)
+static void start(int status)
 {
-  static const char q[] = "\7example\3org";
-
-  memcpy(pkt, "\1\2\201", 3);
-  pkt[3] = (char)(0x80 | rcode);
-  memcpy(pkt + 4, "\0\1", 2);
-  pkt[6] = (char)(answers >> 8);
-  pkt[7] = (char)answers;
-  memcpy(pkt + 8, "\0\0\0\0", 4);
-  memcpy(pkt + 12, q, sizeof q); /* with its final zero label */
-  len = 12 + sizeof q;
-  memcpy(pkt + len, t, 2);
-  memcpy(pkt + len + 2, DNS_C_IN, 2);
-  len += 4;
+  memset(&ans, 0, sizeof ans);
+  ans.status = status;
+  ans.rr = rr;
 }
 
-/* An answer for the name of the question (a pointer to offset 12). */
-static void answer(const char t[2], const char *rdata, unsigned int rdlen)
+static void add(unsigned int type, unsigned int pref, const char *data, size_t len)
 {
-  memcpy(pkt + len, "\300\14", 2);
-  memcpy(pkt + len + 2, t, 2);
-  memcpy(pkt + len + 4, DNS_C_IN, 2);
-  memcpy(pkt + len + 6, "\0\0\16\20", 4);
-  pkt[len + 10] = (char)(rdlen >> 8);
-  pkt[len + 11] = (char)rdlen;
-  memcpy(pkt + len + 12, rdata, rdlen);
-  len += 12 + rdlen;
+  rr[ans.count].type = type;
+  rr[ans.count].pref = pref;
+  rr[ans.count].data = data;
+  rr[ans.count].len = len;
+  ++ans.count;
 }
-#define ANSWER(t, lit) answer(t, lit, sizeof lit - 1)
+#define ADD(t, p, lit) add(t, p, lit, sizeof lit - 1)
 
 int main(void)
 {
@@ -51,54 +36,60 @@ int main(void)
   size_t count;
   stralloc out = {0};
 
-  plan(12);
-  start(DNS_T_MX, 0, 3);
-  ANSWER(DNS_T_MX, "\0\12\3MX1\7example\3org\0");
-  ANSWER(DNS_T_MX, "\0\5\3mx2\300\14");
-  ANSWER(DNS_T_CNAME, "\3foo\300\14");
-  ok(dnsq_mx_packet(pkt, len, &mx, &count) == DNSQ_OK && count == 2, "two MX, a CNAME skipped");
+  plan(14);
+  qdns_init();
+  start(DNSQ_OK);
+  ADD(DNSQ_T_MX, 10, "MX1.example.org");
+  ADD(DNSQ_T_MX, 5, "mx2.example.org");
+  ADD(DNSQ_T_CNAME, 0, "foo.example.org");
+  ok(qdns_mx_answer(&ans, &mx, &count) == QDNS_OK && count == 2, "two MX, a CNAME skipped");
   ok(count == 2 && mx[0].pref == 5 && strcmp(mx[0].name, "mx2.example.org") == 0 &&
-     mx[1].pref == 10 && strcmp(mx[1].name, "mx1.example.org") == 0,
-     "sorted by preference, lowercased, compressed names read");
+         mx[1].pref == 10 && strcmp(mx[1].name, "mx1.example.org") == 0,
+     "sorted by preference, names lowercased");
   free(mx);
+  start(DNSQ_OK);
+  ADD(DNSQ_T_MX, 0, "");
+  ok(qdns_mx_answer(&ans, &mx, &count) == QDNS_NULLMX && mx == NULL, "null MX");
+  start(DNSQ_NXDOMAIN);
+  ok(qdns_mx_answer(&ans, &mx, &count) == QDNS_NX, "NXDOMAIN");
+  start(DNSQ_NODATA);
+  ok(qdns_mx_answer(&ans, &mx, &count) == QDNS_OK && count == 0 && mx == NULL, "no MX");
 
-  start(DNS_T_MX, 0, 1);
-  ANSWER(DNS_T_MX, "\0\0\0");
-  ok(dnsq_mx_packet(pkt, len, &mx, &count) == DNSQ_NULLMX && mx == NULL, "null MX");
-  start(DNS_T_MX, 3, 0);
-  ok(dnsq_mx_packet(pkt, len, &mx, &count) == DNSQ_NX, "NXDOMAIN");
-  start(DNS_T_MX, 0, 0);
-  ok(dnsq_mx_packet(pkt, len, &mx, &count) == DNSQ_OK && count == 0, "no MX");
-  start(DNS_T_MX, 0, 2);
-  ANSWER(DNS_T_MX, "\0\12\3mx1\300\14");
-  ok(dnsq_mx_packet(pkt, len, &mx, &count) == DNSQ_TEMP && errno == EPROTO && mx == NULL,
-     "fewer answers than counted: malformed");
-  start(DNS_T_MX, 0, 65535);
-  ok(dnsq_mx_packet(pkt, len, &mx, &count) == DNSQ_TEMP && errno == EPROTO,
-     "an answer count that cannot fit: malformed at once");
-  ok(dnsq_mx_packet(pkt, 20, &mx, &count) == DNSQ_TEMP && errno == EPROTO, "cut question");
+  start(DNSQ_OK);
+  ADD(DNSQ_T_A, 0, "\300\0\2\1");
+  ok(qdns_ip_answer(&out, &ans, DNSQ_T_A) == QDNS_OK && out.len == 16 &&
+         memcmp(out.s, "\0\0\0\0\0\0\0\0\0\0\377\377\300\0\2\1", 16) == 0,
+     "an A record as ::ffff:192.0.2.1");
+  start(DNSQ_OK);
+  ADD(DNSQ_T_AAAA, 0, "\40\1\15\270\0\0\0\0\0\0\0\0\0\0\0\1");
+  ADD(DNSQ_T_AAAA, 0, "\40\1\15\270\0\0\0\0\0\0\0\0\0\0\0\2");
+  ok(qdns_ip_answer(&out, &ans, DNSQ_T_AAAA) == QDNS_OK && out.len == 48, "AAAA appended");
+  start(DNSQ_OK);
+  ADD(DNSQ_T_A, 0, "\300\0\2");
+  ok(qdns_ip_answer(&out, &ans, DNSQ_T_A) == QDNS_OK && out.len == 48, "a short A skipped");
+  start(DNSQ_NXDOMAIN);
+  ok(qdns_ip_answer(&out, &ans, DNSQ_T_A) == QDNS_NX && out.len == 48, "NXDOMAIN");
 
-  start(DNS_T_A, 0, 2);
-  ANSWER(DNS_T_A, "\300\0\2\1");
-  ANSWER(DNS_T_A, "\300\0\2");
-  if (!stralloc_copys(&out, "")) return 1;
-  ok(dnsq_ip_packet(&out, pkt, len, DNS_T_A) == DNSQ_OK && out.len == 16 &&
-     memcmp(out.s, "\0\0\0\0\0\0\0\0\0\0\377\377\300\0\2\1", 16) == 0,
-     "A as ::ffff:192.0.2.1, a short one skipped");
-  start(DNS_T_AAAA, 0, 1);
-  ANSWER(DNS_T_AAAA, "\40\1\15\270\0\0\0\0\0\0\0\0\0\0\0\1");
-  ok(dnsq_ip_packet(&out, pkt, len, DNS_T_AAAA) == DNSQ_OK && out.len == 32 &&
-     memcmp(out.s + 16, "\40\1\15\270", 4) == 0, "AAAA appended");
-  start(DNS_T_A, 0, 3);
-  ANSWER(DNS_T_A, "\300\0\2\2");
-  ANSWER(DNS_T_A, "\300\0\2\3");
-  ANSWER(DNS_T_A, "\300\0\2\4");
-  len -= 4;
-  pkt[len - 1] = 4; /* the third one's rdata is missing */
-  ok(dnsq_ip_packet(&out, pkt, len, DNS_T_A) == DNSQ_TEMP && errno == EPROTO && out.len == 32,
-     "a malformed answer adds none of its addresses");
-  start(DNS_T_A, 3, 0);
-  ok(dnsq_ip_packet(&out, pkt, len, DNS_T_A) == DNSQ_NX && out.len == 32, "NXDOMAIN");
+  out.len = 0;
+  count = 0;
+  start(DNSQ_OK);
+  ADD(DNSQ_T_TLSA, 0, "\3\1\1\xab\xcd");
+  ADD(DNSQ_T_TLSA, 0, "\1\1\1\xab\xcd");      /* PKIX-EE: unusable for SMTP */
+  ADD(DNSQ_T_TLSA, 0, "\2\0\2\x01");
+  ADD(DNSQ_T_TLSA, 0, "\3\2\1\x01");          /* selector 2: unknown */
+  ADD(DNSQ_T_TLSA, 0, "\3\1\1");              /* no data */
+  ok(qdns_tlsa_answer(&out, &count, &ans) == QDNS_OK && count == 2, "two usable TLSA records");
+  ok(out.len == sizeof "3 1 1 abcd\0002 0 2 01" &&
+         memcmp(out.s, "3 1 1 abcd\0002 0 2 01", out.len) == 0,
+     "as qtls-client -T wants them");
+  ok(qdns_random(1) == 0, "random below 1");
+  {
+    int seen[3] = {0};
+    for (unsigned int i = 0; i < 300; ++i) seen[qdns_random(3)]++;
+    ok(seen[0] > 0 && seen[1] > 0 && seen[2] > 0, "random covers its range");
+  }
+  start(DNSQ_OK);
+  ok(qdns_mx_answer(&ans, &mx, &count) == QDNS_OK && count == 0, "an empty answer");
   stralloc_free(&out);
   return done_testing();
 }

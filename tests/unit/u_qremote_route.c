@@ -21,7 +21,7 @@ int main(void)
   size_t len = sizeof list - 1;
   struct route r;
 
-  plan(24);
+  plan(34);
 
   ok(find(&r, list, len, "example.org") == 1, "exact domain found");
   ok(strcmp(r.host, "relay.example.net") == 0 && r.port == 2525, "host and port");
@@ -59,5 +59,36 @@ int main(void)
      strcmp(r.host, "[ipv6:2001:db8::1]") == 0, "IPv6 literal with port");
   ok(route_parse(&r, "h auth=", 7) == -1, "empty auth file refused");
   ok(route_parse(&r, "h:0", 3) == -1, "port 0 refused");
+
+  /* tls= with the levels of control/tlspolicy */
+  ok(route_parse(&r, "h tls=dane-only", 15) == 0 && r.tls == ROUTE_TLS_DANE_ONLY && r.tls_set,
+     "tls=dane-only");
+  ok(route_parse(&r, "h", 1) == 0 && !r.tls_set, "no tls=: control/tlspolicy decides");
+  ok(route_parse(&r, "h tls=sure", 10) == -1, "an unknown level refused");
+
+  /* control/tlspolicy */
+  {
+    static const char pol[] = "example.org dane-only\0"
+                              ".example.net	encrypt\0"
+                              "[mx.example.com] verify\0"
+                              "bad.example secure\0"
+                              "* dane\0";
+    size_t plen = sizeof pol - 1;
+    int level;
+
+    ok(tlspolicy_find(pol, plen, "example.org", "mx.example.org", &level) == 1 &&
+           level == ROUTE_TLS_DANE_ONLY, "a domain");
+    ok(tlspolicy_find(pol, plen, "a.b.example.net", "x", &level) == 1 &&
+           level == ROUTE_TLS_REQUIRE, "a parent domain: encrypt");
+    ok(tlspolicy_find(pol, plen, "example.net", "x", &level) == 1 && level == ROUTE_TLS_DANE,
+       ".example.net is not example.net: the default");
+    ok(tlspolicy_find(pol, plen, "EXAMPLE.ORG", "mx.example.com", &level) == 1 &&
+           level == ROUTE_TLS_VERIFY, "[host] wins over the domain");
+    ok(tlspolicy_find(pol, plen, "bad.example", "x", &level) == -1, "an unknown level: malformed");
+    ok(tlspolicy_find("", 0, "example.org", "x", &level) == 0 && level == ROUTE_TLS_MAY,
+       "no file: may");
+    ok(strcmp(tlspolicy_name(ROUTE_TLS_DANE_ONLY), "dane-only") == 0 &&
+           tlspolicy_level("NONE", 4) == ROUTE_TLS_NO, "names and levels");
+  }
   return done_testing();
 }
