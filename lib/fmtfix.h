@@ -35,8 +35,24 @@ static inline size_t fmtfix_str(char *dest, const char *s)
   return r;
 }
 
+static inline size_t fmtfix_ulong0(char *dest, unsigned long n, size_t padto)
+{
+  size_t r = (fmt_ulong0)(dest, n, padto);
+  __asm__ __volatile__("" : : "r"(dest) : "memory");
+  return r;
+}
+
+static inline size_t fmtfix_strn(char *dest, const char *s, size_t limit)
+{
+  size_t r = (fmt_strn)(dest, s, limit);
+  __asm__ __volatile__("" : : "r"(dest) : "memory");
+  return r;
+}
+
 #define fmt_ulong(dest, n) fmtfix_ulong((dest), (n))
 #define fmt_ulonglong(dest, n) fmtfix_ulonglong((dest), (n))
 #define fmt_str(dest, s) fmtfix_str((dest), (s))
+#define fmt_ulong0(dest, n, padto) fmtfix_ulong0((dest), (n), (padto))
+#define fmt_strn(dest, s, limit) fmtfix_strn((dest), (s), (limit))
 
 #endif
