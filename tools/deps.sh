@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev libcrypt-dev
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dnsmasq-base python3 perl
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
-llvm-14 python3-spf python3-dnslib python3-yaml"
+llvm-14 python3-spf python3-dnslib python3-yaml
+python3-authheaders python3-dkim"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -23,6 +24,8 @@ probe() {
   # python3, which may not be the first python3 in PATH)
   [ -f /usr/share/doc/python3-spf/rfc7208-tests.yml.gz ] || bad="$bad python3-spf(rfc7208-tests)"
   /usr/bin/python3 -c 'import dnslib, yaml' 2>/dev/null || bad="$bad python3-dnslib,python3-yaml"
+  # tests/69-dmarc.t: authheaders' DMARC verdicts, dkimpy to sign the corpus
+  /usr/bin/python3 -c 'import authheaders, dkim' 2>/dev/null || bad="$bad python3-authheaders"
   for c in cc clang musl-gcc cdb s6-svscan tcpserver openssl swaks s-nail dnsmasq prove; do
     command -v $c >/dev/null 2>&1 || bad="$bad $c"
   done
