@@ -1,0 +1,150 @@
+/* tests/unit/u_dkim.c: the DKIM library's canonicalization (the examples
+ * of RFC 6376 3.4.5, with LF and with CRLF line ends), its tag-list parser
+ * (RFC 6376 3.2), base64 with whitespace, the header field splitter and
+ * the choice of fields by h= (bottom-up, over-signed names). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "dkim.h"
+#include "dkim_int.h"
+
+static void to_buf(void *ctx, const char *p, size_t n)
+{
+  dkim_buf_put(ctx, p, n);
+}
+
+/* 1 if the canonical form of body is want */
+static int body_is(const char *body, int canon, const char *want)
+{
+  struct dkim_buf b = { 0 };
+  int r;
+
+  dkim_canon_body(body, strlen(body), canon, to_buf, &b);
+  r = b.len == strlen(want) && (b.len == 0 || memcmp(b.s, want, b.len) == 0);
+  if (!r) printf("# got %zu bytes: %s\n", b.len, b.s ? b.s : "");
+  dkim_buf_free(&b);
+  return r;
+}
+
+/* the canonical form of every field of msg's header, in order */
+static int header_is(const char *msg, int canon, const char *want)
+{
+  struct dkim_field *f;
+  size_t n;
+  size_t i;
+  struct dkim_buf b = { 0 };
+  int r;
+
+  if (dkim_fields(msg, strlen(msg), &f, &n) == -1) return 0;
+  for (i = 0; i < n; i++) dkim_canon_header(&b, f[i].p, f[i].len, canon);
+  r = b.s != NULL && strcmp(b.s, want) == 0;
+  if (!r) printf("# got: %s\n", b.s ? b.s : "");
+  free(f);
+  dkim_buf_free(&b);
+  return r;
+}
+
+static int hdata_is(const char *msg, const char *hlist, const char *want)
+{
+  struct dkim_field *f;
+  size_t n;
+  struct dkim_buf b = { 0 };
+  int r;
+
+  if (dkim_fields(msg, strlen(msg), &f, &n) == -1) return 0;
+  r = dkim_header_data(&b, f, n, hlist, strlen(hlist), DKIM_RELAXED) == 0 &&
+      strcmp(b.s ? b.s : "", want) == 0;
+  if (!r) printf("# got: %s\n", b.s ? b.s : "");
+  free(f);
+  dkim_buf_free(&b);
+  return r;
+}
+
+static int tag_eq(const struct dkim_tag *t, const char *name, const char *val)
+{
+  return t->namelen == strlen(name) && memcmp(t->name, name, t->namelen) == 0 &&
+         t->vallen == strlen(val) && memcmp(t->val, val, t->vallen) == 0;
+}
+
+int main(void)
+{
+  /* RFC 6376 3.4.5 */
+  static const char ex_lf[] = "A: X\nB : Y\t\n\tZ  \n\n C \nD \t E\n\n\n";
+  static const char ex_crlf[] = "A: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n";
+  struct dkim_tag tags[DKIM_MAX_TAGS];
+  struct dkim_field *f;
+  size_t nf;
+  unsigned char bin[64];
+  char text[64];
+  long body;
+  const char *s;
+  int n;
+
+  plan(37);
+  ok(header_is(ex_lf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (LF)");
+  ok(header_is(ex_crlf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (CRLF)");
+  ok(header_is(ex_lf, DKIM_SIMPLE, "A: X\r\nB : Y\t\r\n\tZ  \r\n"), "3.4.5 simple header (LF)");
+  ok(header_is(ex_crlf, DKIM_SIMPLE, "A: X\r\nB : Y\t\r\n\tZ  \r\n"),
+     "3.4.5 simple header (CRLF)");
+  body = dkim_fields(ex_lf, strlen(ex_lf), &f, &nf);
+  ok(body == 18 && nf == 2, "two fields, body after the empty line");
+  free(f);
+  ok(body_is(ex_lf + 18, DKIM_RELAXED, " C\r\nD E\r\n"), "3.4.5 relaxed body (LF)");
+  ok(body_is(ex_crlf + 22, DKIM_RELAXED, " C\r\nD E\r\n"), "3.4.5 relaxed body (CRLF)");
+  ok(body_is(ex_lf + 18, DKIM_SIMPLE, " C \r\nD \t E\r\n"), "3.4.5 simple body (LF)");
+  ok(body_is(ex_crlf + 22, DKIM_SIMPLE, " C \r\nD \t E\r\n"), "3.4.5 simple body (CRLF)");
+  ok(body_is("", DKIM_SIMPLE, "\r\n"), "simple: an empty body is one CRLF");
+  ok(body_is("\n\n", DKIM_SIMPLE, "\r\n"), "simple: empty lines only are one CRLF");
+  ok(body_is("", DKIM_RELAXED, ""), "relaxed: an empty body stays empty");
+  ok(body_is(" \t\n\n", DKIM_RELAXED, ""), "relaxed: blank lines only are nothing");
+  ok(body_is("x", DKIM_SIMPLE, "x\r\n"), "a last line without LF gets CRLF");
+  ok(body_is("a\n\n\nb\n\n", DKIM_SIMPLE, "a\r\n\r\n\r\nb\r\n"),
+     "empty lines inside stay, those at the end go");
+  ok(body_is("a\rb\n", DKIM_SIMPLE, "a\rb\r\n"), "a bare CR inside a line stays");
+  body = dkim_fields("From: a\n", 8, &f, &nf);
+  ok(body == 8 && nf == 1, "a header without body");
+  free(f);
+
+  /* h=: bottom-up for repeated names, over-signed names add nothing */
+  s = "Received: 1\nX: top\nFrom: a\nX: bottom\n\nbody\n";
+  ok(hdata_is(s, "x", "x:bottom\r\n"), "h= takes the lowest field of a name first");
+  ok(hdata_is(s, "x:X:x:from:from", "x:bottom\r\nx:top\r\nfrom:a\r\n"),
+     "repeated and over-signed names");
+  ok(hdata_is(s, "subject", ""), "a name of no field adds nothing");
+  {
+    struct dkim_buf b = { 0 };
+    dkim_fields(s, strlen(s), &f, &nf);
+    ok(dkim_header_data(&b, f, nf, "from::x", 7, DKIM_RELAXED) == -2, "an empty name in h=");
+    free(f);
+    dkim_buf_free(&b);
+  }
+
+  /* tag-lists */
+  s = " v=1; a = rsa-sha256 ;\r\n\tb=ab\r\n cd ;h=from:to;";
+  n = dkim_tags_parse(s, strlen(s), tags, DKIM_MAX_TAGS);
+  ok(n == 4, "four tags, a final ; allowed");
+  ok(n == 4 && tag_eq(&tags[0], "v", "1") && tag_eq(&tags[1], "a", "rsa-sha256"),
+     "whitespace around names and values goes");
+  ok(n == 4 && tag_eq(&tags[2], "b", "ab\r\n cd"), "folding whitespace inside a value stays");
+  ok(n == 4 && dkim_tag_get(tags, n, "h") == &tags[3] && dkim_tag_get(tags, n, "x") == NULL,
+     "dkim_tag_get");
+  ok(dkim_tags_parse("a=1; a=2", 8, tags, DKIM_MAX_TAGS) == -1, "a duplicate tag is an error");
+  ok(dkim_tags_parse("a=1;; b=2", 9, tags, DKIM_MAX_TAGS) == -1, "an empty tag-spec is an error");
+  ok(dkim_tags_parse("1a=1", 4, tags, DKIM_MAX_TAGS) == -1, "a name starts with a letter");
+  ok(dkim_tags_parse("a", 1, tags, DKIM_MAX_TAGS) == -1, "a tag without =");
+  ok(dkim_tags_parse("a=\x80", 3, tags, DKIM_MAX_TAGS) == -1, "a byte outside VALCHAR");
+  n = dkim_tags_parse("p=; t=y", 7, tags, DKIM_MAX_TAGS);
+  ok(n == 2 && tags[0].vallen == 0 && tag_eq(&tags[1], "t", "y"), "an empty value");
+  ok(dkim_tags_parse("a=1;b=2;c=3", 11, tags, 2) == -1, "more tags than room");
+  ok(dkim_tags_parse("", 0, tags, DKIM_MAX_TAGS) == 0, "an empty list");
+
+  /* base64 */
+  ok(dkim_b64_decode("aGVs\r\n bG8=", 11, bin, sizeof bin) == 5 && memcmp(bin, "hello", 5) == 0,
+     "base64 with folding whitespace");
+  ok(dkim_b64_decode("aGVsbG8", 7, bin, sizeof bin) == -1, "base64 without its padding");
+  ok(dkim_b64_decode("aG=Vs", 5, bin, sizeof bin) == -1, "base64 with data after padding");
+  ok(dkim_b64_encode(text, (const unsigned char *)"hello", 5) == 8 &&
+     strcmp(text, "aGVsbG8=") == 0, "base64 encoding");
+  return done_testing();
+}
