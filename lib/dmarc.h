@@ -59,7 +59,7 @@ struct dmarc_record {
  * taken as absent. Returns 1 for a DMARC record (r filled), 0 for a record
  * that is not one (to be discarded, RFC 9989 4.10 step 2). A record whose p=
  * is absent or invalid is a DMARC record with p DMARC_P_UNSET (dmarc_eval
- * then applies p=none, RFC 9989 4.7). */
+ * then applies p=none when rua= is there). */
 int dmarc_record_parse(const char *txt, struct dmarc_record *r);
 
 /* The DNS as dmarc_eval sees it. txt: stores up to max TXT records of name
@@ -77,9 +77,11 @@ struct dmarc_dns {
 };
 
 /* The same through lib/dnsq (control/resolvers, else /etc/resolv.conf);
- * cookie unused. */
+ * cookie unused. dmarc_dns_default holds both; dmarc_eval takes it when
+ * given NULL. */
 int dmarc_txt_dns(const char *name, char **recs, int max, void *cookie);
 int dmarc_exists_dns(const char *name, void *cookie);
+extern const struct dmarc_dns dmarc_dns_default;
 
 /* One authenticated identifier. */
 struct dmarc_auth {
@@ -118,11 +120,25 @@ struct dmarc_out {
  * functions above. Policy discovery: _dmarc.FROM, then the tree walk up to
  * DMARC_WALK_MAX queries; several DMARC records at one name count as none.
  * Relaxed alignment compares organizational domains found by the same walk.
- * in->from_domain NULL or empty: result DMARC_NONE. Returns out->result;
- * -1 only when memory ran out (out->result DMARC_TEMPERROR). */
+ * in->from_domain NULL or empty: result DMARC_NONE. A record without a
+ * valid p= counts as p=none when it has rua=, else as no record (RFC 7489
+ * 6.6.3). Temporary DNS failures (memory too) give DMARC_TEMPERROR, and so
+ * does an SPF or DKIM temperror when nothing aligned passed. Returns
+ * out->result. */
 int dmarc_eval(const struct dmarc_in *in, struct dmarc_out *out, const struct dmarc_dns *dns);
 
 /* The pieces, exported for the tests. */
+
+/* The names a tree walk from domain (lower case, no final dot) asks, in
+ * order (RFC 9989 4.10.1): domain itself, then, when it has 8 labels or
+ * more, its last 7 labels, then one label less each time down to the last
+ * label. Pointers into domain; their count (at most DMARC_WALK_MAX). */
+int dmarc_walk_names(const char *domain, const char *names[DMARC_WALK_MAX]);
+
+/* The DMARC record of domain: TXT at _dmarc.DOMAIN, records that are not
+ * DMARC discarded. 1: exactly one (r filled); 0: none, or several (RFC
+ * 9989 4.10.1: then none is used); -1: temporary DNS failure. */
+int dmarc_lookup(const char *domain, struct dmarc_record *r, const struct dmarc_dns *dns);
 
 /* The organizational domain of domain (RFC 9989 4.10.2) into org (room
  * DMARC_DOMAIN_MAX + 1). 0, or -1 on a temporary DNS failure. */
