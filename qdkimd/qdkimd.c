@@ -12,7 +12,8 @@
  * Each client connection gets a child process of its own that serves its
  * requests one after another until the client closes it (dkimproto.h):
  * qsmtpd keeps its connection across messages and sessions, so no process
- * starts per message. A child whose client sends nothing for
+ * starts per message. The children end with the service (SIGTERM when
+ * their parent dies), so that s6-svc -d or -r reaches them too. A child whose client sends nothing for
  * QDKIMD_IDLE seconds ends; the client then connects again.
  * -n: connections served at once (default 1024); beyond it the next
  * waits. -d fd: "\n" to fd once the socket listens.
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -257,6 +259,9 @@ int main(int argc, char **argv)
     if (pid == 0) {
       qtls_in_child = 1;
       close(lfd);
+      /* the service stopped or restarted: its children go too, and the
+       * clients connect to the new one (or find none) */
+      if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() == 1) _exit(0);
       serve(fd);
     }
     if (pid == -1) qtls_say("warning: unable to fork: ", strerror(errno));

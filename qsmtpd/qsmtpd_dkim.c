@@ -106,9 +106,29 @@ static const char *sign_message(struct inject *q, int msgfd, unsigned long long 
   char num[FMT_ULONG];
   char ar[AUTHRES_MAX];
   size_t reqlen = 0;
-  int keys = access(KEYDIR, F_OK) == 0;
 
-  if (sess.authed) { /* RFC 8601 2.7.4 */
+  /* the signature first: it covers the message as the client sent it */
+  if (access(KEYDIR, F_OK) == 0) {
+    num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
+    dkimc_add(req, sizeof req, &reqlen, "op", "sign");
+    dkimc_add(req, sizeof req, &reqlen, "off", num);
+    num[fmt_ulonglong(num, len)] = '\0';
+    dkimc_add(req, sizeof req, &reqlen, "len", num);
+    if (call(&sign_fd, SIGN_SOCKET, msgfd, req, reqlen) == -1) {
+      qwarn_sys("unable to reach the DKIM signer at ", SIGN_SOCKET);
+      verdict(" dkimsign=unavailable");
+      return "451 4.7.0 unable to sign the message now, try again later\r\n";
+    }
+    if (answer.code != DKIMP_ADD) {
+      qwarn("the DKIM signer failed: ", answer.note);
+      verdict(" dkimsign=failed");
+      return "451 4.7.0 unable to sign the message now, try again later\r\n";
+    }
+    verdict(answer.fieldslen > 0 ? " dkimsign=yes" : " dkimsign=none");
+    if (answer.fieldslen > 0 && inject_prepend(q, answer.fields, answer.fieldslen) == -1)
+      return "451 4.3.0 unable to queue the message, try again later\r\n";
+  }
+  if (sess.authed) { /* RFC 8601 2.7.4, above the signature */
     struct authres b;
     long n;
 
@@ -118,25 +138,6 @@ static const char *sign_message(struct inject *q, int msgfd, unsigned long long 
     if (n > 0 && inject_prepend(q, ar, (size_t)n) == -1)
       return "451 4.3.0 unable to queue the message, try again later\r\n";
   }
-  if (!keys) return NULL;
-  num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
-  dkimc_add(req, sizeof req, &reqlen, "op", "sign");
-  dkimc_add(req, sizeof req, &reqlen, "off", num);
-  num[fmt_ulonglong(num, len)] = '\0';
-  dkimc_add(req, sizeof req, &reqlen, "len", num);
-  if (call(&sign_fd, SIGN_SOCKET, msgfd, req, reqlen) == -1) {
-    qwarn_sys("unable to reach the DKIM signer at ", SIGN_SOCKET);
-    verdict(" dkimsign=unavailable");
-    return "451 4.7.0 unable to sign the message now, try again later\r\n";
-  }
-  if (answer.code != DKIMP_ADD) {
-    qwarn("the DKIM signer failed: ", answer.note);
-    verdict(" dkimsign=failed");
-    return "451 4.7.0 unable to sign the message now, try again later\r\n";
-  }
-  verdict(answer.fieldslen > 0 ? " dkimsign=yes" : " dkimsign=none");
-  if (answer.fieldslen > 0 && inject_prepend(q, answer.fields, answer.fieldslen) == -1)
-    return "451 4.3.0 unable to queue the message, try again later\r\n";
   return NULL;
 }
 
