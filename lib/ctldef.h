@@ -49,6 +49,7 @@
 #define CTLDEF_LONGHEADERS 0 /* flag: relay header lines over 998 octets */
 #define CTLDEF_AUTHPLAINTEXT 0 /* flag: AUTH and USER without TLS from loopback clients */
 #define CTLDEF_AUTHSENDER "off" /* text: off, address or domain: what an authenticated sender may use (address on submission, 587 and 465) */
+#define CTLDEF_RESOLVERS "" /* list: DNS servers for SPF, DKIM, DMARC (IP or IP:PORT; none: /etc/resolv.conf) */
 #define CTLDEF_NOSPF 0 /* flag: no SPF check on port 25 (recorded by default) */
 #define CTLDEF_SPFREJECT 0 /* flag: refuse SPF fail (550 5.7.23), defer temperror (451 4.7.24) */
 #define CTLDEF_DMARCREJECT 0 /* flag: refuse DMARC fail under p=reject (550 5.7.1) */

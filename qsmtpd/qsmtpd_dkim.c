@@ -81,13 +81,14 @@ static void verdict(const char *s)
 }
 
 /* One request over the kept connection *fd (made when needed), a second
- * try on a fresh connection if the first fails: 0, or -1 + errno. */
-static int call(int *fd, const char *path, int msgfd, const char *req, size_t reqlen)
+ * try on a fresh connection if the first fails: 0, or -1 + errno. wait:
+ * a service that does not listen yet (the instance is starting) is given
+ * up to 2 s. */
+static int call(int *fd, const char *path, int msgfd, const char *req, size_t reqlen, int wait)
 {
   for (int tries = 0; tries < 2; tries++) {
     if (*fd == -1) {
-      /* at the instance's start the service may not listen yet */
-      for (int waits = 0; (*fd = dkimc_connect(path)) == -1 && waits < 20; waits++) {
+      for (int waits = 0; (*fd = dkimc_connect(path)) == -1 && wait && waits < 20; waits++) {
         if (errno != ENOENT && errno != ECONNREFUSED) break;
         usleep(100000);
       }
@@ -114,7 +115,7 @@ static const char *sign_message(struct inject *q, int msgfd, unsigned long long 
     dkimc_add(req, sizeof req, &reqlen, "off", num);
     num[fmt_ulonglong(num, len)] = '\0';
     dkimc_add(req, sizeof req, &reqlen, "len", num);
-    if (call(&sign_fd, SIGN_SOCKET, msgfd, req, reqlen) == -1) {
+    if (call(&sign_fd, SIGN_SOCKET, msgfd, req, reqlen, 1) == -1) {
       qwarn_sys("unable to reach the DKIM signer at ", SIGN_SOCKET);
       verdict(" dkimsign=unavailable");
       return "451 4.7.0 unable to sign the message now, try again later\r\n";
@@ -162,12 +163,15 @@ static const char *verify_message(struct inject *q, int msgfd, unsigned long lon
   r |= dkimc_add(req, sizeof req, &reqlen, "ip", sess.ip);
   r |= dkimc_add(req, sizeof req, &reqlen, "helo", sess.helo);
   r |= dkimc_add(req, sizeof req, &reqlen, "from", sender);
+  /* no verifier on this instance (no port 25 listener made by qsetup, or
+   * qsmtpd run by hand): nothing to say */
+  if (verify_fd == -1 && access(VERIFY_SOCKET, F_OK) == -1) return NULL;
   if (spf_result(&spf, &spfd, &spfhelo) == 0) {
     r |= dkimc_add(req, sizeof req, &reqlen, "spf", spf);
     r |= dkimc_add(req, sizeof req, &reqlen, "spfd", spfd);
     if (spfhelo) r |= dkimc_add(req, sizeof req, &reqlen, "spfhelo", "1");
   }
-  if (r == -1 || call(&verify_fd, VERIFY_SOCKET, msgfd, req, reqlen) == -1 ||
+  if (r == -1 || call(&verify_fd, VERIFY_SOCKET, msgfd, req, reqlen, 0) == -1 ||
       answer.code == DKIMP_TEMP) {
     if (r == -1 || answer.code != DKIMP_TEMP) qwarn_sys("unable to reach the DKIM verifier at ", VERIFY_SOCKET);
     else qwarn("the DKIM verifier failed: ", answer.note);
