@@ -196,7 +196,7 @@ static void log_message(const char *what, const char *r, unsigned long long size
   qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " from=<", tx_sender, "> rcpts=", qlog_ulong(n1, rcpt_count),
        " size=", qlog_ulong(n2, (unsigned long)size), id[0] != '\0' ? " id=" : "", id, " to=", scratch.s != NULL ? scratch.s : "",
-       " code=", code_text(r, code, sizeof code), authint_log());
+       authint_log(), " code=", code_text(r, code, sizeof code));
 }
 
 void session_exit(const char *why)
