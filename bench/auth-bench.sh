@@ -18,22 +18,13 @@
 # once): the figures are the pipeline's and the crypto's, not the
 # network's; an unsigned message is verified (DKIM none, DMARC lookups).
 #
-#   sh bench/auth-bench.sh [-n N] [-s BYTES] [SESSIONS]
+#   sh bench/auth-bench.sh [-n N] [-s BYTES] [SESSIONS]   (the first SESSIONS given)
 # Run as root (a root instance, and the cgroup). Build first: make build.
 cd "$(dirname "$0")/.." || exit 111
 ROOT=$(pwd)
 BENCH_NAME=auth-bench
-N=2000
-SIZE=4096
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) N=$2; shift 2 ;;
-    -s) SIZE=$2; shift 2 ;;
-    -*) echo "usage: auth-bench.sh [-n N] [-s BYTES] [SESSIONS]" >&2; exit 100 ;;
-    *) break ;;
-  esac
-done
-C=${1:-10}
+. bench/args.sh
+C=$1
 command -v qsetup >/dev/null || PATH="$ROOT/bin:$PATH"
 command -v strace >/dev/null || { echo "auth-bench: strace is needed" >&2; exit 111; }
 CG=/sys/fs/cgroup/cpuacct/qmta-auth-bench.$$
@@ -56,17 +47,11 @@ echo "127.0.0.1:$DEAD" >"$QHOME/control/resolvers"
 echo 9999 >"$QHOME/control/concurrencyloopback"
 (cd "$QHOME" && qdkim-keygen -t rsa bench.example s1 >/dev/null) || exit 111
 qsetup "$QHOME" >/dev/null 2>&1 || exit 111   # the key's owner and mode
-# s6-svscan in the cgroup: every process of the instance is counted
-sh -c 'echo $$ >"$1/cgroup.procs" && exec s6-svscan "$2/service"' - "$CG" "$QHOME" \
-  >"$WORK/svscan.out" 2>&1 &
-SVSCAN=$!
-for svc in "$QHOME"/service/*/; do
-  svc=${svc%/}
-  [ -f "$svc/notification-fd" ] || continue
-  i=0
-  while [ ! -f "$svc/supervise/status" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-  s6-svwait -U -t 20000 "$svc" || { echo "auth-bench: $svc not ready" >&2; exit 111; }
-done
+# s6-svscan in the cgroup: every process of the instance is counted (this
+# shell is in it only while it starts s6-svscan)
+echo $$ >"$CG/cgroup.procs"
+bench_start
+echo $$ >/sys/fs/cgroup/cpuacct/cgroup.procs
 
 # load N: N messages, C connections at a time, one message per connection
 load() {

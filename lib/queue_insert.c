@@ -21,23 +21,11 @@
 
 #define SHIFT_CHUNK 16384
 
-static int pwrite_all(struct queue_writer *w, const char *s, size_t len, off_t at)
+/* queue_write at an offset (w->fd is not O_APPEND: the offset moves) */
+static int write_at(struct queue_writer *w, const char *s, size_t len, off_t at)
 {
-  while (len > 0) {
-    ssize_t r = pwrite(w->fd, s, len, at);
-    if (r == -1) {
-      if (errno == EINTR || queue_pool_relief(w, errno)) continue;
-      return -1;
-    }
-    if (r == 0) {
-      errno = EIO;
-      return -1;
-    }
-    s += r;
-    len -= (size_t)r;
-    at += r;
-  }
-  return 0;
+  if (lseek(w->fd, at, SEEK_SET) == -1) return -1;
+  return queue_write(w, s, len);
 }
 
 static int pread_all(int fd, char *s, size_t len, off_t at)
@@ -73,7 +61,7 @@ static int shift_up(struct queue_writer *w, unsigned long long msglen, size_t le
     size_t n = left < sizeof chunk ? (size_t)left : sizeof chunk;
     off_t from = (off_t)(QUEUE_HDRLEN + left - n);
 
-    if (pread_all(rfd, chunk, n, from) == -1 || pwrite_all(w, chunk, n, from + (off_t)len) == -1) {
+    if (pread_all(rfd, chunk, n, from) == -1 || write_at(w, chunk, n, from + (off_t)len) == -1) {
       e = errno;
       close(rfd);
       errno = e;
@@ -114,7 +102,7 @@ int queue_insert(struct queue_writer *w, const char *s, size_t len)
 
   if (queue_flush(w) == -1) return -1;
   if (shift_up(w, before, len) == -1) return -1;
-  if (pwrite_all(w, s, len, (off_t)QUEUE_HDRLEN) == -1) return -1;
+  if (write_at(w, s, len, (off_t)QUEUE_HDRLEN) == -1) return -1;
   /* the next write goes after the moved message */
   if (lseek(w->fd, (off_t)end, SEEK_SET) == -1) return -1;
   w->msglen = total;

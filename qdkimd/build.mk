@@ -1,8 +1,8 @@
 # qdkimd/: the DKIM service (signer and verifier, one program, two
 # services). It links OpenSSL through dkim/ and, of lib/, only libc-only
-# objects (dnsq, fdpass, dmarc, authres) and qtls/'s plain helpers: never
+# objects (dnsq, fdpass, unixsock, dmarc, authres) and qtls/'s plain helpers: never
 # libowfat or lib/lib.a (GPL-2.0-only and Apache-2.0 may not share a binary).
-QDKIMD_LIBOBJ = lib/fdpass_send.o lib/fdpass_recv.o \
+QDKIMD_LIBOBJ = lib/fdpass_send.o lib/fdpass_recv.o lib/unixsock_bind.o \
   $(patsubst %.c,%.o,$(sort $(wildcard lib/dmarc*.c lib/authres*.c)))
 QDKIMD_OBJ = qdkimd/qdkimd.o qdkimd/qdkimd_req.o qdkimd/qdkimd_sign.o qdkimd/qdkimd_verify.o
 PROGS += qdkimd/qdkimd

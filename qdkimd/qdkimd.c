@@ -31,7 +31,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +38,7 @@
 #include "fdpass.h"
 #include "qdkimd.h"
 #include "qtls.h"
+#include "unixsock.h"
 
 #define USAGE "qdkimd [-d fd] [-u user] [-g group] [-n max] -s|-v socket"
 #define QDKIMD_IDLE 600     /* s a child waits for its client's next request */
@@ -51,28 +51,12 @@ static void die_usage(void) { qtls_die(100, "usage: " USAGE); }
 
 static int bind_socket(const char *path, const struct passwd *pw, const struct group *gr)
 {
-  struct sockaddr_un sun;
-  size_t n = strlen(path);
-  mode_t old;
-  int fd;
+  const char *step = "";
+  int fd = unixsock_bind(path, SOCK_SEQPACKET, pw != NULL ? pw->pw_uid : (uid_t)-1,
+                         gr != NULL ? gr->gr_gid : (gid_t)-1, 128, &step);
 
-  if (n >= sizeof sun.sun_path) qtls_die(100, "socket path too long: ", path);
-  memset(&sun, 0, sizeof sun);
-  sun.sun_family = AF_UNIX;
-  memcpy(sun.sun_path, path, n);
-  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd == -1) qtls_die_sys(111, "unable to create a socket");
-  if (unlink(path) == -1 && errno != ENOENT) qtls_die_sys(111, "unable to remove ", path);
-  old = umask(077);
-  if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
-    qtls_die_sys(111, "unable to bind ", path);
-  umask(old);
-  if ((pw != NULL || gr != NULL) &&
-      chown(path, pw != NULL ? pw->pw_uid : (uid_t)-1, gr != NULL ? gr->gr_gid : (gid_t)-1) == -1)
-    qtls_die_sys(111, "unable to set the owner of ", path);
-  if (chmod(path, gr != NULL ? 0660 : 0600) == -1)
-    qtls_die_sys(111, "unable to set the mode of ", path);
-  if (listen(fd, 128) == -1) qtls_die_sys(111, "unable to listen on ", path);
+  if (fd == -1 && errno == ENAMETOOLONG) qtls_die(100, "socket path too long: ", path);
+  if (fd == -1) qtls_die_sys(111, "unable to ", step, " ", path);
   return fd;
 }
 
