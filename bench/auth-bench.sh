@@ -19,6 +19,10 @@
 # network's; an unsigned message is verified (DKIM none, DMARC lookups).
 #
 #   sh bench/auth-bench.sh [-n N] [-s BYTES] [SESSIONS]   (the first SESSIONS given)
+# ROUNDS=R (default 2): the three modes R times over, interleaved, so that
+# the load of other work on the machine falls on each alike.
+# PROFILE=dir: each mode's timed run is recorded by perf record -a -g into
+# dir/MODE.data (then: perf report -i dir/MODE.data --sort comm,dso,sym).
 # Run as root (a root instance, and the cgroup). Build first: make build.
 cd "$(dirname "$0")/.." || exit 111
 ROOT=$(pwd)
@@ -124,7 +128,7 @@ mode() {
   case $1 in
     off)
       touch "$QHOME/control/nospf"
-      mv "$QHOME/control/dkim" "$QHOME/control/dkim.off"
+      [ ! -d "$QHOME/control/dkim" ] || mv "$QHOME/control/dkim" "$QHOME/control/dkim.off"
       s6-svc -d "$QHOME/service/dkimverify"; s6-svwait -D "$QHOME/service/dkimverify"
       rm -f "$QHOME/run/dkimverify"
       : >"$QHOME/control/access" ;;
@@ -141,16 +145,22 @@ mode() {
 }
 
 echo "auth-bench: $N messages of $SIZE bytes per run, $C sessions, one message per connection"
-for m in off verify sign; do
+for m in $(i=0; while [ $i -lt "${ROUNDS:-2}" ]; do echo off verify sign; i=$((i + 1)); done); do
   mode "$m"
   load 50 >/dev/null || exit 1   # warm: pools, qdkimd children
   bench_wait_mail $(( $(bench_count_mail) ))
   before=$(bench_count_mail)
   cpu0=$(cat "$CG/cpuacct.usage")
   t0=$(date +%s.%N)
+  if [ -n "$PROFILE" ]; then
+    perf record -q -a -g -o "$PROFILE/$m.data" sleep 600 >/dev/null 2>&1 &
+    perf=$!
+    sleep 1
+  fi
   load "$N" || exit 1
   bench_wait_mail $((before + N))
   t1=$(date +%s.%N)
+  if [ -n "$PROFILE" ]; then kill -INT "$perf"; wait "$perf"; fi
   cpu1=$(cat "$CG/cpuacct.usage")
   got=$(($(bench_count_mail) - before))
   sp=$(starts $((N / 10)))

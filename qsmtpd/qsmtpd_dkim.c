@@ -171,12 +171,13 @@ static const char *verify_message(struct inject *q, int msgfd, unsigned long lon
     r |= dkimc_add(req, sizeof req, &reqlen, "spfd", spfd);
     if (spfhelo) r |= dkimc_add(req, sizeof req, &reqlen, "spfhelo", "1");
   }
+  answer.code = 0;
   if (r == -1 || call(&verify_fd, VERIFY_SOCKET, msgfd, req, reqlen, 0) == -1 ||
       answer.code == DKIMP_TEMP) {
-    if (r == -1 || answer.code != DKIMP_TEMP) qwarn_sys("unable to reach the DKIM verifier at ", VERIFY_SOCKET);
-    else qwarn("the DKIM verifier failed: ", answer.note);
-    verdict(spf_result(&spf, &spfd, &spfhelo) == 0 ? " spf=" : " spf=none");
-    if (spf_result(&spf, &spfd, &spfhelo) == 0) verdict(spf);
+    if (answer.code == DKIMP_TEMP) qwarn("the DKIM verifier failed: ", answer.note);
+    else qwarn_sys("unable to reach the DKIM verifier at ", VERIFY_SOCKET);
+    verdict(" spf=");
+    verdict(spf_result(&spf, &spfd, &spfhelo) == 0 ? spf : "none");
     verdict(" dkim=unavailable dmarc=unavailable");
     return NULL;
   }
