@@ -57,7 +57,8 @@ const char *dkim_result_name(enum dkim_status st);
 struct dkim_key;
 struct dkim_key *dkim_key_load(const char *path); /* PEM; NULL + errno (EINVAL: not
                                                      an RSA or Ed25519 key, or RSA
-                                                     under DKIM_RSA_MIN_BITS) */
+                                                     under DKIM_RSA_MIN_BITS or
+                                                     over 8192 bits) */
 void dkim_key_free(struct dkim_key *key);
 int dkim_key_type(const struct dkim_key *key);    /* DKIM_RSA or DKIM_ED25519 */
 

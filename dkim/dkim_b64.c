@@ -2,6 +2,8 @@
  * dkim_b64: base64 for b=, bh= and p= (RFC 6376 2.7: whitespace anywhere
  * in the value is ignored). ISC licence.
  */
+#include <string.h>
+
 #include "dkim_int.h"
 
 static const char alphabet[] =
@@ -9,12 +11,8 @@ static const char alphabet[] =
 
 static int value_of(char c)
 {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+  const char *p = c != '\0' ? memchr(alphabet, c, 64) : NULL;
+  return p != NULL ? (int)(p - alphabet) : -1;
 }
 
 long dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outmax)

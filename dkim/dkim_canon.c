@@ -20,14 +20,13 @@ static int header_simple(struct dkim_buf *b, const char *p, size_t len)
   size_t i = 0;
 
   while (i < len) {
-    const char *lf = memchr(p + i, '\n', len - i);
-    size_t end = lf != NULL ? (size_t)(lf - p) : len;
-    size_t textend = end;
-    if (lf != NULL && textend > i && p[textend - 1] == '\r') textend--;
+    size_t textend;
+    size_t next;
+    int lf = dkim_line(p, len, i, &textend, &next);
     if (dkim_buf_put(b, p + i, textend - i) == -1) return -1;
-    if (lf == NULL) break;
+    if (!lf) break;
     if (dkim_buf_put(b, "\r\n", 2) == -1) return -1;
-    i = end + 1;
+    i = next;
   }
   return dkim_buf_put(b, "\r\n", 2);
 }
@@ -115,10 +114,9 @@ void dkim_canon_body(const char *body, size_t len, int canon, dkim_out_fn out, v
   size_t i = 0;
 
   while (i < len) {
-    const char *lf = memchr(body + i, '\n', len - i);
-    size_t end = lf != NULL ? (size_t)(lf - body) : len;
-    size_t textend = end;
-    if (lf != NULL && textend > i && body[textend - 1] == '\r') textend--;
+    size_t textend;
+    size_t next;
+    int lf = dkim_line(body, len, i, &textend, &next);
 
     if (canon == DKIM_RELAXED ? blank(body + i, textend - i) : textend == i) {
       empty++;
@@ -132,8 +130,8 @@ void dkim_canon_body(const char *body, size_t len, int canon, dkim_out_fn out, v
       out(ctx, "\r\n", 2);
       wrote = 1;
     }
-    if (lf == NULL) break;
-    i = end + 1;
+    if (!lf) break;
+    i = next;
   }
   if (!wrote && canon != DKIM_RELAXED) out(ctx, "\r\n", 2);
 }

@@ -9,6 +9,21 @@
 
 #include "dkim_int.h"
 
+int dkim_line(const char *s, size_t len, size_t i, size_t *textend, size_t *next)
+{
+  const char *lf = memchr(s + i, '\n', len - i);
+
+  if (lf == NULL) {
+    *textend = len;
+    *next = len;
+    return 0;
+  }
+  *textend = (size_t)(lf - s);
+  *next = *textend + 1;
+  if (*textend > i && s[*textend - 1] == '\r') (*textend)--;
+  return 1;
+}
+
 long dkim_fields(const char *msg, size_t len, struct dkim_field **fields, size_t *nfields)
 {
   struct dkim_field *f = NULL;
@@ -23,13 +38,11 @@ long dkim_fields(const char *msg, size_t len, struct dkim_field **fields, size_t
     return -1;
   }
   while (i < len) {
-    const char *lf = memchr(msg + i, '\n', len - i);
-    size_t end = lf != NULL ? (size_t)(lf - msg) : len; /* the LF, or the end */
-    size_t next = lf != NULL ? end + 1 : len;
-    size_t textend = end;
+    size_t textend;
+    size_t next;
+    int lf = dkim_line(msg, len, i, &textend, &next);
 
-    if (lf != NULL && textend > i && msg[textend - 1] == '\r') textend--;
-    if (textend == i && lf != NULL) { /* the empty line: the body follows */
+    if (textend == i && lf) { /* the empty line: the body follows */
       *fields = f;
       *nfields = n;
       return (long)next;

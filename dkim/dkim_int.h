@@ -47,6 +47,11 @@ int dkim_tag_is(const struct dkim_tag *t, const char *s);
 long dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outmax);
 size_t dkim_b64_encode(char *out, const unsigned char *in, size_t n);
 
+/* The line at s[i..len): its text ends at *textend (before its LF, and
+ * before a CR right before that LF), the next line starts at *next (len at
+ * the end). 1 if the line ends in LF, 0 if it runs to the end of s. */
+int dkim_line(const char *s, size_t len, size_t i, size_t *textend, size_t *next);
+
 /* A header field of the message: p..p+len without its final line end
  * (folded lines inside keep their LF or CRLF); namelen 0 if it has no
  * colon. */

@@ -1,7 +1,8 @@
 /*
  * dkim_key: loading a private signing key (PEM: PKCS#8 or the traditional
- * RSA form), RSA of at least DKIM_RSA_MIN_BITS bits (RFC 8301 3.2) or
- * Ed25519 (RFC 8463). ISC licence.
+ * RSA form), RSA of at least DKIM_RSA_MIN_BITS bits (RFC 8301 3.2) and at
+ * most 8192 (the room dkim_sign has for a signature), or Ed25519 (RFC
+ * 8463). ISC licence.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "dkim.h"
+#include "dkim_int.h"
 #include "dkim_key.h"
 
 struct dkim_key *dkim_key_load(const char *path)
@@ -35,7 +37,8 @@ struct dkim_key *dkim_key_load(const char *path)
     errno = EINVAL;
     return NULL;
   }
-  if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) >= DKIM_RSA_MIN_BITS)
+  if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) >= DKIM_RSA_MIN_BITS &&
+      EVP_PKEY_get_size(pkey) <= DKIM_MAX_SIGBYTES)
     type = DKIM_RSA;
   else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519)
     type = DKIM_ED25519;

@@ -178,6 +178,7 @@ int main(int argc, char **argv)
   size_t i;
 
   qtls_prog = "qdkim-keygen";
+  opterr = 0; /* getopt says nothing: the usage line does */
   while ((opt = getopt(argc, argv, "t:b:C:")) != -1) {
     switch (opt) {
     case 't': kinds = optarg; break;

@@ -12,9 +12,9 @@
  * header.s=sel header.a=rsa-sha256 header.b=abcdefgh"), a reason in
  * parentheses when it did not pass; "dkim=none" when there is none. Keys
  * come from DNS (lib/dnsq: control/resolvers, else /etc/resolv.conf), or
- * with -K from a file of lines "sel._domainkey.domain RECORD" (RECORD as
- * text, or as quoted strings that are joined; TEMPFAIL: the lookup fails
- * for now). -t: milliseconds per DNS try (1 to 86400).
+ * with -K from a file of lines "sel._domainkey.domain [IN TXT] RECORD" (RECORD
+ * as text, or as quoted strings that are joined; TEMPFAIL: the lookup fails
+ * for now): qdkim-keygen's output is such a file. -t: milliseconds per DNS try (1 to 86400).
  * Exit: sign 0 ok, 100 usage or unusable key or message, 111 system error;
  * verify 0 a signature passed, 1 none passed, 111 none passed and a key
  * lookup failed for now, 100 usage.
@@ -120,6 +120,20 @@ static int do_sign(int argc, char **argv)
 /* -K: the key records of a file */
 static struct dkim_buf keys;
 
+/* past the blanks at k, and past word and the blanks after it if it is next */
+static size_t skip_word(const char *line, size_t len, size_t k, const char *word)
+{
+  size_t n = strlen(word);
+
+  while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
+  if (len - k > n && memcmp(line + k, word, n) == 0 &&
+      (line[k + n] == ' ' || line[k + n] == '\t')) {
+    k += n;
+    while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
+  }
+  return k;
+}
+
 static int lookup_file(const char *name, char **recs, int max, void *cookie)
 {
   size_t namelen = strlen(name);
@@ -140,7 +154,8 @@ static int lookup_file(const char *name, char **recs, int max, void *cookie)
     nend = k;
     if (nend > 0 && line[nend - 1] == '.') nend--;
     if (!dkim_eqi(line, nend, name, namelen) || n == max) continue;
-    while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
+    k = skip_word(line, len, k, "IN");
+    k = skip_word(line, len, k, "TXT");
     while (len > k && (line[len - 1] == '\r' || line[len - 1] == ' ')) len--;
     if (len - k == 8 && memcmp(line + k, "TEMPFAIL", 8) == 0) {
       while (n > 0) free(recs[--n]);
@@ -232,6 +247,7 @@ static int do_verify(int argc, char **argv)
 int main(int argc, char **argv)
 {
   qtls_prog = "qdkim";
+  opterr = 0; /* getopt says nothing: the usage line does */
   if (argc < 2) die_usage();
   if (strcmp(argv[1], "sign") == 0) return do_sign(argc - 1, argv + 1);
   if (strcmp(argv[1], "verify") == 0) return do_verify(argc - 1, argv + 1);

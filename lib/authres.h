@@ -79,11 +79,12 @@ void authres_add(struct authres *b, const char *method, const char *result,
 long authres_end(struct authres *b);
 
 struct dmarc_out;
-/* Writes the DMARC result of dmarc_eval: "dmarc=RESULT (p=P[ sp=SP][ t=y]
- * dis=D) header.from=DOMAIN[ policy.dmarc=POLICY]" where D is the given
- * disposition ("none", "quarantine", "reject": what the caller does; NULL
- * leaves it out) and POLICY the policy that applies. header.from is left
- * out when out->domain is empty. */
+/* Writes the DMARC result of dmarc_eval: "dmarc=RESULT (p=P[ applied=A]
+ * [ t=y][ dis=D]) header.from=DOMAIN policy.dmarc=A" where P is the
+ * record's p=, A the policy that applies when it is not P (sp= or np=), D
+ * the given disposition ("none", "quarantine", "reject": what the caller
+ * does; NULL leaves it out). The comment and policy.dmarc only when a
+ * record was found, header.from only when out->domain is not empty. */
 void authres_dmarc(struct authres *b, const struct dmarc_out *out, const char *disposition);
 
 /* 1 if an Authentication-Results field value (value, len bytes: what

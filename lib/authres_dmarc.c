@@ -1,6 +1,6 @@
 /*
  * authres_dmarc: the dmarc= method result of an Authentication-Results
- * field from dmarc_eval's verdict (RFC 9989 and RFC 8601 2.7.x: header.from,
+ * field from dmarc_eval's verdict (RFC 9989 and RFC 8601: header.from,
  * policy.dmarc). libc only, with the dmarc module (authres.h). Library code.
  */
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * dmarc_dns: the DNS lookups of DMARC through lib/dnsq: TXT records kept
- * apart, and whether a domain exists (RFC 9989: A, AAAA and MX all answer
- * NXDOMAIN or NODATA for a non-existent one). libc and dnsq only (dmarc.h).
+ * apart, and whether a domain exists (RFC 9989: a non-existent domain is
+ * one that answers NXDOMAIN, as in RFC 8020). libc and dnsq only (dmarc.h).
  * Library code.
  */
 #include <stdlib.h>
@@ -47,18 +47,13 @@ int dmarc_txt_dns(const char *name, char **recs, int max, void *cookie)
 
 int dmarc_exists_dns(const char *name, void *cookie)
 {
-  static const unsigned int types[] = {DNSQ_T_A, DNSQ_T_AAAA, DNSQ_T_MX};
-  size_t i;
+  struct dnsq_answer ans;
+  int r;
 
   (void)cookie;
-  for (i = 0; i < sizeof types / sizeof types[0]; i++) {
-    struct dnsq_answer ans;
-    int r = dnsq_query(name, types[i], &ans);
-
-    dnsq_free(&ans);
-    if (r == DNSQ_TEMP) return -1;
-    if (r == DNSQ_OK) return 1;
-    if (r == DNSQ_NXDOMAIN) return 0; /* RFC 8020: nothing below it either */
-  }
-  return 0;
+  /* RFC 8020: NXDOMAIN means no record of any type: one question does */
+  r = dnsq_query(name, DNSQ_T_A, &ans);
+  dnsq_free(&ans);
+  if (r == DNSQ_TEMP) return -1;
+  return r != DNSQ_NXDOMAIN;
 }

@@ -1,12 +1,13 @@
 /*
- * dmarc_eval: the DMARC verdict (RFC 9989 4.10 policy discovery, 4.4
- * identifier alignment, 5.3 the result). libc only (dmarc.h). Library code.
+ * dmarc_eval: the DMARC verdict (RFC 9989: policy discovery,
+ * identifier alignment, the result). libc only (dmarc.h). Library code.
  *
- * Order: the policy record first (none: DMARC_NONE, no more queries), then
- * the alignment of each passing identifier: an identifier equal to the
- * From domain aligns in either mode; in relaxed mode another one aligns
- * when both have the same organizational domain (dmarc_org_domain, whose
- * walk is only made for an identifier inside the From domain's
+ * Order: the record at the From domain, else a tree walk for the
+ * organizational domain's record or a public suffix domain's (none: no
+ * DMARC, no more queries); then the alignment of each passing identifier:
+ * one equal to the From domain aligns in either mode; in relaxed mode
+ * another aligns when both have the same organizational domain (a walk
+ * from the identifier is only made when it lies within the From domain's
  * organizational domain: another could never share it).
  */
 #include <stdio.h>
@@ -45,18 +46,27 @@ static int is_within(const char *name, const char *domain)
 struct state {
   const struct dmarc_dns *dns;
   struct dmarc_out *out;
+  const struct dmarc_record *from_rec; /* the From domain's own record, or NULL */
   int org_known;  /* out->org_domain found (1), failed (-1), not yet (0) */
 };
 
 /* the From domain's organizational domain, looked for once */
 static int from_org(struct state *st)
 {
-  if (st->org_known == 0)
-    st->org_known = dmarc_org_domain(st->out->domain, st->out->org_domain, st->dns) == 0 ? 1 : -1;
+  struct dmarc_walk w;
+
+  if (st->org_known == 0) {
+    st->org_known = -1;
+    if (dmarc_walk(st->out->domain, st->from_rec != NULL ? 1 : DMARC_WALK_ASK, st->from_rec, &w,
+                   st->dns) == 0) {
+      memcpy(st->out->org_domain, w.org_domain, sizeof w.org_domain);
+      st->org_known = 1;
+    }
+  }
   return st->org_known == 1 ? 0 : -1;
 }
 
-/* 1 aligned, 0 not, -1 temporary failure (RFC 9989 4.4.1, 4.4.2) */
+/* 1 aligned, 0 not, -1 temporary failure (RFC 9989's identifier alignment) */
 static int aligned(struct state *st, const char *id, int strict)
 {
   char norm[DMARC_DOMAIN_MAX + 1];
@@ -78,15 +88,38 @@ static int finish(struct dmarc_out *out, int result, const char *reason)
   return result;
 }
 
+/* the policy record: the From domain's own (p=), or by a tree walk the
+ * organizational domain's or a public suffix domain's (sp=, np=). 1 found
+ * (rec, out->policy_domain), 0 none, -1 temporary failure. */
+static int discover(struct state *st, struct dmarc_record *rec)
+{
+  struct dmarc_out *out = st->out;
+  struct dmarc_walk w;
+  int r = dmarc_lookup(out->domain, rec, st->dns);
+  int at;
+
+  if (r == -1) return -1;
+  if (r == 1) {
+    memcpy(out->policy_domain, out->domain, sizeof out->domain);
+    st->from_rec = rec;
+    return 1;
+  }
+  if (dmarc_walk(out->domain, 0, NULL, &w, st->dns) == -1) return -1;
+  memcpy(out->org_domain, w.org_domain, sizeof w.org_domain);
+  st->org_known = 1;
+  at = w.org >= 0 ? w.org : w.psd;
+  if (at < 0) return 0;
+  *rec = w.rec[at];
+  snprintf(out->policy_domain, sizeof out->policy_domain, "%s", w.names[at]);
+  return 1;
+}
+
 int dmarc_eval(const struct dmarc_in *in, struct dmarc_out *out, const struct dmarc_dns *dns)
 {
-  const char *names[DMARC_WALK_MAX];
   struct dmarc_record rec;
   struct state st;
-  int count;
-  int found = 0;
   int temp = 0;
-  int i;
+  int r;
 
   memset(out, 0, sizeof *out);
   out->policy = DMARC_P_NONE;
@@ -94,38 +127,31 @@ int dmarc_eval(const struct dmarc_in *in, struct dmarc_out *out, const struct dm
   if (dns == NULL) dns = &dmarc_dns_default;
   st.dns = dns;
   st.out = out;
+  st.from_rec = NULL;
   st.org_known = 0;
   if (in->from_domain == NULL || in->from_domain[0] == '\0')
     return finish(out, DMARC_NONE, "no From domain");
   if (normalize(in->from_domain, out->domain) == -1)
     return finish(out, DMARC_PERMERROR, "invalid From domain");
 
-  /* policy discovery: the first name of the walk with one DMARC record */
-  count = dmarc_walk_names(out->domain, names);
-  for (i = 0; i < count; i++) {
-    int r = dmarc_lookup(names[i], &rec, dns);
-
-    if (r == -1) return finish(out, DMARC_TEMPERROR, "DNS failure looking for the DMARC record");
-    if (r == 1) {
-      found = 1;
-      snprintf(out->policy_domain, sizeof out->policy_domain, "%s", names[i]);
-      break;
-    }
-  }
-  if (!found) return finish(out, DMARC_NONE, "no DMARC record");
-  if (rec.p == DMARC_P_UNSET) {
-    /* RFC 7489 6.6.3 step 6, kept by RFC 9989: without a valid p=, a
-       record with a reporting address counts as p=none, another as none */
-    if (!rec.has_rua) return finish(out, DMARC_NONE, "DMARC record without a valid p=");
+  r = discover(&st, &rec);
+  if (r == -1) return finish(out, DMARC_TEMPERROR, "DNS failure looking for the DMARC record");
+  if (r == 0) return finish(out, DMARC_NONE, "no DMARC record");
+  if (rec.bad_policy) {
+    /* RFC 9989: without a valid p= (or with an invalid sp= or np=), a
+       record with a reporting URI counts as p=none, another as none */
+    if (!rec.has_rua) return finish(out, DMARC_NONE, "DMARC record without a valid policy");
     rec.p = DMARC_P_NONE;
+    rec.sp = DMARC_P_UNSET;
+    rec.np = DMARC_P_UNSET;
   }
   out->p = rec.p;
   out->testing = rec.testing;
 
-  /* the policy that applies: p at the domain itself, below it sp, or np
-     when the From domain does not exist */
+  /* the policy that applies: p at the From domain itself; for a subdomain
+     sp, or np when it does not exist, each falling back to p */
   out->policy = rec.p;
-  if (i > 0) {
+  if (strcmp(out->policy_domain, out->domain) != 0) {
     int exists = 1;
     if (rec.np != DMARC_P_UNSET && dns->exists != NULL) {
       exists = dns->exists(out->domain, dns->cookie);
@@ -141,7 +167,7 @@ int dmarc_eval(const struct dmarc_in *in, struct dmarc_out *out, const struct dm
     if (a == -1) temp = 1;
     out->spf_aligned = a == 1;
   }
-  for (i = 0; i < in->ndkim && !out->dkim_aligned; i++) {
+  for (int i = 0; i < in->ndkim && !out->dkim_aligned; i++) {
     const struct dmarc_auth *d = &in->dkim[i];
     int a;
 

@@ -2,7 +2,8 @@
  * dmarc_from_domain: the RFC5322.From domain of a header section (RFC 9989
  * 4.4: the Author Domain), read with RFC 5322 3.4's mailbox-list syntax
  * (display names, quoted strings, comments, angle addresses, source
- * routes, groups) and folding. libc only (dmarc.h). Library code.
+ * routes, groups) and folding; a UTF-8 label (RFC 6532) as its A-label.
+ * libc only (dmarc.h). Library code.
  */
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 
 #define NONE (-1)    /* nothing to evaluate */
 #define INVALID (-2) /* cannot be evaluated */
+#define RAW_MAX 1024 /* bytes of a domain as written (UTF-8 labels included) */
 
 static int is_wsp(char c)
 {
@@ -55,35 +57,77 @@ static const char *skip_cfws(const char *p, const char *e)
   return p;
 }
 
+/* the first byte of [p, e) that is in set and outside quoted strings,
+ * comments and domain literals; e if none; NULL if one does not end */
+static const char *find_outside(const char *p, const char *e, const char *set)
+{
+  while (p < e) {
+    if (*p == '"' || *p == '(' || *p == '[') {
+      p = skip_group(p, e);
+      if (p == NULL) return NULL;
+    } else if (*p != '\0' && strchr(set, *p) != NULL) {
+      return p;
+    } else {
+      p++;
+    }
+  }
+  return e;
+}
+
 /* the domain after an addr-spec's '@' (s..e, CFWS allowed around the
- * dot-atoms) into dom: its length, or INVALID */
+ * dot-atoms) into dom, a label in UTF-8 as its A-label: its length, or
+ * INVALID */
 static int copy_domain(const char *s, const char *e, char *dom, size_t domsize)
 {
+  char raw[RAW_MAX];
+  size_t rawlen = 0;
   size_t len = 0;
-  size_t label = 0;
+  size_t start;
 
+  /* the dot-atoms without CFWS, ASCII in lower case */
   for (;;) {
+    unsigned char c;
+
     s = skip_cfws(s, e);
     if (s == NULL) return INVALID;
     if (s == e) break;
-    if (*s == '[' || *s == '"') return INVALID; /* a domain literal: no DMARC */
-    if (*s == '.') {
-      if (label == 0) return INVALID;
-      label = 0;
-    } else if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-               *s == '_') {
-      label++;
-    } else if (*s >= 'A' && *s <= 'Z') {
-      label++;
-    } else {
-      return INVALID; /* specials and non-ASCII (an IDN U-label is not looked up) */
-    }
-    if (label > 63 || len + 1 >= domsize || len >= DMARC_DOMAIN_MAX + 1) return INVALID;
-    dom[len++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
-    s++;
+    c = (unsigned char)*s++;
+    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+    /* no specials: a domain literal or a quoted string gives no DMARC */
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.' || c >= 0x80))
+      return INVALID;
+    if (rawlen == sizeof raw) return INVALID;
+    raw[rawlen++] = (char)c;
   }
-  if (len > 0 && dom[len - 1] == '.') len--; /* a final dot */
-  if (len == 0 || len > DMARC_DOMAIN_MAX || dom[len - 1] == '.') return INVALID;
+  if (rawlen > 0 && raw[rawlen - 1] == '.') rawlen--; /* a final dot */
+  if (rawlen == 0 || raw[rawlen - 1] == '.') return INVALID;
+
+  for (start = 0; start < rawlen;) {
+    size_t end = start;
+    int ascii = 1;
+
+    while (end < rawlen && raw[end] != '.') {
+      if ((unsigned char)raw[end] >= 0x80) ascii = 0;
+      end++;
+    }
+    if (end == start) return INVALID; /* an empty label */
+    if (len > 0) {
+      if (len + 1 >= domsize) return INVALID;
+      dom[len++] = '.';
+    }
+    if (ascii) {
+      if (end - start > 63 || len + (end - start) >= domsize) return INVALID;
+      memcpy(dom + len, raw + start, end - start);
+      len += end - start;
+    } else {
+      int n = dmarc_alabel(raw + start, end - start, dom + len, domsize - len);
+      if (n < 0) return INVALID;
+      len += (size_t)n;
+    }
+    start = end + 1;
+  }
+  if (len > DMARC_DOMAIN_MAX) return INVALID;
   dom[len] = '\0';
   return (int)len;
 }
@@ -102,26 +146,13 @@ static int mailbox_domain(const char *s, const char *e, char *dom, size_t domsiz
   if (p == e) return 0;
 
   /* an angle address, if there is one, is the address */
-  for (p = s; p < e; p++) {
-    if (*p == '"' || *p == '(' || *p == '[') {
-      p = skip_group(p, e);
-      if (p == NULL) return INVALID;
-      p--;
-    } else if (*p == '<') {
-      if (addr != NULL) return INVALID; /* two angle addresses */
-      addr = p + 1;
-      for (p = addr; p < e && *p != '>'; p++) {
-        if (*p == '"' || *p == '(' || *p == '[') {
-          p = skip_group(p, e);
-          if (p == NULL) return INVALID;
-          p--;
-        }
-      }
-      if (p == e) return INVALID;
-      addr_end = p;
-    } else if (*p == '>') {
-      return INVALID;
-    }
+  p = find_outside(s, e, "<>");
+  if (p == NULL || (p < e && *p == '>')) return INVALID;
+  if (p < e) {
+    addr = p + 1;
+    addr_end = find_outside(addr, e, "<>");
+    if (addr_end == NULL || addr_end == e || *addr_end != '>') return INVALID;
+    if (find_outside(addr_end + 1, e, "<>") != e) return INVALID; /* a second one */
   }
   if (addr == NULL) {
     addr = s;
@@ -138,15 +169,10 @@ static int mailbox_domain(const char *s, const char *e, char *dom, size_t domsiz
   }
 
   /* the last '@' outside quoted strings and comments */
-  for (p = addr; p < addr_end; p++) {
-    if (*p == '"' || *p == '(' || *p == '[') {
-      p = skip_group(p, addr_end);
-      if (p == NULL) return INVALID;
-      p--;
-    } else if (*p == '@') {
-      at = p;
-    }
-  }
+  for (p = find_outside(addr, addr_end, "@"); p != NULL && p < addr_end;
+       p = find_outside(p + 1, addr_end, "@"))
+    at = p;
+  if (p == NULL) return INVALID;
   if (at == NULL || at == addr) return INVALID; /* no domain, or no local part */
   return copy_domain(at + 1, addr_end, dom, domsize);
 }
@@ -154,25 +180,23 @@ static int mailbox_domain(const char *s, const char *e, char *dom, size_t domsiz
 /* the From field's value (s..e): the domain's length, NONE or INVALID */
 static int list_domain(const char *s, const char *e, char *dom, size_t domsize)
 {
-  const char *p;
+  const char *p = s;
   const char *item = s;
   int found = 0;
   int in_angle = 0;
 
-  for (p = s;; p++) {
-    if (p < e && (*p == '"' || *p == '(' || *p == '[')) {
-      p = skip_group(p, e);
-      if (p == NULL) return INVALID;
-      p--;
-      continue;
-    }
-    if (p < e && *p == '<') in_angle = 1;
-    if (p < e && *p == '>') in_angle = 0;
-    if (p < e && *p == ':' && !in_angle) {
+  for (;; p++) {
+    p = find_outside(p, e, "<>:,;");
+    if (p == NULL) return INVALID;
+    if (p < e && *p == '<') {
+      in_angle = 1;
+    } else if (p < e && *p == '>') {
+      in_angle = 0;
+    } else if (p < e && in_angle) {
+      continue; /* a source route's ',' and ':' */
+    } else if (p < e && *p == ':') {
       item = p + 1; /* a group's name ends: its members follow */
-      continue;
-    }
-    if (p == e || (!in_angle && (*p == ',' || *p == ';'))) {
+    } else {
       int r = mailbox_domain(item, p, dom, domsize);
       if (r == INVALID) return INVALID;
       if (r > 0 && ++found > 1) return INVALID; /* several authors */

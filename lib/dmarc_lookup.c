@@ -1,6 +1,6 @@
 /*
- * dmarc_lookup: the one DMARC record at _dmarc.DOMAIN (RFC 9989 4.10.1
- * steps 1 and 2). libc only (dmarc.h). Library code.
+ * dmarc_lookup: the one DMARC record at _dmarc.DOMAIN (RFC 9989's
+ * DNS tree walk, one step). libc only (dmarc.h). Library code.
  */
 #include <stdlib.h>
 #include <string.h>

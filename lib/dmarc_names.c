@@ -1,6 +1,6 @@
 /*
- * dmarc_names: the words of DMARC results and policies (RFC 8601 2.7.x,
- * RFC 9989 4.7). libc only (dmarc.h). Library code.
+ * dmarc_names: the words of DMARC results and policies (RFC 8601,
+ * RFC 9989). libc only (dmarc.h). Library code.
  */
 #include "dmarc.h"
 

@@ -1,5 +1,5 @@
 /*
- * dmarc_record_parse: one DMARC record's tags (RFC 9989 4.7). libc only
+ * dmarc_record_parse: one DMARC record's tags (RFC 9989). libc only
  * (dmarc.h). Library code.
  */
 #include <string.h>
@@ -29,6 +29,32 @@ static int policy_value(const char *s, size_t len)
   return DMARC_P_UNSET;
 }
 
+/* 1 if one of the comma-separated URIs of rua= looks like a URI: a scheme
+ * (RFC 3986 3.1) and a colon with something after it */
+static int has_uri(const char *s, size_t len)
+{
+  size_t i = 0;
+
+  while (i < len) {
+    size_t start;
+    size_t n = 0;
+
+    while (i < len && is_space(s[i])) i++;
+    start = i;
+    while (i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                       (i > start && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+                                      s[i] == '-' || s[i] == '.'))))
+      i++;
+    if (i > start && i < len && s[i] == ':') {
+      for (i++; i < len && s[i] != ',' && !is_space(s[i]); i++) n++;
+      if (n > 0) return 1;
+    }
+    while (i < len && s[i] != ',') i++;
+    i++;
+  }
+  return 0;
+}
+
 int dmarc_record_parse(const char *txt, struct dmarc_record *r)
 {
   const char *p = txt;
@@ -43,6 +69,7 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
   r->testing = 0;
   r->psd = DMARC_PSD_U;
   r->has_rua = 0;
+  r->bad_policy = 0;
 
   for (;;) {
     const char *name;
@@ -55,10 +82,13 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
 
     if (end == NULL) end = p + strlen(p);
 
-    /* the tag "name = value" between p and end, white space trimmed */
-    while (p < end && is_space(*p)) p++;
-    eq = memchr(p, '=', (size_t)(end - p));
-    if (eq == NULL) {
+    /* the tag "name = value" between p and end, white space trimmed (RFC
+       9989's ABNF: none before v=, which the record starts with) */
+    if (!first)
+      while (p < end && is_space(*p)) p++;
+    for (eq = p; eq < end && *eq != '='; eq++)
+      ;
+    if (eq == end) {
       /* an empty tag-spec (";;", a final ";") or text that is no tag: ignored
          like an unknown tag, except in the place of v= */
       if (first) return 0;
@@ -73,8 +103,9 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
     while (vallen > 0 && is_space(val[vallen - 1])) vallen--;
 
     if (first) {
-      /* RFC 9989 4.7: v=DMARC1 is required and comes first */
-      if (!is_word(name, namelen, "v") || !is_word(val, vallen, "DMARC1")) return 0;
+      /* RFC 9989: v=DMARC1 is required and comes first */
+      /* %x44.4d.41.52.43.31 in the ABNF: "DMARC1" in upper case only */
+      if (!is_word(name, namelen, "v") || vallen != 6 || memcmp(val, "DMARC1", 6) != 0) return 0;
       first = 0;
       goto next;
     }
@@ -93,8 +124,14 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
 
     switch (bit) {
       case 1: r->p = policy_value(val, vallen); break;
-      case 2: r->sp = policy_value(val, vallen); break;
-      case 4: r->np = policy_value(val, vallen); break;
+      case 2:
+        r->sp = policy_value(val, vallen);
+        if (r->sp == DMARC_P_UNSET) r->bad_policy = 1;
+        break;
+      case 4:
+        r->np = policy_value(val, vallen);
+        if (r->np == DMARC_P_UNSET) r->bad_policy = 1;
+        break;
       case 8: r->adkim_strict = is_word(val, vallen, "s"); break;
       case 16: r->aspf_strict = is_word(val, vallen, "s"); break;
       case 32: r->testing = is_word(val, vallen, "y"); break;
@@ -102,11 +139,13 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
         if (is_word(val, vallen, "y")) r->psd = DMARC_PSD_Y;
         else if (is_word(val, vallen, "n")) r->psd = DMARC_PSD_N;
         break;
-      case 128: r->has_rua = vallen > 0; break;
+      case 128: r->has_rua = has_uri(val, vallen); break;
     }
   next:
     if (*end == '\0') break;
     p = end + 1;
   }
-  return first ? 0 : 1;
+  if (first) return 0;
+  if (r->p == DMARC_P_UNSET) r->bad_policy = 1;
+  return 1;
 }

@@ -1,5 +1,5 @@
 /*
- * dmarc_walk_names: the names a DNS tree walk asks (RFC 9989 4.10.1).
+ * dmarc_walk_names: the names a DNS tree walk asks (RFC 9989).
  * libc only (dmarc.h). Library code.
  */
 #include <string.h>

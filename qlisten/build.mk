@@ -3,7 +3,7 @@
 PROGS += qlisten/qlisten
 MANS += qlisten/qlisten.8
 QLISTEN_OBJ = qlisten/qlisten.o qlisten/qlisten_peers.o qlisten/qlisten_proc.o \
-  qlisten/qlisten_rules.o
+  qlisten/qlisten_rules.o qlisten/qlisten_stat.o
 
 qlisten/qlisten: $(call fast,$(QLISTEN_OBJ)) $(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)

@@ -4,7 +4,7 @@
  *
  *   qlisten [-d fd] [-c max] [-p perip] [-P perloopback] [-w highwater]
  *           [-x rules.cdb] [-m reply] [-M reply] [-u user] [-l localname]
- *           [-s uses] [-i idle] [-b backlog] ip port prog [arg...]
+ *           [-s uses] [-i idle] [-b backlog] [-S statfile] ip port prog [arg...]
  *
  * Started by an s6 run script as root (to bind a low port), it binds,
  * becomes -u (with that account's groups) and stays that user; every
@@ -33,6 +33,8 @@
  * finishes its connection first. SIGHUP: every program is replaced by a
  * fresh one once its connection is over (after an upgrade). With -d,
  * "\n" goes to fd once the socket listens and the first programs run.
+ * -S statfile: the number of connections now, kept up to date in that
+ * file for qmetrics (qlisten_stat.c).
  * Exit: 0 after SIGTERM, 100 on misuse, 111 when it cannot listen.
  */
 #include <arpa/inet.h>
@@ -58,7 +60,7 @@
 
 #define USAGE "qlisten [-d fd] [-c max] [-p perip] [-P perloopback] [-w highwater] " \
               "[-x rules.cdb] [-m reply] [-M reply] [-u user] [-l localname] [-s uses] " \
-              "[-i idle] [-b backlog] ip port prog [arg...]"
+              "[-i idle] [-b backlog] [-S statfile] ip port prog [arg...]"
 #define LIMIT_MAX 100000     /* largest -c, -p, -P, -i, -b */
 #define REPLY_MAX 512        /* bytes of a refusal line */
 #define IDLE_RETIRE 60       /* seconds an extra pool process may idle */
@@ -511,6 +513,7 @@ static void tick(void)
   int started = 0;
 
   shm->stress = active > cfg.highwater;
+  stat_update();
   if (accept_paused && now >= accept_resume) {
     if (loop_watch(listen_fd) == 0) accept_paused = 0;
   }
@@ -560,6 +563,7 @@ static void stop(void)
 int main(int argc, char **argv)
 {
   const char *user = NULL;
+  const char *statfile = NULL;
   long notify_fd = -1;
   unsigned long backlog = 256;
   int highwater_set = 0;
@@ -575,7 +579,7 @@ int main(int argc, char **argv)
   cfg.perip_reply = "";
   cfg.busy_reply = "";
   opterr = 0;
-  while ((opt = getopt(argc, argv, "+d:c:p:P:w:x:m:M:u:l:s:i:b:")) != -1) {
+  while ((opt = getopt(argc, argv, "+d:c:p:P:w:x:m:M:u:l:s:i:b:S:")) != -1) {
     switch (opt) {
       case 'd': notify_fd = (long)scan_limit(optarg); break;
       case 'c': cfg.max = scan_limit(optarg); break;
@@ -590,6 +594,7 @@ int main(int argc, char **argv)
       case 's': cfg.uses = scan_limit(optarg); if (cfg.uses == 0) die_usage(); break;
       case 'i': cfg.idle = scan_limit(optarg); break;
       case 'b': backlog = scan_limit(optarg); break;
+      case 'S': statfile = optarg; break;
       default: die_usage();
     }
   }
@@ -612,6 +617,7 @@ int main(int argc, char **argv)
   if (sig_fd == -1) qdie_sys(111, "unable to create signal descriptor");
 
   listen_fd = bind_listen(argv[0], argv[1], (int)(backlog > 0 ? backlog : 1));
+  if (statfile != NULL && stat_open(statfile) == -1) qdie_sys(111, "unable to open ", statfile);
   if (user != NULL) become(user);
   raise_fd_limit(2 * cfg.max + cfg.idle + 64);
   /* evictions in flight can hold a process each beyond -c for a moment */

@@ -84,6 +84,13 @@ extern unsigned long active; /* connections held (busy processes + waiting ones)
 
 uint32_t now_sec(void);
 
+/* ---- the connection count for qmetrics (qlisten_stat.c, -S) ---- */
+
+/* Creates (or reuses) path, maps it and writes the count. 0, -1 + errno. */
+int stat_open(const char *path);
+/* Stores the count of connections now if it changed (a memory store). */
+void stat_update(void);
+
 /* Creates the table (and the shared one) for n processes. 0, -1 (errno). */
 int procs_init(size_t n);
 /* Starts a process in a free slot; pool mode: it becomes PROC_IDLE.

@@ -3,7 +3,7 @@
  * Run by the admin; reads DIR/log/NAME/ (s6-log's archives "@*.s" in
  * name order, then "current") for every NAME, and never writes.
  *
- *   qstats [-n age] [-o age] [DIR]
+ *   qstats [-H] [-n age] [-o age] [DIR]
  *
  * Lines it counts (anything else is skipped; an s6-log timestamp in
  * front, TAI64N "@4000..." or ISO "YYYY-MM-DD HH:MM:SS.n", is read first):
@@ -23,6 +23,9 @@
  * -n age: only lines newer than age; -o age: only lines older than age
  * (age: seconds, or a number with s m h d w); lines without a timestamp
  * are counted only without these options. DIR defaults to $QHOME.
+ * -H (--html): the same as one self-contained HTML page, with a chart
+ * of the messages queued and delivered by hour of the day (inline SVG,
+ * nothing fetched from elsewhere): the html_ functions before main.
  * Exit 0; 100 usage; 111 the logs are unreadable.
  */
 #include <dirent.h>
@@ -39,13 +42,14 @@
 #include "bflush.h"
 #include "ctl.h"
 #include "line.h"
+#include "logline.h"
+#include "logstamp.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
-#define USAGE "qstats [-n age] [-o age] [DIR]"
+#define USAGE "qstats [-H] [-n age] [-o age] [DIR]"
 #define LINE_MAX_BYTES 4096 /* longer than any qlog line (QLOG_MAX) plus the timestamp */
-#define TAI_OFFSET 4611686018427387941ULL /* 2^62 + 10 + 27 leap seconds (skalibs) */
 
 enum { M_LOCAL, M_ESMTP, M_COUNT };
 
@@ -174,14 +178,6 @@ static int scan_age(const char *s, unsigned long long *age)
   return !__builtin_mul_overflow(n, unit, age);
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /*
  * Strips s6-log's timestamps from the front of the line: "@" + 24 hex
  * digits (TAI64N) and/or "YYYY-MM-DD HH:MM:SS.nnnnnnnnn" (local time).
@@ -189,50 +185,11 @@ static int hexval(char c)
  */
 static size_t strip_stamp(const char *s, size_t len, unsigned long long *t)
 {
-  size_t i = 0;
+  unsigned long long us;
+  size_t skip = logstamp_scan(s, len, &us);
 
-  *t = 0;
-  if (len >= 26 && s[0] == '@') {
-    unsigned long long label = 0;
-    size_t k;
-
-    for (k = 1; k <= 16; k++) {
-      int v = hexval(s[k]);
-      if (v < 0) return 0;
-      label = label << 4 | (unsigned long long)v;
-    }
-    for (; k <= 24; k++)
-      if (hexval(s[k]) < 0) return 0;
-    if (s[25] != ' ') return 0;
-    if (label > TAI_OFFSET) *t = label - TAI_OFFSET;
-    i = 26;
-  }
-  if (len - i >= 19 && s[i + 4] == '-' && s[i + 7] == '-' && s[i + 10] == ' ' &&
-      s[i + 13] == ':' && s[i + 16] == ':') {
-    unsigned long long f[6];
-    static const size_t at[6] = {0, 5, 8, 11, 14, 17};
-    static const size_t width[6] = {4, 2, 2, 2, 2, 2};
-    struct tm tm;
-    size_t k;
-    time_t when;
-
-    for (k = 0; k < 6; k++)
-      if (scan_dec(s + i + at[k], width[k], &f[k]) != width[k]) return i;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = (int)f[0] - 1900;
-    tm.tm_mon = (int)f[1] - 1;
-    tm.tm_mday = (int)f[2];
-    tm.tm_hour = (int)f[3];
-    tm.tm_min = (int)f[4];
-    tm.tm_sec = (int)f[5];
-    tm.tm_isdst = -1;
-    when = mktime(&tm);
-    if (when != (time_t)-1 && *t == 0) *t = (unsigned long long)when;
-    i += 19;
-    while (i < len && s[i] != ' ') i++; /* fractions of a second */
-  }
-  while (i < len && s[i] == ' ') i++;
-  return i;
+  *t = us / 1000000ULL;
+  return skip;
 }
 
 /* The value of " key=" in s (len bytes) as a number; 1 found, 0 not. */
@@ -351,28 +308,14 @@ static void line_qsend(const char *s, size_t len)
     return;
   }
   if (starts(s, len, "delivery ")) {
-    static const char *const words[3] = {" ok:", " deferred:", " failed:"};
-    const char *first = NULL;
-    int which = -1;
+    struct logline_delivery d;
+    int which;
     int mailer;
-    int k;
 
-    i = 9 + scan_qid(s + 9, len - 9, &id);
-    if (i == 9 || i >= len || s[i] != '.') return;
-    i++;
-    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    if (starts(s + i, len - i, " local ")) mailer = M_LOCAL;
-    else if (starts(s + i, len - i, " remote ")) mailer = M_ESMTP;
-    else return;
-    /* the status follows the recipient (which might hold blanks) and
-     * comes before the reason: the first of the three words wins */
-    for (k = 0; k < 3; k++) {
-      const char *p = memmem(s + i, len - i, words[k], strlen(words[k]));
-      if (p != NULL && (first == NULL || p < first)) {
-        first = p;
-        which = k;
-      }
-    }
+    if (logline_delivery(s + 9, len - 9, &d) != 1) return;
+    scan_qid(s + 9, d.id_len, &id);
+    mailer = d.remote ? M_ESMTP : M_LOCAL;
+    which = (int)d.status;
     switch (which) {
       case 0:
         stats[mailer].msgs_to++;
@@ -385,6 +328,8 @@ static void line_qsend(const char *s, size_t len)
     lines_counted++;
   }
 }
+
+static void html_hour(unsigned long long t);
 
 static void do_line(const char *line, size_t len)
 {
@@ -407,6 +352,7 @@ static void do_line(const char *line, size_t len)
     if (first_time == 0 || t < first_time) first_time = t;
     if (t > last_time) last_time = t;
   }
+  html_hour(t);
 }
 
 static ssize_t read_op(int fd, char *buf, size_t len, void *cookie)
@@ -612,6 +558,194 @@ static void report(void)
   }
 }
 
+/* ---- -H: the report as one HTML page ---- */
+
+static int html_mode;
+static unsigned long long hour_in[24];  /* messages queued (qsend new) by hour of the day */
+static unsigned long long hour_out[24]; /* deliveries that succeeded, by hour of the day */
+
+/* Called after each counted line: what the line added to the totals goes
+ * to the hour of its time (lines without a time to none). */
+static void html_hour(unsigned long long t)
+{
+  static unsigned long long seen_in;
+  static unsigned long long seen_out;
+  unsigned long long now_in = queued_msgs;
+  unsigned long long now_out = stats[M_LOCAL].msgs_to + stats[M_ESMTP].msgs_to;
+  time_t tt = (time_t)t;
+  struct tm tm;
+
+  if (html_mode && t != 0 && localtime_r(&tt, &tm) != NULL && tm.tm_hour >= 0 && tm.tm_hour < 24) {
+    hour_in[tm.tm_hour] += now_in - seen_in;
+    hour_out[tm.tm_hour] += now_out - seen_out;
+  }
+  seen_in = now_in;
+  seen_out = now_out;
+}
+
+/* s (len bytes) with & < > " ' escaped */
+static void html_text(const char *s, size_t len)
+{
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    switch (s[i]) {
+      case '&': outs("&amp;"); break;
+      case '<': outs("&lt;"); break;
+      case '>': outs("&gt;"); break;
+      case '"': outs("&quot;"); break;
+      case '\'': outs("&#39;"); break;
+      default: out(s + i, 1);
+    }
+  }
+}
+
+static void html_num(unsigned long long n)
+{
+  char num[FMT_NUM];
+  out(num, fmtnum(num, n));
+}
+
+/* report()'s text, caught by a buffer op in place of the output */
+static stralloc html_captured;
+
+static ssize_t html_capture(int fd, char *buf, size_t len, void *cookie)
+{
+  (void)fd;
+  (void)cookie;
+  if (!stralloc_catb(&html_captured, buf, len)) die_nomem();
+  return (ssize_t)len;
+}
+
+/* The chart: for each hour two bars (queued, delivered), scaled to the
+ * largest; each bar carries its figure as a tooltip and data-hour. */
+static void html_chart(void)
+{
+  static const char *const kind[2] = {"queued", "delivered"};
+  unsigned long long top = 1;
+  int h;
+  int k;
+
+  for (h = 0; h < 24; h++) {
+    if (hour_in[h] > top) top = hour_in[h];
+    if (hour_out[h] > top) top = hour_out[h];
+  }
+  outs("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"240\" "
+       "viewBox=\"0 0 760 240\" role=\"img\" aria-label=\"messages by hour\">\n");
+  outs("<line x1=\"30\" y1=\"200\" x2=\"750\" y2=\"200\" stroke=\"#444\"/>\n");
+  outs("<text x=\"30\" y=\"14\" font-size=\"11\">most in one hour: ");
+  html_num(top);
+  outs("</text>\n");
+  for (h = 0; h < 24; h++) {
+    for (k = 0; k < 2; k++) {
+      unsigned long long n = k == 0 ? hour_in[h] : hour_out[h];
+      unsigned long long height = n * 170 / top;
+
+      outs("<rect class=\"");
+      outs(kind[k]);
+      outs("\" data-hour=\"");
+      html_num((unsigned long long)h);
+      outs("\" x=\"");
+      html_num(32 + (unsigned long long)h * 30 + (unsigned long long)k * 13);
+      outs("\" y=\"");
+      html_num(200 - height);
+      outs("\" width=\"12\" height=\"");
+      html_num(height);
+      outs(k == 0 ? "\" fill=\"#4a7ab5\"><title>" : "\" fill=\"#5aa55a\"><title>");
+      html_num((unsigned long long)h);
+      outs(":00 ");
+      outs(kind[k]);
+      outs(" ");
+      html_num(n);
+      outs("</title></rect>\n");
+    }
+    outs("<text x=\"");
+    html_num(38 + (unsigned long long)h * 30);
+    outs("\" y=\"215\" font-size=\"10\" text-anchor=\"middle\">");
+    html_num((unsigned long long)h);
+    outs("</text>\n");
+  }
+  outs("<rect x=\"560\" y=\"225\" width=\"10\" height=\"10\" fill=\"#4a7ab5\"/>"
+       "<text x=\"574\" y=\"234\" font-size=\"11\">queued</text>\n"
+       "<rect x=\"640\" y=\"225\" width=\"10\" height=\"10\" fill=\"#5aa55a\"/>"
+       "<text x=\"654\" y=\"234\" font-size=\"11\">delivered</text>\n</svg>\n");
+}
+
+/* One line of report()'s text: a row of blank-separated cells, the
+ * first line of a table its header (th). */
+static void html_row(const char *s, size_t len, int header)
+{
+  size_t i = 0;
+
+  outs("<tr>");
+  while (i < len) {
+    size_t start;
+
+    while (i < len && s[i] == ' ') i++;
+    if (i == len) break;
+    start = i;
+    while (i < len && s[i] != ' ') i++;
+    outs(header ? "<th>" : "<td>");
+    html_text(s + start, i - start);
+    outs(header ? "</th>" : "</td>");
+  }
+  outs("</tr>\n");
+}
+
+/* The page: the title (control/me), the chart, then report()'s text:
+ * its table as a table, its other lines as paragraphs. */
+static void html_report(void)
+{
+  stralloc *text = &html_captured;
+  stralloc me = {0};
+  char space[4096];
+  buffer capture;
+  buffer *saved = buffer_1;
+  size_t pos = 0;
+  int in_table = 0;
+
+  buffer_init(&capture, html_capture, -1, space, sizeof space);
+  buffer_1 = &capture;
+  report();
+  if (buffer_flush(&capture) == -1) die_nomem();
+  buffer_1 = saved;
+  if (ctl_readline(&me, "control/me", "qmta") == -1) qwarn_sys("unable to read control/me");
+
+  outs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Mail report: ");
+  html_text(me.s, me.len);
+  outs("</title>\n<style>\nbody{font-family:sans-serif;margin:2em}"
+       "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 8px;"
+       "text-align:right}th{background:#eee}\n</style>\n</head>\n<body>\n<h1>Mail report: ");
+  html_text(me.s, me.len);
+  outs("</h1>\n<h2>Traffic by hour of the day</h2>\n");
+  html_chart();
+  outs("<h2>Statistics</h2>\n");
+  while (pos < text->len) {
+    const char *line = text->s + pos;
+    const char *end = memchr(line, '\n', text->len - pos);
+    size_t len = end != NULL ? (size_t)(end - line) : text->len - pos;
+    int row = len > 0 && line[0] != '=' && memchr(line, ' ', len) != NULL &&
+              (starts(line, len, "mailer ") || starts(line, len, "local ") ||
+               starts(line, len, "esmtp ") || starts(line, len, "total "));
+
+    pos += len + 1;
+    if (len > 0 && line[0] == '=') continue; /* the rule above the total */
+    if (row && !in_table) outs("<table>\n");
+    if (!row && in_table) outs("</table>\n");
+    if (row) html_row(line, len, !in_table);
+    in_table = row;
+    if (!row && len > 0) {
+      outs("<p>");
+      html_text(line, len);
+      outs("</p>\n");
+    }
+  }
+  if (in_table) outs("</table>\n");
+  outs("</body>\n</html>\n");
+  stralloc_free(text);
+  stralloc_free(&me);
+}
+
 int main(int argc, char **argv)
 {
   const char *dir = NULL;
@@ -629,6 +763,10 @@ int main(int argc, char **argv)
     if (!strcmp(argv[a], "--")) {
       a++;
       break;
+    }
+    if (!strcmp(argv[a], "-H") || !strcmp(argv[a], "--html")) {
+      html_mode = 1;
+      continue;
     }
     if (a + 1 >= argc) die_usage();
     if (!strcmp(argv[a], "-n")) {
@@ -675,7 +813,8 @@ int main(int argc, char **argv)
   free(names);
   stralloc_free(&path);
 
-  report();
+  if (html_mode) html_report();
+  else report();
   if (bflush(buffer_1) == -1) qdie_sys(111, "unable to write output");
   free(sizes);
   return 0;

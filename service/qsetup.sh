@@ -9,7 +9,8 @@
 
 PROG=qsetup
 USAGE="usage: qsetup DIR [--me HOST] [--smtp IP:PORT] [--submission IP:PORT] [--smtps IP:PORT]\
- [--pop3 IP:PORT] [--pop3s IP:PORT] [--imap IP:PORT] [--imaps IP:PORT] [--admin ADDR] [--send-only]"
+ [--pop3 IP:PORT] [--pop3s IP:PORT] [--imap IP:PORT] [--imaps IP:PORT] [--admin ADDR] [--send-only]\
+ [--metrics IP:PORT]"
 
 usage() { echo "$PROG: $USAGE" >&2; exit 100; }
 die() { code=$1; shift; echo "$PROG: fatal: $*" >&2; exit "$code"; }
@@ -74,6 +75,8 @@ while [ $# -gt 0 ]; do
     --me) ME=$val ;;
     --admin) ADMIN=$val; [ -n "$ADMIN" ] || usage ;;
     --smtp|--submission|--smtps|--pop3|--pop3s|--imap|--imaps) set_listener "${opt#--}" "$val" ;;
+    # the metrics service: checked as a listener's address, but no listener
+    --metrics) set_listener metrics "$val"; LISTENERS=${LISTENERS% metrics} ;;
     --send-only) usage ;;
     *) usage ;;
   esac
@@ -84,6 +87,17 @@ is_loopback() {
   case $1 in 127.*|::1|0:0:0:0:0:0:0:1) return 0 ;; esac  # "0" (every address) is not
   return 1
 }
+
+# qmetrics (qmetrics(8)) runs unprivileged: no low port. It serves the
+# instance's figures to whoever reaches it: loopback is the safe place
+# (Prometheus on the same host, or a tunnel); another address is the
+# admin's choice, with a warning, never every address.
+if [ -n "$L_metrics" ]; then
+  [ "${L_metrics#* }" -ge 1024 ] || die 100 "--metrics: qmetrics runs unprivileged: a port from 1024"
+  [ "${L_metrics% *}" != 0 ] || die 100 "--metrics: not on every address; give a loopback address"
+  is_loopback "${L_metrics% *}" ||
+    warn "--metrics ${L_metrics% *}: the figures are open to whoever reaches that address"
+fi
 
 if [ -n "$SENDONLY" ]; then
   # Loopback only, no local delivery: nothing to read mail from.
@@ -236,6 +250,16 @@ $(getent group "$Q_QUEUE" "$Q_ADMIN")"
     done)
   [ -z "$unsafe" ] || die 111 "the programs run as root must be root's and writable by root only; not so:
 $unsafe"
+fi
+
+# qmetrics' account: reads the logs (qmta-log) and runs bin/qstat (qmta-admin)
+Q_METRICS=qmta-metrics
+if [ -n "$ROOT" ] && [ -n "$L_metrics" ]; then
+  KNOWN_USERS="$KNOWN_USERS
+$(getent passwd "$Q_METRICS")"
+  ensure_user "$Q_METRICS"
+  ensure_member "$Q_METRICS" "$Q_LOG"
+  ensure_member "$Q_METRICS" "$Q_ADMIN"
 fi
 
 # ---- helpers ---------------------------------------------------------------
@@ -637,7 +661,7 @@ listener() {
     # no QINJECT: qsmtpd (qmta-smtpd is in the queue group) writes the queue
     # itself with qinject's code; an admin sets QINJECT here for a filter
     echo "exec qlisten -d 3 -c \"\$(ctl concurrencyincoming 400 positive)\" -p \"\$(ctl concurrencyperip 40)\" \\"
-    echo "  -P \"\$(ctl concurrencyloopback 100)\" -b 256 -l $ME \\"
+    echo "  -P \"\$(ctl concurrencyloopback 100)\" -b 256 -l $ME -S $DIR/run/$ln_name.conns \\"
     [ -z "$ln_pool" ] || echo "  -s \"\$(ctl sessionsperprocess 100 positive)\" $SMTPDUSER\\"
     [ -z "$ln_rules" ] || echo "  -x $ln_rules \\"
     echo "  -m '$ln_reply' -M '$ln_full' \\"
@@ -666,6 +690,17 @@ for name in $LISTENERS; do
     pop3s) listener pop3s "$addr" "" "" "" "" qpop3d qauth qpop3d -s ;;
   esac
 done
+
+# metrics: qmetrics -l (qmetrics(8)) as its own account, with its state in
+# metrics/ (the only thing it writes). Only with --metrics.
+if [ -n "$L_metrics" ]; then
+  mkd "$DIR/metrics" 700 "$Q_METRICS:$Q_METRICS"
+  service metrics
+  if [ -n "$ROOT" ]; then METRICSUSER="s6-setuidgid $Q_METRICS "; else METRICSUSER=; fi
+  { run_header "metrics: the instance's figures for Prometheus on $(hostport "$L_metrics")"
+    echo "exec ${METRICSUSER}qmetrics -d 3 -s $DIR/metrics/state -l $(hostport "$L_metrics")"
+  } | runfile metrics
+fi
 
 # IMAP: Dovecot with the configuration qdovecot-conf writes into dovecot/.
 if [ -n "$L_imap" ] || [ -n "$L_imaps" ]; then

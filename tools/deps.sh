@@ -6,8 +6,8 @@ PKGS="build-essential clang libowfat-dev tinycdb s6 ucspi-tcp-ipv6 libssl-dev li
 openssl swaks s-nail mutt dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dnsmasq-base python3 perl
 libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-ssleay-perl
 llvm-14 python3-spf python3-dnslib python3-yaml
-python3-authheaders python3-dkim
-python3-nacl opendkim-tools"
+python3-authheaders python3-dkim python3-nacl opendkim-tools
+rsync"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -27,17 +27,19 @@ probe() {
   /usr/bin/python3 -c 'import dnslib, yaml' 2>/dev/null || bad="$bad python3-dnslib,python3-yaml"
   # tests/69-dmarc.t: authheaders' DMARC verdicts, dkimpy to sign the corpus
   /usr/bin/python3 -c 'import authheaders, dkim' 2>/dev/null || bad="$bad python3-authheaders"
-  # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
-  /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"
-  [ -x /usr/sbin/opendkim-testmsg ] || command -v opendkim-testmsg >/dev/null 2>&1 ||
-    bad="$bad opendkim-testmsg(opendkim-tools)"
   for c in cc clang musl-gcc cdb s6-svscan tcpserver openssl swaks s-nail dnsmasq prove; do
     command -v $c >/dev/null 2>&1 || bad="$bad $c"
   done
   # tests/28-lmtp: Dovecot's LMTP service and its Sieve plugin
   [ -x /usr/lib/dovecot/lmtp ] || bad="$bad dovecot-lmtp(dovecot-lmtpd)"
   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || bad="$bad dovecot-sieve"
+  # tests/94-two-mx.t: qmta-admin(7)'s recipe that copies control/ to another node
+  command -v rsync >/dev/null 2>&1 || bad="$bad rsync"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
+  # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
+  /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"
+  [ -x /usr/sbin/opendkim-testmsg ] || command -v opendkim-testmsg >/dev/null 2>&1 ||
+    bad="$bad opendkim-testmsg(opendkim-tools)"
   # make test SAN=1 (gcc's ASan and UBSan) and make fuzz (clang's libFuzzer)
   p=$(mktemp -d) || exit 111
   echo 'int main(void) { return 0; }' >"$p/san.c"

@@ -7,7 +7,8 @@
 #   sh tools/fuzz.sh [SECONDS]
 #   FUZZTARGETS="dns reply" sh tools/fuzz.sh 10     some targets only
 # A target NAME is fuzz/fuzz_NAME.c, linked with lib/ and with what
-# sources() lists for it; add it to TARGETS, one a line.
+# sources() lists for it (and libs(), when not lib/ and libowfat); add it
+# to TARGETS, one a line.
 TARGETS="
 cmd
 addr
@@ -16,6 +17,7 @@ pop3
 popmsg
 reply
 dns
+dkim
 hdr
 dsn
 maps
@@ -24,6 +26,7 @@ queue
 cdb
 sts
 dnsq
+dmarc
 "
 cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}
@@ -31,7 +34,7 @@ case $SECONDS_EACH in ''|*[!0-9]*) echo "usage: tools/fuzz.sh [seconds]" >&2; ex
 CC=${FUZZCC:-clang}
 # -include lib/fmtfix.h as in the Makefile: libowfat's fmt_ are not pure
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Ilib -Iqsmtpd -Iqpop3d -Iqremote
-  -Iqinject -Iqsend -Iqtls -include lib/fmtfix.h -fsanitize=fuzzer,address,undefined
+  -Iqinject -Iqsend -Iqtls -Idkim -include lib/fmtfix.h -fsanitize=fuzzer,address,undefined
   -fno-sanitize-recover=undefined"
 OUT=fuzz/bin
 command -v "$CC" >/dev/null 2>&1 || { echo "fuzz: no $CC (make deps installs it)" >&2; exit 111; }
@@ -74,7 +77,16 @@ sources() {
     dsn) echo qsend/qsend_dsn.c ;;
     env) echo qinject/qinject_env.c qinject/qinject_fmt.c ;;
     sts) echo qtls/qtls_sts.c qtls/qtls_http.c ;;
+    dkim) ls dkim/dkim_*.c ;;
     *) ;; # lib/ alone
+  esac
+}
+# what a target links of lib/, and its libraries: dkim/ (OpenSSL) takes
+# only lib/'s resolver, never libowfat
+libs() {
+  case $1 in
+    dkim) echo "$OUT"/lib/dnsq_*.o -lssl -lcrypto ;;
+    *) echo "$OUT"/lib/*.o -lowfat -lcrypt ;;
   esac
 }
 # the longest input tried: the maps take lines up to MAPS_LINE_MAX (8192)
@@ -88,7 +100,7 @@ status=0
 for target in ${FUZZTARGETS:-$TARGETS}; do
   bin="$OUT/fuzz_$target"
   # shellcheck disable=SC2086,SC2046
-  $CC $FLAGS -o "$bin" "fuzz/fuzz_$target.c" $(sources "$target") "$OUT"/lib/*.o -lowfat -lcrypt ||
+  $CC $FLAGS -o "$bin" "fuzz/fuzz_$target.c" $(sources "$target") $(libs "$target") ||
     { echo "fuzz: cannot build fuzz_$target" >&2; exit 111; }
   corpus="fuzz/corpus-run/$target"
   mkdir -p "$corpus" "fuzz/seeds/$target"

@@ -19,6 +19,17 @@ static int lines_short(const char *s)
   return 1;
 }
 
+/* 1 if the dmarc= result of o (disposition dis) is written as want */
+static int dmarc_is(const struct dmarc_out *o, const char *dis, const char *want)
+{
+  char buf[AUTHRES_MAX];
+  struct authres b;
+
+  authres_start(&b, buf, sizeof buf, "mx.example.net");
+  authres_dmarc(&b, o, dis);
+  return authres_end(&b) > 0 && strcmp(buf, want) == 0;
+}
+
 static int ours(const char *value, const char *id)
 {
   return authres_is_ours(value, strlen(value), id);
@@ -118,37 +129,25 @@ int main(void)
     o.testing = 1;
     strcpy(o.domain, "www.example.com");
     strcpy(o.policy_domain, "example.com");
-    authres_start(&b, buf, sizeof buf, "mx.example.net");
-    authres_dmarc(&b, &o, "quarantine");
-    ok(authres_end(&b) > 0 &&
-           strcmp(buf, "Authentication-Results: mx.example.net;\n"
+    ok(dmarc_is(&o, "quarantine", "Authentication-Results: mx.example.net;\n"
                        "\tdmarc=fail (p=reject applied=quarantine t=y dis=quarantine)\n"
-                       "\t  header.from=www.example.com policy.dmarc=quarantine\n") == 0,
+                       "\t  header.from=www.example.com policy.dmarc=quarantine\n"),
        "dmarc=fail with sp, t=y and disposition");
     memset(&o, 0, sizeof o);
     o.result = DMARC_NONE;
     strcpy(o.domain, "example.org");
-    authres_start(&b, buf, sizeof buf, "mx.example.net");
-    authres_dmarc(&b, &o, NULL);
-    ok(authres_end(&b) > 0 &&
-           strcmp(buf, "Authentication-Results: mx.example.net;\n"
-                       "\tdmarc=none header.from=example.org\n") == 0,
+    ok(dmarc_is(&o, NULL, "Authentication-Results: mx.example.net;\n"
+                       "\tdmarc=none header.from=example.org\n"),
        "dmarc=none: no policy");
     o.result = DMARC_PASS;
     o.p = o.policy = DMARC_P_REJECT;
     strcpy(o.policy_domain, "example.org");
-    authres_start(&b, buf, sizeof buf, "mx.example.net");
-    authres_dmarc(&b, &o, NULL);
-    ok(authres_end(&b) > 0 &&
-           strcmp(buf, "Authentication-Results: mx.example.net;\n"
-                       "\tdmarc=pass (p=reject) header.from=example.org policy.dmarc=reject\n") == 0,
+    ok(dmarc_is(&o, NULL, "Authentication-Results: mx.example.net;\n"
+                       "\tdmarc=pass (p=reject) header.from=example.org policy.dmarc=reject\n"),
        "dmarc=pass");
     memset(&o, 0, sizeof o);
     o.result = DMARC_PERMERROR;
-    authres_start(&b, buf, sizeof buf, "mx.example.net");
-    authres_dmarc(&b, &o, NULL);
-    ok(authres_end(&b) > 0 &&
-           strcmp(buf, "Authentication-Results: mx.example.net;\n\tdmarc=permerror\n") == 0,
+    ok(dmarc_is(&o, NULL, "Authentication-Results: mx.example.net;\n\tdmarc=permerror\n"),
        "dmarc=permerror: no domain");
   }
 

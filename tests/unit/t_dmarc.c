@@ -90,14 +90,14 @@ int main(void)
   struct dmarc_record r;
   const char *names[DMARC_WALK_MAX];
 
-  plan(96);
+  plan(119);
 
   /* the record */
   ok(dmarc_record_parse("v=DMARC1; p=reject", &r) == 1 && r.p == DMARC_P_REJECT &&
          r.sp == DMARC_P_UNSET && r.np == DMARC_P_UNSET && !r.adkim_strict && !r.aspf_strict &&
          !r.testing && r.psd == DMARC_PSD_U,
      "simple record, defaults");
-  ok(dmarc_record_parse("  v = DMARC1 ;P=Quarantine;  sp = REJECT ;np=none;adkim=s;aspf=S;"
+  ok(dmarc_record_parse("v = DMARC1 ;P=Quarantine;  sp = REJECT ;np=none;adkim=s;aspf=S;"
                         "t=Y; psd=n; rua=mailto:a@b.example; x-new=1;;",
                         &r) == 1 &&
          r.p == DMARC_P_QUARANTINE && r.sp == DMARC_P_REJECT && r.np == DMARC_P_NONE &&
@@ -108,6 +108,8 @@ int main(void)
   ok(dmarc_record_parse("v=spf1 -all", &r) == 0, "an SPF record is not DMARC");
   ok(dmarc_record_parse("v=DMARC2; p=reject", &r) == 0, "another version is not DMARC1");
   ok(dmarc_record_parse("", &r) == 0, "empty text");
+  ok(dmarc_record_parse("v=dmarc1; p=reject", &r) == 0, "DMARC1 is case-sensitive (ABNF %x)");
+  ok(dmarc_record_parse(" v=DMARC1; p=reject", &r) == 0, "nothing before v=");
   ok(dmarc_record_parse("v=DMARC1", &r) == 1 && r.p == DMARC_P_UNSET, "no p=");
   ok(dmarc_record_parse("v=DMARC1; p=bogus; rua=mailto:x@y.example", &r) == 1 &&
          r.p == DMARC_P_UNSET && r.has_rua,
@@ -289,8 +291,15 @@ int main(void)
 
   /* tree walk policy discovery and alignment against z3 */
   ok(eval("a.b.sub.example.com", NULL, 0, NULL, 0) == DMARC_FAIL &&
-         strcmp(out.policy_domain, "sub.example.com") == 0 && out.policy == DMARC_P_REJECT,
-     "policy: the first record up the tree (not only the organizational domain)");
+         strcmp(out.policy_domain, "example.com") == 0 && out.policy == DMARC_P_NONE,
+     "policy: the organizational domain's record, not one between it and From");
+  ok(eval("sub.example.com", NULL, 0, NULL, 0) == DMARC_FAIL &&
+         strcmp(out.policy_domain, "sub.example.com") == 0 && out.policy == DMARC_P_REJECT &&
+         queries == 1,
+     "policy: the From domain's own record, one query");
+  ok(eval("a.b.c.d.e.f.g.h.i.j.nothing.invalid", NULL, 0, NULL, 0) == DMARC_NONE &&
+         queries == 8,
+     "policy: at most 8 queries for a long From domain without records");
   ok(eval("a.b.sub.example.com", NULL, 0, "example.com", 1) == DMARC_PASS,
      "relaxed: aligned with the organizational domain below the PSD");
   ok(eval("www.unknown.com", NULL, 0, NULL, 0) == DMARC_FAIL &&
@@ -318,6 +327,48 @@ int main(void)
        "an aligned SPF pass needs no walk for DKIM");
   }
 
+  /* RFC 9989 B.4.3: a public suffix domain with psd=y; invalid policies */
+  {
+    static const struct txt z5[] = {
+        {"_dmarc.bank.example", {"v=DMARC1; p=reject; sp=quarantine; psd=y"}},
+        {"_dmarc.giant.bank.example", {"v=DMARC1; p=none"}},
+        {"_dmarc.psdstart.example", {"v=DMARC1; p=none; psd=y"}},
+        {"_dmarc.badsp.example", {"v=DMARC1; p=reject; sp=bogus; rua=mailto:a@badsp.example"}},
+        {"_dmarc.badnp.example", {"v=DMARC1; p=reject; np=bogus"}},
+        {"_dmarc.badrua.example", {"v=DMARC1; p=bogus; rua=nonsense"}},
+        {NULL, {NULL}}};
+    static const char *const ex5[] = {"www.small.bank.example", NULL};
+    zone = z5;
+    existing = ex5;
+    ok(eval("giant.bank.example", "mail.giant.bank.example", 1, "mail.mega.bank.example", 1) ==
+           DMARC_PASS && out.spf_aligned && !out.dkim_aligned &&
+           strcmp(out.org_domain, "giant.bank.example") == 0 &&
+           strcmp(out.policy_domain, "giant.bank.example") == 0 && out.policy == DMARC_P_NONE,
+       "B.4.3: SPF aligned below the PSD, DKIM of a sibling organization not");
+    ok(eval("www.small.bank.example", NULL, 0, NULL, 0) == DMARC_FAIL &&
+           strcmp(out.policy_domain, "bank.example") == 0 &&
+           strcmp(out.org_domain, "small.bank.example") == 0 && out.policy == DMARC_P_QUARANTINE,
+       "no record in the organization: the PSD's record, sp=");
+    ok(eval("www.small.bank.example", NULL, 0, "small.bank.example", 1) == DMARC_PASS,
+       "relaxed: the organization below the PSD aligns");
+    ok(eval("www.small.bank.example", NULL, 0, "mega.bank.example", 1) == DMARC_FAIL,
+       "relaxed: a sibling under the PSD does not align");
+    ok(org_is("psdstart.example", "psdstart.example") && queries == 1,
+       "org: psd=y at the start ends the walk there");
+    ok(eval("badsp.example", NULL, 0, NULL, 0) == DMARC_FAIL && out.policy == DMARC_P_NONE,
+       "invalid sp= with rua=: as p=none");
+    ok(eval("badnp.example", "badnp.example", 1, NULL, 0) == DMARC_NONE,
+       "invalid np= without rua=: no DMARC");
+    ok(eval("badrua.example", NULL, 0, NULL, 0) == DMARC_NONE,
+       "invalid p= and a rua= without a URI: no DMARC");
+    ok(dmarc_record_parse("v=DMARC1; rua=x, mailto:d@example.com", &r) == 1 && r.has_rua &&
+           r.bad_policy,
+       "rua=: one valid URI is enough; no p= is a bad policy");
+    ok(dmarc_record_parse("v=DMARC1; p=none; rua= , :x, 1a:b, mailto:", &r) == 1 && !r.has_rua &&
+           !r.bad_policy,
+       "rua=: no valid URI");
+  }
+
   /* the From domain */
   ok(from_is("From: a@example.com\nTo: b@x\n\nbody", 11, "example.com"), "from: plain");
   ok(from_is("Subject: x\r\nFROM : \"Doe, John\" <j@Example.COM.>\r\n\r\n", 11, "example.com"),
@@ -341,7 +392,36 @@ int main(void)
   ok(from_is("From: jane\n", -2, NULL), "from: no domain");
   ok(from_is("From: a@[192.0.2.1]\n", -2, NULL), "from: domain literal");
   ok(from_is("From: a@b..example\n", -2, NULL), "from: empty label");
-  ok(from_is("From: a@bücher.example\n", -2, NULL), "from: non-ASCII domain");
+  ok(from_is("From: a@Bücher.Example\n", 21, "xn--bcher-kva.example"),
+     "from: a U-label becomes its A-label (RFC 9989)");
+  ok(from_is("From: a@mail.例え.日本語.example\n", 39, "mail.xn--r8jz45g.xn--wgv71a119e.example"),
+     "from: CJK labels");
+  ok(from_is("From: a@b\xff.example\n", -2, NULL), "from: not UTF-8");
+  ok(from_is("From: a@b\xc3\xa9\xcc.example\n", -2, NULL), "from: cut UTF-8 sequence");
+  ok(from_is("From: a@\xc0\xaf.example\n", -2, NULL), "from: overlong UTF-8");
+  ok(from_is("From: a@\xed\xa0\x80.example\n", -2, NULL), "from: UTF-8 surrogate");
+  {
+    char alabel[64];
+    ok(dmarc_alabel("straße", 7, alabel, sizeof alabel) == 13 &&
+           strcmp(alabel, "xn--strae-oqa") == 0 &&
+           dmarc_alabel("ñandú", 7, alabel, sizeof alabel) > 0 &&
+           strcmp(alabel, "xn--and-6ma2c") == 0 &&
+           dmarc_alabel("abc\xc3\xa9" "def\xe4\xb8\xad", 11, alabel, sizeof alabel) > 0 &&
+           strcmp(alabel, "xn--abcdef-dva7539m") == 0 &&
+           dmarc_alabel("\xc3\xbc", 2, alabel, sizeof alabel) == 7 &&
+           strcmp(alabel, "xn--tda") == 0,
+       "A-labels (RFC 3492 Punycode)");
+    ok(dmarc_alabel("ascii", 5, alabel, sizeof alabel) == -1, "A-label: all ASCII refused");
+    ok(dmarc_alabel("münchen", 8, alabel, 10) == -1, "A-label: does not fit");
+  }
+  {
+    char longlabel[300];
+    memset(longlabel, 0, sizeof longlabel);
+    strcpy(longlabel, "From: a@");
+    for (int i = 0; i < 61; i++) strcat(longlabel, "\xc3\xbc"); /* 63 bytes + "xn--" */
+    strcat(longlabel, ".example\n");
+    ok(from_is(longlabel, -2, NULL), "from: an A-label over 63 bytes");
+  }
   ok(from_is("From: \"unterminated <a@b.example>\n", -2, NULL), "from: unterminated quote");
   ok(from_is("From: (unterminated a@b.example\n", -2, NULL), "from: unterminated comment");
   ok(from_is("From: <a@b.example\n", -2, NULL), "from: unterminated angle");

@@ -1,11 +1,15 @@
 /* tests/unit/u_dkim.c: the DKIM library's canonicalization (the examples
  * of RFC 6376 3.4.5, with LF and with CRLF line ends), its tag-list parser
- * (RFC 6376 3.2), base64 with whitespace, the header field splitter and
- * the choice of fields by h= (bottom-up, over-signed names). */
+ * (RFC 6376 3.2), base64 with whitespace, the header field splitter, the
+ * choice of fields by h= (bottom-up, over-signed names) and dkim_keys_for
+ * (the key directory's layout, parent domains). */
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "tap.h"
+#include "tmpdir.h"
 #include "dkim.h"
 #include "dkim_int.h"
 
@@ -81,7 +85,7 @@ int main(void)
   const char *s;
   int n;
 
-  plan(37);
+  plan(42);
   ok(header_is(ex_lf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (LF)");
   ok(header_is(ex_crlf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (CRLF)");
   ok(header_is(ex_lf, DKIM_SIMPLE, "A: X\r\nB : Y\t\r\n\tZ  \r\n"), "3.4.5 simple header (LF)");
@@ -146,5 +150,36 @@ int main(void)
   ok(dkim_b64_decode("aG=Vs", 5, bin, sizeof bin) == -1, "base64 with data after padding");
   ok(dkim_b64_encode(text, (const unsigned char *)"hello", 5) == 8 &&
      strcmp(text, "aGVsbG8=") == 0, "base64 encoding");
+
+  /* dkim_keys_for: DIR/DOMAIN/selector, SELECTOR.rsa, SELECTOR.ed25519 */
+  {
+    struct dkim_keyfile kf[2];
+    char path[512];
+    const char *dir = tmpdir_make();
+
+    snprintf(path, sizeof path, "%s/example.com", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/example.com/selector", dir);
+    tmpdir_put(path, "s2026\n", 6);
+    snprintf(path, sizeof path, "%s/example.com/s2026.rsa", dir);
+    tmpdir_put(path, "x", 1);
+    snprintf(path, sizeof path, "%s/example.com/s2026.ed25519", dir);
+    tmpdir_put(path, "x", 1);
+    snprintf(path, sizeof path, "%s/example.com/old.rsa", dir);
+    tmpdir_put(path, "x", 1);
+    n = dkim_keys_for(dir, "Mail.Example.COM.", kf, 2);
+    ok(n == 2 && strcmp(kf[0].domain, "example.com") == 0 &&
+       strcmp(kf[0].selector, "s2026") == 0 && kf[0].type == DKIM_RSA &&
+       kf[1].type == DKIM_ED25519 && strstr(kf[1].path, "/example.com/s2026.ed25519") != NULL,
+       "keys_for: a subdomain takes its parent's keys, RSA first");
+    ok(dkim_keys_for(dir, "example.com", kf, 1) == 1 && kf[0].type == DKIM_RSA,
+       "keys_for: room for one");
+    ok(dkim_keys_for(dir, "example.org", kf, 2) == 0, "keys_for: no keys");
+    ok(dkim_keys_for(dir, "../etc", kf, 2) == -1, "keys_for: a bad domain");
+    snprintf(path, sizeof path, "%s/example.com/selector", dir);
+    tmpdir_put(path, "../x\n", 5);
+    ok(dkim_keys_for(dir, "example.com", kf, 2) == -1, "keys_for: a bad selector");
+    tmpdir_remove();
+  }
   return done_testing();
 }
