@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <scan.h>
@@ -118,6 +117,12 @@ static void serve(int fd)
   _exit(0);
 }
 
+static void warn_serve(const char *what, int err)
+{
+  errno = err;
+  qwarn_sys("unable to ", what);
+}
+
 int main(int argc, char **argv)
 {
   const char *user = NULL;
@@ -127,7 +132,6 @@ int main(int argc, char **argv)
   struct group *gr = NULL;
   unsigned long readyfd = 0;
   unsigned long max = DEFAULT_MAX;
-  unsigned long children = 0;
   int have_ready = 0;
   int lfd;
   int opt;
@@ -176,31 +180,5 @@ int main(int argc, char **argv)
     close((int)readyfd);
   }
 
-  for (;;) {
-    pid_t pid;
-    int fd;
-
-    while (children > 0 && waitpid(-1, NULL, WNOHANG) > 0) children--;
-    while (children >= max) {
-      pid = waitpid(-1, NULL, 0);
-      if (pid > 0) children--;
-      else if (errno == ECHILD) children = 0;
-    }
-    fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd == -1) {
-      if (errno != EINTR && errno != ECONNABORTED) {
-        qwarn_sys("unable to accept");
-        sleep(1);
-      }
-      continue;
-    }
-    pid = fork();
-    if (pid == 0) {
-      close(lfd);
-      serve(fd);
-    }
-    if (pid == -1) qwarn_sys("unable to fork");
-    else children++;
-    close(fd);
-  }
+  unixsock_serve(lfd, max, serve, warn_serve);
 }

@@ -31,7 +31,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dnsq.h"
@@ -134,6 +133,11 @@ static void serve(int fd)
   static char buf[DKIMP_REQ_MAX];
   static struct dkans a;
 
+  qtls_in_child = 1;
+  /* the service stopped or restarted: its children go too, and the
+   * clients connect to the new one (or find none) */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() == 1) _exit(0);
+
   for (;;) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int msgfd = -1;
@@ -154,6 +158,11 @@ static void serve(int fd)
   }
 }
 
+static void warn_serve(const char *what, int err)
+{
+  qtls_say("warning: unable to ", what, ": ", strerror(err));
+}
+
 int main(int argc, char **argv)
 {
   const char *user = NULL;
@@ -163,7 +172,6 @@ int main(int argc, char **argv)
   struct group *gr = NULL;
   unsigned int readyfd = 0;
   unsigned long max = DEFAULT_MAX;
-  unsigned long children = 0;
   const char *qhome = getenv("QHOME");
   int lfd;
   int opt;
@@ -221,35 +229,5 @@ int main(int argc, char **argv)
     close((int)readyfd);
   }
 
-  for (;;) {
-    pid_t pid;
-    int fd;
-
-    while (children > 0 && waitpid(-1, NULL, WNOHANG) > 0) children--;
-    while (children >= max) {
-      pid = waitpid(-1, NULL, 0);
-      if (pid > 0) children--;
-      else if (errno == ECHILD) children = 0;
-    }
-    fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd == -1) {
-      if (errno != EINTR && errno != ECONNABORTED) {
-        qtls_say("warning: unable to accept: ", strerror(errno));
-        sleep(1);
-      }
-      continue;
-    }
-    pid = fork();
-    if (pid == 0) {
-      qtls_in_child = 1;
-      close(lfd);
-      /* the service stopped or restarted: its children go too, and the
-       * clients connect to the new one (or find none) */
-      if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() == 1) _exit(0);
-      serve(fd);
-    }
-    if (pid == -1) qtls_say("warning: unable to fork: ", strerror(errno));
-    else children++;
-    close(fd);
-  }
+  unixsock_serve(lfd, max, serve, warn_serve);
 }
