@@ -299,6 +299,7 @@ check_unknown() {
     case $n in
       *.cdb) echo "$names" | grep -qxF "${n%.cdb}" || [ "$n" = tcp.smtp.cdb ] || [ "$n" = passwords.cdb ] ||
         echo "W control/$n: a map without its source" ;;
+      dkim) [ -d "$f" ] || echo "W control/dkim: not a directory (the DKIM keys: qdkim-keygen(8))" ;;
       *) echo "$names" | grep -qxF "$n" ||
         echo "W control/$n: not a setting qmta knows (misspelt?)" ;;
     esac

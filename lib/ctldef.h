@@ -49,6 +49,11 @@
 #define CTLDEF_LONGHEADERS 0 /* flag: relay header lines over 998 octets */
 #define CTLDEF_AUTHPLAINTEXT 0 /* flag: AUTH and USER without TLS from loopback clients */
 #define CTLDEF_AUTHSENDER "off" /* text: off, address or domain: what an authenticated sender may use (address on submission, 587 and 465) */
+#define CTLDEF_RESOLVERS "" /* list: DNS servers for SPF, DKIM, DMARC (IP or IP:PORT; none: /etc/resolv.conf) */
+#define CTLDEF_NOSPF 0 /* flag: no SPF check on port 25 (recorded by default) */
+#define CTLDEF_SPFREJECT 0 /* flag: refuse SPF fail (550 5.7.23), defer temperror (451 4.7.24) */
+#define CTLDEF_DMARCREJECT 0 /* flag: refuse DMARC fail under p=reject (550 5.7.1) */
+#define CTLDEF_AUTHSERVID "" /* text: authserv-id of the Authentication-Results field (me) */
 #define CTLDEF_AUTHSYSTEM 0 /* flag: system passwords of login accounts (root instance) */
 #define CTLDEF_AUTHDELAY 1000 /* number: ms to wait after a failed login */
 #define CTLDEF_AUTHDELAYMAX 16000 /* number: longest such wait, ms */

@@ -292,5 +292,11 @@ void queue_trigger_drain(void);
 #define QUEUE_TRIGGER_ADMIN "A"
 /* Writes out the buffered bytes (used by put/envelope/commit). 0, -1 + errno. */
 int queue_flush(struct queue_writer *w);
+/* Puts s (len bytes, header fields with LF line ends) before the first
+ * byte of the message written so far (queue_insert.c): a memmove in
+ * w->buf while the whole file is still there, else the file's message
+ * bytes are moved up. Only before queue_envelope. 0, or -1 + errno (the
+ * caller then calls queue_abort). */
+int queue_insert(struct queue_writer *w, const char *s, size_t len);
 
 #endif

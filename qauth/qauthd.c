@@ -28,8 +28,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <scan.h>
@@ -38,6 +36,7 @@
 #include "cdbmap.h"
 #include "qauth.h"
 #include "qlog.h"
+#include "unixsock.h"
 
 #define USAGE "qauthd [-d fd] [-u user] [-g group] [-n max] socket"
 #define QAUTHD_TIMEOUT 10   /* s for a client's request */
@@ -47,26 +46,12 @@ static void die_usage(void) { qdie(100, "usage: " USAGE); }
 
 static int bind_socket(const char *path, const struct passwd *pw, const struct group *gr)
 {
-  struct sockaddr_un sun;
-  size_t n = strlen(path);
-  mode_t old;
-  int fd;
+  const char *step = "";
+  int fd = unixsock_bind(path, SOCK_STREAM, pw != NULL ? pw->pw_uid : (uid_t)-1,
+                         gr != NULL ? gr->gr_gid : (gid_t)-1, 64, &step);
 
-  if (n >= sizeof sun.sun_path) qdie(100, "socket path too long: ", path);
-  memset(&sun, 0, sizeof sun);
-  sun.sun_family = AF_UNIX;
-  memcpy(sun.sun_path, path, n);
-  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd == -1) qdie_sys(111, "unable to create a socket");
-  if (unlink(path) == -1 && errno != ENOENT) qdie_sys(111, "unable to remove ", path);
-  old = umask(077);
-  if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) qdie_sys(111, "unable to bind ", path);
-  umask(old);
-  if ((pw != NULL || gr != NULL) &&
-      chown(path, pw != NULL ? pw->pw_uid : (uid_t)-1, gr != NULL ? gr->gr_gid : (gid_t)-1) == -1)
-    qdie_sys(111, "unable to set the owner of ", path);
-  if (chmod(path, gr != NULL ? 0660 : 0600) == -1) qdie_sys(111, "unable to set the mode of ", path);
-  if (listen(fd, 64) == -1) qdie_sys(111, "unable to listen on ", path);
+  if (fd == -1 && errno == ENAMETOOLONG) qdie(100, "socket path too long: ", path);
+  if (fd == -1) qdie_sys(111, "unable to ", step, " ", path);
   return fd;
 }
 
@@ -132,6 +117,12 @@ static void serve(int fd)
   _exit(0);
 }
 
+static void warn_serve(const char *what, int err)
+{
+  errno = err;
+  qwarn_sys("unable to ", what);
+}
+
 int main(int argc, char **argv)
 {
   const char *user = NULL;
@@ -141,7 +132,6 @@ int main(int argc, char **argv)
   struct group *gr = NULL;
   unsigned long readyfd = 0;
   unsigned long max = DEFAULT_MAX;
-  unsigned long children = 0;
   int have_ready = 0;
   int lfd;
   int opt;
@@ -190,31 +180,5 @@ int main(int argc, char **argv)
     close((int)readyfd);
   }
 
-  for (;;) {
-    pid_t pid;
-    int fd;
-
-    while (children > 0 && waitpid(-1, NULL, WNOHANG) > 0) children--;
-    while (children >= max) {
-      pid = waitpid(-1, NULL, 0);
-      if (pid > 0) children--;
-      else if (errno == ECHILD) children = 0;
-    }
-    fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd == -1) {
-      if (errno != EINTR && errno != ECONNABORTED) {
-        qwarn_sys("unable to accept");
-        sleep(1);
-      }
-      continue;
-    }
-    pid = fork();
-    if (pid == 0) {
-      close(lfd);
-      serve(fd);
-    }
-    if (pid == -1) qwarn_sys("unable to fork");
-    else children++;
-    close(fd);
-  }
+  unixsock_serve(lfd, max, serve, warn_serve);
 }

@@ -31,6 +31,13 @@
  * message with LF line ends, writes the envelope after it, and exits 0 only
  * after queue_commit (file and queue/new fsynced). On any failure the temp
  * file is removed (queue_abort): nothing half-written stays behind.
+ * Local mail (no TCPREMOTEIP in the environment: sendmail, scripts, cron,
+ * forwards and reports) is DKIM-signed when control/dkim exists: qdkimd -s
+ * at run/dkimsign (its socket is the queue group's) answers the
+ * DKIM-Signature fields for the From domain's keys, put before the message
+ * (queue_insert). A signer that cannot be reached or fails costs no mail:
+ * the message is queued unsigned and a warning logged. Mail that a
+ * session program hands over (TCPREMOTEIP set) is qsmtpd's business.
  * Exit codes: qmail-queue's (qinject_env.h, qinject.8); 100 on misuse.
  */
 #include <errno.h>
@@ -47,12 +54,14 @@
 #include <unistd.h>
 
 #include <buffer.h>
+#include <fmt.h>
 #include <scan.h>
 #include <stralloc.h>
 
 #include "addr.h"
 #include "ctl.h"
 #include "ctldef.h"
+#include "dkimc.h"
 #include "qlog.h"
 #include "queue.h"
 #include "qinject_fmt.h"
@@ -461,6 +470,46 @@ const char *__asan_default_options(void)
 }
 #endif
 
+/* DKIM for local mail (see the top): never fails the message */
+static void sign_local(void)
+{
+  static struct dkimc_answer answer;
+  char req[256];
+  char num[FMT_ULONG];
+  size_t reqlen = 0;
+  int msgfd;
+  int sock;
+
+  if (getenv("TCPREMOTEIP") != NULL || access("control/dkim", F_OK) == -1) return;
+  if (queue_flush(&qw) == -1)
+    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
+  msgfd = open(qw.tmpname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (msgfd == -1) {
+    qwarn_sys("message ", qw.id, " queued unsigned: unable to read it back");
+    return;
+  }
+  sock = dkimc_connect("run/dkimsign");
+  if (sock == -1) {
+    qwarn_sys("message ", qw.id, " queued unsigned: unable to reach run/dkimsign");
+    close(msgfd);
+    return;
+  }
+  num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
+  dkimc_add(req, sizeof req, &reqlen, "op", "sign");
+  dkimc_add(req, sizeof req, &reqlen, "off", num);
+  num[fmt_ulonglong(num, qw.msglen)] = '\0';
+  dkimc_add(req, sizeof req, &reqlen, "len", num);
+  if (dkimc_call(sock, msgfd, req, reqlen, &answer) == -1) {
+    qwarn_sys("message ", qw.id, " queued unsigned: the DKIM signer did not answer");
+  } else if (answer.code != DKIMP_ADD) {
+    qwarn("message ", qw.id, " queued unsigned: the DKIM signer failed: ", answer.note);
+  } else if (answer.fieldslen > 0 && queue_insert(&qw, answer.fields, answer.fieldslen) == -1) {
+    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
+  }
+  close(sock);
+  close(msgfd);
+}
+
 int main(int argc, char **argv)
 {
   stralloc env = {0};
@@ -542,6 +591,7 @@ int main(int argc, char **argv)
     }
   }
 
+  sign_local();
   if (queue_envelope(&qw, env.s, env.len) == -1)
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
   if (queue_commit(&qw, &id) == -1)

@@ -10,6 +10,9 @@
  *   qsmtpd: accept ... size=N ...        a message accepted by SMTP
  *   qsmtpd: reject ...                   a connection, command or message refused
  *   qsmtpd: discard ... size=N ...       a message accepted and dropped (DISCARD)
+ *     an accept or reject of a message may end in the verdicts of mail
+ *     authentication, " spf=W dkim=W dmarc=W" (qdkimd -v) or
+ *     " dkimsign=yes|none|..." (signed or not): counted per method and word
  *   qsend: new ID from <S> size N ...    a message taken into the queue
  *   qsend: delivery ID.IDX local|remote RCPT ok|deferred|failed: TEXT
  * Messages from "local" are those queued by other means than SMTP
@@ -209,10 +212,44 @@ static int starts(const char *s, size_t len, const char *word)
   return len >= n && !memcmp(s, word, n);
 }
 
+/* the verdicts of mail authentication (qsmtpd_dkim.c, qdkimd(8)) */
+static const char *const auth_methods[] = {"spf", "dkim", "dmarc", "dkimsign"};
+static const char *const auth_words[] = {"pass", "fail", "softfail", "neutral", "none",
+                                         "policy", "temperror", "permerror", "unavailable",
+                                         "yes"};
+#define AUTH_METHODS (sizeof auth_methods / sizeof auth_methods[0])
+#define AUTH_WORDS (sizeof auth_words / sizeof auth_words[0])
+static unsigned long long auth_counts[AUTH_METHODS][AUTH_WORDS];
+static int auth_seen;
+
+/* " method=word" anywhere in the line: counted */
+static void auth_verdicts(const char *s, size_t len)
+{
+  for (size_t m = 0; m < AUTH_METHODS; m++) {
+    size_t klen = strlen(auth_methods[m]);
+
+    for (size_t i = 1; i + klen + 1 < len; i++) {
+      size_t wlen = 0;
+
+      if (s[i - 1] != ' ' || memcmp(s + i, auth_methods[m], klen) != 0 || s[i + klen] != '=')
+        continue;
+      while (i + klen + 1 + wlen < len && s[i + klen + 1 + wlen] != ' ') wlen++;
+      for (size_t w = 0; w < AUTH_WORDS; w++)
+        if (strlen(auth_words[w]) == wlen && !memcmp(s + i + klen + 1, auth_words[w], wlen)) {
+          auth_counts[m][w]++;
+          auth_seen = 1;
+        }
+      break;
+    }
+  }
+}
+
 /* "qsmtpd: accept|reject|discard ..." */
 static void line_qsmtpd(const char *s, size_t len)
 {
   unsigned long long size = 0;
+
+  if (starts(s, len, "accept ") || starts(s, len, "reject ")) auth_verdicts(s, len);
 
   if (starts(s, len, "accept ")) {
     key_num(s, len, "size=", &size);
@@ -511,6 +548,25 @@ static void report(void)
     outs("deferred by the outbound TLS policy (DANE, MTA-STS, tlspolicy): ");
     out(num, fmtnum(num, tls_deferred));
     outs("\n");
+  }
+  if (!auth_seen) return;
+  outs("authentication (messages by verdict)\n");
+  for (size_t m = 0; m < AUTH_METHODS; m++) {
+    int any = 0;
+
+    for (size_t w = 0; w < AUTH_WORDS; w++) {
+      char num[FMT_NUM];
+
+      if (auth_counts[m][w] == 0) continue;
+      outs(any ? " " : auth_methods[m]);
+      if (!any) outs(":");
+      outs(any ? "" : " ");
+      outs(auth_words[w]);
+      outs("=");
+      out(num, fmtnum(num, auth_counts[m][w]));
+      any = 1;
+    }
+    if (any) outs("\n");
   }
 }
 

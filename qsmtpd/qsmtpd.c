@@ -196,7 +196,7 @@ static void log_message(const char *what, const char *r, unsigned long long size
   qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " from=<", tx_sender, "> rcpts=", qlog_ulong(n1, rcpt_count),
        " size=", qlog_ulong(n2, (unsigned long)size), id[0] != '\0' ? " id=" : "", id, " to=", scratch.s != NULL ? scratch.s : "",
-       " code=", code_text(r, code, sizeof code));
+       authint_log(), " code=", code_text(r, code, sizeof code));
 }
 
 void session_exit(const char *why)
@@ -264,6 +264,7 @@ static void tx_reset(void)
   tx_relay = 0;
   tx_ok = 0;
   tx_discard = 0;
+  authint_reset();
   rcpt_count = 0;
   rcpt_tried = 0;
   envelope.len = 0;
@@ -664,6 +665,7 @@ static const char *body_start(int mode)
   smtpdata_init(&tx_data, mode, barelf, data_put, NULL);
   tx_data.stripnul = stripnul;
   if (tx_generics) tx_data.rewrite = generics_field;
+  tx_data.drop = authint_drop; /* forged Authentication-Results: (qsmtpd_dkim.c) */
   tx_bytes = 0;
   tx_toobig = 0;
   if (tx_discard || conn_discard) {
@@ -727,7 +729,18 @@ static void body_end(void)
     log_message("discard", r, size, "");
   } else {
     static char queued[80];
+    int sign = sess.authed || conn_relay || tx_relay;
 
+    /* qsmtpd_dkim.c: signed for our users, verified from the world */
+    r = authint_message(&tx_inject, sign, !sign && !sess.submission, tx_sender);
+    if (r != NULL) {
+      inject_abort(&tx_inject);
+      tx_inject_open = 0;
+      log_message("reject", r, size, "");
+      reply(r);
+      tx_reset();
+      return;
+    }
     r = inject_finish(&tx_inject, envelope.s, envelope.len);
     tx_inject_open = 0;
     if (r[0] == '2') sess.msgs++;
@@ -1087,6 +1100,7 @@ static void read_config(void)
   if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;
+  authint_config(); /* qsmtpd_dkim.c: the authserv-id */
 }
 
 /* The start of a session: state reset, the connection's environment

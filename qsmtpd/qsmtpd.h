@@ -105,7 +105,7 @@ struct smtpdata {
   size_t hline;     /* bytes of the header line so far */
   size_t hline_max; /* the longest header line, without its line end */
   unsigned long hops;
-  char name[16];    /* the start of a header line, until its name is known */
+  char name[32];    /* the start of a header line, until its name is known */
   size_t namelen;
   int name_wsp;     /* blanks after the name */
   char out[DATA_BUFSIZE];
@@ -118,10 +118,17 @@ struct smtpdata {
    * returns the length of the replacement, pointed to by *out */
   size_t (*rewrite)(void *cookie, const char *field, size_t len, const char **out);
   void *rewrite_cookie;
-  int holding;      /* such a field is in hold */
+  /* set after smtpdata_init to drop Authentication-Results: fields: the
+   * whole field as above; 1 drops it */
+  int (*drop)(void *cookie, const char *field, size_t len);
+  void *drop_cookie;
+  int holding;      /* a field is in hold: HOLD_REWRITE or HOLD_AR */
   char hold[DATA_HOLD_MAX];
   size_t holdlen;
 };
+
+#define HOLD_REWRITE 1
+#define HOLD_AR 2
 
 void smtpdata_init(struct smtpdata *d, int mode, int barelf,
                    void (*put)(void *cookie, const char *s, size_t len), void *cookie);
@@ -252,6 +259,30 @@ void inject_put(struct inject *q, const char *s, size_t len);
 const char *inject_finish(struct inject *q, const char *env, size_t len);
 /* Drops the message: qinject sees no complete envelope and queues nothing. */
 void inject_abort(struct inject *q);
+/* When qsmtpd writes the queue file itself: everything written out and a
+ * read-only descriptor of the file (*len: message bytes so far, from
+ * QUEUE_HDRLEN). -1 + errno otherwise (EINVAL: through QINJECT). */
+int inject_msgfd(struct inject *q, unsigned long long *len);
+/* Header fields before the message (queue_insert): 0, or -1 (the message
+ * is then dropped: the reply is a temporary failure). */
+int inject_prepend(struct inject *q, const char *s, size_t len);
+
+/* ---- DKIM, DMARC, Authentication-Results (qsmtpd_dkim.c) ---- */
+
+/* Reads control/authservid (default: me) for the connection. */
+void authint_config(void);
+/* The smtpdata drop hook: 1 for an Authentication-Results field naming
+ * our authserv-id. */
+int authint_drop(void *cookie, const char *field, size_t len);
+/* After the end of data, before the envelope: signing (sign) through
+ * qdkimd -s, or verification (verify) through qdkimd -v, and the fields
+ * they give put before the message. NULL to go on, else the reply that
+ * refuses the message (451 signer unreachable, 550 DMARC reject). */
+const char *authint_message(struct inject *q, int sign, int verify, const char *sender);
+/* The verdicts for the message's log line (" spf=... dkim=... dmarc=..."),
+ * "" when none; authint_reset forgets them (each transaction). */
+const char *authint_log(void);
+void authint_reset(void);
 
 /* ---- the session (qsmtpd.c) ---- */
 
@@ -295,6 +326,9 @@ const char *spf_mail(const char *sender);
 /* The transaction's Received-SPF: field into sa (empty when SPF was not
  * evaluated). 0, or -1 out of memory. */
 int spf_header(stralloc *sa);
+/* The transaction's SPF result as an RFC 8601 word, the domain checked
+ * and whether it was the HELO identity: 0, or -1 when SPF did not run. */
+int spf_result(const char **word, const char **domain, int *helo);
 
 /* ---- AUTH and STARTTLS (qsmtpd_auth.c, qsmtpd_tls.c) ---- */
 

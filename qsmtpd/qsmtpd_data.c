@@ -20,7 +20,10 @@
  * stripnul, is dropped. With d->rewrite set (generics for submission),
  * a From:, Sender: or Reply-To: field is held whole, continuation lines
  * included (up to DATA_HOLD_MAX bytes; a longer one passes as it is), and
- * what d->rewrite makes of it goes out in its place.
+ * what d->rewrite makes of it goes out in its place. With d->drop set, an
+ * Authentication-Results: field is held the same way and dropped when
+ * d->drop says so (a forgery naming our authserv-id, RFC 8601 5); one
+ * too long to hold is dropped unread.
  */
 #include <string.h>
 
@@ -79,13 +82,17 @@ static int name_is(const struct smtpdata *d, const char *want)
   return 1;
 }
 
-/* The held field goes out, as d->rewrite makes it. */
+/* The held field goes out, as d->rewrite makes it, or is dropped. */
 static void release(struct smtpdata *d)
 {
   const char *o = d->hold;
-  size_t n = d->rewrite(d->rewrite_cookie, d->hold, d->holdlen, &o);
+  size_t n;
   size_t i;
 
+  if (d->holding == HOLD_AR)
+    n = d->drop(d->drop_cookie, d->hold, d->holdlen) ? 0 : d->holdlen;
+  else
+    n = d->rewrite(d->rewrite_cookie, d->hold, d->holdlen, &o);
   d->holding = 0;
   d->holdlen = 0;
   for (i = 0; i < n; i++) emit(d, o[i]);
@@ -99,6 +106,13 @@ static void hold_byte(struct smtpdata *d, char c)
   if (d->holdlen < sizeof d->hold) {
     d->hold[d->holdlen++] = c;
     d->hstate = c == '\n' ? H_START : H_HOLD;
+    return;
+  }
+  if (d->holding == HOLD_AR) { /* cannot be read: dropped with what follows */
+    d->holding = 0;
+    d->holdlen = 0;
+    d->drop_cont = 1;
+    d->hstate = c == '\n' ? H_START : H_DROP;
     return;
   }
   for (i = 0; i < d->holdlen; i++) emit(d, d->hold[i]);
@@ -172,12 +186,20 @@ static void header_byte(struct smtpdata *d, char c)
       return;
     }
     if (name_is(d, "received") || name_is(d, "delivered-to")) d->hops++;
+    if (d->drop != NULL && name_is(d, "authentication-results")) {
+      memcpy(d->hold, d->name, d->namelen);
+      d->holdlen = d->namelen;
+      d->namelen = 0;
+      d->holding = HOLD_AR;
+      hold_byte(d, c);
+      return;
+    }
     if (d->rewrite != NULL &&
         (name_is(d, "from") || name_is(d, "sender") || name_is(d, "reply-to"))) {
       memcpy(d->hold, d->name, d->namelen);
       d->holdlen = d->namelen;
       d->namelen = 0;
-      d->holding = 1;
+      d->holding = HOLD_REWRITE;
       hold_byte(d, c);
       return;
     }

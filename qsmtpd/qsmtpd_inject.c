@@ -189,6 +189,37 @@ static int own_finish(struct inject *q, const char *env, size_t len)
   return q->code << 8; /* as if qinject exited with it */
 }
 
+int inject_msgfd(struct inject *q, unsigned long long *len)
+{
+  if (!q->own || q->code != QQ_OK) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (q->cr) { /* a CR at the very end is part of the message */
+    own_put(q, "\r", 1);
+    q->cr = 0;
+    if (q->code != QQ_OK) return -1;
+  }
+  if (queue_flush(&qw) == -1) return -1;
+  *len = qw.msglen;
+  return open(qw.tmpname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int inject_prepend(struct inject *q, const char *s, size_t len)
+{
+  if (!q->own || q->code != QQ_OK) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (queue_insert(&qw, s, len) == -1) {
+    q->code = write_code(errno);
+    qwarn_sys("unable to write to ", qw.tmpname);
+    queue_abort(&qw);
+    return -1;
+  }
+  return 0;
+}
+
 int inject_start(struct inject *q)
 {
   int msgpipe[2];

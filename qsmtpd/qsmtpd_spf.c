@@ -6,9 +6,10 @@
  * With control/spfreject a fail is refused (550 5.7.23, with the
  * domain's explanation) and a temperror deferred (451 4.7.24, RFC 7372);
  * without it nothing is ever refused. Submission and authenticated
- * sessions are not checked. For now SPF is on only where control/spf
- * exists: with it on everywhere every MAIL of every test instance would
- * ask the host's resolver.
+ * sessions are not checked. SPF runs on every port-25 session unless
+ * control/nospf exists (the test instances point control/resolvers at a
+ * closed port, so each lookup fails at once). The result also goes to
+ * qdkimd -v for DMARC and the Authentication-Results field (spf_result).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 #include "qsmtpd.h"
 #include "spf.h"
 
-#define SPFON "control/spf"
+#define SPFOFF "control/nospf"
 #define SPFREJECT "control/spfreject"
 #define REFUSAL_MAX 400 /* bytes of the 550 reply, explanation included */
 
@@ -43,7 +44,7 @@ const char *spf_mail(const char *sender)
 
   result = -1;
   if (sess.submission || sess.authed || sess.ip == NULL) return NULL;
-  if (access(SPFON, F_OK) == -1) return NULL;
+  if (access(SPFOFF, F_OK) == 0) return NULL;
   if (inet_pton(AF_INET, sess.ip, ip) == 1) iplen = 4;
   else if (inet_pton(AF_INET6, sess.ip, ip) == 1) iplen = 16;
   else return NULL;
@@ -62,6 +63,18 @@ const char *spf_mail(const char *sender)
             ctx.exp[0] != '\0' ? ctx.exp : "the sender's domain does not permit this host");
   memcpy(refusal + len, "\r\n", 3);
   return refusal;
+}
+
+int spf_result(const char **word, const char **domain, int *helo)
+{
+  const char *at;
+
+  if (result < 0 || ctx.sender == NULL) return -1;
+  at = strrchr(ctx.sender, '@');
+  *word = spf_result_name(result);
+  *domain = at != NULL ? at + 1 : ctx.sender;
+  *helo = identity_helo;
+  return 0;
 }
 
 /* a quoted-string (RFC 5322 3.2.4) */

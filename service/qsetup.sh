@@ -182,6 +182,8 @@ Q_VMAIL=qmta-vmail
 Q_ALIAS=qmta-alias
 Q_LOG=qmta-log
 Q_ADMIN=qmta-admin
+Q_DKIM=qmta-dkim
+Q_DKIMV=qmta-dkimv
 
 NOLOGIN=/usr/sbin/nologin
 [ -x "$NOLOGIN" ] || NOLOGIN=/bin/false
@@ -206,11 +208,13 @@ ensure_member() {
 
 if [ -n "$ROOT" ]; then
   KNOWN_USERS="
-$(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG")"
+$(getent passwd "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG" \
+    "$Q_DKIM" "$Q_DKIMV")"
   KNOWN_GROUPS="
 $(getent group "$Q_QUEUE" "$Q_ADMIN")"
   ensure_group "$Q_QUEUE"
-  for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG"; do
+  for u in "$Q_SEND" "$Q_REMOTE" "$Q_SMTPD" "$Q_TLS" "$Q_AUTH" "$Q_VMAIL" "$Q_ALIAS" "$Q_LOG" \
+      "$Q_DKIM" "$Q_DKIMV"; do
     ensure_user "$u"
   done
   # qauthd reads /etc/shadow for control/authsystem: a member of group
@@ -618,6 +622,32 @@ if [ -n "$LISTENERS" ] && [ -z "$SENDONLY" ]; then
   { run_header "authd: the password service"
     echo "exec qauthd -d 3 ${AUTHDUSER}$DIR/run/authd"
   } | runfile authd
+fi
+
+# qdkimd: DKIM signing for every instance (qsmtpd for authenticated and
+# relay clients, the setgid qinject for local mail), as qmta-dkim, the only
+# reader of control/dkim/ (the keys: qdkim-keygen writes them); its socket
+# is the queue group's. DKIM and DMARC verification where port 25 listens,
+# as qmta-dkimv, which reads no key; its socket is the session account's.
+mkd "$DIR/run" 755 root:root
+mkd "$DIR/control/dkim" 750 "root:$Q_DKIM"
+if [ -n "$ROOT" ]; then
+  # keys written before (by qdkim-keygen as root): readable by the signer only
+  find "$DIR/control/dkim" -mindepth 1 -maxdepth 2 \( -type d -exec chown "root:$Q_DKIM" {} + \
+    -exec chmod 750 {} + \) -o \( -type f -exec chown "root:$Q_DKIM" {} + -exec chmod 640 {} + \) ||
+    die 111 "unable to set the owner of control/dkim"
+fi
+service dkimsign
+if [ -n "$ROOT" ]; then DKIMUSER="-u $Q_DKIM -g $Q_QUEUE "; else DKIMUSER=; fi
+{ run_header "dkimsign: the DKIM signer"
+  echo "exec qdkimd -d 3 ${DKIMUSER}-s $DIR/run/dkimsign"
+} | runfile dkimsign
+if [ -n "$L_smtp" ] && [ -z "$SENDONLY" ]; then
+  service dkimverify
+  if [ -n "$ROOT" ]; then DKIMVUSER="-u $Q_DKIMV -g $Q_SMTPD "; else DKIMVUSER=; fi
+  { run_header "dkimverify: DKIM and DMARC verification for port 25"
+    echo "exec qdkimd -d 3 ${DKIMVUSER}-v $DIR/run/dkimverify"
+  } | runfile dkimverify
 fi
 
 # A listener: qlisten binds as root and becomes the session programs'

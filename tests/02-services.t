@@ -4,7 +4,7 @@
 # written, a message delivered; qlisten's per-address limit; a clean stop.
 . "$(dirname "$0")/lib.sh"
 
-plan 22
+plan 24
 
 SMTP=$(free_port)
 SUB=$(python3 -c 'import socket
@@ -26,7 +26,8 @@ for svc in "$QHOME"/service/*/; do
   svc=${svc%/}
   ok "$(basename "$svc") up and ready" sh -c "s6-svstat '$svc' | grep -q '^up .*ready'"
 done
-# (qsend, tlsd, authd, smtp, submission, and pop3 and imap when built: pad the plan)
+# (qsend, tlsd, authd, dkimsign, dkimverify, smtp, submission, and pop3 and imap
+# when built: pad the plan)
 [ -d "$QHOME/service/pop3" ] || pass "# SKIP no qpop3d"
 [ -n "$HAVE_IMAP" ] || pass "# SKIP no Dovecot"
 

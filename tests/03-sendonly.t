@@ -15,7 +15,7 @@ qsetup "$QHOME" --me so.example --send-only --smtp 127.0.0.1:$PORT >"$T_TMP/qset
   { cat "$T_TMP/qsetup.out" >&2; bail "qsetup --send-only failed"; }
 
 ok "no local domains" sh -c "! grep -q '[a-z]' '$QHOME/control/locals' && ! grep -q '[a-z]' '$QHOME/control/rcpthosts'"
-is "$(ls "$QHOME/service" | tr '\n' ' ')" "qsend smtp tlsd " "only qsend, one SMTP listener and its TLS service"
+is "$(ls "$QHOME/service" | tr '\n' ' ')" "dkimsign qsend smtp tlsd " "only qsend, the DKIM signer, one SMTP listener and its TLS service"
 
 HAVE_REMOTE=
 if [ -x "$T_ROOT/bin/qrspawn" ] && [ -x "$T_ROOT/bin/qremote" ]; then

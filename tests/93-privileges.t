@@ -41,6 +41,10 @@ PROCS = {
     "tlsd": {"qtlsd": [("qmta-tls", "qmta-tls", {"qmta-tls"})]},
     # the password service: qmta-auth alone (no shadow without authsystem)
     "authd": {"qauthd": [("qmta-auth", "qmta-auth", {"qmta-auth"})]},
+    # DKIM: the signer (the keys' only reader) and the verifier (no key),
+    # each with a child per client connection
+    "dkimsign": {"qdkimd": [("qmta-dkim", "qmta-dkim", {"qmta-dkim"})]},
+    "dkimverify": {"qdkimd": [("qmta-dkimv", "qmta-dkimv", {"qmta-dkimv"})]},
     "smtp": {"qlisten": [SMTPD], "qsmtpd": [SMTPD]},
     "submission": {"qlisten": [SMTPD], "qsmtpd": [SMTPD]},
     "smtps": {"qlisten": [SMTPD], "qsmtpd": [SMTPD]},
@@ -85,6 +89,9 @@ OTHER = {
     "run": "755 root:root",
     "run/tlsd": "660 qmta-tls:qmta-smtpd",
     "run/authd": "660 qmta-auth:qmta-smtpd",
+    "control/dkim": "750 root:qmta-dkim",       # the DKIM keys: the signer and root
+    "run/dkimsign": "660 qmta-dkim:qmta-queue",  # qsmtpd and the setgid qinject
+    "run/dkimverify": "660 qmta-dkimv:qmta-smtpd",
 }
 CONTROL_DEFAULT = "644 root:root"  # every other file in control/
 
@@ -229,7 +236,8 @@ def main():
     ok(not drift, "every process runs as its table says", "\n".join(drift))
     want_seen = {("smtp", "qsmtpd", "qmta-smtpd"), ("pop3", "qpop3d", "root"),
                  ("pop3", "qpop3d", "qmta-smtpd"), ("pop3", "qpop3d", "qmta-vmail"),
-                 ("qsend", "qsend", "qmta-send"), ("tlsd", "qtlsd", "qmta-tls")}
+                 ("qsend", "qsend", "qmta-send"), ("tlsd", "qtlsd", "qmta-tls"),
+                 ("dkimsign", "qdkimd", "qmta-dkim"), ("dkimverify", "qdkimd", "qmta-dkimv")}
     ok(want_seen <= seen, "the sessions' processes were there to see",
        "missing: %s" % sorted(want_seen - seen))
 

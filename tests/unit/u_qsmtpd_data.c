@@ -16,6 +16,16 @@ static void put(void *cookie, const char *s, size_t len)
   }
 }
 
+/* the drop hook of the A-R tests: drops a field whose value starts " ours" */
+static int drop_ours(void *cookie, const char *field, size_t len)
+{
+  const char *colon = memchr(field, ':', len);
+
+  (void)cookie;
+  return colon != NULL && (size_t)(field + len - colon) > 5 && memcmp(colon + 1, " ours", 5) == 0;
+}
+static int (*drop_hook)(void *cookie, const char *field, size_t len);
+
 /* Runs in through the machine in one piece (or one byte at a time). */
 static struct smtpdata d;
 static size_t run(int mode, int barelf, const char *in, size_t len, int bytewise)
@@ -24,6 +34,7 @@ static size_t run(int mode, int barelf, const char *in, size_t len, int bytewise
 
   gotlen = 0;
   smtpdata_init(&d, mode, barelf, put, NULL);
+  d.drop = drop_hook;
   if (bytewise) {
     while (used < len && !d.done) used += smtpdata_feed(&d, in + used, 1);
   } else {
@@ -61,7 +72,7 @@ int main(void)
   size_t used;
   int bytewise;
 
-  plan(34);
+  plan(38);
 
   for (bytewise = 0; bytewise < 2; bytewise++) {
     in = "Subject: x\r\n\r\nline1\r\n..dot\r\n.\r\nQUIT\r\n";
@@ -156,6 +167,37 @@ int main(void)
     smtpdata_finish(&d);
     ok(d.done && d.outbytes == i / 4 * 3 && used == i + 3, "long message through the buffer");
   }
+  drop_hook = drop_ours;
+  for (bytewise = 0; bytewise < 2; bytewise++) {
+    in = "Authentication-Results: ours; dkim=pass\r\nX: 1\r\n"
+         "authentication-results : ours;\r\n\tspf=pass\r\n"
+         "Authentication-Results: theirs; spf=fail\r\n\tdkim=none\r\n\r\n"
+         "Authentication-Results: ours; in the body\r\n.\r\n";
+    run(DATA_DOT, 0, in, strlen(in), bytewise);
+    ok(is("X: 1\nAuthentication-Results: theirs; spf=fail\n\tdkim=none\n\n"
+          "Authentication-Results: ours; in the body\n"),
+       bytewise ? "A-R: ours dropped, folded too, theirs kept (bytewise)"
+                : "A-R: ours dropped, folded too, theirs kept, body untouched");
+  }
+  {
+    static char big[6000];
+    size_t n = 0;
+
+    memcpy(big, "Authentication-Results: theirs;\r\n", 33);
+    n = 33;
+    while (n < 5900) { /* over DATA_HOLD_MAX once CRLF is LF */
+      memcpy(big + n, " x=y\r\n", 6);
+      n += 6;
+    }
+    memcpy(big + n, "Y: 2\r\n\r\nb\r\n.\r\n", 15);
+    run(DATA_DOT, 0, big, n + 15, 0);
+    ok(is("Y: 2\n\nb\n"), "A-R too long to read: dropped with its continuations");
+  }
+  in = "Subject: x\r\n\r\nb\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(is("Subject: x\n\nb\n"), "A-R hook: other fields pass");
+  drop_hook = NULL;
+
   in = "a\r\n..\r\n.\r\n";
   run(DATA_DOT, 0, in, strlen(in), 0);
   ok(is("a\n.\n"), "stuffed lone dot");
