@@ -81,10 +81,17 @@ void qdkimd_verify(const char *msg, size_t len, const struct dkreq *r, struct dk
       return;
     }
   }
-  if (out.result == DMARC_FAIL && !out.testing && out.policy == DMARC_P_REJECT)
-    action = access(DMARCREJECT, F_OK) == 0 ? "reject" : "quarantine";
-  else if (out.result == DMARC_FAIL && !out.testing && out.policy == DMARC_P_QUARANTINE)
-    action = "quarantine";
+  if (out.result == DMARC_FAIL) {
+    /* t=y: the owner tests its policy; one level less is applied
+     * (RFC 9989): reject as quarantine, quarantine as none */
+    int policy = out.policy;
+
+    if (out.testing && policy > DMARC_P_NONE) policy--;
+    if (policy == DMARC_P_REJECT)
+      action = access(DMARCREJECT, F_OK) == 0 ? "reject" : "quarantine";
+    else if (policy == DMARC_P_QUARANTINE)
+      action = "quarantine";
+  }
 
   authres_start(&b, ar, sizeof ar, r->id[0] != '\0' ? r->id : "localhost");
   if (spf != NULL) {

@@ -148,6 +148,10 @@ def main():
         "sel._domainkey.signer.example": [{"TXT": theirs}],
         "_dmarc.signer.example": [{"TXT": "v=DMARC1; p=reject"}],
         "signer.example": [{"TXT": "v=spf1 -all"}, {"A": "192.0.2.1"}],
+        "_dmarc.rtest.example": [{"TXT": "v=DMARC1; p=reject; t=y"}],
+        "rtest.example": [{"A": "192.0.2.2"}],
+        "_dmarc.qtest.example": [{"TXT": "v=DMARC1; p=quarantine; t=y"}],
+        "qtest.example": [{"A": "192.0.2.3"}],
     })
     inst_start()
     auth = base64.b64encode(b"\0bob@test.example\0bob pw").decode()
@@ -212,6 +216,15 @@ def main():
         ok(fetch(2) == b"", "dmarcreject: nothing delivered")
         ok(wait_until(5, lambda: "reject " in log("smtp") and "dmarc=fail action=reject"
                       in log("smtp")), "dmarcreject: logged with the verdicts")
+        # 5b. t=y (RFC 9989): one level less; reject as quarantine, quarantine as none
+        for dom, mark in (("rtest.example", ["yes"]), ("qtest.example", [])):
+            m = ("From: x@%s\r\nTo: bob@test.example\r\nSubject: t=y\r\n\r\nbody\r\n" % dom).encode()
+            rep = send(port, "x@%s" % dom, m)
+            ok(rep.startswith("250 "), "t=y at %s: accepted with dmarcreject on" % dom, rep)
+            data = fetch()
+            ar = (fields(data, "Authentication-Results") or [""])[0]
+            ok("dmarc=fail" in ar, "t=y at %s: dmarc=fail" % dom, ar)
+            is_(fields(data, "X-DMARC-Quarantine"), mark, "t=y at %s: quarantine mark %s" % (dom, mark))
         os.unlink(QHOME + "/control/dmarcreject")
 
         # 6. signer down: submission deferred
@@ -254,7 +267,7 @@ def main():
         ok(counts.get("spf", {}).get("fail") == "4" and
            counts.get("dkim", {}).get("pass") == "1" and counts["dkim"].get("fail") == "2" and
            counts["dkim"].get("unavailable") == "1" and
-           counts.get("dmarc", {}).get("pass") == "1" and counts["dmarc"].get("fail") == "2" and
+           counts.get("dmarc", {}).get("pass") == "1" and counts["dmarc"].get("fail") == "4" and
            counts.get("dkimsign", {}).get("yes") == "1" and
            counts["dkimsign"].get("unavailable") == "1",
            "qstats counts spf, dkim, dmarc, signing", out)
