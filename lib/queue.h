@@ -298,5 +298,12 @@ int queue_flush(struct queue_writer *w);
  * bytes are moved up. Only before queue_envelope. 0, or -1 + errno (the
  * caller then calls queue_abort). */
 int queue_insert(struct queue_writer *w, const char *s, size_t len);
+/* Asks the DKIM signer (run/dkimsign) to sign the message written so far
+ * and inserts its signature (queue_sign.c); only before queue_envelope.
+ * 0: signed, or nothing to sign (no control/dkim, no key for the From:
+ * domain); 1: left unsigned, *why says why (errno too, unless *note, the
+ * signer's own words, is set); -1 + errno: the file could not be written
+ * (the caller then calls queue_abort). */
+int queue_sign(struct queue_writer *w, const char **why, const char **note);
 
 #endif

@@ -473,41 +473,21 @@ const char *__asan_default_options(void)
 /* DKIM for local mail (see the top): never fails the message */
 static void sign_local(void)
 {
-  static struct dkimc_answer answer;
-  char req[256];
-  char num[FMT_ULONG];
-  size_t reqlen = 0;
-  int msgfd;
-  int sock;
+  const char *why;
+  const char *note;
 
-  if (getenv("TCPREMOTEIP") != NULL || access("control/dkim", F_OK) == -1) return;
-  if (queue_flush(&qw) == -1)
+  if (getenv("TCPREMOTEIP") != NULL) return;
+  switch (queue_sign(&qw, &why, &note)) {
+  case -1:
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
-  msgfd = open(qw.tmpname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (msgfd == -1) {
-    qwarn_sys("message ", qw.id, " queued unsigned: unable to read it back");
-    return;
+    break;
+  case 1:
+    if (note != NULL)
+      qwarn("message ", qw.id, " queued unsigned: ", why, ": ", note);
+    else
+      qwarn_sys("message ", qw.id, " queued unsigned: ", why);
+    break;
   }
-  sock = dkimc_connect("run/dkimsign");
-  if (sock == -1) {
-    qwarn_sys("message ", qw.id, " queued unsigned: unable to reach run/dkimsign");
-    close(msgfd);
-    return;
-  }
-  num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
-  dkimc_add(req, sizeof req, &reqlen, "op", "sign");
-  dkimc_add(req, sizeof req, &reqlen, "off", num);
-  num[fmt_ulonglong(num, qw.msglen)] = '\0';
-  dkimc_add(req, sizeof req, &reqlen, "len", num);
-  if (dkimc_call(sock, msgfd, req, reqlen, &answer) == -1) {
-    qwarn_sys("message ", qw.id, " queued unsigned: the DKIM signer did not answer");
-  } else if (answer.code != DKIMP_ADD) {
-    qwarn("message ", qw.id, " queued unsigned: the DKIM signer failed: ", answer.note);
-  } else if (answer.fieldslen > 0 && queue_insert(&qw, answer.fields, answer.fieldslen) == -1) {
-    fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
-  }
-  close(sock);
-  close(msgfd);
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,7 @@
 
 #include "ctl.h"
 #include "ctldef.h"
+#include "qlog.h"
 #include "qsend_dsn.h"
 #include "queue.h"
 
@@ -500,6 +501,23 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
       !stralloc_cat(&head, &boundary) || !stralloc_cats(&head, "--\n"))
     goto fail;
   if (put_sa(&w, &head) == -1) goto fail;
+  /* signed like local mail when the From: domain has a key (queue_sign.c);
+   * a signer that is away leaves the report unsigned, never unsent */
+  {
+    const char *why;
+    const char *note;
+
+    switch (queue_sign(&w, &why, &note)) {
+    case -1:
+      goto fail;
+    case 1:
+      if (note != NULL)
+        qwarn("report ", w.id, " for ", qid, " queued unsigned: ", why, ": ", note);
+      else
+        qwarn_sys("report ", w.id, " for ", qid, " queued unsigned: ", why);
+      break;
+    }
+  }
 
   /* the envelope: one recipient */
   if (!stralloc_copys(&env, "T") ||

@@ -256,6 +256,16 @@ def main():
            dkim.verify(wire_form(data), dnsfunc=dnsfunc), "sendmail: signed, dkimpy verifies",
            header(data))
 
+        # 8b. a delivery report qsend writes itself: signed too
+        r = subprocess.run(["sendmail", "-f", "bob@test.example", "nosuchuser@test.example"],
+                           input=msg, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        ok(r.returncode == 0, "sendmail to an unknown user accepted", r.stdout)
+        data = fetch(30)
+        ok(b"multipart/report" in data and len(fields(data, "DKIM-Signature")) == 1 and
+           dkim.verify(wire_form(data), dnsfunc=dnsfunc),
+           "the bounce qsend wrote: signed, dkimpy verifies", header(data))
+
         # 9. qstats counts the verdicts
         r = run("qstats", QHOME)
         out = r.stdout.decode()
