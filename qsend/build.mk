@@ -1,4 +1,4 @@
-QSEND_OBJ = qsend/qsend.o qsend/qsend_queue.o qsend/qsend_sched.o qsend/qsend_dom.o \
+QSEND_OBJ = qsend/qsend.o qsend/qsend_spawn.o qsend/qsend_queue.o qsend/qsend_sched.o qsend/qsend_dom.o \
   qsend/qsend_dsn.o qsend/qsend_admin.o
 PROGS += qsend/qsend
 MANS += qsend/qsend.8
