@@ -57,6 +57,7 @@ void sched_init(void);
 
 static int selfpipe[2];
 static int trigger_fd = -1;
+static struct msg_list found; /* the scans' take, the space reused */
 static volatile sig_atomic_t got_alarm;
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;
@@ -146,6 +147,15 @@ static void config_check(int force)
   }
 }
 
+/* What a scan of the queue took in goes to the scheduler. */
+static void schedule_found(void)
+{
+  size_t i;
+
+  for (i = 0; i < found.len; i++) sched_add(found.m[i]);
+  found.len = 0;
+}
+
 /* One scheduler per queue: a second qsend (a supervisor left over from a
  * crash, a hand-started copy) would deliver everything twice and leave
  * info logs of messages the other one removed. The lock lives as long as
@@ -220,7 +230,8 @@ int main(int argc, char **argv)
   if (getuid() == 0) qsend_drop_to(ACCT_SEND);
 
   now = time(NULL);
-  queue_scan_all();
+  queue_scan_all(&found);
+  schedule_found();
   admin_run();
   queue_pool_tidy();
   last_scan = last_clean = last_pool = now;
@@ -293,7 +304,8 @@ int main(int argc, char **argv)
         /* a writer out of space: the pool's files it may not remove go */
         if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
         config_check(1); /* routed with what qsmtpd saw when it took the mail */
-        queue_scan_new();
+        queue_scan_new(&found);
+        schedule_found();
         last_scan = now;
         if (admin) { /* qqueue: after the take-in, so that it finds the newest too */
           admin_run();
@@ -320,7 +332,8 @@ int main(int argc, char **argv)
     }
     if (!got_term && now - last_scan >= RESCAN_SECONDS) {
       config_check(1);
-      queue_scan_new();
+      queue_scan_new(&found);
+      schedule_found();
       last_scan = now;
     }
     if (!got_term && now - last_clean >= TMP_CLEAN_SECONDS) {

@@ -73,9 +73,16 @@ struct config {
 extern struct config cfg;
 extern time_t now;
 
-/* qsend_queue.c */
-void queue_scan_new(void);                      /* take in queue/new/ */
-void queue_scan_all(void);                      /* start-up: mess/, info/, tmp/ */
+/* qsend_queue.c. The scans append each message they took in that still
+ * has pending recipients to found; the caller schedules them (sched_add)
+ * and empties the list (len = 0) for the next scan. */
+struct msg_list {
+  struct msg **m;
+  size_t len;
+  size_t alloc;
+};
+void queue_scan_new(struct msg_list *found);    /* take in queue/new/ */
+void queue_scan_all(struct msg_list *found);    /* start-up: mess/, info/, tmp/ */
 void queue_clean_tmp(int at_start);
 void queue_pool_tidy(void);                     /* once a minute: queue_pool_sweep */
 void info_append(struct msg *m, char tag, size_t idx, const char *rest);
@@ -86,6 +93,7 @@ int msg_open(const struct msg *m);              /* fd of the queue file, or -1 *
 struct msg *msg_new(unsigned long id);
 struct msg *msg_find(unsigned long id);         /* a message taken in, by inode; or NULL */
 int rcpt_is_local(const char *addr);
+const char *rcpt_addr(const struct msg *m, size_t idx);
 
 /* qsend_sched.c */
 void sched_add(struct msg *m);                  /* after take-in or scan */
@@ -101,7 +109,6 @@ void sched_report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int 
 void sched_result(int remote, const char *rec, size_t len); /* one job's result records */
 void sched_spawner_lost(int remote);            /* forget its jobs in flight */
 unsigned long sched_busy(int remote);
-const char *rcpt_addr(const struct msg *m, size_t idx);
 
 /* qsend_admin.c: applies the requests in queue/admin/ (qqueue(8)); a
  * request about a message with deliveries in flight waits: admin_waiting

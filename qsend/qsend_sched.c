@@ -65,11 +65,6 @@ static void die_nomem(void)
   qdie(111, "out of memory");
 }
 
-const char *rcpt_addr(const struct msg *m, size_t idx)
-{
-  return queue_env_str(&m->env, m->env.rcpt[idx].addr);
-}
-
 /* ---- the time heap, keyed by msg->due ---- */
 
 static void heap_swap(size_t a, size_t b)
