@@ -53,8 +53,6 @@
 struct config cfg;
 time_t now;
 
-void sched_init(void);
-
 static int selfpipe[2];
 static int trigger_fd = -1;
 static struct msg_list found; /* the scans' take, the space reused */

@@ -96,6 +96,7 @@ int rcpt_is_local(const char *addr);
 const char *rcpt_addr(const struct msg *m, size_t idx);
 
 /* qsend_sched.c */
+void sched_init(void);                          /* the slots, from cfg.conc_* */
 void sched_add(struct msg *m);                  /* after take-in or scan */
 void sched_due(void);                           /* move due messages to ready lists */
 void sched_dispatch(void);                      /* start jobs while slots are free */
