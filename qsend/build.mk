@@ -1,5 +1,5 @@
-QSEND_OBJ = qsend/qsend.o qsend/qsend_spawn.o qsend/qsend_queue.o qsend/qsend_sched.o qsend/qsend_dom.o \
-  qsend/qsend_dsn.o qsend/qsend_admin.o
+QSEND_OBJ = qsend/qsend.o qsend/qsend_spawn.o qsend/qsend_queue.o qsend/qsend_sched.o \
+  qsend/qsend_dom.o qsend/qsend_dsn.o qsend/qsend_admin.o
 PROGS += qsend/qsend
 MANS += qsend/qsend.8
 qsend/qsend: $(QSEND_OBJ) lib/lib.a

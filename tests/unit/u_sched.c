@@ -195,6 +195,14 @@ static void result(int remote, const char *recs)
   result_slot(remote, job_slot(remote, &n), recs);
 }
 
+/* Time passes: what became due is started. */
+static void later(time_t seconds)
+{
+  now += seconds;
+  sched_due();
+  sched_dispatch();
+}
+
 static void clear(void)
 {
   jobs_sent = 0;
@@ -202,6 +210,18 @@ static void clear(void)
   info_tags[0] = '\0';
   memset(reports, 0, sizeof reports);
   removed = 0;
+}
+
+/* A new test: counters cleared, a message added and what is due started. */
+static struct msg *start(time_t age, const char *rcpts)
+{
+  struct msg *m;
+
+  clear();
+  m = message(age, rcpts);
+  sched_add(m);
+  sched_dispatch();
+  return m;
 }
 
 int main(void)
@@ -226,10 +246,7 @@ int main(void)
   sched_init();
 
   /* retry: a local recipient deferred backs off min, 2 min, ... max */
-  clear();
-  m = message(0, "ann@here\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(0, "ann@here\0");
   job_slot(0, &n);
   ok(jobs_sent == 1 && n == 1 && sched_busy(0) == 1, "a fresh local recipient goes out at once");
   result(0, "Zmailbox busy\0");
@@ -240,34 +257,23 @@ int main(void)
   ok(sched_timeout_ms() == 100 * 1000L, "the next wakeup is that retry");
   sched_dispatch();
   ok(jobs_sent == 1, "not tried again before it is due");
-  now += 100;
-  sched_due();
-  sched_dispatch();
+  later(100);
   ok(jobs_sent == 2, "tried again once due");
   result(0, "Zmailbox busy\0");
   ok(m->r[0].next == now + 200, "second retry after twice backoffmin");
-  now += 200;
-  sched_due();
-  sched_dispatch();
+  later(200);
   result(0, "Zmailbox busy\0");
-  now += 400;
-  sched_due();
-  sched_dispatch();
+  later(400);
   result(0, "Zmailbox busy\0");
   ok(m->r[0].tries == 4 && m->r[0].next == now + 400, "backoff stops at backoffmax");
-  now += 400;
-  sched_due();
-  sched_dispatch();
+  later(400);
   result(0, "Kdelivered\0");
   ok(removed == 1 && reports[0] + reports[1] + reports[2] == 0,
      "delivered: the message is removed, no report");
 
   /* rest: a destination whose every recipient failed rests; its other
    * mail waits with an H record; a T rests nothing */
-  clear();
-  m = message(0, "a@example.net\0b@example.net\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(0, "a@example.net\0b@example.net\0");
   job_slot(1, &n);
   ok(jobs_sent == 1 && n == 2, "two recipients of one domain in one remote job");
   result(1, "Zconnection refused\0Zconnection refused\0");
@@ -279,9 +285,7 @@ int main(void)
   ok(jobs_sent == 0, "its other mail is not sent while it rests");
   ok(m2->r[0].next == now + 100 && strcmp(info_tags, "H") == 0,
      "it waits for the end of the rest, with an H record");
-  now += 100;
-  sched_due();
-  sched_dispatch();
+  later(100);
   ok(jobs_sent == 2, "after the rest both messages go out");
   result(1, "Tgreylisted\0");
   ok(dom_get("example.net", 11)->down_until == 0 && dom_get("example.net", 11)->fails == 0,
@@ -291,19 +295,13 @@ int main(void)
   ok(removed == 1, "the first message is delivered after the rest");
 
   /* expiry: a deferral past queuelifetime is a failure, bounced */
-  clear();
-  m = message(10001, "old@here\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(10001, "old@here\0");
   result(0, "Zmailbox busy\0");
   ok(reports[0] == 1 && report_rcpts == 1, "expired: one bounce for the recipient");
   ok(removed == 1, "and the message is removed");
 
   /* warning: past queuewarn, one delay warning, once */
-  clear();
-  m = message(1001, "fast@here\0slow@here\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(1001, "fast@here\0slow@here\0");
   ok(jobs_sent == 2, "a local job per recipient");
   result(0, "Zmailbox busy\0");
   ok(reports[1] == 1 && m->r[1].warned, "a delay warning for the deferred recipient");
@@ -314,22 +312,15 @@ int main(void)
     sched_result(0, rec, sizeof rec - 1);
   }
   ok(m->pending == 1 && m->r[0].state == RCPT_DONE, "the other one is delivered");
-  now += 100;
-  sched_due();
-  sched_dispatch();
+  later(100);
   result(0, "Zmailbox busy\0");
   ok(reports[1] == 1, "no second warning");
-  now += 200;
-  sched_due();
-  sched_dispatch();
+  later(200);
   result(0, "Dno such mailbox\0");
   ok(reports[0] == 1 && removed == 1, "a permanent failure: bounced, message removed");
 
   /* a bounce that cannot be queued: the recipient is kept */
-  clear();
-  m = message(0, "gone@here\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(0, "gone@here\0");
   report_fails = 1;
   result(0, "Dno such mailbox\0");
   report_fails = 0;
@@ -337,18 +328,13 @@ int main(void)
      "bounce not queued: the recipient stays pending");
   ok(m->r[0].next == now + 100 && strstr(info_tags, "F") == NULL,
      "tried again after backoffmin, no F record");
-  now += 100;
-  sched_due();
-  sched_dispatch();
+  later(100);
   ok(jobs_sent == 2, "and tried again");
   result(0, "Dno such mailbox\0");
   ok(reports[0] == 1 && removed == 1, "then bounced and removed");
 
   /* flush: every deferred recipient is due now */
-  clear();
-  m = message(0, "later@here\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(0, "later@here\0");
   result(0, "Zmailbox busy\0");
   sched_flush();
   sched_dispatch();
@@ -357,10 +343,7 @@ int main(void)
   ok(removed == 1, "delivered after the flush");
 
   /* slots: no more jobs than concurrencylocal */
-  clear();
-  m = message(0, "x1@here\0x2@here\0x3@here\0");
-  sched_add(m);
-  sched_dispatch();
+  m = start(0, "x1@here\0x2@here\0x3@here\0");
   ok(jobs_sent == 2 && sched_busy(0) == 2, "two local slots: two jobs");
   {
     static const char rec[] = "J0\0Kdelivered\0";
