@@ -17,42 +17,66 @@ struct delivery {
 #define MSG_DTLINE 2     /* prepend "Delivered-To: recipient" */
 #define MSG_MBOX 4       /* mbox: "From " line, >From quoting, blank line at the end */
 
-/* Refuses (report 100) a message that already has our Delivered-To line
- * or more than maxhops Received lines. Returns only if it may go on. */
-void msg_checkloop(const struct delivery *d);
+/* qlocal_report.c: the outcome of one delivery. Every delivery function
+ * below returns its exit code (0 delivered, 100 permanent failure, 111
+ * temporary failure) and leaves the line for the report in *res. */
+#define REPORT_LINE_MAX 900
+struct qlocal_result {
+  int code;
+  size_t len;
+  char line[REPORT_LINE_MAX + 1]; /* at most REPORT_LINE_MAX bytes, no control bytes */
+};
+/* Sets res to code and the parts (NULL: none), one after the other; returns code. */
+int report(struct qlocal_result *res, int code, const char *s1, const char *s2, const char *s3);
+/* The same with "WHAT OBJ: strerror(errno)". */
+int report_sys(struct qlocal_result *res, int code, const char *what, const char *obj);
+/* The line on fd 1 (qlspawn reads it); returns res->code. */
+int report_write(const struct qlocal_result *res);
+
+/* A message that already has our Delivered-To line or more than maxhops
+ * Received lines: 100 (111 when it cannot be read); 0 if it may go on. */
+int msg_checkloop(const struct delivery *d, struct qlocal_result *res);
 /* Writes the message with what flags ask for to fd. 0, or -1 + errno. */
 int msg_write(const struct delivery *d, int fd, int flags);
 
-/* The result line (at most REPORT_LINE_MAX bytes, no control bytes) on
- * fd 1 and exit with code (0, 100, 111). When report_hook is set, it gets
- * the line instead and must not return (qlspawn's workers jump back to
- * their loop). */
-#define REPORT_LINE_MAX 900
-extern void (*report_hook)(int code, const char *line, size_t len);
-void report(int code, const char *s1, const char *s2, const char *s3) __attribute__((noreturn));
-void report_sys(int code, const char *what, const char *obj) __attribute__((noreturn));
-
-/* Each reports and exits. */
-void deliver_maildir(const struct delivery *d, const char *dir) __attribute__((noreturn));
-void deliver_mbox(const struct delivery *d, const char *file) __attribute__((noreturn));
-/* Writes into a Maildir/mbox without exiting: 0 ok, 100/111 with *why set. */
+int deliver_maildir(const struct delivery *d, const char *dir, struct qlocal_result *res);
+int deliver_mbox(const struct delivery *d, const char *file, struct qlocal_result *res);
+/* Writes into a Maildir/mbox: 0 ok, 100/111 with *why set (and errno). */
 int maildir_put(const struct delivery *d, const char *dir, const char **why);
 int mbox_put(const struct delivery *d, const char *file, const char **why);
-int deliver_alias(const struct delivery *d, const char *const *targets, size_t n);
+int deliver_alias(const struct delivery *d, const char *const *targets, size_t n,
+                  struct qlocal_result *res);
 
 /* A login account whose ~/.forward is read (qlocal -h HOME). */
 struct forward_owner {
   const char *home;    /* its home directory */
   const char *mailbox; /* its own mailbox ("\\user", "user" in the file) */
 };
-/* Returns when HOME/.forward is missing, empty or ignored as unsafe (a
- * warning says why); else delivers as the file says and reports. */
-void deliver_forward(const struct delivery *d, const char *home, const char *mailbox);
-/* qlocal_alias.c: delivers the text of a ~/.forward (len bytes) and reports. */
-void deliver_forward_text(const struct delivery *d, const struct forward_owner *owner,
-                          const char *text, size_t len) __attribute__((noreturn));
+/* -1 when HOME/.forward is missing, empty or ignored as unsafe (a warning
+ * says why): the mailbox is delivered to; else delivers as the file says. */
+int deliver_forward(const struct delivery *d, const char *home, const char *mailbox,
+                    struct qlocal_result *res);
+/* qlocal_alias.c: delivers the text of a ~/.forward (len bytes). */
+int deliver_forward_text(const struct delivery *d, const struct forward_owner *owner,
+                         const char *text, size_t len, struct qlocal_result *res);
 
-/* The whole of qlocal (argv as qlocal.8 gives it); exits, or returns the exit code. */
+/* qlocal.c: one run of qlocal, as its arguments (qlocal.8) give it. */
+struct qlocal_job {
+  struct delivery d;
+  const char *len_arg;       /* -l, as given */
+  const char *home;          /* -h */
+  int alias_mode;            /* -A: targets follows */
+  char *const *args;         /* MAILBOX, or the targets */
+  size_t nargs;
+};
+/* Reads qlocal's arguments (argv[0] is the program): 0, or -1 on misuse
+ * (then qlocal_usage: the usage line, exit 100). */
+void qlocal_usage(void) __attribute__((noreturn));
+int qlocal_parse(int argc, char *const *argv, struct qlocal_job *job);
+/* Delivers what job says; returns the exit code, the line in res. */
+int qlocal_deliver(struct qlocal_job *job, struct qlocal_result *res);
+/* The whole of qlocal: parse (misuse: usage, exit 100), deliver, the line
+ * on fd 1; returns the exit code. */
 int qlocal_main(int argc, char **argv);
 
 #endif

@@ -542,10 +542,10 @@ static void forward(struct state *st)
 }
 
 /* Delivers the targets (or, with owner set, the text of a ~/.forward in
- * targets[0], n = its length) and reports. */
-static void __attribute__((noreturn))
-deliver(const struct delivery *d, const struct forward_owner *owner, const char *const *targets,
-        size_t n, const char *done)
+ * targets[0], n = its length); returns the exit code, the line in res. */
+static int deliver(const struct delivery *d, const struct forward_owner *owner,
+                   const char *const *targets, size_t n, const char *done,
+                   struct qlocal_result *res)
 {
   char why[REPORT_LINE_MAX + 1];
   struct state st;
@@ -555,7 +555,7 @@ deliver(const struct delivery *d, const struct forward_owner *owner, const char 
   memset(&st, 0, sizeof st);
   st.d = d;
   st.owner = owner;
-  msg_checkloop(d);
+  if (msg_checkloop(d, res) != 0) return res->code;
   if (owner != NULL) targets_parse(&st, targets[0], n, 0);
   else
     for (i = 0; i < n; i++) target(&st, targets[i], 0);
@@ -567,18 +567,18 @@ deliver(const struct delivery *d, const struct forward_owner *owner, const char 
   why[i] = '\0';
   stralloc_free(&st.why);
   stralloc_free(&st.forward);
-  if (code == 0) report(0, done, NULL, NULL);
-  report(code, why, NULL, NULL);
+  if (code == 0) return report(res, 0, done, NULL, NULL);
+  return report(res, code, why, NULL, NULL);
 }
 
-int deliver_alias(const struct delivery *d, const char *const *targets, size_t n)
+int deliver_alias(const struct delivery *d, const char *const *targets, size_t n,
+                  struct qlocal_result *res)
 {
-  deliver(d, NULL, targets, n, "delivered to the alias's targets");
-  return 111;
+  return deliver(d, NULL, targets, n, "delivered to the alias's targets", res);
 }
 
-void deliver_forward_text(const struct delivery *d, const struct forward_owner *owner,
-                          const char *text, size_t len)
+int deliver_forward_text(const struct delivery *d, const struct forward_owner *owner,
+                         const char *text, size_t len, struct qlocal_result *res)
 {
-  deliver(d, owner, &text, len, "delivered as ~/.forward says");
+  return deliver(d, owner, &text, len, "delivered as ~/.forward says", res);
 }

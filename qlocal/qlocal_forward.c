@@ -45,7 +45,8 @@ static int has_entry(const char *s, size_t len)
   return 0;
 }
 
-void deliver_forward(const struct delivery *d, const char *home, const char *mailbox)
+int deliver_forward(const struct delivery *d, const char *home, const char *mailbox,
+                    struct qlocal_result *res)
 {
   static char text[FORWARD_FILE_MAX];
   struct forward_owner owner;
@@ -54,9 +55,12 @@ void deliver_forward(const struct delivery *d, const char *home, const char *mai
   size_t len = 0;
   ssize_t r;
   int fd;
+  int code = -1;
 
-  if (!stralloc_copys(&fn, home) || !stralloc_cats(&fn, "/.forward") || !stralloc_0(&fn))
-    report(111, "out of memory (#4.3.0)", NULL, NULL);
+  if (!stralloc_copys(&fn, home) || !stralloc_cats(&fn, "/.forward") || !stralloc_0(&fn)) {
+    stralloc_free(&fn);
+    return report(res, 111, "out of memory (#4.3.0)", NULL, NULL);
+  }
   fd = open(fn.s, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd == -1) {
     if (errno == ENOENT) goto none;
@@ -68,9 +72,13 @@ void deliver_forward(const struct delivery *d, const char *home, const char *mai
       ignored(fn.s, "not readable by its account", d->recipient);
       goto none;
     }
-    report_sys(111, "unable to open ", fn.s); /* #4.3.0 */
+    code = report_sys(res, 111, "unable to open ", fn.s); /* #4.3.0 */
+    goto none;
   }
-  if (fstat(fd, &st) == -1) report_sys(111, "unable to stat ", fn.s);
+  if (fstat(fd, &st) == -1) {
+    code = report_sys(res, 111, "unable to stat ", fn.s);
+    goto close_none;
+  }
   if (!S_ISREG(st.st_mode)) {
     ignored(fn.s, "not a plain file", d->recipient);
     goto close_none;
@@ -83,7 +91,10 @@ void deliver_forward(const struct delivery *d, const char *home, const char *mai
     ignored(fn.s, "writable by group or others", d->recipient);
     goto close_none;
   }
-  if (stat(home, &st) == -1) report_sys(111, "unable to stat ", home);
+  if (stat(home, &st) == -1) {
+    code = report_sys(res, 111, "unable to stat ", home);
+    goto close_none;
+  }
   if ((st.st_uid != getuid() && st.st_uid != 0) ||
       ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)) {
     ignored(fn.s, "its home directory may be changed by others", d->recipient);
@@ -92,20 +103,25 @@ void deliver_forward(const struct delivery *d, const char *home, const char *mai
   while (len < sizeof text && (r = read(fd, text + len, sizeof text - len)) != 0) {
     if (r == -1) {
       if (errno == EINTR) continue;
-      report_sys(111, "unable to read ", fn.s);
+      code = report_sys(res, 111, "unable to read ", fn.s);
+      goto close_none;
     }
     len += (size_t)r;
   }
-  if (len == sizeof text) report(111, fn.s, " is too long (#4.3.5)", NULL);
+  if (len == sizeof text) {
+    code = report(res, 111, fn.s, " is too long (#4.3.5)", NULL);
+    goto close_none;
+  }
   close(fd);
   if (!has_entry(text, len)) goto none;
   owner.home = home;
   owner.mailbox = mailbox;
   stralloc_free(&fn);
-  deliver_forward_text(d, &owner, text, len);
+  return deliver_forward_text(d, &owner, text, len, res);
 
 close_none:
   close(fd);
 none:
   stralloc_free(&fn);
+  return code;
 }

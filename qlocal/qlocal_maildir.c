@@ -174,13 +174,11 @@ fail:
   return (e == ENOENT || e == ENOTDIR || e == ELOOP) ? 100 : 111;
 }
 
-void deliver_maildir(const struct delivery *d, const char *dir)
+int deliver_maildir(const struct delivery *d, const char *dir, struct qlocal_result *res)
 {
   const char *why;
-  int r;
 
-  msg_checkloop(d);
-  r = maildir_put(d, dir, &why);
-  if (r != 0) report_sys(111, why, "");
-  report(0, "delivered to Maildir ", dir, NULL);
+  if (msg_checkloop(d, res) != 0) return res->code;
+  if (maildir_put(d, dir, &why) != 0) return report_sys(res, 111, why, "");
+  return report(res, 0, "delivered to Maildir ", dir, NULL);
 }

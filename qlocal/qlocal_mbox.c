@@ -112,11 +112,11 @@ out:
   return r;
 }
 
-void deliver_mbox(const struct delivery *d, const char *file)
+int deliver_mbox(const struct delivery *d, const char *file, struct qlocal_result *res)
 {
   const char *why;
 
-  msg_checkloop(d);
-  if (mbox_put(d, file, &why) != 0) report_sys(111, why, "");
-  report(0, "delivered to mbox ", file, NULL);
+  if (msg_checkloop(d, res) != 0) return res->code;
+  if (mbox_put(d, file, &why) != 0) return report_sys(res, 111, why, "");
+  return report(res, 0, "delivered to mbox ", file, NULL);
 }

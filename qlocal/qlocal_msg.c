@@ -52,13 +52,14 @@ static int same_address(const char *s, size_t len, const char *want)
   return 1;
 }
 
-void msg_checkloop(const struct delivery *d)
+int msg_checkloop(const struct delivery *d, struct qlocal_result *res)
 {
   char buf[CHUNK];
   stralloc line = {0};
   unsigned long long pos = 0;
   unsigned long hops = 0;
   int done = 0;
+  int code = 0;
 
   while (!done && pos < d->msglen && pos < HEADER_SCAN_MAX) {
     size_t want = sizeof buf;
@@ -67,12 +68,20 @@ void msg_checkloop(const struct delivery *d)
 
     if (d->msglen - pos < want) want = (size_t)(d->msglen - pos);
     r = pread(0, buf, want, d->msgstart + (off_t)pos);
-    if (r == -1) report_sys(111, "unable to read the message", "");
-    if (r == 0) report(111, "the message is shorter than its header says (#4.3.0)", NULL, NULL);
+    if (r == -1) {
+      code = report_sys(res, 111, "unable to read the message", "");
+      break;
+    }
+    if (r == 0) {
+      code = report(res, 111, "the message is shorter than its header says (#4.3.0)", NULL, NULL);
+      break;
+    }
     for (i = 0; i < r && !done; i++) {
       if (buf[i] != '\n') {
-        if (line.len < 1000 && !stralloc_append(&line, buf + i))
-          report(111, "out of memory (#4.3.0)", NULL, NULL);
+        if (line.len < 1000 && !stralloc_append(&line, buf + i)) {
+          code = report(res, 111, "out of memory (#4.3.0)", NULL, NULL);
+          done = 1;
+        }
         continue;
       }
       if (line.len == 0 || (line.len == 1 && line.s[0] == '\r')) {
@@ -81,15 +90,20 @@ void msg_checkloop(const struct delivery *d)
       }
       if (header_name_is(line.s, line.len, "received:")) hops++;
       if (header_name_is(line.s, line.len, "delivered-to:") &&
-          same_address(line.s + 13, line.len - 13, d->recipient))
-        report(100, "mail loop: this message was already delivered to ", d->recipient,
-               " (#5.4.6)");
+          same_address(line.s + 13, line.len - 13, d->recipient)) {
+        code = report(res, 100, "mail loop: this message was already delivered to ",
+                      d->recipient, " (#5.4.6)");
+        done = 1;
+      }
       line.len = 0;
     }
     pos += (unsigned long long)r;
   }
   stralloc_free(&line);
-  if (hops > d->maxhops) report(100, "mail loop: too many Received lines (#5.4.6)", NULL, NULL);
+  if (code != 0) return code;
+  if (hops > d->maxhops)
+    return report(res, 100, "mail loop: too many Received lines (#5.4.6)", NULL, NULL);
+  return 0;
 }
 
 struct out {

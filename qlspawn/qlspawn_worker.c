@@ -4,8 +4,8 @@
  * A fork per delivery costs more than the delivery itself on small
  * machines, so a Maildir delivery goes to a worker: a child of qlspawn
  * that became the mailbox owner once and then runs one delivery after
- * another, each with qlocal's own code (qlocal_main), exactly as a forked
- * qlocal would. A worker serves one uid/gid only, runs one delivery at a
+ * another, each with qlocal's own code (qlocal_parse, qlocal_deliver),
+ * exactly as a forked qlocal would. A worker serves one uid/gid only, runs one delivery at a
  * time, and exits when qlspawn closes its socket: after WORKER_JOBS
  * deliveries, when idle for WORKER_IDLE seconds, or when qlspawn ends.
  * Only qlspawn decides when a worker goes, and only while it is idle, so
@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +73,16 @@ void workers_close_fds(void)
 
 /* ---- the worker's side ---------------------------------------------------- */
 
-static sigjmp_buf worker_jump;
 static int worker_sock;
 static int worker_null = -1; /* /dev/null, put on fd 0 after each delivery */
 
-static void worker_report(int code, const char *line, size_t len)
+static void worker_report(const struct qlocal_result *res)
 {
   char msg[REPORT_LINE_MAX + 1];
 
-  msg[0] = code == 0 ? 'K' : code == 100 ? 'D' : 'Z';
-  memcpy(msg + 1, line, len);
-  if (send(worker_sock, msg, len + 1, MSG_NOSIGNAL) == -1) _exit(111);
-  siglongjmp(worker_jump, 1);
+  msg[0] = res->code == 0 ? 'K' : res->code == 100 ? 'D' : 'Z';
+  memcpy(msg + 1, res->line, res->len);
+  if (send(worker_sock, msg, res->len + 1, MSG_NOSIGNAL) == -1) _exit(111);
 }
 
 /* One job: its descriptor onto fd 0, its argv split. -1 when qlspawn is gone. */
@@ -119,14 +116,15 @@ static void __attribute__((noreturn)) worker_main(int sock)
   static int argc;
 
   worker_sock = sock;
-  report_hook = worker_report;
+  qlog_prog = "qlocal";
   for (;;) {
+    struct qlocal_job job;
+    struct qlocal_result res;
+
     if (worker_receive(buf, argv, &argc) == -1) _exit(0);
-    if (sigsetjmp(worker_jump, 0) == 0) {
-      qlocal_main(argc, argv);
-      static const char none[] = "the delivery ended without a report (#4.3.0)";
-      worker_report(111, none, sizeof none - 1);
-    }
+    if (qlocal_parse(argc, argv, &job) == -1) qlocal_usage();
+    qlocal_deliver(&job, &res);
+    worker_report(&res);
     /* the queue file goes: an idle worker must not keep it (nor its
      * space, once qsend has removed it) */
     if (worker_null != -1) dup2(worker_null, 0);

@@ -26,21 +26,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fmt.h>
 #include <scan.h>
-#include <stralloc.h>
 
 #include "accounts.h"
 #include "ctl.h"
@@ -52,42 +47,18 @@
 #define RESCAN_SECONDS 60       /* queue/new is read at least this often */
 #define TMP_CLEAN_SECONDS 3600
 #define POOL_SWEEP_SECONDS 60   /* queue/pool: idle files dropped (queue_pool.c) */
-#define RESULT_MAX (1UL << 22)  /* bytes of one spawner's unparsed results */
 #define STOP_WAIT 8             /* seconds deliveries in flight get after SIGTERM */
 #define CTL_CHECK_MS 250        /* control files looked at this often, besides new mail */
 
 struct config cfg;
 time_t now;
 
-void sched_init(void);
-
-struct spawner {
-  const char *prog;
-  const char *account;   /* on a root instance: who it runs as; NULL = stay root */
-  pid_t pid;
-  int job_fd;            /* we write jobs */
-  int res_fd;            /* we read results */
-  stralloc out;          /* jobs not yet written */
-  stralloc in;           /* results not yet parsed */
-  int usable;
-  int closed;            /* job_fd closed (stopping) */
-};
-
-static struct spawner spawners[2] = {
-  {"qlspawn", NULL, 0, -1, -1, {0}, {0}, 0, 0},
-  {"qrspawn", ACCT_REMOTE, 0, -1, -1, {0}, {0}, 0, 0},
-};
-
 static int selfpipe[2];
 static int trigger_fd = -1;
+static struct msg_list found; /* the scans' take, the space reused */
 static volatile sig_atomic_t got_alarm;
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;
-
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
 
 static void on_signal(int sig)
 {
@@ -174,151 +145,13 @@ static void config_check(int force)
   }
 }
 
-/* Looks prog up in PATH: 1 if an executable is there. */
-static int in_path(const char *prog)
+/* What a scan of the queue took in goes to the scheduler. */
+static void schedule_found(void)
 {
-  const char *path = getenv("PATH");
-  stralloc fn = {0};
-  int found = 0;
+  size_t i;
 
-  if (path == NULL) path = "/usr/bin:/bin";
-  while (*path != '\0' && !found) {
-    const char *colon = strchr(path, ':');
-    size_t len = colon != NULL ? (size_t)(colon - path) : strlen(path);
-    if (!stralloc_copyb(&fn, path, len) || !stralloc_cats(&fn, "/") ||
-        !stralloc_cats(&fn, prog) || !stralloc_0(&fn))
-      die_nomem();
-    if (access(fn.s, X_OK) == 0) found = 1;
-    path += len;
-    if (*path == ':') path++;
-  }
-  stralloc_free(&fn);
-  return found;
-}
-
-static void drop_to(const char *account)
-{
-  struct passwd *pw = getpwnam(account);
-
-  if (pw == NULL) qdie(111, "unable to find account ", account);
-  if (initgroups(account, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-      setuid(pw->pw_uid) == -1)
-    qdie_sys(111, "unable to become ", account);
-}
-
-static void spawner_start(int which, unsigned long conc)
-{
-  struct spawner *s = &spawners[which];
-  int jobs[2];
-  int res[2];
-  char num[FMT_ULONG];
-
-  if (!in_path(s->prog)) {
-    qwarn(s->prog, " not found: its deliveries wait");
-    return;
-  }
-  if (pipe(jobs) == -1 || pipe(res) == -1) qdie_sys(111, "unable to create pipes");
-  num[fmt_ulong(num, conc)] = '\0';
-  s->pid = fork();
-  if (s->pid == -1) qdie_sys(111, "unable to fork");
-  if (s->pid == 0) {
-    char *args[3];
-    close(jobs[1]);
-    close(res[0]);
-    if (dup2(jobs[0], 0) == -1 || dup2(res[1], 1) == -1) _exit(111);
-    close(jobs[0]);
-    close(res[1]);
-    if (getuid() == 0 && s->account != NULL) drop_to(s->account);
-    signal(SIGPIPE, SIG_DFL);
-    args[0] = (char *)s->prog;
-    args[1] = num;
-    args[2] = NULL;
-    execvp(s->prog, args);
-    qdie_sys(111, "unable to run ", s->prog);
-  }
-  close(jobs[0]);
-  close(res[1]);
-  s->job_fd = jobs[1];
-  s->res_fd = res[0];
-  fcntl(s->job_fd, F_SETFL, O_NONBLOCK);
-  fcntl(s->job_fd, F_SETFD, FD_CLOEXEC);
-  fcntl(s->res_fd, F_SETFL, O_NONBLOCK);
-  fcntl(s->res_fd, F_SETFD, FD_CLOEXEC);
-  s->usable = 1;
-}
-
-int spawner_usable(int remote)
-{
-  return spawners[remote].usable && !spawners[remote].closed && !got_term;
-}
-
-void spawner_send(int remote, const char *rec, size_t len)
-{
-  if (!stralloc_catb(&spawners[remote].out, rec, len)) die_nomem();
-}
-
-static void spawner_write(struct spawner *s)
-{
-  ssize_t w;
-
-  if (s->out.len == 0 || s->job_fd == -1) return;
-  w = write(s->job_fd, s->out.s, s->out.len);
-  if (w == -1) {
-    if (errno == EAGAIN || errno == EINTR) return;
-    qdie_sys(111, "unable to write to ", s->prog);
-  }
-  memmove(s->out.s, s->out.s + w, s->out.len - (size_t)w);
-  s->out.len -= (size_t)w;
-}
-
-/* Splits results: each ends with an empty record, i.e. "\0\0". */
-static void spawner_read(int which)
-{
-  struct spawner *s = &spawners[which];
-  char buf[16384];
-  ssize_t r;
-  size_t pos = 0;
-
-  r = read(s->res_fd, buf, sizeof buf);
-  if (r == -1) {
-    if (errno == EAGAIN || errno == EINTR) return;
-    qdie_sys(111, "unable to read from ", s->prog);
-  }
-  if (r == 0) {
-    int status;
-    close(s->res_fd);
-    s->res_fd = -1;
-    s->usable = 0;
-    waitpid(s->pid, &status, 0);
-    if (!got_term || sched_busy(which) > 0) {
-      /* deliveries in flight are simply tried again: at worst a duplicate */
-      sched_spawner_lost(which);
-      if (!got_term) qdie(111, s->prog, " died");
-    }
-    return;
-  }
-  if (s->in.len + (size_t)r > RESULT_MAX) qdie(111, "protocol error: results too long from ", s->prog);
-  if (!stralloc_catb(&s->in, buf, (size_t)r)) die_nomem();
-  for (;;) {
-    size_t i = pos;
-    int complete = 0;
-    while (i < s->in.len) {
-      size_t n = strnlen(s->in.s + i, s->in.len - i);
-      if (i + n >= s->in.len) break;
-      if (n == 0) {
-        complete = 1;
-        break;
-      }
-      i += n + 1;
-    }
-    if (!complete) break;
-    sched_result(which, s->in.s + pos, i - pos);
-    pos = i + 1;
-  }
-  if (pos > 0) {
-    memmove(s->in.s, s->in.s + pos, s->in.len - pos);
-    s->in.len -= pos;
-  }
+  for (i = 0; i < found.len; i++) sched_add(found.m[i]);
+  found.len = 0;
 }
 
 /* One scheduler per queue: a second qsend (a supervisor left over from a
@@ -390,12 +223,13 @@ int main(int argc, char **argv)
    * and the programs they run, must not inherit it */
   if (have_ready_fd && fcntl((int)ready_fd, F_SETFD, FD_CLOEXEC) == -1)
     qwarn_sys("unable to set close-on-exec on the readiness fd");
-  spawner_start(0, cfg.conc_local);
-  spawner_start(1, cfg.conc_remote);
-  if (getuid() == 0) drop_to(ACCT_SEND);
+  spawner_start(0, cfg.conc_local, &got_term);
+  spawner_start(1, cfg.conc_remote, &got_term);
+  if (getuid() == 0) qsend_drop_to(ACCT_SEND);
 
   now = time(NULL);
-  queue_scan_all();
+  queue_scan_all(&found);
+  schedule_found();
   admin_run();
   queue_pool_tidy();
   last_scan = last_clean = last_pool = now;
@@ -418,19 +252,11 @@ int main(int argc, char **argv)
       sched_due();
       sched_dispatch();
     }
-    for (which = 0; which < 2; which++) spawner_write(&spawners[which]);
+    for (which = 0; which < 2; which++) spawner_write(which);
 
     if (got_term) {
       /* stop: no new jobs; close the job pipes once what we owe them is written */
-      for (which = 0; which < 2; which++) {
-        struct spawner *s = &spawners[which];
-        if (s->job_fd != -1 && s->out.len == 0) {
-          close(s->job_fd);
-          s->job_fd = -1;
-          s->closed = 1;
-        }
-      }
-      if (spawners[0].res_fd == -1 && spawners[1].res_fd == -1) break;
+      if (spawner_close_idle()) break;
       if (term_at == 0) term_at = now;
       if (now - term_at >= STOP_WAIT) {
         /* what is still in flight is tried again next time: at worst a duplicate */
@@ -447,19 +273,7 @@ int main(int argc, char **argv)
       pfd[n].events = POLLIN;
       index[n++] = -2;
     }
-    for (which = 0; which < 2; which++) {
-      struct spawner *s = &spawners[which];
-      if (s->res_fd != -1) {
-        pfd[n].fd = s->res_fd;
-        pfd[n].events = POLLIN;
-        index[n++] = which;
-      }
-      if (s->job_fd != -1 && s->out.len > 0) {
-        pfd[n].fd = s->job_fd;
-        pfd[n].events = POLLOUT;
-        index[n++] = 10 + which;
-      }
-    }
+    n = spawner_poll(pfd, index, n);
     timeout = sched_timeout_ms();
     if (timeout == -1 || timeout > RESCAN_SECONDS * 1000L) timeout = RESCAN_SECONDS * 1000L;
     if (got_term) timeout = 1000;
@@ -488,14 +302,15 @@ int main(int argc, char **argv)
         /* a writer out of space: the pool's files it may not remove go */
         if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
         config_check(1); /* routed with what qsmtpd saw when it took the mail */
-        queue_scan_new();
+        queue_scan_new(&found);
+        schedule_found();
         last_scan = now;
         if (admin) { /* qqueue: after the take-in, so that it finds the newest too */
           admin_run();
           last_admin = now;
         }
-      } else if (index[i] >= 10) {
-        spawner_write(&spawners[index[i] - 10]);
+      } else if (index[i] >= SPAWNER_POLL_WRITE) {
+        spawner_write(index[i] - SPAWNER_POLL_WRITE);
       } else {
         spawner_read(index[i]);
       }
@@ -515,7 +330,8 @@ int main(int argc, char **argv)
     }
     if (!got_term && now - last_scan >= RESCAN_SECONDS) {
       config_check(1);
-      queue_scan_new();
+      queue_scan_new(&found);
+      schedule_found();
       last_scan = now;
     }
     if (!got_term && now - last_clean >= TMP_CLEAN_SECONDS) {

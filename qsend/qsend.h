@@ -2,7 +2,8 @@
 #define QSEND_H
 /*
  * qsend's state, shared by its files:
- *   qsend.c        main, the poll loop, signals, the spawners
+ *   qsend.c        main, the poll loop, signals, the control files
+ *   qsend_spawn.c  the spawners: start, jobs out, results in (spawnproto.h)
  *   qsend_queue.c  the queue on disk: take-in, start-up scan, info logs, removal
  *   qsend_sched.c  scheduling: due times, ready lists, jobs, results
  *   qsend_dom.c    per-destination state for remote deliveries
@@ -14,6 +15,7 @@
  * flight hold a pointer to their message; a message is freed only when it
  * has no job in flight.
  */
+#include <signal.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -71,9 +73,16 @@ struct config {
 extern struct config cfg;
 extern time_t now;
 
-/* qsend_queue.c */
-void queue_scan_new(void);                      /* take in queue/new/ */
-void queue_scan_all(void);                      /* start-up: mess/, info/, tmp/ */
+/* qsend_queue.c. The scans append each message they took in that still
+ * has pending recipients to found; the caller schedules them (sched_add)
+ * and empties the list (len = 0) for the next scan. */
+struct msg_list {
+  struct msg **m;
+  size_t len;
+  size_t alloc;
+};
+void queue_scan_new(struct msg_list *found);    /* take in queue/new/ */
+void queue_scan_all(struct msg_list *found);    /* start-up: mess/, info/, tmp/ */
 void queue_clean_tmp(int at_start);
 void queue_pool_tidy(void);                     /* once a minute: queue_pool_sweep */
 void info_append(struct msg *m, char tag, size_t idx, const char *rest);
@@ -84,8 +93,10 @@ int msg_open(const struct msg *m);              /* fd of the queue file, or -1 *
 struct msg *msg_new(unsigned long id);
 struct msg *msg_find(unsigned long id);         /* a message taken in, by inode; or NULL */
 int rcpt_is_local(const char *addr);
+const char *rcpt_addr(const struct msg *m, size_t idx);
 
 /* qsend_sched.c */
+void sched_init(void);                          /* the slots, from cfg.conc_* */
 void sched_add(struct msg *m);                  /* after take-in or scan */
 void sched_due(void);                           /* move due messages to ready lists */
 void sched_dispatch(void);                      /* start jobs while slots are free */
@@ -99,7 +110,6 @@ void sched_report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int 
 void sched_result(int remote, const char *rec, size_t len); /* one job's result records */
 void sched_spawner_lost(int remote);            /* forget its jobs in flight */
 unsigned long sched_busy(int remote);
-const char *rcpt_addr(const struct msg *m, size_t idx);
 
 /* qsend_admin.c: applies the requests in queue/admin/ (qqueue(8)); a
  * request about a message with deliveries in flight waits: admin_waiting
@@ -107,9 +117,25 @@ const char *rcpt_addr(const struct msg *m, size_t idx);
 void admin_run(void);
 extern int admin_waiting;
 
-/* qsend.c: queue a job for a spawner (records, ending with the empty one) */
+/* qsend_spawn.c: the spawners (0 qlspawn, 1 qrspawn) and their pipes.
+ * spawner_start forks and runs one (term: qsend.c's SIGTERM flag);
+ * spawner_send queues a job (records, ending with the empty one) and
+ * spawner_write writes what it can without blocking; spawner_read takes
+ * what came back and hands each whole result to sched_result.
+ * spawner_poll adds the descriptors to watch (index: the spawner, or
+ * SPAWNER_POLL_WRITE + it when jobs wait to be written);
+ * spawner_close_idle closes the job pipes with nothing left to write and
+ * says 1 when both spawners have ended. */
+#define SPAWNER_POLL_WRITE 10
+struct pollfd;
+void spawner_start(int which, unsigned long conc, volatile sig_atomic_t *term);
 void spawner_send(int remote, const char *s, size_t len);
 int spawner_usable(int remote);
+void spawner_write(int which);
+void spawner_read(int which);
+int spawner_poll(struct pollfd *pfd, int *index, int n);
+int spawner_close_idle(void);
+void qsend_drop_to(const char *account);        /* initgroups, setgid, setuid or die */
 
 /* qsend_dom.c: one entry per destination domain that has jobs in flight,
  * rests, or was used lately. Only a job holds a pointer to an entry

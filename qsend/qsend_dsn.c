@@ -304,32 +304,277 @@ static int put_sa(struct queue_writer *w, const stralloc *sa)
   return queue_put(w, sa->s, sa->len);
 }
 
+/* What the steps of dsn_send share: the report being built. */
+struct dsn_build {
+  const struct queue_env *e;
+  int kind;
+  const struct dsn_rcpt *r;
+  size_t n;
+  int double_bounce;           /* the original came from <>: to the postmaster */
+  int global;                  /* an address or reason in UTF-8: RFC 6533 types */
+  int whole;                   /* orig is the whole message, not only its header */
+  unsigned long maxbytes;      /* control/bouncemaxbytes */
+  unsigned long lifetime;      /* control/queuelifetime */
+  unsigned long id;            /* the original's inode, for the ids of the report */
+  time_t now;
+  char qid[QUEUE_ID_MAX];      /* the original's queue id */
+  stralloc me;                 /* control/me, 0-terminated beyond len */
+  stralloc to;                 /* where the report goes, 0-terminated */
+  stralloc head;               /* header lines and part headers, reused */
+  stralloc text;               /* the part for people */
+  stralloc report;             /* the delivery-status part */
+  stralloc orig;               /* the original (header or whole) */
+  stralloc boundary;
+};
+
+/* The settings the report needs, and its recipient. 1 done, 0 failed. */
+static int dsn_settings(struct dsn_build *b)
+{
+  if (ctl_readline(&b->me, "control/me", "localhost") == -1) return 0;
+  if (ctl_readint(&b->maxbytes, "control/bouncemaxbytes", DEFAULT_BOUNCEMAXBYTES) == -1) return 0;
+  if (ctl_readint(&b->lifetime, "control/queuelifetime", DEFAULT_LIFETIME) == -1) return 0;
+  if (!stralloc_0(&b->me)) return 0;
+  --b->me.len;
+  if (b->double_bounce) {
+    if (ctl_readline(&b->to, "control/doublebounceto", CTLDEF_DOUBLEBOUNCETO) == -1) return 0;
+    if (memchr(b->to.s, '@', b->to.len) == NULL &&
+        (!stralloc_append(&b->to, "@") || !stralloc_cat(&b->to, &b->me)))
+      return 0;
+  } else if (!stralloc_copys(&b->to, queue_env_str(b->e, b->e->sender))) {
+    return 0;
+  }
+  return stralloc_0(&b->to);
+}
+
+/* The opening of the text for people, and the per-message status fields. */
+static int dsn_intro(struct dsn_build *b)
+{
+  const struct queue_env *e = b->e;
+  stralloc *text = &b->text;
+  stralloc *report = &b->report;
+
+  if (!stralloc_copys(text, "This is the mail system at ") || !stralloc_cat(text, &b->me) ||
+      !stralloc_cats(text, ".\n\n"))
+    return 0;
+  if (b->kind == DSN_FAILED) {
+    if (!stralloc_cats(text, b->double_bounce
+                       ? "A message without a return address (a delivery report itself)\n"
+                         "could not be delivered; this report goes to the postmaster.\n"
+                       : "Your message could not be delivered to the recipients below.\n"
+                         "Each address is followed by the reason. This report is final:\n"
+                         "the message will not be tried again.\n"))
+      return 0;
+  } else if (b->kind == DSN_DELAYED) {
+    if (!stralloc_cats(text, "Your message has not been delivered yet to the recipients\n"
+                             "below. It will be tried again until ") ||
+        !cat_date(text, (time_t)e->arrival + (time_t)b->lifetime) ||
+        !stralloc_cats(text, ";\nyou need not send it again.\n"))
+      return 0;
+  } else if (!stralloc_cats(text, "Your message was delivered to the recipients below.\n")) {
+    return 0;
+  }
+  if (!stralloc_cats(text, "\nIts queue id here was ") || !stralloc_cats(text, b->qid) ||
+      !stralloc_cats(text, ".\n\n"))
+    return 0;
+
+  if (!stralloc_copys(&b->head, "dns; ") || !stralloc_cat(&b->head, &b->me) ||
+      !stralloc_0(&b->head) || !stralloc_copys(report, "") ||
+      !dsn_cat_field(report, "Reporting-MTA", b->head.s) ||
+      !dsn_cat_field(report, "X-Qmta-Queue-ID", b->qid))
+    return 0;
+  if (e->envid != (size_t)-1 &&
+      !dsn_cat_field(report, "Original-Envelope-Id", queue_env_str(e, e->envid)))
+    return 0;
+  return stralloc_cats(report, "Arrival-Date: ") && cat_date(report, (time_t)e->arrival) &&
+         stralloc_append(report, "\n");
+}
+
+/* One recipient: its lines in the text, its status fields in the report. */
+static int dsn_recipient(struct dsn_build *b, const struct dsn_rcpt *r)
+{
+  const struct queue_env *e = b->e;
+  int kind = b->kind;
+  stralloc *report = &b->report;
+  struct dsn_reason p;
+  const char *addr = queue_env_str(e, e->rcpt[r->idx].addr);
+  const char *reason = r->reason != NULL ? r->reason : "";
+  stralloc field = {0};
+  int ok;
+
+  if (has_8bit(addr) || has_8bit(reason)) b->global = 1;
+  dsn_reason_parse(&p, reason, kind);
+
+  ok = stralloc_cats(&b->text, "<") && cat_clean(&b->text, addr) &&
+       stralloc_cats(&b->text, ">:\n    ") &&
+       cat_clean(&b->text, reason[0] != '\0' ? reason : "(no reason given)") &&
+       stralloc_cats(&b->text, "\n\n");
+
+  ok = ok && stralloc_append(report, "\n");
+  if (ok && e->rcpt[r->idx].orcpt != (size_t)-1)
+    ok = dsn_cat_field(report, "Original-Recipient", queue_env_str(e, e->rcpt[r->idx].orcpt));
+  ok = ok && stralloc_copys(&field, has_8bit(addr) ? "utf-8; " : "rfc822; ") &&
+       stralloc_cats(&field, addr) && stralloc_0(&field) &&
+       dsn_cat_field(report, "Final-Recipient", field.s);
+  ok = ok && dsn_cat_field(report, "Action",
+                           kind == DSN_FAILED ? "failed" : kind == DSN_DELAYED ? "delayed"
+                                                                               : "delivered");
+  ok = ok && dsn_cat_field(report, "Status", p.status);
+  if (ok && p.hostlen > 0)
+    ok = stralloc_copys(&field, "dns; ") && stralloc_catb(&field, reason, p.hostlen) &&
+         stralloc_0(&field) && dsn_cat_field(report, "Remote-MTA", field.s);
+  if (ok && p.remote != NULL)
+    ok = stralloc_copys(&field, "smtp; ") && stralloc_cats(&field, p.remote) &&
+         stralloc_0(&field) && dsn_cat_field(report, "Diagnostic-Code", field.s);
+  else if (ok && reason[0] != '\0')
+    ok = stralloc_copys(&field, "X-qmta; ") && stralloc_cats(&field, reason) &&
+         stralloc_0(&field) && dsn_cat_field(report, "Diagnostic-Code", field.s);
+  if (ok && kind != DSN_DELIVERED)
+    ok = stralloc_cats(report, "Last-Attempt-Date: ") && cat_date(report, b->now) &&
+         stralloc_append(report, "\n");
+  if (ok && kind == DSN_DELAYED)
+    ok = stralloc_cats(report, "Will-Retry-Until: ") &&
+         cat_date(report, (time_t)e->arrival + (time_t)b->lifetime) &&
+         stralloc_append(report, "\n");
+  stralloc_free(&field);
+  return ok;
+}
+
+/* The original (whole for a failure unless RET=HDRS and bouncemaxbytes
+ * allows, else its header), and a boundary that does not occur in it. */
+static int dsn_original(struct dsn_build *b, int fd)
+{
+  const struct queue_env *e = b->e;
+  int want_whole = b->kind == DSN_FAILED && b->maxbytes > 0 &&
+                   !(e->ret != (size_t)-1 && strcasecmp(queue_env_str(e, e->ret), "HDRS") == 0);
+
+  if (original_read(fd, e, want_whole, b->maxbytes, &b->orig, &b->whole) == -1) return 0;
+  if (!dsn_boundary(&b->boundary, &b->orig, b->id, b->now)) return 0;
+  if (!b->whole && e->msglen > 0 && b->kind == DSN_FAILED &&
+      !stralloc_cats(&b->text, "Only the header of the message is attached.\n\n"))
+    return 0;
+  return 1;
+}
+
+/* The header of the report, up to the header of its first part. */
+static int dsn_header(struct dsn_build *b)
+{
+  stralloc *head = &b->head;
+  int kind = b->kind;
+  char num[FMT_ULONG];
+
+  return stralloc_copys(head, "From: Mail Delivery System <MAILER-DAEMON@") &&
+         stralloc_cat(head, &b->me) && stralloc_cats(head, ">\nTo: <") &&
+         cat_clean(head, b->to.s) && stralloc_cats(head, ">\nSubject: ") &&
+         stralloc_cats(head, kind == DSN_FAILED ? "Undelivered mail returned to sender"
+                             : kind == DSN_DELAYED ? "Delayed mail (still being retried)"
+                                                   : "Delivery report: mail delivered") &&
+         stralloc_cats(head, "\nDate: ") && cat_date(head, b->now) &&
+         stralloc_cats(head, "\nMessage-ID: <dsn.") &&
+         stralloc_catb(head, num, fmt_ulong(num, (unsigned long)b->now)) &&
+         stralloc_append(head, ".") && stralloc_catb(head, num, fmt_ulong(num, b->id)) &&
+         stralloc_append(head, ".") &&
+         stralloc_catb(head, num, fmt_ulong(num, (unsigned long)getpid())) &&
+         stralloc_append(head, "@") && stralloc_cat(head, &b->me) &&
+         stralloc_cats(head, ">\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+                             "Content-Type: multipart/report; report-type=") &&
+         stralloc_cats(head, b->global ? "global-delivery-status;" : "delivery-status;") &&
+         stralloc_cats(head, "\n boundary=\"") && stralloc_cat(head, &b->boundary) &&
+         stralloc_cats(head, "\"\n\nThis is a MIME-encapsulated message.\n\n--") &&
+         stralloc_cat(head, &b->boundary) &&
+         stralloc_cats(head, "\nContent-Description: Notification\nContent-Type: text/plain; "
+                             "charset=") &&
+         stralloc_cats(head, b->global ? "utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                                       : "us-ascii\n\n");
+}
+
+/* The parts after the header, written to the open report w. */
+static int dsn_parts(struct dsn_build *b, struct queue_writer *w)
+{
+  stralloc *head = &b->head;
+  const stralloc *orig = &b->orig;
+
+  if (put_sa(w, head) == -1 || put_sa(w, &b->text) == -1) return 0;
+  if (!stralloc_copys(head, "--") || !stralloc_cat(head, &b->boundary) ||
+      !stralloc_cats(head, "\nContent-Description: Delivery report\nContent-Type: ") ||
+      !stralloc_cats(head, b->global ? "message/global-delivery-status\n\n"
+                                     : "message/delivery-status\n\n"))
+    return 0;
+  if (put_sa(w, head) == -1 || put_sa(w, &b->report) == -1) return 0;
+  if (!stralloc_copys(head, "\n--") || !stralloc_cat(head, &b->boundary) ||
+      !stralloc_cats(head, b->whole ? "\nContent-Description: The message\n"
+                                      "Content-Type: message/rfc822\n\n"
+                                    : "\nContent-Description: The message header\n"
+                                      "Content-Type: text/rfc822-headers\n\n"))
+    return 0;
+  if (put_sa(w, head) == -1 || put_sa(w, orig) == -1) return 0;
+  /* RFC 2046 5.1.1: the line end before a delimiter belongs to it */
+  if (!stralloc_copys(head, orig->len > 0 && orig->s[orig->len - 1] != '\n' ? "\n\n--" : "\n--") ||
+      !stralloc_cat(head, &b->boundary) || !stralloc_cats(head, "--\n"))
+    return 0;
+  return put_sa(w, head) != -1;
+}
+
+/* Writes the report and its envelope (one recipient) to the queue and
+ * commits it; newid gets its queue id. 1 done, 0 failed (errno kept). */
+/* Signed like local mail when the From: domain has a key (queue_sign.c):
+ * a signer that is away leaves the report unsigned, never unsent. 0 only
+ * when the file could not be written. */
+static int dsn_sign(struct dsn_build *b, struct queue_writer *w)
+{
+  const char *why;
+  const char *note;
+
+  switch (queue_sign(w, &why, &note)) {
+  case -1:
+    return 0;
+  case 1:
+    if (note != NULL)
+      qwarn("report ", w->id, " for ", b->qid, " queued unsigned: ", why, ": ", note);
+    else
+      qwarn_sys("report ", w->id, " for ", b->qid, " queued unsigned: ", why);
+    break;
+  }
+  return 1;
+}
+
+static int dsn_queue(struct dsn_build *b, char *newid)
+{
+  struct queue_writer w;
+  stralloc env = {0};
+  char num[FMT_ULONG];
+  int saved;
+
+  if (queue_open(&w) == -1) return 0;
+  w.parent = b->qid;
+  if (!dsn_parts(b, &w) || !dsn_sign(b, &w)) goto fail;
+  if (!stralloc_copys(&env, "T") ||
+      !stralloc_catb(&env, num, fmt_ulong(num, (unsigned long)b->now)) || !stralloc_0(&env) ||
+      !stralloc_cats(&env, "F") ||
+      !stralloc_cats(&env, b->double_bounce ? DSN_DOUBLE_SENDER : "") || !stralloc_0(&env) ||
+      !stralloc_cats(&env, "R") || !stralloc_cats(&env, b->to.s) || !stralloc_0(&env))
+    goto fail;
+  if (queue_envelope(&w, env.s, env.len) == -1) goto fail;
+  if (queue_commit(&w, &b->id) == -1) goto fail;
+  memcpy(newid, w.id, QUEUE_ID_MAX);
+  stralloc_free(&env);
+  return 1;
+
+fail:
+  saved = errno;
+  queue_abort(&w);
+  stralloc_free(&env);
+  errno = saved;
+  return 0;
+}
+
 int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt *r, size_t n,
              char *newid)
 {
-  char qid[QUEUE_ID_MAX];
+  struct dsn_build b;
   const char *sender = queue_env_str(e, e->sender);
-  int double_bounce = sender[0] == '\0';
-  stralloc me = {0};
-  stralloc to = {0};
-  stralloc head = {0};
-  stralloc text = {0};
-  stralloc report = {0};
-  stralloc orig = {0};
-  stralloc boundary = {0};
-  stralloc env = {0};
-  struct queue_writer w;
-  int opened = 0;
-  int whole = 0;
-  int global = 0;
   size_t selected = 0;
-  unsigned long maxbytes;
-  unsigned long lifetime;
-  unsigned long id = 0;
   struct stat st;
-  time_t now = time(NULL);
-  char num[FMT_ULONG];
-  int saved;
+  int ok;
 
   newid[0] = '\0';
   if (kind != DSN_FAILED && kind != DSN_DELAYED && kind != DSN_DELIVERED) {
@@ -337,218 +582,39 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
     return -1;
   }
   if (strcmp(sender, DSN_DOUBLE_SENDER) == 0) return 0; /* a failed double bounce is dropped */
-  if (double_bounce && kind != DSN_FAILED) return 0;    /* RFC 3461 6.2: never to <> */
+  if (sender[0] == '\0' && kind != DSN_FAILED) return 0; /* RFC 3461 6.2: never to <> */
   for (size_t i = 0; i < n; ++i)
     if (r[i].idx < e->rcpt_count && notify_allows(e, r[i].idx, kind)) ++selected;
   if (selected == 0) return 0;
 
-  if (ctl_readline(&me, "control/me", "localhost") == -1) goto fail;
-  if (ctl_readint(&maxbytes, "control/bouncemaxbytes", DEFAULT_BOUNCEMAXBYTES) == -1) goto fail;
-  if (ctl_readint(&lifetime, "control/queuelifetime", DEFAULT_LIFETIME) == -1) goto fail;
-  if (!stralloc_0(&me)) goto fail;
-  --me.len;
-  if (double_bounce) {
-    if (ctl_readline(&to, "control/doublebounceto", CTLDEF_DOUBLEBOUNCETO) == -1) goto fail;
-    if (memchr(to.s, '@', to.len) == NULL &&
-        (!stralloc_append(&to, "@") || !stralloc_cat(&to, &me)))
-      goto fail;
-  } else if (!stralloc_copys(&to, sender)) {
-    goto fail;
+  memset(&b, 0, sizeof b);
+  b.e = e;
+  b.kind = kind;
+  b.r = r;
+  b.n = n;
+  b.double_bounce = sender[0] == '\0';
+  b.now = time(NULL);
+  ok = dsn_settings(&b);
+  if (ok) {
+    if (fstat(fd, &st) == 0) b.id = (unsigned long)st.st_ino;
+    queue_env_id(e, b.id, b.qid);
+    ok = dsn_intro(&b);
   }
-  if (!stralloc_0(&to)) goto fail;
-  if (fstat(fd, &st) == 0) id = (unsigned long)st.st_ino;
-  queue_env_id(e, id, qid);
-
-  /* the text for people, and the delivery-status fields */
-  if (!stralloc_copys(&text, "This is the mail system at ") || !stralloc_cat(&text, &me) ||
-      !stralloc_cats(&text, ".\n\n"))
-    goto fail;
-  if (kind == DSN_FAILED) {
-    if (!stralloc_cats(&text, double_bounce
-                       ? "A message without a return address (a delivery report itself)\n"
-                         "could not be delivered; this report goes to the postmaster.\n"
-                       : "Your message could not be delivered to the recipients below.\n"
-                         "Each address is followed by the reason. This report is final:\n"
-                         "the message will not be tried again.\n"))
-      goto fail;
-  } else if (kind == DSN_DELAYED) {
-    if (!stralloc_cats(&text, "Your message has not been delivered yet to the recipients\n"
-                              "below. It will be tried again until ") ||
-        !cat_date(&text, (time_t)e->arrival + (time_t)lifetime) ||
-        !stralloc_cats(&text, ";\nyou need not send it again.\n"))
-      goto fail;
-  } else if (!stralloc_cats(&text, "Your message was delivered to the recipients below.\n")) {
-    goto fail;
-  }
-  if (!stralloc_cats(&text, "\nIts queue id here was ") || !stralloc_cats(&text, qid) ||
-      !stralloc_cats(&text, ".\n\n"))
-    goto fail;
-
-  if (!stralloc_copys(&head, "dns; ") || !stralloc_cat(&head, &me) || !stralloc_0(&head) ||
-      !stralloc_copys(&report, "") || !dsn_cat_field(&report, "Reporting-MTA", head.s) ||
-      !dsn_cat_field(&report, "X-Qmta-Queue-ID", qid))
-    goto fail;
-  if (e->envid != (size_t)-1 &&
-      !dsn_cat_field(&report, "Original-Envelope-Id", queue_env_str(e, e->envid)))
-    goto fail;
-  if (!stralloc_cats(&report, "Arrival-Date: ") || !cat_date(&report, (time_t)e->arrival) ||
-      !stralloc_append(&report, "\n"))
-    goto fail;
-
-  for (size_t i = 0; i < n; ++i) {
-    struct dsn_reason p;
-    const char *addr;
-    const char *reason = r[i].reason != NULL ? r[i].reason : "";
-    stralloc field = {0};
-    int ok = 1;
-
-    if (r[i].idx >= e->rcpt_count || !notify_allows(e, r[i].idx, kind)) continue;
-    addr = queue_env_str(e, e->rcpt[r[i].idx].addr);
-    if (has_8bit(addr) || has_8bit(reason)) global = 1;
-    dsn_reason_parse(&p, reason, kind);
-
-    ok = stralloc_cats(&text, "<") && cat_clean(&text, addr) && stralloc_cats(&text, ">:\n    ") &&
-         cat_clean(&text, reason[0] != '\0' ? reason : "(no reason given)") &&
-         stralloc_cats(&text, "\n\n");
-
-    ok = ok && stralloc_append(&report, "\n");
-    if (ok && e->rcpt[r[i].idx].orcpt != (size_t)-1)
-      ok = dsn_cat_field(&report, "Original-Recipient", queue_env_str(e, e->rcpt[r[i].idx].orcpt));
-    ok = ok && stralloc_copys(&field, has_8bit(addr) ? "utf-8; " : "rfc822; ") &&
-         stralloc_cats(&field, addr) && stralloc_0(&field) &&
-         dsn_cat_field(&report, "Final-Recipient", field.s);
-    ok = ok && dsn_cat_field(&report, "Action",
-                             kind == DSN_FAILED ? "failed" : kind == DSN_DELAYED ? "delayed"
-                                                                                 : "delivered");
-    ok = ok && dsn_cat_field(&report, "Status", p.status);
-    if (ok && p.hostlen > 0)
-      ok = stralloc_copys(&field, "dns; ") && stralloc_catb(&field, reason, p.hostlen) &&
-           stralloc_0(&field) && dsn_cat_field(&report, "Remote-MTA", field.s);
-    if (ok && p.remote != NULL)
-      ok = stralloc_copys(&field, "smtp; ") && stralloc_cats(&field, p.remote) &&
-           stralloc_0(&field) && dsn_cat_field(&report, "Diagnostic-Code", field.s);
-    else if (ok && reason[0] != '\0')
-      ok = stralloc_copys(&field, "X-qmta; ") && stralloc_cats(&field, reason) &&
-           stralloc_0(&field) && dsn_cat_field(&report, "Diagnostic-Code", field.s);
-    if (ok && kind != DSN_DELIVERED)
-      ok = stralloc_cats(&report, "Last-Attempt-Date: ") && cat_date(&report, now) &&
-           stralloc_append(&report, "\n");
-    if (ok && kind == DSN_DELAYED)
-      ok = stralloc_cats(&report, "Will-Retry-Until: ") &&
-           cat_date(&report, (time_t)e->arrival + (time_t)lifetime) &&
-           stralloc_append(&report, "\n");
-    stralloc_free(&field);
-    if (!ok) goto fail;
-  }
-
-  /* the original */
+  for (size_t i = 0; ok && i < n; ++i)
+    if (r[i].idx < e->rcpt_count && notify_allows(e, r[i].idx, kind))
+      ok = dsn_recipient(&b, &r[i]);
+  ok = ok && dsn_original(&b, fd) && dsn_header(&b) && dsn_queue(&b, newid);
+  if (!ok && errno == 0) errno = ENOMEM;
   {
-    int want_whole = kind == DSN_FAILED && maxbytes > 0 &&
-                     !(e->ret != (size_t)-1 && strcasecmp(queue_env_str(e, e->ret), "HDRS") == 0);
-
-    if (original_read(fd, e, want_whole, maxbytes, &orig, &whole) == -1) goto fail;
-  }
-  if (!dsn_boundary(&boundary, &orig, id, now)) goto fail;
-  if (!whole && e->msglen > 0 && kind == DSN_FAILED &&
-      !stralloc_cats(&text, "Only the header of the message is attached.\n\n"))
-    goto fail;
-
-  /* the header of the report */
-  if (!stralloc_copys(&head, "From: Mail Delivery System <MAILER-DAEMON@") ||
-      !stralloc_cat(&head, &me) || !stralloc_cats(&head, ">\nTo: <") || !cat_clean(&head, to.s) ||
-      !stralloc_cats(&head, ">\nSubject: ") ||
-      !stralloc_cats(&head, kind == DSN_FAILED ? "Undelivered mail returned to sender"
-                            : kind == DSN_DELAYED ? "Delayed mail (still being retried)"
-                                                  : "Delivery report: mail delivered") ||
-      !stralloc_cats(&head, "\nDate: ") || !cat_date(&head, now) ||
-      !stralloc_cats(&head, "\nMessage-ID: <dsn.") ||
-      !stralloc_catb(&head, num, fmt_ulong(num, (unsigned long)now)) ||
-      !stralloc_append(&head, ".") || !stralloc_catb(&head, num, fmt_ulong(num, id)) ||
-      !stralloc_append(&head, ".") ||
-      !stralloc_catb(&head, num, fmt_ulong(num, (unsigned long)getpid())) ||
-      !stralloc_append(&head, "@") || !stralloc_cat(&head, &me) ||
-      !stralloc_cats(&head, ">\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
-                            "Content-Type: multipart/report; report-type=") ||
-      !stralloc_cats(&head, global ? "global-delivery-status;" : "delivery-status;") ||
-      !stralloc_cats(&head, "\n boundary=\"") || !stralloc_cat(&head, &boundary) ||
-      !stralloc_cats(&head, "\"\n\nThis is a MIME-encapsulated message.\n\n--") ||
-      !stralloc_cat(&head, &boundary) ||
-      !stralloc_cats(&head, "\nContent-Description: Notification\nContent-Type: text/plain; "
-                            "charset=") ||
-      !stralloc_cats(&head, global ? "utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-                                   : "us-ascii\n\n"))
-    goto fail;
-
-  if (queue_open(&w) == -1) goto fail;
-  opened = 1;
-  w.parent = qid;
-  if (put_sa(&w, &head) == -1 || put_sa(&w, &text) == -1) goto fail;
-  if (!stralloc_copys(&head, "--") || !stralloc_cat(&head, &boundary) ||
-      !stralloc_cats(&head, "\nContent-Description: Delivery report\nContent-Type: ") ||
-      !stralloc_cats(&head, global ? "message/global-delivery-status\n\n"
-                                   : "message/delivery-status\n\n"))
-    goto fail;
-  if (put_sa(&w, &head) == -1 || put_sa(&w, &report) == -1) goto fail;
-  if (!stralloc_copys(&head, "\n--") || !stralloc_cat(&head, &boundary) ||
-      !stralloc_cats(&head, whole ? "\nContent-Description: The message\n"
-                                    "Content-Type: message/rfc822\n\n"
-                                  : "\nContent-Description: The message header\n"
-                                    "Content-Type: text/rfc822-headers\n\n"))
-    goto fail;
-  if (put_sa(&w, &head) == -1 || put_sa(&w, &orig) == -1) goto fail;
-  /* RFC 2046 5.1.1: the line end before a delimiter belongs to it */
-  if (!stralloc_copys(&head, orig.len > 0 && orig.s[orig.len - 1] != '\n' ? "\n\n--" : "\n--") ||
-      !stralloc_cat(&head, &boundary) || !stralloc_cats(&head, "--\n"))
-    goto fail;
-  if (put_sa(&w, &head) == -1) goto fail;
-  /* signed like local mail when the From: domain has a key (queue_sign.c);
-   * a signer that is away leaves the report unsigned, never unsent */
-  {
-    const char *why;
-    const char *note;
-
-    switch (queue_sign(&w, &why, &note)) {
-    case -1:
-      goto fail;
-    case 1:
-      if (note != NULL)
-        qwarn("report ", w.id, " for ", qid, " queued unsigned: ", why, ": ", note);
-      else
-        qwarn_sys("report ", w.id, " for ", qid, " queued unsigned: ", why);
-      break;
-    }
-  }
-
-  /* the envelope: one recipient */
-  if (!stralloc_copys(&env, "T") ||
-      !stralloc_catb(&env, num, fmt_ulong(num, (unsigned long)now)) || !stralloc_0(&env) ||
-      !stralloc_cats(&env, "F") || !stralloc_cats(&env, double_bounce ? DSN_DOUBLE_SENDER : "") ||
-      !stralloc_0(&env) || !stralloc_cats(&env, "R") || !stralloc_cats(&env, to.s) ||
-      !stralloc_0(&env))
-    goto fail;
-  if (queue_envelope(&w, env.s, env.len) == -1) goto fail;
-  if (queue_commit(&w, &id) == -1) goto fail;
-  opened = 0;
-  memcpy(newid, w.id, QUEUE_ID_MAX);
-
-  saved = 0;
-  goto out;
-
-fail:
-  saved = errno != 0 ? errno : ENOMEM;
-  if (opened) queue_abort(&w);
-out:
-  stralloc_free(&me);
-  stralloc_free(&to);
-  stralloc_free(&head);
-  stralloc_free(&text);
-  stralloc_free(&report);
-  stralloc_free(&orig);
-  stralloc_free(&boundary);
-  stralloc_free(&env);
-  if (saved != 0) {
+    int saved = errno;
+    stralloc_free(&b.me);
+    stralloc_free(&b.to);
+    stralloc_free(&b.head);
+    stralloc_free(&b.text);
+    stralloc_free(&b.report);
+    stralloc_free(&b.orig);
+    stralloc_free(&b.boundary);
     errno = saved;
-    return -1;
   }
-  return 0;
+  return ok ? 0 : -1;
 }

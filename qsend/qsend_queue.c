@@ -3,7 +3,8 @@
  *
  * Take-in: a file in queue/new/ is committed (qinject fsynced it and the
  * directory). qsend reads its envelope, removes any stale info log of the
- * same id, renames it to queue/mess/NN/ID and schedules it. No fsync is
+ * same id, renames it to queue/mess/NN/ID and hands it to the caller (who
+ * schedules it) in a list of what was found. No fsync is
  * needed: after a crash the file is in new/ or in mess/, and either way
  * it is taken in again.
  *
@@ -42,6 +43,11 @@
 static void die_nomem(void)
 {
   qdie(111, "out of memory");
+}
+
+const char *rcpt_addr(const struct msg *m, size_t idx)
+{
+  return queue_env_str(&m->env, m->env.rcpt[idx].addr);
 }
 
 int rcpt_is_local(const char *addr)
@@ -427,7 +433,21 @@ static void log_new(const struct msg *m)
        queue_env_str(&m->env, m->env.sender), "> size ", size, " rcpts ", count);
 }
 
-void queue_scan_new(void)
+static void found_add(struct msg_list *found, struct msg *m)
+{
+  if (found->len == found->alloc) {
+    size_t n = found->alloc ? found->alloc * 2 : 64;
+    struct msg **p;
+    if (n < found->alloc || n > (size_t)-1 / sizeof *p) die_nomem();
+    p = realloc(found->m, n * sizeof *p);
+    if (p == NULL) die_nomem();
+    found->m = p;
+    found->alloc = n;
+  }
+  found->m[found->len++] = m;
+}
+
+void queue_scan_new(struct msg_list *found)
 {
   DIR *dir = opendir("queue/new");
   struct dirent *de;
@@ -465,12 +485,12 @@ void queue_scan_new(void)
     m->fresh = 1;
     log_new(m);
     if (m->pending == 0) msg_remove(m);
-    else sched_add(m);
+    else found_add(found, m);
   }
   closedir(dir);
 }
 
-static void scan_mess_dir(const char *dirname)
+static void scan_mess_dir(const char *dirname, struct msg_list *found)
 {
   DIR *dir = opendir(dirname);
   struct dirent *de;
@@ -498,7 +518,7 @@ static void scan_mess_dir(const char *dirname)
     msg_rcpts(m);
     info_load(m);
     if (m->pending == 0) msg_remove(m); /* finished before a crash */
-    else sched_add(m);
+    else found_add(found, m);
   }
   closedir(dir);
 }
@@ -569,7 +589,7 @@ void queue_pool_tidy(void)
   qlog("pool: ", n1, " files dropped (idle or over its limit), ", n2, " bytes kept");
 }
 
-void queue_scan_all(void)
+void queue_scan_all(struct msg_list *found)
 {
   unsigned long i;
 
@@ -581,11 +601,11 @@ void queue_scan_all(void)
     memcpy(dirname, "queue/mess/", 11);
     o = 11 + fmt_ulong(dirname + 11, i);
     dirname[o] = '\0';
-    scan_mess_dir(dirname);
+    scan_mess_dir(dirname, found);
     memcpy(dirname, "queue/info/", 11);
     o = 11 + fmt_ulong(dirname + 11, i);
     dirname[o] = '\0';
     scan_info_dir(dirname);
   }
-  queue_scan_new();
+  queue_scan_new(found);
 }

@@ -65,11 +65,6 @@ static void die_nomem(void)
   qdie(111, "out of memory");
 }
 
-const char *rcpt_addr(const struct msg *m, size_t idx)
-{
-  return queue_env_str(&m->env, m->env.rcpt[idx].addr);
-}
-
 /* ---- the time heap, keyed by msg->due ---- */
 
 static void heap_swap(size_t a, size_t b)
@@ -639,33 +634,89 @@ void sched_report(struct msg *m, int kind, struct dsn_rcpt *list, size_t n, int 
   close(fd);
 }
 
-static void job_finish(int remote, unsigned long slot, const char *rec, size_t len)
-{
-  struct class *c = &classes[remote];
-  struct job *j = &c->jobs[slot];
-  struct msg *m = j->m;
+/* What one job's result records came to: the recipients to report on, and
+ * what the destination did (for its rest, qsend_dom.c). The reasons point
+ * into the records or into the recipients' own reasons. */
+struct outcome {
   struct dsn_rcpt *failed;
   struct dsn_rcpt *delayed;
   struct dsn_rcpt *succeeded;
-  size_t nfailed = 0;
-  size_t ndelayed = 0;
-  size_t nsucceeded = 0;
+  size_t nfailed;
+  size_t ndelayed;
+  size_t nsucceeded;
+  int any_ok;
+  int answered;                /* a T: the destination works, one recipient waits */
+  int all_temp;
+  const char *temp_reason;     /* the first temporary failure */
+};
+
+/* K: recipient idx is delivered. */
+static void result_delivered(struct msg *m, size_t idx, int remote, const char *text,
+                             struct outcome *o)
+{
+  o->any_ok = 1;
+  o->all_temp = 0;
+  m->r[idx].state = RCPT_DONE;
+  m->pending--;
+  log_result(m, idx, remote, "ok", text);
+  if (m->pending > 0) info_append(m, 'D', idx, NULL);
+  if (m->env.rcpt[idx].notify != (size_t)-1 && notify_allows(m, idx, "SUCCESS")) {
+    o->succeeded[o->nsucceeded].idx = idx;
+    o->succeeded[o->nsucceeded++].reason = text;
+  }
+}
+
+/* Z or T: recipient idx waits for its next try (Z record in the info log),
+ * with a delay warning due if queuewarn passed; or fails if the message
+ * has been queued longer than queuelifetime. */
+static void result_deferred(struct msg *m, size_t idx, int remote, const char *text,
+                            struct outcome *o)
+{
+  struct rcpt *r = &m->r[idx];
+  char line[3 * FMT_ULONG + QUEUE_REASON_MAX + 8];
+  size_t n;
+  size_t tlen = strlen(text);
+
+  if (o->temp_reason == NULL) o->temp_reason = text;
+  r->state = RCPT_PENDING;
+  if (r->tries < 60000) r->tries++;
+  free(r->reason);
+  r->reason = strdup(text);
+  if ((unsigned long long)now >= m->env.arrival + cfg.lifetime) {
+    log_result(m, idx, remote, "failed", "message expired in the queue");
+    o->failed[o->nfailed].idx = idx;
+    o->failed[o->nfailed++].reason = r->reason != NULL ? r->reason : text;
+    return;
+  }
+  r->next = now + backoff(r->tries);
+  log_result(m, idx, remote, "deferred", text);
+  n = fmt_ulong(line, (unsigned long)r->next);
+  line[n++] = ' ';
+  n += fmt_ulong(line + n, (unsigned long)now);
+  line[n++] = ' ';
+  if (tlen > QUEUE_REASON_MAX) tlen = QUEUE_REASON_MAX;
+  memcpy(line + n, text, tlen);
+  line[n + tlen] = '\0';
+  info_append(m, 'Z', idx, line);
+  if (!r->warned && (unsigned long long)now >= m->env.arrival + cfg.warn &&
+      notify_allows(m, idx, "DELAY")) {
+    o->delayed[o->ndelayed].idx = idx;
+    o->delayed[o->ndelayed++].reason = r->reason != NULL ? r->reason : "";
+  }
+}
+
+/* Reads one record per recipient of job j, in the order they were sent,
+ * and applies each (a spawner that says too little or too much is a
+ * protocol error: qsend stops, and s6 restarts it). */
+static void results_apply(int remote, struct job *j, const char *rec, size_t len,
+                          struct outcome *o)
+{
+  struct msg *m = j->m;
   size_t pos = 0;
   size_t i;
-  int any_ok = 0;
-  int answered = 0;            /* a T: the destination works, one recipient waits */
-  int all_temp = 1;
-  const char *temp_reason = NULL; /* the first temporary failure */
-  int ok;
-
-  failed = calloc(j->count, sizeof *failed);
-  delayed = calloc(j->count, sizeof *delayed);
-  succeeded = calloc(j->count, sizeof *succeeded);
-  if (failed == NULL || delayed == NULL || succeeded == NULL) die_nomem();
 
   for (i = 0; i < j->count; i++) {
     size_t idx = j->idx[i];
-    struct rcpt *r = &m->r[idx];
     const char *text;
     char code;
 
@@ -674,80 +725,44 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
     text = rec + pos + 1;
     pos += strlen(rec + pos) + 1;
     m->inflight--;
-    if (code == 'T') answered = 1;
+    if (code == 'T') o->answered = 1;
     switch (code) {
-      case 'K':
-        any_ok = 1;
-        all_temp = 0;
-        r->state = RCPT_DONE;
-        m->pending--;
-        log_result(m, idx, remote, "ok", text);
-        if (m->pending > 0) info_append(m, 'D', idx, NULL);
-        if (m->env.rcpt[idx].notify != (size_t)-1 && notify_allows(m, idx, "SUCCESS")) {
-          succeeded[nsucceeded].idx = idx;
-          succeeded[nsucceeded++].reason = text;
-        }
-        break;
+      case 'K': result_delivered(m, idx, remote, text, o); break;
       case 'T':
-      case 'Z': {
-        char line[3 * FMT_ULONG + QUEUE_REASON_MAX + 8];
-        size_t o;
-        size_t tlen = strlen(text);
-
-        if (temp_reason == NULL) temp_reason = text;
-        r->state = RCPT_PENDING;
-        if (r->tries < 60000) r->tries++;
-        free(r->reason);
-        r->reason = strdup(text);
-        if ((unsigned long long)now >= m->env.arrival + cfg.lifetime) {
-          log_result(m, idx, remote, "failed", "message expired in the queue");
-          failed[nfailed].idx = idx;
-          failed[nfailed++].reason = r->reason != NULL ? r->reason : text;
-          break;
-        }
-        r->next = now + backoff(r->tries);
-        log_result(m, idx, remote, "deferred", text);
-        o = fmt_ulong(line, (unsigned long)r->next);
-        line[o++] = ' ';
-        o += fmt_ulong(line + o, (unsigned long)now);
-        line[o++] = ' ';
-        if (tlen > QUEUE_REASON_MAX) tlen = QUEUE_REASON_MAX;
-        memcpy(line + o, text, tlen);
-        line[o + tlen] = '\0';
-        info_append(m, 'Z', idx, line);
-        if (!r->warned && (unsigned long long)now >= m->env.arrival + cfg.warn &&
-            notify_allows(m, idx, "DELAY")) {
-          delayed[ndelayed].idx = idx;
-          delayed[ndelayed++].reason = r->reason != NULL ? r->reason : "";
-        }
-        break;
-      }
+      case 'Z': result_deferred(m, idx, remote, text, o); break;
       case 'D':
-        all_temp = 0;
+        o->all_temp = 0;
         log_result(m, idx, remote, "failed", text);
-        failed[nfailed].idx = idx;
-        failed[nfailed++].reason = text;
+        o->failed[o->nfailed].idx = idx;
+        o->failed[o->nfailed++].reason = text;
         break;
       default:
         qdie(111, "protocol error: unknown result from a spawner");
     }
   }
   if (pos != len) qdie(111, "protocol error: too many results from a spawner");
+}
 
-  /* failures: report first, then mark done */
-  sched_report(m, DSN_FAILED, failed, nfailed, &ok);
-  for (i = 0; i < nfailed; i++) {
-    struct rcpt *r = &m->r[failed[i].idx];
+/* Failures: the bounce is queued first, then the recipients are marked
+ * done (F records); if it could not be queued they stay pending. */
+static void failures_report(struct msg *m, const struct outcome *o)
+{
+  size_t i;
+  int ok;
+
+  sched_report(m, DSN_FAILED, o->failed, o->nfailed, &ok);
+  for (i = 0; i < o->nfailed; i++) {
+    struct rcpt *r = &m->r[o->failed[i].idx];
     if (ok) {
       char t[FMT_ULONG];
       stralloc line = {0};
       t[fmt_ulong(t, (unsigned long)now)] = '\0';
       if (!stralloc_copys(&line, t) || !stralloc_cats(&line, " ") ||
-          !stralloc_cats(&line, failed[i].reason) || !stralloc_0(&line))
+          !stralloc_cats(&line, o->failed[i].reason) || !stralloc_0(&line))
         die_nomem();
       if (r->state != RCPT_DONE) m->pending--;
       r->state = RCPT_DONE;
-      if (m->pending > 0) info_append(m, 'F', failed[i].idx, line.s);
+      if (m->pending > 0) info_append(m, 'F', o->failed[i].idx, line.s);
       stralloc_free(&line);
     } else {
       /* the report could not be queued: keep the recipient and try again later */
@@ -755,39 +770,70 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
       r->next = now + (time_t)cfg.backoff_min;
     }
   }
-  sched_report(m, DSN_DELAYED, delayed, ndelayed, &ok);
-  if (ok)
-    for (i = 0; i < ndelayed; i++) {
-      stralloc to = {0};
-      m->r[delayed[i].idx].warned = 1;
-      info_append(m, 'W', delayed[i].idx, NULL);
-      if (!stralloc_copys(&to, "sent to <") ||
-          !stralloc_cats(&to, queue_env_str(&m->env, m->env.sender)) ||
-          !stralloc_cats(&to, ">") || !stralloc_0(&to))
-        die_nomem();
-      log_result(m, delayed[i].idx, remote, "delay warning", to.s);
-      stralloc_free(&to);
-    }
-  sched_report(m, DSN_DELIVERED, succeeded, nsucceeded, &ok);
+}
 
-  if (j->dom != NULL) {
-    struct dom *d = j->dom;
-    if (d->inflight > 0) d->inflight--;
-    d->last_used = now;
-    if (any_ok || answered) {
-      /* a delivery, or a 4xx to one recipient or to this message alone
-       * (greylisting, a full mailbox): the destination works */
-      d->fails = 0;
-      dom_rest(d, 0, NULL);
-    } else if (all_temp) {
-      /* the whole destination failed: its other messages wait too */
-      if (d->fails < 1000) d->fails++;
-      dom_rest(d, now + backoff((unsigned int)d->fails), temp_reason);
-    }
+/* Delay warnings: once queued, each recipient is marked warned (W). */
+static void delays_report(struct msg *m, int remote, const struct outcome *o)
+{
+  size_t i;
+  int ok;
+
+  sched_report(m, DSN_DELAYED, o->delayed, o->ndelayed, &ok);
+  if (!ok) return;
+  for (i = 0; i < o->ndelayed; i++) {
+    stralloc to = {0};
+    m->r[o->delayed[i].idx].warned = 1;
+    info_append(m, 'W', o->delayed[i].idx, NULL);
+    if (!stralloc_copys(&to, "sent to <") ||
+        !stralloc_cats(&to, queue_env_str(&m->env, m->env.sender)) ||
+        !stralloc_cats(&to, ">") || !stralloc_0(&to))
+      die_nomem();
+    log_result(m, o->delayed[i].idx, remote, "delay warning", to.s);
+    stralloc_free(&to);
   }
-  free(failed);
-  free(delayed);
-  free(succeeded);
+}
+
+/* A remote job's destination: works again, or rests if all of it failed. */
+static void dom_update(struct dom *d, const struct outcome *o)
+{
+  if (d->inflight > 0) d->inflight--;
+  d->last_used = now;
+  if (o->any_ok || o->answered) {
+    /* a delivery, or a 4xx to one recipient or to this message alone
+     * (greylisting, a full mailbox): the destination works */
+    d->fails = 0;
+    dom_rest(d, 0, NULL);
+  } else if (o->all_temp) {
+    /* the whole destination failed: its other messages wait too */
+    if (d->fails < 1000) d->fails++;
+    dom_rest(d, now + backoff((unsigned int)d->fails), o->temp_reason);
+  }
+}
+
+static void job_finish(int remote, unsigned long slot, const char *rec, size_t len)
+{
+  struct class *c = &classes[remote];
+  struct job *j = &c->jobs[slot];
+  struct msg *m = j->m;
+  struct outcome o;
+  int ok;
+
+  memset(&o, 0, sizeof o);
+  o.all_temp = 1;
+  o.failed = calloc(j->count, sizeof *o.failed);
+  o.delayed = calloc(j->count, sizeof *o.delayed);
+  o.succeeded = calloc(j->count, sizeof *o.succeeded);
+  if (o.failed == NULL || o.delayed == NULL || o.succeeded == NULL) die_nomem();
+
+  results_apply(remote, j, rec, len, &o);
+  failures_report(m, &o);
+  delays_report(m, remote, &o);
+  sched_report(m, DSN_DELIVERED, o.succeeded, o.nsucceeded, &ok);
+  if (j->dom != NULL) dom_update(j->dom, &o);
+
+  free(o.failed);
+  free(o.delayed);
+  free(o.succeeded);
   free(j->idx);
   j->idx = NULL;
   j->m = NULL;

@@ -9,30 +9,16 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ["PATH"] = os.path.join(ROOT, "bin") + os.pathsep + os.environ["PATH"]
 QINJECT = os.path.join(ROOT, "qinject", "qinject")
 
-count = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmtatest import T, TMP, tap_ok as ok  # noqa: E402
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            print("# " + str(diag).replace("\n", "\n# "))
-    sys.stdout.flush()
-    return cond
-
-
-tmp = tempfile.mkdtemp(prefix="qmta-test.")
-os.chmod(tmp, 0o755)
+tmp = TMP
 home = os.path.join(tmp, "inst")
 os.environ["QHOME"] = home
 Q = os.path.join(home, "queue")
@@ -277,4 +263,4 @@ finally:
     else:
         shutil.rmtree(tmp, ignore_errors=True)
 
-sys.exit(1 if failed or count != 35 else 0)
+sys.exit(1 if T["failed"] or T["n"] != 35 else 0)

@@ -14,7 +14,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -30,24 +29,12 @@ TIMEOUT = 20
 STATUS_Y = re.compile(r'Y (TLSv1\.[23]) ([A-Za-z0-9._-]{1,64}) '
                       r'(verified|unverified|dane-ee|dane-ta) ([!-~]{1,200})\n$')
 
-count = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmtatest import T, TMP, tap_ok as ok  # noqa: E402
+os.environ.pop('QHOME', None)  # set by qmtatest; this test sets its own where it needs one
 
 
-def ok(cond, name, *diag):
-    global count, failed
-    count += 1
-    print('%sok %d - %s' % ('' if cond else 'not ', count, name))
-    if not cond:
-        failed += 1
-        for d in diag:
-            for line in str(d).splitlines():
-                print('#   ' + line)
-    sys.stdout.flush()
-    return cond
-
-
-tmp = tempfile.mkdtemp(prefix='qmta-test.')
+tmp = TMP
 started = []
 peers = []
 
@@ -552,4 +539,4 @@ try:
     main()
 finally:
     cleanup()
-sys.exit(1 if failed else 0)
+sys.exit(1 if T["failed"] else 0)

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
@@ -21,30 +20,11 @@ if not os.path.exists(SENDMAIL):
     SENDMAIL = os.path.join(ROOT, "qinject", "sendmail")
 PLAN = 58
 
-count = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmtatest import T, TMP, tap_ok as ok, tap_skip as skip  # noqa: E402
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            print("# " + str(diag).replace("\n", "\n# "))
-    sys.stdout.flush()
-    return cond
-
-
-def skip(name, why):
-    global count
-    count += 1
-    print("ok %d - %s # SKIP %s" % (count, name, why))
-
-
-tmp = tempfile.mkdtemp(prefix="qmta-test.")
-os.chmod(tmp, 0o755)
+tmp = TMP
 home = os.path.join(tmp, "inst")
 os.environ["QHOME"] = home
 Q = os.path.join(home, "queue")
@@ -431,4 +411,4 @@ finally:
     else:
         shutil.rmtree(tmp, ignore_errors=True)
 
-sys.exit(1 if failed or count != PLAN else 0)
+sys.exit(1 if T["failed"] or T["n"] != PLAN else 0)

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,34 +26,12 @@ QINJECT = prog("qinject", "qinject")
 SENDMAIL = prog("sendmail", "qinject")
 PLAN = 27
 
-count = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmtatest import T, TMP, tap_ok as ok, tap_skip as skip  # noqa: E402
+os.environ.pop("QHOME", None)  # set by qmtatest; this test sets its own where it needs one
 
 
-def ok(cond, name, diag=None, todo=None):
-    global count, failed
-    count += 1
-    line = ("ok" if cond else "not ok") + " %d - %s" % (count, name)
-    if todo:
-        line += " # TODO " + todo
-    print(line)
-    if not cond:
-        if not todo:
-            failed += 1
-        if diag is not None:
-            print("# " + str(diag).replace("\n", "\n# "))
-    sys.stdout.flush()
-    return cond
-
-
-def skip(name, why):
-    global count
-    count += 1
-    print("ok %d - %s # SKIP %s" % (count, name, why))
-
-
-tmp = tempfile.mkdtemp(prefix="qmta-test.")
-os.chmod(tmp, 0o755)
+tmp = TMP
 svscan = None
 
 
@@ -297,4 +274,4 @@ finally:
     else:
         shutil.rmtree(tmp, ignore_errors=True)
 
-sys.exit(1 if failed or count != PLAN else 0)
+sys.exit(1 if T["failed"] or T["n"] != PLAN else 0)

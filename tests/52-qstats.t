@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,19 +15,9 @@ if not os.path.exists(QSTATS):
     QSTATS = os.path.join(ROOT, "qsend", "qstats")
 PLAN = 10
 
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            print("# " + str(diag).replace("\n", "\n# "))
-    sys.stdout.flush()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmtatest import T, TMP, tap_ok as ok  # noqa: E402
+os.environ.pop("QHOME", None)  # set by qmtatest; this test sets its own where it needs one
 
 
 def iso(t):
@@ -52,7 +41,7 @@ def row(out, name):
     return None
 
 
-tmp = tempfile.mkdtemp(prefix="qmta-test.")
+tmp = TMP
 home = os.path.join(tmp, "inst")
 try:
     print("1..%d" % PLAN)
@@ -121,4 +110,4 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-sys.exit(1 if failed or count != PLAN else 0)
+sys.exit(1 if T["failed"] or T["n"] != PLAN else 0)

@@ -376,3 +376,24 @@ def run_main(main, cleanup=None):
                 shutil.rmtree(TMP, ignore_errors=True)
     print("1..%d" % T["n"])
     sys.exit(1 if T["failed"] else 0)
+
+
+def tap_ok(cond, name, *diag, todo=None):
+    """ok() for the tests that give several diagnostics or mark a test TODO
+    (a failing TODO test is not counted as failed); counts in T as ok()
+    does. Its companion tap_skip(name, why) counts a skipped test."""
+    T["n"] += 1
+    line = "%sok %d - %s" % ("" if cond else "not ", T["n"], name)
+    print(line + (" # TODO " + todo if todo else ""), flush=True)
+    if not cond:
+        if not todo:
+            T["failed"] += 1
+        for d in diag:
+            if d is not None:
+                print("# " + str(d).replace("\n", "\n# "), flush=True)
+    return cond
+
+
+def tap_skip(name, why):
+    T["n"] += 1
+    print("ok %d - %s # SKIP %s" % (T["n"], name, why), flush=True)
