@@ -77,11 +77,14 @@ inst_setup() {
 
 # inst_start: runs s6-svscan on the instance and waits until every service
 # that supports readiness is up (at most 20 s).
-# Every port-25 session asks DNS (SPF, DKIM, DMARC): unless the test wrote
-# its own control/resolvers, they go to a loopback port where nothing
-# listens, so that each lookup fails at once and nothing leaves the host.
+# Every port-25 session asks DNS (SPF, DKIM, DMARC), and qremote asks for
+# MX records: unless the test wrote its own control/resolvers, they go to
+# the run's NXDOMAIN server (tests/nxdns.py, $QMTA_TEST_DNS, started by
+# tools/runtests.sh), else to a loopback port where nothing listens, so
+# that each lookup ends at once and nothing leaves the host.
 inst_start() {
-  [ -e "$QHOME/control/resolvers" ] || echo "127.0.0.1:$(free_port)" >"$QHOME/control/resolvers"
+  [ -e "$QHOME/control/resolvers" ] ||
+    echo "${QMTA_TEST_DNS:-127.0.0.1:$(free_port)}" >"$QHOME/control/resolvers"
   s6-svscan "$QHOME/service" >"$T_TMP/svscan.out" 2>&1 &
   SVSCAN_PID=$!
   for svc in "$QHOME"/service/*/; do

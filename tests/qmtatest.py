@@ -57,13 +57,15 @@ def run(*args, stdin=None):
 
 
 def inst_start():
-    # SPF, DKIM and DMARC ask DNS on every port-25 session: unless the test
-    # wrote its own control/resolvers, a loopback port where nothing
-    # listens, so that each lookup fails at once (as lib.sh does)
+    # SPF, DKIM and DMARC ask DNS on every port-25 session, qremote for MX
+    # records: unless the test wrote its own control/resolvers, the run's
+    # NXDOMAIN server (tests/nxdns.py, $QMTA_TEST_DNS), else a loopback port
+    # where nothing listens (as lib.sh does)
     resolvers = QHOME + "/control/resolvers"
     if not os.path.exists(resolvers):
         with open(resolvers, "w") as f:
-            f.write("127.0.0.1:%d\n" % free_port())
+            f.write(os.environ.get("QMTA_TEST_DNS") or "127.0.0.1:%d" % free_port())
+            f.write("\n")
     SVSCAN.append(subprocess.Popen(["s6-svscan", QHOME + "/service"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     for svc in sorted(glob.glob(QHOME + "/service/*/")):

@@ -22,5 +22,21 @@ export PATH
 if [ -z "$TESTS" ]; then
   TESTS="$(find tests/unit -type f -perm -u+x ! -name "*.*" | sort) $(ls tests/*.t)"
 fi
+# One DNS server for the whole run that answers NXDOMAIN to everything
+# (tests/nxdns.py): the instances ask it unless a test brings its own. It
+# ends when the pipe to its stdin closes, that is with this script.
+if [ -z "$QMTA_TEST_DNS" ]; then
+  DNSDIR=$(mktemp -d) || exit 111
+  mkfifo "$DNSDIR/in" || exit 111
+  python3 tests/nxdns.py <"$DNSDIR/in" >"$DNSDIR/port" &
+  exec 9>"$DNSDIR/in"
+  w=0
+  while [ ! -s "$DNSDIR/port" ] && [ $w -lt 100 ]; do sleep 0.1; w=$((w + 1)); done
+  port=$(head -n 1 "$DNSDIR/port")
+  rm -rf "$DNSDIR"
+  [ -n "$port" ] || { echo "runtests: tests/nxdns.py did not start" >&2; exit 111; }
+  QMTA_TEST_DNS="127.0.0.1:$port"
+  export QMTA_TEST_DNS
+fi
 # shellcheck disable=SC2086
 prove --exec '' --timer $PROVEFLAGS $TESTS
