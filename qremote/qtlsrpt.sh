@@ -10,7 +10,7 @@
 # written or sent (the others are still tried).
 PROG=qtlsrpt
 USAGE="qtlsrpt [-n] [-d YYYY-MM-DD] [DIR]"
-usage() { echo "usage: $USAGE" >&2; exit 100; }
+usage() { echo "qtlsrpt: usage: $USAGE" >&2; exit 100; }
 warn() { echo "$PROG: warning: $*" >&2; }
 
 NOMAIL=
