@@ -264,6 +264,7 @@ static void tx_reset(void)
   tx_relay = 0;
   tx_ok = 0;
   tx_discard = 0;
+  milter_abort();
   authint_reset();
   rcpt_count = 0;
   rcpt_tried = 0;
@@ -365,6 +366,7 @@ static void smtp_greet(void)
 static void smtp_helo(const char *arg, size_t len, int ehlo)
 {
   char num[FMT_ULONG];
+  const char *err;
 
   if (!smtp_helo_ok(arg, len)) {
     reply(ehlo ? "501 5.5.4 syntax: EHLO hostname or address literal\r\n"
@@ -374,6 +376,12 @@ static void smtp_helo(const char *arg, size_t len, int ehlo)
   tx_reset();
   memcpy(sess.helo, arg, len);
   sess.helo[len] = '\0';
+  err = milter_helo(sess.helo); /* qsmtpd_milter.c */
+  if (err != NULL) {
+    sess.helo[0] = '\0';
+    reply(err);
+    return;
+  }
   sess.seen_helo = 1;
   sess.ehlo = ehlo;
   out_puts("250");
@@ -510,6 +518,13 @@ static void smtp_mail(const char *arg, size_t len)
     tx_sender[0] = '\0';
     return;
   }
+  err = milter_mail(m.addr.null ? "" : m.addr.s);
+  if (err != NULL) {
+    log_reject(NULL, err);
+    reply(err);
+    tx_sender[0] = '\0';
+    return;
+  }
   envelope.len = 0;
   if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
   if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) die_nomem();
@@ -614,6 +629,12 @@ static void smtp_rcpt(const char *arg, size_t len)
     return;
   }
   err = rcpt_policy(&r, rbuf, &rcpt_relay);
+  if (err != NULL) {
+    log_reject(r.addr.s, err);
+    reply(err);
+    return;
+  }
+  err = milter_rcpt(r.addr.s);
   if (err != NULL) {
     log_reject(r.addr.s, err);
     reply(err);
@@ -730,6 +751,7 @@ static void body_end(void)
   } else {
     static char queued[80];
     int sign = sess.authed || conn_relay || tx_relay;
+    int discard = 0;
 
     /* qsmtpd_dkim.c: signed for our users, verified from the world */
     r = authint_message(&tx_inject, sign, !sign && !sess.submission, tx_sender);
@@ -737,6 +759,16 @@ static void body_end(void)
       inject_abort(&tx_inject);
       tx_inject_open = 0;
       log_message("reject", r, size, "");
+      reply(r);
+      tx_reset();
+      return;
+    }
+    r = milter_message(&tx_inject, &discard); /* qsmtpd_milter.c */
+    if (r != NULL || discard) {
+      inject_abort(&tx_inject);
+      tx_inject_open = 0;
+      if (r == NULL) r = "250 2.0.0 ok: message accepted\r\n";
+      log_message(discard ? "discard" : "reject", r, size, "");
       reply(r);
       tx_reset();
       return;
@@ -1017,6 +1049,7 @@ static int client_name(void)
 static void session_reset(void)
 {
   tx_reset();
+  milter_end();
   conn_rejected = 0;
   conn_relay = 0;
   conn_ok = 0;
@@ -1101,6 +1134,7 @@ static void read_config(void)
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;
   authint_config(); /* qsmtpd_dkim.c: the authserv-id */
+  milter_config();  /* qsmtpd_milter.c */
 }
 
 /* The start of a session: state reset, the connection's environment

@@ -284,6 +284,23 @@ const char *authint_message(struct inject *q, int sign, int verify, const char *
 const char *authint_log(void);
 void authint_reset(void);
 
+/* ---- milters (qsmtpd_milter.c) ---- */
+
+/* Reads control/milters (each session). */
+void milter_config(void);
+/* Each stage: NULL to go on, else the reply (a milter's refusal, or 451
+ * 4.7.1 for a milter that is down with default=tempfail). The first call
+ * of a session connects the milters and sends the connection. */
+const char *milter_helo(const char *helo);
+const char *milter_mail(const char *sender);   /* internal form, "" for <> */
+const char *milter_rcpt(const char *rcpt);
+/* After the end of data, before the envelope: the message read back from
+ * the queue file; the fields milters add put before it. *discard: a
+ * milter said discard (accept and drop). */
+const char *milter_message(struct inject *q, int *discard);
+void milter_abort(void); /* the transaction ends (RSET, new MAIL, after DATA) */
+void milter_end(void);   /* the session ends: QUIT, connections closed */
+
 /* ---- the session (qsmtpd.c) ---- */
 
 struct session {
