@@ -8,7 +8,7 @@ QSMTPD_OBJ = qsmtpd/qsmtpd.o qsmtpd/qsmtpd_io.o qsmtpd/qsmtpd_inject.o qsmtpd/qs
 PROGS += qsmtpd/qsmtpd
 MANS += qsmtpd/qsmtpd.8
 UNITTESTS += tests/unit/u_qsmtpd_parse tests/unit/u_qsmtpd_data tests/unit/u_qsmtpd_policy
-FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data
+FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data fuzz/fuzz_milter
 
 # a fast program (see the Makefile): one qsmtpd per qlisten -s connections
 # (per connection with -s 1); a static program holds no relocated copies of
