@@ -16,7 +16,8 @@
  *                  "r" reject, "t" tempfail, "d" discard, "y" "550 5.7.1 text"\0,
  *                  "p" progress; at the end of message first the changes:
  *                  "h" name\0 value\0 (add header), "i" index name\0 value\0
- *                  (insert header)
+ *                  (insert header), "+" <rcpt>\0 (add recipient), "-" <rcpt>\0
+ *                  (delete recipient)
  * Every length is checked: a reply that is not exactly of its form is
  * malformed, and the caller treats the milter as down.
  */
@@ -49,14 +50,14 @@
 #define MILTER_NO_ALL 0x37f /* the ones above: all the MTA offers */
 
 struct milter_reply {
-  char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' 'O' */
+  char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' '+' '-' 'O' */
   uint32_t version;      /* 'O' */
   uint32_t actions;      /* 'O' */
   uint32_t protocol;     /* 'O' */
   uint32_t index;        /* 'i' */
   const char *text;      /* 'y': the reply line (no CRLF), NUL-terminated */
   const char *name;      /* 'h', 'i': the field name, NUL-terminated */
-  const char *value;     /* 'h', 'i': the value, NUL-terminated */
+  const char *value;     /* 'h', 'i': the value; '+', '-': the recipient; NUL-terminated */
 };
 
 /* The 5-byte packet head for cmd with len bytes of data into out. 0, or

@@ -48,6 +48,15 @@ static int name_ok(const char *s, size_t n)
   return 1;
 }
 
+static int path_ok(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 32 || c >= 127) return 0;
+  }
+  return 1;
+}
+
 static int value_ok(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
@@ -102,6 +111,12 @@ int milter_reply_parse(struct milter_reply *r, const char *pkt, size_t len)
       return 0;
     case 'h':
       return field(r, d, dlen);
+    case '+':
+    case '-': /* a path, as the milter writes it: printable, bounded */
+      n = cstr(d, dlen);
+      if (n < 2 || n != dlen || n > 600 || !path_ok(d, n - 1)) return -1;
+      r->value = d;
+      return 0;
     case 'i':
       if (dlen < 4) return -1;
       r->index = get32(d);

@@ -733,6 +733,68 @@ static void body_count(size_t used)
   if (databytes > 0 && tx_bytes > databytes) tx_toobig = 1;
 }
 
+/* 1 if the recipient of a T record (internal form) is in list (NUL
+ * separated paths, with or without < >), compared without case. */
+static int rcpt_listed(const stralloc *list, const char *rcpt)
+{
+  size_t rlen = strlen(rcpt);
+
+  for (size_t pos = 0; pos < list->len; pos += strlen(list->s + pos) + 1) {
+    const char *a = list->s + pos;
+    size_t alen = strlen(a);
+    if (alen >= 2 && a[0] == '<' && a[alen - 1] == '>') {
+      a++;
+      alen -= 2;
+    }
+    if (alen == rlen && strncasecmp(a, rcpt, rlen) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The milters' recipient changes applied to the envelope (complete, with
+ * its final empty record): the number of recipients left. */
+static unsigned long rcpt_edit(void)
+{
+  static stralloc out;
+  const stralloc *add;
+  const stralloc *del;
+  unsigned long left = 0;
+  int keep = 1;
+
+  milter_rcpts(&add, &del);
+  if (add->len == 0 && del->len == 0) return rcpt_count;
+  if (!stralloc_copyb(&out, envelope.s, env_rcpt_start)) die_nomem();
+  for (size_t pos = env_rcpt_start; pos < envelope.len;) {
+    const char *rec = envelope.s + pos;
+    size_t n = strlen(rec) + 1;
+    if (n == 1) break; /* the end of the envelope: added again below */
+    if (rec[0] == 'T') {
+      keep = !rcpt_listed(del, rec + 1);
+      if (!keep) qlog("milter: recipient deleted: ", rec + 1);
+      left += keep;
+    }
+    if (keep && !stralloc_catb(&out, rec, n)) die_nomem();
+    pos += n;
+  }
+  for (size_t pos = 0; pos < add->len; pos += strlen(add->s + pos) + 1) {
+    const char *a = add->s + pos;
+    struct addr x;
+    size_t alen = strlen(a);
+    if (addr_parse(&x, a, alen, ADDR_ALLOW_NOBRACKET) != alen || x.at == x.len ||
+        left >= maxrcpt) {
+      qwarn("milter: recipient not added: ", a);
+      continue;
+    }
+    if (out.len + x.len + 2 > MAX_ENVELOPE) break;
+    if (!stralloc_append(&out, "T") || !stralloc_catb(&out, x.s, x.len + 1)) die_nomem();
+    qlog("milter: recipient added: ", x.s);
+    left++;
+  }
+  if (!stralloc_0(&out) || !stralloc_copy(&envelope, &out)) die_nomem();
+  rcpt_count = left;
+  return left;
+}
+
 /* The message is complete: refuse it, drop it or queue it; reply. */
 static void body_end(void)
 {
@@ -764,6 +826,7 @@ static void body_end(void)
       return;
     }
     r = milter_message(&tx_inject, &discard); /* qsmtpd_milter.c */
+    if (r == NULL && !discard && rcpt_edit() == 0) discard = 1; /* every recipient deleted */
     if (r != NULL || discard) {
       inject_abort(&tx_inject);
       tx_inject_open = 0;

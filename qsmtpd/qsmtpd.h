@@ -298,6 +298,9 @@ const char *milter_rcpt(const char *rcpt);
  * the queue file; the fields milters add put before it. *discard: a
  * milter said discard (accept and drop). */
 const char *milter_message(struct inject *q, int *discard);
+/* After milter_message: the recipients the milters added and deleted, as
+ * they wrote them ("<a@b>" or "a@b"), each ending in NUL. */
+void milter_rcpts(const stralloc **add, const stralloc **del);
 void milter_abort(void); /* the transaction ends (RSET, new MAIL, after DATA) */
 void milter_end(void);   /* the session ends: QUIT, connections closed */
 

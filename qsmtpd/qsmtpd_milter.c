@@ -17,10 +17,11 @@
  * yet): header fields one by one, the end of header, the body in chunks
  * of at most 64 KiB with CRLF line ends, the end of message. Fields a
  * milter adds or inserts go before the message (queue_insert), as qdkimd's
- * do. XXX(#17): added fields go at the top, not after the last field;
- * changing or deleting fields, replacing the body, adding or deleting
- * recipients and quarantine are not offered in the negotiation, so no
- * milter asks for them.
+ * do. Recipients a milter adds or deletes are handed to qsmtpd.c
+ * (milter_rcpts), which edits the envelope. XXX(#17): added fields go at
+ * the top, not after the last field; changing or deleting fields,
+ * replacing the body and quarantine are not offered in the negotiation,
+ * so no milter asks for them.
  * Runs inside qsmtpd (qmta-smtpd): no privilege of its own.
  */
 #include <arpa/inet.h>
@@ -46,7 +47,7 @@
 #define MILTER_ADDR_MAX 108  /* sun_path */
 #define CONNECT_SECONDS 10
 #define DEFAULT_SECONDS 30
-#define OFFERED_ACTIONS MILTER_ACT_ADDHDRS
+#define OFFERED_ACTIONS (MILTER_ACT_ADDHDRS | MILTER_ACT_ADDRCPT | MILTER_ACT_DELRCPT)
 
 struct milter {
   char addr[MILTER_ADDR_MAX + 8];
@@ -69,6 +70,8 @@ static stralloc in;           /* a packet read */
 static stralloc fields;       /* fields to add (SMFIR_ADDHEADER) */
 static stralloc inserted;     /* fields to insert at the top, the last one first */
 static stralloc one;          /* one field */
+static stralloc rcpt_add;     /* recipients to add, each ending in NUL */
+static stralloc rcpt_del;     /* recipients to delete, likewise */
 static char answer[MILTER_TEXT_MAX + 3];
 
 static const char tempfail[] = "451 4.7.1 service unavailable, try again later\r\n";
@@ -631,8 +634,21 @@ static const char *end_message(struct milter *m, const char *id, int *discard)
       }
       continue;
     }
+    if (r.code == '+' || r.code == '-') {
+      stralloc *sa = r.code == '+' ? &rcpt_add : &rcpt_del;
+      uint32_t act = r.code == '+' ? MILTER_ACT_ADDRCPT : MILTER_ACT_DELRCPT;
+      if (!(m->actions & act)) return milter_down(m, "action not negotiated");
+      if (!stralloc_catb(sa, r.value, strlen(r.value) + 1)) die_nomem();
+      continue;
+    }
     return verdict(m, &r, discard);
   }
+}
+
+void milter_rcpts(const stralloc **add, const stralloc **del)
+{
+  *add = &rcpt_add;
+  *del = &rcpt_del;
 }
 
 const char *milter_message(struct inject *q, int *discard)
@@ -642,14 +658,20 @@ const char *milter_message(struct inject *q, int *discard)
   int fd = -1;
 
   *discard = 0;
+  rcpt_add.len = 0;
+  rcpt_del.len = 0;
   if (milter_count == 0 || !session_open) return NULL;
   if (session_tempfail) return tempfail;
   fields.len = 0;
   inserted.len = 0;
+  rcpt_add.len = 0;
+  rcpt_del.len = 0;
   for (size_t i = 0; i < milter_count && r == NULL && !*discard; i++) {
     struct milter *m = &milters[i];
     size_t mark = fields.len;
     size_t imark = inserted.len;
+    size_t amark = rcpt_add.len;
+    size_t dmark = rcpt_del.len;
     if (!asked(m, 0)) continue;
     if (fd == -1) {
       fd = inject_msgfd(q, &len);
@@ -664,6 +686,8 @@ const char *milter_message(struct inject *q, int *discard)
     if (r == NULL) m->in_tx = 0; /* else the ABORT tells it the message is refused */
     if (m->fd == -1) { /* the changes of a milter that went down are dropped */
       fields.len = mark;
+      rcpt_add.len = amark;
+      rcpt_del.len = dmark;
       if (inserted.len > imark) {
         memmove(inserted.s, inserted.s + (inserted.len - imark), imark);
         inserted.len = imark;

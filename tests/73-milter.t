@@ -5,6 +5,7 @@
 # and stopped here: reject at MAIL, at RCPT and at the end of message with
 # the milter's own reply, tempfail, discard, accept, added and inserted
 # header fields (and what the milter saw: each field, the body with CRLF),
+# an added and a deleted recipient,
 # a milter that is down (default=accept delivers, default=tempfail gives
 # 451 4.7.1) and one that hangs (timeout=).
 import glob
@@ -53,13 +54,16 @@ class T(Milter.Base):
             return Milter.DISCARD
         if mode == "hang":
             time.sleep(30)
+        if mode == "rcpts":
+            self.addrcpt("<carol@test.example>")
+            self.delrcpt("<bob@test.example>")
         if mode == "addhdr":
             self.addheader("X-Spam-Flag", "YES")
             self.addheader("X-Inserted", "first", 0)
         return Milter.CONTINUE
 
 Milter.factory = T
-Milter.set_flags(Milter.ADDHDRS)
+Milter.set_flags(Milter.ADDHDRS | Milter.ADDRCPT | Milter.DELRCPT)
 Milter.runmilter("t", "unix:" + sock, 60)
 '''
 
@@ -178,6 +182,15 @@ def main():
     ok("H Subject: added\n" in s, "the milter saw the Subject field", s)
     ok("H X-Folded: one\r\n two\n" in s, "a folded field with CRLF", s)
     ok("B line1\r\nmarker-add\r\n\n" in s, "the body with CRLF line ends", s)
+
+    # recipients: carol added, bob deleted
+    sock, _ = milter_start("rcpts")
+    milters("unix:" + sock)
+    codes = session(port, body="Subject: rcpts\n\nmarker-rcpts\n")
+    ok(codes[-1].startswith("250"), "rcpts: queued", codes)
+    ok(wait_until(20, lambda: delivered("carol", "marker-rcpts")), "added recipient gets it")
+    wait_until(3, lambda: delivered("bob", "marker-rcpts"))
+    ok(delivered("bob", "marker-rcpts") is None, "deleted recipient does not")
 
     # discarded message never arrived
     ok(delivered("bob", "marker-discard") is None, "discarded message not delivered")
