@@ -17,7 +17,7 @@
  *                  "p" progress; at the end of message first the changes:
  *                  "h" name\0 value\0 (add header), "i" index name\0 value\0
  *                  (insert header), "+" <rcpt>\0 (add recipient), "-" <rcpt>\0
- *                  (delete recipient)
+ *                  (delete recipient), "b" bytes (a piece of the new body)
  * Every length is checked: a reply that is not exactly of its form is
  * malformed, and the caller treats the milter as down.
  */
@@ -50,14 +50,16 @@
 #define MILTER_NO_ALL 0x37f /* the ones above: all the MTA offers */
 
 struct milter_reply {
-  char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' '+' '-' 'O' */
+  char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' '+' '-' 'b' 'O' */
   uint32_t version;      /* 'O' */
   uint32_t actions;      /* 'O' */
   uint32_t protocol;     /* 'O' */
   uint32_t index;        /* 'i' */
   const char *text;      /* 'y': the reply line (no CRLF), NUL-terminated */
   const char *name;      /* 'h', 'i': the field name, NUL-terminated */
-  const char *value;     /* 'h', 'i': the value; '+', '-': the recipient; NUL-terminated */
+  const char *value;     /* 'h', 'i': the value; '+', '-': the recipient; NUL-terminated;
+                            'b': the body bytes (len of them) */
+  size_t len;            /* 'b' */
 };
 
 /* The 5-byte packet head for cmd with len bytes of data into out. 0, or

@@ -111,6 +111,10 @@ int milter_reply_parse(struct milter_reply *r, const char *pkt, size_t len)
       return 0;
     case 'h':
       return field(r, d, dlen);
+    case 'b': /* any bytes: the caller bounds the whole body */
+      r->value = d;
+      r->len = dlen;
+      return 0;
     case '+':
     case '-': /* a path, as the milter writes it: printable, bounded */
       n = cstr(d, dlen);

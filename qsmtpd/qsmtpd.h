@@ -266,6 +266,9 @@ int inject_msgfd(struct inject *q, unsigned long long *len);
 /* Header fields before the message (queue_insert): 0, or -1 (the message
  * is then dropped: the reply is a temporary failure). */
 int inject_prepend(struct inject *q, const char *s, size_t len);
+/* Cuts the message back to its first len bytes (a new body follows with
+ * inject_put): 0, or -1 (the message is dropped, as above). */
+int inject_truncate(struct inject *q, unsigned long long len);
 
 /* ---- DKIM, DMARC, Authentication-Results (qsmtpd_dkim.c) ---- */
 

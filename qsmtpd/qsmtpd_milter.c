@@ -18,10 +18,11 @@
  * of at most 64 KiB with CRLF line ends, the end of message. Fields a
  * milter adds or inserts go before the message (queue_insert), as qdkimd's
  * do. Recipients a milter adds or deletes are handed to qsmtpd.c
- * (milter_rcpts), which edits the envelope. XXX(#17): added fields go at
- * the top, not after the last field; changing or deleting fields,
- * replacing the body and quarantine are not offered in the negotiation,
- * so no milter asks for them.
+ * (milter_rcpts), which edits the envelope. A new body replaces what
+ * follows the header in the queue file (inject_truncate, then written
+ * again). XXX(#17): added fields go at the top, not after the last field;
+ * changing or deleting fields and quarantine are not offered in the
+ * negotiation, so no milter asks for them.
  * Runs inside qsmtpd (qmta-smtpd): no privilege of its own.
  */
 #include <arpa/inet.h>
@@ -47,7 +48,9 @@
 #define MILTER_ADDR_MAX 108  /* sun_path */
 #define CONNECT_SECONDS 10
 #define DEFAULT_SECONDS 30
-#define OFFERED_ACTIONS (MILTER_ACT_ADDHDRS | MILTER_ACT_ADDRCPT | MILTER_ACT_DELRCPT)
+#define OFFERED_ACTIONS \
+  (MILTER_ACT_ADDHDRS | MILTER_ACT_ADDRCPT | MILTER_ACT_DELRCPT | MILTER_ACT_CHGBODY)
+#define BODY_MAX (64UL << 20) /* the largest body a milter may put in */
 
 struct milter {
   char addr[MILTER_ADDR_MAX + 8];
@@ -72,6 +75,10 @@ static stralloc inserted;     /* fields to insert at the top, the last one first
 static stralloc one;          /* one field */
 static stralloc rcpt_add;     /* recipients to add, each ending in NUL */
 static stralloc rcpt_del;     /* recipients to delete, likewise */
+static stralloc newbody;      /* the body a milter put in (CRLF line ends) */
+static int body_replaced;
+static unsigned long long body_at; /* where the body starts in the message */
+static int has_sep;           /* the message has the empty line before its body */
 static char answer[MILTER_TEXT_MAX + 3];
 
 static const char tempfail[] = "451 4.7.1 service unavailable, try again later\r\n";
@@ -588,6 +595,8 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
     if (field.len >= FIELD_MAX) field.len = 0; /* a monster: cut */
     if (!stralloc_append(&field, (char *)&c)) die_nomem();
   }
+  has_sep = !in_header;
+  body_at = (unsigned long long)(rd.pos - (off_t)rd.len + (off_t)rd.at) - QUEUE_HDRLEN;
   if (!(m->protocol & MILTER_NO_EOH)) {
     r = ask(m, 'N', "", 0, discard);
     if (r != NULL || !asked(m, 0)) return r;
@@ -614,6 +623,7 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
 static const char *end_message(struct milter *m, const char *id, int *discard)
 {
   struct milter_reply r;
+  int first_piece = 1;
 
   if (send_macros(m, 'E', "i", id, NULL, NULL) == -1 || put_cmd(m, 'E', "", 0) == -1)
     return milter_down(m, "unable to write");
@@ -632,6 +642,15 @@ static const char *end_message(struct milter *m, const char *id, int *discard)
       } else { /* XXX(#17): any index is taken as 0, the top */
         if (!stralloc_cat(&one, &inserted) || !stralloc_copy(&inserted, &one)) die_nomem();
       }
+      continue;
+    }
+    if (r.code == 'b') {
+      if (!(m->actions & MILTER_ACT_CHGBODY)) return milter_down(m, "action not negotiated");
+      if (first_piece) newbody.len = 0; /* the last milter to replace it wins */
+      first_piece = 0;
+      body_replaced = 1;
+      if (newbody.len + r.len > BODY_MAX) return milter_down(m, "new body too large");
+      if (!stralloc_catb(&newbody, r.value, r.len)) die_nomem();
       continue;
     }
     if (r.code == '+' || r.code == '-') {
@@ -660,6 +679,7 @@ const char *milter_message(struct inject *q, int *discard)
   *discard = 0;
   rcpt_add.len = 0;
   rcpt_del.len = 0;
+  body_replaced = 0;
   if (milter_count == 0 || !session_open) return NULL;
   if (session_tempfail) return tempfail;
   fields.len = 0;
@@ -695,6 +715,14 @@ const char *milter_message(struct inject *q, int *discard)
     }
   }
   if (fd != -1) close(fd);
+  /* the body first: the fields put before the message do not move it */
+  if (r == NULL && !*discard && body_replaced) {
+    if (inject_truncate(q, body_at) == -1)
+      return "451 4.3.0 unable to queue the message, try again later\r\n";
+    if (!has_sep) inject_put(q, "\n", 1);
+    inject_put(q, newbody.s, newbody.len); /* CRLF becomes LF there */
+    qlog("milter: body replaced");
+  }
   if (r == NULL && !*discard && (fields.len > 0 || inserted.len > 0)) {
     if (!stralloc_cat(&inserted, &fields)) die_nomem();
     if (inject_prepend(q, inserted.s, inserted.len) == -1)

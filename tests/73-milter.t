@@ -5,7 +5,7 @@
 # and stopped here: reject at MAIL, at RCPT and at the end of message with
 # the milter's own reply, tempfail, discard, accept, added and inserted
 # header fields (and what the milter saw: each field, the body with CRLF),
-# an added and a deleted recipient,
+# an added and a deleted recipient, a replaced body,
 # a milter that is down (default=accept delivers, default=tempfail gives
 # 451 4.7.1) and one that hangs (timeout=).
 import glob
@@ -54,6 +54,9 @@ class T(Milter.Base):
             return Milter.DISCARD
         if mode == "hang":
             time.sleep(30)
+        if mode == "replbody":
+            self.replacebody(b"new body\r\nmarker-newbody\r\n")
+            self.addheader("X-Body", "replaced")
         if mode == "rcpts":
             self.addrcpt("<carol@test.example>")
             self.delrcpt("<bob@test.example>")
@@ -63,7 +66,7 @@ class T(Milter.Base):
         return Milter.CONTINUE
 
 Milter.factory = T
-Milter.set_flags(Milter.ADDHDRS | Milter.ADDRCPT | Milter.DELRCPT)
+Milter.set_flags(Milter.ADDHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.CHGBODY)
 Milter.runmilter("t", "unix:" + sock, 60)
 '''
 
@@ -191,6 +194,15 @@ def main():
     ok(wait_until(20, lambda: delivered("carol", "marker-rcpts")), "added recipient gets it")
     wait_until(3, lambda: delivered("bob", "marker-rcpts"))
     ok(delivered("bob", "marker-rcpts") is None, "deleted recipient does not")
+
+    # the body replaced, the header kept, a field added as well
+    sock, _ = milter_start("replbody")
+    milters("unix:" + sock)
+    codes = session(port, body="Subject: replbody\nX-Keep: yes\n\nold body\nmarker-oldbody\n")
+    ok(codes[-1].startswith("250"), "replbody: queued", codes)
+    t = wait_until(20, lambda: delivered("bob", "marker-newbody")) or ""
+    ok(t.endswith("\nX-Keep: yes\n\nnew body\nmarker-newbody\n") and "old body" not in t
+       and "X-Body: replaced\n" in t, "the body replaced (LF line ends), header kept", t)
 
     # discarded message never arrived
     ok(delivered("bob", "marker-discard") is None, "discarded message not delivered")
