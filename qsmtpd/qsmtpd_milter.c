@@ -25,7 +25,6 @@
  * negotiation, so no milter asks for them.
  * Runs inside qsmtpd (qmta-smtpd): no privilege of its own.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -40,6 +39,7 @@
 #include <stralloc.h>
 
 #include "ctl.h"
+#include "ipaddr.h"
 #include "milter.h"
 #include "qlog.h"
 #include "qsmtpd.h"
@@ -181,6 +181,7 @@ static int milter_open(struct milter *m)
     const char *h = m->addr + 5;
     size_t hl;
     unsigned long port = 0;
+    unsigned int alen;
     if (colon == NULL || colon[1] == '\0') return -1;
     for (const char *p = colon + 1; *p != '\0'; p++) {
       if (*p < '0' || *p > '9') return -1;
@@ -195,15 +196,8 @@ static int milter_open(struct milter *m)
     if (hl == 0 || hl >= sizeof host) return -1;
     memcpy(host, h, hl);
     host[hl] = '\0';
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-      ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-      ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-      sslen = sizeof(struct sockaddr_in);
-    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-      ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-      ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-      sslen = sizeof(struct sockaddr_in6);
-    } else return -1;
+    if (ipaddr_sockaddr(&ss, &alen, host, (unsigned int)port) == -1) return -1;
+    sslen = (socklen_t)alen;
   }
   fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd == -1) return -1;

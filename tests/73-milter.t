@@ -67,7 +67,7 @@ class T(Milter.Base):
 
 Milter.factory = T
 Milter.set_flags(Milter.ADDHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.CHGBODY)
-Milter.runmilter("t", "unix:" + sock, 60)
+Milter.runmilter("t", sock if sock.startswith("inet:") else "unix:" + sock, 60)
 '''
 
 PROCS = []
@@ -170,6 +170,17 @@ def main():
     codes = session(port, body="Subject: a\n\nmarker-accept\n")
     ok(codes[-1].startswith("250 2.0.0 ok: queued as"), "accept: queued", codes)
     ok(wait_until(20, lambda: delivered("bob", "marker-accept")), "accept: delivered")
+
+    # over TCP: inet:127.0.0.1:PORT (the eomreject milter again)
+    tport = free_port()
+    seen = "%s/m-inet.seen" % TMP
+    PROCS.append(subprocess.Popen(
+        ["/usr/bin/python3", TMP + "/testmilter.py", "eomreject", "inet:%d@127.0.0.1" % tport, seen],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    milters("inet:127.0.0.1:%d" % tport)
+    codes = wait_until(20, lambda: session(port, body="Subject: inet\n\nmarker-inet\n")[-1]
+                       .startswith("554") or None)
+    ok(codes, "a milter over TCP refuses at end of message")
 
     # header fields added and inserted; what the milter saw
     sock, seen = milter_start("addhdr")
