@@ -231,7 +231,7 @@ static int send_all(struct milter *m, const char *s, size_t len)
   time_t deadline = time(NULL) + (time_t)m->timeout;
 
   while (len > 0) {
-    ssize_t w = write(m->fd, s, len);
+    ssize_t w = send(m->fd, s, len, MSG_NOSIGNAL);
     if (w == -1) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) return -1;
