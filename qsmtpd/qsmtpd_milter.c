@@ -38,6 +38,7 @@
 
 #include <stralloc.h>
 
+#include "addr.h"
 #include "ctl.h"
 #include "ipaddr.h"
 #include "milter.h"
@@ -449,6 +450,18 @@ const char *milter_helo(const char *helo)
   return NULL;
 }
 
+/* "<path>\0" in wire form (a local part quoted where it must be) */
+static void path_data(stralloc *data, const char *addr)
+{
+  char wire[ADDR_QUOTED_MAX];
+  size_t n = addr_quote(wire, addr, strlen(addr));
+
+  data->len = 0;
+  if (!stralloc_append(data, "<") || !stralloc_catb(data, wire, n) ||
+      !stralloc_catb(data, ">", 2))
+    die_nomem();
+}
+
 const char *milter_mail(const char *sender)
 {
   static stralloc data;
@@ -457,10 +470,7 @@ const char *milter_mail(const char *sender)
   if (milter_count == 0) return NULL;
   r = session_start();
   if (r != NULL || session_tempfail) return tempfail_or(r);
-  data.len = 0;
-  if (!stralloc_append(&data, "<") || !stralloc_cats(&data, sender) ||
-      !stralloc_catb(&data, ">", 2))
-    die_nomem();
+  path_data(&data, sender);
   for (size_t i = 0; i < milter_count; i++) {
     struct milter *m = &milters[i];
     m->tx_off = 0;
@@ -485,10 +495,7 @@ const char *milter_rcpt(const char *rcpt)
 
   if (milter_count == 0) return NULL;
   if (session_tempfail) return tempfail;
-  data.len = 0;
-  if (!stralloc_append(&data, "<") || !stralloc_cats(&data, rcpt) ||
-      !stralloc_catb(&data, ">", 2))
-    die_nomem();
+  path_data(&data, rcpt);
   for (size_t i = 0; i < milter_count; i++) {
     struct milter *m = &milters[i];
     if (!asked(m, MILTER_NO_RCPT)) continue;
