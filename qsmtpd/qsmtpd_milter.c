@@ -68,6 +68,7 @@ struct milter {
 static struct milter milters[MILTERS_MAX];
 static size_t milter_count;
 static int session_open;      /* the milters were connected for this session */
+static int tx_discard;        /* a milter said discard before the end of message */
 static int session_tempfail;  /* a milter with default=tempfail is down: 451 to the end */
 static stralloc pkt;          /* a packet to send */
 static stralloc in;           /* a packet read */
@@ -302,8 +303,9 @@ static const char *verdict(struct milter *m, const struct milter_reply *r, int *
     case 'a': m->tx_off = 1; return NULL;
     case 'r': return "550 5.7.1 command rejected\r\n";
     case 't': return tempfail;
-    case 'd':
+    case 'd': /* at MAIL or RCPT: the message is dropped at its end */
       if (discard != NULL) *discard = 1;
+      else tx_discard = 1;
       m->tx_off = 1;
       return NULL;
     case 'y':
@@ -682,6 +684,10 @@ const char *milter_message(struct inject *q, int *discard)
   rcpt_del.len = 0;
   body_replaced = 0;
   if (milter_count == 0 || !session_open) return NULL;
+  if (tx_discard) {
+    *discard = 1;
+    return NULL;
+  }
   if (session_tempfail) return tempfail;
   fields.len = 0;
   inserted.len = 0;
@@ -734,6 +740,7 @@ const char *milter_message(struct inject *q, int *discard)
 
 void milter_abort(void)
 {
+  tx_discard = 0;
   for (size_t i = 0; i < milter_count; i++) {
     struct milter *m = &milters[i];
     int was = m->in_tx;

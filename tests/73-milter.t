@@ -30,6 +30,8 @@ class T(Milter.Base):
             return Milter.REJECT
         if mode == "accept":
             return Milter.ACCEPT
+        if mode == "maildiscard":
+            return Milter.DISCARD
         return Milter.CONTINUE
     def envrcpt(self, to, *args):
         if mode == "rcptreject" and "carol" in to:
@@ -164,6 +166,12 @@ def main():
     codes = session(port, body="Subject: d\n\nmarker-discard\n")
     is_(codes[-1][:3], "250", "discard answers 250")
 
+    # discard at MAIL: 250 at the end, nothing delivered
+    sock, _ = milter_start("maildiscard")
+    milters("unix:" + sock)
+    codes = session(port, body="Subject: md\n\nmarker-maildiscard\n")
+    is_(codes[-1][:3], "250", "discard at MAIL answers 250 at the end")
+
     # accept at MAIL: no further question, delivered
     sock, _ = milter_start("accept")
     milters("unix:" + sock)
@@ -216,7 +224,8 @@ def main():
        and "X-Body: replaced\n" in t, "the body replaced (LF line ends), header kept", t)
 
     # discarded message never arrived
-    ok(delivered("bob", "marker-discard") is None, "discarded message not delivered")
+    ok(delivered("bob", "marker-discard") is None and delivered("bob", "marker-maildiscard") is None,
+       "discarded messages not delivered")
     ok(delivered("bob", "marker-eom") is None and delivered("bob", "marker-tf") is None,
        "refused messages not delivered")
 
