@@ -69,6 +69,7 @@
 #define CTLDEF_SMTPROUTES "" /* list: domain:host:port, :host for all (none: MX lookup) */
 #define CTLDEF_TLSPOLICY "" /* list: outbound TLS per destination, KEY LEVEL: KEY a domain, .domain, [mxhost] or *; LEVEL none, may, encrypt, verify, dane or dane-only (none: may) */
 #define CTLDEF_LMTPDOMAINS "" /* list: domain:lmtp:unix:/path or domain:lmtp:host:port, the LMTP server of its virtual users */
+#define CTLDEF_MILTERS "" /* list: milters qsmtpd asks, in order: unix:/path or inet:IP:PORT, then default=accept or default=tempfail (tempfail) and timeout=SECONDS (30) */
 #define CTLDEF_MASQUERADE "" /* text: domain that local senders are rewritten to */
 #define CTLDEF_MASQUERADE_EXCEPTIONS "" /* list: hosts not masqueraded */
 #define CTLDEF_MASQUERADE_ENVELOPE 0 /* flag: masquerade the envelope sender too */

@@ -14,4 +14,13 @@
  */
 int ipaddr_isloopback(const char *ip);
 
+/*
+ * ipaddr_sockaddr: the socket address of an address literal (IPv4 or
+ * IPv6 text form) and a port, for connect(2): *len set. 0, or -1 if ip is
+ * no address literal.
+ */
+struct sockaddr_storage;
+int ipaddr_sockaddr(struct sockaddr_storage *ss, unsigned int *len, const char *ip,
+                    unsigned int port);
+
 #endif

@@ -298,6 +298,10 @@ int queue_flush(struct queue_writer *w);
  * bytes are moved up. Only before queue_envelope. 0, or -1 + errno (the
  * caller then calls queue_abort). */
 int queue_insert(struct queue_writer *w, const char *s, size_t len);
+/* Cuts the message written so far back to its first len bytes
+ * (queue_truncate.c); the next queue_put goes after them. Only before
+ * queue_envelope. 0, or -1 + errno. */
+int queue_truncate(struct queue_writer *w, unsigned long long len);
 /* Asks the DKIM signer (run/dkimsign) to sign the message written so far
  * and inserts its signature (queue_sign.c); only before queue_envelope.
  * 0: signed, or nothing to sign (no control/dkim, no key for the From:

@@ -264,6 +264,7 @@ static void tx_reset(void)
   tx_relay = 0;
   tx_ok = 0;
   tx_discard = 0;
+  milter_abort();
   authint_reset();
   rcpt_count = 0;
   rcpt_tried = 0;
@@ -365,6 +366,7 @@ static void smtp_greet(void)
 static void smtp_helo(const char *arg, size_t len, int ehlo)
 {
   char num[FMT_ULONG];
+  const char *err;
 
   if (!smtp_helo_ok(arg, len)) {
     reply(ehlo ? "501 5.5.4 syntax: EHLO hostname or address literal\r\n"
@@ -374,6 +376,12 @@ static void smtp_helo(const char *arg, size_t len, int ehlo)
   tx_reset();
   memcpy(sess.helo, arg, len);
   sess.helo[len] = '\0';
+  err = milter_helo(sess.helo); /* qsmtpd_milter.c */
+  if (err != NULL) {
+    sess.helo[0] = '\0';
+    reply(err);
+    return;
+  }
   sess.seen_helo = 1;
   sess.ehlo = ehlo;
   out_puts("250");
@@ -510,6 +518,13 @@ static void smtp_mail(const char *arg, size_t len)
     tx_sender[0] = '\0';
     return;
   }
+  err = milter_mail(m.addr.null ? "" : m.addr.s);
+  if (err != NULL) {
+    log_reject(NULL, err);
+    reply(err);
+    tx_sender[0] = '\0';
+    return;
+  }
   envelope.len = 0;
   if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
   if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) die_nomem();
@@ -619,6 +634,12 @@ static void smtp_rcpt(const char *arg, size_t len)
     reply(err);
     return;
   }
+  err = milter_rcpt(r.addr.s);
+  if (err != NULL) {
+    log_reject(r.addr.s, err);
+    reply(err);
+    return;
+  }
   /* relayed, as qsend will decide (ctl_islocal) */
   if (r.addr.at == r.addr.len ||
       !ctl_islocal(&locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len))
@@ -712,6 +733,68 @@ static void body_count(size_t used)
   if (databytes > 0 && tx_bytes > databytes) tx_toobig = 1;
 }
 
+/* 1 if the recipient of a T record (internal form) is in list (NUL
+ * separated paths, with or without < >), compared without case. */
+static int rcpt_listed(const stralloc *list, const char *rcpt)
+{
+  size_t rlen = strlen(rcpt);
+
+  for (size_t pos = 0; pos < list->len; pos += strlen(list->s + pos) + 1) {
+    const char *a = list->s + pos;
+    size_t alen = strlen(a);
+    if (alen >= 2 && a[0] == '<' && a[alen - 1] == '>') {
+      a++;
+      alen -= 2;
+    }
+    if (alen == rlen && strncasecmp(a, rcpt, rlen) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The milters' recipient changes applied to the envelope (complete, with
+ * its final empty record): the number of recipients left. */
+static unsigned long rcpt_edit(void)
+{
+  static stralloc out;
+  const stralloc *add;
+  const stralloc *del;
+  unsigned long left = 0;
+  int keep = 1;
+
+  milter_rcpts(&add, &del);
+  if (add->len == 0 && del->len == 0) return rcpt_count;
+  if (!stralloc_copyb(&out, envelope.s, env_rcpt_start)) die_nomem();
+  for (size_t pos = env_rcpt_start; pos < envelope.len;) {
+    const char *rec = envelope.s + pos;
+    size_t n = strlen(rec) + 1;
+    if (n == 1) break; /* the end of the envelope: added again below */
+    if (rec[0] == 'T') {
+      keep = !rcpt_listed(del, rec + 1);
+      if (!keep) qlog("milter: recipient deleted: ", rec + 1);
+      left += keep;
+    }
+    if (keep && !stralloc_catb(&out, rec, n)) die_nomem();
+    pos += n;
+  }
+  for (size_t pos = 0; pos < add->len; pos += strlen(add->s + pos) + 1) {
+    const char *a = add->s + pos;
+    struct addr x;
+    size_t alen = strlen(a);
+    if (addr_parse(&x, a, alen, ADDR_ALLOW_NOBRACKET) != alen || x.at == x.len ||
+        left >= maxrcpt) {
+      qwarn("milter: recipient not added: ", a);
+      continue;
+    }
+    if (out.len + x.len + 2 > MAX_ENVELOPE) break;
+    if (!stralloc_append(&out, "T") || !stralloc_catb(&out, x.s, x.len + 1)) die_nomem();
+    qlog("milter: recipient added: ", x.s);
+    left++;
+  }
+  if (!stralloc_0(&out) || !stralloc_copy(&envelope, &out)) die_nomem();
+  rcpt_count = left;
+  return left;
+}
+
 /* The message is complete: refuse it, drop it or queue it; reply. */
 static void body_end(void)
 {
@@ -730,6 +813,7 @@ static void body_end(void)
   } else {
     static char queued[80];
     int sign = sess.authed || conn_relay || tx_relay;
+    int discard = 0;
 
     /* qsmtpd_dkim.c: signed for our users, verified from the world */
     r = authint_message(&tx_inject, sign, !sign && !sess.submission, tx_sender);
@@ -737,6 +821,17 @@ static void body_end(void)
       inject_abort(&tx_inject);
       tx_inject_open = 0;
       log_message("reject", r, size, "");
+      reply(r);
+      tx_reset();
+      return;
+    }
+    r = milter_message(&tx_inject, &discard); /* qsmtpd_milter.c */
+    if (r == NULL && !discard && rcpt_edit() == 0) discard = 1; /* every recipient deleted */
+    if (r != NULL || discard) {
+      inject_abort(&tx_inject);
+      tx_inject_open = 0;
+      if (r == NULL) r = "250 2.0.0 ok: message accepted\r\n";
+      log_message(discard ? "discard" : "reject", r, size, "");
       reply(r);
       tx_reset();
       return;
@@ -1017,6 +1112,7 @@ static int client_name(void)
 static void session_reset(void)
 {
   tx_reset();
+  milter_end();
   conn_rejected = 0;
   conn_relay = 0;
   conn_ok = 0;
@@ -1101,6 +1197,7 @@ static void read_config(void)
   else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
   else authsender = 0;
   authint_config(); /* qsmtpd_dkim.c: the authserv-id */
+  milter_config();  /* qsmtpd_milter.c */
 }
 
 /* The start of a session: state reset, the connection's environment

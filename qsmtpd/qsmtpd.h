@@ -266,6 +266,9 @@ int inject_msgfd(struct inject *q, unsigned long long *len);
 /* Header fields before the message (queue_insert): 0, or -1 (the message
  * is then dropped: the reply is a temporary failure). */
 int inject_prepend(struct inject *q, const char *s, size_t len);
+/* Cuts the message back to its first len bytes (a new body follows with
+ * inject_put): 0, or -1 (the message is dropped, as above). */
+int inject_truncate(struct inject *q, unsigned long long len);
 
 /* ---- DKIM, DMARC, Authentication-Results (qsmtpd_dkim.c) ---- */
 
@@ -283,6 +286,26 @@ const char *authint_message(struct inject *q, int sign, int verify, const char *
  * "" when none; authint_reset forgets them (each transaction). */
 const char *authint_log(void);
 void authint_reset(void);
+
+/* ---- milters (qsmtpd_milter.c) ---- */
+
+/* Reads control/milters (each session). */
+void milter_config(void);
+/* Each stage: NULL to go on, else the reply (a milter's refusal, or 451
+ * 4.7.1 for a milter that is down with default=tempfail). The first call
+ * of a session connects the milters and sends the connection. */
+const char *milter_helo(const char *helo);
+const char *milter_mail(const char *sender);   /* internal form, "" for <> */
+const char *milter_rcpt(const char *rcpt);
+/* After the end of data, before the envelope: the message read back from
+ * the queue file; the fields milters add put before it. *discard: a
+ * milter said discard (accept and drop). */
+const char *milter_message(struct inject *q, int *discard);
+/* After milter_message: the recipients the milters added and deleted, as
+ * they wrote them ("<a@b>" or "a@b"), each ending in NUL. */
+void milter_rcpts(const stralloc **add, const stralloc **del);
+void milter_abort(void); /* the transaction ends (RSET, new MAIL, after DATA) */
+void milter_end(void);   /* the session ends: QUIT, connections closed */
 
 /* ---- the session (qsmtpd.c) ---- */
 

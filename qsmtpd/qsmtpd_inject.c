@@ -220,6 +220,22 @@ int inject_prepend(struct inject *q, const char *s, size_t len)
   return 0;
 }
 
+int inject_truncate(struct inject *q, unsigned long long len)
+{
+  if (!q->own || q->code != QQ_OK) {
+    errno = EINVAL;
+    return -1;
+  }
+  q->cr = 0;
+  if (queue_truncate(&qw, len) == -1) {
+    q->code = write_code(errno);
+    qwarn_sys("unable to write to ", qw.tmpname);
+    queue_abort(&qw);
+    return -1;
+  }
+  return 0;
+}
+
 int inject_start(struct inject *q)
 {
   int msgpipe[2];

@@ -8,7 +8,8 @@ libclang-rt-14-dev procps iproute2 musl-tools libio-socket-ssl-perl libnet-sslea
 llvm-14 python3-spf python3-dnslib python3-yaml
 python3-authheaders python3-dkim python3-nacl opendkim-tools
 rsync
-nsd ldnsutils unbound"
+nsd ldnsutils unbound
+python3-milter"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -40,6 +41,8 @@ probe() {
   for c in nsd ldns-keygen ldns-signzone unbound unbound-checkconf; do
     command -v $c >/dev/null 2>&1 || [ -x /usr/sbin/$c ] || bad="$bad $c(nsd,ldnsutils,unbound)"
   done
+  # tests/73-milter.t: the test milters (pymilter)
+  /usr/bin/python3 -c 'import Milter' 2>/dev/null || bad="$bad python3-milter"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
   # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
   /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"

@@ -27,6 +27,7 @@ cdb
 sts
 dnsq
 dmarc
+milter
 "
 cd "$(dirname "$0")/.." || exit 111
 SECONDS_EACH=${1:-30}
