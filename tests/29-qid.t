@@ -63,8 +63,9 @@ printf 'Subject: bounce\n\nhi\n' | qinject -f alice@test.example nobody@remote.t
 ok "the failure is logged" wait_for 30 sh -c "grep -q 'nobody@remote.test failed: ' '$QHOME/log/qsend/current'"
 BID=$(sed -n 's/.*qsend: delivery \([0-9A-Z]*\)\.0 remote nobody@remote.test failed: .*/\1/p' "$QHOME/log/qsend/current")
 ok "the bounce is logged under the original's id with the report's" \
-  logged "$BID" "qsend: bounce $BID: 1 recipient, report queued as [0-9A-Z]*"
-ok "the report is taken in with the original as parent" logged "$BID" "qsend: new [0-9A-Z]* parent=$BID from <>"
+  wait_for 20 logged "$BID" "qsend: bounce $BID: 1 recipient, report queued as [0-9A-Z]*"
+ok "the report is taken in with the original as parent" \
+  wait_for 20 logged "$BID" "qsend: new [0-9A-Z]* parent=$BID from <>"
 ok "the sender gets the report, naming the original id" wait_for 30 sh -c \
   "has_mail() { [ \$(ls '$ALICE/new' | wc -l) -ge 1 ]; }; has_mail &&
    grep -q '^X-Qmta-Queue-ID: $BID\$' '$ALICE'/new/* && grep -q 'queue id here was $BID' '$ALICE'/new/*"
