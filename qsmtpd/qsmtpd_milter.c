@@ -81,7 +81,7 @@ static stralloc newbody;      /* the body a milter put in (CRLF line ends) */
 static int body_replaced;
 static unsigned long long body_at; /* where the body starts in the message */
 static int has_sep;           /* the message has the empty line before its body */
-static char answer[MILTER_TEXT_MAX + 3];
+static char answer[MILTER_TEXT_MAX + 9]; /* + an enhanced code we add, CRLF, NUL */
 
 static const char tempfail[] = "451 4.7.1 service unavailable, try again later\r\n";
 
@@ -293,6 +293,23 @@ static int get_reply(struct milter *m, struct milter_reply *r)
   }
 }
 
+/* 1 if s starts with an enhanced status code of class c (RFC 3463:
+ * c.DDD.DDD, then a blank or the end) */
+static int has_enhanced(const char *s, char c)
+{
+  size_t i = 2;
+
+  if (s[0] != c || s[1] != '.') return 0;
+  for (int part = 0; part < 2; part++) {
+    size_t start = i;
+
+    while (s[i] >= '0' && s[i] <= '9' && i - start < 3) i++;
+    if (i == start) return 0;
+    if (part == 0 && s[i++] != '.') return 0;
+  }
+  return s[i] == ' ' || s[i] == '\0';
+}
+
 /* The reply for a verdict code (r: 'y' text); NULL to go on. */
 static const char *verdict(struct milter *m, const struct milter_reply *r, int *discard)
 {
@@ -308,9 +325,16 @@ static const char *verdict(struct milter *m, const struct milter_reply *r, int *
       else tx_discard = 1;
       m->tx_off = 1;
       return NULL;
-    case 'y':
+    case 'y': /* "NNN text" (milter_reply_parse: 4xx or 5xx, one line) */
       n = strlen(r->text);
-      memcpy(answer, r->text, n);
+      if (has_enhanced(r->text + 4, r->text[0])) {
+        memcpy(answer, r->text, n);
+      } else { /* every reply carries an enhanced code (RFC 2034) */
+        memcpy(answer, r->text, 4);
+        memcpy(answer + 4, r->text[0] == '5' ? "5.7.1 " : "4.7.1 ", 6);
+        memcpy(answer + 10, r->text + 4, n - 4);
+        n += 6;
+      }
       memcpy(answer + n, "\r\n", 3);
       return answer;
     default: return milter_down(m, "unexpected answer");
