@@ -511,6 +511,23 @@ def main():
             except OSError:
                 tail = []
             note("log of %s:\n# %s" % (name, "# ".join(tail)))
+        # what qsend said of the files it set aside, and what they hold
+        damaged = []
+        for dirpath, _, files in os.walk(QHOME + "/log/qsend"):
+            for f in files:
+                try:
+                    with open(dirpath + "/" + f, encoding="latin-1") as fh:
+                        damaged += [l for l in fh if "damaged" in l]
+                except OSError:
+                    pass
+        note("qsend on damaged files:\n# %s" % "# ".join(damaged[:10]))
+        for path in queue_files("bad")[:3]:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            note("%s: %d bytes, starts %r, ends %r" % (path, len(data), data[:160], data[-240:]))
 
 
 def tree_start_if_down():
