@@ -232,12 +232,17 @@ struct queue_writer {
   size_t buflen;
   int in_envelope;
   int drained;      /* the pool was emptied for this message already */
+  int failed;       /* 0, or the errno of the first write that failed: every
+                       later write, flush and the commit fail with it (a
+                       failed write may have left part of its bytes in the
+                       file, so nothing written after it can be trusted) */
   char id[QUEUE_ID_MAX]; /* the queue id, set by queue_open */
   const char *parent;    /* NULL, or a queue id for the P record (set after
                             queue_open, before queue_envelope) */
 };
 /* Writes all of s to the queue file (queue_write.c): ENOSPC and EDQUOT as
- * above. 0, or -1 + errno. */
+ * above. 0, or -1 + errno; after a failure w->failed is set and every
+ * later call fails with the same errno (the message must be aborted). */
 int queue_write(struct queue_writer *w, const char *s, size_t len);
 /* 1 if e is ENOSPC or EDQUOT and the pool had something to give for w
  * (emptied now; once per message): the caller tries again. Else 0. */

@@ -39,7 +39,7 @@ int queue_commit(struct queue_writer *w, unsigned long *id)
     errno = EINVAL;
     return -1;
   }
-  if (queue_flush(w) == -1) return -1;
+  if (queue_flush(w) == -1) return -1; /* also any earlier failed write (w->failed) */
 
   queue_hdr_fmt(hdr, w->msglen);
   while (done < sizeof hdr) {

@@ -96,6 +96,7 @@ int queue_open(struct queue_writer *w)
   w->buflen = 0;
   w->in_envelope = 0;
   w->drained = 0;
+  w->failed = 0;
   w->id[0] = '\0';
   w->parent = NULL;
 

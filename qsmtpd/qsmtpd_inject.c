@@ -200,7 +200,14 @@ int inject_msgfd(struct inject *q, unsigned long long *len)
     q->cr = 0;
     if (q->code != QQ_OK) return -1;
   }
-  if (queue_flush(&qw) == -1) return -1;
+  /* a failed flush has left part of the buffer in the file: the message
+   * is lost to this transaction (451 at its end), never committed */
+  if (queue_flush(&qw) == -1) {
+    q->code = write_code(errno);
+    qwarn_sys("unable to write to ", qw.tmpname);
+    queue_abort(&qw);
+    return -1;
+  }
   *len = qw.msglen;
   return open(qw.tmpname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }

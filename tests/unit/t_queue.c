@@ -53,7 +53,7 @@ int main(void)
   char c;
   size_t k;
 
-  plan(111);
+  plan(116);
   if (chdir(tmpdir_make()) == -1) return 1;
 
   /* paths */
@@ -425,6 +425,29 @@ int main(void)
     w.drained = 0;
     unlink("queue/pool/4242.3");
     ok(queue_pool_relief(&w, ENOSPC) == 0, "relief: an empty pool gives nothing: fail now");
+  }
+
+  /* a write that fails is final for the message: what it wrote of the
+   * buffer is in the file, so writing the buffer again (a later flush, the
+   * commit) would put those bytes in twice under a header that counts them
+   * once; the file is aborted instead */
+  {
+    int real;
+    int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    size_t before = count_dir("queue/new");
+
+    ok(queue_open(&w) == 0 && queue_put(&w, msg, 1000) == 0, "open for a failing write");
+    real = w.fd;
+    w.fd = ro; /* writes fail now: EBADF */
+    ok(queue_flush(&w) == -1 && errno == EBADF && w.failed == EBADF, "the failed flush is kept");
+    w.fd = real; /* writes would work again, but the message is spoiled */
+    ok(queue_flush(&w) == -1 && errno == EBADF && queue_put(&w, msg, sizeof msg) == -1 &&
+       errno == EBADF, "later flushes and writes fail with the first error");
+    ok(queue_envelope(&w, "F\0Rr@y.org\0", 11) == -1 || queue_commit(&w, &id) == -1,
+       "the message cannot be committed");
+    queue_abort(&w);
+    close(ro);
+    ok(count_dir("queue/new") == before, "nothing reached queue/new");
   }
 
   tmpdir_remove();
