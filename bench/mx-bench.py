@@ -2,7 +2,7 @@
 """mx-bench: qmta beside Postfix on the traffic shape an MX sees.
 
     python3 bench/mx-bench.py [-n N] [--sizes 4096,100000] [--sessions 1,10,50]
-                              [--shapes conn,relay,reuse,sendmail,latency]
+                              [--shapes conn,relay,reuse,sendmail,latency,lmtp]
                               [--systems qmta,qmta-s1,postfix] [--pause SECONDS]
 
 Both mail systems run in the same run, one after the other for each
@@ -16,6 +16,14 @@ unconfigured and off). Shapes:
   sendmail  10 parallel scripts calling each system's sendmail (one process
             per message is inherent there)
   latency   connect-to-greeting times of 500 connections one after another
+  lmtp      one message per connection to a Dovecot LMTP server that this
+            script starts (qmta: control/lmtpdomains; Postfix: its lmtp
+            transport), for each session count; beside it Dovecot's own
+            rate and CPU (clients feeding its socket directly, connections
+            kept) and, for comparison, what SMTP to Maildir and Dovecot's
+            own cost would add up to (1 / (1/maildir + 1/dovecot), with the
+            conn shape's figure of the same run). Dovecot's CPU is counted
+            with each system's.
 Systems: qmta (qsetup's defaults), qmta-sN (the same with
 control/sessionsperprocess N: qmta-s1 starts a qsmtpd for every
 connection), postfix. For each figure: messages/s from the first connection to the last Maildir
@@ -25,6 +33,12 @@ read from a cpuacct cgroup that holds the whole system (s6-svscan and all
 its descendants; Postfix's master and all its daemons; for sendmail, the
 sendmail processes too). Memory per session: PSS and RSS of the session
 processes (qsmtpd; Postfix's smtpd and cleanup), sampled during a run.
+
+qmta runs with qsetup's defaults, SPF, DKIM and DMARC checks of port-25
+mail included (record-only): its DNS is tests/nxdns.py on loopback, which
+answers every query at once (NXDOMAIN), as a local caching resolver would
+for names it knows; a resolver across the network would make the figures
+the network's. Postfix, as configured here, makes no DNS lookups.
 
 Run as root. Build first: make build bench/smtpsink bench/bannerlat.
 Between runs the script pauses (--pause, default 20 s): files removed by
@@ -47,6 +61,7 @@ CGROOT = "/sys/fs/cgroup/cpuacct"
 FROM = "load@bench.example"
 LOCAL = "bob@test.example"
 FAR = "someone@far.example"
+LMTP_RCPT = "ann@lmtp.example"
 
 
 def die(msg, code=111):
@@ -172,11 +187,140 @@ class Sink:
         self.proc.wait()
 
 
+class Dovecot:
+    """A Dovecot LMTP server on a Unix socket, in a cgroup of its own."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "dovecot")
+        self.sock = os.path.join(self.dir, "lmtp.sock")
+        self.cg = Cgroup("mx-bench-dovecot")
+        home = os.path.join(self.dir, "home")
+        os.makedirs(home)
+        shutil.chown(home, "nobody", "nogroup")
+        with open(os.path.join(self.dir, "dovecot.conf"), "w") as f:
+            f.write("""base_dir = {d}/run
+state_dir = {d}/state
+instance_name = qmta-mx-bench
+protocols = lmtp
+log_path = {d}/dovecot.log
+ssl = no
+passdb {{
+  driver = static
+  args = nopassword=y
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={d}/home/%d/%n
+}}
+mail_location = maildir:~/Maildir
+service lmtp {{
+  unix_listener lmtp {{
+    path = {s}
+    mode = 0666
+  }}
+}}
+""".format(d=self.dir, s=self.sock))
+        dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        self.proc = subprocess.Popen(self.cg.prefix() + [dovecot, "-F", "-c",
+                                     os.path.join(self.dir, "dovecot.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 20
+        while not os.path.exists(self.sock):
+            if time.monotonic() > end:
+                die("dovecot did not make its LMTP socket")
+            time.sleep(0.1)
+
+    def count(self, rcpt=LMTP_RCPT):
+        user, domain = rcpt.split("@")
+        return count_files(os.path.join(self.dir, "home", domain, user, "Maildir", "new"))
+
+    def direct(self, n, sessions, size):
+        """Dovecot's own rate and CPU: clients on its socket, connections kept"""
+        body = b"Subject: direct\r\n\r\n" + (b"x" * 76 + b"\r\n") * max(1, size // 78) + b".\r\n"
+        per = n // sessions
+
+        def client():
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.sock)
+            f = s.makefile("rwb")
+
+            def reply():
+                while True:
+                    line = f.readline()
+                    if len(line) < 4 or line[3:4] != b"-":
+                        return line
+            reply()
+            f.write(b"LHLO bench\r\n")
+            f.flush()
+            reply()
+            for _ in range(per):
+                f.write(b"MAIL FROM:<load@bench.example>\r\nRCPT TO:<direct@lmtp.example>\r\n"
+                        b"DATA\r\n")
+                f.flush()
+                reply(), reply(), reply()
+                f.write(body)
+                f.flush()
+                reply()
+            f.write(b"QUIT\r\n")
+            f.flush()
+            reply()
+            s.close()
+
+        before = self.count("direct@lmtp.example")
+        cpu0 = self.cg.usage_ns()
+        t0 = time.monotonic()
+        ths = [threading.Thread(target=client) for _ in range(sessions)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        t1 = time.monotonic()
+        got = self.count("direct@lmtp.example") - before
+        cpu1 = self.cg.usage_ns()
+        res = {"got": got, "n": per * sessions, "secs": t1 - t0, "rate": got / (t1 - t0),
+               "mem": None}
+        res["cpu_ms"] = (cpu1 - cpu0) / 1e6 / max(got, 1) if cpu0 is not None else None
+        return res
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.cg.ok:
+            for pid in open(os.path.join(self.cg.path, "tasks")).read().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.5)
+        self.cg.remove()
+
+
+class Resolver:
+    """tests/nxdns.py on loopback: NXDOMAIN to every query, at once"""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "nxdns.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addr = "127.0.0.1:" + self.proc.stdout.readline().decode().strip()
+
+    def stop(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class Qmta:
     name = "qmta"
     mem_names = ["qsmtpd"]
 
-    def __init__(self, work, sink, per_process=None):
+    def __init__(self, work, sink, per_process=None, dovecot=None, resolver=None):
         if per_process is not None:
             self.name = "qmta-s%d" % per_process
         self.home = os.path.join(work, self.name)
@@ -195,6 +339,15 @@ class Qmta:
             f.write("127.0.0.1\tRELAY\n")
         with open(os.path.join(self.home, "control", "smtproutes"), "w") as f:
             f.write("far.example:%s:%d\n" % (sink.ip, sink.port))
+        if resolver is not None:
+            with open(os.path.join(self.home, "control", "resolvers"), "w") as f:
+                f.write(resolver.addr + "\n")
+        if dovecot is not None:
+            for name, line in (("users", LMTP_RCPT + ":!"), ("locals", "lmtp.example"),
+                               ("rcpthosts", "lmtp.example"),
+                               ("lmtpdomains", "lmtp.example:lmtp:unix:" + dovecot.sock)):
+                with open(os.path.join(self.home, "control", name), "a") as f:
+                    f.write(line + "\n")
         # all the load comes from 127.0.0.1: no limit per address (Postfix
         # exempts its own networks from its client limits the same way)
         with open(os.path.join(self.home, "control", "concurrencyloopback"), "w") as f:
@@ -242,7 +395,7 @@ class Postfix:
     name = "postfix"
     mem_names = ["smtpd", "cleanup"]
 
-    def __init__(self, work, sink):
+    def __init__(self, work, sink, dovecot=None):
         self.work = os.path.join(work, "postfix")
         self.cfg = os.path.join(self.work, "etc")
         self.queue = os.path.join(self.work, "queue")
@@ -261,7 +414,7 @@ class Postfix:
         shutil.chown(data, "postfix")
         with open(os.path.join(self.cfg, "vmailbox"), "w") as f:
             f.write("bob@test.example test.example/bob/\n")
-        main = """compatibility_level = 3.6
+        main = ("""compatibility_level = 3.6
 queue_directory = {q}
 data_directory = {data}
 maillog_file = {w}/maillog
@@ -291,10 +444,15 @@ smtp_host_lookup = native
 lmtp_host_lookup = native
 smtpd_peername_lookup = no
 biff = no
-""".format(q=self.queue, data=data, w=self.work, mail=mail, cfg=self.cfg, uid=nobody,
+""" + ("""relay_domains = lmtp.example
+transport_maps = texthash:{cfg}/transport
+""" if dovecot is not None else "")).format(q=self.queue, data=data, w=self.work, mail=mail, cfg=self.cfg, uid=nobody,
            gid=nogroup, sip=sink.ip, sport=sink.port)
         with open(os.path.join(self.cfg, "main.cf"), "w") as f:
             f.write(main)
+        if dovecot is not None:
+            with open(os.path.join(self.cfg, "transport"), "w") as f:
+                f.write("lmtp.example lmtp:unix:%s\n" % dovecot.sock)
         master = "127.0.0.1:%d inet n - n - - smtpd\n" % self.port + """\
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -372,8 +530,9 @@ def wait_count(fn, want, timeout=600):
     return fn()
 
 
-def run_smtp(system, target_fn, rcpt, n, size, sessions, reuse):
-    """One load; returns a dict of figures."""
+def run_smtp(system, target_fn, rcpt, n, size, sessions, reuse, also=None):
+    """One load; returns a dict of figures. also: another Cgroup whose CPU
+    counts with the system's (Dovecot behind LMTP)."""
     before = target_fn()
     mem = {}
 
@@ -388,12 +547,15 @@ def run_smtp(system, target_fn, rcpt, n, size, sessions, reuse):
         cmd.insert(1, "-d")
     cmd.append("127.0.0.1:%d" % system.port)
     cpu0 = system.cg.usage_ns()
+    also0 = also.usage_ns() if also is not None else 0
     t0 = time.monotonic()
     th.start()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     got = wait_count(target_fn, before + n) - before
     t1 = time.monotonic()
     cpu1 = system.cg.usage_ns()
+    if also is not None and cpu0 is not None:
+        cpu1 += also.usage_ns() - also0
     th.join()
     if r.returncode != 0:
         sys.stderr.write("mx-bench: smtp-source: %s\n" % r.stdout.decode(errors="replace")[-500:])
@@ -484,14 +646,20 @@ def main():
     os.chmod(work, 0o755)
     sink = Sink(work)
     systems = []
+    dovecot = None
+    resolver = Resolver()
     try:
+        if "lmtp" in a.shapes.split(","):
+            if not os.access("/usr/lib/dovecot/lmtp", os.X_OK):
+                die("the lmtp shape needs dovecot-lmtpd (make deps)")
+            dovecot = Dovecot(work)
         for name in a.systems.split(","):
             if name == "qmta":
-                systems.append(Qmta(work, sink))
+                systems.append(Qmta(work, sink, dovecot=dovecot, resolver=resolver))
             elif name.startswith("qmta-s") and name[6:].isdigit():
-                systems.append(Qmta(work, sink, int(name[6:])))
+                systems.append(Qmta(work, sink, int(name[6:]), dovecot=dovecot, resolver=resolver))
             elif name == "postfix":
-                systems.append(Postfix(work, sink))
+                systems.append(Postfix(work, sink, dovecot))
             else:
                 die("unknown system %s (qmta, qmta-sN, postfix)" % name, 100)
         shapes = a.shapes.split(",")
@@ -515,6 +683,7 @@ def main():
                                     "127.0.0.1", str(s.port)], stdout=subprocess.PIPE)
                 print("%-8s latency  %s" % (s.name, r.stdout.decode().strip()))
                 sys.stdout.flush()
+        maildir = {}  # (system, size, sessions) -> the conn shape's rate
         for shape in ("conn", "relay", "reuse"):
             if shape not in shapes:
                 continue
@@ -528,8 +697,24 @@ def main():
                             res = run_smtp(s, lambda s=s: count_files(s.maildir), LOCAL,
                                            a.n if shape == "conn" else 2 * a.n, size, c,
                                            shape == "reuse")
+                        if shape == "conn":
+                            maildir[(s.name, size, c)] = res["rate"]
                         print(fmt(s.name, shape, size, c, res))
                         sys.stdout.flush()
+        if dovecot is not None:
+            for c in sessions:
+                pause()
+                dv = dovecot.direct(a.n, c, 4096)
+                print(fmt("dovecot", "lmtp-own", 4096, c, dv))
+                for s in systems:
+                    pause()
+                    res = run_smtp(s, dovecot.count, LMTP_RCPT, a.n, 4096, c, False, dovecot.cg)
+                    line = fmt(s.name, "lmtp", 4096, c, res)
+                    md = maildir.get((s.name, 4096, c))
+                    if md and dv["rate"] > 0:
+                        line += " maildir_plus_dovecot=%.0f msg/s" % (1 / (1 / md + 1 / dv["rate"]))
+                    print(line)
+                    sys.stdout.flush()
         if "sendmail" in shapes:
             for s in systems:
                 pause()
@@ -538,6 +723,9 @@ def main():
     finally:
         for s in systems:
             s.stop()
+        if dovecot is not None:
+            dovecot.stop()
+        resolver.stop()
         sink.stop()
         shutil.rmtree(work, ignore_errors=True)
 
