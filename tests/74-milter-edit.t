@@ -223,6 +223,8 @@ def main():
     ok(qid in st and "quarantine: held by the test milter" in st, "qstat shows the reason", st)
     ok(any(line.split()[:1] == ["held"] and "<bob@test.example>" in line
            for line in st.split("\n")), "qstat shows the recipient held", st)
+    sst = run("qstat", "-s", QHOME).stdout.decode(errors="replace")
+    ok("\nheld 1\n" in "\n" + sst, "qstat -s counts it held", sst)
     # a flush, then a later message goes through: qsend did its rounds
     # without the held one
     subprocess.run(["s6-svc", "-a", QHOME + "/service/qsend"])
