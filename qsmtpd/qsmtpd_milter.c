@@ -937,7 +937,27 @@ static int hdr_write(struct inject *q)
   return inject_splice(q, hdr_end, out.s, out.len);
 }
 
+/* A buffer that grew for a large message is given back: a session
+ * process lives long and serves many messages */
+static void trim(stralloc *sa)
+{
+  if (sa->a > (256UL << 10)) stralloc_free(sa); /* s, a and len back to 0 */
+}
+
+static const char *milter_message_(struct inject *q, int *discard);
+
 const char *milter_message(struct inject *q, int *discard)
+{
+  const char *r = milter_message_(q, discard);
+
+  trim(&hbuf);
+  trim(&pend);
+  trim(&newbody);
+  trim(&pend_body);
+  return r;
+}
+
+static const char *milter_message_(struct inject *q, int *discard)
 {
   unsigned long long len = 0;
   const char *r = NULL;
