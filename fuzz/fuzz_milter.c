@@ -6,7 +6,9 @@
  * refused, as qsmtpd_milter.c reads them.
  * Checks beyond the sanitizers: a parsed reply's strings lie inside the
  * packet and end in NUL there; a reply code's text starts with 4 or 5 and
- * holds no control byte; an added field's name has no colon or blank.
+ * holds no control byte; an added, inserted or changed field's name has
+ * no colon or blank; a new sender, its arguments and a quarantine reason
+ * lie inside the packet and hold no control byte.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,7 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (const char *t = r.text; *t != '\0'; t++)
           if ((unsigned char)*t < 32) abort();
       }
-      if (r.code == 'h' || r.code == 'i') {
+      if (r.code == 'e' || r.code == 'q') {
+        const char *t = r.code == 'e' ? r.value : r.text;
+        if (!inside(t, pkt, n) || t[0] == '\0') abort();
+        if (r.code == 'e' && r.text != NULL && !inside(r.text, pkt, n)) abort();
+        for (; *t != '\0'; t++)
+          if ((unsigned char)*t < 32) abort();
+      }
+      if (r.code == 'h' || r.code == 'i' || r.code == 'm') {
         if (!inside(r.name, pkt, n) || !inside(r.value, pkt, n)) abort();
         if (strpbrk(r.name, ": \t") != NULL || r.name[0] == '\0') abort();
       }

@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   check_off(&e, e.envid, 1);
   check_off(&e, e.qid, 1);
   check_off(&e, e.parent, 1);
+  check_off(&e, e.quarantine, 1);
   {
     char id[QUEUE_ID_MAX];
     unsigned long long inode;

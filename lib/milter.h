@@ -16,8 +16,12 @@
  *                  "r" reject, "t" tempfail, "d" discard, "y" "550 5.7.1 text"\0,
  *                  "p" progress; at the end of message first the changes:
  *                  "h" name\0 value\0 (add header), "i" index name\0 value\0
- *                  (insert header), "+" <rcpt>\0 (add recipient), "-" <rcpt>\0
- *                  (delete recipient), "b" bytes (a piece of the new body)
+ *                  (insert header), "m" index name\0 value\0 (change the
+ *                  index-th field of that name, 1 the first; an empty value
+ *                  deletes it), "e" <sender>\0 [esmtp-args\0] (change the
+ *                  sender), "+" <rcpt>\0 (add recipient), "-" <rcpt>\0
+ *                  (delete recipient), "b" bytes (a piece of the new body),
+ *                  "q" reason\0 (quarantine: hold the message)
  * Every length is checked: a reply that is not exactly of its form is
  * malformed, and the caller treats the milter as down.
  */
@@ -36,6 +40,7 @@
 #define MILTER_ACT_DELRCPT 0x08
 #define MILTER_ACT_CHGHDRS 0x10
 #define MILTER_ACT_QUARANTINE 0x20
+#define MILTER_ACT_CHGFROM 0x40
 
 /* stages a milter may decline (SMFIP_NO*) */
 #define MILTER_NO_CONNECT 0x01
@@ -50,14 +55,17 @@
 #define MILTER_NO_ALL 0x37f /* the ones above: all the MTA offers */
 
 struct milter_reply {
-  char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' '+' '-' 'b' 'O' */
+  char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' 'm' 'e' '+' '-' 'b'
+                            'q' 'O' */
   uint32_t version;      /* 'O' */
   uint32_t actions;      /* 'O' */
   uint32_t protocol;     /* 'O' */
-  uint32_t index;        /* 'i' */
-  const char *text;      /* 'y': the reply line (no CRLF), NUL-terminated */
-  const char *name;      /* 'h', 'i': the field name, NUL-terminated */
-  const char *value;     /* 'h', 'i': the value; '+', '-': the recipient; NUL-terminated;
+  uint32_t index;        /* 'i', 'm' */
+  const char *text;      /* 'y': the reply line (no CRLF); 'q': the reason; 'e': the
+                            ESMTP arguments or NULL; NUL-terminated */
+  const char *name;      /* 'h', 'i', 'm': the field name, NUL-terminated */
+  const char *value;     /* 'h', 'i', 'm': the value ('m': "" deletes); '+', '-': the
+                            recipient; 'e': the sender; NUL-terminated;
                             'b': the body bytes (len of them) */
   size_t len;            /* 'b' */
 };

@@ -3,7 +3,8 @@
  * byte for byte. What comes from a milter is distrusted as a peer's
  * input: a reply code must be an SMTP code of 4xx or 5xx on one line, a
  * field name printable ASCII without a colon, a value without control
- * bytes other than a folding CR LF followed by a blank.
+ * bytes other than a folding CR LF followed by a blank, a sender, a
+ * recipient and a quarantine reason one line of printable ASCII.
  */
 #include <string.h>
 
@@ -122,9 +123,24 @@ int milter_reply_parse(struct milter_reply *r, const char *pkt, size_t len)
       r->value = d;
       return 0;
     case 'i':
+    case 'm':
       if (dlen < 4) return -1;
       r->index = get32(d);
       return field(r, d + 4, dlen - 4);
+    case 'e': /* <sender>\0, then the ESMTP arguments\0 or nothing */
+      n = cstr(d, dlen);
+      if (n < 2 || n > 600 || !path_ok(d, n - 1)) return -1;
+      r->value = d;
+      if (n == dlen) return 0;
+      if (cstr(d + n, dlen - n) != dlen - n || dlen - n > 600 || !path_ok(d + n, dlen - n - 1))
+        return -1;
+      r->text = d + n;
+      return 0;
+    case 'q': /* a reason: one line of printable ASCII, as a queue record takes it */
+      n = cstr(d, dlen);
+      if (n < 2 || n != dlen || n > 500 || !path_ok(d, n - 1)) return -1;
+      r->text = d;
+      return 0;
     default:
       return -1;
   }

@@ -90,6 +90,10 @@
  *   Pparent   the queue id of the message this one was made from: an alias
  *             forward (qlocal, through qinject's QPARENT) or a delivery
  *             report (qsend); optional, for the logs only
+ *   Qreason   quarantined (optional; qsmtpd, for a milter): every recipient
+ *             starts on hold, as if "S" lines were in the info log, until
+ *             a "U" line releases it (qqueue release); reason is one line
+ *             of printable ASCII, at most QUEUE_REASON_MAX bytes
  *   Ttime     arrival, seconds since the epoch (qinject)
  *   Ffrom     sender in internal form ("" for the null sender)
  *   Vret      DSN RET: "FULL" or "HDRS" (optional)
@@ -124,7 +128,8 @@
  *                                    never tried until a U
  *   "U<idx> <time>\n"                released (qqueue release, requeue)
  * The last D/F/Z/H line of an index wins (an H never follows a D or F);
- * the last S/U line says whether it is on hold.
+ * the last S/U line says whether it is on hold (with none, a message with
+ * a Q record is on hold, any other is not).
  * Each Z counts one try (the backoff and the tries shown grow with them);
  * an H does not: it only sets the next try and the reason shown. qsend
  * writes at most one H per recipient and rest of its destination. reason
@@ -169,6 +174,7 @@ struct queue_env {
   size_t sender;            /* offset of the sender in env.s */
   size_t ret;               /* offset of V value or (size_t)-1 */
   size_t envid;             /* offset of X value or (size_t)-1 */
+  size_t quarantine;        /* offset of the Q value or (size_t)-1 */
   struct queue_rcpt *rcpt;  /* rcpt_count entries, malloc'd */
   size_t rcpt_count;
   size_t rcpt_alloc;
@@ -303,6 +309,11 @@ int queue_flush(struct queue_writer *w);
  * bytes are moved up. Only before queue_envelope. 0, or -1 + errno (the
  * caller then calls queue_abort). */
 int queue_insert(struct queue_writer *w, const char *s, size_t len);
+/* Replaces the first cut bytes of the message written so far by s (len
+ * bytes, any length): what follows the cut moves in the file to its new
+ * place (queue_splice.c). Only before queue_envelope. 0, or -1 + errno
+ * (the caller then calls queue_abort). */
+int queue_splice(struct queue_writer *w, unsigned long long cut, const char *s, size_t len);
 /* Cuts the message written so far back to its first len bytes
  * (queue_truncate.c); the next queue_put goes after them. Only before
  * queue_envelope. 0, or -1 + errno. */

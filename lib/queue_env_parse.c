@@ -50,6 +50,7 @@ int queue_env_parse(struct queue_env *e)
   e->sender = (size_t)-1;
   e->ret = (size_t)-1;
   e->envid = (size_t)-1;
+  e->quarantine = (size_t)-1;
   e->rcpt_count = 0;
 
   while (i < len) {
@@ -99,6 +100,10 @@ int queue_env_parse(struct queue_env *e)
         break;
       case 'X':
         e->envid = v;
+        break;
+      case 'Q':
+        if (e->quarantine != (size_t)-1) return env_bad();
+        e->quarantine = v;
         break;
       case 'R':
         if (rcpt_add(e, v) == -1) return -1;

@@ -6,7 +6,8 @@
  *   qqueue delete|hold|release|requeue|expire [-f text] [-r text] [-d domain] [-a] [ID ...]
  *
  * show prints a message's envelope (id, arrival, size, sender, parent,
- * each recipient with its DSN values), its state log and its content.
+ * quarantine, each recipient with its DSN values), its state log and its
+ * content.
  * The other actions select messages (the IDs given, or every message
  * whose sender contains -f text, a recipient contains -r text, the sender
  * or a recipient is at -d domain; -a: all), print each selected one, and
@@ -198,6 +199,11 @@ static void show(const char *id)
   if (e.parent != (size_t)-1) {
     outs("parent: ");
     outs(queue_env_str(&e, e.parent));
+    outs("\n");
+  }
+  if (e.quarantine != (size_t)-1) {
+    outs("quarantine: ");
+    outs(queue_env_str(&e, e.quarantine));
     outs("\n");
   }
   for (i = 0; i < e.rcpt_count; i++) {

@@ -101,16 +101,22 @@ int msg_open(const struct msg *m)
   return open(queue_path(path, "mess", m->id), O_RDONLY | O_CLOEXEC);
 }
 
-/* Fills m->r from the envelope: every recipient pending, classified. */
+/* Fills m->r from the envelope: every recipient pending, classified; on
+ * hold if the message is quarantined (its Q record), until a U line of
+ * the info log (info_load) releases it. */
 static void msg_rcpts(struct msg *m)
 {
   size_t i;
+  int quarantined = m->env.quarantine != (size_t)-1;
 
   m->r = calloc(m->env.rcpt_count ? m->env.rcpt_count : 1, sizeof *m->r);
   if (m->r == NULL) die_nomem();
   m->pending = m->env.rcpt_count;
-  for (i = 0; i < m->env.rcpt_count; i++)
+  for (i = 0; i < m->env.rcpt_count; i++) {
     m->r[i].remote = (unsigned char)!rcpt_is_local(rcpt_addr(m, i));
+    m->r[i].held = (unsigned char)quarantined;
+    if (quarantined) m->r[i].next = RCPT_HELD_NEXT;
+  }
   index_add(m);
 }
 
@@ -291,8 +297,10 @@ static void info_load(struct msg *m)
     }
   }
   stralloc_free(&log);
-  for (pos = 0; pos < m->env.rcpt_count; pos++)
+  for (pos = 0; pos < m->env.rcpt_count; pos++) {
     if (m->r[pos].held) m->r[pos].next = RCPT_HELD_NEXT;
+    else if (m->r[pos].next == RCPT_HELD_NEXT) m->r[pos].next = 0; /* a quarantine released */
+  }
 }
 
 /* Reads the envelope of the queue file at path into m; -1 if malformed
@@ -416,7 +424,8 @@ static int id_of(const char *name, unsigned long *id)
 }
 
 /* "new ID from <sender> size N rcpts N", with " parent=ID" before from
- * when the message was made from another (an alias forward, a report) */
+ * when the message was made from another (an alias forward, a report);
+ * then "held ID quarantine: REASON" for a quarantined one */
 static void log_new(const struct msg *m)
 {
   char size[FMT_ULONG];
@@ -431,6 +440,8 @@ static void log_new(const struct msg *m)
     parent = queue_env_str(&m->env, m->env.parent);
   qlog("new ", m->qid, parent[0] != '\0' ? " parent=" : "", parent, " from <",
        queue_env_str(&m->env, m->env.sender), "> size ", size, " rcpts ", count);
+  if (m->env.quarantine != (size_t)-1)
+    qlog("held ", m->qid, " quarantine: ", queue_env_str(&m->env, m->env.quarantine));
 }
 
 static void found_add(struct msg_list *found, struct msg *m)

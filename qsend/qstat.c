@@ -399,6 +399,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   if (r == NULL) die_nomem();
   if (!fresh && qread_info(id, &info, INFO_MAX) == -1)
     qwarn_sys("unable to read the state log of ", path);
+  for (i = 0; i < e.rcpt_count; i++) r[i].on_hold = e.quarantine != (size_t)-1; /* Q: held */
   apply_info(&info, r, e.rcpt_count);
 
   total.messages++;
@@ -430,6 +431,11 @@ static void do_message(const char *path, unsigned long id, int fresh)
     cat(t, ">");
     if (fresh) cat(t, "  (new)");
     cat(t, "\n");
+    if (e.quarantine != (size_t)-1) {
+      cat(t, "    quarantine: ");
+      cat(t, queue_env_str(&e, e.quarantine));
+      cat(t, "\n");
+    }
     for (i = 0; i < e.rcpt_count; i++) {
       line = t->len;
       cat(t, "    ");

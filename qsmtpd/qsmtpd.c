@@ -795,6 +795,33 @@ static unsigned long rcpt_edit(void)
   return left;
 }
 
+/* A milter's new sender put into the envelope's F record (its first) and
+ * the log; a sender that is no address is logged and left alone. */
+static void sender_edit(void)
+{
+  static stralloc out;
+  const char *s = milter_sender();
+  struct addr x;
+  size_t n;
+  size_t first;
+
+  if (s == NULL) return;
+  n = strlen(s);
+  if (addr_parse(&x, s, n, ADDR_ALLOW_NOBRACKET | ADDR_ALLOW_NULL |
+                 (tx_utf8 ? ADDR_ALLOW_UTF8 : 0)) != n || (!x.null && x.at == x.len)) {
+    qwarn("milter: sender not changed: ", s);
+    return;
+  }
+  first = strlen(envelope.s) + 1; /* "Fsender\0" */
+  if (!stralloc_copyb(&out, "F", 1) || !stralloc_catb(&out, x.s, x.len + 1) ||
+      !stralloc_catb(&out, envelope.s + first, envelope.len - first) ||
+      !stralloc_copy(&envelope, &out))
+    die_nomem();
+  env_rcpt_start = env_rcpt_start - first + x.len + 2;
+  qlog("milter: sender changed: <", tx_sender, "> to <", x.s, ">");
+  memcpy(tx_sender, x.s, x.len + 1);
+}
+
 /* The message is complete: refuse it, drop it or queue it; reply. */
 static void body_end(void)
 {
@@ -827,6 +854,10 @@ static void body_end(void)
     }
     r = milter_message(&tx_inject, &discard); /* qsmtpd_milter.c */
     if (r == NULL && !discard && rcpt_edit() == 0) discard = 1; /* every recipient deleted */
+    if (r == NULL && !discard) {
+      sender_edit();
+      inject_quarantine(&tx_inject, milter_quarantine()); /* a Q record: held */
+    }
     if (r != NULL || discard) {
       inject_abort(&tx_inject);
       tx_inject_open = 0;
@@ -850,6 +881,8 @@ static void body_end(void)
       r = queued;
     }
     log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : "");
+    if (r[0] == '2' && milter_quarantine() != NULL)
+      qlog("milter: quarantined ", tx_inject.id, ": ", milter_quarantine());
   }
   reply(r);
   tx_reset();

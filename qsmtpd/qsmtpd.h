@@ -248,6 +248,7 @@ struct inject {
   int msgfd;     /* message pipe to qinject's fd 0, -1 if closed */
   int envfd;     /* envelope pipe to qinject's fd 1 */
   int failed;    /* a write failed: qinject went away */
+  char quarantine[QUEUE_REASON_MAX + 1]; /* own: a Q record's reason, "" for none */
   buffer b;
   char buf[8192];
 };
@@ -269,6 +270,12 @@ int inject_prepend(struct inject *q, const char *s, size_t len);
 /* Cuts the message back to its first len bytes (a new body follows with
  * inject_put): 0, or -1 (the message is dropped, as above). */
 int inject_truncate(struct inject *q, unsigned long long len);
+/* Replaces the first cut bytes of the message by s, len bytes as they are
+ * (queue_splice: a new header): 0, or -1 (the message is dropped, as above). */
+int inject_splice(struct inject *q, unsigned long long cut, const char *s, size_t len);
+/* The message is to be quarantined with reason (one line of printable
+ * ASCII, copied; NULL: not): inject_finish writes the Q record (queue.h). */
+void inject_quarantine(struct inject *q, const char *reason);
 
 /* ---- DKIM, DMARC, Authentication-Results (qsmtpd_dkim.c) ---- */
 
@@ -301,6 +308,10 @@ const char *milter_rcpt(const char *rcpt);
  * the queue file; the fields milters add put before it. *discard: a
  * milter said discard (accept and drop). */
 const char *milter_message(struct inject *q, int *discard);
+/* After milter_message: the new sender a milter gave (as it wrote it, to
+ * be parsed), or NULL; the reason of a quarantine, or NULL. */
+const char *milter_sender(void);
+const char *milter_quarantine(void);
 /* After milter_message: the recipients the milters added and deleted, as
  * they wrote them ("<a@b>" or "a@b"), each ending in NUL. */
 void milter_rcpts(const stralloc **add, const stralloc **del);

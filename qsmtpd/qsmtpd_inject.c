@@ -173,6 +173,19 @@ static int own_finish(struct inject *q, const char *env, size_t len)
     q->code = env_read(&b, &recs, q->now, &rcpts);
     if (q->code != QQ_OK) queue_abort(&qw);
   }
+  if (q->code == QQ_OK && q->quarantine[0] != '\0') { /* Q first: I, Q, T, F, ... */
+    char rec[sizeof q->quarantine + 1];
+    size_t n = strnlen(q->quarantine, sizeof q->quarantine - 1);
+
+    rec[0] = 'Q';
+    memcpy(rec + 1, q->quarantine, n);
+    rec[n + 1] = '\0';
+    if (queue_envelope(&qw, rec, n + 2) == -1) {
+      q->code = write_code(errno);
+      qwarn_sys("unable to write to ", qw.tmpname);
+      queue_abort(&qw);
+    }
+  }
   if (q->code == QQ_OK && queue_envelope(&qw, recs.s, recs.len) == -1) {
     q->code = write_code(errno);
     qwarn_sys("unable to write to ", qw.tmpname);
@@ -243,6 +256,32 @@ int inject_truncate(struct inject *q, unsigned long long len)
   return 0;
 }
 
+int inject_splice(struct inject *q, unsigned long long cut, const char *s, size_t len)
+{
+  if (!q->own || q->code != QQ_OK) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (queue_splice(&qw, cut, s, len) == -1) {
+    q->code = write_code(errno);
+    qwarn_sys("unable to write to ", qw.tmpname);
+    queue_abort(&qw);
+    return -1;
+  }
+  return 0;
+}
+
+void inject_quarantine(struct inject *q, const char *reason)
+{
+  size_t n = 0;
+
+  if (reason != NULL) {
+    n = strnlen(reason, sizeof q->quarantine - 1);
+    memcpy(q->quarantine, reason, n);
+  }
+  q->quarantine[n] = '\0';
+}
+
 int inject_start(struct inject *q)
 {
   int msgpipe[2];
@@ -255,6 +294,7 @@ int inject_start(struct inject *q)
   q->failed = 0;
   q->own = 0;
   q->id[0] = '\0';
+  q->quarantine[0] = '\0';
   if ((prog == NULL || prog[0] == '\0') && own_start(q) == 0) return 0;
   if (pipe2(msgpipe, O_CLOEXEC) == -1) return -1;
   if (pipe2(envpipe, O_CLOEXEC) == -1) {

@@ -53,7 +53,7 @@ int main(void)
   char c;
   size_t k;
 
-  plan(116);
+  plan(119);
   if (chdir(tmpdir_make()) == -1) return 1;
 
   /* paths */
@@ -118,6 +118,10 @@ int main(void)
   ok(r == 0 && *queue_env_str(&e, e.sender) == '\0' &&
      strcmp(queue_env_str(&e, e.ret), "HDRS") == 0 &&
      strcmp(queue_env_str(&e, e.envid), "id+2Bx") == 0, "null sender, V, X, L");
+  ok(ENV(&e, "Qheld by a milter\0T1\0Fa@b\0Rc@d\0") == 0 && e.quarantine != (size_t)-1 &&
+     strcmp(queue_env_str(&e, e.quarantine), "held by a milter") == 0, "Q: quarantined");
+  ok(ENV(&e, "Fa@b\0Rc@d\0") == 0 && e.quarantine == (size_t)-1, "no Q: not quarantined");
+  ok(ENV(&e, "Qa\0Qb\0Fa@b\0") == -1, "two Q refused");
   ok(ENV(&e, "Fa@b\0Rc@d\0Zfuture\0") == 0 && e.rcpt_count == 1, "unknown tag skipped");
   ok(ENV(&e, "Fa@b\0Rc@d\0\0") == 0, "trailing empty record");
   ok(ENV(&e, "Fa@b\0Rc@d\0") == 0 && e.arrival == 0, "T optional");

@@ -1,5 +1,7 @@
 /* tests/unit/t_queue_insert.c: queue_insert on a small message (in the
- * writer's buffer) and on messages larger than that buffer (in the file). */
+ * writer's buffer) and on messages larger than that buffer (in the file);
+ * queue_splice replacing the head of a message by shorter, longer and
+ * equal bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -68,12 +70,38 @@ static int round_trip(size_t size, size_t step, const char *ins, const char *ins
   return file_is(id, qid, want, a + b + size + 5);
 }
 
+/* A message of size bytes, its first cut bytes replaced by head, then
+ * "tail\n" after it. 1 if the file is as it should be. */
+static int splice_trip(size_t size, size_t cut, const char *head)
+{
+  struct queue_writer w;
+  char qid[QUEUE_ID_MAX];
+  unsigned long id = 0;
+  size_t i;
+  size_t a = strlen(head);
+
+  for (i = 0; i < size; i++) msg[i] = (char)('a' + i % 26);
+  for (i = 63; i < size; i += 64) msg[i] = '\n';
+  if (queue_open(&w) == -1) return 0;
+  memcpy(qid, w.id, sizeof qid);
+  for (i = 0; i < size; i += 5000)
+    if (queue_put(&w, msg + i, size - i < 5000 ? size - i : 5000) == -1) return 0;
+  if (queue_splice(&w, cut, head, a) == -1) return 0;
+  if (queue_put(&w, "tail\n", 5) == -1) return 0;
+  if (queue_envelope(&w, ENVREC, sizeof ENVREC - 1) == -1) return 0;
+  if (queue_commit(&w, &id) == -1) return 0;
+  memcpy(want, head, a);
+  memcpy(want + a, msg + cut, size - cut);
+  memcpy(want + a + size - cut, "tail\n", 5);
+  return file_is(id, qid, want, a + size - cut + 5);
+}
+
 int main(void)
 {
   static char big[20000];
   struct queue_writer w;
 
-  plan(9);
+  plan(16);
   if (chdir(tmpdir_make()) == -1) return 1;
   mkdir("queue", 0750);
   mkdir("queue/tmp", 0750);
@@ -89,6 +117,15 @@ int main(void)
   big[sizeof big - 2] = '\n';
   ok(round_trip(5000, 500, big, NULL), "an insertion larger than the buffer");
 
+  ok(splice_trip(100, 30, "X-New: 1\n"), "splice: a shorter head, small message");
+  ok(splice_trip(50000, 20000, "X-New: 1\n"), "splice: a shorter head, the body moves down");
+  ok(splice_trip(50000, 3, "X-New: 1\nX-Two: 2\n"), "splice: a longer head, the body moves up");
+  ok(splice_trip(40000, 9, "X-Same: \n"), "splice: a head of the same length");
+  ok(splice_trip(30000, 30000, ""), "splice: everything cut");
+  ok(splice_trip(0, 0, "X-A: 1\n"), "splice: into an empty message");
+  ok(queue_open(&w) == 0 && queue_put(&w, "m\n", 2) == 0 && queue_splice(&w, 3, "", 0) == -1 &&
+     errno == EINVAL, "splice: a cut past the message refused");
+  queue_abort(&w);
   ok(queue_open(&w) == 0 && queue_put(&w, "m\n", 2) == 0 && queue_envelope(&w, "Fa\0", 3) == 0 &&
      queue_insert(&w, "X: 1\n", 5) == -1 && errno == EINVAL, "refused after the envelope");
   queue_abort(&w);
