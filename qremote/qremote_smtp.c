@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -53,22 +54,6 @@
 #define TX_AGAIN 1      /* some were refused with 452: another transaction */
 #define TX_LOST 2       /* the connection died before MAIL was answered */
 
-static int conn_fd = -1;
-static pid_t tls_pid = -1;
-static int conn_broken;        /* an I/O error happened: the connection is unusable */
-static int conn_tls;           /* TLS is up */
-static unsigned long timeout;
-static char in_space[4096];
-static char out_space[16384];
-static buffer net_in;
-static buffer net_out;
-static struct ehlo_ext ext;
-
-static char host_name[QR_HOST_MAX + 3] = "-";
-static char host_ip[16];
-static char ip_text[IP_FMT_MAX] = "-";
-static char tls_text[TLS_INFO_MAX] = "no";
-
 /* The TLS policy of the session being opened: control/tlspolicy's level
  * (or the route's tls=) resolved for the host by the DNS (plan_make). */
 #define PLAN_NONE 0         /* no STARTTLS */
@@ -80,59 +65,92 @@ static char tls_text[TLS_INFO_MAX] = "no";
 #define PLAN_STS_TESTING 6  /* MTA-STS testing: as may, the check reported */
 #define POLICY_TEXT_MAX 80
 
-static struct {
+struct plan {
   int mode;
   const char *label;        /* what the log calls it */
   stralloc tlsa;            /* PLAN_DANE: the records (qdns_tlsa) */
   size_t tlsa_count;
-} plan;
-static char policy_text[POLICY_TEXT_MAX] = "-"; /* the log's "tls=": policy and outcome */
-static struct sts_cache sts;  /* the destination's MTA-STS policy ... */
-static int sts_on;            /* ... if it has one (deliver_fresh) */
-static const char *rpt_domain = ""; /* the policy domain TLS-RPT counts for */
+};
+
+/* Everything about the connection to the destination, and the texts made
+ * from it. There is one (the connection stays open between jobs). */
+struct conn {
+  int fd;                   /* -1: none open */
+  pid_t tls_pid;            /* qtls-client, or -1 */
+  int broken;               /* an I/O error happened: the connection is unusable */
+  int tls;                  /* TLS is up */
+  unsigned long timeout;    /* seconds for each read and write */
+  buffer in;
+  buffer out;
+  char in_space[4096];
+  char out_space[16384];
+  struct ehlo_ext ext;      /* what the server's EHLO offered */
+
+  /* the host, for the texts and the log */
+  char host_name[QR_HOST_MAX + 3];
+  char ip_text[IP_FMT_MAX];
+  char tls_text[TLS_INFO_MAX];
+
+  /* the TLS policy of the session (plan_make) */
+  struct plan plan;
+  char policy_text[POLICY_TEXT_MAX]; /* the log's "tls=": policy and outcome */
+  struct sts_cache sts;     /* the destination's MTA-STS policy ... */
+  int sts_on;               /* ... if it has one (deliver_fresh) */
+  const char *rpt_domain;   /* the policy domain TLS-RPT counts for */
+
+  stralloc reply;           /* the last reply, one line: "250 text text" */
+  stralloc reply_lines;     /* its lines after the code, each ending in '\0' */
+  stralloc failtext;        /* why the last host failed */
+  stralloc cmd;             /* a command being built */
+
+  /* what the job's message needs, measured once per job */
+  unsigned long long wire_size;
+  int eightbit;
+};
+#define CONN_INIT                                                                          \
+  {                                                                                        \
+    .fd = -1, .tls_pid = -1, .host_name = "-", .ip_text = "-", .tls_text = "no",           \
+    .policy_text = "-", .rpt_domain = ""                                                   \
+  }
+
+static struct conn conn = CONN_INIT;
 
 /* The TLS-RPT policy type of the plan: "tlsa", "sts", or NULL (none). */
-static const char *rpt_type(void)
+static const char *rpt_type(const struct conn *cn)
 {
-  if (plan.mode == PLAN_DANE) return "tlsa";
-  if (plan.mode == PLAN_STS_ENFORCE || plan.mode == PLAN_STS_TESTING) return "sts";
+  if (cn->plan.mode == PLAN_DANE) return "tlsa";
+  if (cn->plan.mode == PLAN_STS_ENFORCE || cn->plan.mode == PLAN_STS_TESTING) return "sts";
   return NULL;
 }
 
-static void rpt(const char *result)
+static void rpt(struct conn *cn, const char *result)
 {
-  if (rpt_type() != NULL) rpt_count(rpt_domain, rpt_type(), result, host_name);
+  if (rpt_type(cn) != NULL) rpt_count(cn->rpt_domain, rpt_type(cn), result, cn->host_name);
 }
 
-static int plan_required(void)
+static int plan_required(const struct conn *cn)
 {
-  return plan.mode == PLAN_ENCRYPT || plan.mode == PLAN_VERIFY || plan.mode == PLAN_DANE ||
-         plan.mode == PLAN_STS_ENFORCE;
+  int mode = cn->plan.mode;
+
+  return mode == PLAN_ENCRYPT || mode == PLAN_VERIFY || mode == PLAN_DANE ||
+         mode == PLAN_STS_ENFORCE;
 }
 
 /* policy_text = a b c (NULLs left out) */
-static void policy_set(const char *a, const char *b, const char *c)
+static void policy_set(struct conn *cn, const char *a, const char *b, const char *c)
 {
   const char *parts[3] = {a, b, c};
   size_t n = 0;
 
   for (size_t k = 0; k < 3; ++k) {
     if (parts[k] == NULL) continue;
-    if (n > 0 && n + 1 < sizeof policy_text) policy_text[n++] = ' ';
-    for (const char *p = parts[k]; *p != '\0' && n + 1 < sizeof policy_text; ++p)
-      policy_text[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+    if (n > 0 && n + 1 < sizeof cn->policy_text) cn->policy_text[n++] = ' ';
+    for (const char *p = parts[k]; *p != '\0' && n + 1 < sizeof cn->policy_text; ++p)
+      cn->policy_text[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
   }
-  policy_text[n] = '\0';
+  cn->policy_text[n] = '\0';
 }
 
-static stralloc reply;       /* the last reply, one line: "250 text text" */
-static stralloc reply_lines; /* its lines after the code, each ending in '\0' */
-static stralloc failtext;    /* why the last host failed */
-static stralloc cmd;         /* a command being built */
-
-/* What the job's message needs, measured once per job. */
-static unsigned long long wire_size;
-static int eightbit;
 
 /* Every text we hand back is one line of at most SMTP_TEXT_MAX bytes. */
 static int text_set(stralloc *sa, const char *a, const char *b, const char *c, const char *d)
@@ -151,47 +169,47 @@ static int text_set(stralloc *sa, const char *a, const char *b, const char *c, c
 }
 
 /* "HOST [IP]" */
-static const char *host_label(void)
+static const char *host_label(const struct conn *cn)
 {
-  static char label[sizeof host_name + IP_FMT_MAX + 4];
+  static char label[sizeof cn->host_name + IP_FMT_MAX + 4];
   size_t n = 0;
 
-  n += fmt_str(label + n, host_name);
+  n += fmt_str(label + n, cn->host_name);
   n += fmt_str(label + n, " [");
-  n += fmt_str(label + n, ip_text);
+  n += fmt_str(label + n, cn->ip_text);
   n += fmt_str(label + n, "]");
   label[n] = '\0';
   return label;
 }
 
 /* failtext = "STATUS HOST [IP]: what[: detail]" */
-static void fail_local(const char *status, const char *what, const char *detail)
+static void fail_local(struct conn *cn, const char *status, const char *what, const char *detail)
 {
   stralloc tail = {0};
 
   if (text_set(&tail, what, detail != NULL ? ": " : NULL, detail, NULL) == -1) tail.len = 0;
   if (!stralloc_0(&tail)) {
     stralloc_free(&tail);
-    text_set(&failtext, status, " out of memory", NULL, NULL);
+    text_set(&cn->failtext, status, " out of memory", NULL, NULL);
     return;
   }
-  text_set(&failtext, status, " ", host_label(), ": ");
-  for (size_t k = 0; tail.s[k] != '\0' && failtext.len < SMTP_TEXT_MAX; ++k)
-    if (!stralloc_append(&failtext, tail.s + k)) break;
+  text_set(&cn->failtext, status, " ", host_label(cn), ": ");
+  for (size_t k = 0; tail.s[k] != '\0' && cn->failtext.len < SMTP_TEXT_MAX; ++k)
+    if (!stralloc_append(&cn->failtext, tail.s + k)) break;
   stralloc_free(&tail);
 }
 
 /* failtext = "HOST [IP] said: REPLY" */
-static void fail_reply(void)
+static void fail_reply(struct conn *cn)
 {
-  if (!stralloc_0(&reply)) return;
-  --reply.len;
-  text_set(&failtext, host_label(), " said: ", reply.s, NULL);
+  if (!stralloc_0(&cn->reply)) return;
+  --cn->reply.len;
+  text_set(&cn->failtext, host_label(cn), " said: ", cn->reply.s, NULL);
 }
 
-static void fail_net(void)
+static void fail_net(struct conn *cn)
 {
-  fail_local("4.4.2", "connection lost", errno == 0 ? "end of file" : strerror(errno));
+  fail_local(cn, "4.4.2", "connection lost", errno == 0 ? "end of file" : strerror(errno));
 }
 
 static void result_set(struct rcpt *r, char result, const stralloc *text)
@@ -202,28 +220,37 @@ static void result_set(struct rcpt *r, char result, const stralloc *text)
 
 /* ---- the connection ---- */
 
+/* libowfat calls a buffer's op with the buffer itself as the cookie
+ * (buffer_feed, buffer_flush), bflush with b->cookie, which conn_attach
+ * sets to the buffer too: either way the op finds its connection. */
+static struct conn *conn_of(void *cookie, size_t offset)
+{
+  return (struct conn *)(void *)((char *)cookie - offset);
+}
+
 static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
 {
-  (void)cookie;
-  if (conn_broken) return -1;
-  if (bflush(&net_out) == -1) {
-    conn_broken = 1;
+  struct conn *cn = conn_of(cookie, offsetof(struct conn, in));
+
+  if (cn->broken) return -1;
+  if (bflush(&cn->out) == -1) {
+    cn->broken = 1;
     return -1;
   }
   for (;;) {
     ssize_t r;
-    int w = net_wait(fd, POLLIN, timeout);
+    int w = net_wait(fd, POLLIN, cn->timeout);
 
     if (w == 0) errno = ETIMEDOUT;
     if (w != 1) {
-      conn_broken = 1;
+      cn->broken = 1;
       return -1;
     }
     r = read(fd, buf, len);
     if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r <= 0) {
       if (r == 0) errno = 0;
-      conn_broken = 1;
+      cn->broken = 1;
     }
     return r;
   }
@@ -231,68 +258,71 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
 
 static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
 {
-  (void)cookie;
-  if (conn_broken) return -1;
+  struct conn *cn = conn_of(cookie, offsetof(struct conn, out));
+
+  if (cn->broken) return -1;
   for (;;) {
     ssize_t r;
-    int w = net_wait(fd, POLLOUT, timeout);
+    int w = net_wait(fd, POLLOUT, cn->timeout);
 
     if (w == 0) errno = ETIMEDOUT;
     if (w != 1) {
-      conn_broken = 1;
+      cn->broken = 1;
       return -1;
     }
     r = send(fd, buf, len, MSG_NOSIGNAL);
     if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r == -1) conn_broken = 1;
+    if (r == -1) cn->broken = 1;
     return r;
   }
 }
 
-static void conn_attach(int fd)
+static void conn_attach(struct conn *cn, int fd)
 {
-  conn_fd = fd;
-  conn_broken = 0;
-  buffer_init(&net_in, net_read, fd, in_space, sizeof in_space);
-  buffer_init(&net_out, net_write, fd, out_space, sizeof out_space);
+  cn->fd = fd;
+  cn->broken = 0;
+  buffer_init(&cn->in, net_read, fd, cn->in_space, sizeof cn->in_space);
+  buffer_init(&cn->out, net_write, fd, cn->out_space, sizeof cn->out_space);
+  cn->in.cookie = &cn->in;
+  cn->out.cookie = &cn->out;
 }
 
-static void conn_close(void)
+static void conn_close(struct conn *cn)
 {
-  if (conn_fd != -1) close(conn_fd);
-  conn_fd = -1;
-  conn_tls = 0;
-  if (tls_pid != -1) {
+  if (cn->fd != -1) close(cn->fd);
+  cn->fd = -1;
+  cn->tls = 0;
+  if (cn->tls_pid != -1) {
     int status;
     int waited = 0;
 
     /* qtls-client sends close_notify and exits once the server closes */
-    while (waitpid(tls_pid, &status, WNOHANG) == 0) {
+    while (waitpid(cn->tls_pid, &status, WNOHANG) == 0) {
       if (waited++ == HELPER_EXIT_WAIT) {
-        kill(tls_pid, SIGTERM);
-        while (waitpid(tls_pid, &status, 0) == -1 && errno == EINTR) {}
+        kill(cn->tls_pid, SIGTERM);
+        while (waitpid(cn->tls_pid, &status, 0) == -1 && errno == EINTR) {}
         break;
       }
       poll(NULL, 0, 100);
     }
-    tls_pid = -1;
+    cn->tls_pid = -1;
   }
 }
 
-static void put(const char *s, size_t len)
+static void put(struct conn *cn, const char *s, size_t len)
 {
-  if (buffer_put(&net_out, s, len) == -1) conn_broken = 1;
+  if (buffer_put(&cn->out, s, len) == -1) cn->broken = 1;
 }
 
-static void puts0(const char *s)
+static void puts0(struct conn *cn, const char *s)
 {
-  put(s, strlen(s));
+  put(cn, s, strlen(s));
 }
 
-static int flush(void)
+static int flush(struct conn *cn)
 {
-  if (conn_broken || bflush(&net_out) == -1) {
-    conn_broken = 1;
+  if (cn->broken || bflush(&cn->out) == -1) {
+    cn->broken = 1;
     return -1;
   }
   return 0;
@@ -300,102 +330,106 @@ static int flush(void)
 
 /* Reads one reply. Its code (200...599), or -1: the connection is broken
  * (errno) or the server spoke nonsense (errno EPROTO). */
-static int get_reply(void)
+static int get_reply(struct conn *cn)
 {
-  int code = smtp_reply_read(&net_in, &reply, &reply_lines);
+  int code = smtp_reply_read(&cn->in, &cn->reply, &cn->reply_lines);
 
-  if (code == -1) conn_broken = 1;
+  if (code == -1) cn->broken = 1;
   return code;
 }
 
 /* Sends a command and reads its reply. */
-static int command(const char *s)
+static int command(struct conn *cn, const char *s)
 {
-  puts0(s);
-  puts0("\r\n");
-  return get_reply();
+  puts0(cn, s);
+  puts0(cn, "\r\n");
+  return get_reply(cn);
 }
 
 /* ---- EHLO, STARTTLS, AUTH ---- */
 
 /* EHLO, falling back to HELO. SESS_OK or SESS_NEXT. */
-static int hello(const struct smtp_config *c)
+static int hello(struct conn *cn, const struct smtp_config *c)
 {
   int code;
 
-  if (!stralloc_copys(&cmd, "EHLO ") || !stralloc_cat(&cmd, &c->helo) || !stralloc_0(&cmd))
+  if (!stralloc_copys(&cn->cmd, "EHLO ") || !stralloc_cat(&cn->cmd, &c->helo) ||
+      !stralloc_0(&cn->cmd))
     goto nomem;
-  code = command(cmd.s);
+  code = command(cn, cn->cmd.s);
   if (code == -1) goto lost;
   if (code >= 200 && code < 300) {
-    smtp_ehlo_parse(&ext, &reply_lines);
+    smtp_ehlo_parse(&cn->ext, &cn->reply_lines);
     return SESS_OK;
   }
-  memset(&ext, 0, sizeof ext);
-  if (!stralloc_copys(&cmd, "HELO ") || !stralloc_cat(&cmd, &c->helo) || !stralloc_0(&cmd))
+  memset(&cn->ext, 0, sizeof cn->ext);
+  if (!stralloc_copys(&cn->cmd, "HELO ") || !stralloc_cat(&cn->cmd, &c->helo) ||
+      !stralloc_0(&cn->cmd))
     goto nomem;
-  code = command(cmd.s);
+  code = command(cn, cn->cmd.s);
   if (code == -1) goto lost;
   if (code >= 200 && code < 300) return SESS_OK;
-  fail_reply();
+  fail_reply(cn);
   return SESS_NEXT;
 
 lost:
-  fail_net();
+  fail_net(cn);
   return SESS_NEXT;
 nomem:
-  fail_local("4.3.0", "out of memory", NULL);
+  fail_local(cn, "4.3.0", "out of memory", NULL);
   return SESS_NEXT;
 }
 
-static int starttls(const struct route *r, const char *sni, const struct smtp_config *c)
+static int starttls(struct conn *cn, const struct route *r, const char *sni,
+                    const struct smtp_config *c)
 {
   char status[TLS_INFO_MAX];
-  int required = plan_required();
-  int verify = plan.mode == PLAN_VERIFY || plan.mode == PLAN_STS_ENFORCE;
+  int required = plan_required(cn);
+  int verify = cn->plan.mode == PLAN_VERIFY || cn->plan.mode == PLAN_STS_ENFORCE;
+  int dane = cn->plan.mode == PLAN_DANE;
   int code;
   int fd;
 
-  code = command("STARTTLS");
+  code = command(cn, "STARTTLS");
   if (code == -1) {
-    fail_net();
+    fail_net(cn);
     return SESS_NEXT;
   }
   if (code != 220) {
     if (!required) return SESS_OK; /* RFC 3207 4: go on in the clear */
-    fail_reply();
+    fail_reply(cn);
     return SESS_NEXT;
   }
   /* RFC 3207 5 and qtls-client(8): nothing may come between 220 and the
    * handshake; bytes there would be read as if they had come through TLS */
-  if (net_in.p != net_in.n) {
-    fail_local("4.7.0", "data after the 220 reply to STARTTLS", NULL);
+  if (cn->in.p != cn->in.n) {
+    fail_local(cn, "4.7.0", "data after the 220 reply to STARTTLS", NULL);
     return SESS_NEXT;
   }
-  fd = tls_start(conn_fd, sni, verify, r->cafile, plan.mode == PLAN_DANE ? plan.tlsa.s : NULL,
-                 plan.mode == PLAN_DANE ? plan.tlsa_count : 0, c->timeout_connect, status,
-                 sizeof status, &tls_pid);
-  conn_fd = -1; /* tls_start closed the socket */
+  fd = tls_start(cn->fd, sni, verify, r->cafile, dane ? cn->plan.tlsa.s : NULL,
+                 dane ? cn->plan.tlsa_count : 0, c->timeout_connect, status, sizeof status,
+                 &cn->tls_pid);
+  cn->fd = -1; /* tls_start closed the socket */
   if (fd == -1) {
     /* RFC 7672 2.2, RFC 8461 5: an authentication failure (4.7.5) */
-    if (plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE)
-      fail_local("4.7.5", plan.mode == PLAN_DANE ? "TLS failed (tls policy dane)"
+    if (cn->plan.mode == PLAN_DANE || cn->plan.mode == PLAN_STS_ENFORCE)
+      fail_local(cn, "4.7.5", cn->plan.mode == PLAN_DANE ? "TLS failed (tls policy dane)"
                                                  : "TLS failed (tls policy sts enforce)", status);
     else
-      fail_local("4.7.0", "TLS failed", status);
-    policy_set(plan.label, "failed", NULL);
-    rpt("validation-failure");
-    qlog("TLS with ", host_label(), " failed: ", status);
+      fail_local(cn, "4.7.0", "TLS failed", status);
+    policy_set(cn, cn->plan.label, "failed", NULL);
+    rpt(cn, "validation-failure");
+    qlog("TLS with ", host_label(cn), " failed: ", status);
     return required ? SESS_NEXT : SESS_NOTLS;
   }
-  conn_attach(fd);
-  conn_tls = 1;
+  conn_attach(cn, fd);
+  cn->tls = 1;
   {
     size_t k;
 
-    for (k = 0; status[k] != '\0' && k + 1 < sizeof tls_text; ++k)
-      tls_text[k] = status[k] == ' ' ? '/' : status[k];
-    tls_text[k] = '\0';
+    for (k = 0; status[k] != '\0' && k + 1 < sizeof cn->tls_text; ++k)
+      cn->tls_text[k] = status[k] == ' ' ? '/' : status[k];
+    cn->tls_text[k] = '\0';
   }
   {
     /* status: "proto cipher verified|unverified|dane-ee|dane-ta cn" */
@@ -411,11 +445,11 @@ static int starttls(const struct route *r, const char *sni, const struct smtp_co
     if (*p == ' ') ++p;
     for (k = 0; *p != '\0' && *p != ' ' && k + 1 < sizeof how; ++p) how[k++] = *p;
     how[k] = '\0';
-    if (plan.mode == PLAN_DANE) policy_set(how, "verified", proto);
-    else policy_set(plan.label, proto, how);
+    if (cn->plan.mode == PLAN_DANE) policy_set(cn, how, "verified", proto);
+    else policy_set(cn, cn->plan.label, proto, how);
   }
-  rpt(NULL);
-  if (hello(c) != SESS_OK) return SESS_NEXT; /* RFC 3207 4.2: EHLO again */
+  rpt(cn, NULL);
+  if (hello(cn, c) != SESS_OK) return SESS_NEXT; /* RFC 3207 4.2: EHLO again */
   return SESS_OK;
 }
 
@@ -440,7 +474,7 @@ static size_t base64_fmt(char *dest, const unsigned char *s, size_t len)
 }
 
 /* Reads the credentials: user on line 1, password on line 2. 0, -1 (failtext set). */
-static int auth_read(const char *fn, char *user, char *pass, size_t size)
+static int auth_read(struct conn *cn, const char *fn, char *user, char *pass, size_t size)
 {
   char data[AUTH_FILE_MAX];
   struct stat st;
@@ -451,18 +485,18 @@ static int auth_read(const char *fn, char *user, char *pass, size_t size)
 
   fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd == -1) {
-    fail_local("4.3.0", "unable to read the credentials file", strerror(errno));
+    fail_local(cn, "4.3.0", "unable to read the credentials file", strerror(errno));
     return -1;
   }
   if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
     close(fd);
-    fail_local("4.3.0", "refusing a credentials file others may read (want mode 600)", NULL);
+    fail_local(cn, "4.3.0", "refusing a credentials file others may read (want mode 600)", NULL);
     return -1;
   }
   len = read(fd, data, sizeof data);
   close(fd);
   if (len < 0) {
-    fail_local("4.3.0", "unable to read the credentials file", strerror(errno));
+    fail_local(cn, "4.3.0", "unable to read the credentials file", strerror(errno));
     return -1;
   }
   for (k = 0; i < (size_t)len && data[i] != '\n' && k + 1 < size; ++i) user[k++] = data[i];
@@ -474,13 +508,13 @@ static int auth_read(const char *fn, char *user, char *pass, size_t size)
   pass[k] = '\0';
   memset(data, 0, sizeof data);
   if (user[0] == '\0') {
-    fail_local("4.3.0", "no user name in the credentials file", NULL);
+    fail_local(cn, "4.3.0", "no user name in the credentials file", NULL);
     return -1;
   }
   return 0;
 }
 
-static int auth(const struct route *r)
+static int auth(struct conn *cn, const struct route *r)
 {
   char user[512];
   char pass[512];
@@ -490,91 +524,92 @@ static int auth(const struct route *r)
   size_t plen;
   int code;
 
-  if (!conn_tls && plan.mode != PLAN_NONE) {
-    fail_local("4.7.0", "refusing to send credentials without TLS", NULL);
+  if (!cn->tls && cn->plan.mode != PLAN_NONE) {
+    fail_local(cn, "4.7.0", "refusing to send credentials without TLS", NULL);
     return SESS_NEXT;
   }
-  if (!ext.auth_plain && !ext.auth_login) {
-    fail_local("4.7.0", "the server offers no AUTH PLAIN or LOGIN", NULL);
+  if (!cn->ext.auth_plain && !cn->ext.auth_login) {
+    fail_local(cn, "4.7.0", "the server offers no AUTH PLAIN or LOGIN", NULL);
     return SESS_NEXT;
   }
-  if (auth_read(r->authfile, user, pass, sizeof user) == -1) return SESS_NEXT;
+  if (auth_read(cn, r->authfile, user, pass, sizeof user) == -1) return SESS_NEXT;
   ulen = strlen(user);
   plen = strlen(pass);
 
-  if (ext.auth_plain) { /* RFC 4616: authzid NUL authcid NUL passwd */
+  if (cn->ext.auth_plain) { /* RFC 4616: authzid NUL authcid NUL passwd */
     plain[0] = '\0';
     memcpy(plain + 1, user, ulen);
     plain[1 + ulen] = '\0';
     memcpy(plain + 2 + ulen, pass, plen);
     memcpy(encoded, "AUTH PLAIN ", 11);
     base64_fmt(encoded + 11, (const unsigned char *)plain, 2 + ulen + plen);
-    code = command(encoded);
+    code = command(cn, encoded);
   } else {
-    code = command("AUTH LOGIN");
+    code = command(cn, "AUTH LOGIN");
     if (code == 334) {
       base64_fmt(encoded, (const unsigned char *)user, ulen);
-      code = command(encoded);
+      code = command(cn, encoded);
     }
     if (code == 334) {
       base64_fmt(encoded, (const unsigned char *)pass, plen);
-      code = command(encoded);
+      code = command(cn, encoded);
     }
   }
   memset(plain, 0, sizeof plain);
   memset(encoded, 0, sizeof encoded);
   memset(pass, 0, sizeof pass);
   if (code == -1) {
-    fail_net();
+    fail_net(cn);
     return SESS_NEXT;
   }
   if (code != 235) {
-    fail_reply();
+    fail_reply(cn);
     return SESS_NEXT;
   }
   return SESS_OK;
 }
 
 /* Greeting, EHLO, STARTTLS, AUTH on a fresh connection. */
-static int session_open(const struct route *r, const char *sni, const struct smtp_config *c,
-                        int allow_tls)
+static int session_open(struct conn *cn, const struct route *r, const char *sni,
+                        const struct smtp_config *c, int allow_tls)
 {
   int code;
-  int required = plan_required();
+  int required = plan_required(cn);
   int s;
 
-  code = get_reply();
+  code = get_reply(cn);
   if (code == -1) {
-    fail_net();
+    fail_net(cn);
     return SESS_NEXT;
   }
   if (code < 200 || code >= 300) {
-    fail_reply();
+    fail_reply(cn);
     return SESS_NEXT;
   }
-  s = hello(c);
+  s = hello(cn, c);
   if (s != SESS_OK) return s;
 
-  if (plan.mode != PLAN_NONE && allow_tls && ext.starttls) {
-    s = starttls(r, sni, c);
+  if (cn->plan.mode != PLAN_NONE && allow_tls && cn->ext.starttls) {
+    s = starttls(cn, r, sni, c);
     if (s != SESS_OK) return s;
   }
-  if (required && !conn_tls) {
+  if (required && !cn->tls) {
     static const char head[] = "TLS is required but the server does not offer STARTTLS (tls policy ";
     char what[sizeof head + 32];
-    size_t len = strlen(plan.label);
+    size_t len = strlen(cn->plan.label);
 
     if (len > 30) len = 30;
     memcpy(what, head, sizeof head - 1);
-    memcpy(what + sizeof head - 1, plan.label, len);
+    memcpy(what + sizeof head - 1, cn->plan.label, len);
     memcpy(what + sizeof head - 1 + len, ")", 2);
-    fail_local(plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE ? "4.7.5" : "4.7.10", what,
-               NULL);
-    policy_set(plan.label, "no STARTTLS", NULL);
-    rpt("starttls-not-supported");
+    fail_local(cn, cn->plan.mode == PLAN_DANE || cn->plan.mode == PLAN_STS_ENFORCE ? "4.7.5"
+                                                                                  : "4.7.10",
+               what, NULL);
+    policy_set(cn, cn->plan.label, "no STARTTLS", NULL);
+    rpt(cn, "starttls-not-supported");
     return SESS_NEXT;
   }
-  if (r->authfile[0] != '\0') return auth(r);
+  if (r->authfile[0] != '\0') return auth(cn, r);
   return SESS_OK;
 }
 
@@ -621,15 +656,15 @@ static int has_8bit(const char *s)
 }
 
 /* Measures the message: its size on the wire and whether it has 8-bit bytes. 0, -1 + errno. */
-static int message_scan(const struct job *j)
+static int message_scan(struct conn *cn, const struct job *j)
 {
   char buf[MSG_CHUNK];
   unsigned long long done = 0;
   char last = '\n';
 
   /* RFC 1870 3: the message with CRLF line ends, without the final dot */
-  wire_size = j->msglen;
-  eightbit = 0;
+  cn->wire_size = j->msglen;
+  cn->eightbit = 0;
   while (done < j->msglen) {
     size_t want = j->msglen - done > sizeof buf ? sizeof buf : (size_t)(j->msglen - done);
     ssize_t r = pread(j->msgfd, buf, want, (off_t)(QUEUE_HDRLEN + done));
@@ -640,24 +675,24 @@ static int message_scan(const struct job *j)
       return -1;
     }
     for (ssize_t k = 0; k < r; ++k) {
-      if (buf[k] == '\n') ++wire_size;
-      else if ((unsigned char)buf[k] >= 0x80) eightbit = 1;
+      if (buf[k] == '\n') ++cn->wire_size;
+      else if ((unsigned char)buf[k] >= 0x80) cn->eightbit = 1;
     }
     done += (unsigned long long)r;
     last = buf[r - 1];
   }
-  if (j->msglen > 0 && last != '\n') wire_size += 2;
+  if (j->msglen > 0 && last != '\n') cn->wire_size += 2;
   return 0;
 }
 
 /* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), then the
  * final dot. 0, -1 local read error (the connection must be dropped
  * without the dot). */
-static int message_send(const struct job *j)
+static int message_send(struct conn *cn, const struct job *j)
 {
-  int r = smtpdata_put(&net_out, j->msgfd, QUEUE_HDRLEN, j->msglen);
+  int r = smtpdata_put(&cn->out, j->msgfd, QUEUE_HDRLEN, j->msglen);
 
-  if (r == -2) conn_broken = 1;
+  if (r == -2) cn->broken = 1;
   return r == -1 ? -1 : 0;
 }
 
@@ -701,7 +736,7 @@ static void all_deferred_check(struct job *j, const size_t *sent, size_t sent_co
     if (j->rcpt[sent[b]].result == 'T') j->rcpt[sent[b]].result = 'Z';
 }
 
-static int transaction(struct job *j, const struct smtp_config *c, int reused)
+static int transaction(struct conn *cn, struct job *j, const struct smtp_config *c, int reused)
 {
   size_t *batch;
   size_t *sent;         /* the recipients whose RCPT went out */
@@ -719,8 +754,8 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
   (void)c;
   batch = calloc(2 * j->rcpt_count, sizeof *batch);
   if (batch == NULL) {
-    fail_local("4.3.0", "out of memory", NULL);
-    pending_set(j, 'Z', &failtext);
+    fail_local(cn, "4.3.0", "out of memory", NULL);
+    pending_set(j, 'Z', &cn->failtext);
     return TX_DONE;
   }
   sent = batch + j->rcpt_count;
@@ -731,49 +766,49 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
   }
 
   /* RFC 6531 3.4: no SMTPUTF8, no delivery of an internationalised address */
-  if (need_utf8 && !ext.smtputf8) {
-    fail_local("5.6.7", "the server does not support SMTPUTF8, which the addresses need", NULL);
-    pending_set(j, 'D', &failtext);
+  if (need_utf8 && !cn->ext.smtputf8) {
+    fail_local(cn, "5.6.7", "the server does not support SMTPUTF8, which the addresses need", NULL);
+    pending_set(j, 'D', &cn->failtext);
     goto done;
   }
   /* RFC 1870 6 */
-  if (ext.size && ext.sizemax > 0 && wire_size > ext.sizemax) {
-    sizetext[fmt_ulonglong(sizetext, wire_size)] = '\0';
-    limittext[fmt_ulong(limittext, ext.sizemax)] = '\0';
-    if (!stralloc_copys(&cmd, "message of ") || !stralloc_cats(&cmd, sizetext) ||
-        !stralloc_cats(&cmd, " bytes exceeds the server's limit of ") ||
-        !stralloc_cats(&cmd, limittext) || !stralloc_0(&cmd))
-      cmd.len = 0;
-    fail_local("5.3.4", cmd.len > 0 ? cmd.s : "message too big", NULL);
-    pending_set(j, 'D', &failtext);
+  if (cn->ext.size && cn->ext.sizemax > 0 && cn->wire_size > cn->ext.sizemax) {
+    sizetext[fmt_ulonglong(sizetext, cn->wire_size)] = '\0';
+    limittext[fmt_ulong(limittext, cn->ext.sizemax)] = '\0';
+    if (!stralloc_copys(&cn->cmd, "message of ") || !stralloc_cats(&cn->cmd, sizetext) ||
+        !stralloc_cats(&cn->cmd, " bytes exceeds the server's limit of ") ||
+        !stralloc_cats(&cn->cmd, limittext) || !stralloc_0(&cn->cmd))
+      cn->cmd.len = 0;
+    fail_local(cn, "5.3.4", cn->cmd.len > 0 ? cn->cmd.s : "message too big", NULL);
+    pending_set(j, 'D', &cn->failtext);
     goto done;
   }
 
   /* MAIL FROM */
-  if (!stralloc_copys(&cmd, "MAIL FROM:")) goto nomem;
-  switch (cat_path(&cmd, j->sender)) {
+  if (!stralloc_copys(&cn->cmd, "MAIL FROM:")) goto nomem;
+  switch (cat_path(&cn->cmd, j->sender)) {
     case 0: goto nomem;
     case -1:
-      fail_local("5.1.7", "the sender address is invalid", NULL);
-      pending_set(j, 'D', &failtext);
+      fail_local(cn, "5.1.7", "the sender address is invalid", NULL);
+      pending_set(j, 'D', &cn->failtext);
       goto done;
   }
-  if (ext.size) {
-    sizetext[fmt_ulonglong(sizetext, wire_size)] = '\0';
-    if (!stralloc_cats(&cmd, " SIZE=") || !stralloc_cats(&cmd, sizetext)) goto nomem;
+  if (cn->ext.size) {
+    sizetext[fmt_ulonglong(sizetext, cn->wire_size)] = '\0';
+    if (!stralloc_cats(&cn->cmd, " SIZE=") || !stralloc_cats(&cn->cmd, sizetext)) goto nomem;
   }
-  if (eightbit && ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME")) goto nomem;
-  if (need_utf8 && !stralloc_cats(&cmd, " SMTPUTF8")) goto nomem;
-  if (ext.dsn) {
-    if (j->ret != NULL && !(stralloc_cats(&cmd, " RET=") && stralloc_cats(&cmd, j->ret)))
+  if (cn->eightbit && cn->ext.eightbit && !stralloc_cats(&cn->cmd, " BODY=8BITMIME")) goto nomem;
+  if (need_utf8 && !stralloc_cats(&cn->cmd, " SMTPUTF8")) goto nomem;
+  if (cn->ext.dsn) {
+    if (j->ret != NULL && !(stralloc_cats(&cn->cmd, " RET=") && stralloc_cats(&cn->cmd, j->ret)))
       goto nomem;
-    if (j->envid != NULL && !(stralloc_cats(&cmd, " ENVID=") && cat_xtext(&cmd, j->envid)))
+    if (j->envid != NULL && !(stralloc_cats(&cn->cmd, " ENVID=") && cat_xtext(&cn->cmd, j->envid)))
       goto nomem;
   }
-  if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
-  put(cmd.s, cmd.len);
-  if (!ext.pipelining) {
-    code = get_reply();
+  if (!stralloc_cats(&cn->cmd, "\r\n")) goto nomem;
+  put(cn, cn->cmd.s, cn->cmd.len);
+  if (!cn->ext.pipelining) {
+    code = get_reply(cn);
     if (code == -1) goto lost;
     lost_ok = 0;
     if (code < 200 || code >= 300) goto mail_refused;
@@ -783,32 +818,32 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
   for (size_t b = 0; b < count; ++b) {
     struct rcpt *r = &j->rcpt[batch[b]];
 
-    if (!stralloc_copys(&cmd, "RCPT TO:")) goto nomem;
-    if (cat_path(&cmd, r->addr) != 1) {
-      if (cmd.len == 0) goto nomem;
-      fail_local("5.1.3", "the recipient address is invalid", NULL);
-      result_set(r, 'D', &failtext);
+    if (!stralloc_copys(&cn->cmd, "RCPT TO:")) goto nomem;
+    if (cat_path(&cn->cmd, r->addr) != 1) {
+      if (cn->cmd.len == 0) goto nomem;
+      fail_local(cn, "5.1.3", "the recipient address is invalid", NULL);
+      result_set(r, 'D', &cn->failtext);
       batch[b] = (size_t)-1;
       continue;
     }
-    if (ext.dsn && r->notify != NULL &&
-        !(stralloc_cats(&cmd, " NOTIFY=") && stralloc_cats(&cmd, r->notify)))
+    if (cn->ext.dsn && r->notify != NULL &&
+        !(stralloc_cats(&cn->cmd, " NOTIFY=") && stralloc_cats(&cn->cmd, r->notify)))
       goto nomem;
-    if (ext.dsn && r->orcpt != NULL) {
+    if (cn->ext.dsn && r->orcpt != NULL) {
       const char *semi = strchr(r->orcpt, ';');
 
       if (semi != NULL && semi != r->orcpt) {
-        if (!stralloc_cats(&cmd, " ORCPT=") ||
-            !stralloc_catb(&cmd, r->orcpt, (size_t)(semi - r->orcpt + 1)) ||
-            !cat_xtext(&cmd, semi + 1))
+        if (!stralloc_cats(&cn->cmd, " ORCPT=") ||
+            !stralloc_catb(&cn->cmd, r->orcpt, (size_t)(semi - r->orcpt + 1)) ||
+            !cat_xtext(&cn->cmd, semi + 1))
           goto nomem;
       }
     }
-    if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
-    put(cmd.s, cmd.len);
+    if (!stralloc_cats(&cn->cmd, "\r\n")) goto nomem;
+    put(cn, cn->cmd.s, cn->cmd.len);
     sent[sent_count++] = batch[b];
-    if (!ext.pipelining) {
-      code = get_reply();
+    if (!cn->ext.pipelining) {
+      code = get_reply(cn);
       if (code == -1) goto lost_in_tx;
       if (code >= 200 && code < 300) {
         ++accepted;
@@ -816,28 +851,28 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
         ++deferred452; /* RFC 5321 4.5.3.1.10: the rest in another transaction */
         batch[b] = (size_t)-1;
       } else {
-        fail_reply();
-        result_set(r, own_class(code), &failtext);
+        fail_reply(cn);
+        result_set(r, own_class(code), &cn->failtext);
         if (r->result == 'T') ++rcpt_deferred;
         batch[b] = (size_t)-1;
       }
     }
   }
-  if (!ext.pipelining) all_deferred_check(j, sent, sent_count, rcpt_deferred);
+  if (!cn->ext.pipelining) all_deferred_check(j, sent, sent_count, rcpt_deferred);
 
-  if (ext.pipelining) {
-    put("DATA\r\n", 6);
-    code = get_reply();
+  if (cn->ext.pipelining) {
+    put(cn, "DATA\r\n", 6);
+    code = get_reply(cn);
     if (code == -1) goto lost;
     lost_ok = 0;
     if (code < 200 || code >= 300) {
-      fail_reply();
+      fail_reply(cn);
       for (size_t b = 0; b < count; ++b)
-        if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
+        if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &cn->failtext);
       /* the replies to the RCPTs and to DATA are still to be read */
       for (size_t b = 0; b < count; ++b)
-        if (batch[b] != (size_t)-1 && get_reply() == -1) goto lost_in_tx;
-      if (get_reply() == -1) goto lost_in_tx;
+        if (batch[b] != (size_t)-1 && get_reply(cn) == -1) goto lost_in_tx;
+      if (get_reply(cn) == -1) goto lost_in_tx;
       goto reset;
     }
     for (size_t b = 0; b < count; ++b) {
@@ -845,7 +880,7 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
 
       if (batch[b] == (size_t)-1) continue;
       r = &j->rcpt[batch[b]];
-      code = get_reply();
+      code = get_reply(cn);
       if (code == -1) goto lost_in_tx;
       if (code >= 200 && code < 300) {
         ++accepted;
@@ -853,63 +888,63 @@ static int transaction(struct job *j, const struct smtp_config *c, int reused)
         ++deferred452;
         batch[b] = (size_t)-1;
       } else {
-        fail_reply();
-        result_set(r, own_class(code), &failtext);
+        fail_reply(cn);
+        result_set(r, own_class(code), &cn->failtext);
         if (r->result == 'T') ++rcpt_deferred;
         batch[b] = (size_t)-1;
       }
     }
     all_deferred_check(j, sent, sent_count, rcpt_deferred);
-    code = get_reply(); /* to DATA */
+    code = get_reply(cn); /* to DATA */
     if (code == -1) goto lost_in_tx;
     if (code == 354 && accepted == 0) {
       /* RFC 2920 3.1: DATA was accepted though no recipient was: end it empty */
-      put(".\r\n", 3);
-      if (get_reply() == -1) goto lost_in_tx;
+      put(cn, ".\r\n", 3);
+      if (get_reply(cn) == -1) goto lost_in_tx;
       goto reset;
     }
   } else {
     if (accepted == 0) goto reset;
-    code = command("DATA");
+    code = command(cn, "DATA");
     if (code == -1) goto lost_in_tx;
   }
   if (accepted == 0) goto reset;
   if (code != 354) {
-    fail_reply();
+    fail_reply(cn);
     for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &cn->failtext);
     goto reset;
   }
 
   /* the message */
-  if (message_send(j) == -1 || conn_broken) {
-    if (conn_broken) goto lost_in_tx;
+  if (message_send(cn, j) == -1 || cn->broken) {
+    if (cn->broken) goto lost_in_tx;
     /* the message's own trouble, not the destination's */
-    fail_local("4.3.0", "unable to read the queue file", strerror(errno));
+    fail_local(cn, "4.3.0", "unable to read the queue file", strerror(errno));
     for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'T', &failtext);
-    conn_close(); /* no final dot: the server drops the transaction */
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'T', &cn->failtext);
+    conn_close(cn); /* no final dot: the server drops the transaction */
     goto done;
   }
-  code = get_reply();
+  code = get_reply(cn);
   if (code == -1) {
-    fail_local("4.4.2", "connection lost after the message was sent (it may arrive twice)",
+    fail_local(cn, "4.4.2", "connection lost after the message was sent (it may arrive twice)",
                errno == 0 ? "end of file" : strerror(errno));
     for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'Z', &failtext);
-    conn_close();
+      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'Z', &cn->failtext);
+    conn_close(cn);
     goto done;
   }
-  fail_reply();
+  fail_reply(cn);
   for (size_t b = 0; b < count; ++b)
-    if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], own_class(code), &failtext);
+    if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], own_class(code), &cn->failtext);
   goto done;
 
 mail_refused:
-  fail_reply();
-  pending_set(j, class_of(code), &failtext);
+  fail_reply(cn);
+  pending_set(j, class_of(code), &cn->failtext);
 reset:
-  if (command("RSET") == -1) conn_close();
+  if (command(cn, "RSET") == -1) conn_close(cn);
   goto done;
 
 lost:
@@ -918,32 +953,32 @@ lost:
     return TX_LOST;
   }
 lost_in_tx:
-  fail_net();
-  pending_set(j, 'Z', &failtext);
-  conn_close();
+  fail_net(cn);
+  pending_set(j, 'Z', &cn->failtext);
+  conn_close(cn);
   goto done;
 
 nomem:
-  fail_local("4.3.0", "out of memory", NULL);
-  pending_set(j, 'Z', &failtext);
-  conn_close();
+  fail_local(cn, "4.3.0", "out of memory", NULL);
+  pending_set(j, 'Z', &cn->failtext);
+  conn_close(cn);
 
 done:
   free(batch);
-  if (conn_broken) conn_close();
-  if (deferred452 > 0 && conn_fd != -1 && !all_done(j)) return TX_AGAIN;
+  if (cn->broken) conn_close(cn);
+  if (deferred452 > 0 && cn->fd != -1 && !all_done(j)) return TX_AGAIN;
   if (!all_done(j)) {
     /* 452 with nothing accepted, or the connection went away */
-    if (failtext.len == 0) fail_local("4.5.3", "too many recipients", NULL);
-    pending_set(j, 'Z', &failtext);
+    if (cn->failtext.len == 0) fail_local(cn, "4.5.3", "too many recipients", NULL);
+    pending_set(j, 'Z', &cn->failtext);
   }
   return TX_DONE;
 }
 
-static int run_transactions(struct job *j, const struct smtp_config *c, int reused)
+static int run_transactions(struct conn *cn, struct job *j, const struct smtp_config *c, int reused)
 {
   for (;;) {
-    int r = transaction(j, c, reused);
+    int r = transaction(cn, j, c, reused);
 
     if (r != TX_AGAIN) return r;
     reused = 0;
@@ -990,7 +1025,7 @@ static void host_resolve(struct host *h)
   h->dns_errno = errno;
 }
 
-static void log_results(const struct job *j)
+static void log_results(struct conn *cn, const struct job *j)
 {
   const char *idtext = j->qid;
 
@@ -1005,52 +1040,52 @@ static void log_results(const struct job *j)
     }
     /* the text names the host already ("HOST [IP] said: ...") where it
      * answered or failed: the line gives it once */
-    if (strstr(text.s, host_label()) != NULL)
-      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", tls_text, " result ", res, ": ",
-           text.s, "; tls=", policy_text);
+    if (strstr(text.s, host_label(cn)) != NULL)
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", cn->tls_text, " result ", res, ": ",
+           text.s, "; tls=", cn->policy_text);
     else
-      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
-           " tls ", tls_text, " result ", res, ": ", text.s, "; tls=", policy_text);
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", cn->host_name, " ip ", cn->ip_text,
+           " tls ", cn->tls_text, " result ", res, ": ", text.s, "; tls=", cn->policy_text);
     stralloc_free(&text);
   }
 }
 
-static void set_host(const char *name, const char ip[16])
+static void set_host(struct conn *cn, const char *name, const char ip[16])
 {
   size_t len = strlen(name);
 
-  if (len >= sizeof host_name) len = sizeof host_name - 1;
-  memcpy(host_name, name, len);
-  host_name[len] = '\0';
-  memcpy(host_ip, ip, 16);
-  net_fmtip(ip_text, ip);
-  memcpy(tls_text, "no", 3);
-  policy_set(plan.label, "plaintext", NULL);
+  if (len >= sizeof cn->host_name) len = sizeof cn->host_name - 1;
+  memcpy(cn->host_name, name, len);
+  cn->host_name[len] = '\0';
+  net_fmtip(cn->ip_text, ip);
+  memcpy(cn->tls_text, "no", 3);
+  policy_set(cn, cn->plan.label, "plaintext", NULL);
 }
 
 /* The TLS plan for host h of domain (mx_secure: the MX RRset that named
- * it was DNSSEC-valid). 0, or -1 with failtext set: the host is not to be
+ * it was DNSSEC-valid). 0, or -1 with cn->failtext set: the host is not to be
  * used. RFC 7672 2.2: DANE needs a secure MX RRset, secure addresses and
  * secure TLSA records; a failed TLSA lookup for a secure host makes the
  * host unusable; TLSA records none of which are usable still require TLS. */
-static int plan_make(const struct host *h, const struct route *r, const char *domain,
-                     int mx_secure, unsigned long port, const struct smtp_config *c)
+static int plan_make(struct conn *cn, const struct host *h, const struct route *r,
+                     const char *domain, int mx_secure, unsigned long port,
+                     const struct smtp_config *c)
 {
   int level = r->tls;
 
-  plan.tlsa.len = 0;
-  plan.tlsa_count = 0;
+  cn->plan.tlsa.len = 0;
+  cn->plan.tlsa_count = 0;
   if (!r->tls_set &&
       tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, h->name, &level) == -1) {
-    fail_local("4.3.5", "malformed entry in control/tlspolicy for ", domain);
+    fail_local(cn, "4.3.5", "malformed entry in control/tlspolicy for ", domain);
     return -1;
   }
-  plan.label = tlspolicy_name(level);
-  policy_set(plan.label, "plaintext", NULL);
+  cn->plan.label = tlspolicy_name(level);
+  policy_set(cn, cn->plan.label, "plaintext", NULL);
   switch (level) {
-    case ROUTE_TLS_NO: plan.mode = PLAN_NONE; return 0;
-    case ROUTE_TLS_REQUIRE: plan.mode = PLAN_ENCRYPT; return 0;
-    case ROUTE_TLS_VERIFY: plan.mode = PLAN_VERIFY; return 0;
+    case ROUTE_TLS_NO: cn->plan.mode = PLAN_NONE; return 0;
+    case ROUTE_TLS_REQUIRE: cn->plan.mode = PLAN_ENCRYPT; return 0;
+    case ROUTE_TLS_VERIFY: cn->plan.mode = PLAN_VERIFY; return 0;
     default: break;
   }
   if (level == ROUTE_TLS_DANE || level == ROUTE_TLS_DANE_ONLY) {
@@ -1058,78 +1093,78 @@ static int plan_make(const struct host *h, const struct route *r, const char *do
       int secure;
       int present;
 
-      if (qdns_tlsa(&plan.tlsa, &plan.tlsa_count, h->name, port, &secure, &present) ==
+      if (qdns_tlsa(&cn->plan.tlsa, &cn->plan.tlsa_count, h->name, port, &secure, &present) ==
           QDNS_TEMP) {
-        fail_local("4.7.5", "TLSA lookup failed (tls policy dane)",
+        fail_local(cn, "4.7.5", "TLSA lookup failed (tls policy dane)",
                    errno == EAGAIN ? "SERVFAIL (bogus DNSSEC, or no answer)" : strerror(errno));
-        policy_set(plan.label, "TLSA lookup failed", NULL);
+        policy_set(cn, cn->plan.label, "TLSA lookup failed", NULL);
         rpt_count(domain, "tlsa", "dnssec-invalid", h->name);
         return -1;
       }
-      if (secure && plan.tlsa_count > 0) {
-        plan.mode = PLAN_DANE;
+      if (secure && cn->plan.tlsa_count > 0) {
+        cn->plan.mode = PLAN_DANE;
         return 0;
       }
       if (secure && present) {
-        plan.label = "dane-unusable";
-        plan.mode = PLAN_ENCRYPT;
+        cn->plan.label = "dane-unusable";
+        cn->plan.mode = PLAN_ENCRYPT;
         return 0;
       }
     }
     if (level == ROUTE_TLS_DANE_ONLY) {
-      fail_local("4.7.5", "no DNSSEC-valid TLSA records (tls policy dane-only)", NULL);
-      policy_set(plan.label, "no TLSA", NULL);
+      fail_local(cn, "4.7.5", "no DNSSEC-valid TLSA records (tls policy dane-only)", NULL);
+      policy_set(cn, cn->plan.label, "no TLSA", NULL);
       return -1;
     }
   }
   /* RFC 8461 4.2: enforce delivers only to listed MX hosts, over TLS
    * with a valid certificate for the MX name; DANE won above */
-  if (sts_on && sts.policy.mode == STS_ENFORCE) {
-    plan.label = "sts enforce";
-    if (!sts_mx_match(&sts.policy, h->name)) {
-      fail_local("4.7.5", "MX host not in the MTA-STS policy (tls policy sts enforce)", NULL);
-      policy_set(plan.label, "MX not listed", NULL);
+  if (cn->sts_on && cn->sts.policy.mode == STS_ENFORCE) {
+    cn->plan.label = "sts enforce";
+    if (!sts_mx_match(&cn->sts.policy, h->name)) {
+      fail_local(cn, "4.7.5", "MX host not in the MTA-STS policy (tls policy sts enforce)", NULL);
+      policy_set(cn, cn->plan.label, "MX not listed", NULL);
       rpt_count(domain, "sts", "validation-failure", h->name);
       return -1;
     }
-    plan.mode = PLAN_STS_ENFORCE;
+    cn->plan.mode = PLAN_STS_ENFORCE;
     return 0;
   }
-  if (sts_on && sts.policy.mode == STS_TESTING) {
-    plan.label = "sts testing";
-    plan.mode = PLAN_STS_TESTING;
+  if (cn->sts_on && cn->sts.policy.mode == STS_TESTING) {
+    cn->plan.label = "sts testing";
+    cn->plan.mode = PLAN_STS_TESTING;
     return 0;
   }
-  plan.label = "may";
-  plan.mode = PLAN_MAY;
+  cn->plan.label = "may";
+  cn->plan.mode = PLAN_MAY;
   return 0;
 }
 
 /* Tries every address of every host in order until one session works. */
-static void deliver_hosts(struct job *j, struct host *h, size_t n, const struct route *r,
-                          const char *domain, int mx_secure, unsigned long port,
-                          const struct smtp_config *c)
+static void deliver_hosts(struct conn *cn, struct job *j, struct host *h, size_t n,
+                          const struct route *r, const char *domain, int mx_secure,
+                          unsigned long port, const struct smtp_config *c)
 {
   int tried = 0;
 
-  failtext.len = 0;
+  cn->failtext.len = 0;
   for (size_t i = 0; i < n; ++i) {
     if (h[i].dns == QDNS_TEMP) {
       if (!tried) {
-        memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
-        memcpy(ip_text, "-", 2);
-        fail_local("4.4.3", "address lookup failed", strerror(h[i].dns_errno));
+        memcpy(cn->host_name, h[i].name, strlen(h[i].name) + 1);
+        memcpy(cn->ip_text, "-", 2);
+        fail_local(cn, "4.4.3", "address lookup failed", strerror(h[i].dns_errno));
       }
       continue;
     }
     if (h[i].ips.len > 0) {
-      memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
-      memcpy(ip_text, "-", 2);
-      if (plan_make(&h[i], r, domain, mx_secure, port, c) == -1) {
+      memcpy(cn->host_name, h[i].name, strlen(h[i].name) + 1);
+      memcpy(cn->ip_text, "-", 2);
+      if (plan_make(cn, &h[i], r, domain, mx_secure, port, c) == -1) {
         tried = 1;
-        if (stralloc_0(&failtext)) {
-          --failtext.len;
-          qlog("attempt failed: ", failtext.s);
+        if (stralloc_0(&cn->failtext)) {
+          --cn->failtext.len;
+          qlog("attempt failed: ", cn->failtext.s);
         }
         continue;
       }
@@ -1142,50 +1177,50 @@ static void deliver_hosts(struct job *j, struct host *h, size_t n, const struct 
       const char *sni = h[i].name[0] == '[' ? "" : h[i].name;
 
       tried = 1;
-      set_host(h[i].name, ip);
+      set_host(cn, h[i].name, ip);
     again:
       fd = net_connect(ip, port, c->timeout_connect);
       if (fd == -1) {
         const char *why = errno == ETIMEDOUT ? "timed out" : strerror(errno);
 
-        fail_local("4.4.1", "unable to connect", why);
-        qlog("attempt failed: ", host_label(), ": unable to connect: ", why);
+        fail_local(cn, "4.4.1", "unable to connect", why);
+        qlog("attempt failed: ", host_label(cn), ": unable to connect: ", why);
         continue;
       }
-      conn_attach(fd);
-      s = session_open(r, sni, c, allow_tls);
+      conn_attach(cn, fd);
+      s = session_open(cn, r, sni, c, allow_tls);
       if (s == SESS_OK) {
-        if (run_transactions(j, c, 0) == TX_LOST) {
-          fail_net();
-          pending_set(j, 'Z', &failtext);
-          conn_close();
+        if (run_transactions(cn, j, c, 0) == TX_LOST) {
+          fail_net(cn);
+          pending_set(j, 'Z', &cn->failtext);
+          conn_close(cn);
         }
         return;
       }
-      if (conn_fd != -1 && !conn_broken) {
-        puts0("QUIT\r\n");
-        flush();
+      if (cn->fd != -1 && !cn->broken) {
+        puts0(cn, "QUIT\r\n");
+        flush(cn);
       }
-      conn_close();
+      conn_close(cn);
       if (s == SESS_NOTLS && allow_tls) {
         allow_tls = 0;
         goto again;
       }
-      if (!stralloc_0(&failtext)) continue;
-      --failtext.len;
-      qlog("attempt failed: ", failtext.s);
+      if (!stralloc_0(&cn->failtext)) continue;
+      --cn->failtext.len;
+      qlog("attempt failed: ", cn->failtext.s);
     }
   }
-  if (failtext.len == 0) {
-    memcpy(ip_text, "-", 2);
-    text_set(&failtext, "4.4.4 no address found for any host of the destination", NULL, NULL,
+  if (cn->failtext.len == 0) {
+    memcpy(cn->ip_text, "-", 2);
+    text_set(&cn->failtext, "4.4.4 no address found for any host of the destination", NULL, NULL,
              NULL);
   }
-  pending_set(j, 'Z', &failtext);
+  pending_set(j, 'Z', &cn->failtext);
 }
 
-static void deliver_fresh(struct job *j, const struct route *r, const char *domain,
-                          const struct smtp_config *c)
+static void deliver_fresh(struct conn *cn, struct job *j, const struct route *r,
+                          const char *domain, const struct smtp_config *c)
 {
   struct host *h = NULL;
   size_t n = 0;
@@ -1194,13 +1229,13 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
   stralloc text = {0};
   int mx_secure = 1; /* a route or a literal names its host itself */
 
-  sts_on = 0;
-  rpt_domain = domain;
+  cn->sts_on = 0;
+  cn->rpt_domain = domain;
 
-  memcpy(host_name, "-", 2);
-  memcpy(ip_text, "-", 2);
-  memcpy(tls_text, "no", 3);
-  memcpy(policy_text, "-", 2);
+  memcpy(cn->host_name, "-", 2);
+  memcpy(cn->ip_text, "-", 2);
+  memcpy(cn->tls_text, "no", 3);
+  memcpy(cn->policy_text, "-", 2);
 
   if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '[')) {
     /* a route, or an address literal: exactly that host, no MX, no "is it me" */
@@ -1284,7 +1319,7 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
     if (!r->tls_set &&
         tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
         (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
-      sts_on = sts_lookup(domain, &sts);
+      cn->sts_on = sts_lookup(domain, &cn->sts);
 
     /* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used */
     for (size_t i = 0; i < n; ++i) {
@@ -1310,7 +1345,7 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
     }
   }
 
-  deliver_hosts(j, h, n, r, domain, mx_secure, port, c);
+  deliver_hosts(cn, j, h, n, r, domain, mx_secure, port, c);
   goto done;
 
 nomem:
@@ -1324,50 +1359,53 @@ done:
 void smtp_deliver(struct job *j, const struct route *r, const char *domain,
                   const struct smtp_config *c)
 {
+  struct conn *cn = &conn;
   stralloc text = {0};
 
-  timeout = c->timeout_remote;
-  if (message_scan(j) == -1) {
+  cn->timeout = c->timeout_remote;
+  if (message_scan(cn, j) == -1) {
     text_set(&text, "4.3.0 unable to read the queue file: ", strerror(errno), NULL, NULL);
     pending_set(j, 'T', &text);
     stralloc_free(&text);
-    log_results(j);
+    log_results(cn, j);
     return;
   }
-  if (conn_fd != -1) {
-    if (run_transactions(j, c, 1) != TX_LOST) {
-      log_results(j);
+  if (cn->fd != -1) {
+    if (run_transactions(cn, j, c, 1) != TX_LOST) {
+      log_results(cn, j);
       return;
     }
-    conn_close();
+    conn_close(cn);
   }
-  deliver_fresh(j, r, domain, c);
-  log_results(j);
+  deliver_fresh(cn, j, r, domain, c);
+  log_results(cn, j);
 }
 
 void smtp_quit(void)
 {
-  if (conn_fd != -1 && !conn_broken) {
-    unsigned long saved = timeout;
+  struct conn *cn = &conn;
 
-    timeout = QUIT_TIMEOUT;
-    command("QUIT");
-    timeout = saved;
+  if (cn->fd != -1 && !cn->broken) {
+    unsigned long saved = cn->timeout;
+
+    cn->timeout = QUIT_TIMEOUT;
+    command(cn, "QUIT");
+    cn->timeout = saved;
   }
-  conn_close();
-  stralloc_free(&reply);
-  stralloc_free(&reply_lines);
-  stralloc_free(&failtext);
-  stralloc_free(&cmd);
+  conn_close(cn);
+  stralloc_free(&cn->reply);
+  stralloc_free(&cn->reply_lines);
+  stralloc_free(&cn->failtext);
+  stralloc_free(&cn->cmd);
 }
 
 int smtp_fd(void)
 {
-  return conn_fd;
+  return conn.fd;
 }
 
 void smtp_idle_event(void)
 {
   /* between transactions a server only speaks to say goodbye (421) */
-  conn_close();
+  conn_close(&conn);
 }
