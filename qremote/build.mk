@@ -1,6 +1,7 @@
 # qremote: the SMTP client; qsend_dsn.o: delivery status notifications
 # (linked into qsend by qsend/build.mk); their unit tests.
-QREMOTE_OBJ = qremote/qremote.o qremote/qremote_smtp.o qremote/qremote_reply.o \
+QREMOTE_OBJ = qremote/qremote.o qremote/qremote_smtp.o qremote/qremote_wire.o \
+  qremote/qremote_plan.o qremote/qremote_session.o qremote/qremote_txn.o qremote/qremote_reply.o \
   qremote/qremote_route.o qremote/qremote_policy.o qremote/qremote_dns.o qremote/qremote_net.o qremote/qremote_tls.o \
   qremote/qremote_sts.o qremote/qremote_rpt.o qtls/qtls_sts.o
 PROGS += qremote/qremote
