@@ -7,7 +7,7 @@ QREMOTE_OBJ = qremote/qremote.o qremote/qremote_smtp.o qremote/qremote_wire.o \
 PROGS += qremote/qremote
 MANS += qremote/qremote.8
 UNITTESTS += tests/unit/u_dsn tests/unit/u_dsn_parse tests/unit/u_qremote_route \
-  tests/unit/u_qremote_reply tests/unit/u_qremote_dns
+  tests/unit/u_qremote_reply tests/unit/u_qremote_dns tests/unit/u_qremote_txn
 
 qremote/qremote: $(QREMOTE_OBJ) lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -23,6 +23,9 @@ tests/unit/u_dsn_parse: tests/unit/u_dsn_parse.o qsend/qsend_dsn.o lib/lib.a
 tests/unit/u_qremote_reply: tests/unit/u_qremote_reply.o qremote/qremote_reply.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 tests/unit/u_qremote_dns: tests/unit/u_qremote_dns.o qremote/qremote_dns.o lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+tests/unit/u_qremote_txn: tests/unit/u_qremote_txn.o qremote/qremote_txn.o qremote/qremote_wire.o \
+  qremote/qremote_reply.o qremote/qremote_net.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 tests/unit/u_dsn.o: tests/unit/u_dsn.c
 	$(CC) $(CFLAGS) -Itests/unit -Iqsend -c -o $@ $<
