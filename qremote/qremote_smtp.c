@@ -169,6 +169,143 @@ static void deliver_hosts(struct conn *cn, struct job *j, struct host *h, size_t
   txn_pending_set(j, 'Z', &cn->failtext);
 }
 
+/* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used.
+ * Drops the others from the n hosts of h; returns how many are left. */
+static size_t hosts_preferred(struct host *h, size_t n, const struct smtp_config *c)
+{
+  unsigned int me_pref = 0;
+  int me_found = 0;
+  size_t usable = 0;
+
+  for (size_t i = 0; i < n; ++i) {
+    int mine = strcasecmp(h[i].name, c->me.s) == 0;
+
+    for (size_t k = 0; !mine && k + 16 <= h[i].ips.len; k += 16)
+      if (net_isme(h[i].ips.s + k)) mine = 1;
+    if (mine && (!me_found || h[i].pref < me_pref)) {
+      me_found = 1;
+      me_pref = h[i].pref;
+    }
+  }
+  if (!me_found) return n;
+  for (size_t i = 0; i < n; ++i)
+    if (h[i].pref < me_pref) h[usable++] = h[i];
+    else stralloc_free(&h[i].ips);
+  return usable;
+}
+
+/* The hosts of a destination are found (HOSTS_OK: *hp and *np set; the
+ * caller frees them even otherwise), or the recipients have their result
+ * (HOSTS_DONE), or memory ran out (HOSTS_NOMEM). */
+#define HOSTS_OK 0
+#define HOSTS_DONE 1
+#define HOSTS_NOMEM -1
+
+/* A route's host or an address literal: exactly that host, no MX, no "is
+ * it me" (but a literal of our own is refused); *port QR_PORT for a
+ * literal. */
+static int hosts_route(struct job *j, const struct route *r, const char *domain,
+                       struct host **hp, size_t *np, unsigned long *port, stralloc *text)
+{
+  const char *name = r->host[0] != '\0' ? r->host : domain;
+  struct host *h = calloc(1, sizeof *h);
+
+  if (h == NULL) return HOSTS_NOMEM;
+  *hp = h;
+  *np = 1;
+  memcpy(h->name, name, strlen(name) + 1);
+  host_resolve(h);
+  if (r->host[0] == '\0') {
+    *port = QR_PORT;
+    if (h->dns == QDNS_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
+      text_set(text, "5.4.6 the address literal ", domain, " is one of mine", NULL);
+      txn_pending_set(j, 'D', text);
+      return HOSTS_DONE;
+    }
+  }
+  if (h->dns == QDNS_NX || (h->dns == QDNS_OK && h->ips.len == 0)) {
+    text_set(text, "4.4.4 no address found for the route host ", name, NULL, NULL);
+    txn_pending_set(j, 'Z', text);
+    return HOSTS_DONE;
+  }
+  return HOSTS_OK;
+}
+
+/* The MX hosts of domain (the domain itself without MX records), with
+ * their addresses, less those we may not use; and the domain's MTA-STS
+ * policy where control/tlspolicy leaves room for one. */
+static int hosts_mx(struct conn *cn, struct job *j, const struct route *r, const char *domain,
+                    const struct smtp_config *c, struct host **hp, size_t *np, int *mx_secure,
+                    stralloc *text)
+{
+  struct host *h;
+  struct mx *mx;
+  size_t count;
+  int rc = qdns_mx(domain, &mx, &count, mx_secure);
+  int level = r->tls;
+
+  if (rc == QDNS_NX) {
+    text_set(text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
+    txn_pending_set(j, 'D', text);
+    return HOSTS_DONE;
+  }
+  if (rc == QDNS_NULLMX) {
+    text_set(text, "5.1.10 domain ", domain, " accepts no mail (null MX, RFC 7505)", NULL);
+    txn_pending_set(j, 'D', text);
+    return HOSTS_DONE;
+  }
+  if (rc == QDNS_TEMP) {
+    text_set(text, "4.4.3 MX lookup for ", domain, " failed: ", strerror(errno));
+    txn_pending_set(j, 'Z', text);
+    return HOSTS_DONE;
+  }
+  h = calloc(count > 0 ? count : 1, sizeof *h);
+  if (h == NULL) {
+    free(mx);
+    return HOSTS_NOMEM;
+  }
+  *hp = h;
+  if (count == 0) { /* RFC 5321 5.1: the domain is its own MX */
+    *np = 1;
+    free(mx);
+    memcpy(h->name, domain, strlen(domain) + 1);
+    host_resolve(h);
+    if (h->dns == QDNS_NX) {
+      text_set(text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
+      txn_pending_set(j, 'D', text);
+      return HOSTS_DONE;
+    }
+    if (h->dns == QDNS_OK && h->ips.len == 0) {
+      text_set(text, "5.4.4 domain ", domain, " has no MX and no address", NULL);
+      txn_pending_set(j, 'D', text);
+      return HOSTS_DONE;
+    }
+  } else {
+    *np = count;
+    for (size_t i = 0; i < count; ++i) {
+      memcpy(h[i].name, mx[i].name, strlen(mx[i].name) + 1);
+      h[i].pref = mx[i].pref;
+      /* a host named control/me is us: no need to look up its addresses */
+      if (strcasecmp(h[i].name, c->me.s) != 0) host_resolve(&h[i]);
+    }
+    free(mx);
+  }
+
+  /* MTA-STS where the policy could still decide (may, dane) */
+  if (!r->tls_set &&
+      tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
+      (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
+    cn->sts_on = sts_lookup(domain, &cn->sts);
+
+  *np = hosts_preferred(h, *np, c);
+  if (*np == 0) {
+    text_set(text, "5.4.6 MX for ", domain, " points back to me", NULL);
+    txn_pending_set(j, 'D', text);
+    return HOSTS_DONE;
+  }
+  return HOSTS_OK;
+}
+
 static void deliver_fresh(struct conn *cn, struct job *j, const struct route *r,
                           const char *domain, const struct smtp_config *c)
 {
@@ -178,6 +315,7 @@ static void deliver_fresh(struct conn *cn, struct job *j, const struct route *r,
   size_t dlen = strlen(domain);
   stralloc text = {0};
   int mx_secure = 1; /* a route or a literal names its host itself */
+  int found;
 
   cn->sts_on = 0;
   cn->rpt_domain = domain;
@@ -187,121 +325,16 @@ static void deliver_fresh(struct conn *cn, struct job *j, const struct route *r,
   memcpy(cn->tls_text, "no", 3);
   memcpy(cn->policy_text, "-", 2);
 
-  if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '[')) {
-    /* a route, or an address literal: exactly that host, no MX, no "is it me" */
-    const char *name = r->host[0] != '\0' ? r->host : domain;
-
-    h = calloc(1, sizeof *h);
-    if (h == NULL) goto nomem;
-    n = 1;
-    memcpy(h->name, name, strlen(name) + 1);
-    host_resolve(h);
-    if (r->host[0] == '\0') {
-      port = QR_PORT;
-      if (h->dns == QDNS_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
-        text_set(&text, "5.4.6 the address literal ", domain, " is one of mine", NULL);
-        txn_pending_set(j, 'D', &text);
-        goto done;
-      }
-    }
-    if (h->dns == QDNS_NX || (h->dns == QDNS_OK && h->ips.len == 0)) {
-      text_set(&text, "4.4.4 no address found for the route host ", name, NULL, NULL);
-      txn_pending_set(j, 'Z', &text);
-      goto done;
-    }
-  } else {
-    struct mx *mx;
-    size_t count;
-    int rc = qdns_mx(domain, &mx, &count, &mx_secure);
-    int level = r->tls;
-    unsigned int me_pref = 0;
-    int me_found = 0;
-    size_t usable = 0;
-
-    if (rc == QDNS_NX) {
-      text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
-      txn_pending_set(j, 'D', &text);
-      goto done;
-    }
-    if (rc == QDNS_NULLMX) {
-      text_set(&text, "5.1.10 domain ", domain, " accepts no mail (null MX, RFC 7505)", NULL);
-      txn_pending_set(j, 'D', &text);
-      goto done;
-    }
-    if (rc == QDNS_TEMP) {
-      text_set(&text, "4.4.3 MX lookup for ", domain, " failed: ", strerror(errno));
-      txn_pending_set(j, 'Z', &text);
-      goto done;
-    }
-    h = calloc(count > 0 ? count : 1, sizeof *h);
-    if (h == NULL) {
-      free(mx);
-      goto nomem;
-    }
-    if (count == 0) { /* RFC 5321 5.1: the domain is its own MX */
-      n = 1;
-      memcpy(h->name, domain, dlen + 1);
-      host_resolve(h);
-      if (h->dns == QDNS_NX) {
-        text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
-        txn_pending_set(j, 'D', &text);
-        free(mx);
-        goto done;
-      }
-      if (h->dns == QDNS_OK && h->ips.len == 0) {
-        text_set(&text, "5.4.4 domain ", domain, " has no MX and no address", NULL);
-        txn_pending_set(j, 'D', &text);
-        free(mx);
-        goto done;
-      }
-    } else {
-      n = count;
-      for (size_t i = 0; i < count; ++i) {
-        memcpy(h[i].name, mx[i].name, strlen(mx[i].name) + 1);
-        h[i].pref = mx[i].pref;
-        /* a host named control/me is us: no need to look up its addresses */
-        if (strcasecmp(h[i].name, c->me.s) != 0) host_resolve(&h[i]);
-      }
-    }
-    free(mx);
-
-    /* MTA-STS where the policy could still decide (may, dane) */
-    if (!r->tls_set &&
-        tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
-        (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
-      cn->sts_on = sts_lookup(domain, &cn->sts);
-
-    /* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used */
-    for (size_t i = 0; i < n; ++i) {
-      int mine = strcasecmp(h[i].name, c->me.s) == 0;
-
-      for (size_t k = 0; !mine && k + 16 <= h[i].ips.len; k += 16)
-        if (net_isme(h[i].ips.s + k)) mine = 1;
-      if (mine && (!me_found || h[i].pref < me_pref)) {
-        me_found = 1;
-        me_pref = h[i].pref;
-      }
-    }
-    if (me_found) {
-      for (size_t i = 0; i < n; ++i)
-        if (h[i].pref < me_pref) h[usable++] = h[i];
-        else stralloc_free(&h[i].ips);
-      n = usable;
-      if (n == 0) {
-        text_set(&text, "5.4.6 MX for ", domain, " points back to me", NULL);
-        txn_pending_set(j, 'D', &text);
-        goto done;
-      }
-    }
+  if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '['))
+    found = hosts_route(j, r, domain, &h, &n, &port, &text);
+  else
+    found = hosts_mx(cn, j, r, domain, c, &h, &n, &mx_secure, &text);
+  if (found == HOSTS_OK) {
+    deliver_hosts(cn, j, h, n, r, domain, mx_secure, port, c);
+  } else if (found == HOSTS_NOMEM) {
+    text_set(&text, "4.3.0 out of memory", NULL, NULL, NULL);
+    txn_pending_set(j, 'Z', &text);
   }
-
-  deliver_hosts(cn, j, h, n, r, domain, mx_secure, port, c);
-  goto done;
-
-nomem:
-  text_set(&text, "4.3.0 out of memory", NULL, NULL, NULL);
-  txn_pending_set(j, 'Z', &text);
-done:
   stralloc_free(&text);
   if (h != NULL) hosts_free(h, n);
 }
