@@ -47,6 +47,7 @@ static int cat_xtext(stralloc *sa, const char *s)
   return 1;
 }
 
+/* "<addr>" appended to sa. 1, 0 out of memory, -1 the address cannot be quoted. */
 static int cat_path(stralloc *sa, const char *addr)
 {
   char quoted[ADDR_QUOTED_MAX];
@@ -298,8 +299,11 @@ static int mail_send(struct conn *cn, struct txn *t)
  * cannot be sent. */
 static int rcpt_cmd(struct conn *cn, stralloc *cmd, const struct rcpt *r)
 {
+  int path;
+
   if (!stralloc_copys(cmd, "RCPT TO:")) return 0;
-  if (cat_path(cmd, r->addr) != 1) return cmd->len == 0 ? 0 : -1;
+  path = cat_path(cmd, r->addr);
+  if (path != 1) return path;
   if (cn->ext.dsn && r->notify != NULL &&
       !(stralloc_cats(cmd, " NOTIFY=") && stralloc_cats(cmd, r->notify)))
     return 0;
