@@ -22,6 +22,13 @@
 
 #define QUIT_TIMEOUT 10       /* seconds for the reply to QUIT */
 
+/* The hosts of a destination are found (HOSTS_OK: *hp and *np set; the
+ * caller frees them even otherwise), or the recipients have their result
+ * (HOSTS_DONE), or memory ran out (HOSTS_NOMEM). */
+#define HOSTS_OK 0
+#define HOSTS_DONE 1
+#define HOSTS_NOMEM -1
+
 static struct conn conn = CONN_INIT;
 
 static void hosts_free(struct host *h, size_t n)
@@ -193,13 +200,6 @@ static size_t hosts_preferred(struct host *h, size_t n, const struct smtp_config
     else stralloc_free(&h[i].ips);
   return usable;
 }
-
-/* The hosts of a destination are found (HOSTS_OK: *hp and *np set; the
- * caller frees them even otherwise), or the recipients have their result
- * (HOSTS_DONE), or memory ran out (HOSTS_NOMEM). */
-#define HOSTS_OK 0
-#define HOSTS_DONE 1
-#define HOSTS_NOMEM -1
 
 /* A route's host or an address literal: exactly that host, no MX, no "is
  * it me" (but a literal of our own is refused); *port QR_PORT for a

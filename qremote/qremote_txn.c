@@ -23,6 +23,31 @@
 
 #define MSG_CHUNK 65536
 
+/* One transaction. batch: the recipients it is for (indexes into
+ * j->rcpt); an entry becomes BATCH_GONE once its recipient has a result
+ * from its RCPT or is left for another transaction. sent: the recipients
+ * whose RCPT went out. */
+#define BATCH_GONE ((size_t)-1)
+struct txn {
+  struct job *j;
+  size_t *batch;
+  size_t count;
+  size_t *sent;
+  size_t sent_count;
+  size_t rcpt_deferred; /* of the sent, answered with a 4xx (T) */
+  size_t accepted;
+  size_t deferred452;
+  int need_utf8;
+  int lost_ok;          /* a dead reused connection is retried afresh */
+};
+
+/* How each step of a transaction ends. */
+#define STEP_ON 0       /* go on with the next step */
+#define STEP_DONE 1     /* the results are set */
+#define STEP_RESET 2    /* RSET, and done */
+#define STEP_LOST 3     /* the connection died: TX_LOST if lost_ok, else Z */
+#define STEP_NOMEM 4
+
 static void result_set(struct rcpt *r, char result, const stralloc *text)
 {
   r->result = result;
@@ -139,31 +164,6 @@ static char own_class(int code)
 {
   return code >= 400 && code < 500 && code != 421 ? 'T' : class_of(code);
 }
-
-/* One transaction. batch: the recipients it is for (indexes into
- * j->rcpt); an entry becomes BATCH_GONE once its recipient has a result
- * from its RCPT or is left for another transaction. sent: the recipients
- * whose RCPT went out. */
-#define BATCH_GONE ((size_t)-1)
-struct txn {
-  struct job *j;
-  size_t *batch;
-  size_t count;
-  size_t *sent;
-  size_t sent_count;
-  size_t rcpt_deferred; /* of the sent, answered with a 4xx (T) */
-  size_t accepted;
-  size_t deferred452;
-  int need_utf8;
-  int lost_ok;          /* a dead reused connection is retried afresh */
-};
-
-/* How each step of a transaction ends. */
-#define STEP_ON 0       /* go on with the next step */
-#define STEP_DONE 1     /* the results are set */
-#define STEP_RESET 2    /* RSET, and done */
-#define STEP_LOST 3     /* the connection died */
-#define STEP_NOMEM 4
 
 /* After the replies to the RCPTs of one transaction: when several were
  * sent and every one was answered with a 4xx, that is the destination

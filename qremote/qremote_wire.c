@@ -102,6 +102,18 @@ static struct conn *conn_of(void *cookie, size_t offset)
   return (struct conn *)(void *)((char *)cookie - offset);
 }
 
+/* Waits until fd is ready for events. 0, or -1 with the connection
+ * broken (errno ETIMEDOUT after cn->timeout seconds). */
+static int ready_wait(struct conn *cn, int fd, short events)
+{
+  int w = net_wait(fd, events, cn->timeout);
+
+  if (w == 1) return 0;
+  if (w == 0) errno = ETIMEDOUT;
+  cn->broken = 1;
+  return -1;
+}
+
 static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
 {
   struct conn *cn = conn_of(cookie, offsetof(struct conn, in));
@@ -113,13 +125,8 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
   }
   for (;;) {
     ssize_t r;
-    int w = net_wait(fd, POLLIN, cn->timeout);
 
-    if (w == 0) errno = ETIMEDOUT;
-    if (w != 1) {
-      cn->broken = 1;
-      return -1;
-    }
+    if (ready_wait(cn, fd, POLLIN) == -1) return -1;
     r = read(fd, buf, len);
     if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r <= 0) {
@@ -137,13 +144,8 @@ static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
   if (cn->broken) return -1;
   for (;;) {
     ssize_t r;
-    int w = net_wait(fd, POLLOUT, cn->timeout);
 
-    if (w == 0) errno = ETIMEDOUT;
-    if (w != 1) {
-      cn->broken = 1;
-      return -1;
-    }
+    if (ready_wait(cn, fd, POLLOUT) == -1) return -1;
     r = send(fd, buf, len, MSG_NOSIGNAL);
     if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r == -1) cn->broken = 1;
