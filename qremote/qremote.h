@@ -172,7 +172,7 @@ int smtp_reply_read(buffer *in, stralloc *reply, stralloc *lines);
 /* The extensions named in the lines of an EHLO reply (as above). */
 void smtp_ehlo_parse(struct ehlo_ext *ext, const stralloc *lines);
 
-/* qremote_smtp.c: the SMTP client. */
+/* qremote_smtp.c: the SMTP client (its parts: qremote_smtp.h). */
 
 struct rcpt {
   const char *addr;     /* internal form */

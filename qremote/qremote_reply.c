@@ -1,7 +1,7 @@
 /*
  * qremote_reply: a server's reply (RFC 5321 4.2) and the keywords of its
  * EHLO reply (RFC 5321 4.1.1.1), read from a libowfat buffer. No other
- * I/O and no state of its own: qremote_smtp.c owns the connection, the
+ * I/O and no state of its own: qremote_wire.c owns the connection, the
  * fuzz target feeds it bytes from memory.
  */
 #include <errno.h>

@@ -1,965 +1,35 @@
 /*
- * qremote_smtp: the SMTP client (RFC 5321) with PIPELINING (RFC 2920),
- * SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), DSN
- * (RFC 3461), STARTTLS (RFC 3207) through qtls-client, and AUTH PLAIN /
- * LOGIN (RFC 4954, 4616) to smarthosts.
+ * qremote_smtp: the SMTP client (RFC 5321) behind smtp_deliver
+ * (qremote.h): the hosts of the destination (a route's host, an address
+ * literal, or the MX hosts, RFC 5321 5.1) and their addresses, tried in
+ * turn until a session opens; the log line of each recipient. The parts
+ * are in qremote_smtp.h.
  *
  * One connection at a time; it stays open after a job so that the next
  * job for the same destination goes out on it (smtp_deliver tries it
  * first and connects afresh if it turns out to be dead before the server
  * answered MAIL, when nothing can have happened yet).
- *
- * Every result text is one line. A reply of the server reads
- *   "HOST [IP] said: 550 5.1.1 text"
- * and our own reasons start with an enhanced status code (RFC 3463):
- *   "4.4.1 HOST [IP]: unable to connect: Connection refused"
- * qsend_dsn.c relies on these two shapes for Status, Remote-MTA and
- * Diagnostic-Code.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <buffer.h>
-#include <fmt.h>
 #include <stralloc.h>
 
-#include "bflush.h"
-#include "addr.h"
 #include "qlog.h"
-#include "queue.h"
-#include "qremote.h"
-#include "smtpdata.h"
+#include "qremote_smtp.h"
 
-#define TLS_INFO_MAX 300
-#define AUTH_FILE_MAX 2048
-#define MSG_CHUNK 65536
 #define QUIT_TIMEOUT 10       /* seconds for the reply to QUIT */
-#define HELPER_EXIT_WAIT 50   /* tenths of a second for qtls-client to exit */
 
-/* Results of opening a session and of a transaction. */
-#define SESS_OK 0
-#define SESS_NEXT 1     /* this address failed: failtext says why; try the next */
-#define SESS_NOTLS 2    /* opportunistic TLS failed: connect again without it */
-#define TX_DONE 0       /* every recipient of the job has a result */
-#define TX_AGAIN 1      /* some were refused with 452: another transaction */
-#define TX_LOST 2       /* the connection died before MAIL was answered */
-
-static int conn_fd = -1;
-static pid_t tls_pid = -1;
-static int conn_broken;        /* an I/O error happened: the connection is unusable */
-static int conn_tls;           /* TLS is up */
-static unsigned long timeout;
-static char in_space[4096];
-static char out_space[16384];
-static buffer net_in;
-static buffer net_out;
-static struct ehlo_ext ext;
-
-static char host_name[QR_HOST_MAX + 3] = "-";
-static char host_ip[16];
-static char ip_text[IP_FMT_MAX] = "-";
-static char tls_text[TLS_INFO_MAX] = "no";
-
-/* The TLS policy of the session being opened: control/tlspolicy's level
- * (or the route's tls=) resolved for the host by the DNS (plan_make). */
-#define PLAN_NONE 0         /* no STARTTLS */
-#define PLAN_MAY 1          /* STARTTLS when offered, else or on failure in the clear */
-#define PLAN_ENCRYPT 2      /* TLS required, the certificate not checked */
-#define PLAN_VERIFY 3       /* TLS required, WebPKI: trusted and naming the host */
-#define PLAN_DANE 4         /* TLS required, checked against the TLSA records */
-#define PLAN_STS_ENFORCE 5  /* MTA-STS enforce: as verify */
-#define PLAN_STS_TESTING 6  /* MTA-STS testing: as may, the check reported */
-#define POLICY_TEXT_MAX 80
-
-static struct {
-  int mode;
-  const char *label;        /* what the log calls it */
-  stralloc tlsa;            /* PLAN_DANE: the records (qdns_tlsa) */
-  size_t tlsa_count;
-} plan;
-static char policy_text[POLICY_TEXT_MAX] = "-"; /* the log's "tls=": policy and outcome */
-static struct sts_cache sts;  /* the destination's MTA-STS policy ... */
-static int sts_on;            /* ... if it has one (deliver_fresh) */
-static const char *rpt_domain = ""; /* the policy domain TLS-RPT counts for */
-
-/* The TLS-RPT policy type of the plan: "tlsa", "sts", or NULL (none). */
-static const char *rpt_type(void)
-{
-  if (plan.mode == PLAN_DANE) return "tlsa";
-  if (plan.mode == PLAN_STS_ENFORCE || plan.mode == PLAN_STS_TESTING) return "sts";
-  return NULL;
-}
-
-static void rpt(const char *result)
-{
-  if (rpt_type() != NULL) rpt_count(rpt_domain, rpt_type(), result, host_name);
-}
-
-static int plan_required(void)
-{
-  return plan.mode == PLAN_ENCRYPT || plan.mode == PLAN_VERIFY || plan.mode == PLAN_DANE ||
-         plan.mode == PLAN_STS_ENFORCE;
-}
-
-/* policy_text = a b c (NULLs left out) */
-static void policy_set(const char *a, const char *b, const char *c)
-{
-  const char *parts[3] = {a, b, c};
-  size_t n = 0;
-
-  for (size_t k = 0; k < 3; ++k) {
-    if (parts[k] == NULL) continue;
-    if (n > 0 && n + 1 < sizeof policy_text) policy_text[n++] = ' ';
-    for (const char *p = parts[k]; *p != '\0' && n + 1 < sizeof policy_text; ++p)
-      policy_text[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
-  }
-  policy_text[n] = '\0';
-}
-
-static stralloc reply;       /* the last reply, one line: "250 text text" */
-static stralloc reply_lines; /* its lines after the code, each ending in '\0' */
-static stralloc failtext;    /* why the last host failed */
-static stralloc cmd;         /* a command being built */
-
-/* What the job's message needs, measured once per job. */
-static unsigned long long wire_size;
-static int eightbit;
-
-/* Every text we hand back is one line of at most SMTP_TEXT_MAX bytes. */
-static int text_set(stralloc *sa, const char *a, const char *b, const char *c, const char *d)
-{
-  const char *parts[4] = {a, b, c, d};
-
-  sa->len = 0;
-  for (size_t k = 0; k < 4; ++k) {
-    if (parts[k] == NULL) continue;
-    for (const char *p = parts[k]; *p != '\0' && sa->len < SMTP_TEXT_MAX; ++p) {
-      char ch = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
-      if (!stralloc_append(sa, &ch)) return -1;
-    }
-  }
-  return 0;
-}
-
-/* "HOST [IP]" */
-static const char *host_label(void)
-{
-  static char label[sizeof host_name + IP_FMT_MAX + 4];
-  size_t n = 0;
-
-  n += fmt_str(label + n, host_name);
-  n += fmt_str(label + n, " [");
-  n += fmt_str(label + n, ip_text);
-  n += fmt_str(label + n, "]");
-  label[n] = '\0';
-  return label;
-}
-
-/* failtext = "STATUS HOST [IP]: what[: detail]" */
-static void fail_local(const char *status, const char *what, const char *detail)
-{
-  stralloc tail = {0};
-
-  if (text_set(&tail, what, detail != NULL ? ": " : NULL, detail, NULL) == -1) tail.len = 0;
-  if (!stralloc_0(&tail)) {
-    stralloc_free(&tail);
-    text_set(&failtext, status, " out of memory", NULL, NULL);
-    return;
-  }
-  text_set(&failtext, status, " ", host_label(), ": ");
-  for (size_t k = 0; tail.s[k] != '\0' && failtext.len < SMTP_TEXT_MAX; ++k)
-    if (!stralloc_append(&failtext, tail.s + k)) break;
-  stralloc_free(&tail);
-}
-
-/* failtext = "HOST [IP] said: REPLY" */
-static void fail_reply(void)
-{
-  if (!stralloc_0(&reply)) return;
-  --reply.len;
-  text_set(&failtext, host_label(), " said: ", reply.s, NULL);
-}
-
-static void fail_net(void)
-{
-  fail_local("4.4.2", "connection lost", errno == 0 ? "end of file" : strerror(errno));
-}
-
-static void result_set(struct rcpt *r, char result, const stralloc *text)
-{
-  r->result = result;
-  if (!stralloc_copy(&r->text, text)) r->text.len = 0;
-}
-
-/* ---- the connection ---- */
-
-static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
-{
-  (void)cookie;
-  if (conn_broken) return -1;
-  if (bflush(&net_out) == -1) {
-    conn_broken = 1;
-    return -1;
-  }
-  for (;;) {
-    ssize_t r;
-    int w = net_wait(fd, POLLIN, timeout);
-
-    if (w == 0) errno = ETIMEDOUT;
-    if (w != 1) {
-      conn_broken = 1;
-      return -1;
-    }
-    r = read(fd, buf, len);
-    if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r <= 0) {
-      if (r == 0) errno = 0;
-      conn_broken = 1;
-    }
-    return r;
-  }
-}
-
-static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
-{
-  (void)cookie;
-  if (conn_broken) return -1;
-  for (;;) {
-    ssize_t r;
-    int w = net_wait(fd, POLLOUT, timeout);
-
-    if (w == 0) errno = ETIMEDOUT;
-    if (w != 1) {
-      conn_broken = 1;
-      return -1;
-    }
-    r = send(fd, buf, len, MSG_NOSIGNAL);
-    if (r == -1 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r == -1) conn_broken = 1;
-    return r;
-  }
-}
-
-static void conn_attach(int fd)
-{
-  conn_fd = fd;
-  conn_broken = 0;
-  buffer_init(&net_in, net_read, fd, in_space, sizeof in_space);
-  buffer_init(&net_out, net_write, fd, out_space, sizeof out_space);
-}
-
-static void conn_close(void)
-{
-  if (conn_fd != -1) close(conn_fd);
-  conn_fd = -1;
-  conn_tls = 0;
-  if (tls_pid != -1) {
-    int status;
-    int waited = 0;
-
-    /* qtls-client sends close_notify and exits once the server closes */
-    while (waitpid(tls_pid, &status, WNOHANG) == 0) {
-      if (waited++ == HELPER_EXIT_WAIT) {
-        kill(tls_pid, SIGTERM);
-        while (waitpid(tls_pid, &status, 0) == -1 && errno == EINTR) {}
-        break;
-      }
-      poll(NULL, 0, 100);
-    }
-    tls_pid = -1;
-  }
-}
-
-static void put(const char *s, size_t len)
-{
-  if (buffer_put(&net_out, s, len) == -1) conn_broken = 1;
-}
-
-static void puts0(const char *s)
-{
-  put(s, strlen(s));
-}
-
-static int flush(void)
-{
-  if (conn_broken || bflush(&net_out) == -1) {
-    conn_broken = 1;
-    return -1;
-  }
-  return 0;
-}
-
-/* Reads one reply. Its code (200...599), or -1: the connection is broken
- * (errno) or the server spoke nonsense (errno EPROTO). */
-static int get_reply(void)
-{
-  int code = smtp_reply_read(&net_in, &reply, &reply_lines);
-
-  if (code == -1) conn_broken = 1;
-  return code;
-}
-
-/* Sends a command and reads its reply. */
-static int command(const char *s)
-{
-  puts0(s);
-  puts0("\r\n");
-  return get_reply();
-}
-
-/* ---- EHLO, STARTTLS, AUTH ---- */
-
-/* EHLO, falling back to HELO. SESS_OK or SESS_NEXT. */
-static int hello(const struct smtp_config *c)
-{
-  int code;
-
-  if (!stralloc_copys(&cmd, "EHLO ") || !stralloc_cat(&cmd, &c->helo) || !stralloc_0(&cmd))
-    goto nomem;
-  code = command(cmd.s);
-  if (code == -1) goto lost;
-  if (code >= 200 && code < 300) {
-    smtp_ehlo_parse(&ext, &reply_lines);
-    return SESS_OK;
-  }
-  memset(&ext, 0, sizeof ext);
-  if (!stralloc_copys(&cmd, "HELO ") || !stralloc_cat(&cmd, &c->helo) || !stralloc_0(&cmd))
-    goto nomem;
-  code = command(cmd.s);
-  if (code == -1) goto lost;
-  if (code >= 200 && code < 300) return SESS_OK;
-  fail_reply();
-  return SESS_NEXT;
-
-lost:
-  fail_net();
-  return SESS_NEXT;
-nomem:
-  fail_local("4.3.0", "out of memory", NULL);
-  return SESS_NEXT;
-}
-
-static int starttls(const struct route *r, const char *sni, const struct smtp_config *c)
-{
-  char status[TLS_INFO_MAX];
-  int required = plan_required();
-  int verify = plan.mode == PLAN_VERIFY || plan.mode == PLAN_STS_ENFORCE;
-  int code;
-  int fd;
-
-  code = command("STARTTLS");
-  if (code == -1) {
-    fail_net();
-    return SESS_NEXT;
-  }
-  if (code != 220) {
-    if (!required) return SESS_OK; /* RFC 3207 4: go on in the clear */
-    fail_reply();
-    return SESS_NEXT;
-  }
-  /* RFC 3207 5 and qtls-client(8): nothing may come between 220 and the
-   * handshake; bytes there would be read as if they had come through TLS */
-  if (net_in.p != net_in.n) {
-    fail_local("4.7.0", "data after the 220 reply to STARTTLS", NULL);
-    return SESS_NEXT;
-  }
-  fd = tls_start(conn_fd, sni, verify, r->cafile, plan.mode == PLAN_DANE ? plan.tlsa.s : NULL,
-                 plan.mode == PLAN_DANE ? plan.tlsa_count : 0, c->timeout_connect, status,
-                 sizeof status, &tls_pid);
-  conn_fd = -1; /* tls_start closed the socket */
-  if (fd == -1) {
-    /* RFC 7672 2.2, RFC 8461 5: an authentication failure (4.7.5) */
-    if (plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE)
-      fail_local("4.7.5", plan.mode == PLAN_DANE ? "TLS failed (tls policy dane)"
-                                                 : "TLS failed (tls policy sts enforce)", status);
-    else
-      fail_local("4.7.0", "TLS failed", status);
-    policy_set(plan.label, "failed", NULL);
-    rpt("validation-failure");
-    qlog("TLS with ", host_label(), " failed: ", status);
-    return required ? SESS_NEXT : SESS_NOTLS;
-  }
-  conn_attach(fd);
-  conn_tls = 1;
-  {
-    size_t k;
-
-    for (k = 0; status[k] != '\0' && k + 1 < sizeof tls_text; ++k)
-      tls_text[k] = status[k] == ' ' ? '/' : status[k];
-    tls_text[k] = '\0';
-  }
-  {
-    /* status: "proto cipher verified|unverified|dane-ee|dane-ta cn" */
-    char proto[TLS_INFO_MAX];
-    char how[TLS_INFO_MAX];
-    const char *p = status;
-    size_t k = 0;
-
-    while (*p != '\0' && *p != ' ' && k + 1 < sizeof proto) proto[k++] = *p++;
-    proto[k] = '\0';
-    if (*p == ' ') ++p;
-    while (*p != '\0' && *p != ' ') ++p; /* the cipher */
-    if (*p == ' ') ++p;
-    for (k = 0; *p != '\0' && *p != ' ' && k + 1 < sizeof how; ++p) how[k++] = *p;
-    how[k] = '\0';
-    if (plan.mode == PLAN_DANE) policy_set(how, "verified", proto);
-    else policy_set(plan.label, proto, how);
-  }
-  rpt(NULL);
-  if (hello(c) != SESS_OK) return SESS_NEXT; /* RFC 3207 4.2: EHLO again */
-  return SESS_OK;
-}
-
-static size_t base64_fmt(char *dest, const unsigned char *s, size_t len)
-{
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t n = 0;
-
-  for (size_t i = 0; i < len; i += 3) {
-    unsigned long v = (unsigned long)s[i] << 16;
-
-    if (i + 1 < len) v |= (unsigned long)s[i + 1] << 8;
-    if (i + 2 < len) v |= s[i + 2];
-    dest[n++] = alphabet[(v >> 18) & 63];
-    dest[n++] = alphabet[(v >> 12) & 63];
-    dest[n++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-    dest[n++] = i + 2 < len ? alphabet[v & 63] : '=';
-  }
-  dest[n] = '\0';
-  return n;
-}
-
-/* Reads the credentials: user on line 1, password on line 2. 0, -1 (failtext set). */
-static int auth_read(const char *fn, char *user, char *pass, size_t size)
-{
-  char data[AUTH_FILE_MAX];
-  struct stat st;
-  ssize_t len;
-  size_t i = 0;
-  size_t k;
-  int fd;
-
-  fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd == -1) {
-    fail_local("4.3.0", "unable to read the credentials file", strerror(errno));
-    return -1;
-  }
-  if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
-    close(fd);
-    fail_local("4.3.0", "refusing a credentials file others may read (want mode 600)", NULL);
-    return -1;
-  }
-  len = read(fd, data, sizeof data);
-  close(fd);
-  if (len < 0) {
-    fail_local("4.3.0", "unable to read the credentials file", strerror(errno));
-    return -1;
-  }
-  for (k = 0; i < (size_t)len && data[i] != '\n' && k + 1 < size; ++i) user[k++] = data[i];
-  while (k > 0 && user[k - 1] == '\r') --k;
-  user[k] = '\0';
-  if (i < (size_t)len) ++i;
-  for (k = 0; i < (size_t)len && data[i] != '\n' && k + 1 < size; ++i) pass[k++] = data[i];
-  while (k > 0 && pass[k - 1] == '\r') --k;
-  pass[k] = '\0';
-  memset(data, 0, sizeof data);
-  if (user[0] == '\0') {
-    fail_local("4.3.0", "no user name in the credentials file", NULL);
-    return -1;
-  }
-  return 0;
-}
-
-static int auth(const struct route *r)
-{
-  char user[512];
-  char pass[512];
-  char plain[1030];
-  char encoded[1400 + 16];
-  size_t ulen;
-  size_t plen;
-  int code;
-
-  if (!conn_tls && plan.mode != PLAN_NONE) {
-    fail_local("4.7.0", "refusing to send credentials without TLS", NULL);
-    return SESS_NEXT;
-  }
-  if (!ext.auth_plain && !ext.auth_login) {
-    fail_local("4.7.0", "the server offers no AUTH PLAIN or LOGIN", NULL);
-    return SESS_NEXT;
-  }
-  if (auth_read(r->authfile, user, pass, sizeof user) == -1) return SESS_NEXT;
-  ulen = strlen(user);
-  plen = strlen(pass);
-
-  if (ext.auth_plain) { /* RFC 4616: authzid NUL authcid NUL passwd */
-    plain[0] = '\0';
-    memcpy(plain + 1, user, ulen);
-    plain[1 + ulen] = '\0';
-    memcpy(plain + 2 + ulen, pass, plen);
-    memcpy(encoded, "AUTH PLAIN ", 11);
-    base64_fmt(encoded + 11, (const unsigned char *)plain, 2 + ulen + plen);
-    code = command(encoded);
-  } else {
-    code = command("AUTH LOGIN");
-    if (code == 334) {
-      base64_fmt(encoded, (const unsigned char *)user, ulen);
-      code = command(encoded);
-    }
-    if (code == 334) {
-      base64_fmt(encoded, (const unsigned char *)pass, plen);
-      code = command(encoded);
-    }
-  }
-  memset(plain, 0, sizeof plain);
-  memset(encoded, 0, sizeof encoded);
-  memset(pass, 0, sizeof pass);
-  if (code == -1) {
-    fail_net();
-    return SESS_NEXT;
-  }
-  if (code != 235) {
-    fail_reply();
-    return SESS_NEXT;
-  }
-  return SESS_OK;
-}
-
-/* Greeting, EHLO, STARTTLS, AUTH on a fresh connection. */
-static int session_open(const struct route *r, const char *sni, const struct smtp_config *c,
-                        int allow_tls)
-{
-  int code;
-  int required = plan_required();
-  int s;
-
-  code = get_reply();
-  if (code == -1) {
-    fail_net();
-    return SESS_NEXT;
-  }
-  if (code < 200 || code >= 300) {
-    fail_reply();
-    return SESS_NEXT;
-  }
-  s = hello(c);
-  if (s != SESS_OK) return s;
-
-  if (plan.mode != PLAN_NONE && allow_tls && ext.starttls) {
-    s = starttls(r, sni, c);
-    if (s != SESS_OK) return s;
-  }
-  if (required && !conn_tls) {
-    static const char head[] = "TLS is required but the server does not offer STARTTLS (tls policy ";
-    char what[sizeof head + 32];
-    size_t len = strlen(plan.label);
-
-    if (len > 30) len = 30;
-    memcpy(what, head, sizeof head - 1);
-    memcpy(what + sizeof head - 1, plan.label, len);
-    memcpy(what + sizeof head - 1 + len, ")", 2);
-    fail_local(plan.mode == PLAN_DANE || plan.mode == PLAN_STS_ENFORCE ? "4.7.5" : "4.7.10", what,
-               NULL);
-    policy_set(plan.label, "no STARTTLS", NULL);
-    rpt("starttls-not-supported");
-    return SESS_NEXT;
-  }
-  if (r->authfile[0] != '\0') return auth(r);
-  return SESS_OK;
-}
-
-/* ---- the transaction ---- */
-
-/* RFC 3461 4: xtext */
-static int cat_xtext(stralloc *sa, const char *s)
-{
-  static const char hex[] = "0123456789ABCDEF";
-
-  for (; *s != '\0'; ++s) {
-    unsigned char ch = (unsigned char)*s;
-
-    if (ch < 33 || ch > 126 || ch == '+' || ch == '=') {
-      char esc[3] = {'+', hex[ch >> 4], hex[ch & 15]};
-      if (!stralloc_catb(sa, esc, 3)) return 0;
-    } else if (!stralloc_append(sa, (const char *)&ch)) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
-static int cat_path(stralloc *sa, const char *addr)
-{
-  char quoted[ADDR_QUOTED_MAX];
-  size_t len = strlen(addr);
-  size_t qlen;
-
-  if (!stralloc_append(sa, "<")) return 0;
-  if (len > 0 && strcmp(addr, "#@[]") != 0) { /* the double-bounce sender goes out as <> */
-    qlen = addr_quote(quoted, addr, len);
-    if (qlen == 0) return -1;
-    if (!stralloc_catb(sa, quoted, qlen)) return 0;
-  }
-  return stralloc_append(sa, ">");
-}
-
-static int has_8bit(const char *s)
-{
-  for (; *s != '\0'; ++s)
-    if ((unsigned char)*s >= 0x80) return 1;
-  return 0;
-}
-
-/* Measures the message: its size on the wire and whether it has 8-bit bytes. 0, -1 + errno. */
-static int message_scan(const struct job *j)
-{
-  char buf[MSG_CHUNK];
-  unsigned long long done = 0;
-  char last = '\n';
-
-  /* RFC 1870 3: the message with CRLF line ends, without the final dot */
-  wire_size = j->msglen;
-  eightbit = 0;
-  while (done < j->msglen) {
-    size_t want = j->msglen - done > sizeof buf ? sizeof buf : (size_t)(j->msglen - done);
-    ssize_t r = pread(j->msgfd, buf, want, (off_t)(QUEUE_HDRLEN + done));
-
-    if (r == -1 && errno == EINTR) continue;
-    if (r <= 0) {
-      if (r == 0) errno = EIO; /* shorter than its header says */
-      return -1;
-    }
-    for (ssize_t k = 0; k < r; ++k) {
-      if (buf[k] == '\n') ++wire_size;
-      else if ((unsigned char)buf[k] >= 0x80) eightbit = 1;
-    }
-    done += (unsigned long long)r;
-    last = buf[r - 1];
-  }
-  if (j->msglen > 0 && last != '\n') wire_size += 2;
-  return 0;
-}
-
-/* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), then the
- * final dot. 0, -1 local read error (the connection must be dropped
- * without the dot). */
-static int message_send(const struct job *j)
-{
-  int r = smtpdata_put(&net_out, j->msgfd, QUEUE_HDRLEN, j->msglen);
-
-  if (r == -2) conn_broken = 1;
-  return r == -1 ? -1 : 0;
-}
-
-static int all_done(const struct job *j)
-{
-  for (size_t i = 0; i < j->rcpt_count; ++i)
-    if (j->rcpt[i].result == 0) return 0;
-  return 1;
-}
-
-/* Every pending recipient gets result with text. */
-static void pending_set(struct job *j, char result, const stralloc *text)
-{
-  for (size_t i = 0; i < j->rcpt_count; ++i)
-    if (j->rcpt[i].result == 0) result_set(&j->rcpt[i], result, text);
-}
-
-static char class_of(int code)
-{
-  return code >= 200 && code < 300 ? 'K' : code >= 500 ? 'D' : 'Z';
-}
-
-/* The class of a reply that concerns one recipient (to its RCPT) or one
- * message (to its final dot): a 4xx other than 421 (greylisting, a full
- * mailbox, a content scan that failed) defers that recipient alone, T,
- * and leaves the destination free for the rest of its mail. 421 and no
- * reply at all are the destination's own failures, Z. */
-static char own_class(int code)
-{
-  return code >= 400 && code < 500 && code != 421 ? 'T' : class_of(code);
-}
-
-/* After the replies to the RCPTs of one transaction: when several were
- * sent and every one was answered with a 4xx, that is the destination
- * refusing mail for now rather than one mailbox: Z, and it rests. */
-static void all_deferred_check(struct job *j, const size_t *sent, size_t sent_count,
-                               size_t deferred)
-{
-  if (sent_count < 2 || deferred != sent_count) return;
-  for (size_t b = 0; b < sent_count; ++b)
-    if (j->rcpt[sent[b]].result == 'T') j->rcpt[sent[b]].result = 'Z';
-}
-
-static int transaction(struct job *j, const struct smtp_config *c, int reused)
-{
-  size_t *batch;
-  size_t *sent;         /* the recipients whose RCPT went out */
-  size_t sent_count = 0;
-  size_t rcpt_deferred = 0; /* of them, answered with a 4xx (T) */
-  size_t count = 0;
-  size_t accepted = 0;
-  size_t deferred452 = 0;
-  int need_utf8 = has_8bit(j->sender);
-  int code;
-  int lost_ok = reused; /* a dead reused connection is retried afresh */
-  char sizetext[FMT_ULONG];
-  char limittext[FMT_ULONG];
-
-  (void)c;
-  batch = calloc(2 * j->rcpt_count, sizeof *batch);
-  if (batch == NULL) {
-    fail_local("4.3.0", "out of memory", NULL);
-    pending_set(j, 'Z', &failtext);
-    return TX_DONE;
-  }
-  sent = batch + j->rcpt_count;
-  for (size_t i = 0; i < j->rcpt_count; ++i) {
-    if (j->rcpt[i].result != 0) continue;
-    batch[count++] = i;
-    if (has_8bit(j->rcpt[i].addr)) need_utf8 = 1;
-  }
-
-  /* RFC 6531 3.4: no SMTPUTF8, no delivery of an internationalised address */
-  if (need_utf8 && !ext.smtputf8) {
-    fail_local("5.6.7", "the server does not support SMTPUTF8, which the addresses need", NULL);
-    pending_set(j, 'D', &failtext);
-    goto done;
-  }
-  /* RFC 1870 6 */
-  if (ext.size && ext.sizemax > 0 && wire_size > ext.sizemax) {
-    sizetext[fmt_ulonglong(sizetext, wire_size)] = '\0';
-    limittext[fmt_ulong(limittext, ext.sizemax)] = '\0';
-    if (!stralloc_copys(&cmd, "message of ") || !stralloc_cats(&cmd, sizetext) ||
-        !stralloc_cats(&cmd, " bytes exceeds the server's limit of ") ||
-        !stralloc_cats(&cmd, limittext) || !stralloc_0(&cmd))
-      cmd.len = 0;
-    fail_local("5.3.4", cmd.len > 0 ? cmd.s : "message too big", NULL);
-    pending_set(j, 'D', &failtext);
-    goto done;
-  }
-
-  /* MAIL FROM */
-  if (!stralloc_copys(&cmd, "MAIL FROM:")) goto nomem;
-  switch (cat_path(&cmd, j->sender)) {
-    case 0: goto nomem;
-    case -1:
-      fail_local("5.1.7", "the sender address is invalid", NULL);
-      pending_set(j, 'D', &failtext);
-      goto done;
-  }
-  if (ext.size) {
-    sizetext[fmt_ulonglong(sizetext, wire_size)] = '\0';
-    if (!stralloc_cats(&cmd, " SIZE=") || !stralloc_cats(&cmd, sizetext)) goto nomem;
-  }
-  if (eightbit && ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME")) goto nomem;
-  if (need_utf8 && !stralloc_cats(&cmd, " SMTPUTF8")) goto nomem;
-  if (ext.dsn) {
-    if (j->ret != NULL && !(stralloc_cats(&cmd, " RET=") && stralloc_cats(&cmd, j->ret)))
-      goto nomem;
-    if (j->envid != NULL && !(stralloc_cats(&cmd, " ENVID=") && cat_xtext(&cmd, j->envid)))
-      goto nomem;
-  }
-  if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
-  put(cmd.s, cmd.len);
-  if (!ext.pipelining) {
-    code = get_reply();
-    if (code == -1) goto lost;
-    lost_ok = 0;
-    if (code < 200 || code >= 300) goto mail_refused;
-  }
-
-  /* RCPT TO */
-  for (size_t b = 0; b < count; ++b) {
-    struct rcpt *r = &j->rcpt[batch[b]];
-
-    if (!stralloc_copys(&cmd, "RCPT TO:")) goto nomem;
-    if (cat_path(&cmd, r->addr) != 1) {
-      if (cmd.len == 0) goto nomem;
-      fail_local("5.1.3", "the recipient address is invalid", NULL);
-      result_set(r, 'D', &failtext);
-      batch[b] = (size_t)-1;
-      continue;
-    }
-    if (ext.dsn && r->notify != NULL &&
-        !(stralloc_cats(&cmd, " NOTIFY=") && stralloc_cats(&cmd, r->notify)))
-      goto nomem;
-    if (ext.dsn && r->orcpt != NULL) {
-      const char *semi = strchr(r->orcpt, ';');
-
-      if (semi != NULL && semi != r->orcpt) {
-        if (!stralloc_cats(&cmd, " ORCPT=") ||
-            !stralloc_catb(&cmd, r->orcpt, (size_t)(semi - r->orcpt + 1)) ||
-            !cat_xtext(&cmd, semi + 1))
-          goto nomem;
-      }
-    }
-    if (!stralloc_cats(&cmd, "\r\n")) goto nomem;
-    put(cmd.s, cmd.len);
-    sent[sent_count++] = batch[b];
-    if (!ext.pipelining) {
-      code = get_reply();
-      if (code == -1) goto lost_in_tx;
-      if (code >= 200 && code < 300) {
-        ++accepted;
-      } else if (code == 452 && accepted > 0) {
-        ++deferred452; /* RFC 5321 4.5.3.1.10: the rest in another transaction */
-        batch[b] = (size_t)-1;
-      } else {
-        fail_reply();
-        result_set(r, own_class(code), &failtext);
-        if (r->result == 'T') ++rcpt_deferred;
-        batch[b] = (size_t)-1;
-      }
-    }
-  }
-  if (!ext.pipelining) all_deferred_check(j, sent, sent_count, rcpt_deferred);
-
-  if (ext.pipelining) {
-    put("DATA\r\n", 6);
-    code = get_reply();
-    if (code == -1) goto lost;
-    lost_ok = 0;
-    if (code < 200 || code >= 300) {
-      fail_reply();
-      for (size_t b = 0; b < count; ++b)
-        if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
-      /* the replies to the RCPTs and to DATA are still to be read */
-      for (size_t b = 0; b < count; ++b)
-        if (batch[b] != (size_t)-1 && get_reply() == -1) goto lost_in_tx;
-      if (get_reply() == -1) goto lost_in_tx;
-      goto reset;
-    }
-    for (size_t b = 0; b < count; ++b) {
-      struct rcpt *r;
-
-      if (batch[b] == (size_t)-1) continue;
-      r = &j->rcpt[batch[b]];
-      code = get_reply();
-      if (code == -1) goto lost_in_tx;
-      if (code >= 200 && code < 300) {
-        ++accepted;
-      } else if (code == 452 && accepted > 0) {
-        ++deferred452;
-        batch[b] = (size_t)-1;
-      } else {
-        fail_reply();
-        result_set(r, own_class(code), &failtext);
-        if (r->result == 'T') ++rcpt_deferred;
-        batch[b] = (size_t)-1;
-      }
-    }
-    all_deferred_check(j, sent, sent_count, rcpt_deferred);
-    code = get_reply(); /* to DATA */
-    if (code == -1) goto lost_in_tx;
-    if (code == 354 && accepted == 0) {
-      /* RFC 2920 3.1: DATA was accepted though no recipient was: end it empty */
-      put(".\r\n", 3);
-      if (get_reply() == -1) goto lost_in_tx;
-      goto reset;
-    }
-  } else {
-    if (accepted == 0) goto reset;
-    code = command("DATA");
-    if (code == -1) goto lost_in_tx;
-  }
-  if (accepted == 0) goto reset;
-  if (code != 354) {
-    fail_reply();
-    for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], class_of(code), &failtext);
-    goto reset;
-  }
-
-  /* the message */
-  if (message_send(j) == -1 || conn_broken) {
-    if (conn_broken) goto lost_in_tx;
-    /* the message's own trouble, not the destination's */
-    fail_local("4.3.0", "unable to read the queue file", strerror(errno));
-    for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'T', &failtext);
-    conn_close(); /* no final dot: the server drops the transaction */
-    goto done;
-  }
-  code = get_reply();
-  if (code == -1) {
-    fail_local("4.4.2", "connection lost after the message was sent (it may arrive twice)",
-               errno == 0 ? "end of file" : strerror(errno));
-    for (size_t b = 0; b < count; ++b)
-      if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], 'Z', &failtext);
-    conn_close();
-    goto done;
-  }
-  fail_reply();
-  for (size_t b = 0; b < count; ++b)
-    if (batch[b] != (size_t)-1) result_set(&j->rcpt[batch[b]], own_class(code), &failtext);
-  goto done;
-
-mail_refused:
-  fail_reply();
-  pending_set(j, class_of(code), &failtext);
-reset:
-  if (command("RSET") == -1) conn_close();
-  goto done;
-
-lost:
-  if (lost_ok) {
-    free(batch);
-    return TX_LOST;
-  }
-lost_in_tx:
-  fail_net();
-  pending_set(j, 'Z', &failtext);
-  conn_close();
-  goto done;
-
-nomem:
-  fail_local("4.3.0", "out of memory", NULL);
-  pending_set(j, 'Z', &failtext);
-  conn_close();
-
-done:
-  free(batch);
-  if (conn_broken) conn_close();
-  if (deferred452 > 0 && conn_fd != -1 && !all_done(j)) return TX_AGAIN;
-  if (!all_done(j)) {
-    /* 452 with nothing accepted, or the connection went away */
-    if (failtext.len == 0) fail_local("4.5.3", "too many recipients", NULL);
-    pending_set(j, 'Z', &failtext);
-  }
-  return TX_DONE;
-}
-
-static int run_transactions(struct job *j, const struct smtp_config *c, int reused)
-{
-  for (;;) {
-    int r = transaction(j, c, reused);
-
-    if (r != TX_AGAIN) return r;
-    reused = 0;
-  }
-}
-
-/* ---- routing ---- */
-
-struct host {
-  char name[QR_HOST_MAX + 3];
-  unsigned int pref;
-  stralloc ips;
-  int dns;          /* QDNS_ result of its address lookup */
-  int dns_errno;
-  int secure;       /* its addresses are DNSSEC-valid */
-};
+/* The hosts of a destination are found (HOSTS_OK: *hp and *np set; the
+ * caller frees them even otherwise), or the recipients have their result
+ * (HOSTS_DONE), or memory ran out (HOSTS_NOMEM). */
+#define HOSTS_OK 0
+#define HOSTS_DONE 1
+#define HOSTS_NOMEM -1
+
+static struct conn conn = CONN_INIT;
 
 static void hosts_free(struct host *h, size_t n)
 {
@@ -990,7 +60,7 @@ static void host_resolve(struct host *h)
   h->dns_errno = errno;
 }
 
-static void log_results(const struct job *j)
+static void log_results(struct conn *cn, const struct job *j)
 {
   const char *idtext = j->qid;
 
@@ -1005,131 +75,53 @@ static void log_results(const struct job *j)
     }
     /* the text names the host already ("HOST [IP] said: ...") where it
      * answered or failed: the line gives it once */
-    if (strstr(text.s, host_label()) != NULL)
-      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", tls_text, " result ", res, ": ",
-           text.s, "; tls=", policy_text);
+    if (strstr(text.s, host_label(cn)) != NULL)
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", cn->tls_text, " result ", res, ": ",
+           text.s, "; tls=", cn->policy_text);
     else
-      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", host_name, " ip ", ip_text,
-           " tls ", tls_text, " result ", res, ": ", text.s, "; tls=", policy_text);
+      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", cn->host_name, " ip ", cn->ip_text,
+           " tls ", cn->tls_text, " result ", res, ": ", text.s, "; tls=", cn->policy_text);
     stralloc_free(&text);
   }
 }
 
-static void set_host(const char *name, const char ip[16])
+static void set_host(struct conn *cn, const char *name, const char ip[16])
 {
   size_t len = strlen(name);
 
-  if (len >= sizeof host_name) len = sizeof host_name - 1;
-  memcpy(host_name, name, len);
-  host_name[len] = '\0';
-  memcpy(host_ip, ip, 16);
-  net_fmtip(ip_text, ip);
-  memcpy(tls_text, "no", 3);
-  policy_set(plan.label, "plaintext", NULL);
-}
-
-/* The TLS plan for host h of domain (mx_secure: the MX RRset that named
- * it was DNSSEC-valid). 0, or -1 with failtext set: the host is not to be
- * used. RFC 7672 2.2: DANE needs a secure MX RRset, secure addresses and
- * secure TLSA records; a failed TLSA lookup for a secure host makes the
- * host unusable; TLSA records none of which are usable still require TLS. */
-static int plan_make(const struct host *h, const struct route *r, const char *domain,
-                     int mx_secure, unsigned long port, const struct smtp_config *c)
-{
-  int level = r->tls;
-
-  plan.tlsa.len = 0;
-  plan.tlsa_count = 0;
-  if (!r->tls_set &&
-      tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, h->name, &level) == -1) {
-    fail_local("4.3.5", "malformed entry in control/tlspolicy for ", domain);
-    return -1;
-  }
-  plan.label = tlspolicy_name(level);
-  policy_set(plan.label, "plaintext", NULL);
-  switch (level) {
-    case ROUTE_TLS_NO: plan.mode = PLAN_NONE; return 0;
-    case ROUTE_TLS_REQUIRE: plan.mode = PLAN_ENCRYPT; return 0;
-    case ROUTE_TLS_VERIFY: plan.mode = PLAN_VERIFY; return 0;
-    default: break;
-  }
-  if (level == ROUTE_TLS_DANE || level == ROUTE_TLS_DANE_ONLY) {
-    if (mx_secure && h->secure && h->name[0] != '[') {
-      int secure;
-      int present;
-
-      if (qdns_tlsa(&plan.tlsa, &plan.tlsa_count, h->name, port, &secure, &present) ==
-          QDNS_TEMP) {
-        fail_local("4.7.5", "TLSA lookup failed (tls policy dane)",
-                   errno == EAGAIN ? "SERVFAIL (bogus DNSSEC, or no answer)" : strerror(errno));
-        policy_set(plan.label, "TLSA lookup failed", NULL);
-        rpt_count(domain, "tlsa", "dnssec-invalid", h->name);
-        return -1;
-      }
-      if (secure && plan.tlsa_count > 0) {
-        plan.mode = PLAN_DANE;
-        return 0;
-      }
-      if (secure && present) {
-        plan.label = "dane-unusable";
-        plan.mode = PLAN_ENCRYPT;
-        return 0;
-      }
-    }
-    if (level == ROUTE_TLS_DANE_ONLY) {
-      fail_local("4.7.5", "no DNSSEC-valid TLSA records (tls policy dane-only)", NULL);
-      policy_set(plan.label, "no TLSA", NULL);
-      return -1;
-    }
-  }
-  /* RFC 8461 4.2: enforce delivers only to listed MX hosts, over TLS
-   * with a valid certificate for the MX name; DANE won above */
-  if (sts_on && sts.policy.mode == STS_ENFORCE) {
-    plan.label = "sts enforce";
-    if (!sts_mx_match(&sts.policy, h->name)) {
-      fail_local("4.7.5", "MX host not in the MTA-STS policy (tls policy sts enforce)", NULL);
-      policy_set(plan.label, "MX not listed", NULL);
-      rpt_count(domain, "sts", "validation-failure", h->name);
-      return -1;
-    }
-    plan.mode = PLAN_STS_ENFORCE;
-    return 0;
-  }
-  if (sts_on && sts.policy.mode == STS_TESTING) {
-    plan.label = "sts testing";
-    plan.mode = PLAN_STS_TESTING;
-    return 0;
-  }
-  plan.label = "may";
-  plan.mode = PLAN_MAY;
-  return 0;
+  if (len >= sizeof cn->host_name) len = sizeof cn->host_name - 1;
+  memcpy(cn->host_name, name, len);
+  cn->host_name[len] = '\0';
+  net_fmtip(cn->ip_text, ip);
+  memcpy(cn->tls_text, "no", 3);
+  policy_set(cn, cn->plan.label, "plaintext", NULL);
 }
 
 /* Tries every address of every host in order until one session works. */
-static void deliver_hosts(struct job *j, struct host *h, size_t n, const struct route *r,
-                          const char *domain, int mx_secure, unsigned long port,
-                          const struct smtp_config *c)
+static void deliver_hosts(struct conn *cn, struct job *j, struct host *h, size_t n,
+                          const struct route *r, const char *domain, int mx_secure,
+                          unsigned long port, const struct smtp_config *c)
 {
   int tried = 0;
 
-  failtext.len = 0;
+  cn->failtext.len = 0;
   for (size_t i = 0; i < n; ++i) {
     if (h[i].dns == QDNS_TEMP) {
       if (!tried) {
-        memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
-        memcpy(ip_text, "-", 2);
-        fail_local("4.4.3", "address lookup failed", strerror(h[i].dns_errno));
+        memcpy(cn->host_name, h[i].name, strlen(h[i].name) + 1);
+        memcpy(cn->ip_text, "-", 2);
+        fail_local(cn, "4.4.3", "address lookup failed", strerror(h[i].dns_errno));
       }
       continue;
     }
     if (h[i].ips.len > 0) {
-      memcpy(host_name, h[i].name, strlen(h[i].name) + 1);
-      memcpy(ip_text, "-", 2);
-      if (plan_make(&h[i], r, domain, mx_secure, port, c) == -1) {
+      memcpy(cn->host_name, h[i].name, strlen(h[i].name) + 1);
+      memcpy(cn->ip_text, "-", 2);
+      if (plan_make(cn, &h[i], r, domain, mx_secure, port, c) == -1) {
         tried = 1;
-        if (stralloc_0(&failtext)) {
-          --failtext.len;
-          qlog("attempt failed: ", failtext.s);
+        if (stralloc_0(&cn->failtext)) {
+          --cn->failtext.len;
+          qlog("attempt failed: ", cn->failtext.s);
         }
         continue;
       }
@@ -1142,50 +134,180 @@ static void deliver_hosts(struct job *j, struct host *h, size_t n, const struct 
       const char *sni = h[i].name[0] == '[' ? "" : h[i].name;
 
       tried = 1;
-      set_host(h[i].name, ip);
+      set_host(cn, h[i].name, ip);
     again:
       fd = net_connect(ip, port, c->timeout_connect);
       if (fd == -1) {
         const char *why = errno == ETIMEDOUT ? "timed out" : strerror(errno);
 
-        fail_local("4.4.1", "unable to connect", why);
-        qlog("attempt failed: ", host_label(), ": unable to connect: ", why);
+        fail_local(cn, "4.4.1", "unable to connect", why);
+        qlog("attempt failed: ", host_label(cn), ": unable to connect: ", why);
         continue;
       }
-      conn_attach(fd);
-      s = session_open(r, sni, c, allow_tls);
+      wire_attach(cn, fd);
+      s = session_open(cn, r, sni, c, allow_tls);
       if (s == SESS_OK) {
-        if (run_transactions(j, c, 0) == TX_LOST) {
-          fail_net();
-          pending_set(j, 'Z', &failtext);
-          conn_close();
+        if (txn_run(cn, j, 0) == TX_LOST) {
+          fail_net(cn);
+          txn_pending_set(j, 'Z', &cn->failtext);
+          wire_close(cn);
         }
         return;
       }
-      if (conn_fd != -1 && !conn_broken) {
-        puts0("QUIT\r\n");
-        flush();
+      if (cn->fd != -1 && !cn->broken) {
+        wire_puts(cn, "QUIT\r\n");
+        wire_flush(cn);
       }
-      conn_close();
+      wire_close(cn);
       if (s == SESS_NOTLS && allow_tls) {
         allow_tls = 0;
         goto again;
       }
-      if (!stralloc_0(&failtext)) continue;
-      --failtext.len;
-      qlog("attempt failed: ", failtext.s);
+      if (!stralloc_0(&cn->failtext)) continue;
+      --cn->failtext.len;
+      qlog("attempt failed: ", cn->failtext.s);
     }
   }
-  if (failtext.len == 0) {
-    memcpy(ip_text, "-", 2);
-    text_set(&failtext, "4.4.4 no address found for any host of the destination", NULL, NULL,
+  if (cn->failtext.len == 0) {
+    memcpy(cn->ip_text, "-", 2);
+    text_set(&cn->failtext, "4.4.4 no address found for any host of the destination", NULL, NULL,
              NULL);
   }
-  pending_set(j, 'Z', &failtext);
+  txn_pending_set(j, 'Z', &cn->failtext);
 }
 
-static void deliver_fresh(struct job *j, const struct route *r, const char *domain,
-                          const struct smtp_config *c)
+/* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used.
+ * Drops the others from the n hosts of h; returns how many are left. */
+static size_t hosts_preferred(struct host *h, size_t n, const struct smtp_config *c)
+{
+  unsigned int me_pref = 0;
+  int me_found = 0;
+  size_t usable = 0;
+
+  for (size_t i = 0; i < n; ++i) {
+    int mine = strcasecmp(h[i].name, c->me.s) == 0;
+
+    for (size_t k = 0; !mine && k + 16 <= h[i].ips.len; k += 16)
+      if (net_isme(h[i].ips.s + k)) mine = 1;
+    if (mine && (!me_found || h[i].pref < me_pref)) {
+      me_found = 1;
+      me_pref = h[i].pref;
+    }
+  }
+  if (!me_found) return n;
+  for (size_t i = 0; i < n; ++i)
+    if (h[i].pref < me_pref) h[usable++] = h[i];
+    else stralloc_free(&h[i].ips);
+  return usable;
+}
+
+/* A route's host or an address literal: exactly that host, no MX, no "is
+ * it me" (but a literal of our own is refused); *port QR_PORT for a
+ * literal. */
+static int hosts_route(struct job *j, const struct route *r, const char *domain,
+                       struct host **hp, size_t *np, unsigned long *port, stralloc *text)
+{
+  const char *name = r->host[0] != '\0' ? r->host : domain;
+  struct host *h = calloc(1, sizeof *h);
+
+  if (h == NULL) return HOSTS_NOMEM;
+  *hp = h;
+  *np = 1;
+  memcpy(h->name, name, strlen(name) + 1);
+  host_resolve(h);
+  if (r->host[0] == '\0') {
+    *port = QR_PORT;
+    if (h->dns == QDNS_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
+      text_set(text, "5.4.6 the address literal ", domain, " is one of mine", NULL);
+      txn_pending_set(j, 'D', text);
+      return HOSTS_DONE;
+    }
+  }
+  if (h->dns == QDNS_NX || (h->dns == QDNS_OK && h->ips.len == 0)) {
+    text_set(text, "4.4.4 no address found for the route host ", name, NULL, NULL);
+    txn_pending_set(j, 'Z', text);
+    return HOSTS_DONE;
+  }
+  return HOSTS_OK;
+}
+
+/* The MX hosts of domain (the domain itself without MX records), with
+ * their addresses, less those we may not use; and the domain's MTA-STS
+ * policy where control/tlspolicy leaves room for one. */
+static int hosts_mx(struct conn *cn, struct job *j, const struct route *r, const char *domain,
+                    const struct smtp_config *c, struct host **hp, size_t *np, int *mx_secure,
+                    stralloc *text)
+{
+  struct host *h;
+  struct mx *mx;
+  size_t count;
+  int rc = qdns_mx(domain, &mx, &count, mx_secure);
+  int level = r->tls;
+
+  if (rc == QDNS_NX) {
+    text_set(text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
+    txn_pending_set(j, 'D', text);
+    return HOSTS_DONE;
+  }
+  if (rc == QDNS_NULLMX) {
+    text_set(text, "5.1.10 domain ", domain, " accepts no mail (null MX, RFC 7505)", NULL);
+    txn_pending_set(j, 'D', text);
+    return HOSTS_DONE;
+  }
+  if (rc == QDNS_TEMP) {
+    text_set(text, "4.4.3 MX lookup for ", domain, " failed: ", strerror(errno));
+    txn_pending_set(j, 'Z', text);
+    return HOSTS_DONE;
+  }
+  h = calloc(count > 0 ? count : 1, sizeof *h);
+  if (h == NULL) {
+    free(mx);
+    return HOSTS_NOMEM;
+  }
+  *hp = h;
+  if (count == 0) { /* RFC 5321 5.1: the domain is its own MX */
+    *np = 1;
+    free(mx);
+    memcpy(h->name, domain, strlen(domain) + 1);
+    host_resolve(h);
+    if (h->dns == QDNS_NX) {
+      text_set(text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
+      txn_pending_set(j, 'D', text);
+      return HOSTS_DONE;
+    }
+    if (h->dns == QDNS_OK && h->ips.len == 0) {
+      text_set(text, "5.4.4 domain ", domain, " has no MX and no address", NULL);
+      txn_pending_set(j, 'D', text);
+      return HOSTS_DONE;
+    }
+  } else {
+    *np = count;
+    for (size_t i = 0; i < count; ++i) {
+      memcpy(h[i].name, mx[i].name, strlen(mx[i].name) + 1);
+      h[i].pref = mx[i].pref;
+      /* a host named control/me is us: no need to look up its addresses */
+      if (strcasecmp(h[i].name, c->me.s) != 0) host_resolve(&h[i]);
+    }
+    free(mx);
+  }
+
+  /* MTA-STS where the policy could still decide (may, dane) */
+  if (!r->tls_set &&
+      tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
+      (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
+    cn->sts_on = sts_lookup(domain, &cn->sts);
+
+  *np = hosts_preferred(h, *np, c);
+  if (*np == 0) {
+    text_set(text, "5.4.6 MX for ", domain, " points back to me", NULL);
+    txn_pending_set(j, 'D', text);
+    return HOSTS_DONE;
+  }
+  return HOSTS_OK;
+}
+
+static void deliver_fresh(struct conn *cn, struct job *j, const struct route *r,
+                          const char *domain, const struct smtp_config *c)
 {
   struct host *h = NULL;
   size_t n = 0;
@@ -1193,130 +315,26 @@ static void deliver_fresh(struct job *j, const struct route *r, const char *doma
   size_t dlen = strlen(domain);
   stralloc text = {0};
   int mx_secure = 1; /* a route or a literal names its host itself */
+  int found;
 
-  sts_on = 0;
-  rpt_domain = domain;
+  cn->sts_on = 0;
+  cn->rpt_domain = domain;
 
-  memcpy(host_name, "-", 2);
-  memcpy(ip_text, "-", 2);
-  memcpy(tls_text, "no", 3);
-  memcpy(policy_text, "-", 2);
+  memcpy(cn->host_name, "-", 2);
+  memcpy(cn->ip_text, "-", 2);
+  memcpy(cn->tls_text, "no", 3);
+  memcpy(cn->policy_text, "-", 2);
 
-  if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '[')) {
-    /* a route, or an address literal: exactly that host, no MX, no "is it me" */
-    const char *name = r->host[0] != '\0' ? r->host : domain;
-
-    h = calloc(1, sizeof *h);
-    if (h == NULL) goto nomem;
-    n = 1;
-    memcpy(h->name, name, strlen(name) + 1);
-    host_resolve(h);
-    if (r->host[0] == '\0') {
-      port = QR_PORT;
-      if (h->dns == QDNS_OK && h->ips.len == 16 && net_isme(h->ips.s)) {
-        text_set(&text, "5.4.6 the address literal ", domain, " is one of mine", NULL);
-        pending_set(j, 'D', &text);
-        goto done;
-      }
-    }
-    if (h->dns == QDNS_NX || (h->dns == QDNS_OK && h->ips.len == 0)) {
-      text_set(&text, "4.4.4 no address found for the route host ", name, NULL, NULL);
-      pending_set(j, 'Z', &text);
-      goto done;
-    }
-  } else {
-    struct mx *mx;
-    size_t count;
-    int rc = qdns_mx(domain, &mx, &count, &mx_secure);
-    int level = r->tls;
-    unsigned int me_pref = 0;
-    int me_found = 0;
-    size_t usable = 0;
-
-    if (rc == QDNS_NX) {
-      text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
-      pending_set(j, 'D', &text);
-      goto done;
-    }
-    if (rc == QDNS_NULLMX) {
-      text_set(&text, "5.1.10 domain ", domain, " accepts no mail (null MX, RFC 7505)", NULL);
-      pending_set(j, 'D', &text);
-      goto done;
-    }
-    if (rc == QDNS_TEMP) {
-      text_set(&text, "4.4.3 MX lookup for ", domain, " failed: ", strerror(errno));
-      pending_set(j, 'Z', &text);
-      goto done;
-    }
-    h = calloc(count > 0 ? count : 1, sizeof *h);
-    if (h == NULL) {
-      free(mx);
-      goto nomem;
-    }
-    if (count == 0) { /* RFC 5321 5.1: the domain is its own MX */
-      n = 1;
-      memcpy(h->name, domain, dlen + 1);
-      host_resolve(h);
-      if (h->dns == QDNS_NX) {
-        text_set(&text, "5.1.2 domain ", domain, " does not exist (DNS: NXDOMAIN)", NULL);
-        pending_set(j, 'D', &text);
-        free(mx);
-        goto done;
-      }
-      if (h->dns == QDNS_OK && h->ips.len == 0) {
-        text_set(&text, "5.4.4 domain ", domain, " has no MX and no address", NULL);
-        pending_set(j, 'D', &text);
-        free(mx);
-        goto done;
-      }
-    } else {
-      n = count;
-      for (size_t i = 0; i < count; ++i) {
-        memcpy(h[i].name, mx[i].name, strlen(mx[i].name) + 1);
-        h[i].pref = mx[i].pref;
-        /* a host named control/me is us: no need to look up its addresses */
-        if (strcasecmp(h[i].name, c->me.s) != 0) host_resolve(&h[i]);
-      }
-    }
-    free(mx);
-
-    /* MTA-STS where the policy could still decide (may, dane) */
-    if (!r->tls_set &&
-        tlspolicy_find(c->tlspolicy.s, c->tlspolicy.len, domain, "", &level) != -1 &&
-        (level == ROUTE_TLS_MAY || level == ROUTE_TLS_DANE))
-      sts_on = sts_lookup(domain, &sts);
-
-    /* RFC 5321 5.1: if we are an MX, only hosts preferred to us may be used */
-    for (size_t i = 0; i < n; ++i) {
-      int mine = strcasecmp(h[i].name, c->me.s) == 0;
-
-      for (size_t k = 0; !mine && k + 16 <= h[i].ips.len; k += 16)
-        if (net_isme(h[i].ips.s + k)) mine = 1;
-      if (mine && (!me_found || h[i].pref < me_pref)) {
-        me_found = 1;
-        me_pref = h[i].pref;
-      }
-    }
-    if (me_found) {
-      for (size_t i = 0; i < n; ++i)
-        if (h[i].pref < me_pref) h[usable++] = h[i];
-        else stralloc_free(&h[i].ips);
-      n = usable;
-      if (n == 0) {
-        text_set(&text, "5.4.6 MX for ", domain, " points back to me", NULL);
-        pending_set(j, 'D', &text);
-        goto done;
-      }
-    }
+  if (r->host[0] != '\0' || (dlen > 2 && domain[0] == '['))
+    found = hosts_route(j, r, domain, &h, &n, &port, &text);
+  else
+    found = hosts_mx(cn, j, r, domain, c, &h, &n, &mx_secure, &text);
+  if (found == HOSTS_OK) {
+    deliver_hosts(cn, j, h, n, r, domain, mx_secure, port, c);
+  } else if (found == HOSTS_NOMEM) {
+    text_set(&text, "4.3.0 out of memory", NULL, NULL, NULL);
+    txn_pending_set(j, 'Z', &text);
   }
-
-  deliver_hosts(j, h, n, r, domain, mx_secure, port, c);
-  goto done;
-
-nomem:
-  text_set(&text, "4.3.0 out of memory", NULL, NULL, NULL);
-  pending_set(j, 'Z', &text);
-done:
   stralloc_free(&text);
   if (h != NULL) hosts_free(h, n);
 }
@@ -1324,50 +342,53 @@ done:
 void smtp_deliver(struct job *j, const struct route *r, const char *domain,
                   const struct smtp_config *c)
 {
+  struct conn *cn = &conn;
   stralloc text = {0};
 
-  timeout = c->timeout_remote;
-  if (message_scan(j) == -1) {
+  cn->timeout = c->timeout_remote;
+  if (txn_scan(cn, j) == -1) {
     text_set(&text, "4.3.0 unable to read the queue file: ", strerror(errno), NULL, NULL);
-    pending_set(j, 'T', &text);
+    txn_pending_set(j, 'T', &text);
     stralloc_free(&text);
-    log_results(j);
+    log_results(cn, j);
     return;
   }
-  if (conn_fd != -1) {
-    if (run_transactions(j, c, 1) != TX_LOST) {
-      log_results(j);
+  if (cn->fd != -1) {
+    if (txn_run(cn, j, 1) != TX_LOST) {
+      log_results(cn, j);
       return;
     }
-    conn_close();
+    wire_close(cn);
   }
-  deliver_fresh(j, r, domain, c);
-  log_results(j);
+  deliver_fresh(cn, j, r, domain, c);
+  log_results(cn, j);
 }
 
 void smtp_quit(void)
 {
-  if (conn_fd != -1 && !conn_broken) {
-    unsigned long saved = timeout;
+  struct conn *cn = &conn;
 
-    timeout = QUIT_TIMEOUT;
-    command("QUIT");
-    timeout = saved;
+  if (cn->fd != -1 && !cn->broken) {
+    unsigned long saved = cn->timeout;
+
+    cn->timeout = QUIT_TIMEOUT;
+    wire_command(cn, "QUIT");
+    cn->timeout = saved;
   }
-  conn_close();
-  stralloc_free(&reply);
-  stralloc_free(&reply_lines);
-  stralloc_free(&failtext);
-  stralloc_free(&cmd);
+  wire_close(cn);
+  stralloc_free(&cn->reply);
+  stralloc_free(&cn->reply_lines);
+  stralloc_free(&cn->failtext);
+  stralloc_free(&cn->cmd);
 }
 
 int smtp_fd(void)
 {
-  return conn_fd;
+  return conn.fd;
 }
 
 void smtp_idle_event(void)
 {
   /* between transactions a server only speaks to say goodbye (421) */
-  conn_close();
+  wire_close(&conn);
 }
