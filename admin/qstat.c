@@ -112,24 +112,14 @@ static size_t item_count;
 static size_t item_alloc;
 static time_t now;
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
-static void __attribute__((noreturn)) die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static void cat(stralloc *sa, const char *s)
 {
-  if (!stralloc_cats(sa, s)) die_nomem();
+  if (!stralloc_cats(sa, s)) qdie_nomem();
 }
 
 static void catb(stralloc *sa, const char *s, size_t len)
 {
-  if (!stralloc_catb(sa, s, len)) die_nomem();
+  if (!stralloc_catb(sa, s, len)) qdie_nomem();
 }
 
 static void catnum(stralloc *sa, unsigned long long n)
@@ -396,7 +386,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   }
 
   r = calloc(e.rcpt_count + 1, sizeof *r);
-  if (r == NULL) die_nomem();
+  if (r == NULL) qdie_nomem();
   if (!fresh && qread_info(id, &info, INFO_MAX) == -1)
     qwarn_sys("unable to read the state log of ", path);
   apply_info(&info, r, e.rcpt_count);
@@ -496,7 +486,7 @@ static void scan_dir(const char *dir, int fresh)
     if (!scan_num(de->d_name, strlen(de->d_name), &id) || id > (unsigned long)-1) continue;
     if (!stralloc_copys(&path, dir) || !stralloc_cats(&path, "/") ||
         !stralloc_cats(&path, de->d_name) || !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     do_message(path.s, (unsigned long)id, fresh);
   }
   if (errno != 0) qdie_sys(111, "unable to read ", dir);
@@ -511,7 +501,7 @@ static struct item *item_new(unsigned long long arrival, unsigned long id)
   if (item_count == item_alloc) {
     size_t n = item_alloc ? 2 * item_alloc : 64;
     struct item *grown = realloc(items, n * sizeof *items);
-    if (grown == NULL) die_nomem();
+    if (grown == NULL) qdie_nomem();
     items = grown;
     item_alloc = n;
   }
@@ -553,7 +543,7 @@ static void scan_bad(void)
     if (n == 0 || (name[n] != '\0' && name[n] != '.')) continue;
     if (!scan_num(name, n, &id) || id > (unsigned long)-1) continue;
     if (!stralloc_copys(&path, "queue/bad/") || !stralloc_cats(&path, name) || !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     if (lstat(path.s, &st) == -1) continue;
     t = st.st_mtime > 0 ? (unsigned long long)st.st_mtime : 0;
     if (opt.sender != NULL || opt.rcpt != NULL) continue;
@@ -676,30 +666,30 @@ static void parse_args(int argc, char **argv, const char **dir)
       opt.counts_only = 1;
       continue;
     }
-    if (a[1] == 0 || a[2] != 0 || strchr("frion", a[1]) == NULL) die_usage();
-    if (i + 1 >= argc) die_usage();
+    if (a[1] == 0 || a[2] != 0 || strchr("frion", a[1]) == NULL) qdie_usage(USAGE);
+    if (i + 1 >= argc) qdie_usage(USAGE);
     val = argv[++i];
     switch (a[1]) {
       case 'f': opt.sender = val; break;
       case 'r': opt.rcpt = val; break;
       case 'i':
-        if (queue_id_scan(val, &n) == -1 || n > (unsigned long)-1) die_usage();
+        if (queue_id_scan(val, &n) == -1 || n > (unsigned long)-1) qdie_usage(USAGE);
         opt.have_id = 1;
         opt.id = (unsigned long)n;
         opt.qid = val;
         break;
       case 'o':
-        if (!scan_age(val, &opt.older)) die_usage();
+        if (!scan_age(val, &opt.older)) qdie_usage(USAGE);
         opt.have_older = 1;
         break;
       case 'n':
-        if (!scan_age(val, &opt.newer)) die_usage();
+        if (!scan_age(val, &opt.newer)) qdie_usage(USAGE);
         opt.have_newer = 1;
         break;
     }
   }
   if (i < argc) *dir = argv[i++];
-  if (i < argc) die_usage();
+  if (i < argc) qdie_usage(USAGE);
 }
 
 /* Run set-id (the qmta-admin copy): enters the instance the program lies

@@ -88,16 +88,6 @@ static struct size_slot *sizes;
 static size_t sizes_cap;
 static size_t sizes_used;
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
-static void __attribute__((noreturn)) die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static size_t slot_of(unsigned long long id, size_t cap)
 {
   return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
@@ -112,7 +102,7 @@ static void size_put(unsigned long long id, unsigned long long size)
     struct size_slot *grown = calloc(cap, sizeof *grown);
     size_t k;
 
-    if (grown == NULL) die_nomem();
+    if (grown == NULL) qdie_nomem();
     for (k = 0; k < sizes_cap; k++) {
       if (sizes[k].id == 0) continue;
       for (i = slot_of(sizes[k].id, cap); grown[i].id != 0; i = (i + 1) & (cap - 1)) {}
@@ -419,12 +409,12 @@ static void do_logdir(const char *dir)
     if (count == alloc) {
       size_t a = alloc ? 2 * alloc : 16;
       char **grown = realloc(names, a * sizeof *names);
-      if (grown == NULL) die_nomem();
+      if (grown == NULL) qdie_nomem();
       names = grown;
       alloc = a;
     }
     names[count] = strdup(de->d_name);
-    if (names[count] == NULL) die_nomem();
+    if (names[count] == NULL) qdie_nomem();
     count++;
   }
   closedir(d);
@@ -432,7 +422,7 @@ static void do_logdir(const char *dir)
   for (i = 0; i <= count; i++) {
     if (!stralloc_copys(&fn, dir) || !stralloc_cats(&fn, "/") ||
         !stralloc_cats(&fn, i < count ? names[i] : "current") || !stralloc_0(&fn))
-      die_nomem();
+      qdie_nomem();
     do_file(fn.s);
     if (i < count) free(names[i]);
   }
@@ -625,7 +615,7 @@ static ssize_t html_capture(int fd, char *buf, size_t len, void *cookie)
 {
   (void)fd;
   (void)cookie;
-  if (!stralloc_catb(&html_captured, buf, len)) die_nomem();
+  if (!stralloc_catb(&html_captured, buf, len)) qdie_nomem();
   return (ssize_t)len;
 }
 
@@ -719,7 +709,7 @@ static void html_report(void)
   buffer_init(&capture, html_capture, -1, space, sizeof space);
   buffer_1 = &capture;
   report();
-  if (buffer_flush(&capture) == -1) die_nomem();
+  if (buffer_flush(&capture) == -1) qdie_nomem();
   buffer_1 = saved;
   if (ctl_readline(&me, "control/me", "qmta") == -1) qwarn_sys("unable to read control/me");
 
@@ -780,19 +770,19 @@ int main(int argc, char **argv)
       html_mode = 1;
       continue;
     }
-    if (a + 1 >= argc) die_usage();
+    if (a + 1 >= argc) qdie_usage(USAGE);
     if (!strcmp(argv[a], "-n")) {
-      if (!scan_age(argv[++a], &newer)) die_usage();
+      if (!scan_age(argv[++a], &newer)) qdie_usage(USAGE);
       have_newer = 1;
     } else if (!strcmp(argv[a], "-o")) {
-      if (!scan_age(argv[++a], &older)) die_usage();
+      if (!scan_age(argv[++a], &older)) qdie_usage(USAGE);
       have_older = 1;
     } else {
-      die_usage();
+      qdie_usage(USAGE);
     }
   }
   if (a < argc) dir = argv[a++];
-  if (a < argc) die_usage();
+  if (a < argc) qdie_usage(USAGE);
   if (dir != NULL ? chdir(dir) == -1 : qhome_chdir() == -1)
     qdie_sys(111, "unable to enter ", dir != NULL ? dir : qhome());
   now = (unsigned long long)time(NULL);
@@ -804,12 +794,12 @@ int main(int argc, char **argv)
     if (count == alloc) {
       size_t n = alloc ? 2 * alloc : 16;
       char **grown = realloc(names, n * sizeof *names);
-      if (grown == NULL) die_nomem();
+      if (grown == NULL) qdie_nomem();
       names = grown;
       alloc = n;
     }
     names[count] = strdup(de->d_name);
-    if (names[count] == NULL) die_nomem();
+    if (names[count] == NULL) qdie_nomem();
     count++;
   }
   closedir(d);
@@ -818,7 +808,7 @@ int main(int argc, char **argv)
   if (count > 1) qsort(names, count, sizeof *names, cmp_str);
   for (i = 0; i < count; i++) {
     if (!stralloc_copys(&path, "log/") || !stralloc_cats(&path, names[i]) || !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     do_logdir(path.s);
     free(names[i]);
   }
