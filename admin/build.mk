@@ -5,17 +5,11 @@
 PROGS += admin/qstat admin/qstats admin/qqueue
 MANS += admin/qstat.8 admin/qstats.8 admin/qqueue.8
 
-admin/qstat: admin/qstat.o admin/qread.o qinject/qinject_fmt.o lib/lib.a
+admin/qstat: admin/qstat.o admin/qread.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-admin/qstat.o: admin/qstat.c
-	$(CC) $(CFLAGS) -Iqinject -c -o $@ $<
-
-admin/qstats: admin/qstats.o qinject/qinject_fmt.o lib/lib.a
+admin/qstats: admin/qstats.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-admin/qstats.o: admin/qstats.c
-	$(CC) $(CFLAGS) -Iqinject -c -o $@ $<
 
 admin/qqueue: admin/qqueue.o admin/qread.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

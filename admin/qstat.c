@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include <buffer.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "bflush.h"
@@ -55,7 +56,6 @@
 #include "qread.h"
 #include "queue.h"
 #include "sysacct.h"
-#include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstat [-s] [-f sender] [-r recipient] [-i id] [-o age] [-n age] [DIR]"
 #define INFO_MAX (16UL * 1024 * 1024) /* bytes of one info log we read */
@@ -124,8 +124,8 @@ static void catb(stralloc *sa, const char *s, size_t len)
 
 static void catnum(stralloc *sa, unsigned long long n)
 {
-  char num[FMT_NUM];
-  catb(sa, num, fmtnum(num, n));
+  char num[FMT_ULONG];
+  catb(sa, num, fmt_ulonglong(num, n));
 }
 
 /* Pads sa with blanks up to column col of its last line. */
@@ -138,24 +138,24 @@ static void cat_time(stralloc *sa, unsigned long long t)
 {
   time_t tt = (time_t)t;
   struct tm tm;
-  char buf[FMT_NUM * 6];
+  char buf[FMT_ULONG * 6];
   size_t n = 0;
 
   if (localtime_r(&tt, &tm) == NULL) {
     catnum(sa, t);
     return;
   }
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_year + 1900, 4);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_year + 1900, 4);
   buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mon + 1, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mon + 1, 2);
   buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mday, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mday, 2);
   buf[n++] = ' ';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_hour, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_hour, 2);
   buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_min, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_min, 2);
   buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_sec, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_sec, 2);
   catb(sa, buf, n);
 }
 
@@ -168,17 +168,17 @@ static void cat_held(stralloc *sa, const struct rinfo *r)
   time_t at = now;
   struct tm tm_until;
   struct tm tm_now;
-  char buf[FMT_NUM * 3];
+  char buf[FMT_ULONG * 3];
   size_t n = 0;
 
   cat(sa, " (destination resting until ");
   if (localtime_r(&until, &tm_until) != NULL && localtime_r(&at, &tm_now) != NULL &&
       tm_until.tm_year == tm_now.tm_year && tm_until.tm_yday == tm_now.tm_yday) {
-    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_hour, 2);
+    n += fmt_ulong0(buf + n, (unsigned long)tm_until.tm_hour, 2);
     buf[n++] = ':';
-    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_min, 2);
+    n += fmt_ulong0(buf + n, (unsigned long)tm_until.tm_min, 2);
     buf[n++] = ':';
-    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_sec, 2);
+    n += fmt_ulong0(buf + n, (unsigned long)tm_until.tm_sec, 2);
     catb(sa, buf, n);
   } else {
     cat_time(sa, r->next);
@@ -616,8 +616,8 @@ static void outs(const char *s)
 
 static void outnum(unsigned long long n)
 {
-  char num[FMT_NUM];
-  out(num, fmtnum(num, n));
+  char num[FMT_ULONG];
+  out(num, fmt_ulonglong(num, n));
 }
 
 static void print_counts(void)
@@ -737,7 +737,7 @@ int main(int argc, char **argv)
   for (i = 0; i < QUEUE_SPLIT; i++) {
     size_t n = 0;
     memcpy(sub, "queue/mess/", 11);
-    n = 11 + fmtnum(sub + 11, (unsigned long long)i);
+    n = 11 + fmt_ulonglong(sub + 11, (unsigned long long)i);
     sub[n] = 0;
     scan_dir(sub, 0);
   }

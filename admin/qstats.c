@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <buffer.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "bflush.h"
@@ -46,7 +47,6 @@
 #include "logstamp.h"
 #include "qlog.h"
 #include "queue.h"
-#include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstats [-H] [-n age] [-o age] [DIR]"
 #define LINE_MAX_BYTES 4096 /* longer than any qlog line (QLOG_MAX) plus the timestamp */
@@ -443,8 +443,8 @@ static void outs(const char *s)
 /* A number right-aligned in width columns, after one blank. */
 static void outcol(unsigned long long n, size_t width)
 {
-  char num[FMT_NUM];
-  size_t len = fmtnum(num, n);
+  char num[FMT_ULONG];
+  size_t len = fmt_ulonglong(num, n);
 
   out(" ", 1);
   while (width-- > len) out(" ", 1);
@@ -455,21 +455,21 @@ static void outtime(unsigned long long t)
 {
   time_t tt = (time_t)t;
   struct tm tm;
-  char buf[FMT_NUM * 6];
+  char buf[FMT_ULONG * 6];
   size_t n = 0;
 
   if (localtime_r(&tt, &tm) == NULL) return;
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_year + 1900, 4);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_year + 1900, 4);
   buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mon + 1, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mon + 1, 2);
   buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mday, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mday, 2);
   buf[n++] = ' ';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_hour, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_hour, 2);
   buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_min, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_min, 2);
   buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_sec, 2);
+  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_sec, 2);
   out(buf, n);
 }
 
@@ -525,18 +525,18 @@ static void report(void)
   outrow("total ", &sum);
   outs("queued ");
   {
-    char num[FMT_NUM];
-    out(num, fmtnum(num, queued_msgs));
+    char num[FMT_ULONG];
+    out(num, fmt_ulonglong(num, queued_msgs));
     outs(" messages (");
-    out(num, fmtnum(num, queued_bytes));
+    out(num, fmt_ulonglong(num, queued_bytes));
     outs(" bytes), of them ");
-    out(num, fmtnum(num, bounce_msgs));
+    out(num, fmt_ulonglong(num, bounce_msgs));
     outs(" bounces made here\n");
   }
   if (tls_deferred > 0) {
-    char num[FMT_NUM];
+    char num[FMT_ULONG];
     outs("deferred by the outbound TLS policy (DANE, MTA-STS, tlspolicy): ");
-    out(num, fmtnum(num, tls_deferred));
+    out(num, fmt_ulonglong(num, tls_deferred));
     outs("\n");
   }
   if (!auth_seen) return;
@@ -545,7 +545,7 @@ static void report(void)
     int any = 0;
 
     for (size_t w = 0; w < AUTH_WORDS; w++) {
-      char num[FMT_NUM];
+      char num[FMT_ULONG];
 
       if (auth_counts[m][w] == 0) continue;
       outs(any ? " " : auth_methods[m]);
@@ -553,7 +553,7 @@ static void report(void)
       outs(any ? "" : " ");
       outs(auth_words[w]);
       outs("=");
-      out(num, fmtnum(num, auth_counts[m][w]));
+      out(num, fmt_ulonglong(num, auth_counts[m][w]));
       any = 1;
     }
     if (any) outs("\n");
@@ -604,8 +604,8 @@ static void html_text(const char *s, size_t len)
 
 static void html_num(unsigned long long n)
 {
-  char num[FMT_NUM];
-  out(num, fmtnum(num, n));
+  char num[FMT_ULONG];
+  out(num, fmt_ulonglong(num, n));
 }
 
 /* report()'s text, caught by a buffer op in place of the output */

@@ -5,19 +5,18 @@ MANS += qinject/qinject.8 qinject/sendmail.8
 UNITTESTS += tests/unit/u_qinject_env tests/unit/u_qinject_msg tests/unit/u_sendmail_hdr
 
 # a fast program (see the Makefile): one start per message
-qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_msg.o \
-		qinject/qinject_fmt.o) $(FASTLIB)
+qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_msg.o) \
+		$(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 
 qinject/sendmail: qinject/sendmail.o qinject/sendmail_hdr.o qinject/sendmail_rw.o \
-		qinject/qinject_fmt.o lib/lib.a
+		lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/u_sendmail_hdr: tests/unit/u_sendmail_hdr.o qinject/sendmail_hdr.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests/unit/u_qinject_env: tests/unit/u_qinject_env.o qinject/qinject_env.o qinject/qinject_fmt.o \
-		lib/lib.a
+tests/unit/u_qinject_env: tests/unit/u_qinject_env.o qinject/qinject_env.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/u_qinject_%.o: tests/unit/u_qinject_%.c
@@ -26,5 +25,5 @@ tests/unit/u_qinject_%.o: tests/unit/u_qinject_%.c
 tests/unit/u_sendmail_%.o: tests/unit/u_sendmail_%.c
 	$(CC) $(CFLAGS) -Itests/unit -Iqinject -c -o $@ $<
 
-tests/unit/u_qinject_msg: tests/unit/u_qinject_msg.o qinject/qinject_msg.o qinject/qinject_fmt.o
+tests/unit/u_qinject_msg: tests/unit/u_qinject_msg.o qinject/qinject_msg.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

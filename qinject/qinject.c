@@ -64,7 +64,6 @@
 #include "dkimc.h"
 #include "qlog.h"
 #include "queue.h"
-#include "qinject_fmt.h"
 #include "qinject_msg.h"
 #include "qinject_env.h"
 
@@ -360,12 +359,12 @@ static void script_envelope(stralloc *env, const char *sender, char **rcpts,
   stralloc me = {0};
   stralloc one = {0};
   stralloc user = {0};
-  char num[FMT_NUM];
+  char num[FMT_ULONG];
   int code;
 
   read_me(&me);
   {
-    size_t n = fmtnum(num, now);
+    size_t n = fmt_ulonglong(num, now);
     env_add(env, 'T', num, n);
   }
 

@@ -35,17 +35,18 @@
 
 #include <buffer.h>
 #include <case.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "bflush.h"
 #include "accounts.h"
 #include "addr.h"
 #include "ctl.h"
+#include "date822.h"
 #include "line.h"
 #include "cdbmap.h"
 #include "qlog.h"
 #include "queue.h"
-#include "qinject_fmt.h"
 #include "sendmail_hdr.h"
 #include "sendmail_rw.h"
 
@@ -449,12 +450,12 @@ static void write_flush_request(void)
   }
 
   memcpy(tmpname, "queue/flush/.", 13);
-  n = 13 + fmtnum(tmpname + 13, (unsigned long long)getpid());
+  n = 13 + fmt_ulonglong(tmpname + 13, (unsigned long long)getpid());
   tmpname[n] = 0;
   memcpy(name, "queue/flush/", 12);
-  n = 12 + fmtnum(name + 12, (unsigned long long)time(NULL));
+  n = 12 + fmt_ulonglong(name + 12, (unsigned long long)time(NULL));
   name[n++] = '.';
-  n += fmtnum(name + n, (unsigned long long)getpid());
+  n += fmt_ulonglong(name + n, (unsigned long long)getpid());
   name[n] = 0;
 
   if (!stralloc_copyb(&line, &opt.flush_kind, 1) || !stralloc_cats(&line, opt.flush_pattern) ||
@@ -805,11 +806,11 @@ static void add_headers(struct header_state *h, const stralloc *from_addr, const
   if (!h->seen_msgid) {
     n = 0;
     buf[n++] = '<';
-    n += fmtnum(buf + n, (unsigned long long)ts.tv_sec);
+    n += fmt_ulonglong(buf + n, (unsigned long long)ts.tv_sec);
     buf[n++] = '.';
-    n += fmtnum0(buf + n, (unsigned long long)ts.tv_nsec, 9);
+    n += fmt_ulong0(buf + n, (unsigned long)ts.tv_nsec, 9);
     buf[n++] = '.';
-    n += fmtnum(buf + n, (unsigned long long)getpid());
+    n += fmt_ulonglong(buf + n, (unsigned long long)getpid());
     buf[n++] = '@';
     if (!stralloc_cats(&h->out, "Message-ID: ") || !stralloc_catb(&h->out, buf, n) ||
         !stralloc_cat(&h->out, &me) || !stralloc_cats(&h->out, ">\n"))
@@ -1015,8 +1016,8 @@ static void inject(struct header_state *h, const stralloc *env)
   code = WEXITSTATUS(status);
   if (code == 0) return;
   {
-    char num[FMT_NUM + 1];
-    num[fmtnum(num, (unsigned long long)code)] = 0;
+    char num[FMT_ULONG + 1];
+    num[fmt_ulonglong(num, (unsigned long long)code)] = 0;
     /* qmail-queue: 11..40 permanent, the rest temporary */
     if (code >= 11 && code <= 40) qdie(100, "message refused by qinject (exit ", num, ")");
     if (code == 100) qdie(100, "qinject refused the message (exit 100)");

@@ -1,0 +1,36 @@
+/* tests/unit/t_date822.c: date822_fmt, and fmt_ulong0 (fmtfix.h), which
+ * it and every zero-padded number of ours go through */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fmt.h>
+
+#include "tap.h"
+#include "date822.h"
+
+int main(void)
+{
+  char buf[DATE822_MAX];
+  char num[FMT_ULONG];
+
+  plan(8);
+  ok(fmt_ulong0(num, 7, 2) == 2 && memcmp(num, "07", 2) == 0, "fmt_ulong0: padded");
+  ok(fmt_ulong0(num, 123, 2) == 3 && memcmp(num, "123", 3) == 0, "fmt_ulong0: wider than pad");
+  ok(fmt_ulong0(num, 0, 0) == 1 && num[0] == '0', "fmt_ulong0: zero");
+  ok(fmt_ulong0(NULL, 5, 9) == 9, "fmt_ulong0: NULL measures");
+
+  ok(date822_fmt(buf, 0, 0) == 31 && strcmp(buf, "Thu, 01 Jan 1970 00:00:00 +0000") == 0,
+     "the epoch in UTC");
+  ok(date822_fmt(buf, 1700000000, 0) == 31 &&
+     strcmp(buf, "Tue, 14 Nov 2023 22:13:20 +0000") == 0, "a later day");
+  setenv("TZ", "EST5EDT", 1);
+  tzset();
+  ok(date822_fmt(buf, 1700000000, 1) == 31 &&
+     strcmp(buf, "Tue, 14 Nov 2023 17:13:20 -0500") == 0, "local time with its offset");
+  setenv("TZ", "IST-5:30", 1); /* POSIX form: no tzdata needed */
+  tzset();
+  ok(date822_fmt(buf, 1700000000, 1) == 31 &&
+     strcmp(buf, "Wed, 15 Nov 2023 03:43:20 +0530") == 0, "half an hour east");
+  return done_testing();
+}
