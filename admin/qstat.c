@@ -52,6 +52,7 @@
 #include "bflush.h"
 #include "accounts.h"
 #include "ctl.h"
+#include "datefmt.h"
 #include "qlog.h"
 #include "qread.h"
 #include "queue.h"
@@ -136,27 +137,13 @@ static void pad_to(stralloc *sa, size_t line_start, size_t col)
 
 static void cat_time(stralloc *sa, unsigned long long t)
 {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  char buf[FMT_ULONG * 6];
-  size_t n = 0;
+  char buf[DATETIME_MAX];
+  size_t n = datetime_fmt(buf, (time_t)t);
 
-  if (localtime_r(&tt, &tm) == NULL) {
+  if (n == 0)
     catnum(sa, t);
-    return;
-  }
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_year + 1900, 4);
-  buf[n++] = '-';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mon + 1, 2);
-  buf[n++] = '-';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mday, 2);
-  buf[n++] = ' ';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_hour, 2);
-  buf[n++] = ':';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_min, 2);
-  buf[n++] = ':';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_sec, 2);
-  catb(sa, buf, n);
+  else
+    catb(sa, buf, n);
 }
 
 /* After the reason of a recipient held back by its resting destination:
@@ -164,25 +151,16 @@ static void cat_time(stralloc *sa, unsigned long long t)
  * too when the rest ends on another day. */
 static void cat_held(stralloc *sa, const struct rinfo *r)
 {
-  time_t until = (time_t)r->next;
-  time_t at = now;
-  struct tm tm_until;
-  struct tm tm_now;
-  char buf[FMT_ULONG * 3];
-  size_t n = 0;
+  char until[DATETIME_MAX];
+  char today[DATETIME_MAX];
+  size_t n = datetime_fmt(until, (time_t)r->next);
+  size_t m = datetime_fmt(today, now);
 
   cat(sa, " (destination resting until ");
-  if (localtime_r(&until, &tm_until) != NULL && localtime_r(&at, &tm_now) != NULL &&
-      tm_until.tm_year == tm_now.tm_year && tm_until.tm_yday == tm_now.tm_yday) {
-    n += fmt_ulong0(buf + n, (unsigned long)tm_until.tm_hour, 2);
-    buf[n++] = ':';
-    n += fmt_ulong0(buf + n, (unsigned long)tm_until.tm_min, 2);
-    buf[n++] = ':';
-    n += fmt_ulong0(buf + n, (unsigned long)tm_until.tm_sec, 2);
-    catb(sa, buf, n);
-  } else {
+  if (n > 8 && m == n && memcmp(until, today, n - 8) == 0)
+    catb(sa, until + n - 8, 8); /* the same day: the time alone */
+  else
     cat_time(sa, r->next);
-  }
   cat(sa, ", after ");
   catnum(sa, r->fails);
   cat(sa, r->fails == 1 ? " failure)" : " failures)");

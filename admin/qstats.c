@@ -42,6 +42,7 @@
 
 #include "bflush.h"
 #include "ctl.h"
+#include "datefmt.h"
 #include "line.h"
 #include "logline.h"
 #include "logstamp.h"
@@ -453,24 +454,9 @@ static void outcol(unsigned long long n, size_t width)
 
 static void outtime(unsigned long long t)
 {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  char buf[FMT_ULONG * 6];
-  size_t n = 0;
+  char buf[DATETIME_MAX];
 
-  if (localtime_r(&tt, &tm) == NULL) return;
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_year + 1900, 4);
-  buf[n++] = '-';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mon + 1, 2);
-  buf[n++] = '-';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_mday, 2);
-  buf[n++] = ' ';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_hour, 2);
-  buf[n++] = ':';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_min, 2);
-  buf[n++] = ':';
-  n += fmt_ulong0(buf + n, (unsigned long)tm.tm_sec, 2);
-  out(buf, n);
+  out(buf, datetime_fmt(buf, (time_t)t));
 }
 
 static void outrow(const char *name, const struct mailer_stats *m)

@@ -1,12 +1,12 @@
 /*
- * date822_fmt: an RFC 5322 3.3 date-time without stdio (date822.h). The
+ * date822_fmt: an RFC 5322 3.3 date-time without stdio (datefmt.h). The
  * day and the hours, minutes and seconds take two digits, the year four.
  */
 #include <time.h>
 
 #include <fmt.h>
 
-#include "date822.h"
+#include "datefmt.h"
 
 static const char days[] = "SunMonTueWedThuFriSat";
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";

@@ -61,16 +61,16 @@ struct maps_keyset {
 };
 
 /* The one read-parse-write loop (maps_run.c); each map is a parser for it.
- * maps_run opens text (missing: 0 at once), starts cdb (mode 0644 when
- * new), calls begin, then line for each physical line, then end, and if
- * no line had an error, finish (NULL: cdbmap_finish of w alone). A
- * parser reports a syntax error with maps_error(&job->src, ...) and
- * returns 0; -1 + errno is a system error and stops the run. done, last
- * on every path once begin was called (even when it failed), frees the
- * parser's state; ok 0 means it must also abort any writer of its own
- * that is still open.
- * Returns what a maps_X returns (maps.h). */
-struct maps_job {
+ * maps_run opens p->text (missing: 0 at once), starts p->cdb (mode 0644
+ * when new), calls begin, then line for each physical line, then end,
+ * and if no line had an error, finish (NULL: cdbmap_finish of job->w
+ * alone). A parser reports a syntax error with maps_error(&job->src, ...)
+ * and returns 0; -1 + errno is a system error and stops the run. done,
+ * last on every path once begin was called (even when it failed), frees
+ * the parser's state; ok 0 means it must also abort any writer of its own
+ * that is still open. Returns what a maps_X returns (above). */
+struct maps_job;
+struct maps_parser {
   const char *text;
   const char *cdb;
   int (*begin)(struct maps_job *job);                        /* may be NULL */
@@ -78,12 +78,14 @@ struct maps_job {
   int (*end)(struct maps_job *job);                          /* may be NULL */
   int (*finish)(struct maps_job *job);                       /* may be NULL */
   void (*done)(struct maps_job *job, int ok);                /* may be NULL */
-  void *state;                  /* the parser's own */
-  struct maps_src src;          /* set by maps_run */
-  struct cdbmap_writer w;       /* the map of cdb */
+};
+struct maps_job {
+  void *state;                  /* the parser's own, as passed to maps_run */
+  struct maps_src src;          /* p->text */
+  struct cdbmap_writer w;       /* p->cdb */
   struct maps_keyset seen;      /* the keys written so far, for the parser */
 };
-int maps_run(struct maps_job *job);
+int maps_run(const struct maps_parser *p, void *state);
 
 /* 1 opened, 0 missing, -1 error + errno. */
 int maps_open(struct maps_src *s, const char *fn);

@@ -461,19 +461,16 @@ static void access_done(struct maps_job *job, int ok)
   stralloc_free(&st->relay);
 }
 
+static const struct maps_parser access_map = {
+  .text = ACCESS_TEXT, .cdb = ACCESS_CDB, .line = access_line, .end = access_end,
+  .finish = access_finish, .done = access_done,
+};
+
 int maps_access(void)
 {
   struct access_state st = {0};
-  struct maps_job job = {0};
 
   memset(st.cidr4, '0', sizeof st.cidr4);
   memset(st.cidr6, '0', sizeof st.cidr6);
-  job.text = ACCESS_TEXT;
-  job.cdb = ACCESS_CDB;
-  job.line = access_line;
-  job.end = access_end;
-  job.finish = access_finish;
-  job.done = access_done;
-  job.state = &st;
-  return maps_run(&job);
+  return maps_run(&access_map, &st);
 }

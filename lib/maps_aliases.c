@@ -385,18 +385,15 @@ static void aliases_done(struct maps_job *job, int ok)
   stralloc_free(&st->domains);
 }
 
+static const struct maps_parser aliases = {
+  .text = ALIASES_TEXT, .cdb = ALIASES_CDB, .begin = aliases_begin, .line = aliases_line,
+  .end = aliases_end, .done = aliases_done,
+};
+
 int maps_aliases(void)
 {
   struct aliases_state st = {{{0}, 0}, 0, {0}, {0}};
-  struct maps_job job = {0};
 
   maps_entries = 0;
-  job.text = ALIASES_TEXT;
-  job.cdb = ALIASES_CDB;
-  job.begin = aliases_begin;
-  job.line = aliases_line;
-  job.end = aliases_end;
-  job.done = aliases_done;
-  job.state = &st;
-  return maps_run(&job);
+  return maps_run(&aliases, &st);
 }

@@ -67,12 +67,11 @@ static int generics_line(struct maps_job *job, char *line, size_t len)
   return cdbmap_add(&job->w, line + kstart, klen, line + vstart, vlen);
 }
 
+static const struct maps_parser generics = {
+  .text = GENERICS_TEXT, .cdb = GENERICS_CDB, .line = generics_line,
+};
+
 int maps_generics(void)
 {
-  struct maps_job job = {0};
-
-  job.text = GENERICS_TEXT;
-  job.cdb = GENERICS_CDB;
-  job.line = generics_line;
-  return maps_run(&job);
+  return maps_run(&generics, NULL);
 }

@@ -9,56 +9,58 @@
 
 #include "maps.h"
 
-static int fail(struct maps_job *job)
+static int fail(const struct maps_parser *p, struct maps_job *job)
 {
   int e = errno;
 
   cdbmap_abort(&job->w);
   maps_close(&job->src);
   maps_keyset_free(&job->seen);
-  if (job->done != NULL) job->done(job, 0);
+  if (p->done != NULL) p->done(job, 0);
   errno = e;
   return -1;
 }
 
-static int parse(struct maps_job *job)
+static int parse(const struct maps_parser *p, struct maps_job *job)
 {
   char line[MAPS_LINE_MAX];
   size_t len;
   int r;
 
   while ((r = maps_line(&job->src, line, sizeof line, &len)) == 1)
-    if (job->line(job, line, len) == -1) return -1;
+    if (p->line(job, line, len) == -1) return -1;
   if (r == -1) return -1;
-  return job->end != NULL ? job->end(job) : 0;
+  return p->end != NULL ? p->end(job) : 0;
 }
 
-int maps_run(struct maps_job *job)
+int maps_run(const struct maps_parser *p, void *state)
 {
+  struct maps_job job;
   int r;
 
-  memset(&job->seen, 0, sizeof job->seen);
-  r = maps_open(&job->src, job->text);
+  memset(&job, 0, sizeof job);
+  job.state = state;
+  r = maps_open(&job.src, p->text);
   if (r != 1) return r;
-  if (maps_writer_start(&job->w, job->cdb, 0644) == -1) {
+  if (maps_writer_start(&job.w, p->cdb, 0644) == -1) {
     int e = errno;
-    maps_close(&job->src);
+    maps_close(&job.src);
     errno = e;
     return -1;
   }
-  if ((job->begin != NULL && job->begin(job) == -1) || parse(job) == -1) return fail(job);
-  maps_close(&job->src);
-  maps_keyset_free(&job->seen);
+  if ((p->begin != NULL && p->begin(&job) == -1) || parse(p, &job) == -1) return fail(p, &job);
+  maps_close(&job.src);
+  maps_keyset_free(&job.seen);
 
-  if (job->src.errors > 0) {
-    cdbmap_abort(&job->w);
-    if (job->done != NULL) job->done(job, 0);
+  if (job.src.errors > 0) {
+    cdbmap_abort(&job.w);
+    if (p->done != NULL) p->done(&job, 0);
     return 1;
   }
-  r = job->finish != NULL ? job->finish(job) : cdbmap_finish(&job->w);
-  if (job->done != NULL) {
+  r = p->finish != NULL ? p->finish(&job) : cdbmap_finish(&job.w);
+  if (p->done != NULL) {
     int e = errno;
-    job->done(job, r == 0);
+    p->done(&job, r == 0);
     errno = e;
   }
   return r;

@@ -116,19 +116,15 @@ static void users_done(struct maps_job *job, int ok)
   stralloc_free(&st->val);
 }
 
+static const struct maps_parser users = {
+  .text = USERS_TEXT, .cdb = USERS_CDB, .begin = users_begin, .line = users_line,
+  .end = users_end, .finish = users_finish, .done = users_done,
+};
+
 int maps_users(void)
 {
   struct users_state st = {0};
-  struct maps_job job = {0};
 
   maps_entries = 0;
-  job.text = USERS_TEXT;
-  job.cdb = USERS_CDB;
-  job.begin = users_begin;
-  job.line = users_line;
-  job.end = users_end;
-  job.finish = users_finish;
-  job.done = users_done;
-  job.state = &st;
-  return maps_run(&job);
+  return maps_run(&users, &st);
 }

@@ -11,7 +11,7 @@
 
 #include <fmt.h>
 
-#include "date822.h"
+#include "datefmt.h"
 
 
 /* "Received: (qmta PID invoked by uid UID id ID); DATE\n" (DATE in UTC)

@@ -42,7 +42,7 @@
 #include "accounts.h"
 #include "addr.h"
 #include "ctl.h"
-#include "date822.h"
+#include "datefmt.h"
 #include "line.h"
 #include "cdbmap.h"
 #include "qlog.h"

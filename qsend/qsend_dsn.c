@@ -37,7 +37,7 @@
 
 #include "ctl.h"
 #include "ctldef.h"
-#include "date822.h"
+#include "datefmt.h"
 #include "qlog.h"
 #include "qsend_dsn.h"
 #include "queue.h"

@@ -22,7 +22,7 @@
 
 #include <stralloc.h>
 
-#include "date822.h"
+#include "datefmt.h"
 #include "qsmtpd.h"
 
 /* Appends s, replacing what could break a comment or the field. */

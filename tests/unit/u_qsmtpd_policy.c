@@ -6,7 +6,7 @@
 #include <stralloc.h>
 
 #include "tap.h"
-#include "date822.h"
+#include "datefmt.h"
 #include "qsmtpd.h"
 
 #define PLAIN "Received: from unknown ([192.0.2.1])\n\tby mx.example.org (qmta qsmtpd) with SMTP;"

@@ -1,5 +1,5 @@
-/* tests/unit/t_date822.c: date822_fmt, and fmt_ulong0 (fmtfix.h), which
- * it and every zero-padded number of ours go through */
+/* tests/unit/t_datefmt.c: date822_fmt and datetime_fmt, and fmt_ulong0
+ * (fmtfix.h), which they and every zero-padded number of ours go through */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -7,14 +7,14 @@
 #include <fmt.h>
 
 #include "tap.h"
-#include "date822.h"
+#include "datefmt.h"
 
 int main(void)
 {
   char buf[DATE822_MAX];
   char num[FMT_ULONG];
 
-  plan(8);
+  plan(10);
   ok(fmt_ulong0(num, 7, 2) == 2 && memcmp(num, "07", 2) == 0, "fmt_ulong0: padded");
   ok(fmt_ulong0(num, 123, 2) == 3 && memcmp(num, "123", 3) == 0, "fmt_ulong0: wider than pad");
   ok(fmt_ulong0(num, 0, 0) == 1 && num[0] == '0', "fmt_ulong0: zero");
@@ -32,5 +32,10 @@ int main(void)
   tzset();
   ok(date822_fmt(buf, 1700000000, 1) == 31 &&
      strcmp(buf, "Wed, 15 Nov 2023 03:43:20 +0530") == 0, "half an hour east");
+  setenv("TZ", "UTC0", 1);
+  tzset();
+  ok(datetime_fmt(buf, 1700000000) == 19 && strcmp(buf, "2023-11-14 22:13:20") == 0,
+     "datetime in local time");
+  ok(datetime_fmt(buf, 5) == 19 && strcmp(buf + 11, "00:00:05") == 0, "the time is the last 8");
   return done_testing();
 }
