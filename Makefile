@@ -59,6 +59,7 @@ endif
 # must link against musl too (a musl without glibc's *64 names could not)
 MUSLPROBE = buffer_flush buffer_get stralloc_readyplus cdb_init cdb_find cdb_read dns_ip4 \
   dns_ip6 dns_name4 dns_name6 dns_resolvconfip openreadclose taia_now scan_ulong fmt_ulong \
+  fmt_ulonglong \
   iopause byte_copy str_len case_diffb
 ifneq ($(MUSLCC),)
 ifneq ($(shell echo 'int main(void) { return 0; }' | $(MUSLCC) -static -o /dev/null \

@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     argv++;
     argc--;
   }
-  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) qdie(100, "usage: " USAGE);
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) qdie_usage(USAGE);
   dir = (argc == 2) ? argv[1] : qhome();
   if (chdir(dir) == -1) qdie_sys(errno_is_temp(errno) ? 111 : 100, "unable to chdir to ", dir);
   if (maps_lock() == -1) qdie_sys(111, "unable to lock ", dir, "/control");

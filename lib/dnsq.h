@@ -90,7 +90,9 @@ int dnsq_query(const char *name, unsigned int qtype, struct dnsq_answer *ans);
 void dnsq_free(struct dnsq_answer *ans);
 
 /* Per-try timeout in milliseconds and the number of rounds over the servers
- * (defaults 2000 and 2; 0 keeps the current value). */
+ * (defaults DNSQ_TRY_MS and DNSQ_ROUNDS; 0 keeps the current value). */
+#define DNSQ_TRY_MS 2000
+#define DNSQ_ROUNDS 2
 void dnsq_settimeout(unsigned int ms, unsigned int rounds);
 
 /* Empties the cache (a tool that evaluates unrelated cases one after the

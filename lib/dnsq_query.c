@@ -27,8 +27,8 @@ static struct sockaddr_storage servers[DNSQ_SERVERS_MAX];
 static socklen_t server_len[DNSQ_SERVERS_MAX];
 static size_t server_count;
 static int loaded;
-static unsigned int timeout_ms = 2000;
-static unsigned int rounds = 2;
+static unsigned int timeout_ms = DNSQ_TRY_MS;
+static unsigned int rounds = DNSQ_ROUNDS;
 static unsigned char packet[UDP_MAX > TCP_MAX ? UDP_MAX : TCP_MAX];
 
 void dnsq_settimeout(unsigned int ms, unsigned int r)

@@ -35,13 +35,6 @@ static inline size_t fmtfix_str(char *dest, const char *s)
   return r;
 }
 
-static inline size_t fmtfix_ulong0(char *dest, unsigned long n, size_t padto)
-{
-  size_t r = (fmt_ulong0)(dest, n, padto);
-  __asm__ __volatile__("" : : "r"(dest) : "memory");
-  return r;
-}
-
 static inline size_t fmtfix_strn(char *dest, const char *s, size_t limit)
 {
   size_t r = (fmt_strn)(dest, s, limit);
@@ -52,7 +45,14 @@ static inline size_t fmtfix_strn(char *dest, const char *s, size_t limit)
 #define fmt_ulong(dest, n) fmtfix_ulong((dest), (n))
 #define fmt_ulonglong(dest, n) fmtfix_ulonglong((dest), (n))
 #define fmt_str(dest, s) fmtfix_str((dest), (s))
-#define fmt_ulong0(dest, n, padto) fmtfix_ulong0((dest), (n), (padto))
 #define fmt_strn(dest, s, limit) fmtfix_strn((dest), (s), (limit))
+
+/* libowfat's own fmt_ulong0 is beyond repair here: it calls fmt_ulong for
+ * the digits, and where libowfat was compiled the attribute let the
+ * compiler drop that call (Debian's libowfat.a 0.32 writes the padding
+ * zeros and nothing else). lib/fmtfix_ulong0.c takes its place: n in
+ * decimal, zeros in front up to padto digits; dest NULL measures. */
+size_t fmtfix_ulong0(char *dest, unsigned long long n, size_t padto);
+#define fmt_ulong0(dest, n, padto) fmtfix_ulong0((dest), (n), (padto))
 
 #endif

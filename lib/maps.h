@@ -52,6 +52,41 @@ struct maps_src {
   int errors;
 };
 
+/* A set of keys, to refuse duplicates. */
+struct maps_keyset {
+  stralloc keys;     /* the keys, each followed by '\0' */
+  size_t *slots;     /* offset + 1 into keys, 0 = empty */
+  size_t size;       /* a power of two */
+  size_t count;
+};
+
+/* The one read-parse-write loop (maps_run.c); each map is a parser for it.
+ * maps_run opens p->text (missing: 0 at once), starts p->cdb (mode 0644
+ * when new), calls begin, then line for each physical line, then end,
+ * and if no line had an error, finish (NULL: cdbmap_finish of job->w
+ * alone). A parser reports a syntax error with maps_error(&job->src, ...)
+ * and returns 0; -1 + errno is a system error and stops the run. done,
+ * last on every path once begin was called (even when it failed), frees
+ * the parser's state; ok 0 means it must also abort any writer of its own
+ * that is still open. Returns what a maps_X returns (above). */
+struct maps_job;
+struct maps_parser {
+  const char *text;
+  const char *cdb;
+  int (*begin)(struct maps_job *job);                        /* may be NULL */
+  int (*line)(struct maps_job *job, char *line, size_t len);
+  int (*end)(struct maps_job *job);                          /* may be NULL */
+  int (*finish)(struct maps_job *job);                       /* may be NULL */
+  void (*done)(struct maps_job *job, int ok);                /* may be NULL */
+};
+struct maps_job {
+  void *state;                  /* the parser's own, as passed to maps_run */
+  struct maps_src src;          /* p->text */
+  struct cdbmap_writer w;       /* p->cdb */
+  struct maps_keyset seen;      /* the keys written so far, for the parser */
+};
+int maps_run(const struct maps_parser *p, void *state);
+
 /* 1 opened, 0 missing, -1 error + errno. */
 int maps_open(struct maps_src *s, const char *fn);
 /* The next line without '\n' (a '\r' before it is dropped too): 1 line,
@@ -66,13 +101,6 @@ void maps_error_at(struct maps_src *s, unsigned long lineno, const char *what, c
  * and mode, a new one gets defmode. 0, -1 + errno. */
 int maps_writer_start(struct cdbmap_writer *w, const char *final, int defmode);
 
-/* A set of keys, to refuse duplicates. */
-struct maps_keyset {
-  stralloc keys;     /* the keys, each followed by '\0' */
-  size_t *slots;     /* offset + 1 into keys, 0 = empty */
-  size_t size;       /* a power of two */
-  size_t count;
-};
 /* 1 added, 0 already there, -1 out of memory. */
 int maps_keyset_add(struct maps_keyset *k, const char *key, size_t len);
 void maps_keyset_free(struct maps_keyset *k);

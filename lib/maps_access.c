@@ -188,246 +188,256 @@ static const char *check_action(char *a, size_t len)
   return NULL;
 }
 
-int maps_access(void)
-{
-  struct maps_src src;
-  struct cdbmap_writer w;
-  struct cdbmap_writer tw;
-  struct maps_keyset seen = {0};
-  struct maps_keyset tseen = {0};
-  stralloc relay = {0};
-  int hostkeys = 0; /* a domain key that Connect lookups can match */
-  char cidr4[33];   /* '1' at each length with a CIDR key (access.h) */
+struct access_state {
+  struct maps_keyset tseen; /* the rules of tcp.smtp.cdb so far */
+  stralloc relay;           /* those rules, each followed by '\0' */
+  int hostkeys;             /* a domain key that Connect lookups can match */
+  char cidr4[33];           /* '1' at each length with a CIDR key (access.h) */
   char cidr6[129];
-  int have_cidr = 0;
-  char line[MAPS_LINE_MAX];
-  char key[KEY_MAX];
-  size_t len;
-  int r;
-  int e;
+  int have_cidr;
+};
 
-  memset(cidr4, '0', sizeof cidr4);
-  memset(cidr6, '0', sizeof cidr6);
-  r = maps_open(&src, ACCESS_TEXT);
-  if (r != 1) return r;
-  if (maps_writer_start(&w, ACCESS_CDB, 0644) == -1) {
-    e = errno;
-    maps_close(&src);
-    errno = e;
+/* A key as access.cdb stores it, with what maps_access needs to know of it. */
+struct access_key {
+  char s[KEY_MAX]; /* tag ':' key */
+  size_t len;
+  int kind;        /* 4 ipv4, 6 ipv6, 'a' address, 'd' domain */
+  int full;        /* a whole IPv6 address */
+  int octets;      /* of an IPv4 key */
+  unsigned bits;   /* a CIDR key's length; 0 for the other forms */
+  unsigned char bin[16];
+};
+
+/* The key k (klen bytes, its tag removed; klen + 8 fits in key->s) after
+ * key->s[0..1], the tag. NULL ok, else what is wrong. */
+static const char *key_parse(struct access_key *key, char *k, size_t klen)
+{
+  const char *why;
+  size_t kl;
+
+  key->len = 2;
+  if (memchr(k, '/', klen) != NULL && (strspn(k, "0123456789./") >= klen ||
+                                        (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0))) {
+    int v6 = strspn(k, "0123456789./") < klen;
+    why = v6 ? cidr_parse(k + 5, klen - 5, 1, key->bin, &key->bits)
+             : cidr_parse(k, klen, 0, key->bin, &key->bits);
+    if (why != NULL) return why;
+    key->len += access_fmtip(key->s + 2, v6, key->bin, key->bits);
+    key->kind = v6 ? 6 : 4;
+    key->full = key->bits == 128;
+    key->octets = v6 ? 0 : (int)(key->bits / 8);
+  } else if (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0) {
+    if (!ipv6_key(k + 5, klen - 5, key->s + 2, &kl, &key->full, key->bin))
+      return "bad IPv6 address or prefix";
+    key->len += kl;
+    key->kind = 6;
+  } else if (strspn(k, "0123456789.") >= klen) {
+    if (!ipv4_key(k, klen, key->s + 2, &kl, &key->octets)) return "bad IPv4 address or prefix";
+    key->len += kl;
+    key->kind = 4;
+  } else if (klen == 2 && memcmp(k, "<>", 2) == 0) {
+    memcpy(key->s + 2, "<>", 2);
+    key->len += 2;
+    key->kind = 'a';
+  } else {
+    const char *at = memrchr(k, '@', klen);
+    if (at != NULL) {
+      size_t llen = (size_t)(at - k);
+      if (llen == 0 || !maps_islocal(k, llen) ||
+          (at + 1 < k + klen && !maps_isdomain(at + 1, klen - llen - 1)))
+        return "bad address key";
+      key->kind = 'a';
+    } else {
+      if (k[0] == '.') k++, klen--; /* ".example.org": subdomains match anyway */
+      if (!maps_isdomain(k, klen)) return "bad key (IP, IPv6:..., domain, user@domain, user@)";
+      key->kind = 'd';
+    }
+    memcpy(key->s + 2, k, klen);
+    maps_lower(key->s + 2, klen);
+    key->len += klen;
+  }
+  return NULL;
+}
+
+/* NULL if the tag goes with the kind of key, else what is wrong. */
+static const char *key_fits_tag(const struct access_key *key)
+{
+  char tag = key->s[0];
+
+  if (tag == ACCESS_CONNECT && key->kind == 'a')
+    return "Connect: takes an IP address or a host name, not an address";
+  if ((tag == ACCESS_FROM || tag == ACCESS_TO) && (key->kind == 4 || key->kind == 6))
+    return "From: and To: take an address or a domain, not an IP address";
+  if (memcmp(key->s + 2, "<>", 2) == 0 && key->len == 4 && tag != ACCESS_FROM && tag != '*')
+    return "<> is the null sender: From: only";
+  return NULL;
+}
+
+/* Adds a rule of tcp.smtp.cdb (once). 0, -1 + errno. */
+static int relay_add(struct access_state *st, const char *tkey, size_t tlen)
+{
+  int r = maps_keyset_add(&st->tseen, tkey, tlen);
+
+  if (r == 1 && (!stralloc_catb(&st->relay, tkey, tlen) || !stralloc_0(&st->relay))) r = -1;
+  if (r == -1) {
+    errno = ENOMEM;
     return -1;
   }
+  return 0;
+}
 
-  while ((r = maps_line(&src, line, sizeof line, &len)) == 1) {
-    size_t i = 0;
-    size_t kstart;
-    size_t klen;
-    size_t alen;
-    size_t n;
-    char tag = '*';
-    char *k;
-    char *act;
-    const char *why;
-    int iskind = 0; /* 4 ipv4, 6 ipv6, 'a' address, 'd' domain */
-    int full = 0;
-    int octets = 0;
-    unsigned bits = 0; /* a CIDR key's length; 0 for the other forms */
-    unsigned char bin[16];
+/* qlisten's rules for a RELAY key of an IP address: keyed by the client's
+ * address in text form, as qlisten writes it (inet_ntop), or a prefix of
+ * it. 0, -1 + errno. */
+static int relay_rules(struct access_state *st, const struct access_key *key)
+{
+  char tkey[64];
+  size_t tlen;
 
-    while (i < len && blank(line[i])) i++;
-    if (i == len || line[i] == '#') continue;
-    kstart = i;
-    while (i < len && !blank(line[i])) i++;
-    k = line + kstart;
-    klen = i - kstart;
-    while (i < len && blank(line[i])) i++;
-    act = line + i;
-    alen = len - i;
-    while (alen > 0 && blank(act[alen - 1])) alen--;
-    if (alen == 0) {
-      maps_error(&src, "missing action", NULL);
-      continue;
+  if (key->kind == 4 && key->bits % 8 != 0) {
+    /* tcprules' keys end on an octet: one for each value of the
+     * octet the length cuts (at most 128) */
+    unsigned q = key->bits / 8;
+    unsigned count = 1U << (8 - key->bits % 8);
+    unsigned c;
+    for (c = 0; c < count; c++) {
+      unsigned char net[4];
+      memcpy(net, key->bin, 4);
+      net[q] = (unsigned char)(net[q] + c);
+      tlen = access_fmtip(tkey, 0, net, (q + 1) * 8);
+      if (q < 3) tkey[tlen++] = '.';
+      if (relay_add(st, tkey, tlen) == -1) return -1;
     }
-
-    if (klen > 8 && strncasecmp(k, "connect:", 8) == 0) {
-      tag = ACCESS_CONNECT;
-      k += 8, klen -= 8;
-    } else if (klen > 5 && strncasecmp(k, "from:", 5) == 0) {
-      tag = ACCESS_FROM;
-      k += 5, klen -= 5;
-    } else if (klen > 3 && strncasecmp(k, "to:", 3) == 0) {
-      tag = ACCESS_TO;
-      k += 3, klen -= 3;
-    }
-    if (klen + 8 > sizeof key) {
-      maps_error(&src, "key too long", NULL);
-      continue;
-    }
-
-    key[0] = tag;
-    key[1] = ':';
-    n = 2;
-    if (memchr(k, '/', klen) != NULL && (strspn(k, "0123456789./") >= klen ||
-                                          (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0))) {
-      int v6 = strspn(k, "0123456789./") < klen;
-      why = v6 ? cidr_parse(k + 5, klen - 5, 1, bin, &bits) : cidr_parse(k, klen, 0, bin, &bits);
-      if (why != NULL) {
-        maps_error(&src, why, NULL);
-        continue;
-      }
-      n += access_fmtip(key + 2, v6, bin, bits);
-      iskind = v6 ? 6 : 4;
-      full = bits == 128;
-      octets = v6 ? 0 : (int)(bits / 8);
-    } else if (klen > 5 && strncasecmp(k, "ipv6:", 5) == 0) {
-      size_t kl;
-      if (!ipv6_key(k + 5, klen - 5, key + 2, &kl, &full, bin)) {
-        maps_error(&src, "bad IPv6 address or prefix", NULL);
-        continue;
-      }
-      n += kl;
-      iskind = 6;
-    } else if (strspn(k, "0123456789.") >= klen) {
-      size_t kl;
-      if (!ipv4_key(k, klen, key + 2, &kl, &octets)) {
-        maps_error(&src, "bad IPv4 address or prefix", NULL);
-        continue;
-      }
-      n += kl;
-      iskind = 4;
-    } else if (klen == 2 && memcmp(k, "<>", 2) == 0) {
-      memcpy(key + 2, "<>", 2);
-      n += 2;
-      iskind = 'a';
-    } else {
-      const char *at = memrchr(k, '@', klen);
-      if (at != NULL) {
-        size_t llen = (size_t)(at - k);
-        if (llen == 0 || !maps_islocal(k, llen) ||
-            (at + 1 < k + klen && !maps_isdomain(at + 1, klen - llen - 1))) {
-          maps_error(&src, "bad address key", NULL);
-          continue;
-        }
-        iskind = 'a';
-      } else {
-        if (k[0] == '.') k++, klen--; /* ".example.org": subdomains match anyway */
-        if (!maps_isdomain(k, klen)) {
-          maps_error(&src, "bad key (IP, IPv6:..., domain, user@domain, user@)", NULL);
-          continue;
-        }
-        iskind = 'd';
-      }
-      memcpy(key + 2, k, klen);
-      maps_lower(key + 2, klen);
-      n += klen;
-    }
-    if (tag == ACCESS_CONNECT && iskind == 'a') {
-      maps_error(&src, "Connect: takes an IP address or a host name, not an address", NULL);
-      continue;
-    }
-    if ((tag == ACCESS_FROM || tag == ACCESS_TO) && (iskind == 4 || iskind == 6)) {
-      maps_error(&src, "From: and To: take an address or a domain, not an IP address", NULL);
-      continue;
-    }
-    if (memcmp(key + 2, "<>", 2) == 0 && n == 4 && tag != ACCESS_FROM && tag != '*') {
-      maps_error(&src, "<> is the null sender: From: only", NULL);
-      continue;
-    }
-
-    why = check_action(act, alen);
-    if (why != NULL) {
-      maps_error(&src, why, NULL);
-      continue;
-    }
-
-    r = maps_keyset_add(&seen, key, n);
-    if (r == -1) goto nomem;
-    if (r == 0) {
-      key[n] = '\0';
-      maps_error(&src, "duplicate key ", key + 2);
-      continue;
-    }
-    if (src.errors == 0 && cdbmap_add(&w, key, n, act, alen) == -1) goto fail;
-    if (bits % (iskind == 6 ? 16 : 8) != 0) {
-      (iskind == 6 ? cidr6 : cidr4)[bits] = '1';
-      have_cidr = 1;
-    }
-    if (iskind == 'd' && (tag == '*' || tag == ACCESS_CONNECT)) hostkeys = 1;
-
-    /* qlisten's rules: keyed by the client's address in text form, as
-     * qlisten writes it (inet_ntop), or a prefix of it */
-    if ((iskind == 4 || iskind == 6) && (tag == '*' || tag == ACCESS_CONNECT) &&
-        alen == 5 && memcmp(act, "RELAY", 5) == 0) {
-      char tkey[64];
-      size_t tlen;
-      if (iskind == 4 && bits % 8 != 0) {
-        /* tcprules' keys end on an octet: one for each value of the
-         * octet the length cuts (at most 128) */
-        unsigned q = bits / 8;
-        unsigned count = 1U << (8 - bits % 8);
-        unsigned c;
-        for (c = 0; c < count; c++) {
-          unsigned char net[4];
-          memcpy(net, bin, 4);
-          net[q] = (unsigned char)(net[q] + c);
-          tlen = access_fmtip(tkey, 0, net, (q + 1) * 8);
-          if (q < 3) tkey[tlen++] = '.';
-          r = maps_keyset_add(&tseen, tkey, tlen);
-          if (r == -1) goto nomem;
-          if (r == 1 && (!stralloc_catb(&relay, tkey, tlen) || !stralloc_0(&relay))) goto nomem;
-        }
-        continue;
-      } else if (iskind == 6 && bits % 16 != 0) {
-        /* not in tcprules' form: qsmtpd grants the relay from access.cdb */
-        continue;
-      } else if (iskind == 4) {
-        tlen = n - 2;
-        memcpy(tkey, key + 2, tlen);
-        if (octets < 4) tkey[tlen++] = '.';
-      } else if (full) {
-        if (inet_ntop(AF_INET6, bin, tkey, sizeof tkey) == NULL) continue;
-        tlen = strlen(tkey);
-      } else {
-        tlen = n - 2 - 5;
-        memcpy(tkey, key + 7, tlen);
-        tkey[tlen++] = ':';
-      }
-      r = maps_keyset_add(&tseen, tkey, tlen);
-      if (r == -1) goto nomem;
-      if (r == 1 && (!stralloc_catb(&relay, tkey, tlen) || !stralloc_0(&relay))) goto nomem;
-    }
+    return 0;
   }
-  if (r == -1) goto fail;
-  if (src.errors == 0 && hostkeys &&
-      cdbmap_add(&w, ACCESS_HOSTKEYS, sizeof ACCESS_HOSTKEYS - 1, "1", 1) == -1)
-    goto fail;
-  if (src.errors == 0 && have_cidr &&
-      (cdbmap_add(&w, ACCESS_CIDR4, sizeof ACCESS_CIDR4 - 1, cidr4, sizeof cidr4) == -1 ||
-       cdbmap_add(&w, ACCESS_CIDR6, sizeof ACCESS_CIDR6 - 1, cidr6, sizeof cidr6) == -1))
-    goto fail;
-  maps_close(&src);
-  maps_keyset_free(&seen);
-  maps_keyset_free(&tseen);
+  if (key->kind == 6 && key->bits % 16 != 0) {
+    /* not in tcprules' form: qsmtpd grants the relay from access.cdb */
+    return 0;
+  }
+  if (key->kind == 4) {
+    tlen = key->len - 2;
+    memcpy(tkey, key->s + 2, tlen);
+    if (key->octets < 4) tkey[tlen++] = '.';
+  } else if (key->full) {
+    if (inet_ntop(AF_INET6, key->bin, tkey, sizeof tkey) == NULL) return 0;
+    tlen = strlen(tkey);
+  } else {
+    tlen = key->len - 2 - 5;
+    memcpy(tkey, key->s + 7, tlen);
+    tkey[tlen++] = ':';
+  }
+  return relay_add(st, tkey, tlen);
+}
 
-  if (src.errors > 0) {
-    cdbmap_abort(&w);
-    stralloc_free(&relay);
-    return 1;
+/* One line: "[Connect:|From:|To:]key action", or a comment, or blank. */
+static int access_line(struct maps_job *job, char *line, size_t len)
+{
+  struct access_state *st = job->state;
+  struct access_key key = {0};
+  size_t i = 0;
+  size_t klen;
+  size_t alen;
+  char tag = '*';
+  char *k;
+  char *act;
+  const char *why;
+  int r;
+
+  while (i < len && blank(line[i])) i++;
+  if (i == len || line[i] == '#') return 0;
+  k = line + i;
+  while (i < len && !blank(line[i])) i++;
+  klen = (size_t)(line + i - k);
+  while (i < len && blank(line[i])) i++;
+  act = line + i;
+  alen = len - i;
+  while (alen > 0 && blank(act[alen - 1])) alen--;
+  if (alen == 0) {
+    maps_error(&job->src, "missing action", NULL);
+    return 0;
   }
-  if (maps_writer_start(&tw, TCPRULES_CDB, 0644) == -1) goto fail_relay;
-  {
-    static const char allow_relay[] = "+RELAYCLIENT=";
-    size_t pos = 0;
-    while (pos < relay.len) {
-      size_t l = strlen(relay.s + pos);
-      if (cdbmap_add(&tw, relay.s + pos, l, allow_relay, sizeof allow_relay) == -1) {
-        cdbmap_abort(&tw);
-        goto fail_relay;
-      }
-      pos += l + 1;
+
+  if (klen > 8 && strncasecmp(k, "connect:", 8) == 0) {
+    tag = ACCESS_CONNECT;
+    k += 8, klen -= 8;
+  } else if (klen > 5 && strncasecmp(k, "from:", 5) == 0) {
+    tag = ACCESS_FROM;
+    k += 5, klen -= 5;
+  } else if (klen > 3 && strncasecmp(k, "to:", 3) == 0) {
+    tag = ACCESS_TO;
+    k += 3, klen -= 3;
+  }
+  if (klen + 8 > sizeof key.s) {
+    maps_error(&job->src, "key too long", NULL);
+    return 0;
+  }
+  key.s[0] = tag;
+  key.s[1] = ':';
+  why = key_parse(&key, k, klen);
+  if (why == NULL) why = key_fits_tag(&key);
+  if (why == NULL) why = check_action(act, alen);
+  if (why != NULL) {
+    maps_error(&job->src, why, NULL);
+    return 0;
+  }
+
+  r = maps_keyset_add(&job->seen, key.s, key.len);
+  if (r == -1) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (r == 0) {
+    key.s[key.len] = '\0';
+    maps_error(&job->src, "duplicate key ", key.s + 2);
+    return 0;
+  }
+  if (job->src.errors == 0 && cdbmap_add(&job->w, key.s, key.len, act, alen) == -1) return -1;
+  if (key.bits % (key.kind == 6 ? 16 : 8) != 0) {
+    (key.kind == 6 ? st->cidr6 : st->cidr4)[key.bits] = '1';
+    st->have_cidr = 1;
+  }
+  if (key.kind == 'd' && (tag == '*' || tag == ACCESS_CONNECT)) st->hostkeys = 1;
+  if ((key.kind == 4 || key.kind == 6) && (tag == '*' || tag == ACCESS_CONNECT) &&
+      alen == 5 && memcmp(act, "RELAY", 5) == 0)
+    return relay_rules(st, &key);
+  return 0;
+}
+
+/* The marks access_lookup reads: host keys, CIDR lengths. */
+static int access_end(struct maps_job *job)
+{
+  struct access_state *st = job->state;
+
+  if (job->src.errors > 0) return 0;
+  if (st->hostkeys &&
+      cdbmap_add(&job->w, ACCESS_HOSTKEYS, sizeof ACCESS_HOSTKEYS - 1, "1", 1) == -1)
+    return -1;
+  if (st->have_cidr &&
+      (cdbmap_add(&job->w, ACCESS_CIDR4, sizeof ACCESS_CIDR4 - 1, st->cidr4, sizeof st->cidr4) == -1 ||
+       cdbmap_add(&job->w, ACCESS_CIDR6, sizeof ACCESS_CIDR6 - 1, st->cidr6, sizeof st->cidr6) == -1))
+    return -1;
+  return 0;
+}
+
+/* access.cdb, then the rules of qlisten in TCPRULES_CDB. */
+static int access_finish(struct maps_job *job)
+{
+  static const char allow_relay[] = "+RELAYCLIENT=";
+  struct access_state *st = job->state;
+  struct cdbmap_writer tw;
+  size_t pos = 0;
+  int e;
+
+  if (maps_writer_start(&tw, TCPRULES_CDB, 0644) == -1) goto fail;
+  while (pos < st->relay.len) {
+    size_t l = strlen(st->relay.s + pos);
+    if (cdbmap_add(&tw, st->relay.s + pos, l, allow_relay, sizeof allow_relay) == -1) {
+      cdbmap_abort(&tw);
+      goto fail;
     }
+    pos += l + 1;
   }
-  stralloc_free(&relay);
-  if (cdbmap_finish(&w) == -1) {
+  if (cdbmap_finish(&job->w) == -1) {
     e = errno;
     cdbmap_abort(&tw);
     errno = e;
@@ -435,21 +445,32 @@ int maps_access(void)
   }
   return cdbmap_finish(&tw);
 
-fail_relay:
-  e = errno;
-  cdbmap_abort(&w);
-  stralloc_free(&relay);
-  errno = e;
-  return -1;
-nomem:
-  errno = ENOMEM;
 fail:
   e = errno;
-  cdbmap_abort(&w);
-  maps_close(&src);
-  maps_keyset_free(&seen);
-  maps_keyset_free(&tseen);
-  stralloc_free(&relay);
+  cdbmap_abort(&job->w);
   errno = e;
   return -1;
+}
+
+static void access_done(struct maps_job *job, int ok)
+{
+  struct access_state *st = job->state;
+
+  (void)ok;
+  maps_keyset_free(&st->tseen);
+  stralloc_free(&st->relay);
+}
+
+static const struct maps_parser access_map = {
+  .text = ACCESS_TEXT, .cdb = ACCESS_CDB, .line = access_line, .end = access_end,
+  .finish = access_finish, .done = access_done,
+};
+
+int maps_access(void)
+{
+  struct access_state st = {0};
+
+  memset(st.cidr4, '0', sizeof st.cidr4);
+  memset(st.cidr6, '0', sizeof st.cidr6);
+  return maps_run(&access_map, &st);
 }

@@ -307,90 +307,93 @@ fail:
   return -1;
 }
 
+struct aliases_state {
+  struct entry e;   /* the entry being gathered */
+  int have;         /* e holds one */
+  stralloc val;     /* scratch for do_entry */
+  stralloc domains; /* local_domains */
+};
+
+static int aliases_begin(struct maps_job *job)
+{
+  struct aliases_state *st = job->state;
+
+  return local_domains(&st->domains);
+}
+
+/* Ends the entry gathered so far, if any. 0, -1 + errno. */
+static int aliases_flush(struct maps_job *job)
+{
+  struct aliases_state *st = job->state;
+
+  if (!st->have) return 0;
+  st->have = 0;
+  return do_entry(&job->src, &st->e, &job->w, &job->seen, &st->val, &st->domains);
+}
+
+/* One physical line: a comment, a continuation of the entry, or a new one. */
+static int aliases_line(struct maps_job *job, char *line, size_t len)
+{
+  struct aliases_state *st = job->state;
+
+  if (len > 0 && line[0] == '#') return 0;
+  if (len > 0 && blank(line[0])) {
+    size_t i = 0;
+    while (i < len && blank(line[i])) i++;
+    if (i == len) return 0; /* a blank line */
+    if (!st->have) {
+      maps_error(&job->src, "continuation line without an entry", NULL);
+      return 0;
+    }
+    if (st->e.text.len + len > MAPS_ENTRY_MAX) {
+      maps_error(&job->src, "entry too long", NULL);
+      return 0;
+    }
+    if (!stralloc_catb(&st->e.text, " ", 1) || !stralloc_catb(&st->e.text, line + i, len - i)) {
+      errno = ENOMEM;
+      return -1;
+    }
+    return 0;
+  }
+  /* a new entry: the previous one is complete */
+  if (aliases_flush(job) == -1) return -1;
+  if (len == 0) return 0;
+  if (!stralloc_copyb(&st->e.text, line, len)) {
+    errno = ENOMEM;
+    return -1;
+  }
+  st->e.lineno = job->src.lineno;
+  st->have = 1;
+  return 0;
+}
+
+static int aliases_end(struct maps_job *job)
+{
+  if (aliases_flush(job) == -1) return -1;
+  if (job->src.errors == 0 && add_defaults(&job->w, &job->seen) == -1) return -1;
+  maps_entries = job->seen.count;
+  return 0;
+}
+
+static void aliases_done(struct maps_job *job, int ok)
+{
+  struct aliases_state *st = job->state;
+
+  (void)ok;
+  stralloc_free(&st->e.text);
+  stralloc_free(&st->val);
+  stralloc_free(&st->domains);
+}
+
+static const struct maps_parser aliases = {
+  .text = ALIASES_TEXT, .cdb = ALIASES_CDB, .begin = aliases_begin, .line = aliases_line,
+  .end = aliases_end, .done = aliases_done,
+};
+
 int maps_aliases(void)
 {
-  struct maps_src src;
-  struct cdbmap_writer w;
-  struct maps_keyset seen = {0};
-  struct entry e = {{0}, 0};
-  stralloc val = {0};
-  stralloc domains = {0};
-  char line[MAPS_LINE_MAX];
-  size_t len;
-  int have = 0;
-  int r;
-  int err;
+  struct aliases_state st = {{{0}, 0}, 0, {0}, {0}};
 
   maps_entries = 0;
-  r = maps_open(&src, ALIASES_TEXT);
-  if (r != 1) return r;
-  if (local_domains(&domains) == -1) {
-    err = errno;
-    maps_close(&src);
-    stralloc_free(&domains);
-    errno = err;
-    return -1;
-  }
-  if (maps_writer_start(&w, ALIASES_CDB, 0644) == -1) {
-    err = errno;
-    maps_close(&src);
-    errno = err;
-    return -1;
-  }
-
-  for (;;) {
-    r = maps_line(&src, line, sizeof line, &len);
-    if (r == -1) goto fail;
-    if (r == 1 && len > 0 && line[0] == '#') continue;
-    if (r == 1 && len > 0 && blank(line[0])) {
-      size_t i = 0;
-      while (i < len && blank(line[i])) i++;
-      if (i == len) continue; /* a blank line */
-      if (!have) {
-        maps_error(&src, "continuation line without an entry", NULL);
-        continue;
-      }
-      if (e.text.len + len > MAPS_ENTRY_MAX) {
-        maps_error(&src, "entry too long", NULL);
-        continue;
-      }
-      if (!stralloc_catb(&e.text, " ", 1) || !stralloc_catb(&e.text, line + i, len - i))
-        goto nomem;
-      continue;
-    }
-    /* a new entry (or EOF): the previous one is complete */
-    if (have && do_entry(&src, &e, &w, &seen, &val, &domains) == -1) goto fail;
-    have = 0;
-    if (r == 0) break;
-    if (len == 0) continue;
-    if (!stralloc_copyb(&e.text, line, len)) goto nomem;
-    e.lineno = src.lineno;
-    have = 1;
-  }
-
-  if (src.errors == 0 && add_defaults(&w, &seen) == -1) goto fail;
-  maps_entries = seen.count;
-  maps_close(&src);
-  stralloc_free(&e.text);
-  stralloc_free(&val);
-  maps_keyset_free(&seen);
-  stralloc_free(&domains);
-  if (src.errors > 0) {
-    cdbmap_abort(&w);
-    return 1;
-  }
-  return cdbmap_finish(&w);
-
-nomem:
-  errno = ENOMEM;
-fail:
-  err = errno;
-  cdbmap_abort(&w);
-  maps_close(&src);
-  stralloc_free(&e.text);
-  stralloc_free(&val);
-  maps_keyset_free(&seen);
-  stralloc_free(&domains);
-  errno = err;
-  return -1;
+  return maps_run(&aliases, &st);
 }

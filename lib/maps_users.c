@@ -33,89 +33,98 @@ static int passwords_start(struct cdbmap_writer *w)
   return 0;
 }
 
+struct users_state {
+  struct cdbmap_writer pw; /* passwords.cdb, beside users.cdb (job.w) */
+  int pw_open;
+  struct user u;
+  stralloc val;
+};
+
+static int users_begin(struct maps_job *job)
+{
+  struct users_state *st = job->state;
+
+  if (passwords_start(&st->pw) == -1) return -1;
+  st->pw_open = 1;
+  return 0;
+}
+
+/* One line: "user@domain:HASH[:MAILBOX]", or a comment, or blank. */
+static int users_line(struct maps_job *job, char *line, size_t len)
+{
+  struct users_state *st = job->state;
+  struct user *u = &st->u;
+  int p = users_parseline(u, line, len);
+  int r;
+
+  if (p == 0) return 0;
+  if (p == -1) {
+    maps_error(&job->src, "bad line (want user@domain:HASH[:MAILBOX])", NULL);
+    return 0;
+  }
+  if (u->hash.s[0] != '$' && strcmp(u->hash.s, "!") != 0 && strcmp(u->hash.s, "*") != 0) {
+    maps_error(&job->src, "not a crypt(3) hash (set passwords with qpasswd) for ", u->key.s);
+    return 0;
+  }
+  r = maps_keyset_add(&job->seen, u->key.s, u->key.len);
+  if (r == -1) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (r == 0) {
+    maps_error(&job->src, "duplicate user ", u->key.s);
+    return 0;
+  }
+  if (job->src.errors > 0) return 0;
+  if (!stralloc_copyb(&st->val, u->mailbox.s, u->mailbox.len) || !stralloc_0(&st->val)) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (cdbmap_add(&job->w, u->key.s, u->key.len, st->val.s, st->val.len) == -1) return -1;
+  return cdbmap_add(&st->pw, u->key.s, u->key.len, u->hash.s, u->hash.len + 1);
+}
+
+static int users_end(struct maps_job *job)
+{
+  maps_entries = job->seen.count;
+  return 0;
+}
+
+/* The hashes first: a user in users.cdb always has its hash. */
+static int users_finish(struct maps_job *job)
+{
+  struct users_state *st = job->state;
+
+  st->pw_open = 0;
+  if (cdbmap_finish(&st->pw) == -1) {
+    int e = errno;
+    cdbmap_abort(&job->w);
+    errno = e;
+    return -1;
+  }
+  return cdbmap_finish(&job->w);
+}
+
+static void users_done(struct maps_job *job, int ok)
+{
+  struct users_state *st = job->state;
+
+  (void)ok;
+  if (st->pw_open) cdbmap_abort(&st->pw);
+  st->pw_open = 0;
+  users_free(&st->u);
+  stralloc_free(&st->val);
+}
+
+static const struct maps_parser users = {
+  .text = USERS_TEXT, .cdb = USERS_CDB, .begin = users_begin, .line = users_line,
+  .end = users_end, .finish = users_finish, .done = users_done,
+};
+
 int maps_users(void)
 {
-  struct maps_src src;
-  struct cdbmap_writer w;
-  struct cdbmap_writer pw;
-  struct maps_keyset seen = {0};
-  struct user u = {0};
-  stralloc val = {0};
-  char line[MAPS_LINE_MAX];
-  size_t len;
-  int r;
-  int e;
+  struct users_state st = {0};
 
   maps_entries = 0;
-  r = maps_open(&src, USERS_TEXT);
-  if (r != 1) return r;
-  if (maps_writer_start(&w, USERS_CDB, 0644) == -1) {
-    e = errno;
-    maps_close(&src);
-    errno = e;
-    return -1;
-  }
-  if (passwords_start(&pw) == -1) {
-    e = errno;
-    cdbmap_abort(&w);
-    maps_close(&src);
-    errno = e;
-    return -1;
-  }
-
-  while ((r = maps_line(&src, line, sizeof line, &len)) == 1) {
-    int p = users_parseline(&u, line, len);
-    if (p == 0) continue;
-    if (p == -1) {
-      maps_error(&src, "bad line (want user@domain:HASH[:MAILBOX])", NULL);
-      continue;
-    }
-    if (u.hash.s[0] != '$' && strcmp(u.hash.s, "!") != 0 && strcmp(u.hash.s, "*") != 0) {
-      maps_error(&src, "not a crypt(3) hash (set passwords with qpasswd) for ", u.key.s);
-      continue;
-    }
-    r = maps_keyset_add(&seen, u.key.s, u.key.len);
-    if (r == -1) goto nomem;
-    if (r == 0) {
-      maps_error(&src, "duplicate user ", u.key.s);
-      continue;
-    }
-    if (src.errors > 0) continue;
-    if (!stralloc_copyb(&val, u.mailbox.s, u.mailbox.len) || !stralloc_0(&val)) goto nomem;
-    if (cdbmap_add(&w, u.key.s, u.key.len, val.s, val.len) == -1) goto fail;
-    if (cdbmap_add(&pw, u.key.s, u.key.len, u.hash.s, u.hash.len + 1) == -1) goto fail;
-  }
-  if (r == -1) goto fail;
-
-  maps_entries = seen.count;
-  maps_close(&src);
-  users_free(&u);
-  stralloc_free(&val);
-  maps_keyset_free(&seen);
-  if (src.errors > 0) {
-    cdbmap_abort(&pw);
-    cdbmap_abort(&w);
-    return 1;
-  }
-  /* the hashes first: a user in users.cdb always has its hash */
-  if (cdbmap_finish(&pw) == -1) {
-    e = errno;
-    cdbmap_abort(&w);
-    errno = e;
-    return -1;
-  }
-  return cdbmap_finish(&w);
-
-nomem:
-  errno = ENOMEM;
-fail:
-  e = errno;
-  cdbmap_abort(&pw);
-  cdbmap_abort(&w);
-  maps_close(&src);
-  users_free(&u);
-  stralloc_free(&val);
-  maps_keyset_free(&seen);
-  errno = e;
-  return -1;
+  return maps_run(&users, &st);
 }

@@ -39,6 +39,12 @@ void qdie_sys_(int code, const char *s, ...) __attribute__((noreturn));
 #define qdie(code, ...) qdie_(code, __VA_ARGS__, (const char *)0)
 #define qdie_sys(code, ...) qdie_sys_(code, __VA_ARGS__, (const char *)0)
 
+/* The two deaths every program shares:
+ *   qdie_usage(USAGE)  ->  "PROG: fatal: usage: " USAGE, exit 100
+ *   qdie_nomem()       ->  "PROG: fatal: out of memory", exit 111 */
+void qdie_usage(const char *usage) __attribute__((noreturn));
+void qdie_nomem(void) __attribute__((noreturn));
+
 /* The common back end: "PROG: " kind (NULL for none, else e.g.
  * "warning: "), the strings of ap up to a NULL, ": strerror(err)" if err
  * is not 0, '\n'; one write(2) to fd 2. errno is preserved. */

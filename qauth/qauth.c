@@ -50,9 +50,6 @@
 #define DEFAULT_LOCK_TIME CTLDEF_AUTHLOCKTIME /* control/authlocktime, s */
 #define UTC_LEN 21                /* "YYYY-MM-DDTHH:MM:SSZ" and NUL */
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-static void die_nomem(void) { qdie(111, "out of memory"); }
-
 static char record[QAUTH_RECORD_MAX + 1];
 static char ip_key[QAUTH_FAIL_IPKEY_MAX];  /* the client address as counted */
 static char user_key[ADDR_MAX + 1];        /* the user name as counted; "" none */
@@ -250,11 +247,11 @@ static void refuse_if_locked(const char *user, const char *ip)
 static void cat_abs(stralloc *sa, const char *path, const char *cwd)
 {
   if (path[0] != '/') {
-    if (!stralloc_copys(sa, cwd) || !stralloc_append(sa, "/")) die_nomem();
+    if (!stralloc_copys(sa, cwd) || !stralloc_append(sa, "/")) qdie_nomem();
   } else {
-    if (!stralloc_copys(sa, "")) die_nomem();
+    if (!stralloc_copys(sa, "")) qdie_nomem();
   }
-  if (!stralloc_cats(sa, path) || !stralloc_0(sa)) die_nomem();
+  if (!stralloc_cats(sa, path) || !stralloc_0(sa)) qdie_nomem();
 }
 
 /* HOME is the Maildir itself (Dovecot's "maildir:~"), or the directory of
@@ -269,7 +266,7 @@ static void home_from_mailbox(struct login *l)
     while (n > 1 && l->mailbox.s[n - 1] != '/') n--;
     if (n > 1) n--;
   }
-  if (!stralloc_copyb(&l->home, l->mailbox.s, n) || !stralloc_0(&l->home)) die_nomem();
+  if (!stralloc_copyb(&l->home, l->mailbox.s, n) || !stralloc_0(&l->home)) qdie_nomem();
 }
 
 /* The owner of virtual mailboxes: qmta-vmail on a root instance, else the
@@ -325,10 +322,10 @@ static int system_user(struct login *l, const char *user, size_t len)
   l->gid = pw->pw_gid;
   l->have_owner = 1;
   l->system = 1;
-  if (!stralloc_copys(&l->home, pw->pw_dir) || !stralloc_0(&l->home)) die_nomem();
+  if (!stralloc_copys(&l->home, pw->pw_dir) || !stralloc_0(&l->home)) qdie_nomem();
   if (!stralloc_copys(&l->mailbox, pw->pw_dir) || !stralloc_cats(&l->mailbox, "/Maildir/") ||
       !stralloc_0(&l->mailbox))
-    die_nomem();
+    qdie_nomem();
   return 1;
 }
 
@@ -416,7 +413,7 @@ static void become(const struct login *l)
 
 static void env_set(const char *name, const char *value)
 {
-  if (setenv(name, value, 1) == -1) die_nomem();
+  if (setenv(name, value, 1) == -1) qdie_nomem();
 }
 
 int main(int argc, char **argv)
@@ -445,7 +442,7 @@ int main(int argc, char **argv)
     argi++;
   }
   if (argi < argc && strcmp(argv[argi], "--") == 0) argi++;
-  if (argi >= argc || argv[argi][0] == '-') die_usage();
+  if (argi >= argc || argv[argi][0] == '-') qdie_usage(USAGE);
 
   read_record(&len);
   record[len] = '\0';
@@ -522,7 +519,7 @@ int main(int argc, char **argv)
       stralloc mail = {0};
       if (!stralloc_copys(&mail, "maildir:") || !stralloc_cats(&mail, l.mailbox.s) ||
           !stralloc_0(&mail))
-        die_nomem();
+        qdie_nomem();
       env_set("userdb_mail", mail.s);
       stralloc_free(&mail);
     }

@@ -42,8 +42,6 @@
 #define QAUTHD_TIMEOUT 10   /* s for a client's request */
 #define DEFAULT_MAX 32
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-
 static int bind_socket(const char *path, const struct passwd *pw, const struct group *gr)
 {
   const char *step = "";
@@ -143,18 +141,18 @@ int main(int argc, char **argv)
     switch (opt) {
       case 'd':
         if (optarg[scan_ulong(optarg, &readyfd)] != '\0' || readyfd < 3 || readyfd > 1000)
-          die_usage();
+          qdie_usage(USAGE);
         have_ready = 1;
         break;
       case 'u': user = optarg; break;
       case 'g': group = optarg; break;
       case 'n':
-        if (optarg[scan_ulong(optarg, &max)] != '\0' || max == 0 || max > 10000) die_usage();
+        if (optarg[scan_ulong(optarg, &max)] != '\0' || max == 0 || max > 10000) qdie_usage(USAGE);
         break;
-      default: die_usage();
+      default: qdie_usage(USAGE);
     }
   }
-  if (argc - optind != 1) die_usage();
+  if (argc - optind != 1) qdie_usage(USAGE);
 
   if (qhome_chdir() == -1) qdie_sys(111, "unable to switch to ", qhome());
   if (user != NULL) {

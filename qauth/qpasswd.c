@@ -34,9 +34,6 @@
 #define PASSWORD_MAX 1024      /* bytes of one password line */
 #define USERS_FILE_MAX 67108864 /* control/users larger than 64 MiB is refused */
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-static void die_nomem(void) { qdie(111, "out of memory"); }
-
 static struct crypt_data cdata; /* about 32 KiB: not on the stack */
 
 static void report(const char *fn, unsigned long lineno, const char *what, const char *what2)
@@ -107,7 +104,7 @@ static int line_key(const char *line, size_t len, stralloc *key)
   struct user u = {0};
   int r = users_parseline(&u, line, len);
 
-  if (r == 1 && !stralloc_copy(key, &u.key)) die_nomem();
+  if (r == 1 && !stralloc_copy(key, &u.key)) qdie_nomem();
   users_free(&u);
   return r == 1;
 }
@@ -157,13 +154,13 @@ static void make_maildir(const stralloc *mailbox)
   /* mail/DOMAIN/ then mail/DOMAIN/USER/ */
   for (slash = 5; slash < mailbox->len; slash++) {
     if (mailbox->s[slash] != '/') continue;
-    if (!stralloc_copyb(&path, mailbox->s, slash) || !stralloc_0(&path)) die_nomem();
+    if (!stralloc_copyb(&path, mailbox->s, slash) || !stralloc_0(&path)) qdie_nomem();
     make_dir(path.s, (slash == mailbox->len - 1) ? 0700 : 0750, &st);
   }
   for (i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
     if (!stralloc_copyb(&path, mailbox->s, mailbox->len) || !stralloc_cats(&path, subdirs[i]) ||
         !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     make_dir(path.s, 0700, &st);
   }
   stralloc_free(&path);
@@ -187,7 +184,7 @@ int main(int argc, char **argv)
 
   qlog_prog = "qpasswd";
   maps_report = report;
-  if (argc != 3) die_usage();
+  if (argc != 3) qdie_usage(USAGE);
   if (chdir(argv[1]) == -1) qdie_sys(errno_is_temp(errno) ? 111 : 100, "unable to chdir to ", argv[1]);
 
   /* The address must make a valid line on its own. */
@@ -214,7 +211,7 @@ int main(int argc, char **argv)
         qdie_sys(111, "unable to read " USERS_TEXT);
       }
       if (file.len + (size_t)n > USERS_FILE_MAX) qdie(100, USERS_TEXT " is too large");
-      if (!stralloc_catb(&file, buf, (size_t)n)) die_nomem();
+      if (!stralloc_catb(&file, buf, (size_t)n)) qdie_nomem();
     }
     close(fd);
   }
@@ -232,19 +229,19 @@ int main(int argc, char **argv)
       line_mailbox(line, len, &mb, &mblen);
       if (!stralloc_cat(&out, &u.key) || !stralloc_catb(&out, ":", 1) ||
           !stralloc_cats(&out, hash))
-        die_nomem();
+        qdie_nomem();
       if (mblen > 0 && (!stralloc_catb(&out, ":", 1) || !stralloc_catb(&out, mb, mblen)))
-        die_nomem();
-      if (!stralloc_catb(&out, "\n", 1)) die_nomem();
+        qdie_nomem();
+      if (!stralloc_catb(&out, "\n", 1)) qdie_nomem();
       found = 1;
       continue;
     }
-    if (!stralloc_catb(&out, line, len) || !stralloc_catb(&out, "\n", 1)) die_nomem();
+    if (!stralloc_catb(&out, line, len) || !stralloc_catb(&out, "\n", 1)) qdie_nomem();
   }
   if (!found) {
     if (!stralloc_cat(&out, &u.key) || !stralloc_catb(&out, ":", 1) ||
         !stralloc_cats(&out, hash) || !stralloc_catb(&out, "\n", 1))
-      die_nomem();
+      qdie_nomem();
   }
   explicit_bzero(&cdata, sizeof cdata);
 

@@ -64,7 +64,6 @@
 #include "dkimc.h"
 #include "qlog.h"
 #include "queue.h"
-#include "qinject_fmt.h"
 #include "qinject_msg.h"
 #include "qinject_env.h"
 
@@ -90,11 +89,6 @@ static int qw_open;
 static int timeout_ms;
 /* volatile: read as it is in the file, never folded at compile time */
 static volatile const char home_mark[sizeof HOME_TAG - 1 + HOME_MAX] = HOME_TAG;
-
-static void die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
 
 /* Removes the temp file if there is one, then exits with code. */
 static void __attribute__((noreturn)) fail(int code, const char *what)
@@ -365,12 +359,12 @@ static void script_envelope(stralloc *env, const char *sender, char **rcpts,
   stralloc me = {0};
   stralloc one = {0};
   stralloc user = {0};
-  char num[FMT_NUM];
+  char num[FMT_ULONG];
   int code;
 
   read_me(&me);
   {
-    size_t n = fmtnum(num, now);
+    size_t n = fmt_ulonglong(num, now);
     env_add(env, 'T', num, n);
   }
 
@@ -517,17 +511,17 @@ int main(int argc, char **argv)
         i++;
         break;
       }
-      if (argv[i][1] != 'f') die_usage();
+      if (argv[i][1] != 'f') qdie_usage(USAGE);
       if (argv[i][2] != 0) {
         sender = argv[i] + 2;
         i++;
       } else {
-        if (i + 1 >= argc) die_usage();
+        if (i + 1 >= argc) qdie_usage(USAGE);
         sender = argv[i + 1];
         i += 2;
       }
     }
-    if (i >= argc) die_usage();
+    if (i >= argc) qdie_usage(USAGE);
     rcpts = argv + i;
   }
 

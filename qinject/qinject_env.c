@@ -12,12 +12,12 @@
 #include <buffer.h>
 #include <byte.h>
 #include <case.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "addr.h"
 #include "queue.h"
 #include "qinject_env.h"
-#include "qinject_fmt.h"
 
 int env_addr_check(struct addr *a, const char *s, size_t len, int null_ok)
 {
@@ -123,7 +123,7 @@ int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_coun
 {
   char rec[QUEUE_FIELD_MAX];
   struct addr a;
-  char num[FMT_NUM];
+  char num[FMT_ULONG];
   size_t len = 0;
   size_t rcpts = 0;
   int seen_f = 0;
@@ -135,7 +135,7 @@ int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_coun
   int code;
 
   *rcpt_count = 0;
-  len = fmtnum(num, now);
+  len = fmt_ulonglong(num, now);
   if (add_record(out, 'T', num, len) != QQ_OK) return QQ_NOMEM;
 
   for (;;) {

@@ -3,6 +3,8 @@
  */
 #include <string.h>
 
+#include <fmt.h>
+
 #include "qinject_msg.h"
 #include "queue.h"
 
@@ -21,9 +23,9 @@ size_t received_line(char *line, unsigned long pid, unsigned long uid, time_t no
   size_t d;
 
   n += strcopy(line + n, "Received: (qmta ");
-  n += fmtnum(line + n, pid);
+  n += fmt_ulonglong(line + n, pid);
   n += strcopy(line + n, " invoked by uid ");
-  n += fmtnum(line + n, uid);
+  n += fmt_ulonglong(line + n, uid);
   if (id != NULL && id[0] != '\0' && strlen(id) < QUEUE_ID_MAX) {
     n += strcopy(line + n, " id ");
     n += strcopy(line + n, id);

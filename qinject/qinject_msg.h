@@ -9,14 +9,17 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "qinject_fmt.h"
+#include <fmt.h>
+
+#include "datefmt.h"
+
 
 /* "Received: (qmta PID invoked by uid UID id ID); DATE\n" (DATE in UTC)
  * into line, which holds RECEIVED_LINE_MAX bytes: the length, or 0 if the
  * date cannot be formatted. It is the first line of every queued message.
  * id is the queue id (shorter than QUEUE_ID_MAX), or NULL or "" (then no
  * " id ID"). */
-#define RECEIVED_LINE_MAX (80 + 2 * FMT_NUM + DATE822_MAX)
+#define RECEIVED_LINE_MAX (80 + 2 * FMT_ULONG + DATE822_MAX)
 size_t received_line(char *line, unsigned long pid, unsigned long uid, time_t now,
                      const char *id);
 

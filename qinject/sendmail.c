@@ -35,17 +35,18 @@
 
 #include <buffer.h>
 #include <case.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "bflush.h"
 #include "accounts.h"
 #include "addr.h"
 #include "ctl.h"
+#include "datefmt.h"
 #include "line.h"
 #include "cdbmap.h"
 #include "qlog.h"
 #include "queue.h"
-#include "qinject_fmt.h"
 #include "sendmail_hdr.h"
 #include "sendmail_rw.h"
 
@@ -76,16 +77,6 @@ static struct {
 
 static const char *argv0 = "sendmail";
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
-static void __attribute__((noreturn)) die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 /* ---- finding and running our programs ----------------------------------- */
 
 /* dir/name into path if it is executable. */
@@ -93,7 +84,7 @@ static int try_prog(stralloc *path, const char *dir, size_t dirlen, const char *
 {
   if (!stralloc_copyb(path, dir, dirlen) || !stralloc_cats(path, "/") ||
       !stralloc_cats(path, name) || !stralloc_0(path))
-    die_nomem();
+    qdie_nomem();
   return access(path->s, X_OK) == 0;
 }
 
@@ -109,7 +100,7 @@ static void exec_prog(const char *name, char **args)
   const char *slash;
   ssize_t n;
 
-  if (!stralloc_copys(&dir, qhome()) || !stralloc_cats(&dir, "/bin")) die_nomem();
+  if (!stralloc_copys(&dir, qhome()) || !stralloc_cats(&dir, "/bin")) qdie_nomem();
   if (try_prog(&path, dir.s, dir.len, name)) goto run;
 
   slash = strrchr(argv0, '/');
@@ -135,7 +126,7 @@ run:
 static const char *opt_arg(char **argv, int *i, const char *rest)
 {
   if (*rest != 0) return rest;
-  if (argv[*i + 1] == NULL) die_usage();
+  if (argv[*i + 1] == NULL) qdie_usage(USAGE);
   (*i)++;
   return argv[*i];
 }
@@ -230,7 +221,7 @@ static void queue_dir_check(void)
 
   if (opt.queue_dir == NULL) return;
   if (!stralloc_copys(&live, qhome()) || !stralloc_cats(&live, "/queue") || !stralloc_0(&live))
-    die_nomem();
+    qdie_nomem();
   if (stat(opt.queue_dir, &st_given) == 0 && stat(live.s, &st_live) == 0 &&
       st_given.st_dev == st_live.st_dev && st_given.st_ino == st_live.st_ino) {
     stralloc_free(&live);
@@ -305,10 +296,10 @@ static void parse_args(int argc, char **argv)
             case 'p': opt.mode = MODE_LIST; break;
             case 's': opt.mode = MODE_SMTP; break;
             case 'i': opt.mode = MODE_MAPS; break;
-            case 0: die_usage();
+            case 0: qdie_usage(USAGE);
             default: qdie(100, "unsupported mode -b", a + 1);
           }
-          if (a[2] != 0) die_usage();
+          if (a[2] != 0) qdie_usage(USAGE);
           break;
         case 'q':
           if (opt.mode != MODE_LIST) opt.mode = MODE_FLUSH;
@@ -318,7 +309,7 @@ static void parse_args(int argc, char **argv)
           } /* else -q or -q30m: flush once now */
           break;
         default:
-          die_usage();
+          qdie_usage(USAGE);
       }
       break; /* the rest of this word was an argument */
     }
@@ -351,7 +342,7 @@ static void run_list(void)
  */
 static void __attribute__((noreturn)) die_usage_mailq(void)
 {
-  qdie(100, "usage: mailq [-v] [-Ac|-Am] [-qRsubstr|-qSsubstr|-qIid]");
+  qdie_usage("mailq [-v] [-Ac|-Am] [-qRsubstr|-qSsubstr|-qIid]");
 }
 
 static void parse_mailq(int argc, char **argv)
@@ -407,7 +398,7 @@ static void run_smtp(void)
   if (setenv("PROTO", "TCP", 1) == -1 || setenv("TCPREMOTEIP", "127.0.0.1", 1) == -1 ||
       setenv("TCPLOCALIP", "127.0.0.1", 1) == -1 || setenv("TCPREMOTEHOST", "localhost", 1) == -1 ||
       setenv("RELAYCLIENT", "", 1) == -1)
-    die_nomem();
+    qdie_nomem();
   if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
   if (getuid() == 0 || geteuid() == 0) {
     struct passwd *pw = getpwnam(ACCT_SMTPD);
@@ -459,17 +450,17 @@ static void write_flush_request(void)
   }
 
   memcpy(tmpname, "queue/flush/.", 13);
-  n = 13 + fmtnum(tmpname + 13, (unsigned long long)getpid());
+  n = 13 + fmt_ulonglong(tmpname + 13, (unsigned long long)getpid());
   tmpname[n] = 0;
   memcpy(name, "queue/flush/", 12);
-  n = 12 + fmtnum(name + 12, (unsigned long long)time(NULL));
+  n = 12 + fmt_ulonglong(name + 12, (unsigned long long)time(NULL));
   name[n++] = '.';
-  n += fmtnum(name + n, (unsigned long long)getpid());
+  n += fmt_ulonglong(name + n, (unsigned long long)getpid());
   name[n] = 0;
 
   if (!stralloc_copyb(&line, &opt.flush_kind, 1) || !stralloc_cats(&line, opt.flush_pattern) ||
       !stralloc_cats(&line, "\n"))
-    die_nomem();
+    qdie_nomem();
   /* a new file only: run by root in a directory the queue group writes,
    * an existing name (a link a member left there) is never opened */
   fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
@@ -498,7 +489,7 @@ static void check_qsend_running(void)
   int fd;
 
   if (!stralloc_copys(&fn, qhome()) || !stralloc_cats(&fn, "/queue/lock") || !stralloc_0(&fn))
-    die_nomem();
+    qdie_nomem();
   fd = open(fn.s, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd == -1 && errno != ENOENT) {
     stralloc_free(&fn);
@@ -520,7 +511,7 @@ static void run_flush(void)
   if (opt.flush_kind != 0) write_flush_request();
   if (!stralloc_copys(&svc, qhome()) || !stralloc_cats(&svc, "/service/qsend") ||
       !stralloc_0(&svc))
-    die_nomem();
+    qdie_nomem();
   args[0] = (char *)"s6-svc";
   args[1] = (char *)"-a";
   args[2] = svc.s;
@@ -550,7 +541,7 @@ static int to_internal(const char *s, size_t len, stralloc *out)
   if (memchr(s, '@', len) == NULL) {
     if (!stralloc_copyb(&full, s, len) || !stralloc_cats(&full, "@") ||
         !stralloc_cat(&full, &me))
-      die_nomem();
+      qdie_nomem();
     s = full.s;
     len = full.len;
   }
@@ -558,7 +549,7 @@ static int to_internal(const char *s, size_t len, stralloc *out)
        addr_parse(&a, s, len, ADDR_ALLOW_NOBRACKET | ADDR_ALLOW_UTF8) == len && !a.null;
   stralloc_free(&full);
   if (!ok) return 0;
-  if (!stralloc_copyb(out, a.s, a.len)) die_nomem();
+  if (!stralloc_copyb(out, a.s, a.len)) qdie_nomem();
   return 1;
 }
 
@@ -578,7 +569,7 @@ static struct hdr_span spans[HDR_SPANS_MAX];
 static void rcpt_add(const char *s, size_t len)
 {
   if (++rcpt_count > RCPT_MAX) qdie(100, "too many recipients");
-  if (!stralloc_catb(&rcpts, s, len) || !stralloc_0(&rcpts)) die_nomem();
+  if (!stralloc_catb(&rcpts, s, len) || !stralloc_0(&rcpts)) qdie_nomem();
 }
 
 static enum field_kind field_kind(const char *name, size_t len)
@@ -614,7 +605,7 @@ static void do_field(const char *f, size_t flen, size_t nlen, stralloc *out)
 
   if (kind == F_DROP) return;
   if (kind == F_OTHER || (kind == F_BCC && !opt.from_headers)) {
-    if (kind == F_OTHER && !stralloc_catb(out, f, flen)) die_nomem();
+    if (kind == F_OTHER && !stralloc_catb(out, f, flen)) qdie_nomem();
     return;
   }
 
@@ -626,7 +617,7 @@ static void do_field(const char *f, size_t flen, size_t nlen, stralloc *out)
   if (count == -1) {
     if (opt.from_headers && kind != F_SENDER)
       qdie(100, "malformed address list in a recipient header field");
-    if (kind != F_BCC && !stralloc_catb(out, f, flen)) die_nomem();
+    if (kind != F_BCC && !stralloc_catb(out, f, flen)) qdie_nomem();
     return;
   }
 
@@ -640,7 +631,7 @@ static void do_field(const char *f, size_t flen, size_t nlen, stralloc *out)
       if (opt.from_headers && kind != F_SENDER) {
         stralloc bad = {0};
         if (!stralloc_copyb(&bad, text, tlen > 200 ? 200 : tlen) || !stralloc_0(&bad))
-          die_nomem();
+          qdie_nomem();
         qdie(100, "bad recipient address in a header field: ", bad.s);
       }
       continue;
@@ -654,14 +645,14 @@ static void do_field(const char *f, size_t flen, size_t nlen, stralloc *out)
       if (rewritten.len != internal.len || memcmp(rewritten.s, internal.s, internal.len) != 0)
         changed = 1;
     } else if (!stralloc_copy(&rewritten, &internal)) {
-      die_nomem();
+      qdie_nomem();
     }
     if (!changed) continue;
-    if (!stralloc_catb(out, f + copied, vstart + spans[k].start - copied)) die_nomem();
-    if (!stralloc_catb(out, quoted, addr_quote(quoted, rewritten.s, rewritten.len))) die_nomem();
+    if (!stralloc_catb(out, f + copied, vstart + spans[k].start - copied)) qdie_nomem();
+    if (!stralloc_catb(out, quoted, addr_quote(quoted, rewritten.s, rewritten.len))) qdie_nomem();
     copied = vstart + spans[k].start + tlen;
   }
-  if (kind != F_BCC && !stralloc_catb(out, f + copied, flen - copied)) die_nomem();
+  if (kind != F_BCC && !stralloc_catb(out, f + copied, flen - copied)) qdie_nomem();
   stralloc_free(&internal);
   stralloc_free(&rewritten);
 }
@@ -705,7 +696,7 @@ struct header_state {
 static void flush_field(struct header_state *h)
 {
   if (h->field.len == 0) return;
-  if (h->field.s[h->field.len - 1] != '\n' && !stralloc_cats(&h->field, "\n")) die_nomem();
+  if (h->field.s[h->field.len - 1] != '\n' && !stralloc_cats(&h->field, "\n")) qdie_nomem();
   if (hdr_is(h->field.s, h->field_nlen, "date")) h->seen_date = 1;
   if (hdr_is(h->field.s, h->field_nlen, "message-id")) h->seen_msgid = 1;
   if (hdr_is(h->field.s, h->field_nlen, "from")) h->seen_from = 1;
@@ -746,16 +737,16 @@ static void read_header(struct header_state *h)
       return;
     }
     if ((line[0] == ' ' || line[0] == '\t') && h->field.len > 0) {
-      if (!stralloc_catb(&h->field, line, len)) die_nomem();
+      if (!stralloc_catb(&h->field, line, len)) qdie_nomem();
       continue;
     }
     flush_field(h);
     h->field_nlen = hdr_fieldname(line, len);
     if (h->field_nlen == 0) { /* not a header: the body starts here */
-      if (!stralloc_copyb(&h->first_body, line, len)) die_nomem();
+      if (!stralloc_copyb(&h->first_body, line, len)) qdie_nomem();
       return;
     }
-    if (!stralloc_copyb(&h->field, line, len)) die_nomem();
+    if (!stralloc_copyb(&h->field, line, len)) qdie_nomem();
   }
 }
 
@@ -776,26 +767,26 @@ static void add_from(stralloc *out, const stralloc *addr, const char *fullname)
 {
   char quoted[ADDR_QUOTED_MAX];
 
-  if (!stralloc_cats(out, "From: ")) die_nomem();
+  if (!stralloc_cats(out, "From: ")) qdie_nomem();
   if (fullname != NULL && *fullname != 0) {
     if (atext_phrase(fullname)) {
-      if (!stralloc_cats(out, fullname)) die_nomem();
+      if (!stralloc_cats(out, fullname)) qdie_nomem();
     } else {
       const char *p;
-      if (!stralloc_cats(out, "\"")) die_nomem();
+      if (!stralloc_cats(out, "\"")) qdie_nomem();
       for (p = fullname; *p != 0; p++) {
         if (*p == '\r' || *p == '\n') continue;
-        if ((*p == '"' || *p == '\\') && !stralloc_cats(out, "\\")) die_nomem();
-        if (!stralloc_append(out, p)) die_nomem();
+        if ((*p == '"' || *p == '\\') && !stralloc_cats(out, "\\")) qdie_nomem();
+        if (!stralloc_append(out, p)) qdie_nomem();
       }
-      if (!stralloc_cats(out, "\"")) die_nomem();
+      if (!stralloc_cats(out, "\"")) qdie_nomem();
     }
-    if (!stralloc_cats(out, " ")) die_nomem();
+    if (!stralloc_cats(out, " ")) qdie_nomem();
   }
   if (!stralloc_cats(out, "<") ||
       !stralloc_catb(out, quoted, addr_quote(quoted, addr->s, addr->len)) ||
       !stralloc_cats(out, ">\n"))
-    die_nomem();
+    qdie_nomem();
 }
 
 static void add_headers(struct header_state *h, const stralloc *from_addr, const char *fullname)
@@ -810,20 +801,20 @@ static void add_headers(struct header_state *h, const stralloc *from_addr, const
     if (n == 0) qdie(111, "unable to format the date");
     if (!stralloc_cats(&h->out, "Date: ") || !stralloc_catb(&h->out, buf, n) ||
         !stralloc_cats(&h->out, "\n"))
-      die_nomem();
+      qdie_nomem();
   }
   if (!h->seen_msgid) {
     n = 0;
     buf[n++] = '<';
-    n += fmtnum(buf + n, (unsigned long long)ts.tv_sec);
+    n += fmt_ulonglong(buf + n, (unsigned long long)ts.tv_sec);
     buf[n++] = '.';
-    n += fmtnum0(buf + n, (unsigned long long)ts.tv_nsec, 9);
+    n += fmt_ulong0(buf + n, (unsigned long)ts.tv_nsec, 9);
     buf[n++] = '.';
-    n += fmtnum(buf + n, (unsigned long long)getpid());
+    n += fmt_ulonglong(buf + n, (unsigned long long)getpid());
     buf[n++] = '@';
     if (!stralloc_cats(&h->out, "Message-ID: ") || !stralloc_catb(&h->out, buf, n) ||
         !stralloc_cat(&h->out, &me) || !stralloc_cats(&h->out, ">\n"))
-      die_nomem();
+      qdie_nomem();
   }
   if (!h->seen_from) add_from(&h->out, from_addr, fullname);
 }
@@ -920,7 +911,7 @@ static void copy_body(buffer *out, const stralloc *first_line)
 static void env_add(stralloc *env, char tag, const char *s, size_t len)
 {
   if (!stralloc_append(env, &tag) || !stralloc_catb(env, s, len) || !stralloc_0(env))
-    die_nomem();
+    qdie_nomem();
 }
 
 /* DSN values of -N, -R, -V as qinject wants them (uppercased). */
@@ -951,7 +942,7 @@ static void build_envelope(stralloc *env, const stralloc *sender)
   if (opt.envid != NULL) env_add(env, 'X', opt.envid, strlen(opt.envid));
 
   list = malloc((rcpt_count + 1) * sizeof *list);
-  if (list == NULL) die_nomem();
+  if (list == NULL) qdie_nomem();
   for (i = 0; i < rcpt_count; i++) {
     list[i] = rcpts.s + pos;
     pos += strlen(rcpts.s + pos) + 1;
@@ -963,7 +954,7 @@ static void build_envelope(stralloc *env, const stralloc *sender)
     if (opt.notify != NULL) env_dsn_upper(env, 'N', opt.notify);
   }
   free(list);
-  if (!stralloc_0(env)) die_nomem();
+  if (!stralloc_0(env)) qdie_nomem();
 }
 
 static int write_all(int fd, const char *s, size_t len)
@@ -1025,8 +1016,8 @@ static void inject(struct header_state *h, const stralloc *env)
   code = WEXITSTATUS(status);
   if (code == 0) return;
   {
-    char num[FMT_NUM + 1];
-    num[fmtnum(num, (unsigned long long)code)] = 0;
+    char num[FMT_ULONG + 1];
+    num[fmt_ulonglong(num, (unsigned long long)code)] = 0;
     /* qmail-queue: 11..40 permanent, the rest temporary */
     if (code >= 11 && code <= 40) qdie(100, "message refused by qinject (exit ", num, ")");
     if (code == 100) qdie(100, "qinject refused the message (exit 100)");
@@ -1048,7 +1039,7 @@ static void read_me(void)
   }
   if (gethostname(host, sizeof host - 1) == -1) qdie_sys(111, "unable to find the host name");
   host[sizeof host - 1] = 0;
-  if (!stralloc_copys(&me, host)) die_nomem();
+  if (!stralloc_copys(&me, host)) qdie_nomem();
 }
 
 /* The recipients on the command line: each argument an address list. */
@@ -1084,7 +1075,7 @@ static int send_message(void)
 
   if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
   read_me();
-  if (!stralloc_copy(&rw.me, &me)) die_nomem();
+  if (!stralloc_copy(&rw.me, &me)) qdie_nomem();
   if (rw_init(&rw) == -1) qdie_sys(111, "unable to read the control files");
 
   pw = getpwuid(getuid());
@@ -1112,12 +1103,12 @@ static int send_message(void)
   } else if (rw.masq_envelope) {
     rewrite(&from_addr, &sender);
   } else if (!stralloc_copy(&sender, &from_addr)) {
-    die_nomem();
+    qdie_nomem();
   }
   {
     stralloc tmp = {0};
     rewrite(&from_addr, &tmp);
-    if (!stralloc_copy(&from_addr, &tmp)) die_nomem();
+    if (!stralloc_copy(&from_addr, &tmp)) qdie_nomem();
     stralloc_free(&tmp);
   }
   if (fullname == NULL) fullname = getenv("NAME");
@@ -1168,16 +1159,16 @@ int main(int argc, char **argv)
   if (!strcmp(base, "newaliases")) {
     qlog_prog = "newaliases";
     if (argc > 2 || (argc == 2 && strcmp(argv[1], "-v") != 0))
-      qdie(100, "usage: newaliases [-v]");
+      qdie_usage("newaliases [-v]");
     run_maps();
   }
 
   parse_args(argc, argv);
   queue_dir_check();
-  if (opt.mode != MODE_SEND && opt.rcpts[0] != NULL) die_usage(); /* -bp, -bi, -q: no recipients */
+  if (opt.mode != MODE_SEND && opt.rcpts[0] != NULL) qdie_usage(USAGE); /* -bp, -bi, -q: no recipients */
   switch (opt.mode) {
     case MODE_LIST:
-      if (opt.flush_kind == 'I' && !is_queue_id(opt.flush_pattern)) die_usage();
+      if (opt.flush_kind == 'I' && !is_queue_id(opt.flush_pattern)) qdie_usage(USAGE);
       run_list();
       break;
     case MODE_MAPS: run_maps(); break;
@@ -1185,6 +1176,6 @@ int main(int argc, char **argv)
     case MODE_FLUSH: run_flush(); break;
     case MODE_SEND: break;
   }
-  if (opt.rcpts[0] == NULL && !opt.from_headers) die_usage();
+  if (opt.rcpts[0] == NULL && !opt.from_headers) qdie_usage(USAGE);
   return send_message();
 }

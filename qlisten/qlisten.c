@@ -82,19 +82,17 @@ static const char *localname;
 static char perip_reply[REPLY_MAX + 3];
 static char busy_reply[REPLY_MAX + 3];
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-
 static unsigned long scan_limit(const char *s)
 {
   unsigned long n = 0;
   size_t i;
 
-  if (s[0] == '\0') die_usage();
+  if (s[0] == '\0') qdie_usage(USAGE);
   for (i = 0; s[i] != '\0'; i++) {
-    if (s[i] < '0' || s[i] > '9' || i >= 9) die_usage();
+    if (s[i] < '0' || s[i] > '9' || i >= 9) qdie_usage(USAGE);
     n = n * 10 + (unsigned long)(s[i] - '0');
   }
-  if (n > LIMIT_MAX) die_usage();
+  if (n > LIMIT_MAX) qdie_usage(USAGE);
   return n;
 }
 
@@ -103,7 +101,7 @@ static const char *crlf_line(char *buf, const char *text)
 {
   size_t n = strlen(text);
 
-  if (n > REPLY_MAX || strpbrk(text, "\r\n") != NULL) die_usage();
+  if (n > REPLY_MAX || strpbrk(text, "\r\n") != NULL) qdie_usage(USAGE);
   if (n == 0) return "";
   memcpy(buf, text, n);
   memcpy(buf + n, "\r\n", 3);
@@ -151,10 +149,10 @@ static int bind_listen(const char *ip, const char *port, int backlog)
   int zero = 0;
 
   for (i = 0; port[i] != '\0'; i++) {
-    if (port[i] < '0' || port[i] > '9' || i >= 5) die_usage();
+    if (port[i] < '0' || port[i] > '9' || i >= 5) qdie_usage(USAGE);
     p = p * 10 + (unsigned long)(port[i] - '0');
   }
-  if (i == 0 || p > 65535) die_usage();
+  if (i == 0 || p > 65535) qdie_usage(USAGE);
   memset(&s6, 0, sizeof s6);
   memset(&s4, 0, sizeof s4);
   if (v6) {
@@ -591,17 +589,17 @@ int main(int argc, char **argv)
       case 'M': cfg.busy_reply = crlf_line(busy_reply, optarg); break;
       case 'u': user = optarg; break;
       case 'l': localname = optarg; break;
-      case 's': cfg.uses = scan_limit(optarg); if (cfg.uses == 0) die_usage(); break;
+      case 's': cfg.uses = scan_limit(optarg); if (cfg.uses == 0) qdie_usage(USAGE); break;
       case 'i': cfg.idle = scan_limit(optarg); break;
       case 'b': backlog = scan_limit(optarg); break;
       case 'S': statfile = optarg; break;
-      default: die_usage();
+      default: qdie_usage(USAGE);
     }
   }
   argv += optind;
   argc -= optind;
-  if (argc < 3 || cfg.max == 0) die_usage();
-  if (notify_fd >= 0 && notify_fd < 3) die_usage();
+  if (argc < 3 || cfg.max == 0) qdie_usage(USAGE);
+  if (notify_fd >= 0 && notify_fd < 3) qdie_usage(USAGE);
   if (!highwater_set) cfg.highwater = cfg.max - cfg.max / 4;
   if (cfg.uses == 0) cfg.idle = 0;
   cfg.argv = argv + 2;

@@ -67,11 +67,6 @@ static const char *const me_file[] = {"control/me", NULL};
 static struct ctl_watch me_watch = {me_file, {{0}}, 0};
 static const char *job_id; /* the queue id of the job being started, for job_args */
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static void sigchld(int sig)
 {
   int e = errno;
@@ -92,13 +87,13 @@ static void result(unsigned long slot, char code, const char *text)
 
   if (!stralloc_copys(&out, "J") || !stralloc_catb(&out, num, fmt_ulong(num, slot)) ||
       !stralloc_0(&out) || !stralloc_append(&out, &code))
-    die_nomem();
+    qdie_nomem();
   start = out.len;
-  if (!stralloc_cats(&out, text)) die_nomem();
+  if (!stralloc_cats(&out, text)) qdie_nomem();
   if (out.len - start > SPAWN_TEXT_MAX) out.len = start + SPAWN_TEXT_MAX;
   for (i = start; i < out.len; i++)
     if ((unsigned char)out.s[i] < 32) out.s[i] = ' ';
-  if (!stralloc_0(&out) || !stralloc_0(&out)) die_nomem();
+  if (!stralloc_0(&out) || !stralloc_0(&out)) qdie_nomem();
   if (durable_writeall(1, out.s, out.len) == -1) qdie_sys(111, "unable to write to qsend");
   stralloc_free(&out);
 }
@@ -164,7 +159,7 @@ static int is_default_mailbox(const stralloc *mailbox, const stralloc *key)
   if (!stralloc_copys(&want, "mail/") || !stralloc_cats(&want, at + 1) ||
       !stralloc_cats(&want, "/") || !stralloc_catb(&want, key->s, (size_t)(at - key->s)) ||
       !stralloc_cats(&want, "/") || !stralloc_0(&want))
-    die_nomem();
+    qdie_nomem();
   return strcmp(mailbox->s, want.s) == 0;
 }
 
@@ -184,9 +179,9 @@ static char find_user(struct box *b, const char *addr, size_t len, const char **
                            : "unable to read control/users.cdb (#4.3.0)";
     return 'Z';
   }
-  if (!stralloc_copy(&b->mailbox, &u.mailbox)) die_nomem();
+  if (!stralloc_copy(&b->mailbox, &u.mailbox)) qdie_nomem();
   if (b->mailbox.len == 0 || b->mailbox.s[b->mailbox.len - 1] != '\0')
-    if (!stralloc_0(&b->mailbox)) die_nomem();
+    if (!stralloc_0(&b->mailbox)) qdie_nomem();
   if (!lmtp_is(b->mailbox.s) && is_default_mailbox(&b->mailbox, &u.key)) {
     /* a virtual user with no mailbox of its own: its domain's LMTP server, if it has one */
     const char *at = strrchr(u.key.s, '@');
@@ -233,7 +228,7 @@ static char find_login(struct box *b, const char *addr, size_t len)
   if (!stralloc_copys(&b->home, pw->pw_dir) || !stralloc_0(&b->home) ||
       !stralloc_copys(&b->mailbox, pw->pw_dir) || !stralloc_cats(&b->mailbox, "/Maildir/") ||
       !stralloc_0(&b->mailbox))
-    die_nomem();
+    qdie_nomem();
   return 'K';
 }
 
@@ -254,7 +249,7 @@ static char add_box(struct where *w, const stralloc *addr, const char **why)
     return 'D';
   }
   b = &w->boxes[w->box_count];
-  if (!stralloc_copy(&b->addr, addr) || !stralloc_0(&b->addr)) die_nomem();
+  if (!stralloc_copy(&b->addr, addr) || !stralloc_0(&b->addr)) qdie_nomem();
   code = find_user(b, addr->s, addr->len, why);
   if (code == 'N') code = find_login(b, addr->s, addr->len);
   if (code == 'N') {
@@ -288,18 +283,18 @@ static char split_alias(struct where *w, const char *rcpt, const stralloc *val, 
     int r;
     t.len = 0;
     if (kind == 'c') {
-      if (subst_local(&t, val->s + i, rcpt, local_len) == -1) die_nomem();
+      if (subst_local(&t, val->s + i, rcpt, local_len) == -1) qdie_nomem();
     } else if (!stralloc_cats(&t, val->s + i) || !stralloc_0(&t)) {
-      die_nomem();
+      qdie_nomem();
     }
     r = aliases_mailbox(t.s, rcpt, strlen(rcpt), &box);
-    if (r == -1) die_nomem();
+    if (r == -1) qdie_nomem();
     if (r == 1) {
       char code = add_box(w, &box, why);
       if (code != 'K') return code;
       continue;
     }
-    if (!stralloc_cat(&w->targets, &t)) die_nomem();
+    if (!stralloc_cat(&w->targets, &t)) qdie_nomem();
   }
   if (w->targets.len == 0 && w->box_count == 0) {
     *why = "the alias has no targets (#5.1.1)";
@@ -342,7 +337,7 @@ static char locate(struct where *w, const char *rcpt, const char **why)
    * catch-all never does */
   if (r == 1 && user == 'K') {
     r = kind == 'c' ? 0 : aliases_namesself(&val, rcpt, len);
-    if (r == -1) die_nomem();
+    if (r == -1) qdie_nomem();
   }
   if (r == 1 && strchr(rcpt, '@') != NULL) {
     code = split_alias(w, rcpt, &val, kind, why);
@@ -372,7 +367,7 @@ const char **job_args(const char *lenbuf, const char *sender, const char *rcpt,
   if (targets != NULL)
     for (i = 0; i < targets->len; i += strlen(targets->s + i) + 1) count++;
   args = calloc(count + 16, sizeof *args);
-  if (args == NULL) die_nomem();
+  if (args == NULL) qdie_nomem();
   args[n++] = "qlocal";
   if (job_id != NULL) {
     args[n++] = "-i";
@@ -419,7 +414,7 @@ static int has_forward(const char *home)
   struct stat st;
 
   if (!stralloc_copys(&fn, home) || !stralloc_cats(&fn, "/.forward") || !stralloc_0(&fn))
-    die_nomem();
+    qdie_nomem();
   return lstat(fn.s, &st) == 0;
 }
 
@@ -631,7 +626,7 @@ static void job_run(void)
     unsigned long n = slot_count;
     unsigned long want = slot + 1 > slot_count * 2 ? slot + 1 : slot_count * 2;
     struct child *c = realloc(children, want * sizeof *c);
-    if (c == NULL) die_nomem();
+    if (c == NULL) qdie_nomem();
     children = c;
     slot_count = want;
     for (; n < slot_count; n++) children[n].pid = 0;
@@ -670,7 +665,7 @@ static void jobs_feed(stralloc *in)
       i += reclen + 1;
     }
     if (!complete) break;
-    if (!stralloc_copyb(&jobbuf, in->s + pos, i - pos)) die_nomem();
+    if (!stralloc_copyb(&jobbuf, in->s + pos, i - pos)) qdie_nomem();
     me_check();
     job_run();
     pos = i + 1;
@@ -692,9 +687,9 @@ int main(int argc, char **argv)
 
   qlog_prog = "qlspawn";
   cdbmap_report = cdbmap_warn; /* a damaged map: one loud line, then deferrals */
-  if (argc > 2) qdie(100, "usage: " USAGE);
+  if (argc > 2) qdie_usage(USAGE);
   if (argc == 2 && (argv[1][scan_ulong(argv[1], &conc)] != '\0' || conc == 0 || conc > SLOTS_MAX))
-    qdie(100, "usage: " USAGE);
+    qdie_usage(USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   root_instance = getuid() == 0;
   ctl_changed(&me_watch);
@@ -702,7 +697,7 @@ int main(int argc, char **argv)
 
   slot_count = conc;
   children = calloc(slot_count, sizeof *children);
-  if (children == NULL) die_nomem();
+  if (children == NULL) qdie_nomem();
   if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1) qdie_sys(111, "unable to create a pipe");
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = sigchld;
@@ -713,7 +708,7 @@ int main(int argc, char **argv)
   workers_init(conc);
   lmtp_init(conc);
   pfd = calloc(2 + conc + LMTP_WORKERS_MAX, sizeof *pfd);
-  if (pfd == NULL) die_nomem();
+  if (pfd == NULL) qdie_nomem();
 
   while (!eof || busy > 0) {
     size_t n = 0;
@@ -750,7 +745,7 @@ int main(int argc, char **argv)
       if (r == -1 && errno != EINTR && errno != EAGAIN) qdie_sys(111, "unable to read from qsend");
       if (r == 0) eof = 1;
       if (r > 0) {
-        if (!stralloc_catb(&in, buf, (size_t)r)) die_nomem();
+        if (!stralloc_catb(&in, buf, (size_t)r)) qdie_nomem();
         jobs_feed(&in);
       }
     }

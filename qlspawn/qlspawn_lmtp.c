@@ -70,11 +70,6 @@ static unsigned long seq;
 static struct lmtp_worker workers[LMTP_WORKERS_MAX];
 static stralloc helo;
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 int lmtp_is(const char *mailbox)
 {
   return strncmp(mailbox, LMTP_PREFIX, sizeof LMTP_PREFIX - 1) == 0;
@@ -102,7 +97,7 @@ int lmtp_domain(stralloc *target, const char *domain, size_t len)
     const char *colon = strchr(e, ':');
 
     if (colon == NULL || (size_t)(colon - e) != len || strncasecmp(e, domain, len) != 0) continue;
-    if (!stralloc_copys(target, colon + 1) || !stralloc_0(target)) die_nomem();
+    if (!stralloc_copys(target, colon + 1) || !stralloc_0(target)) qdie_nomem();
     return 1;
   }
   return 0;
@@ -116,7 +111,7 @@ void lmtp_init(unsigned long concurrency)
 
   job_slots = concurrency;
   jobs = calloc(job_slots, sizeof *jobs);
-  if (jobs == NULL) die_nomem();
+  if (jobs == NULL) qdie_nomem();
   for (i = 0; i < LMTP_WORKERS_MAX; i++) workers[i].fd = -1;
 }
 
@@ -129,7 +124,7 @@ void lmtp_queue(unsigned long slot, unsigned long id, int qfd, unsigned long lon
   if (slot >= job_slots) {
     unsigned long want = slot + 1 > job_slots * 2 ? slot + 1 : job_slots * 2;
     struct lmtp_job *more = realloc(jobs, want * sizeof *more);
-    if (more == NULL) die_nomem();
+    if (more == NULL) qdie_nomem();
     memset(more + job_slots, 0, (want - job_slots) * sizeof *more);
     jobs = more;
     job_slots = want;
@@ -146,7 +141,7 @@ void lmtp_queue(unsigned long slot, unsigned long id, int qfd, unsigned long lon
       !stralloc_copys(&j->rcpt, rcpt) || !stralloc_0(&j->rcpt) ||
       !stralloc_copys(&j->target, target) || !stralloc_0(&j->target) ||
       !stralloc_copy(&helo, helo_name) || !stralloc_0(&helo))
-    die_nomem();
+    qdie_nomem();
   waiting++;
 }
 
@@ -247,9 +242,9 @@ static int batch_send(struct lmtp_worker *wk, const unsigned long *slots, size_t
 
   if (!stralloc_copys(&msg, "L") || !stralloc_catb(&msg, num, fmt_ulonglong(num, first->msglen)) ||
       !stralloc_0(&msg) || !stralloc_cats(&msg, "S") || !stralloc_cat(&msg, &first->sender))
-    die_nomem();
+    qdie_nomem();
   for (i = 0; i < count; i++)
-    if (!stralloc_cats(&msg, "R") || !stralloc_cat(&msg, &jobs[slots[i]].rcpt)) die_nomem();
+    if (!stralloc_cats(&msg, "R") || !stralloc_cat(&msg, &jobs[slots[i]].rcpt)) qdie_nomem();
   if (fdpass_send(wk->fd, msg.s, msg.len, first->qfd) == -1) {
     close(wk->fd);
     wk->fd = -1;

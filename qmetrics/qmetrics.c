@@ -41,11 +41,6 @@
 
 static const char *statefile;
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
 static void load(void)
 {
   if (statefile != NULL && state_load(statefile) == -1)
@@ -86,18 +81,18 @@ static int listen_on(const char *spec)
   int one = 1;
   int fd;
 
-  if (colon == NULL) die_usage();
+  if (colon == NULL) qdie_usage(USAGE);
   hlen = (size_t)(colon - spec);
   if (hlen >= 2 && spec[0] == '[' && colon[-1] == ']') {
     h++;
     hlen -= 2;
   }
-  if (hlen == 0 || hlen >= sizeof host) die_usage();
+  if (hlen == 0 || hlen >= sizeof host) qdie_usage(USAGE);
   memcpy(host, h, hlen);
   host[hlen] = '\0';
   errno = 0;
   port = strtoul(colon + 1, &end, 10);
-  if (errno != 0 || *end != '\0' || colon[1] == '\0' || port == 0 || port > 65535) die_usage();
+  if (errno != 0 || *end != '\0' || colon[1] == '\0' || port == 0 || port > 65535) qdie_usage(USAGE);
   memset(&ss, 0, sizeof ss);
   if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
     ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
@@ -108,7 +103,7 @@ static int listen_on(const char *spec)
     ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
     sslen = sizeof(struct sockaddr_in6);
   } else {
-    die_usage();
+    qdie_usage(USAGE);
   }
   fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd == -1) qdie_sys(111, "unable to create socket");
@@ -149,22 +144,22 @@ int main(int argc, char **argv)
       case 'i':
         errno = 0;
         interval = strtoul(optarg, &end, 10);
-        if (errno != 0 || *end != '\0' || interval == 0 || interval > INTERVAL_MAX) die_usage();
+        if (errno != 0 || *end != '\0' || interval == 0 || interval > INTERVAL_MAX) qdie_usage(USAGE);
         break;
       case 'd':
         errno = 0;
         notify_fd = strtol(optarg, &end, 10);
-        if (errno != 0 || *end != '\0' || notify_fd < 3) die_usage();
+        if (errno != 0 || *end != '\0' || notify_fd < 3) qdie_usage(USAGE);
         break;
-      default: die_usage();
+      default: qdie_usage(USAGE);
     }
   }
   if (optind < argc) dir = argv[optind++];
-  if (optind < argc || (file == NULL) == (spec == NULL)) die_usage();
+  if (optind < argc || (file == NULL) == (spec == NULL)) qdie_usage(USAGE);
   if (file != NULL && statefile == NULL) {
     static stralloc sf;
     if (!stralloc_copys(&sf, file) || !stralloc_cats(&sf, ".state") || !stralloc_0(&sf))
-      die_nomem();
+      qdie_nomem();
     statefile = sf.s;
   }
   /* relative names are the caller's: make them absolute before the chdir */
@@ -175,12 +170,12 @@ int main(int argc, char **argv)
     if (getcwd(cwd, sizeof cwd) == NULL) qdie_sys(111, "unable to find the current directory");
     if (!stralloc_copys(&abs_file, cwd) || !stralloc_cats(&abs_file, "/") ||
         !stralloc_cats(&abs_file, file) || !stralloc_0(&abs_file))
-      die_nomem();
+      qdie_nomem();
     file = abs_file.s;
     if (statefile[0] != '/') {
       if (!stralloc_copys(&abs_state, cwd) || !stralloc_cats(&abs_state, "/") ||
           !stralloc_cats(&abs_state, statefile) || !stralloc_0(&abs_state))
-        die_nomem();
+        qdie_nomem();
       statefile = abs_state.s;
     }
   }

@@ -97,7 +97,6 @@ void gauge_print(stralloc *out);
 
 /* Everything, in Prometheus' text format 0.0.4, into out (emptied first). */
 void expo_build(stralloc *out);
-void die_nomem(void) __attribute__((noreturn));
 void cat(stralloc *sa, const char *s);
 void catnum(stralloc *sa, unsigned long long n);
 

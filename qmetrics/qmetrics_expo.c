@@ -17,21 +17,16 @@
 static stralloc *expo_out;
 static const char *expo_name;
 
-void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 void cat(stralloc *sa, const char *s)
 {
-  if (!stralloc_cats(sa, s)) die_nomem();
+  if (!stralloc_cats(sa, s)) qdie_nomem();
 }
 
 void catnum(stralloc *sa, unsigned long long n)
 {
   char num[FMT_ULONG];
 
-  if (!stralloc_catb(sa, num, fmt_ulonglong(num, n))) die_nomem();
+  if (!stralloc_catb(sa, num, fmt_ulonglong(num, n))) qdie_nomem();
 }
 
 /* microseconds as seconds with up to 6 decimals: "0.25", "3600", "1.000001" */
@@ -95,7 +90,7 @@ static void histogram_print(void)
 
       sum += h->bucket[i];
       catsec(&le, bucket_us[i]);
-      if (!stralloc_0(&le)) die_nomem();
+      if (!stralloc_0(&le)) qdie_nomem();
       bucket(class_names[c], le.s, sum);
       stralloc_free(&le);
     }

@@ -402,7 +402,7 @@ static void dir_update(struct logpos *lp)
         strcmp(de->d_name + n - 2, ".s") != 0 || strcmp(de->d_name, lp->archive) <= 0)
       continue;
     names[count_names] = strdup(de->d_name);
-    if (names[count_names] == NULL) die_nomem();
+    if (names[count_names] == NULL) qdie_nomem();
     count_names++;
   }
   closedir(d);

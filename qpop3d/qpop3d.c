@@ -59,8 +59,6 @@
 #define MAX_FAILURES 3          /* failed logins per connection */
 #define TLSD_WAIT 120           /* seconds for qtlsd's answer (its handshake limit is 60) */
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-
 static char *default_checkpw[] = {"qauth", "qpop3d", "-s", NULL};
 static char **checkpw = default_checkpw;
 
@@ -538,11 +536,11 @@ int main(int argc, char **argv)
 
   qlog_prog = "qpop3d";
   if (argc >= 2 && strcmp(argv[1], "-s") == 0) {
-    if (argc != 2) die_usage();
+    if (argc != 2) qdie_usage(USAGE);
     listen_attach(0); /* qlisten's table, kept open for us by the login stage */
     pop_session();
   }
-  if (argc == 2 || (argc > 2 && argv[1][0] == '-')) die_usage();
+  if (argc == 2 || (argc > 2 && argv[1][0] == '-')) qdie_usage(USAGE);
   if (argc > 2) checkpw = argv + 1;
   signal(SIGPIPE, SIG_IGN);
   /* the session (qpop3d -s, run after the login) reports progress too */

@@ -45,7 +45,6 @@
 #define DEFAULT_TIMEOUT_CONNECT CTLDEF_TIMEOUTCONNECT
 #define DEFAULT_TIMEOUT_REMOTE CTLDEF_TIMEOUTREMOTE
 
-static void die_usage(void) { qdie(100, "usage: ", USAGE); }
 static void die_nomem(void) { qdie(111, "fatal: out of memory"); }
 static void die_proto(const char *why) { qdie(111, "protocol error on the job pipe: ", why); }
 
@@ -282,12 +281,12 @@ int main(int argc, char **argv)
   opterr = 0; /* one usage line of our own, not getopt's as well */
   while ((opt = getopt(argc, argv, "r:")) != -1) {
     if (opt == 'r') override = optarg;
-    else die_usage();
+    else qdie_usage(USAGE);
   }
-  if (argc - optind != 1) die_usage();
+  if (argc - optind != 1) qdie_usage(USAGE);
   domain = argv[optind];
   dlen = strlen(domain);
-  if (dlen == 0 || dlen > ADDR_MAX_DOMAIN) die_usage();
+  if (dlen == 0 || dlen > ADDR_MAX_DOMAIN) qdie_usage(USAGE);
 
   signal(SIGPIPE, SIG_IGN);
   slash = strrchr(argv[0], '/');

@@ -89,11 +89,6 @@ static const char *const qremote_files[] = {
 static struct ctl_watch qremote_watch = {qremote_files, {{0}}, 0};
 static unsigned long ctl_gen;    /* bumped at each change of those files */
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static void die_proto(const char *why)
 {
   qdie(111, "protocol error from qsend: ", why);
@@ -110,10 +105,10 @@ static void results_fill(struct child *c, const char *why)
   while (c->result_count < c->rcpt_count) {
     if (!stralloc_cats(&c->results, "Z4.3.0 ") || !stralloc_cats(&c->results, why) ||
         !stralloc_0(&c->results))
-      die_nomem();
+      qdie_nomem();
     ++c->result_count;
   }
-  if (!stralloc_0(&c->results)) die_nomem();
+  if (!stralloc_0(&c->results)) qdie_nomem();
   result_send(&c->results);
   c->busy = 0;
 }
@@ -124,7 +119,7 @@ static void slot_header(stralloc *sa, unsigned long slot)
 
   if (!stralloc_copys(sa, "J") || !stralloc_catb(sa, num, fmt_ulong(num, slot)) ||
       !stralloc_0(sa))
-    die_nomem();
+    qdie_nomem();
 }
 
 /* Starts a qremote for destination dest. NULL if that failed. */
@@ -137,9 +132,9 @@ static struct child *child_start(const char *dest, size_t destlen)
   const char *route = dest + strlen(dest) + 1;
 
   c = calloc(1, sizeof *c);
-  if (c == NULL) die_nomem();
+  if (c == NULL) qdie_nomem();
   c->dest = malloc(destlen);
-  if (c->dest == NULL) die_nomem();
+  if (c->dest == NULL) qdie_nomem();
   memcpy(c->dest, dest, destlen);
   c->destlen = destlen;
   c->ctl_gen = ctl_gen;
@@ -364,19 +359,19 @@ static void job_take(const char *s, size_t len)
       default:
         die_proto("unknown record");
     }
-    if (!stralloc_catb(&job, rec, rlen + 1)) die_nomem();
+    if (!stralloc_catb(&job, rec, rlen + 1)) qdie_nomem();
   }
   if (!have_slot || !have_id || !have_sender || rcpt_count == 0) die_proto("incomplete job");
-  if (!stralloc_0(&job)) die_nomem();
+  if (!stralloc_0(&job)) qdie_nomem();
 
   /* the destination: the domain in lower case, then the route */
   for (size_t k = 0; k < domainlen; ++k) {
     char ch = domain[k];
 
     if (ch >= 'A' && ch <= 'Z') ch = (char)(ch + 32);
-    if (!stralloc_append(&dest, &ch)) die_nomem();
+    if (!stralloc_append(&dest, &ch)) qdie_nomem();
   }
-  if (!stralloc_0(&dest) || !stralloc_cats(&dest, route) || !stralloc_0(&dest)) die_nomem();
+  if (!stralloc_0(&dest) || !stralloc_cats(&dest, route) || !stralloc_0(&dest)) qdie_nomem();
   dispatch(slot, dest.s, dest.len, &job, rcpt_count, 0);
   stralloc_free(&dest);
   stralloc_free(&job);
@@ -398,7 +393,7 @@ static void input_read(void)
     eof = 1;
     return;
   }
-  if (!stralloc_catb(&inbuf, buf, (size_t)r)) die_nomem();
+  if (!stralloc_catb(&inbuf, buf, (size_t)r)) qdie_nomem();
   for (;;) {
     size_t i = pos;
     size_t rstart = pos;
@@ -456,7 +451,7 @@ static int child_records(struct child *c, const char *s, size_t len)
   for (size_t i = 0; i < len; ++i) {
     if (s[i] != '\0') {
       if (c->partial.len >= SPAWN_FIELD_MAX) return -1;
-      if (!stralloc_append(&c->partial, s + i)) die_nomem();
+      if (!stralloc_append(&c->partial, s + i)) qdie_nomem();
       continue;
     }
     if (!c->busy) return -1;
@@ -466,18 +461,18 @@ static int child_records(struct child *c, const char *s, size_t len)
 
       if (tag != 'K' && tag != 'Z' && tag != 'T' && tag != 'D') return -1;
       if (tlen > SPAWN_TEXT_MAX) tlen = SPAWN_TEXT_MAX;
-      if (!stralloc_append(&c->results, &tag)) die_nomem();
+      if (!stralloc_append(&c->results, &tag)) qdie_nomem();
       for (size_t k = 0; k < tlen; ++k) {
         char ch = c->partial.s[1 + k];
 
         if ((unsigned char)ch < 0x20 || ch == 0x7f) ch = '?';
-        if (!stralloc_append(&c->results, &ch)) die_nomem();
+        if (!stralloc_append(&c->results, &ch)) qdie_nomem();
       }
-      if (!stralloc_0(&c->results)) die_nomem();
+      if (!stralloc_0(&c->results)) qdie_nomem();
       ++c->result_count;
     } else {
       if (c->partial.len != 0) return -1; /* the empty record ends the job */
-      if (!stralloc_0(&c->results)) die_nomem();
+      if (!stralloc_0(&c->results)) qdie_nomem();
       result_send(&c->results);
       c->busy = 0;
       ++c->jobs_done;
@@ -512,7 +507,7 @@ static int child_read(struct child *c)
     unsigned long slot = c->slot;
     size_t rcpt_count = c->rcpt_count;
 
-    if (!stralloc_copyb(&dest, c->dest, c->destlen)) die_nomem();
+    if (!stralloc_copyb(&dest, c->dest, c->destlen)) qdie_nomem();
     c->job = (stralloc){0};
     c->busy = 0;
     child_remove(c);
@@ -539,11 +534,11 @@ int main(int argc, char **argv)
 
   qlog_prog = "qrspawn";
   /* the arguments first: misuse is a usage error wherever QHOME points */
-  if (argc > 2) qdie(100, "usage: ", USAGE);
+  if (argc > 2) qdie_usage(USAGE);
   if (argc == 2) {
     size_t n = scan_ulong(argv[1], &concurrency);
 
-    if (n == 0 || argv[1][n] != '\0' || concurrency == 0) qdie(100, "usage: ", USAGE);
+    if (n == 0 || argv[1][n] != '\0' || concurrency == 0) qdie_usage(USAGE);
   }
   signal(SIGPIPE, SIG_IGN);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
@@ -573,7 +568,7 @@ int main(int argc, char **argv)
     for (struct child *c = children; c != NULL; c = c->next) max += 2;
     p = calloc(max, sizeof *p);
     who = calloc(max, sizeof *who);
-    if (p == NULL || who == NULL) die_nomem();
+    if (p == NULL || who == NULL) qdie_nomem();
     if (!eof) {
       p[n].fd = 0;
       p[n].events = POLLIN;

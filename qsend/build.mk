@@ -5,12 +5,6 @@ MANS += qsend/qsend.8
 qsend/qsend: $(QSEND_OBJ) lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# qqueue: the administrator's queue tool (show, delete, hold, release, ...)
-PROGS += qsend/qqueue
-MANS += qsend/qqueue.8
-qsend/qqueue: qsend/qqueue.o qsend/qread.o lib/lib.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
 # the scheduler's decisions on a synthetic queue (stand-ins for the rest)
 UNITTESTS += tests/unit/u_sched
 tests/unit/u_sched: tests/unit/u_sched.o qsend/qsend_sched.o qsend/qsend_dom.o lib/lib.a

@@ -195,13 +195,13 @@ int main(int argc, char **argv)
     switch (opt) {
       case 'd':
         if (optarg[scan_ulong(optarg, &ready_fd)] != '\0' || ready_fd > 1000)
-          qdie(100, "usage: " USAGE);
+          qdie_usage(USAGE);
         have_ready_fd = 1;
         break;
-      default: qdie(100, "usage: " USAGE);
+      default: qdie_usage(USAGE);
     }
   }
-  if (optind != argc) qdie(100, "usage: " USAGE);
+  if (optind != argc) qdie_usage(USAGE);
   if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
   umask(027);
   ctl_changed(&config_watch); /* primed first: a change during the read is seen */

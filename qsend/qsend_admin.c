@@ -38,11 +38,6 @@
 
 int admin_waiting;
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 /* Appends the info line "TAG<idx> <now> [reason]" for each pending
  * recipient of m that want() selects; returns how many. */
 static size_t each_pending(struct msg *m, stralloc *lines, char tag, const char *reason,
@@ -162,7 +157,7 @@ static void act_expire(struct msg *m)
   size_t i;
   int ok;
 
-  if (list == NULL) die_nomem();
+  if (list == NULL) qdie_nomem();
   for (i = 0; i < m->env.rcpt_count; i++)
     if (m->r[i].state == RCPT_PENDING) {
       list[n].idx = i;
@@ -264,7 +259,7 @@ static int request(const char *name)
     stralloc_free(&text);
     return 0;
   }
-  if (!stralloc_copys(&rest, line) || !stralloc_cats(&rest, "\n")) die_nomem();
+  if (!stralloc_copys(&rest, line) || !stralloc_cats(&rest, "\n")) qdie_nomem();
   for (line = nl + 1; *line != '\0'; line = nl + 1) {
     nl = strchr(line, '\n');
     if (nl == NULL) break; /* a torn last line: qqueue writes whole lines */
@@ -272,7 +267,7 @@ static int request(const char *name)
     if (*line == '\0') continue;
     if (!apply(actions[k], line)) {
       waiting = 1;
-      if (!stralloc_cats(&rest, line) || !stralloc_cats(&rest, "\n")) die_nomem();
+      if (!stralloc_cats(&rest, line) || !stralloc_cats(&rest, "\n")) qdie_nomem();
     }
   }
   if (waiting) keep(path, name, &rest);

@@ -44,11 +44,6 @@ static size_t bucket_count; /* a power of two; 0 before the first lookup */
 static size_t entry_count;
 static time_t next_sweep;
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static size_t dom_hash(const char *s, size_t len)
 {
   size_t h = 5381;
@@ -92,7 +87,7 @@ struct dom *dom_get(const char *name, size_t len)
 
   if (bucket_count == 0) {
     table_resize(DOM_BUCKETS_MIN);
-    if (bucket_count == 0) die_nomem();
+    if (bucket_count == 0) qdie_nomem();
   }
   h = dom_hash(name, len) & (bucket_count - 1);
   /* name holds no NUL: a shorter entry differs at its terminator */
@@ -102,7 +97,7 @@ struct dom *dom_get(const char *name, size_t len)
       return d;
     }
   d = calloc(1, sizeof *d);
-  if (d == NULL || (d->name = strndup(name, len)) == NULL) die_nomem();
+  if (d == NULL || (d->name = strndup(name, len)) == NULL) qdie_nomem();
   d->last_used = now;
   d->next = buckets[h];
   buckets[h] = d;

@@ -37,6 +37,7 @@
 
 #include "ctl.h"
 #include "ctldef.h"
+#include "datefmt.h"
 #include "qlog.h"
 #include "qsend_dsn.h"
 #include "queue.h"
@@ -46,40 +47,13 @@
 #define FOLD_AT 76               /* RFC 5322 2.1.1: lines should stay under 78 */
 #define HEADER_MIN 65536          /* header bytes attached when bouncemaxbytes is 0 */
 
-static const char *const days[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-static size_t fmt_2digits(char *dest, int n)
-{
-  dest[0] = (char)('0' + n / 10 % 10);
-  dest[1] = (char)('0' + n % 10);
-  return 2;
-}
-
 /* RFC 5322 3.3 date-time, in UTC. */
 static int cat_date(stralloc *sa, time_t t)
 {
-  struct tm tm;
-  char buf[64];
-  size_t n = 0;
+  char buf[DATE822_MAX];
+  size_t n = date822_fmt(buf, t, 0);
 
-  if (gmtime_r(&t, &tm) == NULL) return 0;
-  n += fmt_str(buf + n, days[tm.tm_wday % 7]);
-  n += fmt_str(buf + n, ", ");
-  n += fmt_ulong(buf + n, (unsigned long)tm.tm_mday);
-  buf[n++] = ' ';
-  n += fmt_str(buf + n, months[tm.tm_mon % 12]);
-  buf[n++] = ' ';
-  n += fmt_ulong(buf + n, (unsigned long)tm.tm_year + 1900);
-  buf[n++] = ' ';
-  n += fmt_2digits(buf + n, tm.tm_hour);
-  buf[n++] = ':';
-  n += fmt_2digits(buf + n, tm.tm_min);
-  buf[n++] = ':';
-  n += fmt_2digits(buf + n, tm.tm_sec);
-  n += fmt_str(buf + n, " +0000");
-  return stralloc_catb(sa, buf, n);
+  return n != 0 && stralloc_catb(sa, buf, n);
 }
 
 static int has_8bit(const char *s)

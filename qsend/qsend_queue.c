@@ -40,11 +40,6 @@
 #define RENAME_NOREPLACE 1
 #endif
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 const char *rcpt_addr(const struct msg *m, size_t idx)
 {
   return queue_env_str(&m->env, m->env.rcpt[idx].addr);
@@ -88,7 +83,7 @@ struct msg *msg_new(unsigned long id)
 {
   struct msg *m = calloc(1, sizeof *m);
 
-  if (m == NULL) die_nomem();
+  if (m == NULL) qdie_nomem();
   m->id = id;
   m->heap_pos = NOT_IN_HEAP;
   return m;
@@ -110,7 +105,7 @@ static void msg_rcpts(struct msg *m)
   int quarantined = m->env.quarantine != (size_t)-1;
 
   m->r = calloc(m->env.rcpt_count ? m->env.rcpt_count : 1, sizeof *m->r);
-  if (m->r == NULL) die_nomem();
+  if (m->r == NULL) qdie_nomem();
   m->pending = m->env.rcpt_count;
   for (i = 0; i < m->env.rcpt_count; i++) {
     m->r[i].remote = (unsigned char)!rcpt_is_local(rcpt_addr(m, i));
@@ -130,17 +125,17 @@ void info_line(stralloc *lines, char tag, size_t idx, const char *rest)
 
   if (!stralloc_catb(lines, &tag, 1) ||
       !stralloc_catb(lines, num, fmt_ulong(num, (unsigned long)idx)))
-    die_nomem();
+    qdie_nomem();
   if (rest != NULL) {
-    if (!stralloc_cats(lines, " ")) die_nomem();
+    if (!stralloc_cats(lines, " ")) qdie_nomem();
     start = lines->len;
-    if (!stralloc_cats(lines, rest)) die_nomem();
+    if (!stralloc_cats(lines, rest)) qdie_nomem();
     if (lines->len - start > QUEUE_REASON_MAX + 2 * FMT_ULONG)
       lines->len = start + QUEUE_REASON_MAX;
     for (i = start; i < lines->len; i++)
       if ((unsigned char)lines->s[i] < 32 || lines->s[i] == 127) lines->s[i] = ' ';
   }
-  if (!stralloc_cats(lines, "\n")) die_nomem();
+  if (!stralloc_cats(lines, "\n")) qdie_nomem();
 }
 
 /* Whole lines appended to the info log of m in one write; no fsync:
@@ -232,7 +227,7 @@ static void info_load(struct msg *m)
       break;
     }
     if (log.len + (size_t)r > INFO_MAX) break;
-    if (!stralloc_catb(&log, buf, (size_t)r)) die_nomem();
+    if (!stralloc_catb(&log, buf, (size_t)r)) qdie_nomem();
   }
   close(fd);
 
@@ -449,9 +444,9 @@ static void found_add(struct msg_list *found, struct msg *m)
   if (found->len == found->alloc) {
     size_t n = found->alloc ? found->alloc * 2 : 64;
     struct msg **p;
-    if (n < found->alloc || n > (size_t)-1 / sizeof *p) die_nomem();
+    if (n < found->alloc || n > (size_t)-1 / sizeof *p) qdie_nomem();
     p = realloc(found->m, n * sizeof *p);
-    if (p == NULL) die_nomem();
+    if (p == NULL) qdie_nomem();
     found->m = p;
     found->alloc = n;
   }

@@ -60,11 +60,6 @@ static struct msg **heap;
 static size_t heap_len;
 static size_t heap_alloc;
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 /* ---- the time heap, keyed by msg->due ---- */
 
 static void heap_swap(size_t a, size_t b)
@@ -124,7 +119,7 @@ static void heap_put(struct msg *m, time_t due)
   if (heap_len == heap_alloc) {
     size_t n = heap_alloc ? heap_alloc * 2 : 1024;
     struct msg **h = realloc(heap, n * sizeof *h);
-    if (h == NULL) die_nomem();
+    if (h == NULL) qdie_nomem();
     heap = h;
     heap_alloc = n;
   }
@@ -341,11 +336,11 @@ void sched_flush(void)
   unsigned long due = 0;
 
   reqs = malloc(FLUSH_MAX * sizeof *reqs);
-  if (reqs == NULL) die_nomem();
+  if (reqs == NULL) qdie_nomem();
   nreq = flush_read(reqs);
   if (nreq == 0) dom_reset_all();
   all = malloc((n ? n : 1) * sizeof *all);
-  if (all == NULL) die_nomem();
+  if (all == NULL) qdie_nomem();
   memcpy(all, heap, n * sizeof *all);
   for (i = 0; i < n; i++) {
     struct msg *m = all[i];
@@ -411,30 +406,30 @@ static void job_send(int remote, unsigned long slot, struct job *j)
       !stralloc_0(&rec) ||
       !stralloc_cats(&rec, "S") || !stralloc_cats(&rec, queue_env_str(e, e->sender)) ||
       !stralloc_0(&rec))
-    die_nomem();
+    qdie_nomem();
   if (remote && e->ret != (size_t)-1)
     if (!stralloc_cats(&rec, "V") || !stralloc_cats(&rec, queue_env_str(e, e->ret)) ||
         !stralloc_0(&rec))
-      die_nomem();
+      qdie_nomem();
   if (remote && e->envid != (size_t)-1)
     if (!stralloc_cats(&rec, "X") || !stralloc_cats(&rec, queue_env_str(e, e->envid)) ||
         !stralloc_0(&rec))
-      die_nomem();
+      qdie_nomem();
   for (i = 0; i < j->count; i++) {
     const struct queue_rcpt *qr = &e->rcpt[j->idx[i]];
     if (!stralloc_cats(&rec, "R") || !stralloc_cats(&rec, queue_env_str(e, qr->addr)) ||
         !stralloc_0(&rec))
-      die_nomem();
+      qdie_nomem();
     if (remote && qr->notify != (size_t)-1)
       if (!stralloc_cats(&rec, "N") || !stralloc_cats(&rec, queue_env_str(e, qr->notify)) ||
           !stralloc_0(&rec))
-        die_nomem();
+        qdie_nomem();
     if (remote && qr->orcpt != (size_t)-1)
       if (!stralloc_cats(&rec, "O") || !stralloc_cats(&rec, queue_env_str(e, qr->orcpt)) ||
           !stralloc_0(&rec))
-        die_nomem();
+        qdie_nomem();
   }
-  if (!stralloc_0(&rec)) die_nomem();
+  if (!stralloc_0(&rec)) qdie_nomem();
   spawner_send(remote, rec.s, rec.len);
   stralloc_free(&rec);
   log_start(remote, j);
@@ -536,7 +531,7 @@ static int job_start(int remote, struct msg *m)
   j->dom = d;
   j->count = 0;
   j->idx = malloc((remote ? SPAWN_RCPT_MAX : 1) * sizeof *j->idx);
-  if (j->idx == NULL) die_nomem();
+  if (j->idx == NULL) qdie_nomem();
   for (i = first; i < m->env.rcpt_count && j->count < (remote ? SPAWN_RCPT_MAX : 1); i++) {
     struct rcpt *r = &m->r[i];
     if (r->state != RCPT_PENDING || r->remote != remote || r->next > now) continue;
@@ -759,7 +754,7 @@ static void failures_report(struct msg *m, const struct outcome *o)
       t[fmt_ulong(t, (unsigned long)now)] = '\0';
       if (!stralloc_copys(&line, t) || !stralloc_cats(&line, " ") ||
           !stralloc_cats(&line, o->failed[i].reason) || !stralloc_0(&line))
-        die_nomem();
+        qdie_nomem();
       if (r->state != RCPT_DONE) m->pending--;
       r->state = RCPT_DONE;
       if (m->pending > 0) info_append(m, 'F', o->failed[i].idx, line.s);
@@ -787,7 +782,7 @@ static void delays_report(struct msg *m, int remote, const struct outcome *o)
     if (!stralloc_copys(&to, "sent to <") ||
         !stralloc_cats(&to, queue_env_str(&m->env, m->env.sender)) ||
         !stralloc_cats(&to, ">") || !stralloc_0(&to))
-      die_nomem();
+      qdie_nomem();
     log_result(m, o->delayed[i].idx, remote, "delay warning", to.s);
     stralloc_free(&to);
   }
@@ -823,7 +818,7 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   o.failed = calloc(j->count, sizeof *o.failed);
   o.delayed = calloc(j->count, sizeof *o.delayed);
   o.succeeded = calloc(j->count, sizeof *o.succeeded);
-  if (o.failed == NULL || o.delayed == NULL || o.succeeded == NULL) die_nomem();
+  if (o.failed == NULL || o.delayed == NULL || o.succeeded == NULL) qdie_nomem();
 
   results_apply(remote, j, rec, len, &o);
   failures_report(m, &o);
@@ -884,5 +879,5 @@ void sched_init(void)
   classes[1].slots = cfg.conc_remote;
   classes[0].jobs = calloc(cfg.conc_local, sizeof(struct job));
   classes[1].jobs = calloc(cfg.conc_remote, sizeof(struct job));
-  if (classes[0].jobs == NULL || classes[1].jobs == NULL) die_nomem();
+  if (classes[0].jobs == NULL || classes[1].jobs == NULL) qdie_nomem();
 }

@@ -48,11 +48,6 @@ static struct spawner spawners[2] = {
  * is no longer a reason to die */
 static volatile sig_atomic_t *stopping;
 
-static void die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 /* Looks prog up in PATH: 1 if an executable is there. */
 static int in_path(const char *prog)
 {
@@ -66,7 +61,7 @@ static int in_path(const char *prog)
     size_t len = colon != NULL ? (size_t)(colon - path) : strlen(path);
     if (!stralloc_copyb(&fn, path, len) || !stralloc_cats(&fn, "/") ||
         !stralloc_cats(&fn, prog) || !stralloc_0(&fn))
-      die_nomem();
+      qdie_nomem();
     if (access(fn.s, X_OK) == 0) found = 1;
     path += len;
     if (*path == ':') path++;
@@ -135,7 +130,7 @@ int spawner_usable(int remote)
 
 void spawner_send(int remote, const char *rec, size_t len)
 {
-  if (!stralloc_catb(&spawners[remote].out, rec, len)) die_nomem();
+  if (!stralloc_catb(&spawners[remote].out, rec, len)) qdie_nomem();
 }
 
 static void write_jobs(struct spawner *s)
@@ -179,7 +174,7 @@ void spawner_read(int which)
     return;
   }
   if (s->in.len + (size_t)r > RESULT_MAX) qdie(111, "protocol error: results too long from ", s->prog);
-  if (!stralloc_catb(&s->in, buf, (size_t)r)) die_nomem();
+  if (!stralloc_catb(&s->in, buf, (size_t)r)) qdie_nomem();
   for (;;) {
     size_t i = pos;
     int complete = 0;

@@ -14,7 +14,7 @@ FUZZERS += fuzz/fuzz_cmd fuzz/fuzz_addr fuzz/fuzz_data fuzz/fuzz_milter
 # (per connection with -s 1); a static program holds no relocated copies of
 # shared libraries
 # qsmtpd writes the queue with qinject's code when QINJECT is not set
-QSMTPD_QINJECT = qinject/qinject_env.o qinject/qinject_msg.o qinject/qinject_fmt.o \
+QSMTPD_QINJECT = qinject/qinject_env.o qinject/qinject_msg.o \
   qinject/sendmail_rw.o qinject/sendmail_hdr.o
 qsmtpd/qsmtpd: $(call fast,$(QSMTPD_OBJ) $(QSMTPD_QINJECT)) $(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)

@@ -105,11 +105,6 @@ static stralloc received;
 static int pool_ctl = -1;
 static sigjmp_buf session_end;
 
-static void die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
 /* ---- logging ---- */
 
 static const char *tls_text(char *buf, size_t max)
@@ -1321,7 +1316,7 @@ int main(int argc, char **argv)
   (void)argv;
   qlog_prog = "qsmtpd";
   cdbmap_report = cdbmap_warn; /* a damaged map: one loud line, then 451s */
-  if (argc > 1) die_usage();
+  if (argc > 1) qdie_usage(USAGE);
   if (getuid() == 0 || geteuid() == 0) qdie(100, "refusing to run as root");
   io_init();
   if (listen_attach(0) == -1) qwarn_sys("unable to attach qlisten's table");

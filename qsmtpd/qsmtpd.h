@@ -165,8 +165,6 @@ struct received_info {
 
 /* Formats the Received: field (LF line ends) into sa. 0 ok, -1 no memory. */
 int received_fmt(stralloc *sa, const struct received_info *r);
-/* RFC 5322 date of t in UTC into buf (at least 32 bytes), NUL-terminated. */
-size_t received_date(char *buf, long long t);
 
 /* ---- policy helpers (qsmtpd_policy.c) ---- */
 

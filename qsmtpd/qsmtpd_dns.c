@@ -8,119 +8,77 @@
  * control/access has host-name keys (access_hostkeys), at connection
  * time, before the greeting.
  *
- * libowfat's dns_name4 and dns_ip4 block for up to two minutes against a
- * dead server, so the queries go out with dns_transmit_* and our own
- * iopause loop under one deadline for the whole lookup. The servers are
- * libowfat's (dns_resolvconfip: DNSCACHEIP, else /etc/resolv.conf).
+ * The queries go through lib/dnsq, as SPF's do, under one deadline for
+ * the whole lookup: each query may take what is left of it, at each
+ * server in turn. The servers are DNSCACHEIP's when it is set (for this
+ * lookup only: SPF keeps its own), else dnsq's (control/resolvers, else
+ * /etc/resolv.conf).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
+#include <time.h>
 
-#include <dns.h>
-#include <iopause.h>
-#include <stralloc.h>
-#include <taia.h>
-
+#include "dnsq.h"
 #include "qsmtpd.h"
 
-#define MAX_PTR 4              /* PTR names tried, in the order of the answer */
-#define DNS_HEADER 12          /* RFC 1035 4.1.1 */
-#define DNS_RR_FIXED 10        /* type, class, TTL, data length: RFC 1035 4.1.3 */
+#define MAX_PTR 4         /* PTR names tried, in the order of the answer */
+#define REV_MAX 74        /* "b.a.9.8.(32 nibbles)ip6.arpa" and NUL */
 
-static const char any_local[16]; /* let the kernel choose the source address */
-
-/* A 16-bit number in network order, from any alignment. */
-static unsigned int get16(const char *s)
+static long long now_ms(void)
 {
-  return ((unsigned int)(unsigned char)s[0] << 8) | (unsigned char)s[1];
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sends q (wire form) of type and waits for the answer until deadline.
- * 0 answered (NOERROR or NXDOMAIN; the packet in tx), -1 error + errno
- * (ETIMEDOUT when the deadline passed). */
-static int query(struct dns_transmit *tx, const char *servers, const char *q,
-                 const char type[2], const struct taia *deadline)
+/* Asks for name's records of qtype within what is left until deadline.
+ * As dnsq_query; DNSQ_TEMP + ETIMEDOUT once the deadline has passed. */
+static int query(const char *name, unsigned int qtype, long long deadline,
+                 struct dnsq_answer *ans)
 {
-  iopause_fd x[1];
-  struct taia now;
-  struct taia wake;
+  long long left = deadline - now_ms();
   int r;
-  int e;
 
-  if (dns_transmit_start(tx, servers, 1, q, type, any_local) == -1) {
-    e = errno;
-    dns_transmit_free(tx);
-    errno = e;
-    return -1;
+  memset(ans, 0, sizeof *ans);
+  if (left <= 0) {
+    errno = ETIMEDOUT;
+    return DNSQ_TEMP;
   }
-  for (;;) {
-    taia_now(&now);
-    if (!taia_less(&now, deadline)) {
-      dns_transmit_free(tx);
-      errno = ETIMEDOUT;
-      return -1;
-    }
-    wake = *deadline;
-    dns_transmit_io(tx, x, &wake); /* wake: the earlier of ours and its retry time */
-    iopause(x, 1, &wake, &now);
-    taia_now(&now);
-    r = dns_transmit_get(tx, x, &now);
-    if (r == -1) {
-      e = errno;
-      dns_transmit_free(tx);
-      errno = e;
-      return -1;
-    }
-    if (r == 1) return 0;
-  }
+  dnsq_settimeout((unsigned int)left, 1);
+  r = dnsq_query(name, qtype, ans);
+  dnsq_settimeout(DNSQ_TRY_MS, DNSQ_ROUNDS);
+  return r;
 }
 
-/* Walks the answer section: the next record of type (class IN) after
- * *pos, *left answers still to read. 1 found (data at *data, *dlen bytes),
- * 0 no more, -1 malformed packet. */
-static int next_answer(const char *buf, unsigned int len, const char type[2], unsigned int *pos,
-                       unsigned int *left, unsigned int *data, unsigned int *dlen)
+/* The name of addr (alen 4 or 16) under in-addr.arpa or ip6.arpa. */
+static void reverse_name(char *out, const unsigned char *addr, unsigned int alen)
 {
-  char rr[DNS_RR_FIXED];
-  unsigned int p = *pos;
-  unsigned int n;
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  unsigned int i;
 
-  while (*left > 0) {
-    (*left)--;
-    p = dns_packet_skipname(buf, len, p);
-    if (p == 0) return -1;
-    p = dns_packet_copy(buf, len, p, rr, sizeof rr);
-    if (p == 0) return -1;
-    n = get16(rr + 8);
-    if (n > len - p) return -1;
-    *pos = p + n;
-    if (memcmp(rr, type, 2) == 0 && memcmp(rr + 2, DNS_C_IN, 2) == 0) {
-      *data = p;
-      *dlen = n;
-      return 1;
+  if (alen == 4) {
+    for (i = 4; i-- > 0;) {
+      unsigned int v = addr[i];
+      if (v >= 100) out[n++] = (char)('0' + v / 100);
+      if (v >= 10) out[n++] = (char)('0' + v / 10 % 10);
+      out[n++] = (char)('0' + v % 10);
+      out[n++] = '.';
     }
-    p += n;
+    memcpy(out + n, "in-addr.arpa", 13);
+    return;
   }
-  return 0;
-}
-
-/* The offset of the first answer and the number of answers. 0, or -1. */
-static int first_answer(const char *buf, unsigned int len, unsigned int *pos,
-                        unsigned int *count)
-{
-  char header[DNS_HEADER];
-  unsigned int p;
-
-  p = dns_packet_copy(buf, len, 0, header, sizeof header);
-  if (p == 0) return -1;
-  p = dns_packet_skipname(buf, len, p); /* the question */
-  if (p == 0 || len - p < 4) return -1;
-  *pos = p + 4;
-  *count = get16(header + 6);
-  return 0;
+  for (i = 16; i-- > 0;) {
+    out[n++] = hex[addr[i] & 15];
+    out[n++] = '.';
+    out[n++] = hex[addr[i] >> 4];
+    out[n++] = '.';
+  }
+  memcpy(out + n, "ip6.arpa", 9);
 }
 
 /* A host name as it may be used: letters, digits and hyphens in labels of
@@ -152,123 +110,56 @@ static int clean_name(const char *s, size_t len, char *name)
   return 1;
 }
 
-/* 1 the A/AAAA records of name hold ip (alen 4 or 16), 0 not, -1 error. */
-static int confirm(const char *servers, const char *name, const char *ip, unsigned int alen,
-                   const struct taia *deadline)
+/* The PTR names of the address, cleaned, into names: their count, or -1
+ * (errno) when the query failed. */
+static int ptr_names(const char *rev, char names[MAX_PTR][HOSTNAME_MAX + 1], long long deadline)
 {
-  struct dns_transmit tx = {0};
-  char *q = NULL;
-  unsigned int pos;
-  unsigned int left;
-  unsigned int data;
-  unsigned int dlen;
-  int found = 0;
-  int r;
+  struct dnsq_answer ans;
+  size_t i;
+  int count = 0;
+  int r = query(rev, DNSQ_T_PTR, deadline, &ans);
 
-  if (!dns_domain_fromdot(&q, name, strlen(name))) {
-    errno = ENOMEM;
-    return -1;
+  if (r == DNSQ_TEMP) return -1;
+  if (r != DNSQ_OK) return 0; /* no such name, no PTR, or a name dnsq cannot ask */
+  for (i = 0; i < ans.count && count < MAX_PTR; i++) {
+    const struct dnsq_rr *rr = &ans.rr[i];
+    if (rr->type == DNSQ_T_PTR && clean_name(rr->data, strlen(rr->data), names[count]))
+      count++; /* escapes (\123) are no names */
   }
-  r = query(&tx, servers, q, alen == 4 ? DNS_T_A : DNS_T_AAAA, deadline);
-  dns_domain_free(&q);
-  if (r == -1) return -1;
-  if (first_answer(tx.packet, tx.packetlen, &pos, &left) == -1) {
-    dns_transmit_free(&tx);
-    errno = EPROTO;
-    return -1;
-  }
-  while ((r = next_answer(tx.packet, tx.packetlen, alen == 4 ? DNS_T_A : DNS_T_AAAA, &pos,
-                          &left, &data, &dlen)) == 1)
-    if (dlen == alen && memcmp(tx.packet + data, ip, alen) == 0) found = 1;
-  dns_transmit_free(&tx);
-  if (r == -1 && !found) {
-    errno = EPROTO;
-    return -1;
-  }
+  dnsq_free(&ans);
+  return count;
+}
+
+/* 1 the A/AAAA records of name hold addr (alen 4 or 16), 0 not, -1 error. */
+static int confirm(const char *name, const unsigned char *addr, unsigned int alen,
+                   long long deadline)
+{
+  unsigned int qtype = alen == 4 ? DNSQ_T_A : DNSQ_T_AAAA;
+  struct dnsq_answer ans;
+  size_t i;
+  int found = 0;
+  int r = query(name, qtype, deadline, &ans);
+
+  if (r == DNSQ_TEMP) return -1;
+  if (r != DNSQ_OK) return 0;
+  for (i = 0; i < ans.count; i++)
+    if (ans.rr[i].type == qtype && ans.rr[i].len == alen && memcmp(ans.rr[i].data, addr, alen) == 0)
+      found = 1;
+  dnsq_free(&ans);
   return found;
 }
 
-int fcrdns_lookup(const char *ip, char *name, unsigned int seconds)
+/* Each name in turn, until one leads back to the address: 1 (its name
+ * into name), 0 none, -1 (errno) none and a query failed. */
+static int confirm_any(char names[MAX_PTR][HOSTNAME_MAX + 1], int count, const unsigned char *addr,
+                       unsigned int alen, long long deadline, char *name)
 {
-  static int seeded;
-  char servers[256];
-  char addr[16];
-  char text[64];
-  char rev[DNS_NAME6_DOMAIN];
-  char names[MAX_PTR][HOSTNAME_MAX + 1];
-  struct dns_transmit tx = {0};
-  struct taia deadline;
-  struct taia now;
-  stralloc dot = {0};
-  unsigned int alen;
-  unsigned int pos;
-  unsigned int left;
-  unsigned int data;
-  unsigned int dlen;
-  size_t iplen = strlen(ip);
-  int count = 0;
   int failed = 0;
   int e = 0;
-  int r;
   int i;
 
-  /* the address: IPv4, an IPv4 client on an IPv6 socket, or IPv6 */
-  if (iplen >= sizeof text) return 0;
-  memcpy(text, ip, iplen + 1);
-  if (strncasecmp(text, "::ffff:", 7) == 0 && strchr(text + 7, '.') != NULL)
-    memmove(text, text + 7, iplen - 7 + 1);
-  if (inet_pton(AF_INET, text, addr) == 1) {
-    alen = 4;
-    dns_name4_domain(rev, addr);
-  } else if (inet_pton(AF_INET6, text, addr) == 1) {
-    alen = 16;
-    dns_name6_domain(rev, addr);
-  } else {
-    return 0;
-  }
-
-  if (!seeded) {
-    char seed[128];
-    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-      memset(seed, 0, sizeof seed); /* dns_random_init also mixes in time and pid */
-    dns_random_init(seed);
-    seeded = 1;
-  }
-  if (dns_resolvconfip(servers) == -1) return -1;
-  taia_now(&now);
-  taia_uint(&deadline, seconds);
-  taia_add(&deadline, &deadline, &now);
-
-  /* the PTR names (RFC 2317's CNAMEs are followed by the resolver) */
-  if (query(&tx, servers, rev, DNS_T_PTR, &deadline) == -1) return -1;
-  if (first_answer(tx.packet, tx.packetlen, &pos, &left) == -1) {
-    dns_transmit_free(&tx);
-    errno = EPROTO;
-    return -1;
-  }
-  while (count < MAX_PTR &&
-         (r = next_answer(tx.packet, tx.packetlen, DNS_T_PTR, &pos, &left, &data, &dlen)) == 1) {
-    char *dn = NULL;
-    if (dns_packet_getname(tx.packet, tx.packetlen, data, &dn) == 0) break;
-    dot.len = 0;
-    r = dns_domain_todot_cat(&dot, dn);
-    dns_domain_free(&dn);
-    if (!r) {
-      e = ENOMEM;
-      break;
-    }
-    if (clean_name(dot.s, dot.len, names[count])) count++; /* escapes (\123) are no names */
-  }
-  dns_transmit_free(&tx);
-  stralloc_free(&dot);
-  if (e != 0 && count == 0) {
-    errno = e;
-    return -1;
-  }
-
-  /* each name, until one leads back to the address */
   for (i = 0; i < count; i++) {
-    r = confirm(servers, names[i], addr, alen, &deadline);
+    int r = confirm(names[i], addr, alen, deadline);
     if (r == 1) {
       memcpy(name, names[i], strlen(names[i]) + 1);
       return 1;
@@ -283,4 +174,42 @@ int fcrdns_lookup(const char *ip, char *name, unsigned int seconds)
     return -1;
   }
   return 0;
+}
+
+int fcrdns_lookup(const char *ip, char *name, unsigned int seconds)
+{
+  unsigned char addr[16];
+  char text[64];
+  char rev[REV_MAX];
+  char names[MAX_PTR][HOSTNAME_MAX + 1];
+  const char *env = getenv("DNSCACHEIP");
+  long long deadline = now_ms() + (long long)seconds * 1000;
+  size_t iplen = strlen(ip);
+  unsigned int alen;
+  int count;
+  int r;
+
+  /* the address: IPv4, an IPv4 client on an IPv6 socket, or IPv6 */
+  if (iplen >= sizeof text) return 0;
+  memcpy(text, ip, iplen + 1);
+  if (strncasecmp(text, "::ffff:", 7) == 0 && strchr(text + 7, '.') != NULL)
+    memmove(text, text + 7, iplen - 7 + 1);
+  if (inet_pton(AF_INET, text, addr) == 1)
+    alen = 4;
+  else if (inet_pton(AF_INET6, text, addr) == 1)
+    alen = 16;
+  else
+    return 0;
+  reverse_name(rev, addr, alen);
+
+  if (env != NULL && env[0] != '\0') dnsq_setservers(env);
+  /* the PTR names (RFC 2317's CNAMEs are followed by the resolver) */
+  count = ptr_names(rev, names, deadline);
+  r = count <= 0 ? count : confirm_any(names, count, addr, alen, deadline, name);
+  if (env != NULL && env[0] != '\0') {
+    int e = errno;
+    dnsq_reload(); /* SPF's queries read the configuration again */
+    errno = e;
+  }
+  return r;
 }

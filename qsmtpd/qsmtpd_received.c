@@ -22,60 +22,8 @@
 
 #include <stralloc.h>
 
+#include "datefmt.h"
 #include "qsmtpd.h"
-
-static const char wday[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char month[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-static char *put2(char *p, int v)
-{
-  *p++ = (char)('0' + v / 10 % 10);
-  *p++ = (char)('0' + v % 10);
-  return p;
-}
-
-size_t received_date(char *buf, long long t)
-{
-  struct tm tm;
-  time_t tt = (time_t)t;
-  char *p = buf;
-  int year;
-
-  if (gmtime_r(&tt, &tm) == NULL) {
-    tt = 0;
-    gmtime_r(&tt, &tm);
-  }
-  *p++ = wday[tm.tm_wday % 7][0];
-  *p++ = wday[tm.tm_wday % 7][1];
-  *p++ = wday[tm.tm_wday % 7][2];
-  *p++ = ',';
-  *p++ = ' ';
-  p = put2(p, tm.tm_mday);
-  *p++ = ' ';
-  *p++ = month[tm.tm_mon % 12][0];
-  *p++ = month[tm.tm_mon % 12][1];
-  *p++ = month[tm.tm_mon % 12][2];
-  *p++ = ' ';
-  year = tm.tm_year + 1900;
-  if (year < 0 || year > 9999) year = 1970;
-  p = put2(p, year / 100);
-  p = put2(p, year % 100);
-  *p++ = ' ';
-  p = put2(p, tm.tm_hour);
-  *p++ = ':';
-  p = put2(p, tm.tm_min);
-  *p++ = ':';
-  p = put2(p, tm.tm_sec);
-  *p++ = ' ';
-  *p++ = '+';
-  *p++ = '0';
-  *p++ = '0';
-  *p++ = '0';
-  *p++ = '0';
-  *p = '\0';
-  return (size_t)(p - buf);
-}
 
 /* Appends s, replacing what could break a comment or the field. */
 static int cat_clean(stralloc *sa, const char *s)
@@ -92,7 +40,7 @@ static int cat_clean(stralloc *sa, const char *s)
 
 int received_fmt(stralloc *sa, const struct received_info *r)
 {
-  char date[40];
+  char date[DATE822_MAX];
 
   if (!stralloc_copys(sa, "Received: from ")) return -1;
   if (cat_clean(sa, r->helo[0] != '\0' ? r->helo : "unknown") == -1) return -1;
@@ -131,7 +79,7 @@ int received_fmt(stralloc *sa, const struct received_info *r)
         !stralloc_cats(sa, ")"))
       return -1;
   }
-  received_date(date, r->now);
+  if (date822_fmt(date, (time_t)r->now, 0) == 0) date822_fmt(date, 0, 0);
   if (!stralloc_cats(sa, ";\n\t") || !stralloc_cats(sa, date) || !stralloc_cats(sa, "\n"))
     return -1;
   return 0;

@@ -25,8 +25,6 @@
 #define USAGE "qspf [-t ms] [-r receiver] [-e text] IP SENDER HELO | qspf -b [-t ms] ..."
 #define LINE_MAX_BYTES 2048 /* one batch line */
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-
 static const char *receiver;
 static const char *default_exp = "";
 
@@ -99,23 +97,23 @@ int main(int argc, char **argv)
       case 't': {
         char *end;
         unsigned long ms = strtoul(optarg, &end, 10);
-        if (*optarg == 0 || *end != 0 || ms == 0 || ms > 60000) die_usage();
+        if (*optarg == 0 || *end != 0 || ms == 0 || ms > 60000) qdie_usage(USAGE);
         dnsq_settimeout((unsigned int)ms, 0);
         break;
       }
       case 'r': receiver = optarg; break;
       case 'e': default_exp = optarg; break;
-      default: die_usage();
+      default: qdie_usage(USAGE);
     }
   }
   argc -= optind;
   argv += optind;
   if (qh != NULL && qh[0] != 0 && chdir(qh) == -1) qdie_sys(111, "unable to chdir to ", qh);
   if (batch_mode) {
-    if (argc != 0) die_usage();
+    if (argc != 0) qdie_usage(USAGE);
     return batch();
   }
-  if (argc != 3) die_usage();
+  if (argc != 3) qdie_usage(USAGE);
   r = one(argv[0], argv[1], argv[2], &exp);
   if (r == -1) qdie(100, "not an IP address: ", argv[0]);
   printf("%s\n", spf_result_name(r));

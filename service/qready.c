@@ -38,8 +38,6 @@
 #define MAX_PROCLINE 512  /* a line of /proc/net/tcp6 is about 150 bytes */
 #define TCP_LISTEN "0A"   /* include/net/tcp_states.h: TCP_LISTEN = 10 */
 
-static void die_usage(void) { qdie(100, "usage: " USAGE); }
-
 static ssize_t read_op(int fd, char *buf, size_t len, void *cookie)
 {
   (void)cookie;
@@ -182,19 +180,19 @@ int main(int argc, char **argv)
       i++;
       break;
     }
-    if (i + 1 >= argc) die_usage();
+    if (i + 1 >= argc) qdie_usage(USAGE);
     if (strcmp(argv[i], "-d") == 0) {
-      if (argv[i + 1][scan_ulong(argv[i + 1], &fd)] != '\0' || fd < 3 || fd > 1000) die_usage();
+      if (argv[i + 1][scan_ulong(argv[i + 1], &fd)] != '\0' || fd < 3 || fd > 1000) qdie_usage(USAGE);
     } else if (strcmp(argv[i], "-t") == 0) {
       if (argv[i + 1][scan_ulong(argv[i + 1], &timeout)] != '\0' || timeout == 0 ||
           timeout > 86400)
-        die_usage();
+        qdie_usage(USAGE);
     } else {
-      die_usage();
+      qdie_usage(USAGE);
     }
     i += 2;
   }
-  if (i >= argc) die_usage();
+  if (i >= argc) qdie_usage(USAGE);
 
   if (fcntl((int)fd, F_GETFD) == -1) {
     qwarn("notification descriptor not open: starting without readiness");

@@ -76,7 +76,7 @@ sources() {
     dns) echo qremote/qremote_dns.c ;;
     hdr) echo qinject/sendmail_hdr.c ;;
     dsn) echo qsend/qsend_dsn.c ;;
-    env) echo qinject/qinject_env.c qinject/qinject_fmt.c ;;
+    env) echo qinject/qinject_env.c ;;
     sts) echo qtls/qtls_sts.c qtls/qtls_http.c ;;
     dkim) ls dkim/dkim_*.c ;;
     *) ;; # lib/ alone

@@ -59,16 +59,6 @@ static struct {
 static stralloc request;   /* "ACTION\n" then an id a line */
 static size_t selected;
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
-static void __attribute__((noreturn)) die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static void out(const char *s, size_t len)
 {
   if (buffer_put(buffer_1, s, len) == -1) qdie_sys(111, "unable to write output");
@@ -135,7 +125,7 @@ static void select_msg(const char *qid, const struct queue_env *e)
   outs(" <");
   outs(queue_env_str(e, e->sender));
   outs(">\n");
-  if (!stralloc_cats(&request, qid) || !stralloc_cats(&request, "\n")) die_nomem();
+  if (!stralloc_cats(&request, qid) || !stralloc_cats(&request, "\n")) qdie_nomem();
   selected++;
 }
 
@@ -320,10 +310,10 @@ int main(int argc, char **argv)
 
   qlog_prog = "qqueue";
   opt.wait = WAIT_DEFAULT;
-  if (argc < 2) die_usage();
+  if (argc < 2) qdie_usage(USAGE);
   action = argv[1];
   if (!strcmp(action, "show")) {
-    if (argc != 3) die_usage();
+    if (argc != 3) qdie_usage(USAGE);
     if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
     show(argv[2]);
     if (bflush(buffer_1) == -1) qdie_sys(111, "unable to write output");
@@ -331,7 +321,7 @@ int main(int argc, char **argv)
   }
   for (k = 0; k < sizeof actions / sizeof *actions; k++)
     if (!strcmp(action, actions[k])) break;
-  if (k == sizeof actions / sizeof *actions) die_usage();
+  if (k == sizeof actions / sizeof *actions) qdie_usage(USAGE);
   for (i = 2; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
 
@@ -344,27 +334,27 @@ int main(int argc, char **argv)
       continue;
     }
     if (a[1] == '\0' || a[2] != '\0' || strchr("frdw", a[1]) == NULL || i + 1 >= argc)
-      die_usage();
+      qdie_usage(USAGE);
     switch (a[1]) {
       case 'f': opt.sender = argv[++i]; break;
       case 'r': opt.rcpt = argv[++i]; break;
       case 'd': opt.domain = argv[++i]; break;
       case 'w':
         if (argv[i + 1][scan_ulong(argv[i + 1], &opt.wait)] != '\0' || opt.wait > 86400)
-          die_usage();
+          qdie_usage(USAGE);
         i++;
         break;
     }
   }
   /* something must say which: ids, a filter, or -a for everything */
   if (i == argc && !opt.all && opt.sender == NULL && opt.rcpt == NULL && opt.domain == NULL)
-    die_usage();
+    qdie_usage(USAGE);
   if (i < argc && (opt.all || opt.sender != NULL || opt.rcpt != NULL || opt.domain != NULL))
-    die_usage();
+    qdie_usage(USAGE);
   if (geteuid() != 0) qdie(100, "only root may change the queue (qqueue(8))");
   if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
 
-  if (!stralloc_copys(&request, action) || !stralloc_cats(&request, "\n")) die_nomem();
+  if (!stralloc_copys(&request, action) || !stralloc_cats(&request, "\n")) qdie_nomem();
   if (i < argc) {
     for (; i < argc; i++) {
       struct queue_env e = {0};

@@ -37,16 +37,17 @@
 #include <unistd.h>
 
 #include <buffer.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "bflush.h"
 #include "ctl.h"
+#include "datefmt.h"
 #include "line.h"
 #include "logline.h"
 #include "logstamp.h"
 #include "qlog.h"
 #include "queue.h"
-#include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstats [-H] [-n age] [-o age] [DIR]"
 #define LINE_MAX_BYTES 4096 /* longer than any qlog line (QLOG_MAX) plus the timestamp */
@@ -88,16 +89,6 @@ static struct size_slot *sizes;
 static size_t sizes_cap;
 static size_t sizes_used;
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
-static void __attribute__((noreturn)) die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static size_t slot_of(unsigned long long id, size_t cap)
 {
   return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
@@ -112,7 +103,7 @@ static void size_put(unsigned long long id, unsigned long long size)
     struct size_slot *grown = calloc(cap, sizeof *grown);
     size_t k;
 
-    if (grown == NULL) die_nomem();
+    if (grown == NULL) qdie_nomem();
     for (k = 0; k < sizes_cap; k++) {
       if (sizes[k].id == 0) continue;
       for (i = slot_of(sizes[k].id, cap); grown[i].id != 0; i = (i + 1) & (cap - 1)) {}
@@ -419,12 +410,12 @@ static void do_logdir(const char *dir)
     if (count == alloc) {
       size_t a = alloc ? 2 * alloc : 16;
       char **grown = realloc(names, a * sizeof *names);
-      if (grown == NULL) die_nomem();
+      if (grown == NULL) qdie_nomem();
       names = grown;
       alloc = a;
     }
     names[count] = strdup(de->d_name);
-    if (names[count] == NULL) die_nomem();
+    if (names[count] == NULL) qdie_nomem();
     count++;
   }
   closedir(d);
@@ -432,7 +423,7 @@ static void do_logdir(const char *dir)
   for (i = 0; i <= count; i++) {
     if (!stralloc_copys(&fn, dir) || !stralloc_cats(&fn, "/") ||
         !stralloc_cats(&fn, i < count ? names[i] : "current") || !stralloc_0(&fn))
-      die_nomem();
+      qdie_nomem();
     do_file(fn.s);
     if (i < count) free(names[i]);
   }
@@ -453,8 +444,8 @@ static void outs(const char *s)
 /* A number right-aligned in width columns, after one blank. */
 static void outcol(unsigned long long n, size_t width)
 {
-  char num[FMT_NUM];
-  size_t len = fmtnum(num, n);
+  char num[FMT_ULONG];
+  size_t len = fmt_ulonglong(num, n);
 
   out(" ", 1);
   while (width-- > len) out(" ", 1);
@@ -463,24 +454,9 @@ static void outcol(unsigned long long n, size_t width)
 
 static void outtime(unsigned long long t)
 {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  char buf[FMT_NUM * 6];
-  size_t n = 0;
+  char buf[DATETIME_MAX];
 
-  if (localtime_r(&tt, &tm) == NULL) return;
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_year + 1900, 4);
-  buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mon + 1, 2);
-  buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mday, 2);
-  buf[n++] = ' ';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_hour, 2);
-  buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_min, 2);
-  buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_sec, 2);
-  out(buf, n);
+  out(buf, datetime_fmt(buf, (time_t)t));
 }
 
 static void outrow(const char *name, const struct mailer_stats *m)
@@ -535,18 +511,18 @@ static void report(void)
   outrow("total ", &sum);
   outs("queued ");
   {
-    char num[FMT_NUM];
-    out(num, fmtnum(num, queued_msgs));
+    char num[FMT_ULONG];
+    out(num, fmt_ulonglong(num, queued_msgs));
     outs(" messages (");
-    out(num, fmtnum(num, queued_bytes));
+    out(num, fmt_ulonglong(num, queued_bytes));
     outs(" bytes), of them ");
-    out(num, fmtnum(num, bounce_msgs));
+    out(num, fmt_ulonglong(num, bounce_msgs));
     outs(" bounces made here\n");
   }
   if (tls_deferred > 0) {
-    char num[FMT_NUM];
+    char num[FMT_ULONG];
     outs("deferred by the outbound TLS policy (DANE, MTA-STS, tlspolicy): ");
-    out(num, fmtnum(num, tls_deferred));
+    out(num, fmt_ulonglong(num, tls_deferred));
     outs("\n");
   }
   if (!auth_seen) return;
@@ -555,7 +531,7 @@ static void report(void)
     int any = 0;
 
     for (size_t w = 0; w < AUTH_WORDS; w++) {
-      char num[FMT_NUM];
+      char num[FMT_ULONG];
 
       if (auth_counts[m][w] == 0) continue;
       outs(any ? " " : auth_methods[m]);
@@ -563,7 +539,7 @@ static void report(void)
       outs(any ? "" : " ");
       outs(auth_words[w]);
       outs("=");
-      out(num, fmtnum(num, auth_counts[m][w]));
+      out(num, fmt_ulonglong(num, auth_counts[m][w]));
       any = 1;
     }
     if (any) outs("\n");
@@ -614,8 +590,8 @@ static void html_text(const char *s, size_t len)
 
 static void html_num(unsigned long long n)
 {
-  char num[FMT_NUM];
-  out(num, fmtnum(num, n));
+  char num[FMT_ULONG];
+  out(num, fmt_ulonglong(num, n));
 }
 
 /* report()'s text, caught by a buffer op in place of the output */
@@ -625,7 +601,7 @@ static ssize_t html_capture(int fd, char *buf, size_t len, void *cookie)
 {
   (void)fd;
   (void)cookie;
-  if (!stralloc_catb(&html_captured, buf, len)) die_nomem();
+  if (!stralloc_catb(&html_captured, buf, len)) qdie_nomem();
   return (ssize_t)len;
 }
 
@@ -719,7 +695,7 @@ static void html_report(void)
   buffer_init(&capture, html_capture, -1, space, sizeof space);
   buffer_1 = &capture;
   report();
-  if (buffer_flush(&capture) == -1) die_nomem();
+  if (buffer_flush(&capture) == -1) qdie_nomem();
   buffer_1 = saved;
   if (ctl_readline(&me, "control/me", "qmta") == -1) qwarn_sys("unable to read control/me");
 
@@ -780,19 +756,19 @@ int main(int argc, char **argv)
       html_mode = 1;
       continue;
     }
-    if (a + 1 >= argc) die_usage();
+    if (a + 1 >= argc) qdie_usage(USAGE);
     if (!strcmp(argv[a], "-n")) {
-      if (!scan_age(argv[++a], &newer)) die_usage();
+      if (!scan_age(argv[++a], &newer)) qdie_usage(USAGE);
       have_newer = 1;
     } else if (!strcmp(argv[a], "-o")) {
-      if (!scan_age(argv[++a], &older)) die_usage();
+      if (!scan_age(argv[++a], &older)) qdie_usage(USAGE);
       have_older = 1;
     } else {
-      die_usage();
+      qdie_usage(USAGE);
     }
   }
   if (a < argc) dir = argv[a++];
-  if (a < argc) die_usage();
+  if (a < argc) qdie_usage(USAGE);
   if (dir != NULL ? chdir(dir) == -1 : qhome_chdir() == -1)
     qdie_sys(111, "unable to enter ", dir != NULL ? dir : qhome());
   now = (unsigned long long)time(NULL);
@@ -804,12 +780,12 @@ int main(int argc, char **argv)
     if (count == alloc) {
       size_t n = alloc ? 2 * alloc : 16;
       char **grown = realloc(names, n * sizeof *names);
-      if (grown == NULL) die_nomem();
+      if (grown == NULL) qdie_nomem();
       names = grown;
       alloc = n;
     }
     names[count] = strdup(de->d_name);
-    if (names[count] == NULL) die_nomem();
+    if (names[count] == NULL) qdie_nomem();
     count++;
   }
   closedir(d);
@@ -818,7 +794,7 @@ int main(int argc, char **argv)
   if (count > 1) qsort(names, count, sizeof *names, cmp_str);
   for (i = 0; i < count; i++) {
     if (!stralloc_copys(&path, "log/") || !stralloc_cats(&path, names[i]) || !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     do_logdir(path.s);
     free(names[i]);
   }

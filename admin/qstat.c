@@ -46,16 +46,17 @@
 #include <unistd.h>
 
 #include <buffer.h>
+#include <fmt.h>
 #include <stralloc.h>
 
 #include "bflush.h"
 #include "accounts.h"
 #include "ctl.h"
+#include "datefmt.h"
 #include "qlog.h"
 #include "qread.h"
 #include "queue.h"
 #include "sysacct.h"
-#include "qinject_fmt.h" /* qinject/, for fmtnum without libowfat's "pure" */
 
 #define USAGE "qstat [-s] [-f sender] [-r recipient] [-i id] [-o age] [-n age] [DIR]"
 #define INFO_MAX (16UL * 1024 * 1024) /* bytes of one info log we read */
@@ -112,30 +113,20 @@ static size_t item_count;
 static size_t item_alloc;
 static time_t now;
 
-static void __attribute__((noreturn)) die_usage(void)
-{
-  qdie(100, "usage: " USAGE);
-}
-
-static void __attribute__((noreturn)) die_nomem(void)
-{
-  qdie(111, "out of memory");
-}
-
 static void cat(stralloc *sa, const char *s)
 {
-  if (!stralloc_cats(sa, s)) die_nomem();
+  if (!stralloc_cats(sa, s)) qdie_nomem();
 }
 
 static void catb(stralloc *sa, const char *s, size_t len)
 {
-  if (!stralloc_catb(sa, s, len)) die_nomem();
+  if (!stralloc_catb(sa, s, len)) qdie_nomem();
 }
 
 static void catnum(stralloc *sa, unsigned long long n)
 {
-  char num[FMT_NUM];
-  catb(sa, num, fmtnum(num, n));
+  char num[FMT_ULONG];
+  catb(sa, num, fmt_ulonglong(num, n));
 }
 
 /* Pads sa with blanks up to column col of its last line. */
@@ -146,27 +137,13 @@ static void pad_to(stralloc *sa, size_t line_start, size_t col)
 
 static void cat_time(stralloc *sa, unsigned long long t)
 {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  char buf[FMT_NUM * 6];
-  size_t n = 0;
+  char buf[DATETIME_MAX];
+  size_t n = datetime_fmt(buf, (time_t)t);
 
-  if (localtime_r(&tt, &tm) == NULL) {
+  if (n == 0)
     catnum(sa, t);
-    return;
-  }
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_year + 1900, 4);
-  buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mon + 1, 2);
-  buf[n++] = '-';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_mday, 2);
-  buf[n++] = ' ';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_hour, 2);
-  buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_min, 2);
-  buf[n++] = ':';
-  n += fmtnum0(buf + n, (unsigned long long)tm.tm_sec, 2);
-  catb(sa, buf, n);
+  else
+    catb(sa, buf, n);
 }
 
 /* After the reason of a recipient held back by its resting destination:
@@ -174,25 +151,16 @@ static void cat_time(stralloc *sa, unsigned long long t)
  * too when the rest ends on another day. */
 static void cat_held(stralloc *sa, const struct rinfo *r)
 {
-  time_t until = (time_t)r->next;
-  time_t at = now;
-  struct tm tm_until;
-  struct tm tm_now;
-  char buf[FMT_NUM * 3];
-  size_t n = 0;
+  char until[DATETIME_MAX];
+  char today[DATETIME_MAX];
+  size_t n = datetime_fmt(until, (time_t)r->next);
+  size_t m = datetime_fmt(today, now);
 
   cat(sa, " (destination resting until ");
-  if (localtime_r(&until, &tm_until) != NULL && localtime_r(&at, &tm_now) != NULL &&
-      tm_until.tm_year == tm_now.tm_year && tm_until.tm_yday == tm_now.tm_yday) {
-    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_hour, 2);
-    buf[n++] = ':';
-    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_min, 2);
-    buf[n++] = ':';
-    n += fmtnum0(buf + n, (unsigned long long)tm_until.tm_sec, 2);
-    catb(sa, buf, n);
-  } else {
+  if (n > 8 && m == n && memcmp(until, today, n - 8) == 0)
+    catb(sa, until + n - 8, 8); /* the same day: the time alone */
+  else
     cat_time(sa, r->next);
-  }
   cat(sa, ", after ");
   catnum(sa, r->fails);
   cat(sa, r->fails == 1 ? " failure)" : " failures)");
@@ -396,7 +364,7 @@ static void do_message(const char *path, unsigned long id, int fresh)
   }
 
   r = calloc(e.rcpt_count + 1, sizeof *r);
-  if (r == NULL) die_nomem();
+  if (r == NULL) qdie_nomem();
   if (!fresh && qread_info(id, &info, INFO_MAX) == -1)
     qwarn_sys("unable to read the state log of ", path);
   for (i = 0; i < e.rcpt_count; i++) r[i].on_hold = e.quarantine != (size_t)-1; /* Q: held */
@@ -502,7 +470,7 @@ static void scan_dir(const char *dir, int fresh)
     if (!scan_num(de->d_name, strlen(de->d_name), &id) || id > (unsigned long)-1) continue;
     if (!stralloc_copys(&path, dir) || !stralloc_cats(&path, "/") ||
         !stralloc_cats(&path, de->d_name) || !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     do_message(path.s, (unsigned long)id, fresh);
   }
   if (errno != 0) qdie_sys(111, "unable to read ", dir);
@@ -517,7 +485,7 @@ static struct item *item_new(unsigned long long arrival, unsigned long id)
   if (item_count == item_alloc) {
     size_t n = item_alloc ? 2 * item_alloc : 64;
     struct item *grown = realloc(items, n * sizeof *items);
-    if (grown == NULL) die_nomem();
+    if (grown == NULL) qdie_nomem();
     items = grown;
     item_alloc = n;
   }
@@ -559,7 +527,7 @@ static void scan_bad(void)
     if (n == 0 || (name[n] != '\0' && name[n] != '.')) continue;
     if (!scan_num(name, n, &id) || id > (unsigned long)-1) continue;
     if (!stralloc_copys(&path, "queue/bad/") || !stralloc_cats(&path, name) || !stralloc_0(&path))
-      die_nomem();
+      qdie_nomem();
     if (lstat(path.s, &st) == -1) continue;
     t = st.st_mtime > 0 ? (unsigned long long)st.st_mtime : 0;
     if (opt.sender != NULL || opt.rcpt != NULL) continue;
@@ -632,8 +600,8 @@ static void outs(const char *s)
 
 static void outnum(unsigned long long n)
 {
-  char num[FMT_NUM];
-  out(num, fmtnum(num, n));
+  char num[FMT_ULONG];
+  out(num, fmt_ulonglong(num, n));
 }
 
 static void print_counts(void)
@@ -682,30 +650,30 @@ static void parse_args(int argc, char **argv, const char **dir)
       opt.counts_only = 1;
       continue;
     }
-    if (a[1] == 0 || a[2] != 0 || strchr("frion", a[1]) == NULL) die_usage();
-    if (i + 1 >= argc) die_usage();
+    if (a[1] == 0 || a[2] != 0 || strchr("frion", a[1]) == NULL) qdie_usage(USAGE);
+    if (i + 1 >= argc) qdie_usage(USAGE);
     val = argv[++i];
     switch (a[1]) {
       case 'f': opt.sender = val; break;
       case 'r': opt.rcpt = val; break;
       case 'i':
-        if (queue_id_scan(val, &n) == -1 || n > (unsigned long)-1) die_usage();
+        if (queue_id_scan(val, &n) == -1 || n > (unsigned long)-1) qdie_usage(USAGE);
         opt.have_id = 1;
         opt.id = (unsigned long)n;
         opt.qid = val;
         break;
       case 'o':
-        if (!scan_age(val, &opt.older)) die_usage();
+        if (!scan_age(val, &opt.older)) qdie_usage(USAGE);
         opt.have_older = 1;
         break;
       case 'n':
-        if (!scan_age(val, &opt.newer)) die_usage();
+        if (!scan_age(val, &opt.newer)) qdie_usage(USAGE);
         opt.have_newer = 1;
         break;
     }
   }
   if (i < argc) *dir = argv[i++];
-  if (i < argc) die_usage();
+  if (i < argc) qdie_usage(USAGE);
 }
 
 /* Run set-id (the qmta-admin copy): enters the instance the program lies
@@ -753,7 +721,7 @@ int main(int argc, char **argv)
   for (i = 0; i < QUEUE_SPLIT; i++) {
     size_t n = 0;
     memcpy(sub, "queue/mess/", 11);
-    n = 11 + fmtnum(sub + 11, (unsigned long long)i);
+    n = 11 + fmt_ulonglong(sub + 11, (unsigned long long)i);
     sub[n] = 0;
     scan_dir(sub, 0);
   }
