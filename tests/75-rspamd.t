@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 # qsmtpd's milter client against a real rspamd (Debian's package): a private
-# rspamd started here with its own configuration in the test's temp dir (a
-# normal worker and a proxy worker in milter mode, each on a free loopback
-# port; its own pid file, log and database directory; no redis, no
-# controller), every module that would reach the network or DNS switched
-# off, and its resolver pointed at the run's NXDOMAIN server. control/milters
+# rspamd started here with its own configuration in the test's temp dir,
+# written by tests/rspamd-conf.sh (a normal worker and a proxy worker in
+# milter mode, each on a free loopback port; its own pid file, log and
+# database directory; no redis, no controller; every module that would
+# reach the network or DNS switched off, its resolver pointed at the run's
+# NXDOMAIN server). control/milters
 # points at the proxy. A GTUBE message is refused at the end of data with
 # rspamd's reply and never delivered; a clean one is delivered carrying the
 # fields rspamd's milter_headers module adds (X-Spamd-Result and friends).
 # Skipped unless run as root with rspamd installed (tools/deps.sh).
+# rspamd 3.4 answers the milter negotiation asking for no reply at every
+# stage (SMFIP_NR_*, SMFIP_NOHREPL) and for all its actions, whatever the
+# MTA offered: while qsmtpd refuses such a milter (it logs "wants protocol
+# steps that were not offered"), the checks that depend on it are TODO.
 import glob
 import os
 import shutil
@@ -16,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F401,F403 (the shared harness)
@@ -29,76 +33,14 @@ PROC = []
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
-# Modules that look things up in DNS or fetch maps over HTTP: off, so the
-# run stays on this host and no scan waits for a timeout.
-OFFLINE = ("rbl", "surbl", "emails", "fuzzy_check", "asn", "multimap", "whitelist",
-           "phishing", "mime_types", "mid", "spf", "dkim", "dmarc", "arc", "hfilter",
-           "mx_check", "rspamd_update", "reputation", "url_redirector", "dcc",
-           "external_services", "antivirus", "p0f", "bimi")
-
-# The top level: the package's rules and actions (common.conf), our own
-# options, logging and workers.
-TOP = """\
-.include "$CONFDIR/common.conf"
-options {
-  pidfile = "$RUNDIR/rspamd.pid";
-  .include "$CONFDIR/options.inc"
-  .include(priority=1,duplicate=merge) "$LOCAL_CONFDIR/local.d/options.inc"
-}
-logging {
-  type = "file";
-  filename = "$LOGDIR/rspamd.log";
-  level = "info";
-}
-worker "normal" {
-  bind_socket = "127.0.0.1:%(normal)d";
-  .include "$CONFDIR/worker-normal.inc"
-  count = 1;
-}
-worker "rspamd_proxy" {
-  bind_socket = "127.0.0.1:%(milter)d";
-  milter = yes;
-  timeout = 120s;
-  upstream "local" {
-    default = yes;
-    hosts = "127.0.0.1:%(normal)d";
-  }
-  count = 1;
-}
-"""
-
-OPTIONS = """\
-dns {
-  nameserver = ["%(dns)s"];
-  timeout = 1s;
-  retransmits = 1;
-}
-"""
-
-HEADERS = """\
-extended_spam_headers = true;
-skip_local = false;
-skip_authenticated = false;
-"""
-
 
 def rspamd_write(milter_port, normal_port):
-    for d in ("local.d", "run", "db", "log"):
-        os.makedirs("%s/%s" % (RDIR, d), exist_ok=True)
-    with open(RDIR + "/rspamd.conf", "w") as f:
-        f.write(TOP % {"normal": normal_port, "milter": milter_port})
+    """the configuration (tests/rspamd-conf.sh, shared with bench/milter-bench.sh)"""
     dns = os.environ.get("QMTA_TEST_DNS") or "127.0.0.1:%d" % free_port()
-    with open(RDIR + "/local.d/options.inc", "w") as f:
-        f.write(OPTIONS % {"dns": dns})
-    with open(RDIR + "/local.d/milter_headers.conf", "w") as f:
-        f.write(HEADERS)
-    for m in OFFLINE:
-        with open("%s/local.d/%s.conf" % (RDIR, m), "w") as f:
-            f.write("enabled = false;\n")
-    # the workers run as _rspamd (the package's account); the main process
-    # stays root only to start them
-    for d in ("run", "db", "log"):
-        shutil.chown("%s/%s" % (RDIR, d), "_rspamd", "_rspamd")
+    r = run("sh", ROOT + "/tests/rspamd-conf.sh", RDIR, str(milter_port), str(normal_port), dns)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout.decode(errors="replace"))
+        bail("tests/rspamd-conf.sh failed")
 
 
 def answers(port):
