@@ -1,16 +1,21 @@
-# Sourced by the SMTP benchmarks (smtp-, relay-, postfix-bench) before
-# bench/lib.sh: reads their options [-n N] [-s BYTES] [-p] [SESSIONS...]
-# into N, SIZE, PIPE and leaves the session counts as the positional
-# parameters (default 10 50). Needs BENCH_NAME.
+# Sourced by the SMTP benchmarks (smtp-, relay-, postfix-, milter-bench)
+# before bench/lib.sh: reads their options [-n N] [-s BYTES] [-p] [-m K]
+# [SESSIONS...] into N, SIZE, PIPE, PERCONN (smtpload's options: -m K, at
+# most K messages per connection; empty: all on one) and leaves the
+# session counts as the positional parameters (default 10 50). Needs
+# BENCH_NAME.
 N=2000
 SIZE=4096
 PIPE=
+PERCONN=
 while [ $# -gt 0 ]; do
   case $1 in
     -n) N=$2; shift 2 ;;
     -s) SIZE=$2; shift 2 ;;
     -p) PIPE=-p; shift ;;
-    -*) echo "usage: $BENCH_NAME.sh [-n N] [-s BYTES] [-p] [SESSIONS...]" >&2; exit 100 ;;
+    -m) PERCONN="-m $2"; shift 2 ;;
+    -*) echo "$BENCH_NAME: usage: $BENCH_NAME.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]" >&2
+      exit 100 ;;
     *) break ;;
   esac
 done

@@ -15,8 +15,13 @@
 # With PF_LMTP=unix:/path (or host:port) in the environment, bob's mail
 # goes to that LMTP server instead (virtual_transport), and BOB_NEW names
 # the directory where its files appear (bench/lmtp-bench.sh does this).
+# With PF_MILTER=inet:HOST:PORT, smtpd asks that milter (smtpd_milters,
+# protocol 6, default action tempfail; bench/milter-bench.sh does this).
+# With CPU_CGROUPS="DIR..." (cpuacct cgroups), Postfix is started in the
+# first, and each run also prints the CPU per message they spent, in all
+# and each (bench_cpu_report's line).
 #
-#   sh bench/postfix-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]   (default: 10 50)
+#   sh bench/postfix-bench.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]   (default: 10 50)
 #   BENCHDIR=dir picks the filesystem (default bench/out in the tree).
 # Run as root (Postfix's master starts as root). Build first: make bench/smtpload
 cd "$(dirname "$0")/.." || exit 111
@@ -147,6 +152,14 @@ smtpd_peername_lookup = no
 biff = no
 EOF
 [ -z "$PF_LMTP" ] || echo "virtual_transport = lmtp:$PF_LMTP" >>"$PF/main.cf"
+if [ -n "$PF_MILTER" ]; then
+  cat >>"$PF/main.cf" <<EOF
+smtpd_milters = $PF_MILTER
+milter_protocol = 6
+milter_default_action = tempfail
+milter_mail_macros = i {mail_addr} {client_addr} {client_name} {auth_authen}
+EOF
+fi
 
 # master.cf: Debian's stock services, without chroot, smtpd on loopback only
 cat >"$PF/master.cf" <<EOF
@@ -179,8 +192,14 @@ EOF
 postfix -c "$PF" check >"$WORK/check.out" 2>&1 ||
   { cat "$WORK/check.out" "$PFLOG" >&2 2>/dev/null; echo "postfix-bench: postfix check failed" >&2; exit 111; }
 PF_STARTED=1
+# in the first of CPU_CGROUPS while it starts: master and its daemons stay
+# there; then back into the cpuacct cgroup this script was in
+pf_cg=${CPU_CGROUPS%% *}
+pf_home=/sys/fs/cgroup/cpuacct$(sed -n 's/^[0-9]*:[a-z,]*cpuacct[a-z,]*:\(.*\)/\1/p' /proc/$$/cgroup)
+[ -z "$pf_cg" ] || echo $$ >"$pf_cg/cgroup.procs" || exit 111
 postfix -c "$PF" start >"$WORK/start.out" 2>&1 ||
   { cat "$WORK/start.out" >&2; tail -20 "$PFLOG" >&2 2>/dev/null; exit 111; }
+[ -z "$pf_cg" ] || echo $$ >"${pf_home%/}/cgroup.procs" || exit 111
 MASTER=$(tr -dc 0-9 2>/dev/null <"$PFQ/pid/master.pid")
 python3 - "$PORT" <<'PY' || { tail -20 "$PFLOG" >&2 2>/dev/null; echo "postfix-bench: smtpd not listening" >&2; exit 111; }
 import socket, sys, time
@@ -202,9 +221,11 @@ echo "postfix-bench: Postfix $(postconf -c "$PF" -h mail_version), $N messages o
 for C in "$@"; do
   fs=$(bench_ceiling "$SIZE")
   before=$(bench_count_mail)
+  # shellcheck disable=SC2086
+  [ -z "$CPU_CGROUPS" ] || cpu0=$(bench_cpu_read $CPU_CGROUPS)
   want=$((before + N))
   t0=$(date +%s.%N)
-  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE 127.0.0.1 "$PORT" >"$WORK/load.out" &
+  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE $PERCONN 127.0.0.1 "$PORT" >"$WORK/load.out" &
   load=$!
   # the memory of the sessions (smtpd, and the cleanup daemons that take their messages)
   sleep 1
@@ -214,5 +235,8 @@ for C in "$@"; do
   bench_wait_mail "$want"
   t1=$(date +%s.%N)
   got=$(($(bench_count_mail) - before))
+  # shellcheck disable=SC2086
+  [ -z "$CPU_CGROUPS" ] || cpu1=$(bench_cpu_read $CPU_CGROUPS)
   bench_smtp_report "$C" "$N" "$got" "$t0" "$t1" "$fs" "$(cat "$WORK/load.out")" "$mem"
+  [ -z "$CPU_CGROUPS" ] || bench_cpu_report "$CPU_CGROUPS" "$cpu0" "$cpu1" "$got"
 done

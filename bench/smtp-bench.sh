@@ -6,7 +6,7 @@
 # measures the fsync ceiling: S-byte files written with one fsync each, per
 # second. Prints messages per second and the ratio to the ceiling.
 #
-#   sh bench/smtp-bench.sh [-n N] [-s BYTES] [-p] [SESSIONS...]   (default: 10 50)
+#   sh bench/smtp-bench.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]   (default: 10 50)
 #   BENCHDIR=dir picks the filesystem (default bench/out in the tree).
 # Run as root for a root instance (dedicated accounts), as in production.
 # Build first: make build bench/smtpload
@@ -33,7 +33,7 @@ for C in "$@"; do
   before=$(bench_count_mail)
   want=$((before + N))
   t0=$(date +%s.%N)
-  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE 127.0.0.1 "$PORT" >"$WORK/load.out" &
+  bench/smtpload -n "$N" -c "$C" -s "$SIZE" $PIPE $PERCONN 127.0.0.1 "$PORT" >"$WORK/load.out" &
   load=$!
   # the memory of the sessions, sampled while they run
   sleep 1

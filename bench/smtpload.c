@@ -1,9 +1,12 @@
 /*
  * smtpload: an SMTP load generator for bench/smtp-bench.sh.
- *   smtpload [-n messages] [-c connections] [-s bytes] [-p] [-f from] [-t rcpt] host port
+ *   smtpload [-n messages] [-c connections] [-s bytes] [-p] [-m per_conn] [-f from] [-t rcpt]
+ *            host port
  * Opens c connections (one process each) and sends n messages in all,
  * each of about s bytes, one transaction after another on each
- * connection. With -p the client pipelines MAIL, RCPT and DATA in one
+ * connection; with -m, each process sends at most per_conn messages on a
+ * connection, then QUIT and connects again (-m 1: one message per
+ * connection, c connections at a time). With -p the client pipelines MAIL, RCPT and DATA in one
  * write (RFC 2920). Prints one line: messages accepted, refused, seconds
  * and messages per second. Exit 0 if every message got 250, 1 if not,
  * 100 on misuse, 111 if it cannot connect.
@@ -21,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "smtpload [-n messages] [-c connections] [-s bytes] [-p] [-f from] [-t rcpt] " \
-              "host port"
+#define USAGE "smtpload [-n messages] [-c connections] [-s bytes] [-p] [-m per_conn] " \
+              "[-f from] [-t rcpt] host port"
 #define MAX_CONN 1000
 #define REPLY_MAX 4096
 
@@ -103,8 +106,10 @@ static int connect_to(const char *host, const char *port)
   return fd;
 }
 
-/* One connection sending count messages; returns the number accepted. */
-static long worker(const char *host, const char *port, long count, const char *body, int id)
+/* One connection sending count messages, numbered from first; returns
+ * the number accepted, -1 if the session could not start. */
+static long worker(const char *host, const char *port, long count, long first, const char *body,
+                   int id)
 {
   struct conn c;
   char cmd[1024];
@@ -131,7 +136,7 @@ static long worker(const char *host, const char *port, long count, const char *b
       if (write_all(c.fd, rcpt, (size_t)(data - rcpt)) == -1 || get_reply(&c) != 250) break;
       if (write_all(c.fd, data, 6) == -1 || get_reply(&c) != 354) break;
     }
-    n = snprintf(cmd, sizeof cmd, "Message-ID: <%d.%ld@bench.example>\r\n", id, i);
+    n = snprintf(cmd, sizeof cmd, "Message-ID: <%d.%ld@bench.example>\r\n", id, first + i);
     if (write_all(c.fd, cmd, (size_t)n) == -1) break;
     if (write_all(c.fd, body, strlen(body)) == -1) break;
     code = get_reply(&c);
@@ -149,6 +154,7 @@ int main(int argc, char **argv)
   long messages = 1000;
   long conns = 10;
   long size = 4096;
+  long per_conn = 0; /* 0: the whole share on one connection */
   int opt;
   char *body;
   long i;
@@ -159,12 +165,16 @@ int main(int argc, char **argv)
   double secs;
   int pfd[2];
 
-  while ((opt = getopt(argc, argv, "n:c:s:pf:t:")) != -1) {
+  while ((opt = getopt(argc, argv, "n:c:s:pm:f:t:")) != -1) {
     switch (opt) {
       case 'n': messages = atol(optarg); break;
       case 'c': conns = atol(optarg); break;
       case 's': size = atol(optarg); break;
       case 'p': opt_pipe = 1; break;
+      case 'm':
+        per_conn = atol(optarg);
+        if (per_conn < 1) die_usage();
+        break;
       case 'f': opt_from = optarg; break;
       case 't': opt_to = optarg; break;
       default: die_usage();
@@ -191,8 +201,18 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == -1) return 111;
     if (pid == 0) {
-      long got = worker(argv[optind], argv[optind + 1], share, body, (int)i);
+      long got = 0;
       char line[64];
+      for (long done = 0; done < share;) {
+        long k = per_conn > 0 && per_conn < share - done ? per_conn : share - done;
+        long r = worker(argv[optind], argv[optind + 1], k, done, body, (int)i);
+        if (r < 0) {
+          got = -1;
+          break;
+        }
+        got += r;
+        done += k;
+      }
       int n = snprintf(line, sizeof line, "%ld %ld\n", got, share);
       write_all(pfd[1], line, (size_t)n);
       _exit(0);

@@ -9,7 +9,8 @@ llvm-14 python3-spf python3-dnslib python3-yaml
 python3-authheaders python3-dkim python3-nacl opendkim-tools
 rsync
 nsd ldnsutils unbound
-python3-milter"
+python3-milter
+rspamd"
 missing=
 for p in $PKGS; do
   st=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
@@ -43,6 +44,10 @@ probe() {
   done
   # tests/73-milter.t: the test milters (pymilter)
   /usr/bin/python3 -c 'import Milter' 2>/dev/null || bad="$bad python3-milter"
+  # tests/75-rspamd.t, bench/milter-bench.sh: a private rspamd (its workers run as _rspamd;
+  # the package's own daemon stays off: policy-rc.d below, and redis is not installed)
+  { rspamd --version 2>/dev/null | grep -q '^Rspamd daemon version' && id _rspamd >/dev/null 2>&1; } ||
+    bad="$bad rspamd"
   [ -f /usr/include/cdb.h ] && [ -f /usr/lib/libowfat.a ] || bad="$bad libowfat"
   # tests/68-dkim: dkimpy (Ed25519 through nacl) and opendkim-testmsg
   /usr/bin/python3 -c 'import dkim, nacl.signing' 2>/dev/null || bad="$bad python3-dkim,python3-nacl"
@@ -72,7 +77,7 @@ fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq || apt-get update
-# dovecot's and other packages' postinst must not start system daemons here.
+# dovecot's, rspamd's and other packages' postinst must not start system daemons here.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod 755 /usr/sbin/policy-rc.d
