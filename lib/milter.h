@@ -54,6 +54,20 @@
 #define MILTER_NO_DATA 0x200
 #define MILTER_NO_ALL 0x37f /* the ones above: all the MTA offers */
 
+/* stages a milter will not answer (SMFIP_NOHREPL, SMFIP_NR_*): the MTA
+ * sends the command and goes on without waiting. rspamd asks for all of
+ * them, whatever it is offered. */
+#define MILTER_NR_HDR 0x80
+#define MILTER_NR_CONNECT 0x1000
+#define MILTER_NR_HELO 0x2000
+#define MILTER_NR_MAIL 0x4000
+#define MILTER_NR_RCPT 0x8000
+#define MILTER_NR_DATA 0x10000
+#define MILTER_NR_UNKNOWN 0x20000
+#define MILTER_NR_EOH 0x40000
+#define MILTER_NR_BODY 0x80000
+#define MILTER_NR_ALL 0xff080 /* the ones above */
+
 struct milter_reply {
   char code;             /* 'c' 'a' 'r' 't' 'd' 'y' 'p' 'h' 'i' 'm' 'e' '+' '-' 'b'
                             'q' 'O' */

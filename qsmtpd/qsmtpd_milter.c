@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,12 @@ static int milter_open(struct milter *m)
       return -1;
     }
   }
+  if (ss.ss_family != AF_UNIX) {
+    /* a command and its macros go as small writes in a row: without this
+     * each waits for the milter's delayed acknowledgement */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   m->fd = fd;
   return 0;
 }
@@ -345,12 +352,31 @@ static const char *verdict(struct milter *m, const struct milter_reply *r, int *
   }
 }
 
-/* One command that gets an answer: NULL or the reply. */
+/* the SMFIP_NR_* bit that spares a command's answer (0: always answered) */
+static uint32_t noreply_bit(char cmd)
+{
+  switch (cmd) {
+    case 'C': return MILTER_NR_CONNECT;
+    case 'H': return MILTER_NR_HELO;
+    case 'M': return MILTER_NR_MAIL;
+    case 'R': return MILTER_NR_RCPT;
+    case 'T': return MILTER_NR_DATA;
+    case 'U': return MILTER_NR_UNKNOWN;
+    case 'N': return MILTER_NR_EOH;
+    case 'B': return MILTER_NR_BODY;
+    case 'L': return MILTER_NR_HDR;
+    default: return 0;
+  }
+}
+
+/* One command that gets an answer (unless the milter asked for none at
+ * that stage): NULL or the reply. */
 static const char *ask(struct milter *m, char cmd, const char *data, size_t len, int *discard)
 {
   struct milter_reply r;
 
   if (put_cmd(m, cmd, data, len) == -1) return milter_down(m, "unable to write");
+  if (m->protocol & noreply_bit(cmd)) return NULL;
   if (get_reply(m, &r) == -1) return milter_down(m, "no valid answer");
   return verdict(m, &r, discard);
 }
@@ -378,7 +404,7 @@ static const char *negotiate(struct milter *m)
 {
   char opt[12];
   struct milter_reply r;
-  uint32_t v[3] = {MILTER_VERSION, OFFERED_ACTIONS, MILTER_NO_ALL};
+  uint32_t v[3] = {MILTER_VERSION, OFFERED_ACTIONS, MILTER_NO_ALL | MILTER_NR_ALL};
   static stralloc data;
   const char *port = getenv("TCPREMOTEPORT");
   unsigned long pn = 0;
@@ -399,7 +425,7 @@ static const char *negotiate(struct milter *m)
     return milter_down(m, "wants actions that were not offered");
   /* a milter that asks for more than we offer (no reply to a stage,
    * skip) would wait for what we never send */
-  if ((r.protocol & ~(uint32_t)MILTER_NO_ALL) != 0)
+  if ((r.protocol & ~(uint32_t)(MILTER_NO_ALL | MILTER_NR_ALL)) != 0)
     return milter_down(m, "wants protocol steps that were not offered");
   m->actions = r.actions;
   m->protocol = r.protocol;
