@@ -54,11 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   n = smtp_xtext_decode(out, sizeof out, s, size);
   if (n != (size_t)-1 && n > size) abort();
   reply[0] = '\0';
-  switch (access_action(s, size, "554", reply, sizeof reply)) {
+  switch (policy_access_action(s, size, "554", reply, sizeof reply)) {
     case ACT_REJECT:
     case ACT_ERROR: check_reply(reply); break;
     default: break;
   }
-  if (alias_error_reply(s, size, reply, sizeof reply)) check_reply(reply);
+  if (policy_alias_error(s, size, reply, sizeof reply)) check_reply(reply);
   return 0;
 }

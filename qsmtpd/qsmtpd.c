@@ -1,14 +1,25 @@
 /*
- * qsmtpd: the ESMTP server (RFC 5321).
- * Run by qlisten as qmta-smtpd (never root), log lines on fd 2. Works in
- * QHOME (control/ files). In qlisten's pool mode (QLISTENFD set) one
- * process serves connection after connection: each arrives with its
- * environment (lib/listenproto.h), every piece of session state is reset
- * before it (session_begin), and the session's end comes back to the loop
- * in main (session_exit). Otherwise (qlisten without -s, tcpserver) the
- * client is on fd 0 and fd 1 and the process serves that one session.
- * Each accepted message is written into the queue with qinject's code,
- * or given to the QINJECT program (qsmtpd_inject.c).
+ * qsmtpd: the ESMTP server (RFC 5321): the command loop and the
+ * transaction. Run by qlisten as qmta-smtpd (never root), log lines on
+ * fd 2. Works in QHOME (control/ files). In qlisten's pool mode
+ * (QLISTENFD set) one process serves connection after connection: each
+ * arrives with its environment (lib/listenproto.h), every piece of session
+ * state is reset before it (session_begin; the session's own fields and
+ * settings live in qsmtpd_session.c), and the session's end comes back to
+ * the loop in main (sess_exit). Otherwise (qlisten without -s, tcpserver)
+ * the client is on fd 0 and fd 1 and the process serves that one session.
+ *
+ * A message on its way: MAIL is checked by SPF (qsmtpd_spf.c) and the
+ * access rules, each RCPT by the maps; the milters of control/milters are
+ * asked at every stage (qsmtpd_milter.c). DATA or BDAT bytes go through
+ * the transport and header filter (qsmtpd_data.c) straight into a queue
+ * file that qsmtpd writes itself with the queue library (qsmtpd_inject.c;
+ * the QINJECT program instead when that is set). At the end of data the
+ * milters see the message and may edit it, qdkimd signs it (submission)
+ * or verifies it (port 25) and the fields it answers go on top
+ * (qsmtpd_dkim.c); then the envelope is written and the file committed
+ * (fsync, rename into queue/new) before the 250: nothing is acknowledged
+ * that is not on disk.
  * Environment per connection: TCPREMOTEIP, RELAYCLIENT (the client may
  * relay), TCPREMOTEHOST (only for Received:); per listener: SUBMISSION=1
  * (MAIL needs AUTH), QTLSD (qtlsd's socket: STARTTLS offered), IMPLICITTLS=1
@@ -50,26 +61,8 @@
 
 #define USAGE "qsmtpd"
 #define MAX_ERRORS 50         /* bad commands per session; then 421 */
-#define DEFAULT_MAXRCPT CTLDEF_MAXRCPT
-#define DEFAULT_MAXHOPS CTLDEF_MAXHOPS
-#define DEFAULT_TIMEOUT CTLDEF_TIMEOUTSMTPD
-#define DEFAULT_TIMEOUT_STRESS CTLDEF_TIMEOUTSTRESS
-#define DEFAULT_DATARATE CTLDEF_DATARATE
 
-struct session sess;
 
-/* configuration, read once per connection */
-static stralloc locals;
-static stralloc rcpthosts;
-static unsigned long databytes;   /* 0: no limit */
-static unsigned long maxrcpt = DEFAULT_MAXRCPT;
-static unsigned long maxhops = DEFAULT_MAXHOPS;
-static int barelf;                /* control/barelf: bare CR/LF tolerated */
-static int stripnul;              /* control/stripnul: NUL bytes dropped, not refused */
-static int longheaders;           /* control/longheaders: header lines over 998 octets relayed */
-static int relax_pipelining;      /* control/relaxpipelining: no pipelining checks */
-static int authsender;            /* 0 off, 1 address, 2 domain */
-static int submission_generics;   /* control/submissiongenerics: rewrite what users submit */
 static int tx_generics;           /* this transaction's sender and header are rewritten */
 
 /* the connection */
@@ -194,7 +187,7 @@ static void log_message(const char *what, const char *r, unsigned long long size
        authint_log(), " code=", code_text(r, code, sizeof code));
 }
 
-void session_exit(const char *why)
+void sess_exit(const char *why)
 {
   char tls[200];
   char n[FMT_ULONG];
@@ -203,20 +196,11 @@ void session_exit(const char *why)
     inject_abort(&tx_inject);
     tx_inject_open = 0;
   }
-  tls_session_end();
+  smtp_tls_end();
   qlog("session ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
        " auth=", auth_text(), " msgs=", qlog_ulong(n, sess.msgs), " end=", why);
   if (pool_ctl == -1) _exit(0);
   siglongjmp(session_end, 1); /* back to the loop in main, for the next connection */
-}
-
-/* 0 when the client is on a pipe or a terminal (sendmail -bs), not on the
- * network: then it may write ahead and end lines with a bare LF. */
-static int stdin_is_socket(void)
-{
-  struct stat st;
-
-  return fstat(0, &st) == -1 || S_ISSOCK(st.st_mode);
 }
 
 /* 1 if the client has sent more than it may have yet (and the checks are on) */
@@ -224,8 +208,8 @@ static int pipelining_abuse(void)
 {
   struct pollfd p;
 
-  if (relax_pipelining || sess.authed) return 0;
-  if (net_in.p < net_in.n) return 1;
+  if (cfg.relax_pipelining || sess.authed) return 0;
+  if (io_in.p < io_in.n) return 1;
   p.fd = 0;
   p.events = POLLIN;
   p.revents = 0;
@@ -241,9 +225,9 @@ static void refuse_pipelining(const char *what, const char *r)
   qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", sess.tls ? "yes" : "none",
        " auth=- from=<", tx_sender, "> pipelining=", what, " code=",
        code_text(r, code, sizeof code));
-  reply(r);
-  out_flush();
-  session_exit("improper pipelining");
+  io_reply(r);
+  io_flush();
+  sess_exit("improper pipelining");
 }
 
 /* ---- the transaction ---- */
@@ -259,7 +243,7 @@ static void tx_reset(void)
   tx_relay = 0;
   tx_ok = 0;
   tx_discard = 0;
-  milter_abort();
+  milters_abort();
   authint_reset();
   rcpt_count = 0;
   rcpt_tried = 0;
@@ -273,12 +257,12 @@ static void tx_reset(void)
   tx_remote = 0;
 }
 
-int tx_active(void)
+int sess_tx_active(void)
 {
   return seen_mail;
 }
 
-void session_forget(void)
+void sess_forget(void)
 {
   tx_reset();
   sess.helo[0] = '\0';
@@ -286,11 +270,6 @@ void session_forget(void)
   sess.ehlo = 0;
   sess.authed = 0;
   sess.authuser[0] = '\0';
-}
-
-int auth_offered(void)
-{
-  return sess.tls || (sess.loopback && sess.authplaintext);
 }
 
 static int env_add(char tag, const char *s, size_t len)
@@ -336,14 +315,14 @@ static int access_check(int kind, const char *key, size_t len, const char *def, 
   int r;
   int act;
 
-  if (!stralloc_copys(&scratch, "")) die_nomem();
+  if (!stralloc_copys(&scratch, "")) io_die_nomem();
   r = access_lookup(kind, key, len,
                     kind == ACCESS_CONNECT && sess.host_confirmed ? sess.host : NULL, &scratch);
   if (r == -1) return -1;
   if (r == 0 || scratch.len == 0) return ACT_NONE;
-  act = access_action(scratch.s, scratch.len, def, rbuf, ACCESS_REPLY_MAX);
+  act = policy_access_action(scratch.s, scratch.len, def, rbuf, ACCESS_REPLY_MAX);
   if (act == ACT_NONE) {
-    if (!stralloc_0(&scratch)) die_nomem();
+    if (!stralloc_0(&scratch)) io_die_nomem();
     qwarn("unknown action in control/access: ", scratch.s);
   }
   return act;
@@ -353,9 +332,9 @@ static int access_check(int kind, const char *key, size_t len, const char *def, 
 
 static void smtp_greet(void)
 {
-  out_puts("220 ");
-  out_puts(sess.me.s);
-  out_puts(" ESMTP qmta\r\n");
+  io_puts("220 ");
+  io_puts(sess.me.s);
+  io_puts(" ESMTP qmta\r\n");
 }
 
 static void smtp_helo(const char *arg, size_t len, int ehlo)
@@ -364,42 +343,42 @@ static void smtp_helo(const char *arg, size_t len, int ehlo)
   const char *err;
 
   if (!smtp_helo_ok(arg, len)) {
-    reply(ehlo ? "501 5.5.4 syntax: EHLO hostname or address literal\r\n"
+    io_reply(ehlo ? "501 5.5.4 syntax: EHLO hostname or address literal\r\n"
                : "501 5.5.4 syntax: HELO hostname or address literal\r\n");
     return;
   }
   tx_reset();
   memcpy(sess.helo, arg, len);
   sess.helo[len] = '\0';
-  err = milter_helo(sess.helo); /* qsmtpd_milter.c */
+  err = milters_helo(sess.helo); /* qsmtpd_milter.c */
   if (err != NULL) {
     sess.helo[0] = '\0';
-    reply(err);
+    io_reply(err);
     return;
   }
   sess.seen_helo = 1;
   sess.ehlo = ehlo;
-  out_puts("250");
-  out_puts(ehlo ? "-" : " ");
-  out_puts(sess.me.s);
-  out_puts("\r\n");
+  io_puts("250");
+  io_puts(ehlo ? "-" : " ");
+  io_puts(sess.me.s);
+  io_puts("\r\n");
   if (!ehlo) return;
-  out_puts("250-PIPELINING\r\n");
-  if (databytes > 0) {
-    out_puts("250-SIZE ");
-    out_puts(qlog_ulong(num, databytes));
-    out_puts("\r\n");
+  io_puts("250-PIPELINING\r\n");
+  if (cfg.databytes > 0) {
+    io_puts("250-SIZE ");
+    io_puts(qlog_ulong(num, cfg.databytes));
+    io_puts("\r\n");
   } else {
-    out_puts("250-SIZE\r\n");
+    io_puts("250-SIZE\r\n");
   }
-  out_puts("250-8BITMIME\r\n");
-  out_puts("250-ENHANCEDSTATUSCODES\r\n");
-  out_puts("250-SMTPUTF8\r\n");
-  out_puts("250-CHUNKING\r\n");
-  out_puts("250-DSN\r\n");
-  if (!sess.tls && sess.tlsd != NULL) out_puts("250-STARTTLS\r\n");
-  if (auth_offered() && !sess.authed) out_puts("250-AUTH PLAIN LOGIN\r\n");
-  out_puts("250 HELP\r\n");
+  io_puts("250-8BITMIME\r\n");
+  io_puts("250-ENHANCEDSTATUSCODES\r\n");
+  io_puts("250-SMTPUTF8\r\n");
+  io_puts("250-CHUNKING\r\n");
+  io_puts("250-DSN\r\n");
+  if (!sess.tls && sess.tlsd != NULL) io_puts("250-STARTTLS\r\n");
+  if (sess_auth_offered() && !sess.authed) io_puts("250-AUTH PLAIN LOGIN\r\n");
+  io_puts("250 HELP\r\n");
 }
 
 static int same_domain(const char *a, const char *b)
@@ -412,7 +391,7 @@ static int same_domain(const char *a, const char *b)
   return alen > 0 && alen == blen && strncasecmp(da, db, alen) == 0;
 }
 
-/* authsender=address: the login itself, or an address whose alias (not a
+/* cfg.authsender=address: the login itself, or an address whose alias (not a
  * catch-all) names the login. 1 owned, 0 not, -1 lookup error. */
 static int sender_owned(const char *sender, size_t len, const char *user)
 {
@@ -422,7 +401,7 @@ static int sender_owned(const char *sender, size_t len, const char *user)
 
   if (strcasecmp(sender, user) == 0) return 1;
   r = aliases_find(sender, len, 1, &targets, &kind);
-  if (r == 1) r = kind != 'c' && alias_names_user(sender, targets.s, targets.len, user);
+  if (r == 1) r = kind != 'c' && policy_alias_names_user(sender, targets.s, targets.len, user);
   stralloc_free(&targets);
   return r;
 }
@@ -434,45 +413,45 @@ static void smtp_mail(const char *arg, size_t len)
   char rbuf[ACCESS_REPLY_MAX];
 
   if (!sess.seen_helo) {
-    reply("503 5.5.1 send HELO or EHLO first\r\n");
+    io_reply("503 5.5.1 send HELO or EHLO first\r\n");
     return;
   }
   if (seen_mail) {
-    reply("503 5.5.1 nested MAIL command\r\n");
+    io_reply("503 5.5.1 nested MAIL command\r\n");
     return;
   }
   if (sess.submission && !sess.authed) {
     err = "530 5.7.0 authentication required\r\n";
     log_reject(NULL, err);
-    reply(err);
+    io_reply(err);
     return;
   }
   err = smtp_mail_parse(&m, arg, len, sess.ehlo);
   if (err != NULL) {
-    reply(err);
+    io_reply(err);
     return;
   }
   memcpy(tx_sender, m.addr.s, m.addr.len + 1);
-  if (databytes > 0 && m.size > databytes) {
+  if (cfg.databytes > 0 && m.size > cfg.databytes) {
     err = "552 5.3.4 message size exceeds fixed maximum message size\r\n";
     log_reject(NULL, err);
-    reply(err);
+    io_reply(err);
     tx_sender[0] = '\0';
     return;
   }
-  if (sess.authed && authsender != 0) {
+  if (sess.authed && cfg.authsender != 0) {
     int own = m.addr.null ? 0
-              : authsender == 1 ? sender_owned(m.addr.s, m.addr.len, sess.authuser)
+              : cfg.authsender == 1 ? sender_owned(m.addr.s, m.addr.len, sess.authuser)
                                 : same_domain(m.addr.s, sess.authuser);
     if (own == -1) {
-      reply("451 4.3.0 temporary lookup failure\r\n");
+      io_reply("451 4.3.0 temporary lookup failure\r\n");
       tx_sender[0] = '\0';
       return;
     }
     if (!own) {
       err = "553 5.7.1 sender address not owned by the authenticated user\r\n";
       log_reject(NULL, err);
-      reply(err);
+      io_reply(err);
       tx_sender[0] = '\0';
       return;
     }
@@ -480,13 +459,13 @@ static void smtp_mail(const char *arg, size_t len)
   if (!conn_ok && !m.addr.null) {
     switch (access_check(ACCESS_FROM, m.addr.s, m.addr.len, "550", rbuf)) {
       case -1:
-        reply("451 4.3.0 temporary lookup failure\r\n");
+        io_reply("451 4.3.0 temporary lookup failure\r\n");
         tx_sender[0] = '\0';
         return;
       case ACT_REJECT:
       case ACT_ERROR:
         log_reject(NULL, rbuf);
-        reply(rbuf);
+        io_reply(rbuf);
         tx_sender[0] = '\0';
         return;
       case ACT_RELAY: tx_relay = 1; break;
@@ -496,9 +475,9 @@ static void smtp_mail(const char *arg, size_t len)
     }
   }
   tx_generics = 0;
-  if (sess.authed && submission_generics) { /* qsmtpd_generics.c */
+  if (sess.authed && cfg.submission_generics) { /* qsmtpd_generics.c */
     if (generics_start(&sess.me) == -1 || generics_sender(m.addr.s, sizeof m.addr.s) == -1) {
-      reply("451 4.3.0 unable to read control/generics or masquerading\r\n");
+      io_reply("451 4.3.0 unable to read control/generics or masquerading\r\n");
       tx_sender[0] = '\0';
       return;
     }
@@ -506,28 +485,28 @@ static void smtp_mail(const char *arg, size_t len)
     memcpy(tx_sender, m.addr.s, m.addr.len + 1);
     tx_generics = 1;
   }
-  err = spf_mail(m.addr.null ? "" : m.addr.s); /* qsmtpd_spf.c */
+  err = spfcheck_mail(m.addr.null ? "" : m.addr.s); /* qsmtpd_spf.c */
   if (err != NULL) {
     log_reject(NULL, err);
-    reply(err);
+    io_reply(err);
     tx_sender[0] = '\0';
     return;
   }
-  err = milter_mail(m.addr.null ? "" : m.addr.s);
+  err = milters_mail(m.addr.null ? "" : m.addr.s);
   if (err != NULL) {
     log_reject(NULL, err);
-    reply(err);
+    io_reply(err);
     tx_sender[0] = '\0';
     return;
   }
   envelope.len = 0;
-  if (!env_add('F', m.addr.s, m.addr.len)) die_nomem();
-  if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) die_nomem();
-  if (m.has_envid && !env_add('X', m.envid, strlen(m.envid))) die_nomem();
+  if (!env_add('F', m.addr.s, m.addr.len)) io_die_nomem();
+  if (m.ret[0] != '\0' && !env_add('V', m.ret, 4)) io_die_nomem();
+  if (m.has_envid && !env_add('X', m.envid, strlen(m.envid))) io_die_nomem();
   env_rcpt_start = envelope.len;
   seen_mail = 1;
   tx_utf8 = m.smtputf8;
-  reply("250 2.1.0 sender ok\r\n");
+  io_reply("250 2.1.0 sender ok\r\n");
 }
 
 static int is_postmaster(const char *s, size_t len)
@@ -545,7 +524,7 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
 
   *rcpt_relay = 0;
   dom = addr_domain(a->s, a->len, &dlen);
-  local = dlen > 0 && ctl_domainmatch(&locals, dom, dlen);
+  local = dlen > 0 && ctl_domainmatch(&cfg.locals, dom, dlen);
   /* RFC 5321 4.5.1: postmaster, bare (made postmaster@me) or at a local domain, always */
   if (is_postmaster(a->s, a->at) &&
       (local || (dlen == sess.me.len - 1 && strncasecmp(dom, sess.me.s, dlen) == 0)))
@@ -567,17 +546,17 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
     int f = lookup_user(a->s, a->len);
     if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
     if (f == 1) return NULL;
-    if (!stralloc_copys(&scratch, "")) die_nomem();
+    if (!stralloc_copys(&scratch, "")) io_die_nomem();
     f = lookup_alias(a->s, a->len, &scratch);
     if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
     if (f == 1) {
       size_t first = scratch.len > 0 ? strnlen(scratch.s, scratch.len) : 0;
-      if (alias_error_reply(scratch.s, first, rbuf, ACCESS_REPLY_MAX)) return rbuf;
+      if (policy_alias_error(scratch.s, first, rbuf, ACCESS_REPLY_MAX)) return rbuf;
       return NULL;
     }
     return "550 5.1.1 unknown user\r\n";
   }
-  if (dlen > 0 && ctl_domainmatch(&rcpthosts, dom, dlen)) return NULL;
+  if (dlen > 0 && ctl_domainmatch(&cfg.rcpthosts, dom, dlen)) return NULL;
   if (conn_relay || sess.authed || tx_relay || *rcpt_relay) return NULL;
   return "554 5.7.1 relaying denied\r\n";
 }
@@ -591,21 +570,21 @@ static void smtp_rcpt(const char *arg, size_t len)
   size_t need;
 
   if (!seen_mail) {
-    reply("503 5.5.1 need MAIL first\r\n");
+    io_reply("503 5.5.1 need MAIL first\r\n");
     return;
   }
   if (tx_body_started) {
-    reply("503 5.5.1 RCPT not allowed after BDAT\r\n");
+    io_reply("503 5.5.1 RCPT not allowed after BDAT\r\n");
     return;
   }
   rcpt_tried++;
-  if (rcpt_count >= maxrcpt) {
-    reply("452 4.5.3 too many recipients\r\n");
+  if (rcpt_count >= cfg.maxrcpt) {
+    io_reply("452 4.5.3 too many recipients\r\n");
     return;
   }
   err = smtp_rcpt_parse(&r, arg, len, sess.ehlo, tx_utf8);
   if (err != NULL) {
-    reply(err);
+    io_reply(err);
     return;
   }
   if (r.addr.at == r.addr.len && is_postmaster(r.addr.s, r.addr.len)) {
@@ -620,30 +599,30 @@ static void smtp_rcpt(const char *arg, size_t len)
   }
   need = r.addr.len + strlen(r.notify) + strlen(r.orcpt) + 8;
   if (envelope.len + need > MAX_ENVELOPE) {
-    reply("452 4.5.3 too many recipients\r\n");
+    io_reply("452 4.5.3 too many recipients\r\n");
     return;
   }
   err = rcpt_policy(&r, rbuf, &rcpt_relay);
   if (err != NULL) {
     log_reject(r.addr.s, err);
-    reply(err);
+    io_reply(err);
     return;
   }
-  err = milter_rcpt(r.addr.s);
+  err = milters_rcpt(r.addr.s);
   if (err != NULL) {
     log_reject(r.addr.s, err);
-    reply(err);
+    io_reply(err);
     return;
   }
   /* relayed, as qsend will decide (ctl_islocal) */
   if (r.addr.at == r.addr.len ||
-      !ctl_islocal(&locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len))
+      !ctl_islocal(&cfg.locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len))
     tx_remote = 1;
-  if (!env_add('T', r.addr.s, r.addr.len)) die_nomem();
-  if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) die_nomem();
-  if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) die_nomem();
+  if (!env_add('T', r.addr.s, r.addr.len)) io_die_nomem();
+  if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) io_die_nomem();
+  if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) io_die_nomem();
   rcpt_count++;
-  reply("250 2.1.5 recipient ok\r\n");
+  io_reply("250 2.1.5 recipient ok\r\n");
 }
 
 /* RFC 5322 2.1.1: a line is at most 998 octets; strict receivers bounce
@@ -654,12 +633,12 @@ static void smtp_rcpt(const char *arg, size_t len)
 static const char *tx_refusal(void)
 {
   if (tx_toobig) return "552 5.3.4 message size exceeds fixed maximum message size\r\n";
-  if (tx_data.bare && !barelf)
+  if (tx_data.bare && !cfg.barelf)
     return "554 5.6.0 message contains a bare CR or LF (RFC 5321 2.3.8), refused\r\n";
-  if (tx_data.nul && !stripnul) return "554 5.6.0 message contains NUL bytes, refused\r\n";
-  if (tx_remote && !longheaders && tx_data.hline_max > HEADER_LINE_MAX)
+  if (tx_data.nul && !cfg.stripnul) return "554 5.6.0 message contains NUL bytes, refused\r\n";
+  if (tx_remote && !cfg.longheaders && tx_data.hline_max > HEADER_LINE_MAX)
     return "554 5.6.0 header line longer than 998 octets (RFC 5322 2.1.1), refused\r\n";
-  if (tx_data.hops > maxhops) return "554 5.4.6 too many hops, mail loop?\r\n";
+  if (tx_data.hops > cfg.maxhops) return "554 5.4.6 too many hops, mail loop?\r\n";
   return NULL;
 }
 
@@ -678,8 +657,8 @@ static const char *body_start(int mode)
   char proto[16];
   char tls[200];
 
-  smtpdata_init(&tx_data, mode, barelf, data_put, NULL);
-  tx_data.stripnul = stripnul;
+  smtpdata_init(&tx_data, mode, cfg.barelf, data_put, NULL);
+  tx_data.stripnul = cfg.stripnul;
   if (tx_generics) tx_data.rewrite = generics_field;
   tx_data.drop = authint_drop; /* forged Authentication-Results: (qsmtpd_dkim.c) */
   tx_bytes = 0;
@@ -714,9 +693,9 @@ static const char *body_start(int mode)
   ri.authuser = sess.authed ? sess.authuser : NULL;
   ri.id = tx_inject.id[0] != '\0' ? tx_inject.id : NULL;
   ri.now = (long long)time(NULL);
-  if (spf_header(&received) == -1) die_nomem(); /* RFC 7208 9.1: above our Received: */
+  if (spfcheck_header(&received) == -1) io_die_nomem(); /* RFC 7208 9.1: above our Received: */
   inject_put(&tx_inject, received.s, received.len);
-  if (received_fmt(&received, &ri) == -1) die_nomem();
+  if (received_fmt(&received, &ri) == -1) io_die_nomem();
   inject_put(&tx_inject, received.s, received.len);
   return NULL;
 }
@@ -725,7 +704,7 @@ static const char *body_start(int mode)
 static void body_count(size_t used)
 {
   if (__builtin_add_overflow(tx_bytes, (unsigned long long)used, &tx_bytes)) tx_bytes = ~0ULL;
-  if (databytes > 0 && tx_bytes > databytes) tx_toobig = 1;
+  if (cfg.databytes > 0 && tx_bytes > cfg.databytes) tx_toobig = 1;
 }
 
 /* 1 if the recipient of a T record (internal form) is in list (NUL
@@ -756,9 +735,9 @@ static unsigned long rcpt_edit(void)
   unsigned long left = 0;
   int keep = 1;
 
-  milter_rcpts(&add, &del);
+  milters_rcpts(&add, &del);
   if (add->len == 0 && del->len == 0) return rcpt_count;
-  if (!stralloc_copyb(&out, envelope.s, env_rcpt_start)) die_nomem();
+  if (!stralloc_copyb(&out, envelope.s, env_rcpt_start)) io_die_nomem();
   for (size_t pos = env_rcpt_start; pos < envelope.len;) {
     const char *rec = envelope.s + pos;
     size_t n = strlen(rec) + 1;
@@ -768,7 +747,7 @@ static unsigned long rcpt_edit(void)
       if (!keep) qlog("milter: recipient deleted: ", rec + 1);
       left += keep;
     }
-    if (keep && !stralloc_catb(&out, rec, n)) die_nomem();
+    if (keep && !stralloc_catb(&out, rec, n)) io_die_nomem();
     pos += n;
   }
   for (size_t pos = 0; pos < add->len; pos += strlen(add->s + pos) + 1) {
@@ -776,16 +755,16 @@ static unsigned long rcpt_edit(void)
     struct addr x;
     size_t alen = strlen(a);
     if (addr_parse(&x, a, alen, ADDR_ALLOW_NOBRACKET) != alen || x.at == x.len ||
-        left >= maxrcpt) {
+        left >= cfg.maxrcpt) {
       qwarn("milter: recipient not added: ", a);
       continue;
     }
     if (out.len + x.len + 2 > MAX_ENVELOPE) break;
-    if (!stralloc_append(&out, "T") || !stralloc_catb(&out, x.s, x.len + 1)) die_nomem();
+    if (!stralloc_append(&out, "T") || !stralloc_catb(&out, x.s, x.len + 1)) io_die_nomem();
     qlog("milter: recipient added: ", x.s);
     left++;
   }
-  if (!stralloc_0(&out) || !stralloc_copy(&envelope, &out)) die_nomem();
+  if (!stralloc_0(&out) || !stralloc_copy(&envelope, &out)) io_die_nomem();
   rcpt_count = left;
   return left;
 }
@@ -795,7 +774,7 @@ static unsigned long rcpt_edit(void)
 static void sender_edit(void)
 {
   static stralloc out;
-  const char *s = milter_sender();
+  const char *s = milters_sender();
   struct addr x;
   size_t n;
   size_t first;
@@ -811,7 +790,7 @@ static void sender_edit(void)
   if (!stralloc_copyb(&out, "F", 1) || !stralloc_catb(&out, x.s, x.len + 1) ||
       !stralloc_catb(&out, envelope.s + first, envelope.len - first) ||
       !stralloc_copy(&envelope, &out))
-    die_nomem();
+    io_die_nomem();
   env_rcpt_start = env_rcpt_start - first + x.len + 2;
   qlog("milter: sender changed: <", tx_sender, "> to <", x.s, ">");
   memcpy(tx_sender, x.s, x.len + 1);
@@ -843,22 +822,22 @@ static void body_end(void)
       inject_abort(&tx_inject);
       tx_inject_open = 0;
       log_message("reject", r, size, "");
-      reply(r);
+      io_reply(r);
       tx_reset();
       return;
     }
-    r = milter_message(&tx_inject, &discard); /* qsmtpd_milter.c */
+    r = milters_message(&tx_inject, &discard); /* qsmtpd_milter.c */
     if (r == NULL && !discard && rcpt_edit() == 0) discard = 1; /* every recipient deleted */
     if (r == NULL && !discard) {
       sender_edit();
-      inject_quarantine(&tx_inject, milter_quarantine()); /* a Q record: held */
+      inject_quarantine(&tx_inject, milters_quarantine()); /* a Q record: held */
     }
     if (r != NULL || discard) {
       inject_abort(&tx_inject);
       tx_inject_open = 0;
       if (r == NULL) r = "250 2.0.0 ok: message accepted\r\n";
       log_message(discard ? "discard" : "reject", r, size, "");
-      reply(r);
+      io_reply(r);
       tx_reset();
       return;
     }
@@ -876,10 +855,10 @@ static void body_end(void)
       r = queued;
     }
     log_message(r[0] == '2' ? "accept" : "reject", r, size, r[0] == '2' ? tx_inject.id : "");
-    if (r[0] == '2' && milter_quarantine() != NULL)
-      qlog("milter: quarantined ", tx_inject.id, ": ", milter_quarantine());
+    if (r[0] == '2' && milters_quarantine() != NULL)
+      qlog("milter: quarantined ", tx_inject.id, ": ", milters_quarantine());
   }
-  reply(r);
+  io_reply(r);
   tx_reset();
 }
 
@@ -889,40 +868,40 @@ static void smtp_data(const char *arg, size_t len)
 
   (void)arg;
   if (len > 0) {
-    reply("501 5.5.4 syntax: DATA\r\n");
+    io_reply("501 5.5.4 syntax: DATA\r\n");
     return;
   }
   if (!seen_mail) {
-    reply("503 5.5.1 need MAIL first\r\n");
+    io_reply("503 5.5.1 need MAIL first\r\n");
     return;
   }
   if (tx_body_started) {
-    reply("503 5.5.1 DATA not allowed after BDAT\r\n");
+    io_reply("503 5.5.1 DATA not allowed after BDAT\r\n");
     return;
   }
   if (rcpt_count == 0) {
-    reply(rcpt_tried > 0 ? "554 5.5.1 no valid recipients\r\n" : "503 5.5.1 need RCPT first\r\n");
+    io_reply(rcpt_tried > 0 ? "554 5.5.1 no valid recipients\r\n" : "503 5.5.1 need RCPT first\r\n");
     return;
   }
-  if (!envelope.len || !stralloc_0(&envelope)) die_nomem();  /* the end of the envelope */
+  if (!envelope.len || !stralloc_0(&envelope)) io_die_nomem();  /* the end of the envelope */
   if (pipelining_abuse()) /* RFC 2920 3.1: DATA ends a group; the data waits for 354 */
     refuse_pipelining("data", "554 5.5.0 improper pipelining: message data sent before the 354 reply\r\n");
   err = body_start(DATA_DOT);
   if (err != NULL) {
     log_message("reject", err, 0, 0);
-    reply(err);
+    io_reply(err);
     tx_reset();
     return;
   }
-  reply("354 go ahead, end with <CRLF>.<CRLF>\r\n");
+  io_reply("354 go ahead, end with <CRLF>.<CRLF>\r\n");
   io_phase_data();
   while (!tx_data.done) {
-    ssize_t n = buffer_feed(&net_in);
+    ssize_t n = buffer_feed(&io_in);
     size_t used;
-    if (n == -1) die_read();
-    if (n == 0) session_exit("eof in data");
-    used = smtpdata_feed(&tx_data, buffer_peek(&net_in), (size_t)n);
-    buffer_seek(&net_in, used);
+    if (n == -1) io_die_read();
+    if (n == 0) sess_exit("eof in data");
+    used = smtpdata_feed(&tx_data, buffer_peek(&io_in), (size_t)n);
+    buffer_seek(&io_in, used);
     body_count(used);
   }
   body_end();
@@ -933,12 +912,12 @@ static void skip_bytes(unsigned long long n)
 {
   io_phase_data();
   while (n > 0) {
-    ssize_t got = buffer_feed(&net_in);
+    ssize_t got = buffer_feed(&io_in);
     size_t take;
-    if (got == -1) die_read();
-    if (got == 0) session_exit("eof in data");
+    if (got == -1) io_die_read();
+    if (got == 0) sess_exit("eof in data");
     take = (unsigned long long)got < n ? (size_t)got : (size_t)n;
-    buffer_seek(&net_in, take);
+    buffer_seek(&io_in, take);
     n -= take;
   }
 }
@@ -951,7 +930,7 @@ static void smtp_bdat(const char *arg, size_t len)
   char num[FMT_ULONG];
 
   if (!smtp_bdat_parse(arg, len, &size, &last)) {
-    reply("501 5.5.4 syntax: BDAT size [LAST]\r\n");
+    io_reply("501 5.5.4 syntax: BDAT size [LAST]\r\n");
     return;
   }
   if (!seen_mail) err = "503 5.5.1 need MAIL first\r\n";
@@ -959,36 +938,36 @@ static void smtp_bdat(const char *arg, size_t len)
     err = rcpt_tried > 0 ? "554 5.5.1 no valid recipients\r\n" : "503 5.5.1 need RCPT first\r\n";
   if (err != NULL) {
     skip_bytes(size);
-    reply(err);
+    io_reply(err);
     return;
   }
   if (!tx_body_started) {
-    if (!stralloc_0(&envelope)) die_nomem();
+    if (!stralloc_0(&envelope)) io_die_nomem();
     err = body_start(DATA_RAW);
     if (err != NULL) {
       skip_bytes(size);
       log_message("reject", err, 0, 0);
-      reply(err);
+      io_reply(err);
       tx_reset();
       return;
     }
     tx_body_started = 1;
   }
   /* RFC 3030 3: a chunk is exactly size bytes; no dot handling */
-  if (databytes > 0 && size > databytes) {
+  if (cfg.databytes > 0 && size > cfg.databytes) {
     tx_toobig = 1;
     skip_bytes(size);
   } else {
     unsigned long long left = size;
     io_phase_data();
     while (left > 0) {
-      ssize_t got = buffer_feed(&net_in);
+      ssize_t got = buffer_feed(&io_in);
       size_t take;
-      if (got == -1) die_read();
-      if (got == 0) session_exit("eof in data");
+      if (got == -1) io_die_read();
+      if (got == 0) sess_exit("eof in data");
       take = (unsigned long long)got < left ? (size_t)got : (size_t)left;
-      smtpdata_feed(&tx_data, buffer_peek(&net_in), take);
-      buffer_seek(&net_in, take);
+      smtpdata_feed(&tx_data, buffer_peek(&io_in), take);
+      buffer_seek(&io_in, take);
       body_count(take);
       left -= take;
     }
@@ -997,14 +976,14 @@ static void smtp_bdat(const char *arg, size_t len)
     body_end();
     return;
   }
-  out_puts("250 2.0.0 ");
-  out_puts(qlog_ulong(num, (unsigned long)size));
-  out_puts(" octets received\r\n");
+  io_puts("250 2.0.0 ");
+  io_puts(qlog_ulong(num, (unsigned long)size));
+  io_puts(" octets received\r\n");
 }
 
 static void smtp_help(void)
 {
-  reply("214-2.0.0 qsmtpd: commands EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT\r\n"
+  io_reply("214-2.0.0 qsmtpd: commands EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT\r\n"
         "214-2.0.0 VRFY HELP STARTTLS AUTH; see RFC 5321\r\n"
         "214 2.0.0 end of HELP\r\n");
 }
@@ -1019,12 +998,12 @@ static void command(char *line, size_t len)
   while (alen > 0 && arg[alen - 1] == ' ') alen--; /* trailing blanks are not arguments */
 
   if (len + 2 > MAX_CMDLINE && verb != VERB_AUTH) {
-    reply("500 5.5.2 line too long\r\n");
+    io_reply("500 5.5.2 line too long\r\n");
     errors++;
     return;
   }
   if (conn_rejected && verb != VERB_QUIT) {
-    reply("503 5.5.1 connection refused, send QUIT\r\n");
+    io_reply("503 5.5.1 connection refused, send QUIT\r\n");
     errors++;
     return;
   }
@@ -1037,25 +1016,25 @@ static void command(char *line, size_t len)
     case VERB_BDAT: smtp_bdat(arg, alen); break;
     case VERB_RSET:
       tx_reset();
-      reply("250 2.0.0 ok\r\n");
+      io_reply("250 2.0.0 ok\r\n");
       break;
-    case VERB_NOOP: reply("250 2.0.0 ok\r\n"); break;
+    case VERB_NOOP: io_reply("250 2.0.0 ok\r\n"); break;
     case VERB_QUIT:
-      out_puts("221 2.0.0 ");
-      out_puts(sess.me.s);
-      out_puts(" closing connection\r\n");
-      out_flush();
-      session_exit("quit");
+      io_puts("221 2.0.0 ");
+      io_puts(sess.me.s);
+      io_puts(" closing connection\r\n");
+      io_flush();
+      sess_exit("quit");
     case VERB_VRFY:
-      if (alen == 0) reply("501 5.5.4 syntax: VRFY address\r\n");
-      else reply("252 2.0.0 cannot VRFY, but send some mail and delivery will be tried\r\n");
+      if (alen == 0) io_reply("501 5.5.4 syntax: VRFY address\r\n");
+      else io_reply("252 2.0.0 cannot VRFY, but send some mail and delivery will be tried\r\n");
       break;
-    case VERB_EXPN: reply("502 5.5.1 EXPN not available\r\n"); break;
+    case VERB_EXPN: io_reply("502 5.5.1 EXPN not available\r\n"); break;
     case VERB_HELP: smtp_help(); break;
     case VERB_STARTTLS: smtp_starttls(arg, alen); break;
     case VERB_AUTH: smtp_auth(arg, alen); break;
     default:
-      reply("500 5.5.1 command not recognized\r\n");
+      io_reply("500 5.5.1 command not recognized\r\n");
       errors++;
       break;
   }
@@ -1069,29 +1048,29 @@ static void loop(void)
   for (;;) {
     int r;
     if (errors >= MAX_ERRORS) {
-      reply("421 4.7.0 too many errors, closing connection\r\n");
-      out_flush();
-      session_exit("too many errors");
+      io_reply("421 4.7.0 too many errors, closing connection\r\n");
+      io_flush();
+      sess_exit("too many errors");
     }
-    r = net_getline(line, sizeof line, &len);
-    if (r == -1) die_read();
-    if (r == 0) session_exit("eof");
+    r = io_getline(line, sizeof line, &len);
+    if (r == -1) io_die_read();
+    if (r == 0) sess_exit("eof");
     if (r == -2) {
-      reply("500 5.5.2 line too long\r\n");
+      io_reply("500 5.5.2 line too long\r\n");
       errors++;
       continue;
     }
     /* RFC 5321 2.3.8: a command ends with CRLF, never with a bare LF */
-    if (len > 0 && line[len - 1] == '\n' && (len < 2 || line[len - 2] != '\r') && !barelf) {
+    if (len > 0 && line[len - 1] == '\n' && (len < 2 || line[len - 2] != '\r') && !cfg.barelf) {
       qlog("reject ip=", sess.ip, " helo=", helo_text(), " bare LF in a command");
-      reply("500 5.5.2 command ended with a bare LF (RFC 5321 2.3.8), use CRLF\r\n");
+      io_reply("500 5.5.2 command ended with a bare LF (RFC 5321 2.3.8), use CRLF\r\n");
       errors++;
       continue;
     }
     if (len > 0 && line[len - 1] == '\n') len--;
     if (len > 0 && line[len - 1] == '\r') len--;
     if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL) {
-      reply("500 5.5.2 invalid characters in command\r\n");
+      io_reply("500 5.5.2 invalid characters in command\r\n");
       errors++;
       continue;
     }
@@ -1101,131 +1080,19 @@ static void loop(void)
 
 /* ---- start-up ---- */
 
-static void die_config(const char *what) __attribute__((noreturn));
-static void die_config(const char *what)
-{
-  qwarn_sys("unable to read ", what);
-  reply("421 4.3.5 temporary configuration problem, try again later\r\n");
-  bflush(&net_out);
-  if (pool_ctl != -1) session_exit("configuration problem");
-  _exit(111);
-}
-
-/* The client's host name, once its address has matched no access key.
- * Only a name qsmtpd has confirmed itself (its A/AAAA records lead back to
- * the address) is used by the access rules: the PTR record alone is
- * written by the client's owner, and tcpserver's TCPREMOTEHOST (-h) is a
- * bare PTR unless -p was given, which qsmtpd cannot tell. DNS is asked
- * only when control/access has host-name keys that Connect lookups can
- * match; otherwise TCPREMOTEHOST, if set, only names the client in
- * Received:. 1 confirmed (sess.host), 0 no name for the access rules. */
-static int client_name(void)
-{
-  int r;
-
-  r = access_hostkeys();
-  if (r == -1) die_config("control/access.cdb");
-  if (r == 0 || strcmp(sess.ip, "unknown") == 0) return 0;
-  sess.host = NULL; /* after a lookup of our own, only its answer names the client */
-  r = fcrdns_lookup(sess.ip, sess.hostname, DNS_SECONDS);
-  if (r == -1) qwarn_sys("unable to look up the host name of ", sess.ip);
-  if (r != 1) return 0;
-  sess.host = sess.hostname;
-  sess.host_confirmed = 1;
-  return 1;
-}
-
 /* Every piece of per-connection state back to its start: nothing of one
  * client's session may reach the next one's (pool mode). */
 static void session_reset(void)
 {
   tx_reset();
-  milter_end();
+  milters_end();
   conn_rejected = 0;
   conn_relay = 0;
   conn_ok = 0;
   conn_discard = 0;
   errors = 0;
-  sess.ip = "unknown";
-  sess.host = NULL;
-  sess.host_confirmed = 0;
-  sess.hostname[0] = '\0';
-  sess.me.len = 0;
-  sess.helo[0] = '\0';
-  sess.seen_helo = 0;
-  sess.ehlo = 0;
-  sess.submission = 0;
-  sess.loopback = 0;
-  sess.authplaintext = 0;
-  sess.tls = 0;
-  sess.tls_proto[0] = '\0';
-  sess.tls_cipher[0] = '\0';
-  sess.tlsd = NULL;
-  sess.authed = 0;
-  explicit_bzero(sess.authuser, sizeof sess.authuser);
-  sess.auth_failures = 0;
-  sess.msgs = 0;
+  sess_clear();
   io_reset();
-}
-
-/* A setting that cannot be read: the session cannot go on. */
-/* A number from control/: a value that is no number, or 0 where 0 makes
- * no sense, is logged (once per process and setting) and the default is
- * used: a bad setting never takes the service down. Only a file that
- * cannot be read stops the session (421). */
-static void setting(unsigned long *val, const char *fn, unsigned long def, int zero_ok, int bit)
-{
-  static unsigned int warned;
-  char num[FMT_ULONG];
-
-  if (ctl_readint(val, fn, def) == -1) {
-    if (errno != EINVAL && errno != ERANGE) die_config(fn);
-    *val = def;
-    if (!(warned & (1U << bit))) qwarn(fn, " is not a number: using ", qlog_ulong(num, def));
-    warned |= 1U << bit;
-  } else if (*val == 0 && !zero_ok) {
-    *val = def;
-    if (!(warned & (1U << bit))) qwarn(fn, " is 0: using ", qlog_ulong(num, def));
-    warned |= 1U << bit;
-  }
-}
-
-static void read_config(void)
-{
-  const char *v;
-
-  if (ctl_readline(&sess.me, "control/me", NULL) == -1) die_config("control/me");
-  if (sess.me.len == 0) {
-    v = getenv("TCPLOCALHOST");
-    if (!stralloc_copys(&sess.me, (v != NULL && v[0] != '\0') ? v : "localhost")) die_nomem();
-  }
-  if (!stralloc_0(&sess.me)) die_nomem();
-  if (ctl_readlist(&locals, "control/locals") == -1) die_config("control/locals");
-  if (ctl_readlist(&rcpthosts, "control/rcpthosts") == -1) die_config("control/rcpthosts");
-  setting(&databytes, "control/databytes", CTLDEF_DATABYTES, 1, 0);
-  setting(&maxrcpt, "control/maxrcpt", DEFAULT_MAXRCPT, 0, 1);
-  setting(&maxhops, "control/maxhops", DEFAULT_MAXHOPS, 0, 2);
-  setting(&timeout_sec, "control/timeoutsmtpd", DEFAULT_TIMEOUT, 0, 3);
-  setting(&timeout_stress, "control/timeoutstress", DEFAULT_TIMEOUT_STRESS, 0, 4);
-  setting(&data_rate, "control/datarate", DEFAULT_DATARATE, 1, 5);
-  barelf = access("control/barelf", F_OK) == 0;
-  stripnul = access("control/stripnul", F_OK) == 0;
-  longheaders = access("control/longheaders", F_OK) == 0;
-  relax_pipelining = access("control/relaxpipelining", F_OK) == 0;
-  submission_generics = access("control/submissiongenerics", F_OK) == 0;
-  if (!stdin_is_socket()) relax_pipelining = barelf = 1; /* sendmail -bs: a local script */
-  sess.authplaintext = access("control/authplaintext", F_OK) == 0;
-  /* submission (587, 465): an authenticated user sends as itself and its
-   * aliases unless the admin says otherwise (TLS active this early is
-   * implicit TLS: STARTTLS comes after the greeting) */
-  if (ctl_readline(&scratch, "control/authsender",
-                   sess.submission || sess.tls ? "address" : CTLDEF_AUTHSENDER) == -1)
-    die_config("control/authsender");
-  if (scratch.len == 7 && strncasecmp(scratch.s, "address", 7) == 0) authsender = 1;
-  else if (scratch.len == 6 && strncasecmp(scratch.s, "domain", 6) == 0) authsender = 2;
-  else authsender = 0;
-  authint_config(); /* qsmtpd_dkim.c: the authserv-id */
-  milter_config();  /* qsmtpd_milter.c */
 }
 
 /* The start of a session: state reset, the connection's environment
@@ -1252,24 +1119,24 @@ static void session_begin(void)
   v = getenv("QTLSD");
   sess.tlsd = (v != NULL && v[0] != '\0') ? v : NULL;
   v = getenv("IMPLICITTLS");
-  if (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && tls_implicit() == -1)
-    session_exit("tls failed");
+  if (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && smtp_tls_implicit() == -1)
+    sess_exit("tls failed");
 
-  read_config();
+  sess_config();
   act = access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf);
-  if (act == ACT_NONE && client_name()) /* the address first: the client controls its PTR */
+  if (act == ACT_NONE && sess_client_name()) /* the address first: the client controls its PTR */
     act = access_check(ACCESS_CONNECT, ip, strlen(ip), "554", rbuf);
   switch (act) {
-    case -1: die_config("control/access.cdb");
+    case -1: sess_die_config("control/access.cdb");
     case ACT_REJECT:
     case ACT_ERROR:
       conn_rejected = 1;
       qlog("reject ip=", sess.ip, " helo=- tls=none auth=- from=<> code=",
            code_text(rbuf, code, sizeof code));
-      reply(rbuf);
+      io_reply(rbuf);
       if (strncmp(rbuf, "421", 3) == 0) { /* RFC 5321 3.8: 421 closes the connection */
-        out_flush();
-        session_exit("refused");
+        io_flush();
+        sess_exit("refused");
       }
       return;
     case ACT_RELAY: conn_relay = 1; break;
@@ -1322,11 +1189,12 @@ int main(int argc, char **argv)
   if (listen_attach(0) == -1) qwarn_sys("unable to attach qlisten's table");
   if (qhome_chdir() == -1) {
     qwarn_sys("unable to read QHOME");
-    reply("421 4.3.5 temporary configuration problem, try again later\r\n");
-    bflush(&net_out);
+    io_reply("421 4.3.5 temporary configuration problem, try again later\r\n");
+    bflush(&io_out);
     _exit(111);
   }
   pool_ctl = listen_ctlfd();
+  sess.pooled = pool_ctl != -1;
   if (pool_ctl != -1) pool();
   session_begin();
   loop();

@@ -179,17 +179,17 @@ int received_fmt(stralloc *sa, const struct received_info *r);
  * For ACT_REJECT and ACT_ERROR a complete reply line (with CRLF) goes into
  * reply (at least 600 bytes): def is the reply code used for REJECT and
  * for an ERROR without a valid code ("550" or "554"). */
-int access_action(const char *val, size_t len, const char *def, char *reply, size_t max);
+int policy_access_action(const char *val, size_t len, const char *def, char *reply, size_t max);
 #define ACCESS_REPLY_MAX 600
 
 /* For an alias whose first target is "error:x.y.z text", the reply line;
  * 0 if the target is not an error target. */
-int alias_error_reply(const char *target, size_t len, char *reply, size_t max);
+int policy_alias_error(const char *target, size_t len, char *reply, size_t max);
 
 /* authsender=address: whether the alias targets (each followed by '\0',
  * tlen bytes in all) of sender name the login user, written in full or,
  * for a bare local part, at the sender's domain (any case). 1 yes, 0 no. */
-int alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user);
+int policy_alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user);
 
 /* The reply for qinject's wait status (qmail-queue exit codes). */
 const char *inject_reply(int status);
@@ -208,11 +208,11 @@ int fcrdns_lookup(const char *ip, char *name, unsigned int seconds);
 
 /* ---- session, I/O (qsmtpd.c, qsmtpd_io.c) ---- */
 
-extern buffer net_in;
-extern buffer net_out;
-extern unsigned long timeout_sec;    /* control/timeoutsmtpd */
-extern unsigned long timeout_stress; /* control/timeoutstress: while qlisten is under stress */
-extern unsigned long data_rate;      /* control/datarate: bytes/s message data must average */
+extern buffer io_in;
+extern buffer io_out;
+extern unsigned long io_timeout;    /* control/timeoutsmtpd */
+extern unsigned long io_timeout_stress; /* control/timeoutstress: while qlisten is under stress */
+extern unsigned long io_data_rate;      /* control/datarate: bytes/s message data must average */
 
 void io_init(void);
 void io_reset(void);              /* after STARTTLS, between sessions: forget buffered I/O */
@@ -220,19 +220,19 @@ void io_phase_command(void);      /* a command line is awaited (net_getline does
 void io_phase_data(void);         /* message data is awaited */
 int io_terminated(void);          /* 1 once SIGTERM came: no further session */
 int io_wait_idle(int fd);         /* pool: waits for fd with SIGTERM open; -1 SIGTERM came */
-void spawn_child_setup(void);     /* in a forked child: default signals, nothing blocked */
-void out_puts(const char *s);     /* queue output */
-void out_put(const char *s, size_t len);
-void out_flush(void);             /* flush or die */
-void reply(const char *s);        /* out_puts; a reply literal with CRLF */
+void io_child_setup(void);     /* in a forked child: default signals, nothing blocked */
+void io_puts(const char *s);     /* queue output */
+void io_put(const char *s, size_t len);
+void io_flush(void);             /* flush or die */
+void io_reply(const char *s);        /* out_puts; a reply literal with CRLF */
 void io_term_check(void);         /* 421 4.3.2 and exit if SIGTERM came */
-void die_read(void) __attribute__((noreturn));
-void die_timeout(void) __attribute__((noreturn));
-void die_nomem(void) __attribute__((noreturn));
+void io_die_read(void) __attribute__((noreturn));
+void io_die_timeout(void) __attribute__((noreturn));
+void io_die_nomem(void) __attribute__((noreturn));
 /* Logs the session line (why the session ends) and exits 0 (qsmtpd.c). */
-void session_exit(const char *why) __attribute__((noreturn));
+void sess_exit(const char *why) __attribute__((noreturn));
 /* Reads one line (bounded; -2: too long, read through). See line.h. */
-int net_getline(char *line, size_t size, size_t *len);
+int io_getline(char *line, size_t size, size_t *len);
 
 /* ---- qinject (qsmtpd_inject.c) ---- */
 
@@ -295,26 +295,26 @@ void authint_reset(void);
 /* ---- milters (qsmtpd_milter.c) ---- */
 
 /* Reads control/milters (each session). */
-void milter_config(void);
+void milters_config(void);
 /* Each stage: NULL to go on, else the reply (a milter's refusal, or 451
  * 4.7.1 for a milter that is down with default=tempfail). The first call
  * of a session connects the milters and sends the connection. */
-const char *milter_helo(const char *helo);
-const char *milter_mail(const char *sender);   /* internal form, "" for <> */
-const char *milter_rcpt(const char *rcpt);
+const char *milters_helo(const char *helo);
+const char *milters_mail(const char *sender);   /* internal form, "" for <> */
+const char *milters_rcpt(const char *rcpt);
 /* After the end of data, before the envelope: the message read back from
  * the queue file; the fields milters add put before it. *discard: a
  * milter said discard (accept and drop). */
-const char *milter_message(struct inject *q, int *discard);
+const char *milters_message(struct inject *q, int *discard);
 /* After milter_message: the new sender a milter gave (as it wrote it, to
  * be parsed), or NULL; the reason of a quarantine, or NULL. */
-const char *milter_sender(void);
-const char *milter_quarantine(void);
+const char *milters_sender(void);
+const char *milters_quarantine(void);
 /* After milter_message: the recipients the milters added and deleted, as
  * they wrote them ("<a@b>" or "a@b"), each ending in NUL. */
-void milter_rcpts(const stralloc **add, const stralloc **del);
-void milter_abort(void); /* the transaction ends (RSET, new MAIL, after DATA) */
-void milter_end(void);   /* the session ends: QUIT, connections closed */
+void milters_rcpts(const stralloc **add, const stralloc **del);
+void milters_abort(void); /* the transaction ends (RSET, new MAIL, after DATA) */
+void milters_end(void);   /* the session ends: QUIT, connections closed */
 
 /* ---- the session (qsmtpd.c) ---- */
 
@@ -339,41 +339,63 @@ struct session {
   char authuser[MAX_AUTHUSER + 1];
   int auth_failures;
   unsigned long msgs;      /* messages accepted in this session */
+  int pooled;              /* qlisten's pool mode: sessions one after another
+                              (set once in main; sess_clear keeps it) */
 };
 
 extern struct session sess;
+/* the settings of control/ for this session (sess_config) */
+struct smtpd_config {
+  stralloc locals;
+  stralloc rcpthosts;
+  unsigned long databytes;   /* 0: no limit */
+  unsigned long maxrcpt;
+  unsigned long maxhops;
+  int barelf;                /* control/barelf: bare CR/LF tolerated */
+  int stripnul;              /* control/stripnul: NUL bytes dropped, not refused */
+  int longheaders;           /* control/longheaders: header lines over 998 octets relayed */
+  int relax_pipelining;      /* control/relaxpipelining: no pipelining checks */
+  int authsender;            /* 0 off, 1 address, 2 domain */
+  int submission_generics;   /* control/submissiongenerics: rewrite what users submit */
+};
+extern struct smtpd_config cfg;
+/* qsmtpd_session.c */
+void sess_clear(void);
+void sess_config(void);
+int sess_client_name(void);
+void sess_die_config(const char *what) __attribute__((noreturn));
 
 /* Forgets EHLO and the transaction (STARTTLS, RFC 3207 4.2). */
-void session_forget(void);
+void sess_forget(void);
 /* 1 if a mail transaction is open (MAIL given). */
-int tx_active(void);
+int sess_tx_active(void);
 /* 1 if AUTH is offered now. */
-int auth_offered(void);
+int sess_auth_offered(void);
 
 /* ---- SPF (qsmtpd_spf.c) ---- */
 
 /* SPF for the MAIL FROM sender (internal form, "" for <>): NULL to go on,
  * else the reply refusing it (only with control/spfreject). */
-const char *spf_mail(const char *sender);
+const char *spfcheck_mail(const char *sender);
 /* The transaction's Received-SPF: field into sa (empty when SPF was not
  * evaluated). 0, or -1 out of memory. */
-int spf_header(stralloc *sa);
+int spfcheck_header(stralloc *sa);
 /* The transaction's SPF result as an RFC 8601 word, the domain checked
  * and whether it was the HELO identity: 0, or -1 when SPF did not run. */
-int spf_result(const char **word, const char **domain, int *helo);
+int spfcheck_result(const char **word, const char **domain, int *helo);
 
 /* ---- AUTH and STARTTLS (qsmtpd_auth.c, qsmtpd_tls.c) ---- */
 
 /* Runs qauth for user/pass: 0 ok, 1 bad login, 2 temporary failure. */
-int auth_check(const char *user, size_t ulen, const char *pass, size_t plen);
+int smtp_auth_check(const char *user, size_t ulen, const char *pass, size_t plen);
 /* The AUTH command, arg is what follows the verb. */
 void smtp_auth(const char *arg, size_t len);
 /* The STARTTLS command. */
 void smtp_starttls(const char *arg, size_t len);
 /* Implicit TLS before the greeting (IMPLICITTLS): 0 ok, -1 failed (logged). */
-int tls_implicit(void);
+int smtp_tls_implicit(void);
 /* The session ends (session_exit): a connection to qtlsd still being
  * negotiated is closed, so that qtlsd drops the client too. */
-void tls_session_end(void);
+void smtp_tls_end(void);
 
 #endif

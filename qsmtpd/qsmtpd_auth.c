@@ -43,7 +43,7 @@ static int spawn_qauth(pid_t *pid, int fd3)
   if (child == -1) return -1;
   if (child == 0) {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    spawn_child_setup();
+    io_child_setup();
     /* the client's connection stays out of reach: fd 0 and 1 are /dev/null */
     if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
     if (fd3 == 3) {
@@ -59,7 +59,7 @@ static int spawn_qauth(pid_t *pid, int fd3)
   return 0;
 }
 
-/* Waits for pid at most timeout_sec seconds; then kills it. -1 if it had to. */
+/* Waits for pid at most io_timeout seconds; then kills it. -1 if it had to. */
 static int wait_bounded(pid_t pid)
 {
   struct timespec start;
@@ -73,7 +73,7 @@ static int wait_bounded(pid_t pid)
     if (r == pid) return status;
     if (r == -1 && errno != EINTR) return -1;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((unsigned long)(now.tv_sec - start.tv_sec) > timeout_sec) {
+    if ((unsigned long)(now.tv_sec - start.tv_sec) > io_timeout) {
       kill(pid, SIGKILL);
       while (waitpid(pid, &status, 0) == -1 && errno == EINTR) {}
       return -1;
@@ -83,7 +83,7 @@ static int wait_bounded(pid_t pid)
   }
 }
 
-int auth_check(const char *user, size_t ulen, const char *pass, size_t plen)
+int smtp_auth_check(const char *user, size_t ulen, const char *pass, size_t plen)
 {
   char data[MAX_AUTHUSER + MAX_AUTHPASS + 64];
   char num[FMT_ULONG];
@@ -143,18 +143,18 @@ int auth_check(const char *user, size_t ulen, const char *pass, size_t plen)
  * 1 ok, 0 the client cancelled ("*") or sent a line too long (replied). */
 static int read_response(char *buf, size_t size, size_t *len)
 {
-  int r = net_getline(buf, size, len);
+  int r = io_getline(buf, size, len);
 
-  if (r == -1) die_read();
-  if (r == 0) session_exit("eof");
+  if (r == -1) io_die_read();
+  if (r == 0) sess_exit("eof");
   if (r == -2) {
-    reply("501 5.5.2 authentication line too long\r\n");
+    io_reply("501 5.5.2 authentication line too long\r\n");
     return 0;
   }
   if (*len > 0 && buf[*len - 1] == '\n') (*len)--;
   if (*len > 0 && buf[*len - 1] == '\r') (*len)--;
   if (*len == 1 && buf[0] == '*') {
-    reply("501 5.0.0 authentication cancelled\r\n");
+    io_reply("501 5.0.0 authentication cancelled\r\n");
     return 0;
   }
   return 1;
@@ -171,7 +171,7 @@ static int decode(char *out, size_t max, size_t *outlen, const char *s, size_t l
   }
   n = smtp_b64_decode(out, max, s, len);
   if (n == (size_t)-1) {
-    reply("501 5.5.2 cannot decode the response\r\n");
+    io_reply("501 5.5.2 cannot decode the response\r\n");
     return 0;
   }
   *outlen = n;
@@ -197,7 +197,7 @@ static void finish(const char *user, size_t ulen, const char *pass, size_t plen)
   if (!user_ok(user, ulen) || plen == 0 || plen > MAX_AUTHPASS || memchr(pass, '\0', plen)) {
     r = 1;
   } else {
-    r = auth_check(user, ulen, pass, plen);
+    r = smtp_auth_check(user, ulen, pass, plen);
   }
   if (ulen > MAX_AUTHUSER) ulen = MAX_AUTHUSER;
   for (i = 0; i < ulen; i++)
@@ -207,21 +207,21 @@ static void finish(const char *user, size_t ulen, const char *pass, size_t plen)
     sess.authed = 1;
     memcpy(sess.authuser, shown, ulen + 1);
     qlog("auth ip=", sess.ip, " user=", shown, " result=ok");
-    reply("235 2.7.0 authentication successful\r\n");
+    io_reply("235 2.7.0 authentication successful\r\n");
     return;
   }
   qlog("auth ip=", sess.ip, " user=", shown, r == 1 ? " result=bad" : " result=temp");
   /* temporary failures count too: a client locked out by qauth must not
    * go on trying in the same session */
   if (++sess.auth_failures >= MAX_AUTH_FAILURES) {
-    reply("421 4.7.0 too many authentication failures, closing connection\r\n");
-    out_flush();
-    session_exit("auth failures");
+    io_reply("421 4.7.0 too many authentication failures, closing connection\r\n");
+    io_flush();
+    sess_exit("auth failures");
   }
   if (r == 1)
-    reply("535 5.7.8 authentication credentials invalid\r\n");
+    io_reply("535 5.7.8 authentication credentials invalid\r\n");
   else
-    reply("454 4.7.0 temporary authentication failure\r\n");
+    io_reply("454 4.7.0 temporary authentication failure\r\n");
 }
 
 static int mech_is(const char *s, size_t len, const char *m)
@@ -252,7 +252,7 @@ static void auth_plain(const char *init, size_t initlen)
   const char *p;
 
   if (initlen == 0) {
-    reply("334 \r\n");
+    io_reply("334 \r\n");
     if (!read_response(line, sizeof line, &len)) return;
     init = line;
     initlen = len;
@@ -271,7 +271,7 @@ static void auth_plain(const char *init, size_t initlen)
   plen = n - (size_t)(pass - dec);
   if (zlen > 0 && (zlen != ulen || memcmp(authzid, user, ulen) != 0)) {
     explicit_bzero(dec, sizeof dec);
-    reply("535 5.7.8 authorization identity must be the login\r\n");
+    io_reply("535 5.7.8 authorization identity must be the login\r\n");
     return;
   }
   finish(user, ulen, pass, plen);
@@ -280,7 +280,7 @@ static void auth_plain(const char *init, size_t initlen)
   return;
 bad:
   explicit_bzero(dec, sizeof dec);
-  reply("501 5.5.2 malformed PLAIN response\r\n");
+  io_reply("501 5.5.2 malformed PLAIN response\r\n");
 }
 
 static void auth_login(const char *init, size_t initlen)
@@ -293,13 +293,13 @@ static void auth_login(const char *init, size_t initlen)
   size_t plen;
 
   if (initlen == 0) {
-    reply("334 VXNlcm5hbWU6\r\n"); /* "Username:" */
+    io_reply("334 VXNlcm5hbWU6\r\n"); /* "Username:" */
     if (!read_response(line, sizeof line, &len)) return;
     init = line;
     initlen = len;
   }
   if (!decode(user, sizeof user, &ulen, init, initlen)) return;
-  reply("334 UGFzc3dvcmQ6\r\n");   /* "Password:" */
+  io_reply("334 UGFzc3dvcmQ6\r\n");   /* "Password:" */
   if (!read_response(line, sizeof line, &len)) return;
   if (!decode(pass, sizeof pass, &plen, line, len)) {
     explicit_bzero(line, sizeof line);
@@ -316,29 +316,29 @@ void smtp_auth(const char *arg, size_t len)
   size_t i;
 
   if (sess.authed) {
-    reply("503 5.5.1 already authenticated\r\n");
+    io_reply("503 5.5.1 already authenticated\r\n");
     return;
   }
   if (!sess.ehlo) {
-    reply("503 5.5.1 send EHLO first\r\n");
+    io_reply("503 5.5.1 send EHLO first\r\n");
     return;
   }
-  if (tx_active()) {
-    reply("503 5.5.1 AUTH not allowed during a mail transaction\r\n");
+  if (sess_tx_active()) {
+    io_reply("503 5.5.1 AUTH not allowed during a mail transaction\r\n");
     return;
   }
-  if (!auth_offered()) {
-    if (!sess.tls) reply("538 5.7.11 encryption required for authentication\r\n");
-    else reply("502 5.5.1 AUTH not available\r\n");
+  if (!sess_auth_offered()) {
+    if (!sess.tls) io_reply("538 5.7.11 encryption required for authentication\r\n");
+    else io_reply("502 5.5.1 AUTH not available\r\n");
     return;
   }
   for (m = 0; m < len && arg[m] != ' '; m++) {}
   for (i = m; i < len && arg[i] == ' '; i++) {}
   if (m == 0) {
-    reply("501 5.5.4 syntax: AUTH mechanism [initial-response]\r\n");
+    io_reply("501 5.5.4 syntax: AUTH mechanism [initial-response]\r\n");
     return;
   }
   if (mech_is(arg, m, "PLAIN")) auth_plain(arg + i, len - i);
   else if (mech_is(arg, m, "LOGIN")) auth_login(arg + i, len - i);
-  else reply("504 5.5.4 unrecognized authentication mechanism\r\n");
+  else io_reply("504 5.5.4 unrecognized authentication mechanism\r\n");
 }

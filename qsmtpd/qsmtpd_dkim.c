@@ -52,9 +52,9 @@ void authint_config(void)
 {
   if (ctl_readline(&authservid, "control/authservid", sess.me.s) == -1 ||
       authservid.len == 0) {
-    if (!stralloc_copys(&authservid, sess.me.s)) die_nomem();
+    if (!stralloc_copys(&authservid, sess.me.s)) io_die_nomem();
   }
-  if (!stralloc_0(&authservid)) die_nomem();
+  if (!stralloc_0(&authservid)) io_die_nomem();
 }
 
 int authint_drop(void *cookie, const char *field, size_t len)
@@ -166,7 +166,7 @@ static const char *verify_message(struct inject *q, int msgfd, unsigned long lon
   /* no verifier on this instance (no port 25 listener made by qsetup, or
    * qsmtpd run by hand): nothing to say */
   if (verify_fd == -1 && access(VERIFY_SOCKET, F_OK) == -1) return NULL;
-  if (spf_result(&spf, &spfd, &spfhelo) == 0) {
+  if (spfcheck_result(&spf, &spfd, &spfhelo) == 0) {
     r |= dkimc_add(req, sizeof req, &reqlen, "spf", spf);
     r |= dkimc_add(req, sizeof req, &reqlen, "spfd", spfd);
     if (spfhelo) r |= dkimc_add(req, sizeof req, &reqlen, "spfhelo", "1");
@@ -177,7 +177,7 @@ static const char *verify_message(struct inject *q, int msgfd, unsigned long lon
     if (answer.code == DKIMP_TEMP) qwarn("the DKIM verifier failed: ", answer.note);
     else qwarn_sys("unable to reach the DKIM verifier at ", VERIFY_SOCKET);
     verdict(" spf=");
-    verdict(spf_result(&spf, &spfd, &spfhelo) == 0 ? spf : "none");
+    verdict(spfcheck_result(&spf, &spfd, &spfhelo) == 0 ? spf : "none");
     verdict(" dkim=unavailable dmarc=unavailable");
     return NULL;
   }

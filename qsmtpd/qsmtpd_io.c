@@ -31,9 +31,9 @@
 #define NET_INBUF 8192
 #define NET_OUTBUF 4096
 
-unsigned long timeout_sec = 1200;
-unsigned long timeout_stress = 10;
-unsigned long data_rate = 1024;
+unsigned long io_timeout = 1200;
+unsigned long io_timeout_stress = 10;
+unsigned long io_data_rate = 1024;
 
 static char inbuf[NET_INBUF];
 static char outbuf[NET_OUTBUF];
@@ -51,8 +51,8 @@ static unsigned long long phase_bytes;
 
 static unsigned long timeout_now(void)
 {
-  if (listen_stress() && timeout_stress < timeout_sec) return timeout_stress;
-  return timeout_sec;
+  if (listen_stress() && io_timeout_stress < io_timeout) return io_timeout_stress;
+  return io_timeout;
 }
 
 void io_phase_command(void)
@@ -82,9 +82,9 @@ static struct timespec read_deadline(void)
   }
   d = last_read; /* no pause longer than t */
   d.tv_sec += (time_t)t;
-  if (data_rate > 0) {
+  if (io_data_rate > 0) {
     struct timespec whole = phase_start;
-    unsigned long long allowed = t + phase_bytes / data_rate;
+    unsigned long long allowed = t + phase_bytes / io_data_rate;
     whole.tv_sec += allowed > 0x7fffffff ? 0x7fffffff : (time_t)allowed;
     if (whole.tv_sec < d.tv_sec) d = whole;
   }
@@ -140,9 +140,9 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
   ssize_t r;
 
   (void)cookie;
-  out_flush();
+  io_flush();
   io_term_check();
-  if (!wait_fd(fd, POLLIN)) die_timeout();
+  if (!wait_fd(fd, POLLIN)) io_die_timeout();
   io_term_check();
   do {
     r = read(fd, buf, len);
@@ -174,15 +174,15 @@ static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
     if (errno == ENOTSOCK) pipe_fd = fd;
     else if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
   }
-  if (!wait_fd(fd, POLLOUT)) session_exit("timeout");
+  if (!wait_fd(fd, POLLOUT)) sess_exit("timeout");
   do {
     w = write(fd, buf, len);
   } while (w == -1 && errno == EINTR);
   return w;
 }
 
-buffer net_in = BUFFER_INIT(net_read, 0, inbuf, sizeof inbuf);
-buffer net_out = BUFFER_INIT(net_write, 1, outbuf, sizeof outbuf);
+buffer io_in = BUFFER_INIT(net_read, 0, inbuf, sizeof inbuf);
+buffer io_out = BUFFER_INIT(net_write, 1, outbuf, sizeof outbuf);
 
 void io_init(void)
 {
@@ -202,7 +202,7 @@ void io_init(void)
   sigdelset(&waitmask, SIGTERM);
 }
 
-void spawn_child_setup(void)
+void io_child_setup(void)
 {
   struct sigaction sa;
   sigset_t none;
@@ -237,28 +237,28 @@ int io_terminated(void)
 
 void io_reset(void)
 {
-  buffer_init(&net_in, net_read, 0, inbuf, sizeof inbuf);
-  buffer_init(&net_out, net_write, 1, outbuf, sizeof outbuf);
+  buffer_init(&io_in, net_read, 0, inbuf, sizeof inbuf);
+  buffer_init(&io_out, net_write, 1, outbuf, sizeof outbuf);
 }
 
-void out_put(const char *s, size_t len)
+void io_put(const char *s, size_t len)
 {
-  if (buffer_put(&net_out, s, len) == -1) session_exit("write error");
+  if (buffer_put(&io_out, s, len) == -1) sess_exit("write error");
 }
 
-void out_puts(const char *s)
+void io_puts(const char *s)
 {
-  out_put(s, strlen(s));
+  io_put(s, strlen(s));
 }
 
-void reply(const char *s)
+void io_reply(const char *s)
 {
-  out_put(s, strlen(s));
+  io_put(s, strlen(s));
 }
 
-void out_flush(void)
+void io_flush(void)
 {
-  if (bflush(&net_out) == -1) session_exit("write error");
+  if (bflush(&io_out) == -1) sess_exit("write error");
 }
 
 void io_term_check(void)
@@ -271,36 +271,36 @@ void io_term_check(void)
   }
   got_term = 0;
   term_seen = 1;
-  reply("421 4.3.2 service shutting down, closing connection\r\n");
-  out_flush();
-  session_exit("shutdown");
+  io_reply("421 4.3.2 service shutting down, closing connection\r\n");
+  io_flush();
+  sess_exit("shutdown");
 }
 
-void die_timeout(void)
+void io_die_timeout(void)
 {
-  reply("421 4.4.2 timeout, closing connection\r\n");
-  bflush(&net_out);
-  session_exit("timeout");
+  io_reply("421 4.4.2 timeout, closing connection\r\n");
+  bflush(&io_out);
+  sess_exit("timeout");
 }
 
-void die_read(void)
+void io_die_read(void)
 {
-  session_exit("read error");
+  sess_exit("read error");
 }
 
-void die_nomem(void)
+void io_die_nomem(void)
 {
-  reply("421 4.3.0 out of memory, closing connection\r\n");
-  bflush(&net_out);
-  session_exit("out of memory");
+  io_reply("421 4.3.0 out of memory, closing connection\r\n");
+  bflush(&io_out);
+  sess_exit("out of memory");
 }
 
-int net_getline(char *line, size_t size, size_t *len)
+int io_getline(char *line, size_t size, size_t *len)
 {
   int r;
 
   io_phase_command();
-  r = line_get(&net_in, line, size, len);
+  r = line_get(&io_in, line, size, len);
   if (r == 1) listen_progress();
   return r;
 }

@@ -122,7 +122,7 @@ static int parse_line(struct milter *m, const char *s, size_t len)
   return 0;
 }
 
-void milter_config(void)
+void milters_config(void)
 {
   static stralloc file;
   size_t pos = 0;
@@ -281,7 +281,7 @@ static int put_cmd(struct milter *m, char cmd, const char *data, size_t len)
 
   if (milter_head(head, cmd, len) == -1) return -1;
   pkt.len = 0;
-  if (!stralloc_catb(&pkt, head, 5) || !stralloc_catb(&pkt, data, len)) die_nomem();
+  if (!stralloc_catb(&pkt, head, 5) || !stralloc_catb(&pkt, data, len)) io_die_nomem();
   return send_all(m, pkt.s, pkt.len);
 }
 
@@ -296,7 +296,7 @@ static int get_reply(struct milter *m, struct milter_reply *r)
     if (read_all(m, head, 4, deadline) == -1) return -1;
     n = milter_len(head, MILTER_REPLY_MAX);
     if (n == 0) return -1;
-    if (!stralloc_ready(&in, n)) die_nomem();
+    if (!stralloc_ready(&in, n)) io_die_nomem();
     if (read_all(m, in.s, n, deadline) == -1) return -1;
     in.len = n;
     if (milter_reply_parse(r, in.s, n) == -1) return -1;
@@ -385,7 +385,7 @@ static void macro_add(stralloc *sa, const char *name, const char *value)
 {
   if (!stralloc_cats(sa, name) || !stralloc_0(sa) || !stralloc_cats(sa, value) ||
       !stralloc_0(sa))
-    die_nomem();
+    io_die_nomem();
 }
 
 static int send_macros(struct milter *m, char stage, const char *n1, const char *v1,
@@ -394,7 +394,7 @@ static int send_macros(struct milter *m, char stage, const char *n1, const char 
   static stralloc mac;
 
   mac.len = 0;
-  if (!stralloc_append(&mac, &stage)) die_nomem();
+  if (!stralloc_append(&mac, &stage)) io_die_nomem();
   macro_add(&mac, n1, v1);
   if (n2 != NULL) macro_add(&mac, n2, v2);
   return put_cmd(m, 'D', mac.s, mac.len);
@@ -448,15 +448,15 @@ static const char *negotiate(struct milter *m)
       pn = pn * 10 + (unsigned long)(*p - '0');
   if (pn > 65535) pn = 0;
   data.len = 0;
-  if (!stralloc_cats(&data, hostname) || !stralloc_0(&data)) die_nomem();
+  if (!stralloc_cats(&data, hostname) || !stralloc_0(&data)) io_die_nomem();
   if (strcmp(sess.ip, "unknown") == 0) {
-    if (!stralloc_append(&data, "U")) die_nomem();
+    if (!stralloc_append(&data, "U")) io_die_nomem();
   } else {
     char fam = strchr(sess.ip, ':') != NULL ? '6' : '4';
     char pb[2] = {(char)(pn >> 8), (char)pn};
     if (!stralloc_append(&data, &fam) || !stralloc_catb(&data, pb, 2) ||
         !stralloc_cats(&data, sess.ip) || !stralloc_0(&data))
-      die_nomem();
+      io_die_nomem();
   }
   return ask(m, 'C', data.s, data.len, NULL);
 }
@@ -489,7 +489,7 @@ static int asked(const struct milter *m, uint32_t no)
   return m->fd != -1 && !m->off && !m->tx_off && !(m->protocol & no);
 }
 
-const char *milter_helo(const char *helo)
+const char *milters_helo(const char *helo)
 {
   const char *r;
 
@@ -515,10 +515,10 @@ static void path_data(stralloc *data, const char *addr)
   data->len = 0;
   if (!stralloc_append(data, "<") || !stralloc_catb(data, wire, n) ||
       !stralloc_catb(data, ">", 2))
-    die_nomem();
+    io_die_nomem();
 }
 
-const char *milter_mail(const char *sender)
+const char *milters_mail(const char *sender)
 {
   static stralloc data;
   const char *r;
@@ -544,7 +544,7 @@ const char *milter_mail(const char *sender)
   return NULL;
 }
 
-const char *milter_rcpt(const char *rcpt)
+const char *milters_rcpt(const char *rcpt)
 {
   static stralloc data;
   const char *r;
@@ -636,7 +636,7 @@ static void hf_open(size_t at)
   if (hf_count == hf_alloc) {
     size_t n = hf_alloc ? hf_alloc * 2 : 64;
     struct hfield *p = realloc(hf, n * sizeof *hf);
-    if (p == NULL) die_nomem();
+    if (p == NULL) io_die_nomem();
     hf = p;
     hf_alloc = n;
   }
@@ -652,7 +652,7 @@ static int hf_put(size_t at, const char *s, size_t len, int seen)
   hf[at].off = hbuf.len;
   hf[at].len = len;
   hf[at].seen = seen;
-  if (!stralloc_catb(&hbuf, s, len)) die_nomem();
+  if (!stralloc_catb(&hbuf, s, len)) io_die_nomem();
   return 0;
 }
 
@@ -701,7 +701,7 @@ static int hdr_load(int fd, unsigned long long len)
       break;
     }
     if (field.len > HEADER_MAX) break;
-    if (!stralloc_append(&field, (char *)&c)) die_nomem();
+    if (!stralloc_append(&field, (char *)&c)) io_die_nomem();
   }
   body_at = has_sep ? hdr_end + 1 : hdr_end;
   return 0;
@@ -715,17 +715,17 @@ static const char *send_field(struct milter *m, const char *s, size_t len)
   size_t i;
 
   data.len = 0;
-  if (!stralloc_catb(&data, s, (size_t)(colon - s)) || !stralloc_0(&data)) die_nomem();
+  if (!stralloc_catb(&data, s, (size_t)(colon - s)) || !stralloc_0(&data)) io_die_nomem();
   i = (size_t)(colon - s) + 1;
   if (i < len && s[i] == ' ') i++; /* as Sendmail: the space goes */
   for (; i < len; i++) {
     if (s[i] == '\n') {
       if (i + 1 == len) break;
-      if (!stralloc_append(&data, "\r")) die_nomem();
+      if (!stralloc_append(&data, "\r")) io_die_nomem();
     }
-    if (!stralloc_append(&data, &s[i])) die_nomem();
+    if (!stralloc_append(&data, &s[i])) io_die_nomem();
   }
-  if (!stralloc_0(&data)) die_nomem();
+  if (!stralloc_0(&data)) io_die_nomem();
   return ask(m, 'L', data.s, data.len, NULL);
 }
 
@@ -760,8 +760,8 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
     for (;;) {
       c = rd_byte(&rd);
       if (c == -2) return milter_down(m, "unable to read the message");
-      if (c == '\n' && !stralloc_append(&body, "\r")) die_nomem();
-      if (c >= 0 && !stralloc_append(&body, (char *)&c)) die_nomem();
+      if (c == '\n' && !stralloc_append(&body, "\r")) io_die_nomem();
+      if (c >= 0 && !stralloc_append(&body, (char *)&c)) io_die_nomem();
       if (body.len >= MILTER_CHUNK - 1 || (c == -1 && body.len > 0)) {
         r = ask(m, 'B', body.s, body.len, discard);
         if (r != NULL || !asked(m, 0)) return r;
@@ -777,10 +777,10 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
 static void field_fmt(stralloc *sa, const char *name, const char *value)
 {
   sa->len = 0;
-  if (!stralloc_cats(sa, name) || !stralloc_cats(sa, ": ")) die_nomem();
+  if (!stralloc_cats(sa, name) || !stralloc_cats(sa, ": ")) io_die_nomem();
   for (const char *v = value; *v != '\0'; v++)
-    if (*v != '\r' && !stralloc_append(sa, v)) die_nomem();
-  if (!stralloc_append(sa, "\n")) die_nomem();
+    if (*v != '\r' && !stralloc_append(sa, v)) io_die_nomem();
+  if (!stralloc_append(sa, "\n")) io_die_nomem();
 }
 
 /* The entry of the index-th field shown (0 the first): hf_count if none */
@@ -833,7 +833,7 @@ static int hdr_apply(char code, uint32_t index, const char *name, const char *va
     if (hbuf.len + one.len > HBUF_MAX) return -1;
     hf[at].off = hbuf.len;
     hf[at].len = one.len;
-    if (!stralloc_cat(&hbuf, &one)) die_nomem();
+    if (!stralloc_cat(&hbuf, &one)) io_die_nomem();
     hdr_changed = 1;
     qlog("milter: header field changed: ", name);
     return 0;
@@ -852,7 +852,7 @@ static void pend_add(char code, uint32_t index, const char *name, const char *va
   if (!stralloc_append(&pend, &code) || !stralloc_catb(&pend, ix, 4) ||
       !stralloc_catb(&pend, name, strlen(name) + 1) ||
       !stralloc_catb(&pend, value, strlen(value) + 1))
-    die_nomem();
+    io_die_nomem();
 }
 
 /* The changes of a milter that ended well: 0, or -1 (the header is full) */
@@ -872,7 +872,7 @@ static int pend_apply(void)
   }
   pend.len = 0;
   if (pend_body_set) {
-    if (!stralloc_copy(&newbody, &pend_body)) die_nomem();
+    if (!stralloc_copy(&newbody, &pend_body)) io_die_nomem();
     body_replaced = 1; /* the last milter to replace it wins */
   }
   pend_body_set = 0;
@@ -918,10 +918,10 @@ static const char *end_message(struct milter *m, const char *id, int *discard)
     } else if (r.code == 'b') {
       pend_body_set = 1;
       if (pend_body.len + r.len > BODY_MAX) return milter_down(m, "new body too large");
-      if (!stralloc_catb(&pend_body, r.value, r.len)) die_nomem();
+      if (!stralloc_catb(&pend_body, r.value, r.len)) io_die_nomem();
     } else if (r.code == '+' || r.code == '-') {
       stralloc *sa = r.code == '+' ? &rcpt_add : &rcpt_del;
-      if (!stralloc_catb(sa, r.value, strlen(r.value) + 1)) die_nomem();
+      if (!stralloc_catb(sa, r.value, strlen(r.value) + 1)) io_die_nomem();
     } else if (r.code == 'e') {
       memcpy(pend_sender, r.value, strlen(r.value) + 1); /* milter_reply_parse: under 600 */
       if (r.text != NULL && r.text[0] != '\0')
@@ -932,18 +932,18 @@ static const char *end_message(struct milter *m, const char *id, int *discard)
   }
 }
 
-void milter_rcpts(const stralloc **add, const stralloc **del)
+void milters_rcpts(const stralloc **add, const stralloc **del)
 {
   *add = &rcpt_add;
   *del = &rcpt_del;
 }
 
-const char *milter_sender(void)
+const char *milters_sender(void)
 {
   return new_sender[0] != '\0' ? new_sender : NULL;
 }
 
-const char *milter_quarantine(void)
+const char *milters_quarantine(void)
 {
   return quarantine[0] != '\0' ? quarantine : NULL;
 }
@@ -957,8 +957,8 @@ static int hdr_write(struct inject *q)
 
   out.len = 0;
   for (size_t i = 0; i < hf_count; i++) {
-    if (!stralloc_catb(&out, hbuf.s + hf[i].off, hf[i].len)) die_nomem();
-    if (out.s[out.len - 1] != '\n' && !stralloc_append(&out, "\n")) die_nomem();
+    if (!stralloc_catb(&out, hbuf.s + hf[i].off, hf[i].len)) io_die_nomem();
+    if (out.s[out.len - 1] != '\n' && !stralloc_append(&out, "\n")) io_die_nomem();
   }
   return inject_splice(q, hdr_end, out.s, out.len);
 }
@@ -972,7 +972,7 @@ static void trim(stralloc *sa)
 
 static const char *milter_message_(struct inject *q, int *discard);
 
-const char *milter_message(struct inject *q, int *discard)
+const char *milters_message(struct inject *q, int *discard)
 {
   const char *r = milter_message_(q, discard);
 
@@ -1044,7 +1044,7 @@ static const char *milter_message_(struct inject *q, int *discard)
   return NULL;
 }
 
-void milter_abort(void)
+void milters_abort(void)
 {
   tx_discard = 0;
   for (size_t i = 0; i < milter_count; i++) {
@@ -1057,7 +1057,7 @@ void milter_abort(void)
   }
 }
 
-void milter_end(void)
+void milters_end(void)
 {
   session_open = 0;
   session_tempfail = 0;

@@ -147,7 +147,7 @@ static void error_reply(char *reply, size_t max, const char *s, size_t len, cons
   make_reply(reply, max, code, enh, enhlen, s, len);
 }
 
-int access_action(const char *val, size_t len, const char *def, char *reply, size_t max)
+int policy_access_action(const char *val, size_t len, const char *def, char *reply, size_t max)
 {
   while (len > 0 && (val[0] == ' ' || val[0] == '\t')) { val++; len--; }
   while (len > 0 && (val[len - 1] == ' ' || val[len - 1] == '\t' || val[len - 1] == '\0'))
@@ -166,7 +166,7 @@ int access_action(const char *val, size_t len, const char *def, char *reply, siz
   return ACT_NONE;
 }
 
-int alias_error_reply(const char *target, size_t len, char *reply, size_t max)
+int policy_alias_error(const char *target, size_t len, char *reply, size_t max)
 {
   if (len < 6 || !word_is(target, 6, "error:")) return 0;
   error_reply(reply, max, target + 6, len - 6, "550", "address rejected");
@@ -204,7 +204,7 @@ const char *inject_reply(int status)
   return "451 4.3.0 queue temporary problem, try again later\r\n";
 }
 
-int alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user)
+int policy_alias_names_user(const char *sender, const char *targets, size_t tlen, const char *user)
 {
   const char *sat = strrchr(sender, '@');
   const char *uat = strrchr(user, '@');

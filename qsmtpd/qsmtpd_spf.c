@@ -37,7 +37,7 @@ static void put_clean(char *out, size_t *len, size_t max, const char *s)
     out[(*len)++] = (*s < 0x20 || *s > 0x7e) ? '?' : *s;
 }
 
-const char *spf_mail(const char *sender)
+const char *spfcheck_mail(const char *sender)
 {
   unsigned char ip[16];
   size_t iplen;
@@ -65,7 +65,7 @@ const char *spf_mail(const char *sender)
   return refusal;
 }
 
-int spf_result(const char **word, const char **domain, int *helo)
+int spfcheck_result(const char **word, const char **domain, int *helo)
 {
   const char *at;
 
@@ -92,7 +92,7 @@ static int cat_quoted(stralloc *sa, const char *s)
   return stralloc_cats(sa, "\"") ? 0 : -1;
 }
 
-int spf_header(stralloc *sa)
+int spfcheck_header(stralloc *sa)
 {
   sa->len = 0;
   if (result < 0) return 0;

@@ -28,7 +28,7 @@
  * path goes through session_exit), and this must not outlive it. */
 static int pending = -1;
 
-void tls_session_end(void)
+void smtp_tls_end(void)
 {
   if (pending != -1) {
     close(pending);
@@ -60,19 +60,19 @@ void smtp_starttls(const char *arg, size_t len)
 
   (void)arg;
   if (len > 0) {
-    reply("501 5.5.4 syntax: STARTTLS\r\n");
+    io_reply("501 5.5.4 syntax: STARTTLS\r\n");
     return;
   }
   if (sess.tls) {
-    reply("503 5.5.1 TLS already active\r\n");
+    io_reply("503 5.5.1 TLS already active\r\n");
     return;
   }
   if (sess.tlsd == NULL) {
-    reply("502 5.5.1 STARTTLS not available\r\n");
+    io_reply("502 5.5.1 STARTTLS not available\r\n");
     return;
   }
-  if (tx_active()) {
-    reply("503 5.5.1 STARTTLS not allowed during a mail transaction\r\n");
+  if (sess_tx_active()) {
+    io_reply("503 5.5.1 STARTTLS not allowed during a mail transaction\r\n");
     return;
   }
   conn = tlsd_request(sess.tlsd, 0, 'P', sess.ip);
@@ -86,28 +86,28 @@ void smtp_starttls(const char *arg, size_t len)
   if (n < 1 || line[0] != 'R') { /* TLS cannot start: say so, stay in plaintext */
     if (n >= 1) qlog("starttls ip=", sess.ip, " result=unavailable reason=", line);
     else qlog("starttls ip=", sess.ip, " result=unavailable");
-    tls_session_end();
+    smtp_tls_end();
     sess.tlsd = NULL; /* not offered again in this session */
-    reply("454 4.7.0 TLS not available due to temporary reason\r\n");
+    io_reply("454 4.7.0 TLS not available due to temporary reason\r\n");
     return;
   }
-  reply("220 2.0.0 ready to start TLS\r\n");
-  out_flush();
+  io_reply("220 2.0.0 ready to start TLS\r\n");
+  io_flush();
   io_reset(); /* CVE-2011-0411: pipelined plaintext is dropped */
 
   n = write(conn, "S", 1) == 1 ? tlsd_line(conn, line, sizeof line, TLSD_WAIT) : -1;
   if (n < 1 || line[0] != 'Y') {
     if (n >= 1) qlog("starttls ip=", sess.ip, " result=failed reason=", line);
     else qlog("starttls ip=", sess.ip, " result=failed");
-    session_exit("tls failed"); /* closes conn */
+    sess_exit("tls failed"); /* closes conn */
   }
   pending = -1; /* conn becomes fd 0 and 1, or is closed */
-  if (tls_switch(conn, line) == -1) session_exit("tls failed");
-  session_forget();
+  if (tls_switch(conn, line) == -1) sess_exit("tls failed");
+  sess_forget();
   qlog("starttls ip=", sess.ip, " result=ok tls=", sess.tls_proto, "/", sess.tls_cipher);
 }
 
-int tls_implicit(void)
+int smtp_tls_implicit(void)
 {
   char line[TLSD_LINE_MAX];
   ssize_t n = -1;

@@ -16,13 +16,13 @@ static char rbuf[ACCESS_REPLY_MAX];
 static int act(const char *v, const char *def)
 {
   rbuf[0] = '\0';
-  return access_action(v, strlen(v), def, rbuf, sizeof rbuf);
+  return policy_access_action(v, strlen(v), def, rbuf, sizeof rbuf);
 }
 
 static int alias(const char *t)
 {
   rbuf[0] = '\0';
-  return alias_error_reply(t, strlen(t), rbuf, sizeof rbuf);
+  return policy_alias_error(t, strlen(t), rbuf, sizeof rbuf);
 }
 
 static int exited(int code)
@@ -122,17 +122,17 @@ int main(void)
   {
     static const char t1[] = "alice@example.org\0bob@example.net";
     static const char t2[] = "Alice\0/var/mail/x";
-    ok(alias_names_user("info@example.org", t1, sizeof t1, "ALICE@example.org"),
+    ok(policy_alias_names_user("info@example.org", t1, sizeof t1, "ALICE@example.org"),
        "alias: a target in full, any case");
-    ok(!alias_names_user("info@example.org", t1, sizeof t1, "carol@example.org"),
+    ok(!policy_alias_names_user("info@example.org", t1, sizeof t1, "carol@example.org"),
        "alias: not a target");
-    ok(alias_names_user("sales@example.org", t2, sizeof t2, "alice@example.org"),
+    ok(policy_alias_names_user("sales@example.org", t2, sizeof t2, "alice@example.org"),
        "alias: a bare local part at the sender's domain");
-    ok(!alias_names_user("sales@example.net", t2, sizeof t2, "alice@example.org"),
+    ok(!policy_alias_names_user("sales@example.net", t2, sizeof t2, "alice@example.org"),
        "alias: a bare local part at another domain");
-    ok(!alias_names_user("sales@example.org", t2, sizeof t2, "bob@example.org"),
+    ok(!policy_alias_names_user("sales@example.org", t2, sizeof t2, "bob@example.org"),
        "alias: a bare local part that is another user");
-    ok(!alias_names_user("x@example.org", "", 0, "alice@example.org"), "alias: no targets");
+    ok(!policy_alias_names_user("x@example.org", "", 0, "alice@example.org"), "alias: no targets");
   }
   stralloc_free(&sa);
   return done_testing();
