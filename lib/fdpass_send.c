@@ -1,10 +1,11 @@
-/* fdpass_send: a message with one descriptor attached (fdpass.h). */
+/* fdpass_send, fdpass_sendmsg: a message with one descriptor attached (fdpass.h). */
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "fdpass.h"
 
-int fdpass_send(int sock, const char *buf, size_t len, int fd)
+ssize_t fdpass_sendmsg(int sock, const char *buf, size_t len, int fd, int flags)
 {
   union {
     char space[CMSG_SPACE(sizeof(int))];
@@ -13,6 +14,7 @@ int fdpass_send(int sock, const char *buf, size_t len, int fd)
   struct iovec iov;
   struct msghdr mh;
   struct cmsghdr *c;
+  ssize_t w;
 
   iov.iov_base = (char *)buf;
   iov.iov_len = len;
@@ -27,5 +29,11 @@ int fdpass_send(int sock, const char *buf, size_t len, int fd)
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+  do w = sendmsg(sock, &mh, MSG_NOSIGNAL | flags); while (w == -1 && errno == EINTR);
+  return w;
+}
+
+int fdpass_send(int sock, const char *buf, size_t len, int fd)
+{
+  return fdpass_sendmsg(sock, buf, len, fd, 0) == (ssize_t)len ? 0 : -1;
 }

@@ -8,21 +8,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "tlsd.h"
 
 int tlsd_request(const char *path, int client, char kind, const char *ip)
 {
   struct sockaddr_un sun;
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
   char req[80];
   size_t iplen = strlen(ip);
   size_t plen = strlen(path);
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *cm;
   ssize_t w;
   int fd;
 
@@ -46,22 +40,7 @@ int tlsd_request(const char *path, int client, char kind, const char *ip)
     errno = e;
     return -1;
   }
-  memset(&mh, 0, sizeof mh);
-  memset(&control, 0, sizeof control);
-  iov.iov_base = req;
-  iov.iov_len = iplen + 3;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.buf;
-  mh.msg_controllen = sizeof control.buf;
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &client, sizeof client);
-  do {
-    w = sendmsg(fd, &mh, MSG_NOSIGNAL);
-  } while (w == -1 && errno == EINTR);
+  w = fdpass_sendmsg(fd, req, iplen + 3, client, 0);
   /* qtlsd refuses when busy without reading the request: its "N busy"
    * line may be waiting on a connection it has closed already */
   if (w == -1 && (errno == EPIPE || errno == ECONNRESET)) return fd;

@@ -23,6 +23,7 @@
 
 #include <fmt.h>
 
+#include "fdpass.h"
 #include "qlisten.h"
 #include "qlog.h"
 
@@ -236,31 +237,8 @@ fail:
 
 int proc_handoff(struct proc *p, int client, const char *env, size_t envlen)
 {
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *cm;
-  ssize_t w;
+  ssize_t w = fdpass_sendmsg(p->ctl, env, envlen, client, MSG_DONTWAIT);
 
-  memset(&mh, 0, sizeof mh);
-  memset(&control, 0, sizeof control);
-  iov.iov_base = (void *)env;
-  iov.iov_len = envlen;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.buf;
-  mh.msg_controllen = sizeof control.buf;
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &client, sizeof client);
-  do {
-    w = sendmsg(p->ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-  } while (w == -1 && errno == EINTR);
   if (w != (ssize_t)envlen) return -1;
   p->state = PROC_BUSY;
   p->uses++;

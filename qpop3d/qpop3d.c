@@ -44,6 +44,7 @@
 
 #include <fmt.h>
 
+#include "fdpass.h"
 #include "accounts.h"
 #include "addr.h"
 #include "ctl.h"
@@ -78,31 +79,8 @@ static unsigned long failures;
 /* Sends len bytes of buf with fd attached (SCM_RIGHTS). 0, or -1. */
 static int send_with_fd(int s, const char *buf, size_t len, int fd)
 {
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *cm;
-  ssize_t w;
+  ssize_t w = fdpass_sendmsg(s, buf, len, fd, 0);
 
-  memset(&mh, 0, sizeof mh);
-  memset(&control, 0, sizeof control);
-  iov.iov_base = (void *)buf;
-  iov.iov_len = len;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.buf;
-  mh.msg_controllen = sizeof control.buf;
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  do {
-    w = sendmsg(s, &mh, MSG_NOSIGNAL);
-  } while (w == -1 && errno == EINTR);
   if (w == (ssize_t)len) return 0;
   if (w >= 0) return durable_writeall(s, buf + w, len - (size_t)w) == -1 ? -1 : 0;
   return -1;
