@@ -191,24 +191,31 @@ print("%.3f" % (n / int(sys.argv[2])))
 PY
 }
 
-# the CPU of the instance's qdkimd processes so far, ms: the live ones and
-# the children they have reaped
+# the CPU of the instance's qdkimd processes so far, ms: the services
+# (working in QHOME), their children (a child that has ended is a zombie
+# without a working directory until its parent reaps it) and the children
+# they have reaped
 dkimd_cpu() {
   python3 - "$QHOME" <<'PY'
 import os, sys
 qhome = os.path.realpath(sys.argv[1])
-ms = 0
+procs = {}
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
-        if open("/proc/%s/comm" % pid).read().strip() != "qdkimd":
-            continue
-        if os.path.realpath("/proc/%s/cwd" % pid) != qhome:
-            continue
-        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        stat = open("/proc/%s/stat" % pid).read()
     except OSError:
         continue
-    ms += sum(int(x) for x in f[11:15]) * 1000 // os.sysconf("SC_CLK_TCK")  # utime..cstime
-print(ms)
+    comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
+    if comm == "qdkimd":
+        f = rest.split()
+        try:
+            cwd = os.path.realpath("/proc/%s/cwd" % pid)
+        except OSError:
+            cwd = None
+        procs[pid] = (f[1], cwd, sum(int(x) for x in f[11:15]))  # ppid, utime..cstime
+services = {p for p, (ppid, cwd, t) in procs.items() if cwd == qhome and procs.get(ppid) is None}
+ticks = sum(t for p, (ppid, cwd, t) in procs.items() if p in services or ppid in services)
+print(ticks * 1000 // os.sysconf("SC_CLK_TCK"))
 PY
 }
 
