@@ -1,9 +1,9 @@
 # Sourced by the SMTP benchmarks (smtp-, relay-, postfix-, milter-bench)
-# before bench/lib.sh: reads their options [-n N] [-s BYTES] [-p] [-m K]
-# [SESSIONS...] into N, SIZE, PIPE, PERCONN (smtpload's options: -m K, at
-# most K messages per connection; empty: all on one) and leaves the
-# session counts as the positional parameters (default 10 50). Needs
-# BENCH_NAME.
+# before bench/lib.sh: reads their options [-n N] [-s BYTES] [-p] [-1]
+# [SESSIONS...] into N, SIZE, PIPE, PERCONN (smtpload's -1: a new
+# connection for every message; empty: all of a client's messages on one)
+# and leaves the session counts as the positional parameters (default 10
+# 50). Needs BENCH_NAME.
 N=2000
 SIZE=4096
 PIPE=
@@ -13,8 +13,8 @@ while [ $# -gt 0 ]; do
     -n) N=$2; shift 2 ;;
     -s) SIZE=$2; shift 2 ;;
     -p) PIPE=-p; shift ;;
-    -m) PERCONN="-m $2"; shift 2 ;;
-    -*) echo "$BENCH_NAME: usage: $BENCH_NAME.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]" >&2
+    -1) PERCONN=-1; shift ;;
+    -*) echo "$BENCH_NAME: usage: $BENCH_NAME.sh [-n N] [-s BYTES] [-p] [-1] [SESSIONS...]" >&2
       exit 100 ;;
     *) break ;;
   esac

@@ -2,7 +2,7 @@
 # The cost of a milter on the SMTP path (issue 17): SMTP to Maildir, with
 # and without rspamd, qmta beside Postfix, in one run with one load
 # generator (bench/smtpload: N messages of S bytes over C sessions, one
-# message per connection unless -m says otherwise). One private rspamd
+# message per connection: smtpload -1). One private rspamd
 # (Debian's 3.4, configured by tests/rspamd-conf.sh: a proxy worker in
 # milter mode and a normal worker on loopback, modules that need DNS or
 # the network off) serves both MTAs. Four configurations:
@@ -19,8 +19,8 @@
 # is warmed up (its hyperscan database built) before the first timed run,
 # and each qmta configuration sends 50 messages before its timed run.
 #
-#   sh bench/milter-bench.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]
-#     (defaults: -n 2000 -s 4096 -m 1, sessions 10 50)
+#   sh bench/milter-bench.sh [-n N] [-s BYTES] [-p] [-1] [SESSIONS...]
+#     (defaults: -n 2000 -s 4096, one message per connection, sessions 10 50)
 #   BENCHDIR=dir picks the filesystem (default bench/out in the tree, which
 #   the _rspamd account must be able to reach).
 # Run as root (a root instance, rspamd, Postfix, the cgroups). Build first:
@@ -32,7 +32,7 @@ export PATH
 
 BENCH_NAME=milter-bench
 . bench/args.sh
-[ -n "$PERCONN" ] || PERCONN="-m 1"
+[ -n "$PERCONN" ] || PERCONN=-1
 [ "$(id -u)" = 0 ] || { echo "milter-bench: run as root" >&2; exit 111; }
 [ -x bench/smtpload ] || { echo "milter-bench: build bench/smtpload first" >&2; exit 111; }
 command -v qsetup >/dev/null || { echo "milter-bench: run make build first" >&2; exit 111; }

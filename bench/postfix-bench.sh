@@ -21,7 +21,7 @@
 # first, and each run also prints the CPU per message they spent, in all
 # and each (bench_cpu_report's line).
 #
-#   sh bench/postfix-bench.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]   (default: 10 50)
+#   sh bench/postfix-bench.sh [-n N] [-s BYTES] [-p] [-1] [SESSIONS...]   (default: 10 50)
 #   BENCHDIR=dir picks the filesystem (default bench/out in the tree).
 # Run as root (Postfix's master starts as root). Build first: make bench/smtpload
 cd "$(dirname "$0")/.." || exit 111

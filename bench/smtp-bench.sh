@@ -6,7 +6,7 @@
 # measures the fsync ceiling: S-byte files written with one fsync each, per
 # second. Prints messages per second and the ratio to the ceiling.
 #
-#   sh bench/smtp-bench.sh [-n N] [-s BYTES] [-p] [-m K] [SESSIONS...]   (default: 10 50)
+#   sh bench/smtp-bench.sh [-n N] [-s BYTES] [-p] [-1] [SESSIONS...]   (default: 10 50)
 #   BENCHDIR=dir picks the filesystem (default bench/out in the tree).
 # Run as root for a root instance (dedicated accounts), as in production.
 # Build first: make build bench/smtpload

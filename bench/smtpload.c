@@ -1,15 +1,19 @@
 /*
- * smtpload: an SMTP load generator for bench/smtp-bench.sh.
- *   smtpload [-n messages] [-c connections] [-s bytes] [-p] [-m per_conn] [-f from] [-t rcpt]
- *            host port
+ * smtpload: an SMTP load generator for bench/smtp-bench.sh and
+ * bench/auth-bench.sh.
+ *   smtpload [-n messages] [-c connections] [-s bytes] [-p] [-1] [-m file]
+ *            [-f from] [-t rcpt] host port
  * Opens c connections (one process each) and sends n messages in all,
  * each of about s bytes, one transaction after another on each
- * connection; with -m, each process sends at most per_conn messages on a
- * connection, then QUIT and connects again (-m 1: one message per
- * connection, c connections at a time). With -p the client pipelines MAIL, RCPT and DATA in one
- * write (RFC 2920). Prints one line: messages accepted, refused, seconds
- * and messages per second. Exit 0 if every message got 250, 1 if not,
- * 100 on misuse, 111 if it cannot connect.
+ * connection. With -p the client pipelines MAIL, RCPT and DATA in one
+ * write (RFC 2920). With -1 each of the c clients opens a new connection
+ * for every message (EHLO, one transaction, QUIT), as most MTAs send to
+ * an MX. With -m every message is the content of file (LF or CRLF line
+ * ends; sent with CRLF and dot-stuffed, nothing added: a DKIM-signed
+ * message arrives as signed), instead of the generated one with its
+ * Message-ID (-s is then ignored). Prints one line: messages accepted,
+ * refused, seconds and messages per second. Exit 0 if every message got
+ * 250, 1 if not, 100 on misuse, 111 if it cannot connect or read file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,18 +24,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "smtpload [-n messages] [-c connections] [-s bytes] [-p] [-m per_conn] " \
+#define USAGE "smtpload [-n messages] [-c connections] [-s bytes] [-p] [-1] [-m file] " \
               "[-f from] [-t rcpt] host port"
 #define MAX_CONN 1000
 #define REPLY_MAX 4096
+#define FILE_MAX (64L << 20) /* bytes of a -m file */
 
 static const char *opt_from = "load@bench.example";
 static const char *opt_to = "bob@test.example";
 static int opt_pipe;
+static int opt_one;       /* -1: a connection per message */
+static int opt_file;      /* -m: the body is the file, as it is */
 
 struct conn {
   int fd;
@@ -106,47 +114,125 @@ static int connect_to(const char *host, const char *port)
   return fd;
 }
 
-/* One connection sending count messages, numbered from first; returns
- * the number accepted, -1 if the session could not start. */
-static long worker(const char *host, const char *port, long count, long first, const char *body,
-                   int id)
+/* Opens a connection and says EHLO: 0, or -1 */
+static int session_open(struct conn *c, const char *host, const char *port, int id)
 {
-  struct conn c;
-  char cmd[1024];
-  long ok = 0;
-  long i;
+  char cmd[128];
   int n;
 
-  c.len = 0;
-  c.fd = connect_to(host, port);
-  if (c.fd == -1) return -1;
-  if (get_reply(&c) != 220) return -1;
+  c->len = 0;
+  c->fd = connect_to(host, port);
+  if (c->fd == -1) return -1;
   n = snprintf(cmd, sizeof cmd, "EHLO load%d.bench.example\r\n", id);
-  if (write_all(c.fd, cmd, (size_t)n) == -1 || get_reply(&c) != 250) return -1;
+  if (get_reply(c) != 220 || write_all(c->fd, cmd, (size_t)n) == -1 || get_reply(c) != 250) {
+    close(c->fd);
+    return -1;
+  }
+  return 0;
+}
+
+static void session_close(struct conn *c)
+{
+  write_all(c->fd, "QUIT\r\n", 6);
+  get_reply(c);
+  close(c->fd);
+}
+
+/* One transaction: the final reply's code, or -1 when the connection broke */
+static int transaction(struct conn *c, const char *body, size_t bodylen, int id, long i)
+{
+  char cmd[1024];
+  int n;
+
+  n = snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", opt_from, opt_to);
+  if (n < 0 || (size_t)n >= sizeof cmd) return -1;
+  if (opt_pipe) {
+    if (write_all(c->fd, cmd, (size_t)n) == -1) return -1;
+    if (get_reply(c) != 250 || get_reply(c) != 250 || get_reply(c) != 354) return -1;
+  } else {
+    char *rcpt = strstr(cmd, "RCPT");
+    char *data = strstr(cmd, "DATA");
+    if (write_all(c->fd, cmd, (size_t)(rcpt - cmd)) == -1 || get_reply(c) != 250) return -1;
+    if (write_all(c->fd, rcpt, (size_t)(data - rcpt)) == -1 || get_reply(c) != 250) return -1;
+    if (write_all(c->fd, data, 6) == -1 || get_reply(c) != 354) return -1;
+  }
+  if (!opt_file) {
+    n = snprintf(cmd, sizeof cmd, "Message-ID: <%d.%ld@bench.example>\r\n", id, i);
+    if (write_all(c->fd, cmd, (size_t)n) == -1) return -1;
+  }
+  if (write_all(c->fd, body, bodylen) == -1) return -1;
+  return get_reply(c);
+}
+
+/* One client sending count messages, over one connection or (-1) one
+ * connection each; returns the number accepted, -1 if it never got in. */
+static long worker(const char *host, const char *port, long count, const char *body,
+                   size_t bodylen, int id)
+{
+  struct conn c;
+  long ok = 0;
+  long i;
+
+  if (session_open(&c, host, port, id) == -1) return -1;
   for (i = 0; i < count; i++) {
     int code;
-    n = snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", opt_from, opt_to);
-    if (opt_pipe) {
-      if (write_all(c.fd, cmd, (size_t)n) == -1) break;
-      if (get_reply(&c) != 250 || get_reply(&c) != 250 || get_reply(&c) != 354) break;
-    } else {
-      char *rcpt = strstr(cmd, "RCPT");
-      char *data = strstr(cmd, "DATA");
-      if (write_all(c.fd, cmd, (size_t)(rcpt - cmd)) == -1 || get_reply(&c) != 250) break;
-      if (write_all(c.fd, rcpt, (size_t)(data - rcpt)) == -1 || get_reply(&c) != 250) break;
-      if (write_all(c.fd, data, 6) == -1 || get_reply(&c) != 354) break;
-    }
-    n = snprintf(cmd, sizeof cmd, "Message-ID: <%d.%ld@bench.example>\r\n", id, first + i);
-    if (write_all(c.fd, cmd, (size_t)n) == -1) break;
-    if (write_all(c.fd, body, strlen(body)) == -1) break;
-    code = get_reply(&c);
+
+    if (opt_one && i > 0 && session_open(&c, host, port, id) == -1) break;
+    code = transaction(&c, body, bodylen, id, i);
     if (code == 250) ok++;
-    else if (code == -1) break;
+    if (code == -1) {
+      close(c.fd);
+      return ok;
+    }
+    if (opt_one) session_close(&c);
   }
-  write_all(c.fd, "QUIT\r\n", 6);
-  get_reply(&c);
-  close(c.fd);
+  if (!opt_one) session_close(&c);
   return ok;
+}
+
+/* The file as DATA: CRLF line ends, dot-stuffed, the final ".\r\n".
+ * NULL on error (message on fd 2). */
+static char *load_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  struct stat st;
+  char *out;
+  size_t n = 0;
+  int at_bol = 1;
+  int ch;
+
+  if (f == NULL || fstat(fileno(f), &st) == -1) {
+    perror("smtpload: fatal: unable to read the message file");
+    if (f != NULL) fclose(f);
+    return NULL;
+  }
+  if (st.st_size > FILE_MAX) {
+    fprintf(stderr, "smtpload: fatal: the message file is too long\n");
+    fclose(f);
+    return NULL;
+  }
+  /* each byte gives at most 3 (a lone "." line without LF: "..\r\n"),
+   * then ".\r\n" */
+  out = malloc((size_t)st.st_size * 3 + 8);
+  if (out == NULL) {
+    fclose(f);
+    return NULL;
+  }
+  while ((ch = getc(f)) != EOF && n < (size_t)st.st_size * 3) {
+    if (at_bol && ch == '.') out[n++] = '.';
+    if (ch == '\r') continue; /* CRLF or LF in: CRLF out */
+    if (ch == '\n') out[n++] = '\r';
+    out[n++] = (char)ch;
+    at_bol = ch == '\n';
+  }
+  fclose(f);
+  if (!at_bol) {
+    out[n++] = '\r';
+    out[n++] = '\n';
+  }
+  memcpy(out + n, ".\r\n", 3);
+  *len = n + 3;
+  return out;
 }
 
 int main(int argc, char **argv)
@@ -154,9 +240,10 @@ int main(int argc, char **argv)
   long messages = 1000;
   long conns = 10;
   long size = 4096;
-  long per_conn = 0; /* 0: the whole share on one connection */
   int opt;
   char *body;
+  size_t bodylen;
+  const char *file = NULL;
   long i;
   long accepted = 0;
   int failed = 0;
@@ -165,16 +252,14 @@ int main(int argc, char **argv)
   double secs;
   int pfd[2];
 
-  while ((opt = getopt(argc, argv, "n:c:s:pm:f:t:")) != -1) {
+  while ((opt = getopt(argc, argv, "n:c:s:p1m:f:t:")) != -1) {
     switch (opt) {
       case 'n': messages = atol(optarg); break;
       case 'c': conns = atol(optarg); break;
       case 's': size = atol(optarg); break;
       case 'p': opt_pipe = 1; break;
-      case 'm':
-        per_conn = atol(optarg);
-        if (per_conn < 1) die_usage();
-        break;
+      case '1': opt_one = 1; break;
+      case 'm': file = optarg; break;
       case 'f': opt_from = optarg; break;
       case 't': opt_to = optarg; break;
       default: die_usage();
@@ -185,14 +270,21 @@ int main(int argc, char **argv)
     die_usage();
   if (conns > messages) conns = messages;
 
-  /* the body: header lines, then 76-character lines to about size bytes */
-  body = malloc((size_t)size + 200);
-  if (body == NULL) return 111;
-  strcpy(body, "From: load@bench.example\r\nTo: bob@test.example\r\nSubject: load\r\n\r\n");
-  while ((long)strlen(body) + 78 < size)
-    strcat(body, "0123456789abcdefghijklmnopqrstuvwxyz"
-                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd\r\n");
-  strcat(body, ".\r\n");
+  if (file != NULL) {
+    opt_file = 1;
+    body = load_file(file, &bodylen);
+    if (body == NULL) return 111;
+  } else {
+    /* the body: header lines, then 76-character lines to about size bytes */
+    body = malloc((size_t)size + 200);
+    if (body == NULL) return 111;
+    strcpy(body, "From: load@bench.example\r\nTo: bob@test.example\r\nSubject: load\r\n\r\n");
+    while ((long)strlen(body) + 78 < size)
+      strcat(body, "0123456789abcdefghijklmnopqrstuvwxyz"
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd\r\n");
+    strcat(body, ".\r\n");
+    bodylen = strlen(body);
+  }
 
   if (pipe(pfd) == -1) return 111;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -201,18 +293,8 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == -1) return 111;
     if (pid == 0) {
-      long got = 0;
+      long got = worker(argv[optind], argv[optind + 1], share, body, bodylen, (int)i);
       char line[64];
-      for (long done = 0; done < share;) {
-        long k = per_conn > 0 && per_conn < share - done ? per_conn : share - done;
-        long r = worker(argv[optind], argv[optind + 1], k, done, body, (int)i);
-        if (r < 0) {
-          got = -1;
-          break;
-        }
-        got += r;
-        done += k;
-      }
       int n = snprintf(line, sizeof line, "%ld %ld\n", got, share);
       write_all(pfd[1], line, (size_t)n);
       _exit(0);
@@ -232,8 +314,9 @@ int main(int argc, char **argv)
   clock_gettime(CLOCK_MONOTONIC, &t1);
   secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   printf("smtpload: accepted=%ld refused=%ld connections=%ld size=%ld pipelining=%s "
-         "seconds=%.3f rate=%.1f/s\n",
-         accepted, messages - accepted, conns, size, opt_pipe ? "yes" : "no", secs,
+         "per_connection=%s seconds=%.3f rate=%.1f/s\n",
+         accepted, messages - accepted, conns, opt_file ? (long)bodylen : size,
+         opt_pipe ? "yes" : "no", opt_one ? "1" : "all", secs,
          secs > 0 ? (double)accepted / secs : 0.0);
   free(body);
   if (failed) return 111;

@@ -5,7 +5,7 @@
 DKIMOBJ = dkim/dkim_buf.o dkim/dkim_tag.o dkim/dkim_b64.o dkim/dkim_fields.o \
 	dkim/dkim_canon.o dkim/dkim_hash.o dkim/dkim_util.o dkim/dkim_key.o \
 	dkim/dkim_crypto.o dkim/dkim_sign.o dkim/dkim_verify.o dkim/dkim_dns.o \
-	dkim/dkim_keys.o lib/dnsq_cache.o lib/dnsq_name.o lib/dnsq_parse.o lib/dnsq_query.o
+	dkim/dkim_keys.o dkim/dkim_pubkey.o lib/dnsq_cache.o lib/dnsq_name.o lib/dnsq_parse.o lib/dnsq_query.o
 # the diagnostics of the tools: qtls's plain helpers (libc only)
 DKIMTOOLOBJ = qtls/qtls_log.o qtls/qtls_text.o qtls/qtls_sys.o
 PROGS += dkim/qdkim dkim/qdkim-keygen

@@ -14,10 +14,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "dkim.h"
 #include "dkim_int.h"
@@ -200,7 +197,6 @@ static int check_key(const struct sig *sg, const char *rec, EVP_PKEY **pkey,
 {
   struct dkim_tag tags[DKIM_MAX_TAGS];
   unsigned char der[DKIM_MAX_KEYBYTES];
-  const unsigned char *p;
   const struct dkim_tag *t;
   int ktype = DKIM_RSA;
   long derlen;
@@ -240,23 +236,9 @@ static int check_key(const struct sig *sg, const char *rec, EVP_PKEY **pkey,
   derlen = dkim_b64_decode(t->val, t->vallen, der, sizeof der);
   if (derlen <= 0) return set(res, DKIM_PERMERROR, "bad key data (p=)");
 
-  p = der;
-  if (ktype == DKIM_ED25519) {
-    if (derlen != 32) return set(res, DKIM_PERMERROR, "bad Ed25519 key (p=)");
-    *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32);
-  } else {
-    /* SubjectPublicKeyInfo as RFC 6376 3.6.1 means, or a bare RSAPublicKey */
-    *pkey = d2i_PUBKEY(NULL, &p, derlen);
-    if (*pkey == NULL) {
-      p = der;
-      *pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, derlen);
-    }
-    if (*pkey != NULL && EVP_PKEY_get_base_id(*pkey) != EVP_PKEY_RSA) {
-      EVP_PKEY_free(*pkey);
-      *pkey = NULL;
-    }
-  }
-  ERR_clear_error();
+  if (ktype == DKIM_ED25519 && derlen != 32)
+    return set(res, DKIM_PERMERROR, "bad Ed25519 key (p=)");
+  *pkey = dkim_pubkey(ktype, der, (size_t)derlen);
   if (*pkey == NULL) return set(res, DKIM_PERMERROR, "bad key data (p=)");
   if (ktype == DKIM_RSA && EVP_PKEY_get_bits(*pkey) < DKIM_RSA_MIN_BITS) {
     EVP_PKEY_free(*pkey);

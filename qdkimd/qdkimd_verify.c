@@ -10,7 +10,11 @@
  *   anything else: accepted, the A-R alone.
  * The note gives the verdicts for qsmtpd's log line:
  * "spf=pass dkim=pass dmarc=fail action=quarantine".
+ * Signatures one after the other that name the same key record (RSA and
+ * Ed25519 keys under one selector, as qdkim-keygen makes them) ask DNS
+ * once per message, even when the records' TTL is 0.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +22,7 @@
 #include "authres.h"
 #include "dkim.h"
 #include "dmarc.h"
+#include "dnsq.h"
 #include "qdkimd.h"
 #include "qtls.h"
 
@@ -26,6 +31,45 @@
 
 static struct dkim_result res[DKIM_MAX_SIGS];
 static struct dmarc_auth auths[DKIM_MAX_SIGS];
+
+/* the key lookups of one message: the last name asked and its answer */
+struct keymemo {
+  char name[DNSQ_TEXT_MAX + 2]; /* "": nothing asked yet */
+  int result;                   /* dkim_lookup_dns's answer for name */
+  char *recs[DKIM_MAX_RECS];
+};
+
+static void memo_clear(struct keymemo *m)
+{
+  for (int i = 0; i < m->result; i++) free(m->recs[i]);
+  m->result = 0;
+  m->name[0] = '\0';
+}
+
+/* dkim_lookup_fn: for the name asked last, its answer again (copies of the
+ * records, which dkim_verify frees); else DNS, kept for the next one */
+static int lookup_memo(const char *name, char **recs, int max, void *cookie)
+{
+  struct keymemo *m = cookie;
+  size_t len = strlen(name);
+  int i;
+
+  if (m->name[0] == '\0' || strcmp(m->name, name) != 0) {
+    memo_clear(m);
+    if (len == 0 || len >= sizeof m->name) return dkim_lookup_dns(name, recs, max, NULL);
+    m->result = dkim_lookup_dns(name, m->recs, DKIM_MAX_RECS, NULL);
+    memcpy(m->name, name, len + 1);
+  }
+  if (m->result <= 0) return m->result; /* none, or a temporary failure */
+  for (i = 0; i < m->result && i < max; i++) {
+    recs[i] = strdup(m->recs[i]);
+    if (recs[i] == NULL) {
+      while (i > 0) free(recs[--i]);
+      return -1;
+    }
+  }
+  return i;
+}
 
 /* SPF's RFC 8601 word from the request: only the words it may hold */
 static const char *spf_word(const char *s)
@@ -41,6 +85,7 @@ static const char *spf_word(const char *s)
 void qdkimd_verify(const char *msg, size_t len, const struct dkreq *r, struct dkans *a)
 {
   static char ar[AUTHRES_MAX];
+  struct keymemo memo;
   struct authres b;
   struct dmarc_in in;
   struct dmarc_out out;
@@ -51,7 +96,10 @@ void qdkimd_verify(const char *msg, size_t len, const struct dkreq *r, struct dk
   int n;
   long arlen;
 
-  n = dkim_verify(msg, len, res, DKIM_MAX_SIGS, dkim_lookup_dns, NULL, time(NULL));
+  memo.result = 0;
+  memo.name[0] = '\0';
+  n = dkim_verify(msg, len, res, DKIM_MAX_SIGS, lookup_memo, &memo, time(NULL));
+  memo_clear(&memo);
   if (n == -1) {
     dkans_note(a, "out of memory");
     return;

@@ -12,6 +12,7 @@
 #include "tmpdir.h"
 #include "dkim.h"
 #include "dkim_int.h"
+#include "dkim_key.h"
 
 static void to_buf(void *ctx, const char *p, size_t n)
 {
@@ -85,7 +86,7 @@ int main(void)
   const char *s;
   int n;
 
-  plan(42);
+  plan(47);
   ok(header_is(ex_lf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (LF)");
   ok(header_is(ex_crlf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (CRLF)");
   ok(header_is(ex_lf, DKIM_SIMPLE, "A: X\r\nB : Y\t\r\n\tZ  \r\n"), "3.4.5 simple header (LF)");
@@ -180,6 +181,43 @@ int main(void)
     tmpdir_put(path, "../x\n", 5);
     ok(dkim_keys_for(dir, "example.com", kf, 2) == -1, "keys_for: a bad selector");
     tmpdir_remove();
+  }
+
+  /* dkim_pubkey: the same bytes give the cached key, others their own */
+  {
+    unsigned char raw[32];
+    EVP_PKEY *k1;
+    EVP_PKEY *k2;
+    EVP_PKEY *k3;
+    int same_after = 1;
+
+    memset(raw, 7, sizeof raw);
+    k1 = dkim_pubkey(DKIM_ED25519, raw, sizeof raw);
+    k2 = dkim_pubkey(DKIM_ED25519, raw, sizeof raw);
+    ok(k1 != NULL && k1 == k2, "pubkey: the same bytes, the cached key");
+    raw[0] = 8;
+    k3 = dkim_pubkey(DKIM_ED25519, raw, sizeof raw);
+    ok(k3 != NULL && k3 != k1, "pubkey: other bytes, another key");
+    ok(dkim_pubkey(DKIM_ED25519, raw, 31) == NULL, "pubkey: Ed25519 of 31 bytes refused");
+    ok(dkim_pubkey(DKIM_RSA, raw, sizeof raw) == NULL, "pubkey: not an RSA key");
+    /* more keys than the cache holds: each still right, k1 still usable */
+    for (int i = 0; i < 40; i++) {
+      EVP_PKEY *k;
+      unsigned char out[32];
+      size_t outlen = sizeof out;
+
+      raw[1] = (unsigned char)i;
+      k = dkim_pubkey(DKIM_ED25519, raw, sizeof raw);
+      if (k == NULL || EVP_PKEY_get_raw_public_key(k, out, &outlen) != 1 ||
+          memcmp(out, raw, sizeof raw) != 0)
+        same_after = 0;
+      EVP_PKEY_free(k);
+    }
+    ok(same_after && EVP_PKEY_get_bits(k1) > 0, "pubkey: past the cache's size");
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(k3);
+    dkim_pubkey_clear();
   }
   return done_testing();
 }
