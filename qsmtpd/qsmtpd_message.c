@@ -290,7 +290,7 @@ void smtp_data(const char *arg, size_t len)
         "data", "554 5.5.0 improper pipelining: message data sent before the 354 reply\r\n");
   err = body_start(DATA_DOT);
   if (err != NULL) {
-    log_message("reject", err, 0, 0);
+    log_message("reject", err, 0, "");
     io_reply(err);
     tx_reset();
     return;
@@ -348,7 +348,7 @@ void smtp_bdat(const char *arg, size_t len)
     err = body_start(DATA_RAW);
     if (err != NULL) {
       skip_bytes(size);
-      log_message("reject", err, 0, 0);
+      log_message("reject", err, 0, "");
       io_reply(err);
       tx_reset();
       return;
