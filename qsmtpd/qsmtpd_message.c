@@ -309,8 +309,9 @@ void smtp_data(const char *arg, size_t len)
   body_end();
 }
 
-/* Reads and drops n bytes of the client's stream. */
-static void skip_bytes(unsigned long long n)
+/* Reads n bytes of the client's stream (RFC 3030 3: a chunk is exactly
+ * its size; no dot handling): into the message when keep, else dropped. */
+static void take_bytes(unsigned long long n, int keep)
 {
   io_phase_data();
   while (n > 0) {
@@ -319,9 +320,16 @@ static void skip_bytes(unsigned long long n)
     if (got == -1) io_die_read();
     if (got == 0) sess_exit("eof in data");
     take = (unsigned long long)got < n ? (size_t)got : (size_t)n;
+    if (keep) smtpdata_feed(&tx.data, buffer_peek(&io_in), take);
     buffer_seek(&io_in, take);
+    if (keep) body_count(take);
     n -= take;
   }
+}
+
+static void skip_bytes(unsigned long long n)
+{
+  take_bytes(n, 0);
 }
 
 void smtp_bdat(const char *arg, size_t len)
@@ -355,24 +363,11 @@ void smtp_bdat(const char *arg, size_t len)
     }
     tx.body_started = 1;
   }
-  /* RFC 3030 3: a chunk is exactly size bytes; no dot handling */
   if (cfg.databytes > 0 && size > cfg.databytes) {
     tx.toobig = 1;
     skip_bytes(size);
   } else {
-    unsigned long long left = size;
-    io_phase_data();
-    while (left > 0) {
-      ssize_t got = buffer_feed(&io_in);
-      size_t take;
-      if (got == -1) io_die_read();
-      if (got == 0) sess_exit("eof in data");
-      take = (unsigned long long)got < left ? (size_t)got : (size_t)left;
-      smtpdata_feed(&tx.data, buffer_peek(&io_in), take);
-      buffer_seek(&io_in, take);
-      body_count(take);
-      left -= take;
-    }
+    take_bytes(size, 1);
   }
   if (last || tx.toobig) {
     body_end();
