@@ -8,7 +8,7 @@ MANS += admin/qstat.8 admin/qstats.8 admin/qqueue.8
 admin/qstat: admin/qstat.o admin/qread.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-admin/qstats: admin/qstats.o lib/lib.a
+admin/qstats: admin/qstats.o admin/qstats_report.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 admin/qqueue: admin/qqueue.o admin/qread.o lib/lib.a

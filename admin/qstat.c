@@ -313,6 +313,99 @@ static const char *state_name(enum rstate s)
 
 static struct item *item_new(unsigned long long arrival, unsigned long id);
 
+/* The filters of -f, -o, -n, -r on a message. 1 it is listed. */
+static int message_wanted(const struct queue_env *e)
+{
+  size_t i;
+
+  if (opt.sender != NULL && !qread_contains(queue_env_str(e, e->sender), opt.sender)) return 0;
+  if (opt.have_older && !(e->arrival + opt.older <= (unsigned long long)now)) return 0;
+  if (opt.have_newer && !(e->arrival + opt.newer > (unsigned long long)now)) return 0;
+  if (opt.rcpt == NULL) return 1;
+  for (i = 0; i < e->rcpt_count; i++)
+    if (qread_contains(queue_env_str(e, e->rcpt[i].addr), opt.rcpt)) return 1;
+  return 0;
+}
+
+static void message_count(const struct queue_env *e, const struct rinfo *r, int fresh)
+{
+  size_t i;
+
+  total.messages++;
+  total.bytes += e->msglen;
+  if (fresh) total.fresh++;
+  total.rcpts += e->rcpt_count;
+  for (i = 0; i < e->rcpt_count; i++) {
+    total.by_state[r[i].state]++;
+    if (r[i].on_hold && (r[i].state == ST_PENDING || r[i].state == ST_DEFERRED)) total.on_hold++;
+  }
+}
+
+/* One recipient's line, and its reason's below when it has one. */
+static void rcpt_text(stralloc *t, const struct queue_env *e, size_t i, const struct rinfo *ri)
+{
+  size_t line = t->len;
+
+  cat(t, "    ");
+  cat(t, ri->on_hold && (ri->state == ST_PENDING || ri->state == ST_DEFERRED)
+         ? "held" : state_name(ri->state));
+  pad_to(t, line, 15);
+  cat(t, "<");
+  cat(t, queue_env_str(e, e->rcpt[i].addr));
+  cat(t, ">");
+  if (ri->state == ST_DEFERRED) {
+    cat(t, "  next try ");
+    cat_time(t, ri->next);
+    if (ri->next > (unsigned long long)now) {
+      cat(t, " (in ");
+      cat_span(t, ri->next - (unsigned long long)now);
+      cat(t, ")");
+    } else {
+      cat(t, " (due)");
+    }
+    cat(t, ", ");
+    catnum(t, ri->tries);
+    cat(t, ri->tries == 1 ? " try" : " tries");
+    if (ri->warned) cat(t, ", sender warned");
+  }
+  cat(t, "\n");
+  if ((ri->state == ST_DEFERRED || ri->state == ST_FAILED) && (ri->reason_len > 0 || ri->held)) {
+    cat(t, "               ");
+    catb(t, ri->reason, ri->reason_len);
+    if (ri->held) cat_held(t, ri);
+    cat(t, "\n");
+  }
+}
+
+/* The message's block: its line, its quarantine, a line per recipient. */
+static void message_text(stralloc *t, const struct queue_env *e, const char *qid,
+                         const struct rinfo *r, int fresh)
+{
+  size_t line = t->len;
+  size_t i;
+
+  cat(t, qid);
+  pad_to(t, line, ID_COLUMN);
+  cat(t, " ");
+  catnum(t, e->msglen);
+  pad_to(t, line, ID_COLUMN + 10);
+  cat(t, " ");
+  cat_time(t, e->arrival);
+  cat(t, "  ");
+  cat_span(t, e->arrival < (unsigned long long)now ? (unsigned long long)now - e->arrival : 0);
+  cat(t, "  <");
+  cat(t, queue_env_str(e, e->sender));
+  cat(t, ">");
+  if (fresh) cat(t, "  (new)");
+  cat(t, "\n");
+  if (e->quarantine != (size_t)-1) {
+    cat(t, "    quarantine: ");
+    cat(t, queue_env_str(e, e->quarantine));
+    cat(t, "\n");
+  }
+  for (i = 0; i < e->rcpt_count; i++) rcpt_text(t, e, i, &r[i]);
+}
+
 /* One queue file: filters, counts, and its block of text. */
 static void do_message(const char *path, unsigned long id, int fresh)
 {
@@ -320,11 +413,8 @@ static void do_message(const char *path, unsigned long id, int fresh)
   stralloc info = {0};
   struct rinfo *r;
   struct item *it;
-  const char *sender;
   size_t i;
-  size_t line;
   int fd;
-  int match;
   char qid[QUEUE_ID_MAX];
 
   if (opt.have_id && opt.id != id) return;
@@ -343,22 +433,8 @@ static void do_message(const char *path, unsigned long id, int fresh)
   close(fd);
   queue_env_id(&e, id, qid);
   /* -i with a full id: the inode alone could be a later message's */
-  if (opt.have_id && strlen(opt.qid) > QUEUE_ID_TIMELEN && strcmp(opt.qid, qid) != 0) {
-    queue_env_free(&e);
-    return;
-  }
-
-  sender = queue_env_str(&e, e.sender);
-  match = 1;
-  if (opt.sender != NULL && !qread_contains(sender, opt.sender)) match = 0;
-  if (opt.have_older && !(e.arrival + opt.older <= (unsigned long long)now)) match = 0;
-  if (opt.have_newer && !(e.arrival + opt.newer > (unsigned long long)now)) match = 0;
-  if (match && opt.rcpt != NULL) {
-    match = 0;
-    for (i = 0; i < e.rcpt_count; i++)
-      if (qread_contains(queue_env_str(&e, e.rcpt[i].addr), opt.rcpt)) match = 1;
-  }
-  if (!match) {
+  if ((opt.have_id && strlen(opt.qid) > QUEUE_ID_TIMELEN && strcmp(opt.qid, qid) != 0) ||
+      !message_wanted(&e)) {
     queue_env_free(&e);
     return;
   }
@@ -369,75 +445,10 @@ static void do_message(const char *path, unsigned long id, int fresh)
     qwarn_sys("unable to read the state log of ", path);
   for (i = 0; i < e.rcpt_count; i++) r[i].on_hold = e.quarantine != (size_t)-1; /* Q: held */
   apply_info(&info, r, e.rcpt_count);
-
-  total.messages++;
-  total.bytes += e.msglen;
-  if (fresh) total.fresh++;
-  total.rcpts += e.rcpt_count;
-  for (i = 0; i < e.rcpt_count; i++) {
-    total.by_state[r[i].state]++;
-    if (r[i].on_hold && (r[i].state == ST_PENDING || r[i].state == ST_DEFERRED)) total.on_hold++;
-  }
+  message_count(&e, r, fresh);
 
   it = item_new(e.arrival, id);
-
-  if (!opt.counts_only) {
-    stralloc *t = &it->text;
-
-    line = t->len;
-    cat(t, qid);
-    pad_to(t, line, ID_COLUMN);
-    cat(t, " ");
-    catnum(t, e.msglen);
-    pad_to(t, line, ID_COLUMN + 10);
-    cat(t, " ");
-    cat_time(t, e.arrival);
-    cat(t, "  ");
-    cat_span(t, e.arrival < (unsigned long long)now ? (unsigned long long)now - e.arrival : 0);
-    cat(t, "  <");
-    cat(t, sender);
-    cat(t, ">");
-    if (fresh) cat(t, "  (new)");
-    cat(t, "\n");
-    if (e.quarantine != (size_t)-1) {
-      cat(t, "    quarantine: ");
-      cat(t, queue_env_str(&e, e.quarantine));
-      cat(t, "\n");
-    }
-    for (i = 0; i < e.rcpt_count; i++) {
-      line = t->len;
-      cat(t, "    ");
-      cat(t, r[i].on_hold && (r[i].state == ST_PENDING || r[i].state == ST_DEFERRED)
-             ? "held" : state_name(r[i].state));
-      pad_to(t, line, 15);
-      cat(t, "<");
-      cat(t, queue_env_str(&e, e.rcpt[i].addr));
-      cat(t, ">");
-      if (r[i].state == ST_DEFERRED) {
-        cat(t, "  next try ");
-        cat_time(t, r[i].next);
-        if (r[i].next > (unsigned long long)now) {
-          cat(t, " (in ");
-          cat_span(t, r[i].next - (unsigned long long)now);
-          cat(t, ")");
-        } else {
-          cat(t, " (due)");
-        }
-        cat(t, ", ");
-        catnum(t, r[i].tries);
-        cat(t, r[i].tries == 1 ? " try" : " tries");
-        if (r[i].warned) cat(t, ", sender warned");
-      }
-      cat(t, "\n");
-      if ((r[i].state == ST_DEFERRED || r[i].state == ST_FAILED) &&
-          (r[i].reason_len > 0 || r[i].held)) {
-        cat(t, "               ");
-        catb(t, r[i].reason, r[i].reason_len);
-        if (r[i].held) cat_held(t, &r[i]);
-        cat(t, "\n");
-      }
-    }
-  }
+  if (!opt.counts_only) message_text(&it->text, &e, qid, r, fresh);
   free(r);
   stralloc_free(&info);
   queue_env_free(&e);

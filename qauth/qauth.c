@@ -416,20 +416,83 @@ static void env_set(const char *name, const char *value)
   if (setenv(name, value, 1) == -1) qdie_nomem();
 }
 
+/* fd 3's record, "user\0password\0...": *len its bytes, *ulen the user's. */
+static void record_take(size_t *len, size_t *ulen)
+{
+  size_t plen;
+
+  read_record(len);
+  record[*len] = '\0';
+  *ulen = strnlen(record, *len);
+  if (*ulen == *len) qdie(111, "unable to read fd 3: malformed record");
+  plen = strnlen(record + *ulen + 1, *len - *ulen - 1);
+  if (*ulen + 1 + plen == *len) qdie(111, "unable to read fd 3: malformed record");
+}
+
+/* After a good login: its owner (a virtual user's is the instance's mail
+ * account, or this process's user), the environment of the program it
+ * runs (USER, HOME, MAILBOX, MAILDIR; with -d Dovecot's userdb_ fields and
+ * EXTRA), and, run as root without -d, the owner become. */
+static void login_setup(struct login *l, int dovecot)
+{
+  char nbuf[FMT_ULONG];
+
+  if (!l->have_owner) {
+    if (geteuid() == 0) {
+      vmail_owner(l);
+    } else {
+      l->uid = getuid();
+      l->gid = getgid();
+    }
+  }
+
+  env_set("USER", l->user);
+  env_set("HOME", l->home.s);
+  env_set("MAILBOX", l->mailbox.s);
+  if (l->mailbox.len > 1 && l->mailbox.s[l->mailbox.len - 2] == '/') {
+    l->mailbox.s[l->mailbox.len - 2] = '\0';
+    env_set("MAILDIR", l->mailbox.s);
+    if (dovecot) {
+      stralloc mail = {0};
+      if (!stralloc_copys(&mail, "maildir:") || !stralloc_cats(&mail, l->mailbox.s) ||
+          !stralloc_0(&mail))
+        qdie_nomem();
+      env_set("userdb_mail", mail.s);
+      stralloc_free(&mail);
+    }
+  } else {
+    unsetenv("MAILDIR");
+    unsetenv("userdb_mail"); /* never one inherited from the caller */
+  }
+
+  if (dovecot) {
+    /* Dovecot's checkpassword-reply refuses a changed uid; it takes the
+     * owner from these fields and switches itself in the mail process. */
+    if (geteuid() == 0 && l->uid == 0) qdie(111, "refusing root as owner of ", l->user);
+    env_set("userdb_uid", qlog_ulong(nbuf, (unsigned long)l->uid));
+    env_set("userdb_gid", qlog_ulong(nbuf, (unsigned long)l->gid));
+    env_set("EXTRA", getenv("userdb_mail") != NULL ? "userdb_uid userdb_gid userdb_mail"
+                                                   : "userdb_uid userdb_gid");
+  } else if (geteuid() == 0) {
+    become(l);
+    /* a mailbox that has had no mail yet may not exist: stay in QHOME */
+    if (chdir(l->home.s) == -1 && errno != ENOENT)
+      qdie_sys(111, "unable to switch to ", l->home.s);
+  }
+}
+
 int main(int argc, char **argv)
 {
   int dovecot = 0;
   int argi = 1;
   size_t len;
   size_t ulen;
-  size_t plen;
   const char *user;
   const char *password;
   const char *ip;
   const char *name;
   char name_buf[ADDR_MAX + 1];
   char cwd[4096];
-  char nbuf[FMT_ULONG];
   struct user u = {{0}, {0}, {0}};
   struct login l;
   int r;
@@ -444,12 +507,7 @@ int main(int argc, char **argv)
   if (argi < argc && strcmp(argv[argi], "--") == 0) argi++;
   if (argi >= argc || argv[argi][0] == '-') qdie_usage(USAGE);
 
-  read_record(&len);
-  record[len] = '\0';
-  ulen = strnlen(record, len);
-  if (ulen == len) qdie(111, "unable to read fd 3: malformed record");
-  plen = strnlen(record + ulen + 1, len - ulen - 1);
-  if (ulen + 1 + plen == len) qdie(111, "unable to read fd 3: malformed record");
+  record_take(&len, &ulen);
   user = record;
   password = record + ulen + 1;
 
@@ -500,48 +558,7 @@ int main(int argc, char **argv)
   if (qauth_fail_forget(QAUTH_FAIL_FILE, user_key) == -1 && errno != ENOENT && errno != EACCES)
     qwarn_sys("unable to update ", QAUTH_FAIL_FILE);
 
-  if (!l.have_owner) {
-    if (geteuid() == 0) {
-      vmail_owner(&l);
-    } else {
-      l.uid = getuid();
-      l.gid = getgid();
-    }
-  }
-
-  env_set("USER", l.user);
-  env_set("HOME", l.home.s);
-  env_set("MAILBOX", l.mailbox.s);
-  if (l.mailbox.len > 1 && l.mailbox.s[l.mailbox.len - 2] == '/') {
-    l.mailbox.s[l.mailbox.len - 2] = '\0';
-    env_set("MAILDIR", l.mailbox.s);
-    if (dovecot) {
-      stralloc mail = {0};
-      if (!stralloc_copys(&mail, "maildir:") || !stralloc_cats(&mail, l.mailbox.s) ||
-          !stralloc_0(&mail))
-        qdie_nomem();
-      env_set("userdb_mail", mail.s);
-      stralloc_free(&mail);
-    }
-  } else {
-    unsetenv("MAILDIR");
-    unsetenv("userdb_mail"); /* never one inherited from the caller */
-  }
-
-  if (dovecot) {
-    /* Dovecot's checkpassword-reply refuses a changed uid; it takes the
-     * owner from these fields and switches itself in the mail process. */
-    if (geteuid() == 0 && l.uid == 0) qdie(111, "refusing root as owner of ", l.user);
-    env_set("userdb_uid", qlog_ulong(nbuf, (unsigned long)l.uid));
-    env_set("userdb_gid", qlog_ulong(nbuf, (unsigned long)l.gid));
-    env_set("EXTRA", getenv("userdb_mail") != NULL ? "userdb_uid userdb_gid userdb_mail"
-                                                   : "userdb_uid userdb_gid");
-  } else if (geteuid() == 0) {
-    become(&l);
-    /* a mailbox that has had no mail yet may not exist: stay in QHOME */
-    if (chdir(l.home.s) == -1 && errno != ENOENT)
-      qdie_sys(111, "unable to switch to ", l.home.s);
-  }
+  login_setup(&l, dovecot);
 
   qlog("login ", l.user, " from ", ip);
   execvp(argv[argi], argv + argi);

@@ -350,54 +350,51 @@ static int rcpt_reply(struct result *r, size_t n, size_t i, size_t *accepted)
   return 0;
 }
 
-/* One transaction; every result is set when it returns. With PIPELINING
- * (RFC 2920) MAIL, the RCPTs and DATA go in one write and their replies
- * are read after it; else each command waits for its reply. */
-static void transaction(int qfd, unsigned long long msglen, const char *sender,
-                        const char *const *rcpt, struct result *r, size_t n)
-{
-  size_t accepted;
-  size_t i;
-  int code;
-  int mail_code = 0;
-  int reused = conn_fd != -1;
-  int pipelined;
-  int d;
+/* A transaction under way: its recipients' results, and what the replies
+ * so far said. The steps return TX_ON (go on), TX_DONE (every result is
+ * set) or TX_AGAIN (a reused connection the server had let go: once
+ * more, afresh). */
+struct lmtp_txn {
+  struct result *r;
+  size_t n;
+  size_t accepted;  /* recipients the server took */
+  int mail_code;    /* the reply to MAIL */
+  int pipelined;    /* the server offered PIPELINING (RFC 2920) */
+  int reused;       /* the connection served an earlier transaction */
+};
+#define TX_ON 0
+#define TX_DONE 1
+#define TX_AGAIN 2
 
-again:
-  if (conn_fd == -1 && conn_open(r, n) == -1) return;
-  pipelined = ext.pipelining;
-  accepted = 0;
-  for (i = 0; i < n; i++) {
-    r[i].code = 0;
-    r[i].accepted = 0;
-  }
+/* MAIL, then each RCPT; without pipelining each waits for its reply. */
+static int txn_envelope(struct lmtp_txn *t, const char *sender, const char *const *rcpt)
+{
+  struct result *r = t->r;
+  size_t n = t->n;
+  size_t i;
+
   if (!stralloc_copys(&cmd, "MAIL FROM:") || !cat_path(&cmd, sender) ||
       (ext.eightbit && !stralloc_cats(&cmd, " BODY=8BITMIME")) || !stralloc_cats(&cmd, "\r\n")) {
     errno = ENOMEM;
     fail_pending(r, n, -1, "MAIL");
-    return;
+    return TX_DONE;
   }
   put(cmd.s, cmd.len);
-  if (!pipelined) mail_code = get_reply();
-  if (!pipelined && (mail_code == -1 || mail_code == 421) && reused) {
-    /* the server let the idle connection go (421 4.4.2 for inactivity, or
-     * nothing): once more, afresh */
-    conn_close();
-    reused = 0;
-    goto again;
-  }
-  if (!pipelined && (mail_code < 200 || mail_code > 299)) {
-    if (mail_code >= 500) { /* the sender refused: the message, for everyone */
-      for (i = 0; i < n; i++) {
-        r[i].code = 'D';
-        text_said(&r[i].text);
+  if (!t->pipelined) {
+    t->mail_code = get_reply();
+    if ((t->mail_code == -1 || t->mail_code == 421) && t->reused) return TX_AGAIN;
+    if (t->mail_code < 200 || t->mail_code > 299) {
+      if (t->mail_code >= 500) { /* the sender refused: the message, for everyone */
+        for (i = 0; i < n; i++) {
+          r[i].code = 'D';
+          text_said(&r[i].text);
+        }
+        reset();
+        return TX_DONE;
       }
-      reset();
-      return;
+      fail_pending(r, n, t->mail_code, "MAIL");
+      return TX_DONE;
     }
-    fail_pending(r, n, mail_code, "MAIL");
-    return;
   }
 
   for (i = 0; i < n; i++) {
@@ -405,53 +402,65 @@ again:
         !stralloc_cats(&cmd, "\r\n")) {
       errno = ENOMEM;
       fail_pending(r, n, -1, "RCPT");
-      return;
+      return TX_DONE;
     }
     put(cmd.s, cmd.len);
-    if (!pipelined && rcpt_reply(r, n, i, &accepted) == -1) return;
+    if (!t->pipelined && rcpt_reply(r, n, i, &t->accepted) == -1) return TX_DONE;
   }
-  if (!pipelined && accepted == 0) {
+  if (!t->pipelined && t->accepted == 0) {
     reset();
-    return;
+    return TX_DONE;
   }
+  return TX_ON;
+}
 
-  put("DATA\r\n", 6);
-  if (pipelined) {
-    mail_code = get_reply();
-    if ((mail_code == -1 || mail_code == 421) && reused) {
-      conn_close();
-      reused = 0;
-      goto again;
-    }
-    if (mail_code == -1) {
-      fail_pending(r, n, mail_code, "MAIL");
-      return;
-    }
-    if (!stralloc_copy(&mail_reply, &reply)) mail_reply.len = 0;
-    for (i = 0; i < n; i++)
-      if (rcpt_reply(r, n, i, &accepted) == -1) return;
-    if (mail_code < 200 || mail_code > 299) {
-      /* the RCPTs and DATA after a refused MAIL are refused too */
-      for (i = 0; i < n; i++) {
-        r[i].code = mail_code >= 500 ? 'D' : 'Z';
-        r[i].accepted = 0;
-      }
-      accepted = 0;
-    }
+/* With pipelining, once DATA went: the replies to MAIL and the RCPTs. */
+static int txn_pipelined_replies(struct lmtp_txn *t)
+{
+  struct result *r = t->r;
+  size_t n = t->n;
+  size_t i;
+
+  t->mail_code = get_reply();
+  if ((t->mail_code == -1 || t->mail_code == 421) && t->reused) return TX_AGAIN;
+  if (t->mail_code == -1) {
+    fail_pending(r, n, t->mail_code, "MAIL");
+    return TX_DONE;
   }
-  code = get_reply();
-  if (pipelined && (mail_code < 200 || mail_code > 299 || accepted == 0)) {
+  if (!stralloc_copy(&mail_reply, &reply)) mail_reply.len = 0;
+  for (i = 0; i < n; i++)
+    if (rcpt_reply(r, n, i, &t->accepted) == -1) return TX_DONE;
+  if (t->mail_code < 200 || t->mail_code > 299) {
+    /* the RCPTs and DATA after a refused MAIL are refused too */
+    for (i = 0; i < n; i++) {
+      r[i].code = t->mail_code >= 500 ? 'D' : 'Z';
+      r[i].accepted = 0;
+    }
+    t->accepted = 0;
+  }
+  return TX_ON;
+}
+
+/* The reply to DATA: TX_ON when the message is to go (354). */
+static int txn_data_reply(struct lmtp_txn *t)
+{
+  struct result *r = t->r;
+  size_t n = t->n;
+  size_t i;
+  int code = get_reply();
+
+  if (t->pipelined && (t->mail_code < 200 || t->mail_code > 299 || t->accepted == 0)) {
     /* no message goes: a server that wants one anyway is left */
-    if (mail_code < 200 || mail_code > 299) {
+    if (t->mail_code < 200 || t->mail_code > 299) {
       if (!stralloc_copy(&reply, &mail_reply)) reply.len = 0;
-      if (mail_code >= 500)
+      if (t->mail_code >= 500)
         for (i = 0; i < n; i++) text_said(&r[i].text);
       else if (stralloc_0(&reply))
         for (i = 0; i < n; i++) text_local(&r[i].text, "MAIL", reply.s, "4.4.1");
     }
     if (code == 354 || code == -1) conn_close();
     else reset();
-    return;
+    return TX_DONE;
   }
   if (code != 354) {
     if (code >= 500) {
@@ -461,12 +470,23 @@ again:
           text_said(&r[i].text);
         }
       reset();
-      return;
+      return TX_DONE;
     }
     fail_pending(r, n, code, "DATA");
-    return;
+    return TX_DONE;
   }
-  d = smtpdata_put(&net_out, qfd, QUEUE_HDRLEN, msglen);
+  return TX_ON;
+}
+
+/* The message after 354, then one reply per accepted recipient. */
+static void txn_message(struct lmtp_txn *t, int qfd, unsigned long long msglen)
+{
+  struct result *r = t->r;
+  size_t n = t->n;
+  size_t i;
+  int code;
+  int d = smtpdata_put(&net_out, qfd, QUEUE_HDRLEN, msglen);
+
   if (d == -1) {
     /* the dot must not go: the server would deliver a cut message */
     stralloc_copys(&reply, "");
@@ -489,6 +509,44 @@ again:
     r[i].code = class_of(code);
     text_said(&r[i].text);
   }
+}
+
+/* One transaction; every result is set when it returns. With PIPELINING
+ * (RFC 2920) MAIL, the RCPTs and DATA go in one write and their replies
+ * are read after it; else each command waits for its reply. */
+static void transaction(int qfd, unsigned long long msglen, const char *sender,
+                        const char *const *rcpt, struct result *r, size_t n)
+{
+  struct lmtp_txn t;
+  int step;
+
+  t.r = r;
+  t.n = n;
+  t.mail_code = 0;
+  t.reused = conn_fd != -1;
+  for (;;) {
+    size_t i;
+
+    if (conn_fd == -1 && conn_open(r, n) == -1) return;
+    t.pipelined = ext.pipelining;
+    t.accepted = 0;
+    for (i = 0; i < n; i++) {
+      r[i].code = 0;
+      r[i].accepted = 0;
+    }
+    step = txn_envelope(&t, sender, rcpt);
+    if (step == TX_ON) {
+      put("DATA\r\n", 6);
+      if (t.pipelined) step = txn_pipelined_replies(&t);
+    }
+    if (step != TX_AGAIN) break;
+    /* the server let the idle connection go (421 4.4.2 for inactivity, or
+     * nothing): once more, afresh */
+    conn_close();
+    t.reused = 0;
+  }
+  if (step == TX_DONE || txn_data_reply(&t) == TX_DONE) return;
+  txn_message(&t, qfd, msglen);
 }
 
 static void report_send(int sock, struct result *r, size_t n)

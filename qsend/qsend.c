@@ -176,25 +176,17 @@ static void trigger_open(void)
   if (trigger_fd == -1) qdie_sys(111, "unable to open queue/trigger");
 }
 
-int main(int argc, char **argv)
+/* -d fd: *ready_fd gets it and 1 is returned; 0 without -d. */
+static int parse_args(int argc, char **argv, unsigned long *ready_fd)
 {
   int opt;
-  unsigned long ready_fd = 0;
   int have_ready_fd = 0;
-  time_t last_scan;
-  time_t last_clean;
-  time_t last_pool;
-  time_t last_admin = 0;
-  time_t term_at = 0;
-  struct sigaction sa;
-  int which;
 
-  qlog_prog = "qsend";
   opterr = 0; /* our own one-line usage message, not getopt's */
   while ((opt = getopt(argc, argv, "d:")) != -1) {
     switch (opt) {
       case 'd':
-        if (optarg[scan_ulong(optarg, &ready_fd)] != '\0' || ready_fd > 1000)
+        if (optarg[scan_ulong(optarg, ready_fd)] != '\0' || *ready_fd > 1000)
           qdie_usage(USAGE);
         have_ready_fd = 1;
         break;
@@ -202,11 +194,13 @@ int main(int argc, char **argv)
     }
   }
   if (optind != argc) qdie_usage(USAGE);
-  if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
-  umask(027);
-  ctl_changed(&config_watch); /* primed first: a change during the read is seen */
-  config_read(1);
-  sched_init();
+  return have_ready_fd;
+}
+
+/* The signals, each a byte on the self-pipe. */
+static void signals_catch(void)
+{
+  struct sigaction sa;
 
   if (pipe2(selfpipe, O_NONBLOCK | O_CLOEXEC) == -1) qdie_sys(111, "unable to create a pipe");
   memset(&sa, 0, sizeof sa);
@@ -216,7 +210,12 @@ int main(int argc, char **argv)
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+}
 
+/* The queue locked, the trigger open, the spawners started, then (root)
+ * down to qmta-send. */
+static void start_up(int have_ready_fd, unsigned long ready_fd)
+{
   queue_lock();
   trigger_open();
   /* the readiness descriptor is ours alone: qlspawn (root) and qrspawn,
@@ -226,7 +225,17 @@ int main(int argc, char **argv)
   spawner_start(0, cfg.conc_local, &got_term);
   spawner_start(1, cfg.conc_remote, &got_term);
   if (getuid() == 0) qsend_drop_to(ACCT_SEND);
+}
 
+/* when the periodic chores last ran (tick) */
+static time_t last_scan;
+static time_t last_clean;
+static time_t last_pool;
+static time_t last_admin;
+
+/* The whole queue taken in, then ready (s6 notification). */
+static void first_scan(int have_ready_fd, unsigned long ready_fd)
+{
   now = time(NULL);
   queue_scan_all(&found);
   schedule_found();
@@ -238,11 +247,113 @@ int main(int argc, char **argv)
     if (write((int)ready_fd, "\n", 1) == -1) qwarn_sys("unable to write the readiness fd");
     close((int)ready_fd);
   }
+}
+
+/* After SIGTERM: 1 when qsend may stop (no new jobs; the job pipes are
+ * closed once what we owe them is written), at the latest STOP_WAIT
+ * seconds after the first call (*term_at). */
+static int stop_due(time_t *term_at)
+{
+  if (spawner_close_idle()) return 1;
+  if (*term_at == 0) *term_at = now;
+  if (now - *term_at >= STOP_WAIT) {
+    /* what is still in flight is tried again next time: at worst a duplicate */
+    qlog("stopping with deliveries in flight");
+    return 1;
+  }
+  return 0;
+}
+
+/* What to wait for (index: -1 the self-pipe, -2 the trigger, else a
+ * spawner's, spawner_poll), and for how long. The number of entries. */
+static int poll_set(struct pollfd *pfd, int *index, long *timeout)
+{
+  int n = 0;
+
+  pfd[n].fd = selfpipe[0];
+  pfd[n].events = POLLIN;
+  index[n++] = -1;
+  if (!got_term) {
+    pfd[n].fd = trigger_fd;
+    pfd[n].events = POLLIN;
+    index[n++] = -2;
+  }
+  n = spawner_poll(pfd, index, n);
+  *timeout = sched_timeout_ms();
+  if (*timeout == -1 || *timeout > RESCAN_SECONDS * 1000L) *timeout = RESCAN_SECONDS * 1000L;
+  if (got_term) *timeout = 1000;
+  return n;
+}
+
+/* The trigger: new mail in queue/new, and maybe a writer short of space
+ * (drain) or a request of qqueue (admin). */
+static void trigger_read(void)
+{
+  char junk[4096];
+  ssize_t got;
+  int drain = 0;
+  int admin = 0;
+
+  while ((got = read(trigger_fd, junk, sizeof junk)) > 0) {
+    if (memchr(junk, QUEUE_TRIGGER_DRAIN[0], (size_t)got) != NULL) drain = 1;
+    if (memchr(junk, QUEUE_TRIGGER_ADMIN[0], (size_t)got) != NULL) admin = 1;
+  }
+  /* a writer out of space: the pool's files it may not remove go */
+  if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
+  config_check(1); /* routed with what qsmtpd saw when it took the mail */
+  queue_scan_new(&found);
+  schedule_found();
+  last_scan = now;
+  if (admin) { /* qqueue: after the take-in, so that it finds the newest too */
+    admin_run();
+    last_admin = now;
+  }
+}
+
+/* After each wait: the signals' requests, then the chores that are due
+ * by the clock (rescan, tmp/ cleaning, the pool's sweep). */
+static void tick(void)
+{
+  if (got_hup) {
+    got_hup = 0;
+    config_read(0);
+    qlog("control files reread");
+  }
+  if (got_alarm) {
+    got_alarm = 0;
+    sched_flush(); /* logs what it made due */
+  }
+  if (!got_term && admin_waiting && now != last_admin) { /* requests waiting for a job */
+    admin_run();
+    last_admin = now;
+  }
+  if (!got_term && now - last_scan >= RESCAN_SECONDS) {
+    config_check(1);
+    queue_scan_new(&found);
+    schedule_found();
+    last_scan = now;
+  }
+  if (!got_term && now - last_clean >= TMP_CLEAN_SECONDS) {
+    queue_clean_tmp(0);
+    last_clean = now;
+  }
+  if (!got_term && now - last_pool >= POOL_SWEEP_SECONDS) {
+    queue_pool_tidy();
+    last_pool = now;
+  }
+}
+
+/* The one loop: jobs started and written, then a wait for the self-pipe,
+ * the trigger, the spawners or the next due time; until SIGTERM. */
+static void loop(void)
+{
+  time_t term_at = 0;
+  int which;
 
   for (;;) {
     struct pollfd pfd[6];
     int index[6];
-    int n = 0;
+    int n;
     int i;
     long timeout;
 
@@ -253,31 +364,9 @@ int main(int argc, char **argv)
       sched_dispatch();
     }
     for (which = 0; which < 2; which++) spawner_write(which);
+    if (got_term && stop_due(&term_at)) break;
 
-    if (got_term) {
-      /* stop: no new jobs; close the job pipes once what we owe them is written */
-      if (spawner_close_idle()) break;
-      if (term_at == 0) term_at = now;
-      if (now - term_at >= STOP_WAIT) {
-        /* what is still in flight is tried again next time: at worst a duplicate */
-        qlog("stopping with deliveries in flight");
-        break;
-      }
-    }
-
-    pfd[n].fd = selfpipe[0];
-    pfd[n].events = POLLIN;
-    index[n++] = -1;
-    if (!got_term) {
-      pfd[n].fd = trigger_fd;
-      pfd[n].events = POLLIN;
-      index[n++] = -2;
-    }
-    n = spawner_poll(pfd, index, n);
-    timeout = sched_timeout_ms();
-    if (timeout == -1 || timeout > RESCAN_SECONDS * 1000L) timeout = RESCAN_SECONDS * 1000L;
-    if (got_term) timeout = 1000;
-
+    n = poll_set(pfd, index, &timeout);
     if (poll(pfd, (nfds_t)n, (int)timeout) == -1) {
       if (errno != EINTR) qdie_sys(111, "unable to poll");
       continue;
@@ -290,59 +379,33 @@ int main(int argc, char **argv)
         while (read(selfpipe[0], junk, sizeof junk) > 0) {
         }
       } else if (index[i] == -2) {
-        char junk[4096];
-        ssize_t got;
-        int drain = 0;
-        int admin = 0;
-
-        while ((got = read(trigger_fd, junk, sizeof junk)) > 0) {
-          if (memchr(junk, QUEUE_TRIGGER_DRAIN[0], (size_t)got) != NULL) drain = 1;
-          if (memchr(junk, QUEUE_TRIGGER_ADMIN[0], (size_t)got) != NULL) admin = 1;
-        }
-        /* a writer out of space: the pool's files it may not remove go */
-        if (drain && queue_pool_drain() > 0) qlog("pool: emptied for a writer short of space");
-        config_check(1); /* routed with what qsmtpd saw when it took the mail */
-        queue_scan_new(&found);
-        schedule_found();
-        last_scan = now;
-        if (admin) { /* qqueue: after the take-in, so that it finds the newest too */
-          admin_run();
-          last_admin = now;
-        }
+        trigger_read();
       } else if (index[i] >= SPAWNER_POLL_WRITE) {
         spawner_write(index[i] - SPAWNER_POLL_WRITE);
       } else {
         spawner_read(index[i]);
       }
     }
-    if (got_hup) {
-      got_hup = 0;
-      config_read(0);
-      qlog("control files reread");
-    }
-    if (got_alarm) {
-      got_alarm = 0;
-      sched_flush(); /* logs what it made due */
-    }
-    if (!got_term && admin_waiting && now != last_admin) { /* requests waiting for a job */
-      admin_run();
-      last_admin = now;
-    }
-    if (!got_term && now - last_scan >= RESCAN_SECONDS) {
-      config_check(1);
-      queue_scan_new(&found);
-      schedule_found();
-      last_scan = now;
-    }
-    if (!got_term && now - last_clean >= TMP_CLEAN_SECONDS) {
-      queue_clean_tmp(0);
-      last_clean = now;
-    }
-    if (!got_term && now - last_pool >= POOL_SWEEP_SECONDS) {
-      queue_pool_tidy();
-      last_pool = now;
-    }
+    tick();
   }
+}
+
+int main(int argc, char **argv)
+{
+  unsigned long ready_fd = 0;
+  int have_ready_fd;
+
+  qlog_prog = "qsend";
+  have_ready_fd = parse_args(argc, argv, &ready_fd);
+  if (qhome_chdir() == -1) qdie_sys(111, "unable to chdir to ", qhome());
+  umask(027);
+  ctl_changed(&config_watch); /* primed first: a change during the read is seen */
+  config_read(1);
+  sched_init();
+  signals_catch();
+  start_up(have_ready_fd, ready_fd);
+  first_scan(have_ready_fd, ready_fd);
+  loop();
   qlog("stopped");
   return 0;
 }

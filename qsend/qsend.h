@@ -5,7 +5,8 @@
  *   qsend.c        main, the poll loop, signals, the control files
  *   qsend_spawn.c  the spawners: start, jobs out, results in (spawnproto.h)
  *   qsend_queue.c  the queue on disk: take-in, start-up scan, info logs, removal
- *   qsend_sched.c  scheduling: due times, ready lists, jobs, results
+ *   qsend_sched.c  scheduling: due times, ready lists, jobs started
+ *   qsend_result.c a job's results: retries, expiry, reports, rests
  *   qsend_dom.c    per-destination state for remote deliveries
  *   qsend_admin.c  the administrator's requests (qqueue) in queue/admin/
  *
@@ -95,7 +96,8 @@ struct msg *msg_find(unsigned long id);         /* a message taken in, by inode;
 int rcpt_is_local(const char *addr);
 const char *rcpt_addr(const struct msg *m, size_t idx);
 
-/* qsend_sched.c */
+/* qsend_sched.c; results (sched_report, sched_result, sched_spawner_lost):
+ * qsend_result.c */
 void sched_init(void);                          /* the slots, from cfg.conc_* */
 void sched_add(struct msg *m);                  /* after take-in or scan */
 void sched_due(void);                           /* move due messages to ready lists */

@@ -4,7 +4,8 @@ QSMTPD_PURE = qsmtpd/qsmtpd_parse.o qsmtpd/qsmtpd_data.o qsmtpd/qsmtpd_received.
   qsmtpd/qsmtpd_policy.o
 QSMTPD_OBJ = qsmtpd/qsmtpd.o qsmtpd/qsmtpd_io.o qsmtpd/qsmtpd_inject.o qsmtpd/qsmtpd_auth.o \
   qsmtpd/qsmtpd_tls.o qsmtpd/qsmtpd_dns.o qsmtpd/qsmtpd_generics.o qsmtpd/qsmtpd_spf.o \
-  qsmtpd/qsmtpd_dkim.o qsmtpd/qsmtpd_milter.o qsmtpd/qsmtpd_session.o $(QSMTPD_PURE)
+  qsmtpd/qsmtpd_dkim.o qsmtpd/qsmtpd_milter.o qsmtpd/qsmtpd_milter_edit.o qsmtpd/qsmtpd_session.o \
+  qsmtpd/qsmtpd_envelope.o qsmtpd/qsmtpd_message.o qsmtpd/qsmtpd_log.o $(QSMTPD_PURE)
 PROGS += qsmtpd/qsmtpd
 MANS += qsmtpd/qsmtpd.8
 UNITTESTS += tests/unit/u_qsmtpd_parse tests/unit/u_qsmtpd_data tests/unit/u_qsmtpd_policy

@@ -316,7 +316,7 @@ void milters_rcpts(const stralloc **add, const stralloc **del);
 void milters_abort(void); /* the transaction ends (RSET, new MAIL, after DATA) */
 void milters_end(void);   /* the session ends: QUIT, connections closed */
 
-/* ---- the session (qsmtpd.c) ---- */
+/* ---- the session (qsmtpd_session.c) ---- */
 
 struct session {
   const char *ip;          /* TCPREMOTEIP */
@@ -339,6 +339,10 @@ struct session {
   char authuser[MAX_AUTHUSER + 1];
   int auth_failures;
   unsigned long msgs;      /* messages accepted in this session */
+  int refused;             /* access refused the client: only QUIT */
+  int relay;               /* RELAYCLIENT or access RELAY */
+  int access_ok;           /* access Connect: OK: no more access checks */
+  int discard;             /* access Connect: DISCARD */
   int pooled;              /* qlisten's pool mode: sessions one after another
                               (set once in main; sess_clear keeps it) */
 };
@@ -364,6 +368,74 @@ void sess_clear(void);
 void sess_config(void);
 int sess_client_name(void);
 void sess_die_config(const char *what) __attribute__((noreturn));
+
+/* ---- the transaction (qsmtpd.c, qsmtpd_envelope.c, qsmtpd_message.c) ----
+ * MAIL opens it (seen_mail; the F, V, X records of the envelope), each
+ * RCPT adds its T, N, O records (qsmtpd_envelope.c); DATA or the first
+ * BDAT ends the envelope with its empty record and starts the queue file,
+ * and the end of data refuses, drops or commits the message
+ * (qsmtpd_message.c). Then, or on RSET, EHLO, STARTTLS or the end of the
+ * session, tx_reset (qsmtpd.c) closes it: nothing of one transaction
+ * reaches the next. */
+
+struct tx {
+  int seen_mail;              /* MAIL given: the transaction is open */
+  int utf8;                   /* MAIL ... SMTPUTF8 */
+  int relay;                  /* access From: RELAY */
+  int access_ok;              /* access From: OK */
+  int discard;                /* access DISCARD: accept and drop */
+  int generics;               /* the sender and header are rewritten (submission) */
+  unsigned long rcpt_count;
+  unsigned long rcpt_tried;
+  stralloc envelope;          /* F, V, X, then T, N, O records */
+  size_t env_rcpt_start;      /* offset of the first T record */
+  char sender[ADDR_MAX + 1];
+  int remote;                 /* a recipient is not local: the message is relayed */
+  int body_started;           /* BDAT chunks are being received */
+  struct inject inject;
+  int inject_open;
+  struct smtpdata data;
+  unsigned long long bytes;   /* bytes read from the client for this message */
+  int toobig;
+};
+
+extern struct tx tx;
+void tx_reset(void);
+
+/* The commands of a transaction; arg is what follows the verb. */
+void smtp_mail(const char *arg, size_t len);  /* qsmtpd_envelope.c */
+void smtp_rcpt(const char *arg, size_t len);
+void smtp_data(const char *arg, size_t len);  /* qsmtpd_message.c */
+void smtp_bdat(const char *arg, size_t len);
+
+/* Looks kind (ACCESS_CONNECT, _FROM, _TO)/key up in control/access.cdb:
+ * ACT_*, with the reply in rbuf (ACCESS_REPLY_MAX bytes) for ACT_REJECT
+ * and ACT_ERROR; -1 when the map cannot be read (qsmtpd_envelope.c). */
+int smtp_access(int kind, const char *key, size_t len, const char *def, char *rbuf);
+
+/* 1 if the client has sent more than it may have yet (and the checks are
+ * on); sess_pipelining_refuse logs what, replies r and ends the session
+ * (qsmtpd.c). */
+int sess_pipelining_abuse(void);
+void sess_pipelining_refuse(const char *what, const char *r) __attribute__((noreturn));
+
+/* ---- the log lines about clients (qsmtpd_log.c; qsmtpd.8) ---- */
+
+/* "reject ip= helo= tls= auth= from=<> [rcpt=<>] code=": a refused
+ * command of the transaction (rcpt NULL: MAIL). */
+void log_reject(const char *rcpt, const char *r);
+/* "what ip= ... rcpts= size= [id=] to= [verdicts] code=": the end of a
+ * message (what: accept, reject, discard); id "" when there is none. */
+void log_message(const char *what, const char *r, unsigned long long size, const char *id);
+/* "session ip= helo= tls= auth= msgs= end=why" */
+void log_session(const char *why);
+/* "reject ip= ... pipelining=what code=" */
+void log_pipelining(const char *what, const char *r);
+/* "reject ip= helo= bare LF in a command" */
+void log_bare_lf(void);
+/* "reject ip= helo=- tls=none auth=- from=<> code=": the access rules
+ * refused the connection. */
+void log_refused(const char *r);
 
 /* Forgets EHLO and the transaction (STARTTLS, RFC 3207 4.2). */
 void sess_forget(void);

@@ -17,18 +17,18 @@
  * yet): header fields one by one, the end of header, the body in chunks
  * of at most 64 KiB with CRLF line ends, the end of message.
  *
- * Their changes: the header is a list in memory (see "the message"
- * below), which each milter's changes edit when its answer is complete
- * (the next milter sees them): a field added goes after the last one, a
- * field inserted before the index-th field the milter saw (0 the top,
- * where our own Received: is), a field changed or deleted is the
- * index-th of its name. A new body replaces what follows the header in
+ * Their changes (qsmtpd_milter_edit.c, through qsmtpd_milter.h): the
+ * header is a list in memory, which each milter's changes edit when its
+ * answer is complete (the next milter sees them): a field added goes after
+ * the last one, a field inserted before the index-th field the milter saw
+ * (0 the top, where our own Received: is), a field changed or deleted is
+ * the index-th of its name. A new body replaces what follows the header in
  * the queue file (inject_truncate, then written again); a changed header
  * is written back over the old one (inject_splice: the body moves in the
- * file). All of it happens before the commit, whose fsync makes it
- * durable before the 250. Recipients a milter adds or deletes, and a new
- * sender, are handed to qsmtpd.c (milter_rcpts, milter_sender), which
- * edits the envelope; a quarantine (milter_quarantine) becomes the Q
+ * file). All of it happens before the commit, whose fsync makes it durable
+ * before the 250. Recipients a milter adds or deletes, and a new sender,
+ * are handed to qsmtpd_message.c (milters_rcpts, milters_sender), which
+ * edits the envelope; a quarantine (milters_quarantine) becomes the Q
  * record of the envelope (inject_quarantine): qsend keeps the message on
  * hold until "qqueue release". The changes of a milter that goes down
  * before its verdict are dropped. Through QINJECT (no queue file to read
@@ -55,6 +55,7 @@
 #include "milter.h"
 #include "qlog.h"
 #include "qsmtpd.h"
+#include "qsmtpd_milter.h"
 
 #define MILTERS_MAX 8
 #define MILTER_ADDR_MAX 108  /* sun_path */
@@ -63,7 +64,6 @@
 #define OFFERED_ACTIONS                                                                \
   (MILTER_ACT_ADDHDRS | MILTER_ACT_ADDRCPT | MILTER_ACT_DELRCPT | MILTER_ACT_CHGBODY |     \
    MILTER_ACT_CHGHDRS | MILTER_ACT_CHGFROM | MILTER_ACT_QUARANTINE)
-#define BODY_MAX (64UL << 20) /* the largest body a milter may put in */
 
 struct milter {
   char addr[MILTER_ADDR_MAX + 8];
@@ -564,149 +564,6 @@ const char *milters_rcpt(const char *rcpt)
 
 /* ---- the message ---- */
 
-/*
- * The header as the milters see it and change it: every field of the
- * queue file's header (ours on top, then the client's) in order, each
- * with its bytes as in the file ("Name: value\n", continuation lines
- * included). A line without a colon, or a field longer than FIELD_MAX, is
- * kept but not shown to the milters, and not counted by their indexes.
- * A header longer than HEADER_MAX ends there for the milters: the rest is
- * body to them, and stays as it is. Changes act on this list at once, so
- * that the next milter sees them; the file is rewritten once at the end.
- */
-#define FIELD_MAX 65536          /* longer fields are not shown */
-#define HEADER_MAX (1UL << 20)   /* bytes of header taken into the list */
-#define HBUF_MAX (4UL << 20)     /* bytes of fields old and new in all */
-
-struct hfield {
-  size_t off;   /* in hbuf */
-  size_t len;
-  int seen;     /* shown to the milters: counted by an index */
-};
-
-static stralloc hbuf;           /* the bytes of every field, old and new */
-static struct hfield *hf;
-static size_t hf_count;
-static size_t hf_alloc;
-static int hdr_changed;
-static unsigned long long hdr_end;  /* the message's bytes the list replaces */
-static unsigned long long body_at;  /* where the body starts in the message */
-static int has_sep;                 /* the empty line before the body is there */
-static stralloc pend;               /* one milter's header changes: code, index,
-                                       name\0, value\0 each; applied when it ends well */
-static stralloc newbody;            /* the body a milter put in (CRLF line ends) */
-static stralloc pend_body;          /* the one being put in */
-static int body_replaced;
-static int pend_body_set;
-static char new_sender[608];        /* a milter's new sender, as it wrote it (the last) */
-static char pend_sender[608];       /* the one this milter gives */
-static char quarantine[512];        /* the first milter's reason */
-static char pend_quarantine[512];
-
-struct reader {
-  int fd;
-  off_t pos;
-  off_t end;
-  char buf[8192];
-  size_t len;
-  size_t at;
-};
-
-static int rd_byte(struct reader *rd)
-{
-  if (rd->at == rd->len) {
-    ssize_t n;
-    size_t want = sizeof rd->buf;
-    if (rd->pos >= rd->end) return -1;
-    if ((off_t)want > rd->end - rd->pos) want = (size_t)(rd->end - rd->pos);
-    do {
-      n = pread(rd->fd, rd->buf, want, rd->pos);
-    } while (n == -1 && errno == EINTR);
-    if (n <= 0) return -2;
-    rd->pos += n;
-    rd->len = (size_t)n;
-    rd->at = 0;
-  }
-  return (unsigned char)rd->buf[rd->at++];
-}
-
-/* Room for one more entry at index at (the later ones move up) */
-static void hf_open(size_t at)
-{
-  if (hf_count == hf_alloc) {
-    size_t n = hf_alloc ? hf_alloc * 2 : 64;
-    struct hfield *p = realloc(hf, n * sizeof *hf);
-    if (p == NULL) io_die_nomem();
-    hf = p;
-    hf_alloc = n;
-  }
-  memmove(hf + at + 1, hf + at, (hf_count - at) * sizeof *hf);
-  hf_count++;
-}
-
-/* The field s (len bytes) as entry at: -1 when the list is full */
-static int hf_put(size_t at, const char *s, size_t len, int seen)
-{
-  if (hbuf.len + len > HBUF_MAX) return -1;
-  hf_open(at);
-  hf[at].off = hbuf.len;
-  hf[at].len = len;
-  hf[at].seen = seen;
-  if (!stralloc_catb(&hbuf, s, len)) io_die_nomem();
-  return 0;
-}
-
-static int is_field(const char *s, size_t len)
-{
-  const char *colon = memchr(s, ':', len);
-  return colon != NULL && colon > s && len <= FIELD_MAX;
-}
-
-/* Reads the header of the message (len bytes in fd) into the list: 0, -1 */
-static int hdr_load(int fd, unsigned long long len)
-{
-  static stralloc field;
-  struct reader rd;
-  int c;
-
-  rd.fd = fd;
-  rd.pos = QUEUE_HDRLEN;
-  rd.end = (off_t)(QUEUE_HDRLEN + len);
-  rd.len = rd.at = 0;
-  hbuf.len = 0;
-  hf_count = 0;
-  hdr_changed = 0;
-  has_sep = 0;
-  hdr_end = 0;
-  field.len = 0;
-  for (;;) {
-    c = rd_byte(&rd);
-    if (c == -2) return -1;
-    /* a field ends at a line end not followed by a blank */
-    if (field.len > 0 && field.s[field.len - 1] == '\n' && c != ' ' && c != '\t') {
-      if (hbuf.len + field.len > HEADER_MAX) break; /* the rest is body to the milters */
-      hf_put(hf_count, field.s, field.len, is_field(field.s, field.len));
-      hdr_end += field.len;
-      field.len = 0;
-    }
-    if (c == -1) {
-      if (field.len > 0 && hbuf.len + field.len <= HEADER_MAX) { /* no line end at the end */
-        hf_put(hf_count, field.s, field.len, is_field(field.s, field.len));
-        hdr_end += field.len;
-      }
-      break;
-    }
-    if (field.len == 0 && c == '\n') {
-      has_sep = 1;
-      break;
-    }
-    if (field.len > HEADER_MAX) break;
-    if (!stralloc_append(&field, (char *)&c)) io_die_nomem();
-  }
-  body_at = has_sep ? hdr_end + 1 : hdr_end;
-  return 0;
-}
-
 /* Sends one header field (s: "Name: value\n" with continuations) */
 static const char *send_field(struct milter *m, const char *s, size_t len)
 {
@@ -732,7 +589,7 @@ static const char *send_field(struct milter *m, const char *s, size_t len)
 static const char *send_message(struct milter *m, int fd, unsigned long long len, int *discard)
 {
   static stralloc body;
-  struct reader rd;
+  struct medit_reader rd;
   const char *r = NULL;
   int c = 0;
 
@@ -741,9 +598,11 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
     if (r != NULL || !asked(m, 0)) return r;
   }
   if (!(m->protocol & MILTER_NO_HDRS)) {
-    for (size_t i = 0; i < hf_count; i++) {
-      if (!hf[i].seen) continue;
-      r = send_field(m, hbuf.s + hf[i].off, hf[i].len);
+    for (size_t i = 0; i < medit_fields(); i++) {
+      size_t flen;
+      const char *f = medit_field(i, &flen);
+      if (f == NULL) continue; /* not shown to the milters */
+      r = send_field(m, f, flen);
       if (r != NULL || !asked(m, 0)) return r;
     }
   }
@@ -752,13 +611,10 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
     if (r != NULL || !asked(m, 0)) return r;
   }
   if (!(m->protocol & MILTER_NO_BODY)) {
-    rd.fd = fd;
-    rd.pos = (off_t)(QUEUE_HDRLEN + body_at);
-    rd.end = (off_t)(QUEUE_HDRLEN + len);
-    rd.len = rd.at = 0;
+    medit_reader_init(&rd, fd, medit_body_at(), len);
     body.len = 0;
     for (;;) {
-      c = rd_byte(&rd);
+      c = medit_byte(&rd);
       if (c == -2) return milter_down(m, "unable to read the message");
       if (c == '\n' && !stralloc_append(&body, "\r")) io_die_nomem();
       if (c >= 0 && !stralloc_append(&body, (char *)&c)) io_die_nomem();
@@ -773,124 +629,7 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
   return NULL;
 }
 
-/* "Name: value\n" into sa, as a field of the queue file: LF line ends */
-static void field_fmt(stralloc *sa, const char *name, const char *value)
-{
-  sa->len = 0;
-  if (!stralloc_cats(sa, name) || !stralloc_cats(sa, ": ")) io_die_nomem();
-  for (const char *v = value; *v != '\0'; v++)
-    if (*v != '\r' && !stralloc_append(sa, v)) io_die_nomem();
-  if (!stralloc_append(sa, "\n")) io_die_nomem();
-}
-
-/* The entry of the index-th field shown (0 the first): hf_count if none */
-static size_t nth_seen(uint32_t index)
-{
-  size_t i;
-
-  for (i = 0; i < hf_count; i++)
-    if (hf[i].seen && index-- == 0) break;
-  return i;
-}
-
-/* The entry of the index-th field named name (1 the first): hf_count if none */
-static size_t nth_named(uint32_t index, const char *name)
-{
-  size_t n = strlen(name);
-  size_t i;
-
-  if (index == 0) index = 1; /* as Sendmail: 0 is the first too */
-  for (i = 0; i < hf_count; i++) {
-    const char *s = hbuf.s + hf[i].off;
-    if (!hf[i].seen || hf[i].len <= n || s[n] != ':' || strncasecmp(s, name, n) != 0) continue;
-    if (--index == 0) break;
-  }
-  return i;
-}
-
-/* One change of the header (code 'h' 'i' 'm'): 0, -1 (the header is full) */
-static int hdr_apply(char code, uint32_t index, const char *name, const char *value)
-{
-  static stralloc one;
-  size_t at;
-
-  if (code == 'm') {
-    at = nth_named(index, name);
-    if (value[0] == '\0') { /* delete it (nothing if there is none) */
-      if (at == hf_count) return 0;
-      memmove(hf + at, hf + at + 1, (hf_count - at - 1) * sizeof *hf);
-      hf_count--;
-      hdr_changed = 1;
-      qlog("milter: header field deleted: ", name);
-      return 0;
-    }
-    field_fmt(&one, name, value);
-    if (at == hf_count) { /* none of that name: added at the end, as Sendmail does */
-      qlog("milter: header field added: ", name);
-      hdr_changed = 1;
-      return hf_put(hf_count, one.s, one.len, 1);
-    }
-    if (hbuf.len + one.len > HBUF_MAX) return -1;
-    hf[at].off = hbuf.len;
-    hf[at].len = one.len;
-    if (!stralloc_cat(&hbuf, &one)) io_die_nomem();
-    hdr_changed = 1;
-    qlog("milter: header field changed: ", name);
-    return 0;
-  }
-  field_fmt(&one, name, value);
-  at = code == 'i' ? nth_seen(index) : hf_count;
-  hdr_changed = 1;
-  return hf_put(at, one.s, one.len, 1);
-}
-
-static void pend_add(char code, uint32_t index, const char *name, const char *value)
-{
-  char ix[4];
-
-  memcpy(ix, &index, 4);
-  if (!stralloc_append(&pend, &code) || !stralloc_catb(&pend, ix, 4) ||
-      !stralloc_catb(&pend, name, strlen(name) + 1) ||
-      !stralloc_catb(&pend, value, strlen(value) + 1))
-    io_die_nomem();
-}
-
-/* The changes of a milter that ended well: 0, or -1 (the header is full) */
-static int pend_apply(void)
-{
-  size_t pos = 0;
-
-  while (pos < pend.len) {
-    uint32_t index;
-    const char *name = pend.s + pos + 5;
-    const char *value = name + strlen(name) + 1;
-    char code = pend.s[pos];
-
-    memcpy(&index, pend.s + pos + 1, 4);
-    pos = (size_t)(value - pend.s) + strlen(value) + 1;
-    if (hdr_apply(code, index, name, value) == -1) return -1;
-  }
-  pend.len = 0;
-  if (pend_body_set) {
-    if (!stralloc_copy(&newbody, &pend_body)) io_die_nomem();
-    body_replaced = 1; /* the last milter to replace it wins */
-  }
-  pend_body_set = 0;
-  if (pend_sender[0] != '\0') memcpy(new_sender, pend_sender, sizeof new_sender);
-  if (quarantine[0] == '\0') memcpy(quarantine, pend_quarantine, sizeof quarantine);
-  return 0;
-}
-
-static void pend_reset(void)
-{
-  pend.len = 0;
-  pend_body.len = 0;
-  pend_body_set = 0;
-  pend_sender[0] = '\0';
-  pend_quarantine[0] = '\0';
-}
-
-/* The end of message: the changes (pend_), then the verdict. */
+/* The end of message: the changes (held: medit_pend_*), then the verdict. */
 static const char *end_message(struct milter *m, const char *id, int *discard)
 {
   struct milter_reply r;
@@ -913,21 +652,19 @@ static const char *end_message(struct milter *m, const char *id, int *discard)
     }
     if (!(m->actions & act)) return milter_down(m, "action not negotiated");
     if (r.code == 'h' || r.code == 'i' || r.code == 'm') {
-      if (pend.len > HBUF_MAX) return milter_down(m, "too many header changes");
-      pend_add(r.code, r.index, r.name, r.value);
+      if (medit_pend_header(r.code, r.index, r.name, r.value) == -1)
+        return milter_down(m, "too many header changes");
     } else if (r.code == 'b') {
-      pend_body_set = 1;
-      if (pend_body.len + r.len > BODY_MAX) return milter_down(m, "new body too large");
-      if (!stralloc_catb(&pend_body, r.value, r.len)) io_die_nomem();
+      if (medit_pend_body(r.value, r.len) == -1) return milter_down(m, "new body too large");
     } else if (r.code == '+' || r.code == '-') {
       stralloc *sa = r.code == '+' ? &rcpt_add : &rcpt_del;
       if (!stralloc_catb(sa, r.value, strlen(r.value) + 1)) io_die_nomem();
     } else if (r.code == 'e') {
-      memcpy(pend_sender, r.value, strlen(r.value) + 1); /* milter_reply_parse: under 600 */
+      medit_pend_sender(r.value);
       if (r.text != NULL && r.text[0] != '\0')
         qlog("milter: the ESMTP arguments of a new sender ignored: ", r.text);
-    } else if (pend_quarantine[0] == '\0') { /* 'q': the first reason is kept */
-      memcpy(pend_quarantine, r.text, strlen(r.text) + 1); /* milter_reply_parse: under 500 */
+    } else { /* 'q' */
+      medit_pend_quarantine(r.text);
     }
   }
 }
@@ -938,37 +675,7 @@ void milters_rcpts(const stralloc **add, const stralloc **del)
   *del = &rcpt_del;
 }
 
-const char *milters_sender(void)
-{
-  return new_sender[0] != '\0' ? new_sender : NULL;
-}
-
-const char *milters_quarantine(void)
-{
-  return quarantine[0] != '\0' ? quarantine : NULL;
-}
-
 static const char write_failed[] = "451 4.3.0 unable to queue the message, try again later\r\n";
-
-/* The header list written back in place of the old header: 0, -1 */
-static int hdr_write(struct inject *q)
-{
-  static stralloc out;
-
-  out.len = 0;
-  for (size_t i = 0; i < hf_count; i++) {
-    if (!stralloc_catb(&out, hbuf.s + hf[i].off, hf[i].len)) io_die_nomem();
-    if (out.s[out.len - 1] != '\n' && !stralloc_append(&out, "\n")) io_die_nomem();
-  }
-  return inject_splice(q, hdr_end, out.s, out.len);
-}
-
-/* A buffer that grew for a large message is given back: a session
- * process lives long and serves many messages */
-static void trim(stralloc *sa)
-{
-  if (sa->a > (256UL << 10)) stralloc_free(sa); /* s, a and len back to 0 */
-}
 
 static const char *milter_message_(struct inject *q, int *discard);
 
@@ -976,10 +683,7 @@ const char *milters_message(struct inject *q, int *discard)
 {
   const char *r = milter_message_(q, discard);
 
-  trim(&hbuf);
-  trim(&pend);
-  trim(&newbody);
-  trim(&pend_body);
+  medit_trim();
   return r;
 }
 
@@ -992,10 +696,7 @@ static const char *milter_message_(struct inject *q, int *discard)
   *discard = 0;
   rcpt_add.len = 0;
   rcpt_del.len = 0;
-  body_replaced = 0;
-  hdr_changed = 0;
-  new_sender[0] = '\0';
-  quarantine[0] = '\0';
+  medit_clear();
   if (milter_count == 0 || !session_open) return NULL;
   if (tx_discard) {
     *discard = 1;
@@ -1007,7 +708,7 @@ static const char *milter_message_(struct inject *q, int *discard)
     size_t amark = rcpt_add.len;
     size_t dmark = rcpt_del.len;
     if (!asked(m, 0)) continue;
-    pend_reset();
+    medit_pend_reset();
     if (fd == -1) {
       fd = inject_msgfd(q, &len);
       if (fd == -1) {
@@ -1015,7 +716,7 @@ static const char *milter_message_(struct inject *q, int *discard)
         qwarn_sys("unable to read the message back for the milters");
         return tempfail;
       }
-      if (hdr_load(fd, len) == -1) {
+      if (medit_load(fd, len) == -1) {
         qwarn_sys("unable to read the message back for the milters");
         close(fd);
         return tempfail;
@@ -1027,20 +728,13 @@ static const char *milter_message_(struct inject *q, int *discard)
     if (m->fd == -1) { /* the changes of a milter that went down are dropped */
       rcpt_add.len = amark;
       rcpt_del.len = dmark;
-    } else if (pend_apply() == -1) {
+    } else if (medit_pend_apply() == -1) {
       r = milter_down(m, "header too large");
     }
   }
   if (fd != -1) close(fd);
   if (r != NULL || *discard) return r;
-  /* the body first: the header's end does not move with it */
-  if (body_replaced) {
-    if (inject_truncate(q, body_at) == -1) return write_failed;
-    if (!has_sep) inject_put(q, "\n", 1);
-    inject_put(q, newbody.s, newbody.len); /* CRLF becomes LF there */
-    qlog("milter: body replaced");
-  }
-  if (hdr_changed && hdr_write(q) == -1) return write_failed;
+  if (medit_write(q) == -1) return write_failed; /* qsmtpd_milter_edit.c */
   return NULL;
 }
 

@@ -11,8 +11,8 @@
  *   sess_client_name  the client's forward-confirmed host name, when the
  *                     access rules have host-name keys (qsmtpd_dns.c)
  *   sess_die_config   the 421 for a setting that cannot be read
- * The transaction's state and the session's end (sess_exit, sess_forget)
- * stay with the command loop in qsmtpd.c, which owns the transaction.
+ * The session's end (sess_exit, sess_forget) stays with the command loop
+ * in qsmtpd.c, which also owns the transaction (struct tx, tx_reset).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -57,6 +57,10 @@ void sess_clear(void)
   explicit_bzero(sess.authuser, sizeof sess.authuser);
   sess.auth_failures = 0;
   sess.msgs = 0;
+  sess.refused = 0;
+  sess.relay = 0;
+  sess.access_ok = 0;
+  sess.discard = 0;
   sess.pooled = pooled;
 }
 
