@@ -433,13 +433,7 @@ def usage():
 
 def instance():
     port = free_port()
-    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port)
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout.decode(errors="replace"))
-        bail("qsetup failed")
-    with open(QHOME + "/control/users", "a") as f:
-        f.write("bob@test.example:!\n")
-    run("qnewmaps", QHOME)
+    inst_make("--smtp", "127.0.0.1:%d" % port)
     inst_start()
     bob = QHOME + "/mail/test.example/bob"
     ok(svc_ready("smtp"), "instance: the smtp listener is up and ready (qlisten -d 3)")

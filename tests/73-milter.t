@@ -124,14 +124,7 @@ def delivered(user, marker):
 
 def main():
     port = free_port()
-    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port)
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout.decode(errors="replace"))
-        bail("qsetup failed")
-    with open(QHOME + "/control/users", "a") as f:
-        f.write("bob@test.example:!\ncarol@test.example:!\n")
-    if run("qnewmaps", QHOME).returncode != 0:
-        bail("qnewmaps failed")
+    inst_make("--smtp", "127.0.0.1:%d" % port, users=("bob", "carol"))
     inst_start()
 
     # reject at MAIL with the milter's text

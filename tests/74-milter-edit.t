@@ -133,14 +133,7 @@ def qsend_log():
 
 def main():
     port = free_port()
-    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port)
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout.decode(errors="replace"))
-        bail("qsetup failed")
-    with open(QHOME + "/control/users", "a") as f:
-        f.write("bob@test.example:!\nnew-sender@test.example:!\n")
-    if run("qnewmaps", QHOME).returncode != 0:
-        bail("qnewmaps failed")
+    inst_make("--smtp", "127.0.0.1:%d" % port, users=("bob", "new-sender"))
     inst_start()
 
     # change and delete by index; 100 KB of body behind the new header

@@ -137,14 +137,7 @@ def main():
         return
 
     port = free_port()
-    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port)
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout.decode(errors="replace"))
-        bail("qsetup failed")
-    with open(QHOME + "/control/users", "a") as f:
-        f.write("bob@test.example:!\n")
-    if run("qnewmaps", QHOME).returncode != 0:
-        bail("qnewmaps failed")
+    inst_make("--smtp", "127.0.0.1:%d" % port)
 
     milter_port = free_port()
     normal_port = free_port()

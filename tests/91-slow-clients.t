@@ -319,13 +319,7 @@ def main():
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 1024:
         bail("cannot open 700 sockets (RLIMIT_NOFILE %d)" % hard)
     port = free_port()
-    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port)
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout.decode(errors="replace"))
-        bail("qsetup failed")
-    with open(QHOME + "/control/users", "a") as f:
-        f.write("bob@test.example:!\n")
-    run("qnewmaps", QHOME)
+    inst_make("--smtp", "127.0.0.1:%d" % port)
     inst_start()
     for name, want in (("concurrencyincoming", "400"), ("concurrencyperip", "40"),
                        ("concurrencyloopback", "100")):

@@ -56,6 +56,22 @@ def run(*args, stdin=None):
                           stderr=subprocess.STDOUT, timeout=60)
 
 
+def inst_make(*listeners, users=("bob",)):
+    """qsetup makes the instance in QHOME for test.example with the listener
+    options given ("--smtp", "127.0.0.1:PORT", ...), the users
+    USER@test.example (no password) go into control/users, the maps are
+    compiled; a failure bails out. Then the test adds its own and calls
+    inst_start()."""
+    r = run("qsetup", QHOME, "--me", "test.example", *listeners)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout.decode(errors="replace"))
+        bail("qsetup failed")
+    with open(QHOME + "/control/users", "a") as f:
+        f.write("".join("%s@test.example:!\n" % u for u in users))
+    if run("qnewmaps", QHOME).returncode != 0:
+        bail("qnewmaps failed")
+
+
 def inst_start():
     # SPF, DKIM and DMARC ask DNS on every port-25 session, qremote for MX
     # records: unless the test wrote its own control/resolvers, the run's
