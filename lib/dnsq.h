@@ -14,7 +14,11 @@
  * - NXDOMAIN, NOERROR without data and a temporary failure (SERVFAIL,
  *   REFUSED, timeout, a malformed answer) are told apart.
  * - Every try waits at most the timeout; each server is tried in turn, for
- *   the given number of rounds.
+ *   the given number of rounds. When every try of a query timed out, the
+ *   queries of the next DNSQ_QUIET_MS ask each server once and wait
+ *   DNSQ_QUIET_TRY_MS at most, until a server answers: a resolver that is
+ *   down costs one query its full timeouts, not every lookup of every
+ *   message after it.
  * - A small cache per process honours the TTLs (negative answers: the SOA's
  *   RFC 2308 TTL); temporary failures are never cached.
  * - Servers: control/resolvers (relative to the working directory, which
@@ -93,6 +97,8 @@ void dnsq_free(struct dnsq_answer *ans);
  * (defaults DNSQ_TRY_MS and DNSQ_ROUNDS; 0 keeps the current value). */
 #define DNSQ_TRY_MS 2000
 #define DNSQ_ROUNDS 2
+#define DNSQ_QUIET_MS 30000   /* how long silent servers are asked briefly */
+#define DNSQ_QUIET_TRY_MS 1000 /* a try's timeout meanwhile */
 void dnsq_settimeout(unsigned int ms, unsigned int rounds);
 
 /* Empties the cache (a tool that evaluates unrelated cases one after the

@@ -29,6 +29,8 @@ static size_t server_count;
 static int loaded;
 static unsigned int timeout_ms = DNSQ_TRY_MS;
 static unsigned int rounds = DNSQ_ROUNDS;
+static unsigned int try_ms = DNSQ_TRY_MS; /* this query's per-try timeout */
+static long long quiet_until;             /* ms: the servers said nothing lately */
 static unsigned char packet[UDP_MAX > TCP_MAX ? UDP_MAX : TCP_MAX];
 
 void dnsq_settimeout(unsigned int ms, unsigned int r)
@@ -41,6 +43,7 @@ void dnsq_reload(void)
 {
   loaded = 0;
   server_count = 0;
+  quiet_until = 0;
 }
 
 /* ---- configuration ---- */
@@ -175,7 +178,7 @@ static int answer_id_ok(const unsigned char *p, size_t n, unsigned int id)
  * -1 error + errno. */
 static ssize_t try_udp(size_t s, const unsigned char *q, size_t qlen, unsigned int id)
 {
-  long long deadline = now_ms() + timeout_ms;
+  long long deadline = now_ms() + try_ms;
   int fd = socket(servers[s].ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   ssize_t r = -1;
 
@@ -221,7 +224,7 @@ static int transfer(int fd, unsigned char *b, size_t n, long long deadline, int 
 /* One try over TCP (RFC 7766): length-prefixed query and answer. */
 static ssize_t try_tcp(size_t s, const unsigned char *q, size_t qlen, unsigned int id)
 {
-  long long deadline = now_ms() + timeout_ms;
+  long long deadline = now_ms() + try_ms;
   unsigned char len2[2];
   unsigned char query[2 + QUERY_MAX];
   size_t n;
@@ -304,17 +307,28 @@ int dnsq_query(const char *name, unsigned int qtype, struct dnsq_answer *ans)
   if (r == 1) return ans->status;
   if (r == -1) return DNSQ_TEMP;
   load();
-  for (unsigned int round = 0; round < rounds; round++) {
+  /* servers that let a whole query time out lately are asked once, briefly
+   * (DNSQ_QUIET_TRY_MS), until one answers: a dead resolver costs the
+   * first query its full timeouts, not every query after it */
+  int quiet = now_ms() < quiet_until;
+  unsigned int n = quiet ? 1 : rounds;
+  int silent = 1; /* every try timed out */
+  try_ms = quiet && timeout_ms > DNSQ_QUIET_TRY_MS ? DNSQ_QUIET_TRY_MS : timeout_ms;
+  for (unsigned int round = 0; round < n; round++) {
     for (size_t s = 0; s < server_count; s++) {
       r = ask(s, qwire, qwirelen, qtype, ans);
       if (r != DNSQ_TEMP) {
+        quiet_until = 0;
         dnsq_cache_put(qwire, qwirelen, qtype, ans);
         return r;
       }
       e = errno;
       if (e == ENOMEM) return DNSQ_TEMP;
+      if (e != ETIMEDOUT) silent = 0;
     }
   }
+  if (silent && server_count > 0) quiet_until = now_ms() + DNSQ_QUIET_MS;
+  else if (!silent) quiet_until = 0; /* a server is there (SERVFAIL, refused...) */
   errno = e;
   return DNSQ_TEMP;
 }

@@ -1,9 +1,13 @@
 /* tests/unit/t_dnsq.c: the resolver's pieces without a network: names,
- * queries, the strict answer parser, the cache, server entries. */
+ * queries, the strict answer parser, the cache, server entries; and a
+ * server on loopback that never answers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dnsq.h"
 #include "tap.h"
@@ -55,6 +59,53 @@ static void rr(unsigned int type, unsigned long ttl, const void *rdata, size_t r
   put(rdata, rdlen);
 }
 
+/* datagrams waiting on fd (read and dropped) */
+static int drain_count(int fd)
+{
+  char b[512];
+  int n = 0;
+
+  while (recv(fd, b, sizeof b, MSG_DONTWAIT) > 0) n++;
+  return n;
+}
+
+/* A server that never answers: the first query tries it every round; the
+ * queries after it (the servers were silent) once, until one answers.
+ * Counted by the datagrams it got, not by the time they took. */
+static void silent_server(void)
+{
+  struct sockaddr_in sin;
+  socklen_t sl = sizeof sin;
+  struct dnsq_answer ans;
+  char list[40];
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int r;
+
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+      getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
+    ok(0, "a silent server on loopback");
+    return;
+  }
+  snprintf(list, sizeof list, "127.0.0.1:%u", (unsigned int)ntohs(sin.sin_port));
+  ok(dnsq_setservers(list) == 1, "the silent server is the one server");
+  dnsq_settimeout(50, 3);
+  r = dnsq_query("silent.example", DNSQ_T_TXT, &ans);
+  ok(r == DNSQ_TEMP && errno == ETIMEDOUT && drain_count(fd) == 3,
+     "a server that never answers: every round tried, then ETIMEDOUT");
+  r = dnsq_query("silent2.example", DNSQ_T_TXT, &ans);
+  ok(r == DNSQ_TEMP && errno == ETIMEDOUT && drain_count(fd) == 1,
+     "the next query tries the silent server once");
+  dnsq_reload();
+  ok(dnsq_setservers(list) == 1 && dnsq_query("silent3.example", DNSQ_T_TXT, &ans) == DNSQ_TEMP &&
+     drain_count(fd) == 3, "servers set again: every round again");
+  dnsq_settimeout(DNSQ_TRY_MS, DNSQ_ROUNDS);
+  dnsq_reload();
+  close(fd);
+}
+
 int main(void)
 {
   struct dnsq_answer ans;
@@ -64,7 +115,7 @@ int main(void)
   struct sockaddr_storage sa;
   char long_label[80];
 
-  plan(39);
+  plan(43);
 
   /* names */
   ok(dnsq_name_wire(w, "example.org", 11) == 13 && memcmp(w, "\7example\3org\0", 13) == 0,
@@ -219,5 +270,7 @@ int main(void)
      "bare IPv6");
   ok(dnsq_server_parse(&sa, sizeof sa, "1.2.3.4:0", 9) == 0 &&
      dnsq_server_parse(&sa, sizeof sa, "host:53", 7) == 0, "bad entries refused");
+
+  silent_server();
   return done_testing();
 }
