@@ -38,5 +38,7 @@ if [ -z "$QMTA_TEST_DNS" ]; then
   QMTA_TEST_DNS="127.0.0.1:$port"
   export QMTA_TEST_DNS
 fi
+# 9>&-: the tests and the daemons they start do not hold the DNS server's
+# pipe open (a daemon left behind would keep it running after the suite)
 # shellcheck disable=SC2086
-prove --exec '' --timer $PROVEFLAGS $TESTS
+prove --exec '' --timer $PROVEFLAGS $TESTS 9>&-
