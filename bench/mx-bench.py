@@ -117,6 +117,17 @@ class Cgroup:
         with open(os.path.join(self.path, "cpuacct.usage")) as f:
             return int(f.read())
 
+    def kill_all(self):
+        """SIGKILL to whatever is still in the cgroup"""
+        if not self.ok:
+            return
+        for pid in open(os.path.join(self.path, "tasks")).read().split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.5)
+
     def remove(self):
         if self.ok:
             try:
@@ -289,13 +300,7 @@ service lmtp {{
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        if self.cg.ok:
-            for pid in open(os.path.join(self.cg.path, "tasks")).read().split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.5)
+        self.cg.kill_all()
         self.cg.remove()
 
 
@@ -510,13 +515,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             if not self.cg.ok or not open(os.path.join(self.cg.path, "tasks")).read().strip():
                 break
             time.sleep(0.2)
-        if self.cg.ok:
-            for pid in open(os.path.join(self.cg.path, "tasks")).read().split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.5)
+        self.cg.kill_all()
         self.cg.remove()
 
 

@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F401,F403 (the shared harness)
+import qmtatest  # noqa: E402 (its milter_start, which this file wraps)
 
 MILTER = r'''
 import os, sys, time
@@ -72,22 +73,8 @@ Milter.set_flags(Milter.ADDHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.CHGBO
 Milter.runmilter("t", sock if sock.startswith("inet:") else "unix:" + sock, 60)
 '''
 
-PROCS = []
-
-
 def milter_start(mode):
-    sock = "%s/m-%s.sock" % (TMP, mode)
-    seen = "%s/m-%s.seen" % (TMP, mode)
-    script = TMP + "/testmilter.py"
-    with open(script, "w") as f:
-        f.write(MILTER)
-    p = subprocess.Popen(["/usr/bin/python3", script, mode, sock, seen],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    PROCS.append(p)
-    if not wait_until(20, lambda: os.path.exists(sock)):
-        bail("milter %s did not start" % mode)
-    os.chmod(sock, 0o666)  # qsmtpd runs as qmta-smtpd on a root instance
-    return sock, seen
+    return qmtatest.milter_start(MILTER, mode, "testmilter")
 
 
 def milters(line):
@@ -175,7 +162,7 @@ def main():
     # over TCP: inet:127.0.0.1:PORT (the eomreject milter again)
     tport = free_port()
     seen = "%s/m-inet.seen" % TMP
-    PROCS.append(subprocess.Popen(
+    HELPERS.append(subprocess.Popen(
         ["/usr/bin/python3", TMP + "/testmilter.py", "eomreject", "inet:%d@127.0.0.1" % tport, seen],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     milters("inet:127.0.0.1:%d" % tport)
@@ -247,16 +234,4 @@ def main():
     ok("discard" in log, "the discard is logged")
 
 
-def cleanup():
-    for p in PROCS:
-        p.kill()
-        p.wait()
-    inst_stop()
-    if os.environ.get("KEEP"):
-        print("# kept " + TMP)
-    else:
-        import shutil
-        shutil.rmtree(TMP, ignore_errors=True)
-
-
-run_main(main, cleanup)
+run_main(main)

@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F401,F403 (the shared harness)
+import qmtatest  # noqa: E402 (its milter_start, which this file wraps)
 
 MILTER = r'''
 import sys
@@ -57,22 +58,8 @@ Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.CHGFR
 Milter.runmilter("t", "unix:" + sock, 60)
 '''
 
-PROCS = []
-
-
 def milter_start(mode):
-    sock = "%s/m-%s.sock" % (TMP, mode)
-    seen = "%s/m-%s.seen" % (TMP, mode)
-    script = TMP + "/editmilter.py"
-    with open(script, "w") as f:
-        f.write(MILTER)
-    p = subprocess.Popen(["/usr/bin/python3", script, mode, sock, seen],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    PROCS.append(p)
-    if not wait_until(20, lambda: os.path.exists(sock)):
-        bail("milter %s did not start" % mode)
-    os.chmod(sock, 0o666)  # qsmtpd runs as qmta-smtpd on a root instance
-    return sock, seen
+    return qmtatest.milter_start(MILTER, mode, "editmilter")
 
 
 def milters(*socks):
@@ -235,16 +222,4 @@ def main():
     ok(qid not in st, "released: gone from the queue", st)
 
 
-def cleanup():
-    for p in PROCS:
-        p.kill()
-        p.wait()
-    inst_stop()
-    if os.environ.get("KEEP"):
-        print("# kept " + TMP)
-    else:
-        import shutil
-        shutil.rmtree(TMP, ignore_errors=True)
-
-
-run_main(main, cleanup)
+run_main(main)

@@ -371,6 +371,27 @@ def raw_multiline(p, cmd):
 
 
 
+HELPERS = []  # processes a test started beside the instance: killed by run_main
+
+
+def milter_start(source, mode, name="testmilter"):
+    """A test milter (python3-milter): source is written to TMP/name.py and
+    started as "name.py MODE SOCKET SEEN" on a Unix socket in TMP, which
+    qmta-smtpd may use; it writes what it saw into SEEN. Returns (socket,
+    seen); killed at the end (HELPERS)."""
+    sock = "%s/m-%s.sock" % (TMP, mode)
+    seen = "%s/m-%s.seen" % (TMP, mode)
+    script = "%s/%s.py" % (TMP, name)
+    with open(script, "w") as f:
+        f.write(source)
+    HELPERS.append(subprocess.Popen(["/usr/bin/python3", script, mode, sock, seen],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    if not wait_until(20, lambda: os.path.exists(sock)):
+        bail("milter %s did not start" % mode)
+    os.chmod(sock, 0o666)  # qsmtpd runs as qmta-smtpd on a root instance
+    return sock, seen
+
+
 def run_main(main, cleanup=None):
     """Runs the test's main(): a crash of the test itself is a failing test.
     Then cleanup() (by default: the instance stopped, TMP removed unless
@@ -384,6 +405,9 @@ def run_main(main, cleanup=None):
         traceback.print_exc(file=sys.stdout)
         ok(False, "test ran to the end: %s" % e)
     finally:
+        for p in HELPERS:
+            p.kill()
+            p.wait()
         if cleanup is not None:
             cleanup()
         else:
