@@ -8,10 +8,14 @@
  * x=, l= beyond the body, no key, revoked key (empty p=), RSA key under
  * 1024 bits (RFC 8301 3.2), key type not a='s, t=s with i= in a subdomain);
  * temperror (the key lookup failed for now). A t=y key sets testing.
+ * With DKIM_VERIFY_ENOUGH (qdkimd on the SMTP path) the RSA signatures
+ * are checked first and an Ed25519 one of a domain that passed already is
+ * left out: dual signatures (RFC 8463) cost one RSA check.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -359,27 +363,79 @@ out:
   dkim_buf_free(&data);
 }
 
+/* 1 if the signature in field f says a=ed25519-sha256 */
+static int is_ed25519(const struct dkim_field *f)
+{
+  struct dkim_tag tags[DKIM_MAX_TAGS];
+  size_t vstart = f->namelen + 1;
+  int n;
+
+  if (f->len > DKIM_MAX_HEADER) return 0;
+  n = dkim_tags_parse(f->p + vstart, f->len - vstart, tags, DKIM_MAX_TAGS);
+  return n > 0 && dkim_tag_is(dkim_tag_get(tags, n, "a"), "ed25519-sha256");
+}
+
+/* 1 if one of the n results passed for domain d */
+static int domain_passed(const struct dkim_result *res, int n, const char *d)
+{
+  for (int i = 0; i < n; i++)
+    if (res[i].status == DKIM_PASS && strcasecmp(res[i].domain, d) == 0) return 1;
+  return 0;
+}
+
 int dkim_verify(const char *msg, size_t len, struct dkim_result *res, int max,
-                dkim_lookup_fn lookup, void *cookie, time_t now)
+                dkim_lookup_fn lookup, void *cookie, time_t now, int flags)
 {
   struct dkim_field *fields;
+  size_t at[DKIM_MAX_SIGS];  /* the field of each result */
+  int late[DKIM_MAX_SIGS];   /* 1: Ed25519, checked in the second round */
+  int skip[DKIM_MAX_SIGS];   /* 1: left out (its domain passed) */
   size_t nfields;
   long body;
   size_t i;
   int count = 0;
+  int out = 0;
 
   if (max > DKIM_MAX_SIGS) max = DKIM_MAX_SIGS;
   body = dkim_fields(msg, len, &fields, &nfields);
   if (body == -1) return -1;
   for (i = 0; i < nfields && count < max; i++) {
-    struct dkim_result *r = &res[count];
     if (!dkim_eqi(fields[i].p, fields[i].namelen, "DKIM-Signature", 14)) continue;
-    memset(r, 0, sizeof *r);
-    r->bodylen = -1;
-    r->status = DKIM_PERMERROR;
-    verify_one(fields, nfields, i, msg + body, len - (size_t)body, r, lookup, cookie, now);
+    at[count] = i;
+    late[count] = (flags & DKIM_VERIFY_ENOUGH) && is_ed25519(&fields[i]);
+    skip[count] = 0;
     count++;
   }
+  /* round 1: all but the late ones; round 2: the late ones whose domain
+   * has no good signature yet */
+  for (int round = 0; round < 2; round++) {
+    for (int k = 0; k < count; k++) {
+      struct dkim_result *r = &res[k];
+      if (late[k] != round) continue;
+      memset(r, 0, sizeof *r);
+      r->bodylen = -1;
+      r->status = DKIM_PERMERROR;
+      if (round == 1) {
+        char d[sizeof r->domain];
+        struct dkim_tag tags[DKIM_MAX_TAGS];
+        const struct dkim_field *f = &fields[at[k]];
+        int n = dkim_tags_parse(f->p + f->namelen + 1, f->len - f->namelen - 1, tags,
+                                DKIM_MAX_TAGS);
+        copy_clean(d, sizeof d, n > 0 ? dkim_tag_get(tags, n, "d") : NULL, 0);
+        if (d[0] != '\0' && domain_passed(res, count, d)) {
+          skip[k] = 1;
+          continue;
+        }
+      }
+      verify_one(fields, nfields, at[k], msg + body, len - (size_t)body, r, lookup, cookie, now);
+    }
+  }
   free(fields);
-  return count;
+  /* the results checked, in the order of their headers */
+  for (int k = 0; k < count; k++) {
+    if (skip[k]) continue;
+    if (out != k) res[out] = res[k];
+    out++;
+  }
+  return out;
 }

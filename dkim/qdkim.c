@@ -208,7 +208,7 @@ static int do_verify(int argc, char **argv)
   }
   if (argc - optind > 1) die_usage();
   read_file(argv[optind], &msg, QDKIM_MSG_MAX);
-  n = dkim_verify(msg.s, msg.len, res, DKIM_MAX_SIGS, lookup, NULL, time(NULL));
+  n = dkim_verify(msg.s, msg.len, res, DKIM_MAX_SIGS, lookup, NULL, time(NULL), 0);
   if (n == -1) die_nomem();
   if (n == 0) out("dkim=none\n", 10);
   for (i = 0; i < n; i++) {

@@ -2,7 +2,9 @@
  * of RFC 6376 3.4.5, with LF and with CRLF line ends), its tag-list parser
  * (RFC 6376 3.2), base64 with whitespace, the header field splitter, the
  * choice of fields by h= (bottom-up, over-signed names) and dkim_keys_for
- * (the key directory's layout, parent domains). */
+ * (the key directory's layout, parent domains), and dkim_verify's
+ * DKIM_VERIFY_ENOUGH on the dual signature of RFC 8463 Appendix A. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +74,53 @@ static int tag_eq(const struct dkim_tag *t, const char *name, const char *val)
          t->vallen == strlen(val) && memcmp(t->val, val, t->vallen) == 0;
 }
 
+/* the RFC 8463 A keys (tests/dkim/rfc8463.keys: NAME. "RECORD" lines),
+ * each name asked counted; drop: a name answered as absent */
+static char keys8463[4096];
+static int asked_ed;
+static const char *drop;
+
+static int lookup8463(const char *name, char **recs, int max, void *cookie)
+{
+  char *line = keys8463;
+
+  (void)cookie;
+  if (strncmp(name, "brisbane.", 9) == 0) asked_ed++;
+  if (drop != NULL && strcmp(name, drop) == 0) return 0;
+  while (*line != '\0' && max > 0) {
+    char *nl = strchr(line, '\n');
+    size_t n = strlen(name);
+
+    if (nl == NULL) nl = line + strlen(line);
+    if (strncmp(line, name, n) == 0 && line[n] == '.') {
+      /* the record: its quoted strings joined */
+      char *rec = calloc(1, (size_t)(nl - line) + 1);
+      size_t k = 0;
+      int in = 0;
+
+      if (rec == NULL) return -1;
+      for (char *p = line + n; p < nl; p++) {
+        if (*p == '"') in = !in;
+        else if (in) rec[k++] = *p;
+      }
+      recs[0] = rec;
+      return 1;
+    }
+    line = *nl != '\0' ? nl + 1 : nl;
+  }
+  return 0;
+}
+
+static size_t read_file(const char *path, char *buf, size_t size)
+{
+  FILE *f = fopen(path, "rb");
+  size_t n = f != NULL ? fread(buf, 1, size - 1, f) : 0;
+
+  if (f != NULL) fclose(f);
+  buf[n] = '\0';
+  return n;
+}
+
 int main(void)
 {
   /* RFC 6376 3.4.5 */
@@ -86,7 +135,7 @@ int main(void)
   const char *s;
   int n;
 
-  plan(47);
+  plan(53);
   ok(header_is(ex_lf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (LF)");
   ok(header_is(ex_crlf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (CRLF)");
   ok(header_is(ex_lf, DKIM_SIMPLE, "A: X\r\nB : Y\t\r\n\tZ  \r\n"), "3.4.5 simple header (LF)");
@@ -218,6 +267,33 @@ int main(void)
     EVP_PKEY_free(k2);
     EVP_PKEY_free(k3);
     dkim_pubkey_clear();
+  }
+  {
+    /* RFC 8463 A: Ed25519 above RSA, both of football.example.com */
+    static char msg[8192];
+    struct dkim_result res[DKIM_MAX_SIGS];
+    size_t len = read_file("tests/dkim/rfc8463.msg", msg, sizeof msg);
+
+    read_file("tests/dkim/rfc8463.keys", keys8463, sizeof keys8463);
+    n = dkim_verify(msg, len, res, DKIM_MAX_SIGS, lookup8463, NULL, 0, 0);
+    ok(n == 2 && res[0].status == DKIM_PASS && res[1].status == DKIM_PASS &&
+       strcmp(res[0].algo, "ed25519-sha256") == 0, "RFC 8463 A: both checked, both pass");
+    asked_ed = 0;
+    n = dkim_verify(msg, len, res, DKIM_MAX_SIGS, lookup8463, NULL, 0, DKIM_VERIFY_ENOUGH);
+    ok(n == 1 && res[0].status == DKIM_PASS && strcmp(res[0].algo, "rsa-sha256") == 0,
+       "enough: the RSA signature passes, the Ed25519 one of its domain is left out");
+    ok(asked_ed == 0, "enough: the Ed25519 key is not even looked up");
+    drop = "test._domainkey.football.example.com";
+    n = dkim_verify(msg, len, res, DKIM_MAX_SIGS, lookup8463, NULL, 0, DKIM_VERIFY_ENOUGH);
+    ok(n == 2 && res[0].status == DKIM_PASS && strcmp(res[0].algo, "ed25519-sha256") == 0 &&
+       res[1].status == DKIM_PERMERROR, "enough: RSA key gone, Ed25519 checked, header order");
+    drop = NULL;
+    msg[len - 3] ^= 1; /* the body changed: both fail, both reported */
+    n = dkim_verify(msg, len, res, DKIM_MAX_SIGS, lookup8463, NULL, 0, DKIM_VERIFY_ENOUGH);
+    ok(n == 2 && res[0].status == DKIM_FAIL && res[1].status == DKIM_FAIL,
+       "enough: a changed body, both checked and failed");
+    n = dkim_verify(msg, len, res, 1, lookup8463, NULL, 0, DKIM_VERIFY_ENOUGH);
+    ok(n == 1 && strcmp(res[0].algo, "ed25519-sha256") == 0, "enough: max 1 is the top one");
   }
   return done_testing();
 }
