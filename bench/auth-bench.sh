@@ -6,7 +6,9 @@
 # under s6-svscan in a cpuacct cgroup of its own) in these modes:
 #   off            control/nospf, no verifier, no control/dkim: nothing
 #   verify-closed  port 25 from the world: SPF in qsmtpd, DKIM and DMARC
-#                  in qdkimd -v, the Authentication-Results field; DNS is
+#                  in qdkimd -v, the Authentication-Results field, and
+#                  signing on for submission (control/dkim holds the
+#                  keys: the issue's "all checks on"); DNS is
 #                  a loopback port where nothing listens (each lookup
 #                  fails at once, nothing is cached) and the message is
 #                  not signed: the old pessimistic figure
@@ -24,6 +26,8 @@
 #                  bench.example with Ed25519, RSA-2048, or both
 # Every mode but verify-ttl* sends the unsigned message; both files have
 # the same size (S bytes with the signatures).
+# The verifier checks one good signature per domain (qdkimd(8)): of the
+# dual signature, the RSA half.
 # For each mode: messages per second, the instance's CPU per message (the
 # cgroup's cpuacct.usage: every process of the instance, none of the
 # load generator's or the DNS server's) and the part of it that qdkimd
@@ -31,7 +35,9 @@
 # verdicts found in the last message delivered, and the process starts of
 # the instance per message (clone/fork/vfork calls, counted by strace -f
 # attached to every process of the instance during a separate run of N/10
-# messages).
+# messages). At the end, for each mode over the rounds: the median rate,
+# the median CPU per message, and the median and range of its rate as a
+# share of the same round's off (run off among the modes for that).
 #
 #   sh bench/auth-bench.sh [-n N] [-s BYTES] [SESSIONS]   (the first SESSIONS given)
 # ROUNDS=R (default 2): the modes R times over, interleaved, so that the
@@ -244,8 +250,10 @@ mode() {
       : >"$QHOME/control/access" ;;
     verify-closed|verify-ttl0|verify-ttl300)
       rm -f "$QHOME/control/nospf"
-      [ ! -d "$QHOME/control/dkim" ] || mv "$QHOME/control/dkim" "$QHOME/control/dkim.off"
+      [ ! -d "$QHOME/control/dkim.off" ] || mv "$QHOME/control/dkim.off" "$QHOME/control/dkim"
+      keys
       : >"$QHOME/control/access"
+      svc_restart dkimsign
       case $1 in
         verify-closed) echo "127.0.0.1:$DEAD" ;;
         verify-ttl0) echo "127.0.0.1:$DNS0"; MSGFILE=$WORK/signed.eml ;;
@@ -299,7 +307,7 @@ for m in $(i=0; while [ $i -lt "${ROUNDS:-2}" ]; do echo "$MODES"; i=$((i + 1));
   v=$(verdicts)
   sp=$(starts $((N / 10)))
   python3 - "$m" "$N" "$got" "$t0" "$t1" "$cpu0" "$cpu1" "$sp" "$dns0" "$dns1" "$v" \
-    "$dk0" "$dk1" <<'PY'
+    "$dk0" "$dk1" <<'PY' | tee -a "$WORK/results"
 import sys
 m, n, got, t0, t1, c0, c1, sp, d0, d1, v, k0, k1 = sys.argv[1:14]
 secs = float(t1) - float(t0)
@@ -309,3 +317,33 @@ print("mode=%-13s delivered=%s/%s seconds=%.2f rate=%.0f msg/s cpu=%.2f ms/msg "
          (int(k1) - int(k0)) / int(got), sp, (int(d1 or 0) - int(d0 or 0)) / int(got), v))
 PY
 done
+
+# the summary: medians over the rounds; a mode's rate against the off of
+# its own round (the machine's load changes between rounds more than
+# within one)
+python3 - "$WORK/results" <<'PY'
+import re, statistics, sys
+rounds, cur = [], {}
+for line in open(sys.argv[1]):
+    m = re.match(r"mode=(\S+) .* rate=(\d+) msg/s cpu=([\d.]+) ms/msg", line)
+    if not m:
+        continue
+    if m.group(1) in cur:
+        rounds.append(cur)
+        cur = {}
+    cur[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+if cur:
+    rounds.append(cur)
+modes = []
+for r in rounds:
+    modes += [k for k in r if k not in modes]
+print("summary over %d rounds: mode, median msg/s, median CPU ms/msg, "
+      "msg/s as a share of the round's off (median, range)" % len(rounds))
+for k in modes:
+    rates = [r[k][0] for r in rounds if k in r]
+    cpus = [r[k][1] for r in rounds if k in r]
+    shares = [r[k][0] / r["off"][0] for r in rounds if k in r and "off" in r and r["off"][0] > 0]
+    share = ("%.2f (%.2f-%.2f)" % (statistics.median(shares), min(shares), max(shares))
+             if shares and k != "off" else "-")
+    print("  %-13s %6.0f %5.2f  %s" % (k, statistics.median(rates), statistics.median(cpus), share))
+PY
