@@ -5,7 +5,8 @@ MANS += qinject/qinject.8 qinject/sendmail.8
 UNITTESTS += tests/unit/u_qinject_env tests/unit/u_qinject_msg tests/unit/u_sendmail_hdr
 
 # a fast program (see the Makefile): one start per message
-qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_msg.o) \
+qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_msg.o \
+		qinject/qinject_dkim.o) \
 		$(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 
