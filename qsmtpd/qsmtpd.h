@@ -290,7 +290,8 @@ const char *authint_message(struct inject *q, int sign, int verify, const char *
 /* For the program that takes the message instead (QINJECT, qsmtpd_inject.c):
  * the variables that tell qinject at the end of it to sign or verify
  * (qinject/qinject_dkim.h), "NAME=value\0" each, into env (emptied first;
- * left empty when neither applies). 0, or -1: nothing to say (logged). */
+ * left empty when neither applies). 0, or -1 (logged): the program is not
+ * started and the message is deferred. */
 int authint_env(stralloc *env);
 /* The verdicts for the message's log line (" spf=... dkim=... dmarc=..."),
  * "" when none; authint_reset forgets them (each transaction). */
