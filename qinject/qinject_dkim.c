@@ -49,7 +49,10 @@ static void say(char *err, const char *a, const char *b, const char *c)
   const char *parts[3] = {a, b, c};
 
   for (int i = 0; i < 3; i++) {
-    size_t k = parts[i] != NULL ? strnlen(parts[i], QINJECT_DKIM_ERR_MAX - 1 - n) : 0;
+    size_t k;
+
+    if (parts[i] == NULL) continue;
+    k = strnlen(parts[i], QINJECT_DKIM_ERR_MAX - 1 - n);
     memcpy(err + n, parts[i], k);
     n += k;
   }
