@@ -11,7 +11,8 @@
 #    forged A-R with our authserv-id is gone;
 #  - control/dmarcreject and a failing p=reject: 550 5.7.1, nothing delivered;
 #  - signer down with control/dkim: 451 4.7.0 on submission, nothing queued;
-#  - verifier down: accepted without A-R, qinject's warning logged.
+#  - verifier down: accepted without A-R, qinject's warning logged;
+#  - qstats counts the verdicts qinject logged.
 import base64
 import os
 import sys
@@ -147,6 +148,16 @@ def main():
         ok(fetch(2) == b"", "dmarcreject: nothing delivered")
         ok(queue_empty(), "dmarcreject: nothing queued")
         os.unlink(QHOME + "/control/dmarcreject")
+        # qstats counts qinject's verdicts (one passed, one refused)
+        out = run("qstats", QHOME).stdout.decode()
+        counts = {}
+        for line in out.split("\n"):
+            if ": " in line and "=" in line:
+                m, words = line.split(": ", 1)
+                counts[m] = dict(w.split("=", 1) for w in words.split())
+        ok(counts.get("dkim", {}).get("pass") == "1" and counts["dkim"].get("fail") == "1" and
+           counts.get("dmarc", {}).get("pass") == "1" and counts["dmarc"].get("fail") == "1",
+           "qstats counts the verdicts qinject logged", out)
 
         # 4. signer down with control/dkim: 451 4.7.0, nothing queued
         svc("dkimsign", "-d", False)
