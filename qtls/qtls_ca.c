@@ -49,6 +49,9 @@ static int hashed(const char *dir)
   return found;
 }
 
+/* What SSL_CTX_set_default_verify_paths does (both read SSL_CERT_DIR and
+ * SSL_CERT_FILE themselves, and take a missing file as an empty one),
+ * without the bundle where the directory serves. */
 int qtls_ca_default(SSL_CTX *ctx)
 {
   const char *file = getenv(X509_get_default_cert_file_env());
@@ -56,8 +59,7 @@ int qtls_ca_default(SSL_CTX *ctx)
 
   if (dir == NULL || dir[0] == '\0') dir = X509_get_default_cert_dir();
   if (SSL_CTX_set_default_verify_dir(ctx) != 1) return -1;
-  if (file != NULL && file[0] != '\0')
-    return SSL_CTX_load_verify_file(ctx, file) == 1 ? 0 : -1;
-  if (!hashed(dir) && SSL_CTX_set_default_verify_file(ctx) != 1) return -1;
+  if ((file != NULL && file[0] != '\0') || !hashed(dir))
+    return SSL_CTX_set_default_verify_file(ctx) == 1 ? 0 : -1;
   return 0;
 }
