@@ -43,7 +43,11 @@
 # ROUNDS=R (default 2): the modes R times over, interleaved, so that the
 # load of other work on the machine falls on each alike. MODES="m1 m2..."
 # picks modes (default: all, in the order above).
-# PROFILE=dir: each mode's timed run is recorded by perf record -g into
+# BYPROC=1: also the CPU per message of the instance's processes by name
+# (those alive at the end; the time of children they reaped counts for
+# them).
+# PROFILE=dir: each mode's timed run is recorded by perf record -g (or
+# PERFCG, e.g. "--call-graph dwarf") into
 # dir/MODE.data: every process of the instance, and those they start
 # (then: perf report -i dir/MODE.data --sort comm,dso,sym).
 # Run as root (a root instance, and the cgroup). Build first: make build
@@ -225,6 +229,25 @@ print(ticks * 1000 // os.sysconf("SC_CLK_TCK"))
 PY
 }
 
+# BYPROC=1: the CPU of the instance's processes by name, in clock ticks
+# ("name ticks" lines; a reaped child's time counts for its parent's name)
+comm_cpu() {
+  python3 - "$CG/cgroup.procs" <<'PY'
+import os, sys
+out = {}
+for pid in open(sys.argv[1]).read().split():
+    try:
+        stat = open("/proc/%s/stat" % pid).read()
+    except OSError:
+        continue
+    comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
+    f = rest.split()
+    out[comm] = out.get(comm, 0) + sum(int(x) for x in f[11:15])
+for k, v in sorted(out.items()):
+    print(k, v)
+PY
+}
+
 # SERVICE down, then up and ready: a fresh process with empty caches
 svc_restart() {
   s6-svc -d "$QHOME/service/$1"; s6-svwait -D "$QHOME/service/$1"
@@ -287,11 +310,13 @@ for m in $(i=0; while [ $i -lt "${ROUNDS:-2}" ]; do echo "$MODES"; i=$((i + 1));
   before=$(bench_count_mail)
   dns0=$(dns_total)
   dk0=$(dkimd_cpu)
+  [ -z "$BYPROC" ] || comm_cpu >"$WORK/byproc0"
   cpu0=$(cat "$CG/cpuacct.usage")
   t0=$(date +%s.%N)
   if [ -n "$PROFILE" ]; then
     # the instance's processes and those they start, not the machine's
-    perf record -q -g -p "$(paste -sd, "$CG/cgroup.procs")" -o "$PROFILE/$m.data" \
+    # shellcheck disable=SC2086
+    perf record -q ${PERFCG:--g} -p "$(paste -sd, "$CG/cgroup.procs")" -o "$PROFILE/$m.data" \
       >/dev/null 2>&1 &
     perf=$!
     sleep 1
@@ -302,6 +327,18 @@ for m in $(i=0; while [ $i -lt "${ROUNDS:-2}" ]; do echo "$MODES"; i=$((i + 1));
   if [ -n "$PROFILE" ]; then kill -INT "$perf"; wait "$perf"; fi
   cpu1=$(cat "$CG/cpuacct.usage")
   dk1=$(dkimd_cpu)
+  if [ -n "$BYPROC" ]; then
+    comm_cpu >"$WORK/byproc1"
+    python3 - "$WORK/byproc0" "$WORK/byproc1" "$N" <<'PY'
+import os, sys
+a = dict(l.split() for l in open(sys.argv[1]))
+b = dict(l.split() for l in open(sys.argv[2]))
+tick = 1000.0 / os.sysconf("SC_CLK_TCK")
+print("  by process, ms/msg: " + " ".join(
+    "%s=%.3f" % (k, (int(v) - int(a.get(k, 0))) * tick / int(sys.argv[3]))
+    for k, v in sorted(b.items()) if int(v) - int(a.get(k, 0)) > 0))
+PY
+  fi
   dns1=$(dns_total)
   got=$(($(bench_count_mail) - before))
   v=$(verdicts)
