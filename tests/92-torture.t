@@ -483,6 +483,25 @@ def main():
     ok(not bad, "every delivered message is complete and one we sent", bad[:10])
     tmp_left = wait_until(20, lambda: not queue_files("tmp"), 0.5) or queue_files("tmp")
     ok(tmp_left is True, "no temp file left in queue/tmp", tmp_left)
+    if tmp_left is not True:
+        # who holds them: the writer named by each file (PID.TIME.N)
+        for path in tmp_left[:20]:
+            pid = os.path.basename(path).split(".")[0]
+            try:
+                cmd = open("/proc/%s/cmdline" % pid, "rb").read().replace(b"\0", b" ")
+                wchan = open("/proc/%s/wchan" % pid).read()
+                stat = open("/proc/%s/stat" % pid).read().split(")")[1].split()[0]
+                fds = sorted(os.readlink("/proc/%s/fd/%s" % (pid, f))
+                             for f in os.listdir("/proc/%s/fd" % pid))
+                print("# %s: pid %s alive, state %s, wchan %s: %s; fds %s" %
+                     (path, pid, stat, wchan, cmd.decode(errors="replace"), fds))
+            except OSError:
+                print("# %s: pid %s gone" % (path, pid))
+            try:
+                st = os.stat(path)
+                print("#    %d bytes, mtime %.1f s ago" % (st.st_size, time.time() - st.st_mtime))
+            except OSError:
+                pass
     ok(not queue_files("bad"), "nothing set aside in queue/bad", queue_files("bad")[:10])
 
     figures = [
