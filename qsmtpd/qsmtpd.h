@@ -111,6 +111,8 @@ struct smtpdata {
   char out[DATA_BUFSIZE];
   size_t outlen;
   unsigned long long outbytes; /* bytes handed to put */
+  unsigned long long size;     /* the message as RFC 1870 counts it: CRLF line ends, without
+                                * the stuffing dots and the final ".\r\n" (DATA) */
   void (*put)(void *cookie, const char *s, size_t len);
   void *cookie;
   /* set after smtpdata_init to rewrite From:, Sender:, Reply-To: (the

@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 47
+plan 48
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -161,6 +161,23 @@ is_codes "220 250 250 250 354 552 552 250 250 250 250 452 250 250 250 552 221" \
 ok "552 5.3.4 and 452 4.5.3" sh -c "grep -q '^552 5.3.4 ' '$OUT' && grep -q '^452 4.5.3 ' '$OUT'"
 ok "queue drained" wait_for 20 queue_empty
 is "$(maildir_count "$BOB")" "$n0" "nothing of the refused messages delivered"
+# RFC 1870: the size counts CRLF, not the stuffing dots nor the final dot line:
+# a message of exactly databytes octets fits, one octet more does not
+python3 - "$IN" <<'EOF'
+import sys
+def msg(n):
+    m = b"X-Test: fits\r\n\r\n" + (b".dot" + b"y" * 64 + b"\r\n") * 14
+    m += b"z" * (n - len(m) - 2) + b"\r\n"
+    assert len(m) == n
+    return m.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+s = b"EHLO client.example\r\n"
+for n in (1000, 1001):
+    s += b"MAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\n" + msg(n)
+open(sys.argv[1], "wb").write(s + b"QUIT\r\n")
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 354 250 250 250 354 552 221" \
+  "databytes 1000: a 1000-octet message with stuffed dots fits, 1001 does not"
 echo 10485760 >"$QHOME/control/databytes"
 echo 1000 >"$QHOME/control/maxrcpt"
 
