@@ -148,7 +148,7 @@ static int read_response(char *buf, size_t size, size_t *len)
   if (r == -1) io_die_read();
   if (r == 0) sess_exit("eof");
   if (r == -2) {
-    io_reply("501 5.5.2 authentication line too long\r\n");
+    io_reply("500 5.5.6 authentication exchange line is too long\r\n"); /* RFC 4954 4 */
     return 0;
   }
   if (*len > 0 && buf[*len - 1] == '\n') (*len)--;

@@ -6,7 +6,7 @@
 # AUTH before TLS), relaying after AUTH, control/authsender, and
 # control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 43
+plan 45
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -136,6 +136,10 @@ r = c.cmd("AUTH PLAIN")
 check(r and r[-1].startswith("334"), "AUTH PLAIN without initial response: 334", r)
 r = c.cmd("*")
 check(code(r) == "501 5.0.0", "* cancels: 501", r)
+c.cmd("AUTH PLAIN")
+r = c.cmd("QUFB" * 1000)
+check(code(r) == "500 5.5.6", "a response line too long: 500 5.5.6 (RFC 4954 4)", r)
+check(code(c.cmd("NOOP")) == "250 2.0.0", "the session goes on")
 r = c.cmd("AUTH CRAM-MD5")
 check(code(r) == "504 5.5.4", "unknown mechanism: 504", r)
 r = c.cmd("AUTH PLAIN")
