@@ -71,10 +71,6 @@ const char *smtp_rcpt_parse(struct rcpt_args *r, const char *s, size_t len, int 
  * control or non-ASCII byte. */
 size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len);
 
-/* Decodes base64 into out (at most max bytes). Returns the length or
- * (size_t)-1 if invalid or too long. */
-size_t smtp_b64_decode(char *out, size_t max, const char *s, size_t len);
-
 /* "BDAT size [LAST]": 1 ok (*size, *last set), 0 syntax error. */
 int smtp_bdat_parse(const char *s, size_t len, unsigned long long *size, int *last);
 

@@ -19,6 +19,7 @@
 
 #include <fmt.h>
 
+#include "b64.h"
 #include "qlog.h"
 #include "qsmtpd.h"
 
@@ -169,7 +170,7 @@ static int decode(char *out, size_t max, size_t *outlen, const char *s, size_t l
     *outlen = 0;
     return 1;
   }
-  n = smtp_b64_decode(out, max, s, len);
+  n = b64_decode(out, max, s, len);
   if (n == (size_t)-1) {
     io_reply("501 5.5.2 cannot decode the response\r\n");
     return 0;
