@@ -203,6 +203,17 @@ static void smtp_help(void)
         "214 2.0.0 end of HELP\r\n");
 }
 
+/* The longest line, CRLF included, that a command may have. */
+static size_t max_line(int verb)
+{
+  switch (verb) {
+    case VERB_AUTH: return MAX_AUTHLINE;
+    case VERB_MAIL: return MAX_MAILLINE;
+    case VERB_RCPT: return MAX_RCPTLINE;
+    default: return MAX_CMDLINE;
+  }
+}
+
 static void command(char *line, size_t len)
 {
   size_t argoff;
@@ -212,7 +223,7 @@ static void command(char *line, size_t len)
 
   while (alen > 0 && arg[alen - 1] == ' ') alen--; /* trailing blanks are not arguments */
 
-  if (len + 2 > MAX_CMDLINE && verb != VERB_AUTH) {
+  if (len + 2 > max_line(verb)) {
     io_reply("500 5.5.2 line too long\r\n");
     errors++;
     return;

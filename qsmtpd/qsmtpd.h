@@ -19,6 +19,12 @@
 
 #define MAX_CMDLINE 512     /* RFC 5321 4.5.3.1.4, CRLF included */
 #define MAX_AUTHLINE 2048   /* RFC 4954 4: AUTH lines may exceed 512 bytes */
+/* the extensions we offer make MAIL and RCPT longer (RFC 5321 4.5.3.1.4):
+ * MAIL by 26 for SIZE (RFC 1870), 100 for ENVID and RET (RFC 3461 5), 500
+ * for AUTH= (RFC 4954 5), 24 for BODY=8BITMIME and SMTPUTF8; RCPT by 500
+ * for NOTIFY and ORCPT (RFC 3461 5). Both fit in MAX_AUTHLINE. */
+#define MAX_MAILLINE (MAX_CMDLINE + 26 + 100 + 500 + 24)
+#define MAX_RCPTLINE (MAX_CMDLINE + 500)
 #define MAX_ENVID 100       /* RFC 3461 4.4 */
 #define MAX_ORCPT 500       /* RFC 3461 4.2 */
 #define MAX_NOTIFY 24       /* "SUCCESS,FAILURE,DELAY" */

@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 49
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -81,7 +81,7 @@ ok "log line for the message" wait_for 10 grep -q "${L}rcpts=1 " "$QHOME/log/smt
   printf 'HELP\r\n'                                   # 214
   printf 'NOOP\r\n'                                   # 250
   printf 'RSET\r\n'                                   # 250
-  printf 'MAIL FROM:<%0600d@else.example>\r\n' 0      # 500 line too long
+  printf 'MAIL FROM:<%01200d@else.example>\r\n' 0     # 500 line too long
   printf 'DATA x\r\n'                                 # 501
   printf 'STARTTLS x\r\n'                             # 501
   printf 'AUTH PLAIN\r\n'                             # 538 (no TLS)
@@ -95,6 +95,20 @@ sed -n '/^250 HELP/,$p' "$OUT" | tail -n +2 | grep -E '^[0-9]{3}[ -]' | grep -vE
   >"$T_TMP/replies"
 ok "every reply after EHLO has an enhanced code" \
   sh -c "! grep -vqE '^[0-9]{3}[ -][245]\.[0-9]+\.[0-9]+ ' '$T_TMP/replies'"
+
+# 3b. the extensions make MAIL and RCPT longer than 512 octets (SIZE, DSN,
+#     AUTH=: RFC 1870, 3461 5, 4954 5); other commands stay at 512
+python3 - "$IN" <<'EOF'
+import sys
+addr = "s" * 64 + "@" + ".".join(["d" * 63, "d" * 63, "d" * 50]) + ".example"
+s = (b"EHLO client.example\r\n" +
+     ("MAIL FROM:<%s> SIZE=1000 RET=HDRS ENVID=%s AUTH=%s\r\n" % (addr, "E" * 100, addr)).encode() +
+     ("RCPT TO:<bob@test.example> NOTIFY=SUCCESS ORCPT=rfc822;%s%s\r\n" % (addr, "+2B" * 80)).encode() +
+     b"NOOP " + b"x" * 600 + b"\r\nQUIT\r\n")
+open(sys.argv[1], "wb").write(s)
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 500 221" "MAIL of 648 and RCPT of 548 octets taken, NOOP of 607 not"
 
 # 4. BDAT (RFC 3030), also after a refused chunk
 python3 - "$IN" <<'EOF'
