@@ -240,7 +240,11 @@ static void command(char *line, size_t len)
     case VERB_RCPT: smtp_rcpt(arg, alen); break;
     case VERB_DATA: smtp_data(arg, alen); break;
     case VERB_BDAT: smtp_bdat(arg, alen); break;
-    case VERB_RSET:
+    case VERB_RSET: /* RFC 5321 4.1.1.5: no parameters */
+      if (alen > 0) {
+        io_reply("501 5.5.4 syntax: RSET\r\n");
+        break;
+      }
       tx_reset();
       io_reply("250 2.0.0 ok\r\n");
       break;

@@ -80,6 +80,7 @@ ok "log line for the message" wait_for 10 grep -q "${L}rcpts=1 " "$QHOME/log/smt
   printf 'EXPN list\r\n'                              # 502
   printf 'HELP\r\n'                                   # 214
   printf 'NOOP\r\n'                                   # 250
+  printf 'RSET x\r\n'                                 # 501 (no parameters)
   printf 'RSET\r\n'                                   # 250
   printf 'MAIL FROM:<%01200d@else.example>\r\n' 0     # 500 line too long
   printf 'DATA x\r\n'                                 # 501
@@ -89,7 +90,7 @@ ok "log line for the message" wait_for 10 grep -q "${L}rcpts=1 " "$QHOME/log/smt
   printf 'QUIT\r\n'
 } >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"
-is_codes "220 503 501 500 250 503 503 501 555 552 250 503 503 554 554 252 502 214 250 250 \
+is_codes "220 503 501 500 250 503 503 501 555 552 250 503 503 554 554 252 502 214 250 501 250 \
 500 501 501 538 503 221" "each error gets its reply"
 sed -n '/^250 HELP/,$p' "$OUT" | tail -n +2 | grep -E '^[0-9]{3}[ -]' | grep -vE '^(354|334) ' \
   >"$T_TMP/replies"
