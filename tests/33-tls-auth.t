@@ -6,7 +6,7 @@
 # AUTH before TLS), relaying after AUTH, control/authsender, and
 # control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 45
+plan 46
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -180,6 +180,8 @@ check(c.greeting and c.greeting[0].startswith("220 "), "smtps: greeting over TLS
 r = c.cmd("EHLO client.example")
 check("250-AUTH PLAIN LOGIN" in r and not any("STARTTLS" in l for l in r),
       "smtps: AUTH, no STARTTLS", r)
+r = c.cmd("MAIL FROM:<alice@test.example>")
+check(code(r) == "530 5.7.0", "smtps: MAIL without AUTH is 530 5.7.0 (RFC 6409 4.3)", r)
 r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").decode())
 check(code(r) == "235 2.7.0", "smtps: AUTH PLAIN", r)
 r = c.cmd("MAIL FROM:<mallory@test.example>")
