@@ -117,6 +117,7 @@ void tx_reset(void)
   authint_reset();
   tx.rcpt_count = 0;
   tx.rcpt_tried = 0;
+  tx.rcpt_dups = 0;
   tx.envelope.len = 0;
   tx.env_rcpt_start = 0;
   tx.sender[0] = '\0';

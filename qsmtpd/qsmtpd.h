@@ -391,6 +391,7 @@ struct tx {
   int generics;               /* the sender and header are rewritten (submission) */
   unsigned long rcpt_count;
   unsigned long rcpt_tried;
+  unsigned long rcpt_dups;    /* RCPTs of a recipient given before: taken once */
   stralloc envelope;          /* F, V, X, then T, N, O records */
   size_t env_rcpt_start;      /* offset of the first T record */
   char sender[ADDR_MAX + 1];

@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 54
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -195,6 +195,17 @@ is_codes "220 250 250 250 354 250 250 250 354 552 221" \
   "databytes 1000: a 1000-octet message with stuffed dots fits, 1001 does not"
 echo 10485760 >"$QHOME/control/databytes"
 echo 1000 >"$QHOME/control/maxrcpt"
+
+# 6b. the same recipient given again (in another case, or as bare postmaster
+#     and postmaster@me) is taken once: one copy in the mailbox, not one per RCPT
+printf 'EHLO c.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nRCPT TO:<Bob@Test.Example>\r\nRCPT TO:<bob@test.example> NOTIFY=NEVER\r\nRCPT TO:<postmaster>\r\nRCPT TO:<postmaster@test.example>\r\nDATA\r\nX-Test: dup\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 250 250 250 250 354 250 221" "recipients repeated: all 250"
+ok "the log names each recipient once" wait_for 10 grep -q \
+  "rcpts=2 .* to=<bob@test.example>,<postmaster@test.example> " "$QHOME/log/smtp/current"
+ok "delivered" wait_for 20 sh -c "grep -l '^X-Test: dup' '$BOB'/new/* >/dev/null 2>&1"
+ok "queue drained" wait_for 10 queue_empty
+is "$(grep -l '^X-Test: dup' "$BOB"/new/* | wc -l)" 1 "bob got the message once"
 
 # 7. swaks, a real client, and EHLO with address literals
 swaks --server 127.0.0.1:$PORT --helo '[127.0.0.1]' --from alice@else.example \
