@@ -13,6 +13,8 @@
  *     an accept or reject of a message may end in the verdicts of mail
  *     authentication, " spf=W dkim=W dmarc=W" (qdkimd -v) or
  *     " dkimsign=yes|none|..." (signed or not): counted per method and word
+ *   qinject: message ID verified|refused: spf=W dkim=W dmarc=W
+ *                                        the verdicts behind a QINJECT chain
  *   qsend: new ID from <S> size N ...    a message taken into the queue
  *   qsend: delivery ID.IDX local|remote RCPT ok|deferred|failed: TEXT
  * Messages from "local" are those queued by other means than SMTP
@@ -234,6 +236,19 @@ static void line_qsmtpd(const char *s, size_t len)
   totals.lines_counted++;
 }
 
+/* "qinject: message ID verified|refused: spf=W dkim=W dmarc=W ...": the
+ * verdicts of a message behind a QINJECT filter chain (qinject(8)) */
+static void line_qinject(const char *s, size_t len)
+{
+  const char *sp = memchr(s, ' ', len);
+  size_t rest;
+
+  if (sp == NULL) return;
+  rest = len - (size_t)(sp + 1 - s);
+  if (qstats_starts(sp + 1, rest, "verified: ") || qstats_starts(sp + 1, rest, "refused: "))
+    auth_verdicts(s, len);
+}
+
 /* A queue id (queue.h: digits and capitals; an old one is decimal) at s:
  * its length, 0 if none; *h its 64-bit FNV-1a hash, the key of sizes. */
 static size_t scan_qid(const char *s, size_t len, unsigned long long *h)
@@ -338,6 +353,7 @@ static void do_line(const char *line, size_t len)
     if (have_older && t + older > now) return;
   }
   if (qstats_starts(line, len, "qsmtpd: ")) line_qsmtpd(line + 8, len - 8);
+  else if (qstats_starts(line, len, "qinject: message ")) line_qinject(line + 17, len - 17);
   else if (qstats_starts(line, len, "qsend: ")) line_qsend(line + 7, len - 7);
   else return;
   if (t != 0) {

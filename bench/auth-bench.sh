@@ -6,7 +6,9 @@
 # under s6-svscan in a cpuacct cgroup of its own) in these modes:
 #   off            control/nospf, no verifier, no control/dkim: nothing
 #   verify-closed  port 25 from the world: SPF in qsmtpd, DKIM and DMARC
-#                  in qdkimd -v, the Authentication-Results field; DNS is
+#                  in qdkimd -v, the Authentication-Results field, and
+#                  signing on for submission (control/dkim holds the
+#                  keys: the issue's "all checks on"); DNS is
 #                  a loopback port where nothing listens (each lookup
 #                  fails at once, nothing is cached) and the message is
 #                  not signed: the old pessimistic figure
@@ -24,6 +26,8 @@
 #                  bench.example with Ed25519, RSA-2048, or both
 # Every mode but verify-ttl* sends the unsigned message; both files have
 # the same size (S bytes with the signatures).
+# The verifier checks one good signature per domain (qdkimd(8)): of the
+# dual signature, the RSA half.
 # For each mode: messages per second, the instance's CPU per message (the
 # cgroup's cpuacct.usage: every process of the instance, none of the
 # load generator's or the DNS server's) and the part of it that qdkimd
@@ -31,13 +35,19 @@
 # verdicts found in the last message delivered, and the process starts of
 # the instance per message (clone/fork/vfork calls, counted by strace -f
 # attached to every process of the instance during a separate run of N/10
-# messages).
+# messages). At the end, for each mode over the rounds: the median rate,
+# the median CPU per message, and the median and range of its rate as a
+# share of the same round's off (run off among the modes for that).
 #
 #   sh bench/auth-bench.sh [-n N] [-s BYTES] [SESSIONS]   (the first SESSIONS given)
 # ROUNDS=R (default 2): the modes R times over, interleaved, so that the
 # load of other work on the machine falls on each alike. MODES="m1 m2..."
 # picks modes (default: all, in the order above).
-# PROFILE=dir: each mode's timed run is recorded by perf record -g into
+# BYPROC=1: also the CPU per message of the instance's processes by name
+# (those alive at the end; the time of children they reaped counts for
+# them).
+# PROFILE=dir: each mode's timed run is recorded by perf record -g (or
+# PERFCG, e.g. "--call-graph dwarf") into
 # dir/MODE.data: every process of the instance, and those they start
 # (then: perf report -i dir/MODE.data --sort comm,dso,sym).
 # Run as root (a root instance, and the cgroup). Build first: make build
@@ -219,6 +229,25 @@ print(ticks * 1000 // os.sysconf("SC_CLK_TCK"))
 PY
 }
 
+# BYPROC=1: the CPU of the instance's processes by name, in clock ticks
+# ("name ticks" lines; a reaped child's time counts for its parent's name)
+comm_cpu() {
+  python3 - "$CG/cgroup.procs" <<'PY'
+import os, sys
+out = {}
+for pid in open(sys.argv[1]).read().split():
+    try:
+        stat = open("/proc/%s/stat" % pid).read()
+    except OSError:
+        continue
+    comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
+    f = rest.split()
+    out[comm] = out.get(comm, 0) + sum(int(x) for x in f[11:15])
+for k, v in sorted(out.items()):
+    print(k, v)
+PY
+}
+
 # SERVICE down, then up and ready: a fresh process with empty caches
 svc_restart() {
   s6-svc -d "$QHOME/service/$1"; s6-svwait -D "$QHOME/service/$1"
@@ -244,8 +273,10 @@ mode() {
       : >"$QHOME/control/access" ;;
     verify-closed|verify-ttl0|verify-ttl300)
       rm -f "$QHOME/control/nospf"
-      [ ! -d "$QHOME/control/dkim" ] || mv "$QHOME/control/dkim" "$QHOME/control/dkim.off"
+      [ ! -d "$QHOME/control/dkim.off" ] || mv "$QHOME/control/dkim.off" "$QHOME/control/dkim"
+      keys
       : >"$QHOME/control/access"
+      svc_restart dkimsign
       case $1 in
         verify-closed) echo "127.0.0.1:$DEAD" ;;
         verify-ttl0) echo "127.0.0.1:$DNS0"; MSGFILE=$WORK/signed.eml ;;
@@ -279,11 +310,13 @@ for m in $(i=0; while [ $i -lt "${ROUNDS:-2}" ]; do echo "$MODES"; i=$((i + 1));
   before=$(bench_count_mail)
   dns0=$(dns_total)
   dk0=$(dkimd_cpu)
+  [ -z "$BYPROC" ] || comm_cpu >"$WORK/byproc0"
   cpu0=$(cat "$CG/cpuacct.usage")
   t0=$(date +%s.%N)
   if [ -n "$PROFILE" ]; then
     # the instance's processes and those they start, not the machine's
-    perf record -q -g -p "$(paste -sd, "$CG/cgroup.procs")" -o "$PROFILE/$m.data" \
+    # shellcheck disable=SC2086
+    perf record -q ${PERFCG:--g} -p "$(paste -sd, "$CG/cgroup.procs")" -o "$PROFILE/$m.data" \
       >/dev/null 2>&1 &
     perf=$!
     sleep 1
@@ -294,12 +327,24 @@ for m in $(i=0; while [ $i -lt "${ROUNDS:-2}" ]; do echo "$MODES"; i=$((i + 1));
   if [ -n "$PROFILE" ]; then kill -INT "$perf"; wait "$perf"; fi
   cpu1=$(cat "$CG/cpuacct.usage")
   dk1=$(dkimd_cpu)
+  if [ -n "$BYPROC" ]; then
+    comm_cpu >"$WORK/byproc1"
+    python3 - "$WORK/byproc0" "$WORK/byproc1" "$N" <<'PY'
+import os, sys
+a = dict(l.split() for l in open(sys.argv[1]))
+b = dict(l.split() for l in open(sys.argv[2]))
+tick = 1000.0 / os.sysconf("SC_CLK_TCK")
+print("  by process, ms/msg: " + " ".join(
+    "%s=%.3f" % (k, (int(v) - int(a.get(k, 0))) * tick / int(sys.argv[3]))
+    for k, v in sorted(b.items()) if int(v) - int(a.get(k, 0)) > 0))
+PY
+  fi
   dns1=$(dns_total)
   got=$(($(bench_count_mail) - before))
   v=$(verdicts)
   sp=$(starts $((N / 10)))
   python3 - "$m" "$N" "$got" "$t0" "$t1" "$cpu0" "$cpu1" "$sp" "$dns0" "$dns1" "$v" \
-    "$dk0" "$dk1" <<'PY'
+    "$dk0" "$dk1" <<'PY' | tee -a "$WORK/results"
 import sys
 m, n, got, t0, t1, c0, c1, sp, d0, d1, v, k0, k1 = sys.argv[1:14]
 secs = float(t1) - float(t0)
@@ -309,3 +354,33 @@ print("mode=%-13s delivered=%s/%s seconds=%.2f rate=%.0f msg/s cpu=%.2f ms/msg "
          (int(k1) - int(k0)) / int(got), sp, (int(d1 or 0) - int(d0 or 0)) / int(got), v))
 PY
 done
+
+# the summary: medians over the rounds; a mode's rate against the off of
+# its own round (the machine's load changes between rounds more than
+# within one)
+python3 - "$WORK/results" <<'PY'
+import re, statistics, sys
+rounds, cur = [], {}
+for line in open(sys.argv[1]):
+    m = re.match(r"mode=(\S+) .* rate=(\d+) msg/s cpu=([\d.]+) ms/msg", line)
+    if not m:
+        continue
+    if m.group(1) in cur:
+        rounds.append(cur)
+        cur = {}
+    cur[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+if cur:
+    rounds.append(cur)
+modes = []
+for r in rounds:
+    modes += [k for k in r if k not in modes]
+print("summary over %d rounds: mode, median msg/s, median CPU ms/msg, "
+      "msg/s as a share of the round's off (median, range)" % len(rounds))
+for k in modes:
+    rates = [r[k][0] for r in rounds if k in r]
+    cpus = [r[k][1] for r in rounds if k in r]
+    shares = [r[k][0] / r["off"][0] for r in rounds if k in r and "off" in r and r["off"][0] > 0]
+    share = ("%.2f (%.2f-%.2f)" % (statistics.median(shares), min(shares), max(shares))
+             if shares and k != "off" else "-")
+    print("  %-13s %6.0f %5.2f  %s" % (k, statistics.median(rates), statistics.median(cpus), share))
+PY

@@ -27,6 +27,8 @@
  *   /etc/resolv.conf, else 127.0.0.1. DNSSEC validation is left to that
  *   resolver (e.g. a local unbound): the AD bit is only as good as the path
  *   to it.
+ * - A server on loopback is asked over one UDP socket kept per process;
+ *   others over a fresh socket (a random source port) per query.
  * Library code: it never exits and never prints.
  */
 #include <stddef.h>

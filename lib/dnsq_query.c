@@ -2,6 +2,12 @@
  * dnsq_query: asks the configured servers (dnsq.h) over UDP with EDNS0,
  * over TCP when the answer is truncated, with a timeout per try, and keeps
  * the answers in the cache. Library code; libc only.
+ * A query to a server on this host (127/8, ::1: a local resolver, the
+ * setup qmta-admin(7) advises) goes over a UDP socket kept for it: no one
+ * off the host can send from there, so a fixed source port risks nothing,
+ * and the socket, connect and close of each query are saved (a verified
+ * message asks five names). A process that forked makes its own. Any
+ * other server gets a fresh socket a query: a random source port.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +39,16 @@ static unsigned int rounds = DNSQ_ROUNDS;
 static unsigned int try_ms = DNSQ_TRY_MS; /* this query's per-try timeout */
 static long long quiet_until;             /* ms: the servers said nothing lately */
 static unsigned char packet[UDP_MAX > TCP_MAX ? UDP_MAX : TCP_MAX];
+static int kept_fd[DNSQ_SERVERS_MAX]; /* the socket kept for a loopback server, + 1 */
+static pid_t kept_pid;                /* the process that made them */
+
+static void kept_drop(void)
+{
+  for (size_t i = 0; i < DNSQ_SERVERS_MAX; i++) {
+    if (kept_fd[i] != 0) close(kept_fd[i] - 1);
+    kept_fd[i] = 0;
+  }
+}
 
 void dnsq_settimeout(unsigned int ms, unsigned int r)
 {
@@ -41,6 +58,7 @@ void dnsq_settimeout(unsigned int ms, unsigned int r)
 
 void dnsq_reload(void)
 {
+  kept_drop();
   loaded = 0;
   server_count = 0;
   quiet_until = 0;
@@ -128,6 +146,7 @@ size_t dnsq_setservers(const char *list)
   size_t pos = 0;
   size_t len = strlen(list);
 
+  kept_drop();
   server_count = 0;
   while (pos < len) {
     size_t end = pos;
@@ -174,16 +193,59 @@ static int answer_id_ok(const unsigned char *p, size_t n, unsigned int id)
   return n >= 12 && (((unsigned int)p[0] << 8) | p[1]) == id;
 }
 
+/* 1 if sa is an address of this host only: 127/8, ::1, ::ffff:127/104 */
+static int loopback(const struct sockaddr_storage *sa)
+{
+  static const unsigned char one[16] = {[15] = 1};
+  static const unsigned char v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+  if (sa->ss_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+  if (sa->ss_family == AF_INET6) {
+    const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    return memcmp(a, one, 16) == 0 || (memcmp(a, v4mapped, 12) == 0 && a[12] == 127);
+  }
+  return 0;
+}
+
+/* A UDP socket connected to server s: the kept one of a loopback server
+ * (*kept = 1), else a new one. -1 + errno. */
+static int udp_socket(size_t s, int *kept)
+{
+  int fd;
+
+  *kept = loopback(&servers[s]);
+  if (*kept) {
+    pid_t me = getpid();
+    if (kept_pid != me) { /* forked: the parent's sockets are the parent's */
+      kept_drop();
+      kept_pid = me;
+    }
+    if (kept_fd[s] != 0) return kept_fd[s] - 1;
+  }
+  fd = socket(servers[s].ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd == -1) return -1;
+  if (connect(fd, (struct sockaddr *)&servers[s], server_len[s]) == -1) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  if (*kept) kept_fd[s] = fd + 1;
+  return fd;
+}
+
 /* One try over UDP. Length of the answer in packet, 0 timed out,
- * -1 error + errno. */
+ * -1 error + errno. A late answer to an earlier try that comes on a kept
+ * socket is passed over (its id). */
 static ssize_t try_udp(size_t s, const unsigned char *q, size_t qlen, unsigned int id)
 {
   long long deadline = now_ms() + try_ms;
-  int fd = socket(servers[s].ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int kept;
+  int fd = udp_socket(s, &kept);
   ssize_t r = -1;
 
   if (fd == -1) return -1;
-  if (connect(fd, (struct sockaddr *)&servers[s], server_len[s]) == -1) goto done;
   if (send(fd, q, qlen, 0) != (ssize_t)qlen) goto done;
   for (;;) {
     int w = wait_fd(fd, POLLIN, deadline);
@@ -199,7 +261,12 @@ static ssize_t try_udp(size_t s, const unsigned char *q, size_t qlen, unsigned i
     if (answer_id_ok(packet, (size_t)r, id)) goto done;
   }
 done:
-  close(fd);
+  if (!kept || r == -1) { /* an error: the kept one is made again next time */
+    int e = errno;
+    close(fd);
+    if (kept) kept_fd[s] = 0;
+    errno = e;
+  }
   return r;
 }
 

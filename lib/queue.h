@@ -325,5 +325,26 @@ int queue_truncate(struct queue_writer *w, unsigned long long len);
  * signer's own words, is set); -1 + errno: the file could not be written
  * (the caller then calls queue_abort). */
 int queue_sign(struct queue_writer *w, const char **why, const char **note);
+/* Asks the DKIM verifier (run/dkimverify) about the message written so far
+ * (queue_verify.c); extra: further request lines (extralen bytes, each
+ * "key value\n": id ip helo from spf spfd spfhelo, dkimproto.h). Only
+ * before queue_envelope. 0: verified, its Authentication-Results field
+ * inserted, *note the verdicts ("spf=pass dkim=pass dmarc=pass"); 2: DMARC
+ * reject (answer R: nothing inserted, *note says why); 1: not verified,
+ * *why says why (errno too, unless *note, the verifier's own words, is
+ * set), or is NULL when the instance has no verifier (no socket); -1 +
+ * errno: the file could not be written (the caller then calls
+ * queue_abort). */
+int queue_verify(struct queue_writer *w, const char *extra, size_t extralen, const char **why,
+                 const char **note);
+/* The call that both make (queue_dkim.c): the message flushed and read
+ * back, "op OP", "off" and "len", then extra, sent to qdkimd at path; the
+ * answer in *a. 0 answered; 1 no answer (*why, errno); -1 + errno: the
+ * flush failed. */
+struct dkimc_answer;
+int queue_dkim(struct queue_writer *w, const char *path, const char *op, const char *extra,
+               size_t extralen, struct dkimc_answer *a, const char **why);
+#define QUEUE_SIGN_SOCKET "run/dkimsign"     /* qdkimd -s, relative to QHOME */
+#define QUEUE_VERIFY_SOCKET "run/dkimverify" /* qdkimd -v */
 
 #endif

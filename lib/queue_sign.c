@@ -1,66 +1,36 @@
 /*
  * queue_sign: a DKIM signature for the message a writer is making, from
- * the signer (qdkimd -s at run/dkimsign), put before the message.
- * qinject signs local mail with it, qsend its delivery reports. Neither
- * ever loses a message for it: a signer that cannot be reached or fails
- * leaves the message unsigned and the caller logs why (qsmtpd, which can
- * still refuse, does its own calls in qsmtpd_dkim.c).
+ * the signer (qdkimd -s at run/dkimsign), put before the message
+ * (queue_dkim makes the call). qinject signs with it (local mail, and a
+ * session's mail that a filter chain hands over: qinject_dkim.c), qsend
+ * its delivery reports. What a failure costs is the caller's choice:
+ * local mail and reports are queued unsigned, a session's mail is
+ * refused for now (qsmtpd, which writes the queue itself, makes its own
+ * calls in qsmtpd_dkim.c under the same policy).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "dkimc.h"
 #include "queue.h"
 
-#define SIGN_SOCKET "run/dkimsign"
 #define KEYDIR "control/dkim"
 
 int queue_sign(struct queue_writer *w, const char **why, const char **note)
 {
   static struct dkimc_answer answer;
-  char req[256];
-  char num[FMT_ULONG];
-  size_t reqlen = 0;
-  int msgfd;
-  int sock;
-  int r = 1;
+  int r;
 
   *why = NULL;
   *note = NULL;
   if (access(KEYDIR, F_OK) == -1) return 0; /* no key anywhere: nothing to sign */
-  if (queue_flush(w) == -1) return -1;
-  msgfd = open(w->tmpname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (msgfd == -1) {
-    *why = "unable to read it back";
-    return 1;
-  }
-  sock = dkimc_connect(SIGN_SOCKET);
-  if (sock == -1) {
-    *why = "unable to reach " SIGN_SOCKET;
-    close(msgfd);
-    return 1;
-  }
-  num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
-  dkimc_add(req, sizeof req, &reqlen, "op", "sign");
-  dkimc_add(req, sizeof req, &reqlen, "off", num);
-  num[fmt_ulonglong(num, w->msglen)] = '\0';
-  dkimc_add(req, sizeof req, &reqlen, "len", num);
-  if (dkimc_call(sock, msgfd, req, reqlen, &answer) == -1) {
-    *why = "the DKIM signer did not answer";
-  } else if (answer.code != DKIMP_ADD) {
+  r = queue_dkim(w, QUEUE_SIGN_SOCKET, "sign", "", 0, &answer, why);
+  if (r != 0) return r;
+  if (answer.code != DKIMP_ADD) {
     *why = "the DKIM signer failed";
     *note = answer.note;
-  } else if (answer.fieldslen > 0 && queue_insert(w, answer.fields, answer.fieldslen) == -1) {
-    r = -1;
-  } else {
-    r = 0;
+    return 1;
   }
-  {
-    int e = errno;
-    close(sock);
-    close(msgfd);
-    errno = e;
-  }
-  return r;
+  if (answer.fieldslen > 0 && queue_insert(w, answer.fields, answer.fieldslen) == -1) return -1;
+  return 0;
 }

@@ -2,10 +2,12 @@
 # installed as mailq and newaliases).
 PROGS += qinject/qinject qinject/sendmail
 MANS += qinject/qinject.8 qinject/sendmail.8
-UNITTESTS += tests/unit/u_qinject_env tests/unit/u_qinject_msg tests/unit/u_sendmail_hdr
+UNITTESTS += tests/unit/u_qinject_env tests/unit/u_qinject_msg tests/unit/u_sendmail_hdr \
+	tests/unit/u_qinject_dkim
 
 # a fast program (see the Makefile): one start per message
-qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_msg.o) \
+qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qinject_msg.o \
+		qinject/qinject_dkim.o) \
 		$(FASTLIB)
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 
@@ -26,4 +28,7 @@ tests/unit/u_sendmail_%.o: tests/unit/u_sendmail_%.c
 	$(CC) $(CFLAGS) -Itests/unit -Iqinject -c -o $@ $<
 
 tests/unit/u_qinject_msg: tests/unit/u_qinject_msg.o qinject/qinject_msg.o lib/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit/u_qinject_dkim: tests/unit/u_qinject_dkim.o qinject/qinject_dkim.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -37,7 +37,11 @@
  * DKIM-Signature fields for the From domain's keys, put before the message
  * (queue_insert). A signer that cannot be reached or fails costs no mail:
  * the message is queued unsigned and a warning logged. Mail that a
- * session program hands over (TCPREMOTEIP set) is qsmtpd's business.
+ * session program hands over (TCPREMOTEIP set) is signed or verified
+ * here only when QMTA_DKIM says so: qsmtpd sets it for the QINJECT
+ * program it spawns, and the policy is qsmtpd's (qinject_dkim.h: a
+ * signer that fails refuses the message for now, a DMARC reject refuses
+ * it for good); without QMTA_DKIM, qsmtpd did it itself.
  * Exit codes: qmail-queue's (qinject_env.h, qinject.8); 100 on misuse.
  */
 #include <errno.h>
@@ -64,6 +68,7 @@
 #include "dkimc.h"
 #include "qlog.h"
 #include "queue.h"
+#include "qinject_dkim.h"
 #include "qinject_msg.h"
 #include "qinject_env.h"
 
@@ -470,7 +475,6 @@ static void sign_local(void)
   const char *why;
   const char *note;
 
-  if (getenv("TCPREMOTEIP") != NULL) return;
   switch (queue_sign(&qw, &why, &note)) {
   case -1:
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
@@ -482,6 +486,26 @@ static void sign_local(void)
       qwarn_sys("message ", qw.id, " queued unsigned: ", why);
     break;
   }
+}
+
+/* DKIM for a session's mail (TCPREMOTEIP set), as QMTA_DKIM asks
+ * (qinject_dkim.h); without QMTA_DKIM, nothing: the session program did
+ * it before (qsmtpd writing the queue itself) */
+static void dkim(void)
+{
+  static char err[QINJECT_DKIM_ERR_MAX];
+  const char *mode;
+  int code;
+
+  if (getenv("TCPREMOTEIP") == NULL) {
+    sign_local();
+    return;
+  }
+  mode = getenv("QMTA_DKIM");
+  if (mode == NULL || mode[0] == '\0') return;
+  code = qinject_dkim(&qw, mode, getenv("QMTA_DKIMREQ"), err);
+  if (code == -1) fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
+  if (code != QQ_OK) fail(code, err);
 }
 
 int main(int argc, char **argv)
@@ -565,7 +589,7 @@ int main(int argc, char **argv)
     }
   }
 
-  sign_local();
+  dkim();
   if (queue_envelope(&qw, env.s, env.len) == -1)
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
   if (queue_commit(&qw, &id) == -1)

@@ -6,11 +6,14 @@
  *
  * For each job it finds where the recipient's mail goes (users.cdb, then
  * aliases.cdb, then, on a root instance, the system accounts of the "me"
- * domain), opens the queue file at the message, forks, becomes the
- * mailbox owner (never root) and runs qlocal there: its code is linked in
- * (qlocal_main), since on small machines an exec costs more than the
- * delivery itself. When that child exits, its exit code (0, 100, 111) and
- * its one line of output become the result.
+ * domain) and opens the queue file at the message. A Maildir delivery
+ * goes to a long-lived worker that became the mailbox owner once
+ * (qlspawn_worker.c); an LMTP one to a kept LMTP session (qlspawn_lmtp.c);
+ * the rest (mbox, pipes, forwards, files) to a forked child that becomes
+ * the owner (never root) and runs qlocal's code, linked in (qlocal_main),
+ * since on small machines an exec costs more than the delivery itself.
+ * The delivery's exit code (0, 100, 111) and its one line of output become
+ * the result.
  *
  *   qlspawn [concurrency]
  * Exit: 0 when qsend closes fd 0 and every delivery has ended; 111 on a

@@ -291,6 +291,12 @@ int authint_drop(void *cookie, const char *field, size_t len);
  * they give put before the message. NULL to go on, else the reply that
  * refuses the message (451 signer unreachable, 550 DMARC reject). */
 const char *authint_message(struct inject *q, int sign, int verify, const char *sender);
+/* For the program that takes the message instead (QINJECT, qsmtpd_inject.c):
+ * the variables that tell qinject at the end of it to sign or verify
+ * (qinject/qinject_dkim.h), "NAME=value\0" each, into env (emptied first;
+ * left empty when neither applies). 0, or -1 (logged): the program is not
+ * started and the message is deferred. */
+int authint_env(stralloc *env);
 /* The verdicts for the message's log line (" spf=... dkim=... dmarc=..."),
  * "" when none; authint_reset forgets them (each transaction). */
 const char *authint_log(void);

@@ -20,9 +20,12 @@
  * The connection to each service is kept for the life of the process,
  * across messages and sessions; after a failure it is made again once
  * for the same message (the service may have restarted).
- * With QINJECT set the message goes through a pipe: nothing is done here
- * (XXX(#13): a filter chain is neither signed nor verified by qsmtpd;
- * qinject signs local mail only).
+ * With QINJECT set (or when qsmtpd cannot write the queue itself) the
+ * message goes through a pipe to a program that ends in qinject: nothing
+ * is done here after the data; authint_env tells that program's
+ * environment what qinject must do instead, with the same policy
+ * (QMTA_DKIM and QMTA_DKIMREQ, qinject/qinject_dkim.h), and
+ * qsmtpd_inject.c maps qinject's exit codes for it to the same replies.
  */
 #include <errno.h>
 #include <string.h>
@@ -218,4 +221,48 @@ const char *authint_message(struct inject *q, int sign, int verify, const char *
   r = sign ? sign_message(q, msgfd, len) : verify_message(q, msgfd, len, sender);
   close(msgfd);
   return r;
+}
+
+/* QMTA_DKIMREQ's fields: the request of verify_message, or for signing the
+ * authserv-id and the login user (qinject_dkim.h) */
+static int env_fields(char *req, size_t size, size_t *len, int sign)
+{
+  const char *spf;
+  const char *spfd;
+  int spfhelo;
+  int r;
+
+  r = dkimc_add(req, size, len, "id", authservid.s);
+  if (sign) return sess.authed ? r | dkimc_add(req, size, len, "auth", sess.authuser) : r;
+  r |= dkimc_add(req, size, len, "ip", sess.ip);
+  r |= dkimc_add(req, size, len, "helo", sess.helo);
+  r |= dkimc_add(req, size, len, "from", tx.sender);
+  if (spfcheck_result(&spf, &spfd, &spfhelo) == 0) {
+    r |= dkimc_add(req, size, len, "spf", spf);
+    r |= dkimc_add(req, size, len, "spfd", spfd);
+    if (spfhelo) r |= dkimc_add(req, size, len, "spfhelo", "1");
+  }
+  return r;
+}
+
+int authint_env(stralloc *env)
+{
+  static char req[DKIMP_REQ_MAX];
+  size_t reqlen = 0;
+  /* the choice of body_end (qsmtpd_message.c): signed for our users,
+   * verified from the world */
+  int sign = sess.authed || sess.relay || tx.relay;
+  int verify = !sign && !sess.submission;
+
+  env->len = 0;
+  if (!sign && !verify) return 0;
+  if (env_fields(req, sizeof req, &reqlen, sign) == -1) {
+    qwarn("DKIM request too long for QMTA_DKIMREQ"); /* cannot happen: the values are capped */
+    return -1;
+  }
+  if (!stralloc_copys(env, sign ? "QMTA_DKIM=sign" : "QMTA_DKIM=verify") || !stralloc_0(env) ||
+      !stralloc_cats(env, "QMTA_DKIMREQ=") || !stralloc_catb(env, req, reqlen) ||
+      !stralloc_0(env))
+    io_die_nomem();
+  return 0;
 }

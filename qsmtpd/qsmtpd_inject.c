@@ -7,7 +7,10 @@
  * recipient "Trcpt\0" ["Nnotify\0"] ["Oorcpt\0"], then "\0"). It commits
  * the message only after it has read the complete envelope, so dropping a
  * message is closing both pipes without writing it. Its fd 2 is ours (the
- * log).
+ * log). Its environment is ours with QMTA_DKIM and QMTA_DKIMREQ set for
+ * the message (authint_env, qsmtpd_dkim.c): qinject at the end of the
+ * chain signs or verifies it, and its exit codes for that
+ * (qinject_dkim.h) get the replies qsmtpd gives when it does it itself.
  *
  * Without QINJECT, qsmtpd writes the queue file itself with qinject's own
  * code (lib/queue, qinject_msg, qinject_env): the same Received: line, the
@@ -33,6 +36,7 @@
 #include "bflush.h"
 #include "qlog.h"
 #include "queue.h"
+#include "qinject_dkim.h"
 #include "qinject_env.h"
 #include "qinject_msg.h"
 #include "qsmtpd.h"
@@ -51,9 +55,43 @@ static ssize_t pipe_write(int fd, const char *buf, size_t len, void *cookie)
   return w;
 }
 
+/* 1 if the variable s ("NAME=value") is one that authint_env decides */
+static int dkim_var(const char *s)
+{
+  return !strncmp(s, "QMTA_DKIM=", 10) || !strncmp(s, "QMTA_DKIMREQ=", 13);
+}
+
+/* The program's environment: ours without QMTA_DKIM and QMTA_DKIMREQ,
+ * then those of authint_env for this message (qsmtpd_dkim.c): pointers
+ * into environ and vars, in envp (malloc'd; the caller frees it). 0, or
+ * -1 + errno. */
+static int child_env(char ***envp, stralloc *vars)
+{
+  size_t n = 0;
+  size_t k = 0;
+  char **e;
+
+  if (authint_env(vars) == -1) {
+    errno = EINVAL;
+    return -1;
+  }
+  while (environ[n] != NULL) n++;
+  e = malloc((n + 3) * sizeof *e);
+  if (e == NULL) return -1;
+  for (size_t i = 0; i < n; i++)
+    if (!dkim_var(environ[i])) e[k++] = environ[i];
+  for (size_t pos = 0; pos < vars->len && k < n + 2; pos += strlen(vars->s + pos) + 1)
+    e[k++] = vars->s + pos;
+  e[k] = NULL;
+  *envp = e;
+  return 0;
+}
+
 static int spawn_child(pid_t *pid, int msgfd, int envfd)
 {
+  static stralloc vars;
   const char *prog = getenv("QINJECT");
+  char **envp;
   char *argv[2];
   int use_path = 0;
   pid_t child;
@@ -72,11 +110,16 @@ static int spawn_child(pid_t *pid, int msgfd, int envfd)
   }
   argv[0] = (char *)"qinject";
   argv[1] = NULL;
+  if (child_env(&envp, &vars) == -1) return -1;
   /* posix_spawn (vfork-like: no copy of our page tables) with the default
    * SIGTERM and SIGPIPE and nothing blocked, as spawn_child_setup gives */
-  if (posix_spawn_file_actions_init(&fa) != 0) return -1;
+  if (posix_spawn_file_actions_init(&fa) != 0) {
+    free(envp);
+    return -1;
+  }
   if (posix_spawnattr_init(&attr) != 0) {
     posix_spawn_file_actions_destroy(&fa);
+    free(envp);
     return -1;
   }
   sigemptyset(&none);
@@ -89,11 +132,12 @@ static int spawn_child(pid_t *pid, int msgfd, int envfd)
   if (r == 0) r = posix_spawnattr_setsigmask(&attr, &none);
   if (r == 0) r = posix_spawnattr_setsigdefault(&attr, &deflt);
   if (r == 0) {
-    if (use_path) r = posix_spawnp(&child, prog, &fa, &attr, argv, environ);
-    else r = posix_spawn(&child, prog, &fa, &attr, argv, environ);
+    if (use_path) r = posix_spawnp(&child, prog, &fa, &attr, argv, envp);
+    else r = posix_spawn(&child, prog, &fa, &attr, argv, envp);
   }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
+  free(envp);
   if (r != 0) {
     errno = r;
     return -1;
@@ -363,6 +407,11 @@ const char *inject_finish(struct inject *q, const char *env, size_t len)
   if (status == -1) return "451 4.3.0 lost the queue program, try again later\r\n";
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && q->failed)
     return "451 4.3.0 queue program did not read the message, try again later\r\n";
+  /* qinject's codes for QMTA_DKIM (qinject_dkim.h): qsmtpd_dkim.c's replies */
+  if (WIFEXITED(status) && WEXITSTATUS(status) == QQ_DKIM_REJECT)
+    return "550 5.7.1 DMARC policy of the From domain: rejected\r\n";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == QQ_UNSIGNED)
+    return "451 4.7.0 unable to sign the message now, try again later\r\n";
   return inject_reply(status);
 }
 

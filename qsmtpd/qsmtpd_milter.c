@@ -31,8 +31,9 @@
  * edits the envelope; a quarantine (milters_quarantine) becomes the Q
  * record of the envelope (inject_quarantine): qsend keeps the message on
  * hold until "qqueue release". The changes of a milter that goes down
- * before its verdict are dropped. Through QINJECT (no queue file to read
- * back) the milters see no message.
+ * before its verdict are dropped. A body a milter put in is what the next
+ * milters see. Through QINJECT (no queue file to read back) the milters
+ * see no message.
  * Runs inside qsmtpd (qmta-smtpd): no privilege of its own.
  */
 #include <errno.h>
@@ -591,6 +592,8 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
   static stralloc body;
   struct medit_reader rd;
   const char *r = NULL;
+  const char *nb;
+  size_t nblen = 0;
   int c = 0;
 
   if (!(m->protocol & MILTER_NO_DATA)) {
@@ -610,7 +613,14 @@ static const char *send_message(struct milter *m, int fd, unsigned long long len
     r = ask(m, 'N', "", 0, discard);
     if (r != NULL || !asked(m, 0)) return r;
   }
-  if (!(m->protocol & MILTER_NO_BODY)) {
+  if (!(m->protocol & MILTER_NO_BODY) && (nb = medit_new_body(&nblen)) != NULL) {
+    /* an earlier milter's body: that is the message now */
+    for (size_t at = 0; at < nblen; at += MILTER_CHUNK - 1) {
+      size_t n = nblen - at < MILTER_CHUNK - 1 ? nblen - at : MILTER_CHUNK - 1;
+      r = ask(m, 'B', nb + at, n, discard);
+      if (r != NULL || !asked(m, 0)) return r;
+    }
+  } else if (!(m->protocol & MILTER_NO_BODY)) {
     medit_reader_init(&rd, fd, medit_body_at(), len);
     body.len = 0;
     for (;;) {

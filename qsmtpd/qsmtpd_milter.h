@@ -40,6 +40,9 @@ size_t medit_fields(void);
 const char *medit_field(size_t i, size_t *len);
 /* Where the body starts in the message. */
 unsigned long long medit_body_at(void);
+/* The body an earlier milter of this message put in (CRLF line ends), for
+ * the next milters to see; NULL while the body is the one in the file. */
+const char *medit_new_body(size_t *len);
 
 /* One milter's changes, held until it ends well: medit_pend_reset before
  * it is asked, medit_pend_apply once its verdict lets the message go on

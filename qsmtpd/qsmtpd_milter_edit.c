@@ -194,6 +194,13 @@ unsigned long long medit_body_at(void)
 }
 
 /* "Name: value\n" into sa, as a field of the queue file: LF line ends */
+const char *medit_new_body(size_t *len)
+{
+  if (!body_replaced) return NULL;
+  *len = newbody.len;
+  return newbody.s != NULL ? newbody.s : "";
+}
+
 static void field_fmt(stralloc *sa, const char *name, const char *value)
 {
   sa->len = 0;

@@ -12,10 +12,11 @@ UNITTESTS += tests/unit/u_qtls_sts
 
 qtls/qtlsd: qtls/qtlsd.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
-qtls/qtls-client: qtls/qtls-client.o $(QTLSPLAIN) $(QTLSSSL)
+qtls/qtls-client: qtls/qtls-client.o qtls/qtls_ca.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
 # qmtasts fetches MTA-STS policies (HTTPS); qtls_sts.o is plain C.
-qtls/qmtasts: qtls/qmtasts.o qtls/qtls_sts.o qtls/qtls_http.o $(QTLSPLAIN) $(QTLSSSL)
+qtls/qmtasts: qtls/qmtasts.o qtls/qtls_sts.o qtls/qtls_http.o qtls/qtls_ca.o $(QTLSPLAIN) \
+              $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
 tests/unit/u_qtls_sts.o: tests/unit/u_qtls_sts.c
 	$(CC) $(CFLAGS) -Itests/unit -Iqtls -c -o $@ $<

@@ -144,8 +144,8 @@ static SSL *tls_open(int fd, const char *host, const char *cafile, unsigned int 
     qtls_liberr(err, sizeof err);
     qtls_die(111, "unable to set up TLS: ", err);
   }
-  if ((cafile != NULL ? SSL_CTX_load_verify_locations(ctx, cafile, NULL)
-                      : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+  if (cafile != NULL ? SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1
+                     : qtls_ca_default(ctx) == -1) {
     qtls_liberr(err, sizeof err);
     qtls_die(111, "unable to load the trusted certificates: ", err);
   }

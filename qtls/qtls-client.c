@@ -88,7 +88,7 @@ static SSL_CTX *client_ctx(void)
     close(fd);
     if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1)
       refuse_lib("unable to load CA file: ");
-  } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+  } else if (qtls_ca_default(ctx) == -1) {
     refuse_lib("unable to load CA store: ");
   }
   SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);

@@ -1,7 +1,7 @@
 #ifndef QTLS_SSL_H
 #define QTLS_SSL_H
 /*
- * qtls_ssl: the helpers that need OpenSSL, for qtlsd and qtls-client.
+ * qtls_ssl: the helpers that need OpenSSL, for qtlsd, qtls-client and qmtasts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +22,10 @@ void qtls_liberr(char *buf, size_t size);
 /* The options every context gets (qtls_ctx.c), plus opts: 0, or -1 when
  * the library refuses them (qtls_liberr says why). */
 int qtls_ctx_setup(SSL_CTX *ctx, uint64_t opts);
+
+/* The system's trusted certificates for a client context, read when a
+ * chain needs them (qtls_ca.c): 0, or -1 (qtls_liberr says why). */
+int qtls_ca_default(SSL_CTX *ctx);
 
 /* Runs the handshake (server: 1 accept, 0 connect) on non-blocking
  * descriptors, for at most timeout seconds. 0 done, -1 failed (why in err). */

@@ -76,6 +76,21 @@ def sockets_of(pid):
     return [fd for fd in fds if (fd_target(pid, int(fd)) or "").startswith("socket:")]
 
 
+def udp_socket(pid, fd):
+    """whether socket fd of pid is a UDP socket (lib/dnsq's kept socket to
+    a resolver on loopback)"""
+    inode = (fd_target(pid, int(fd)) or "")[8:-1]
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            for line in open(table).read().split("\n")[1:]:
+                f = line.split()
+                if len(f) >= 10 and f[9] == inode:
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def to_qdkimd(pid, fd):
     """whether socket fd of pid is a Unix connection to a qdkimd process"""
     inode = (fd_target(pid, int(fd)) or "")[8:-1]
@@ -427,12 +442,14 @@ def main():
 
     # no descriptor of a session outlives it: an idle pool process holds
     # one socket, its end of the socket pair with qlisten, besides its
-    # connections to qdkimd (the signer, the verifier), which it keeps on
-    # purpose across sessions (qsmtpd_dkim.c)
+    # connections to qdkimd (the signer, the verifier) and its UDP socket
+    # to the resolver on loopback, which it keeps on purpose across
+    # sessions (qsmtpd_dkim.c, lib/dnsq_query.c)
     idle = [p for svc in ("smtp", "submission") for p in children(svc_pid(svc))
             if fd_target(p, 0) == "/dev/null"]
     extra = {p: sockets_of(p) for p in idle
-             if len([fd for fd in sockets_of(p) if not to_qdkimd(p, fd)]) != 1}
+             if len([fd for fd in sockets_of(p)
+                     if not to_qdkimd(p, fd) and not udp_socket(p, fd)]) != 1}
     ok(idle and not extra, "after all this, the idle qsmtpd processes %s hold one socket each" % idle,
        extra)
 

@@ -16,7 +16,6 @@
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F401,F403 (the shared harness)
@@ -30,97 +29,7 @@ except ImportError:
     print("1..0 # SKIP python3-dnslib or python3-dkim missing (make deps)")
     sys.exit(0)
 from fakedns import ZONE, load_zone, start_dns  # noqa: E402
-
-MD = QHOME + "/mail/test.example/bob"
-
-
-def keygen(domain, selector, keydir):
-    """qdkim-keygen in QHOME: the TXT record's text"""
-    r = subprocess.run(["qdkim-keygen", "-t", "rsa", "-C", keydir, domain, selector],
-                       cwd=QHOME, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    if r.returncode != 0:
-        bail("qdkim-keygen failed: %s" % r.stdout)
-    line = r.stdout.decode().strip().split("\n")[-1]
-    return "".join(line.split('"')[1::2])
-
-
-def fetch(seconds=10):
-    """the one new message in bob's Maildir (removed), b"" if none came"""
-    files = wait_until(seconds, lambda: maildir_files(MD))
-    if not files:
-        return b""
-    time.sleep(0.1)
-    files = maildir_files(MD)
-    data = b""
-    for path in sorted(files.values(), key=os.path.getmtime):
-        with open(path, "rb") as f:
-            data = f.read()
-        os.unlink(path)
-    return data
-
-
-def header(data):
-    return data.split(b"\n\n", 1)[0].decode("utf-8", "replace")
-
-
-def fields(data, name):
-    """the unfolded values of the fields called name, top down"""
-    out = []
-    for line in header(data).split("\n"):
-        if line[:1] in (" ", "\t") and out and cur:
-            out[-1] += " " + line.strip()
-            continue
-        cur = line.lower().startswith(name.lower() + ":")
-        if cur:
-            out.append(line.split(":", 1)[1].strip())
-    return out
-
-
-def send(port, sender, msg, auth=None):
-    """one SMTP transaction to bob: the last reply line"""
-    c = Client(port)
-    c.cmd("EHLO client.example")
-    if auth is not None:
-        r = c.cmd("AUTH PLAIN " + auth)
-        if not r or not r[-1].startswith("235"):
-            c.close()
-            return "AUTH " + repr(r)
-    c.cmd("MAIL FROM:<%s>" % sender)
-    c.cmd("RCPT TO:<bob@test.example>")
-    r = c.cmd("DATA")
-    if not r or not r[-1].startswith("354"):
-        c.close()
-        return "DATA " + repr(r)
-    body = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    body = body.replace(b"\r\n.", b"\r\n..")
-    c.send(body + b".\r\n")
-    r = c.reply()
-    c.cmd("QUIT")
-    c.close()
-    return r[-1] if r else "EOF"
-
-
-def dnsfunc(name, timeout=5):
-    for t, v in ZONE["data"].get(name.rstrip(".").lower() if isinstance(name, str)
-                                 else name.decode().rstrip(".").lower(), []):
-        if t == "TXT":
-            return v.encode() if isinstance(v, str) else b"".join(
-                x.encode() if isinstance(x, str) else x for x in v)
-    return None
-
-
-def svc(name, flag, want_up):
-    subprocess.run(["s6-svc", flag, QHOME + "/service/" + name])
-    if not wait_until(20, lambda: svc_ready(name) == want_up, 0.1):
-        bail("service %s did not go %s" % (name, "up" if want_up else "down"))
-
-
-def log(name):
-    try:
-        with open(QHOME + "/log/" + name + "/current", "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+from dkimtest import dnsfunc, fetch, fields, header, keygen, log, send, svc  # noqa: E402
 
 
 def main():

@@ -6,7 +6,8 @@
 # body of 100 KB moved in the queue file behind the new header); a field
 # inserted at index 1 of the fields the milter saw and one added at the
 # end of the header; a header change together with a new body; two
-# milters, the second changing what the first added; the envelope sender
+# milters, the second seeing the body the first put in; two milters, the
+# second changing what the first added; the envelope sender
 # changed (with ESMTP arguments, ignored and logged); a quarantine: 250,
 # held in the queue with its reason in qstat, never delivered, and
 # delivered once "qqueue release" lets it go.
@@ -30,6 +31,10 @@ class T(Milter.Base):
         with open(seen, "a") as f:
             f.write("%s: %s\n" % (name, value.replace("\r\n", "\n")))
         return Milter.CONTINUE
+    def body(self, chunk):
+        with open(seen + ".body", "ab") as f:
+            f.write(chunk)
+        return Milter.CONTINUE
     def eom(self):
         if mode == "chghdr":
             self.chgheader("Subject", 1, "changed subject")
@@ -39,7 +44,7 @@ class T(Milter.Base):
         if mode == "inshdr":
             self.addheader("X-Ins", "at-1", 1)
             self.addheader("X-End", "last")
-        if mode == "both":
+        if mode in ("both", "both2"):
             self.chgheader("Subject", 1, "both changed")
             self.replacebody(b"a new body\r\nmarker-bothnew\r\n")
         if mode == "chain1":
@@ -165,6 +170,18 @@ def main():
     ok("\nSubject: both changed\nX-Keep: yes\n\na new body\nmarker-bothnew\n" in t
        and t.endswith("marker-bothnew\n") and "old body" not in t,
        "header changed and body replaced", t)
+
+    # two milters: the second sees the body the first put in
+    sock1, _ = milter_start("both2")
+    sock2, seen2 = milter_start("watch")
+    milters(sock1, sock2)
+    code = session(port, "Subject: both\n\nold body\nmarker-bodychain\n")
+    ok(code.startswith("250"), "body chain: queued", code)
+    ok(wait_until(20, lambda: len([f for f in glob.glob(QHOME + "/mail/test.example/bob/new/*")
+                                   if b"marker-bothnew" in open(f, "rb").read()]) == 2),
+       "body chain: delivered")
+    b = open(seen2 + ".body", "rb").read() if os.path.exists(seen2 + ".body") else b""
+    is_(b, b"a new body\r\nmarker-bothnew\r\n", "the second milter saw the first one's body")
 
     # two milters: the second sees, and changes, what the first added
     sock1, _ = milter_start("chain1")

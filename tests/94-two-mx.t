@@ -94,8 +94,16 @@ def home(node):
 
 
 def env_of(qhome):
+    """the environment of an instance's s6 tree: the caller's, without
+    SSL_CERT_FILE and SSL_CERT_DIR, as an s6 tree started at boot has it.
+    A bundle named by SSL_CERT_FILE is parsed whole by every qtls-client
+    before its ClientHello (the system's store is looked up in its hashed
+    directory, one certificate when needed): under the sanitizers that is
+    seconds of CPU per STARTTLS, which the lab's bursts do not need."""
     e = dict(os.environ)
     e["QHOME"] = qhome
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        e.pop(name, None)
     return e
 
 
@@ -621,19 +629,26 @@ def main():
     is_(open(home("mxa") + "/control/me").read().strip(), "mxa." + DOMAIN,
         "node A kept its own control/me")
 
-    # new mail goes through A alone, the new user's too
-    # (180 s: under the sanitizers every STARTTLS to the node restarted
-    # after its kill -9 has been seen to time out on both ends, 60 s, before
-    # the sender goes on in plaintext; see the note in the log's tail)
+    # new mail goes through A alone, the new user's too, over STARTTLS
+    tls_before = len(log_of(home("mxa"), "tlsd"))
     after = [inject(n, "after") for n in range(20)] + [inject(0, "carl", "carl")]
-    ok(all(after) and wait_until(180, lambda: queue_empty(SENDER), 0.5),
+    ok(all(after) and wait_until(60, lambda: queue_empty(SENDER), 0.5),
        "mail sent during the drain leaves the sender",
        "%s\nnode A's tlsd: %s" % (counts(SENDER), log_of(home("mxa"), "tlsd")[-1500:]))
-    if "TLS helper timed out" in log_of(SENDER, "qsend"):
-        print("# XXX STARTTLS to node A timed out on both ends (qtlsd and qtls-client)",
-              flush=True)
+    # a STARTTLS that hangs (both ends waiting until their 60 s limit, then
+    # plaintext under tls=may) is a failure, not a slow success
+    late = [line for line in log_of(SENDER, "qsend").splitlines()
+            if "TLS helper timed out" in line]
+    late += [line for n in sorted(NODES) for line in log_of(home(n), "tlsd").splitlines()
+             if "handshake failed: timed out" in line]
+    ok(not late, "no STARTTLS timed out, before or after node A's restart", late[:5])
+    # (qtlsd logs a session when it ends: the sender closes a connection
+    # after 5 s idle)
+    tls_a = lambda: log_of(home("mxa"), "tlsd")[tls_before:]
+    ok(wait_until(30, lambda: re.search(r" TLSv1\.[23] ", tls_a()), 0.5),
+       "node A, restarted, took the drain's mail over TLS", tls_a()[-1500:])
     stored = mailbox_ids()
-    ok(wait_until(120, lambda: all(m in mailbox_ids() for m in after if m), 0.5),
+    ok(wait_until(60, lambda: all(m in mailbox_ids() for m in after if m), 0.5),
        "all of it is in Dovecot, the new user's message too (node A has the new map)",
        [m for m in after if m not in mailbox_ids()])
     ok(log_of(home("mxb"), "smtp").count(" accept ip=") == before,

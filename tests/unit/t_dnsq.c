@@ -1,12 +1,17 @@
 /* tests/unit/t_dnsq.c: the resolver's pieces without a network: names,
- * queries, the strict answer parser, the cache, server entries; and a
- * server on loopback that never answers. */
+ * queries, the strict answer parser, the cache, server entries; a server
+ * on loopback that never answers, and one that answers NXDOMAIN and tells
+ * the source port of each query (the socket kept for a loopback server,
+ * made again after a fork). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dnsq.h"
@@ -106,6 +111,93 @@ static void silent_server(void)
   close(fd);
 }
 
+/* A server in a child: every query answered NXDOMAIN, its source port
+ * written to the pipe; ends after 10 s or when the pipe closes. */
+static pid_t nx_server(int *portpipe, char *list, size_t size)
+{
+  struct sockaddr_in sin;
+  socklen_t sl = sizeof sin;
+  int p[2];
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  pid_t pid;
+
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+      getsockname(fd, (struct sockaddr *)&sin, &sl) == -1 || pipe(p) == -1)
+    return -1;
+  snprintf(list, size, "127.0.0.1:%u", (unsigned int)ntohs(sin.sin_port));
+  pid = fork();
+  if (pid == 0) {
+    unsigned char b[512];
+
+    close(p[0]);
+    alarm(10);
+    for (;;) {
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom(fd, b, sizeof b, 0, (struct sockaddr *)&from, &fl);
+      unsigned short port;
+
+      if (n < 12) continue;
+      b[2] |= 0x80;               /* QR */
+      b[3] = (b[3] & 0xf0) | 3;   /* NXDOMAIN */
+      port = ntohs(from.sin_port);
+      if (write(p[1], &port, sizeof port) != sizeof port) _exit(0);
+      sendto(fd, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+    }
+  }
+  close(fd);
+  close(p[1]);
+  *portpipe = p[0];
+  return pid;
+}
+
+static unsigned short port_of_query(int portpipe)
+{
+  unsigned short port = 0;
+
+  if (read(portpipe, &port, sizeof port) != sizeof port) return 0;
+  return port;
+}
+
+static void kept_socket(void)
+{
+  struct dnsq_answer ans;
+  char list[40];
+  int pp;
+  pid_t srv = nx_server(&pp, list, sizeof list);
+  pid_t child;
+  unsigned short p1;
+  unsigned short p2;
+  unsigned short pc;
+  unsigned short p3;
+  int st = -1;
+
+  if (srv == -1) {
+    ok(0, "a server on loopback");
+    return;
+  }
+  ok(dnsq_setservers(list) == 1, "the answering server is the one server");
+  ok(dnsq_query("one.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN, "NXDOMAIN from loopback");
+  p1 = port_of_query(pp);
+  ok(dnsq_query("two.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN, "a second name");
+  p2 = port_of_query(pp);
+  ok(p1 != 0 && p1 == p2, "a loopback server: both queries from one kept socket");
+  child = fork();
+  if (child == 0) _exit(dnsq_query("three.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN ? 0 : 1);
+  pc = port_of_query(pp);
+  waitpid(child, &st, 0);
+  ok(st == 0 && pc != 0 && pc != p1, "a forked child asks from a socket of its own");
+  ok(dnsq_query("four.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN &&
+     (p3 = port_of_query(pp)) == p1, "the parent keeps its own");
+  kill(srv, SIGTERM);
+  waitpid(srv, NULL, 0);
+  close(pp);
+  dnsq_reload();
+}
+
 int main(void)
 {
   struct dnsq_answer ans;
@@ -115,7 +207,7 @@ int main(void)
   struct sockaddr_storage sa;
   char long_label[80];
 
-  plan(43);
+  plan(49);
 
   /* names */
   ok(dnsq_name_wire(w, "example.org", 11) == 13 && memcmp(w, "\7example\3org\0", 13) == 0,
@@ -272,5 +364,6 @@ int main(void)
      dnsq_server_parse(&sa, sizeof sa, "host:53", 7) == 0, "bad entries refused");
 
   silent_server();
+  kept_socket();
   return done_testing();
 }
