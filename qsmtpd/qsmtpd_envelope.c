@@ -264,16 +264,20 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
   return "554 5.7.1 relaying denied\r\n";
 }
 
-/* 1 if rcpt is a recipient of the transaction already (compared without
- * case, as local delivery finds mailboxes). */
-static int rcpt_seen(const char *rcpt, size_t len)
+/* 1 if rcpt is a recipient of the transaction already: compared without
+ * case when it is delivered here (local delivery finds mailboxes so),
+ * byte for byte when relayed (another host's local parts may differ by
+ * case alone, RFC 5321 2.4). */
+static int rcpt_seen(const char *rcpt, size_t len, int local)
 {
   size_t pos = tx.env_rcpt_start;
 
   while (pos < tx.envelope.len) {
     const char *rec = tx.envelope.s + pos;
     size_t rlen = strnlen(rec, tx.envelope.len - pos);
-    if (rec[0] == 'T' && rlen == len + 1 && strncasecmp(rec + 1, rcpt, len) == 0) return 1;
+    if (rec[0] == 'T' && rlen == len + 1 &&
+        (local ? strncasecmp(rec + 1, rcpt, len) : memcmp(rec + 1, rcpt, len)) == 0)
+      return 1;
     pos += rlen + 1;
   }
   return 0;
@@ -285,6 +289,7 @@ void smtp_rcpt(const char *arg, size_t len)
   const char *err;
   char rbuf[ACCESS_REPLY_MAX];
   int rcpt_relay;
+  int local;
   size_t need;
 
   if (!tx.seen_mail) {
@@ -315,7 +320,9 @@ void smtp_rcpt(const char *arg, size_t len)
       r.addr.at = 10;
     }
   }
-  if (rcpt_seen(r.addr.s, r.addr.len)) {
+  local = r.addr.at != r.addr.len &&
+          ctl_islocal(&cfg.locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len);
+  if (rcpt_seen(r.addr.s, r.addr.len, local)) {
     /* the same mailbox again: one copy, not one per RCPT (a message
      * multiplied in a mailbox); the first RCPT's DSN parameters stay */
     tx.rcpt_dups++;
@@ -339,10 +346,7 @@ void smtp_rcpt(const char *arg, size_t len)
     io_reply(err);
     return;
   }
-  /* relayed, as qsend will decide (ctl_islocal) */
-  if (r.addr.at == r.addr.len ||
-      !ctl_islocal(&cfg.locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len))
-    tx.remote = 1;
+  if (!local) tx.remote = 1; /* relayed, as qsend will decide (ctl_islocal) */
   if (!env_add('T', r.addr.s, r.addr.len)) io_die_nomem();
   if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) io_die_nomem();
   if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) io_die_nomem();
