@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "qsmtpd.h"
 
 static void check_reply(const char *r)
@@ -49,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (strlen(r.orcpt) > MAX_ORCPT || strlen(r.notify) > MAX_NOTIFY) abort();
   }
   smtp_bdat_parse(s + arg, size - arg, &bsize, &last);
-  n = smtp_b64_decode(out, sizeof out, s, size);
+  n = b64_decode(out, sizeof out, s, size);
   if (n != (size_t)-1 && n > size) abort();
   n = smtp_xtext_decode(out, sizeof out, s, size);
   if (n != (size_t)-1 && n > size) abort();

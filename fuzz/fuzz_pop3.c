@@ -3,7 +3,7 @@
  * (qpop3d/qpop3d_cmd.c, through qpop3d_io.c's pop_getline and lib's
  * line_get): the first byte chooses how many bytes each read returns, the
  * rest is what a client sends. Every line goes through pop_cmd_parse,
- * pop_scan_number, pop_top_split, and into a login request that
+ * pop_scan_number, pop_top_split, pop_sasl_plain, and into a login request that
  * pop_req_parse must read back unchanged; the whole input is also given to
  * pop_req_parse as the root parent would get it from a subverted front
  * end. Checks beyond the sanitizers: the lines are exactly those of a
@@ -113,12 +113,30 @@ static void check_monitor(const char *body, size_t len)
   if (r.pass + r.plen != body + len - 1) abort();
 }
 
+/* An AUTH PLAIN response as it is decoded: login and password inside
+ * it, each after a NUL, the password up to its end, no NUL in either. */
+static void check_plain(const char *s, size_t len)
+{
+  const char *user;
+  const char *pass;
+  size_t ulen;
+  size_t plen;
+  int r = pop_sasl_plain(s, len, &user, &ulen, &pass, &plen);
+
+  if (r == 0) return;
+  if (r != 1 && r != -1) abort();
+  if (user <= s || user + ulen + 1 != pass || pass + plen != s + len) abort();
+  if (ulen == 0 || plen == 0 || user[-1] != '\0' || pass[-1] != '\0') abort();
+  if (memchr(user, '\0', ulen) != NULL || memchr(pass, '\0', plen) != NULL) abort();
+}
+
 static void check_line(char *line, size_t len)
 {
   struct pop_cmd c;
   size_t i;
   size_t k;
 
+  check_plain(line, len);
   pop_cmd_parse(&c, line, len);
   if (line[len] != '\0') abort();
   if (strlen(c.word) >= sizeof c.word) abort();

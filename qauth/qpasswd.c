@@ -166,6 +166,30 @@ static void make_maildir(const stralloc *mailbox)
   stralloc_free(&path);
 }
 
+/* A user of a domain that control/locals does not name gets no mail here
+ * (RCPT refuses it, or relays it): say so, as the admin most likely
+ * forgot that step of adding a domain. */
+static void warn_not_local(const stralloc *key)
+{
+  stralloc locals = {0};
+  const char *at = memchr(key->s, '@', key->len);
+  const char *dom = at != NULL ? at + 1 : NULL;
+  size_t dlen = at != NULL ? key->len - (size_t)(at + 1 - key->s) : 0;
+  int r = ctl_readlist(&locals, "control/locals");
+
+  if (r == -1) {
+    qwarn_sys("unable to read control/locals");
+  } else if (dom != NULL && !ctl_domainmatch(&locals, dom, dlen)) {
+    char shown[256];
+    size_t n = dlen < sizeof shown ? dlen : sizeof shown - 1;
+    memcpy(shown, dom, n);
+    shown[n] = '\0';
+    qwarn(shown, " is not in control/locals: no mail is delivered to this user"
+          " until it is (and in control/rcpthosts)");
+  }
+  stralloc_free(&locals);
+}
+
 int main(int argc, char **argv)
 {
   char pw[PASSWORD_MAX];
@@ -273,6 +297,7 @@ int main(int argc, char **argv)
   }
 
   qlog(found ? "changed the password of " : "added ", u.key.s);
+  warn_not_local(&u.key);
   users_free(&u);
   stralloc_free(&file);
   stralloc_free(&out);

@@ -1,12 +1,12 @@
 /*
  * qpop3d: the POP3 server (RFC 1939; CAPA and response codes RFC 2449;
- * STLS RFC 2595), in the manner of qmail-popup + checkpassword +
+ * STLS RFC 2595; AUTH PLAIN RFC 5034), in the manner of qmail-popup + checkpassword +
  * qmail-pop3d.
  *
  * "qpop3d [checkpassword prog...]" speaks the AUTHORIZATION state on fd 0
  * and fd 1 (started by qlisten, one process per connection), and runs
  * checkpassword (default: qauth qpop3d -s) with "user\0password\0\0" on
- * fd 3 for each USER/PASS; a good login becomes the session "qpop3d -s" (see
+ * fd 3 for each USER/PASS or AUTH PLAIN; a good login becomes the session "qpop3d -s" (see
  * qpop3d_session.c), run as the mailbox owner.
  *
  * Privileges: started as root (a root instance), qpop3d forks at once.
@@ -38,6 +38,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@
 #include "fdpass.h"
 #include "accounts.h"
 #include "addr.h"
+#include "b64.h"
 #include "ctl.h"
 #include "durable.h"
 #include "ipaddr.h"
@@ -414,8 +416,108 @@ static void do_capa(void)
            "AUTH-RESP-CODE\r\n"
            "EXPIRE NEVER\r\n");
   if (tlsd != NULL && !tls_active) pop_puts("STLS\r\n");
-  if (tls_active || plain_ok) pop_puts("USER\r\n");
+  if (tls_active || plain_ok) pop_puts("USER\r\nSASL PLAIN\r\n");
   pop_puts("IMPLEMENTATION qmta\r\n.\r\n");
+}
+
+/* The end of USER/PASS and of AUTH: the login is tried. Returns after a
+ * refusal; the session answers a good login, and then this process ends. */
+static void login(const char *user, size_t ulen, const char *pass, size_t plen)
+{
+  int r;
+
+  if (pop_in.p < pop_in.n) {
+    /* the session is another process: what the client sent after the
+     * password would be lost in this buffer, so pipelining stops here */
+    pop_in_discard();
+    pop_puts("-ERR no commands after the password before its answer"
+             " (no PIPELINING before login)\r\n");
+    return;
+  }
+  pop_flush();
+  r = authenticate(user, ulen, pass, plen);
+  explicit_bzero(pop_in.x, pop_in.a); /* all read: only the password is there */
+  if (r == 0) _exit(0); /* the session ran, and logged */
+  if (r == 1) {
+    failures++;
+    pop_puts("-ERR [AUTH] invalid user name or password\r\n");
+    if (failures >= MAX_FAILURES) {
+      pop_flush();
+      pop_exit(0, "too many failed logins");
+    }
+    return;
+  }
+  pop_puts("-ERR [SYS/TEMP] unable to log in now, try again later\r\n");
+  pop_flush();
+  pop_exit(0, "temporary failure");
+}
+
+/* 1 if the mechanism named by the len bytes of s is PLAIN, in any case. */
+static int mech_plain(const char *s, size_t len)
+{
+  return len == 5 && strncasecmp(s, "PLAIN", 5) == 0;
+}
+
+/* RFC 5034: AUTH PLAIN (RFC 4616), with or without an initial response,
+ * under the same rule as USER and PASS (TLS, or authplaintext from
+ * loopback). A good login is answered by the session, as after PASS. */
+static void do_auth(const char *arg)
+{
+  char resp[POP_MAX_CMDLINE + 1];
+  char plain[POP_MAX_CMDLINE];
+  const char *sp = strchr(arg, ' ');
+  const char *b64 = sp != NULL ? sp + 1 : NULL;
+  size_t mlen = sp != NULL ? (size_t)(sp - arg) : strlen(arg);
+  size_t blen = 0;
+  size_t n;
+  const char *user;
+  const char *pass;
+  size_t ulen;
+  size_t plen;
+  int r;
+
+  if (mlen == 0) {
+    pop_puts("-ERR syntax: AUTH mechanism [initial-response]\r\n");
+    return;
+  }
+  if (!mech_plain(arg, mlen)) {
+    pop_puts("-ERR unsupported authentication mechanism\r\n");
+    return;
+  }
+  if (!tls_active && !plain_ok) {
+    pop_puts("-ERR [AUTH] plaintext login needs TLS: use STLS first\r\n");
+    return;
+  }
+  if (b64 == NULL) {
+    pop_puts("+ \r\n");
+    r = pop_getline(resp, POP_MAX_CMDLINE, &blen);
+    if (r == 0) pop_exit(0, "closed");
+    if (r == -2) {
+      pop_puts("-ERR authentication line too long\r\n");
+      return;
+    }
+    b64 = resp;
+  } else {
+    blen = strlen(b64);
+  }
+  if (blen == 1 && b64[0] == '*') {
+    pop_puts("-ERR authentication cancelled\r\n");
+    return;
+  }
+  n = blen == 1 && b64[0] == '=' ? 0 : b64_decode(plain, sizeof plain, b64, blen);
+  explicit_bzero(resp, sizeof resp);
+  if (n == (size_t)-1) {
+    pop_puts("-ERR cannot decode the response\r\n");
+    return;
+  }
+  r = pop_sasl_plain(plain, n, &user, &ulen, &pass, &plen);
+  if (r == 1 && ulen <= ADDR_MAX) {
+    login(user, ulen, pass, plen);
+  } else {
+    pop_puts(r == -1 ? "-ERR [AUTH] authorization identity must be the login\r\n"
+                     : "-ERR [AUTH] malformed PLAIN response\r\n");
+  }
+  explicit_bzero(plain, sizeof plain);
 }
 
 static void authorization(void)
@@ -464,38 +566,18 @@ static void authorization(void)
       have_user = 1;
       pop_puts("+OK send PASS\r\n");
     } else if (strcmp(c.word, "pass") == 0) {
-      size_t plen = strlen(c.arg);
       if (!have_user) {
         pop_puts("-ERR USER first\r\n");
         continue;
       }
       have_user = 0;
-      if (pop_in.p < pop_in.n) {
-        /* the session is another process: what the client sent after
-         * PASS would be lost in this buffer, so pipelining stops here */
-        pop_in_discard();
-        explicit_bzero(line, sizeof line);
-        pop_puts("-ERR no commands after PASS before its answer (no PIPELINING before login)\r\n");
-        continue;
-      }
-      pop_flush();
-      r = authenticate(user, ulen, c.arg, plen);
+      login(user, ulen, c.arg, strlen(c.arg));
       explicit_bzero(line, sizeof line);
-      explicit_bzero(pop_in.x, pop_in.a); /* all read: only the password is there */
-      if (r == 0) _exit(0); /* the session ran, and logged */
-      if (r == 1) {
-        failures++;
-        pop_puts("-ERR [AUTH] invalid user name or password\r\n");
-        if (failures >= MAX_FAILURES) {
-          pop_flush();
-          pop_exit(0, "too many failed logins");
-        }
-        continue;
-      }
-      pop_puts("-ERR [SYS/TEMP] unable to log in now, try again later\r\n");
-      pop_flush();
-      pop_exit(0, "temporary failure");
-    } else if (strcmp(c.word, "apop") == 0 || strcmp(c.word, "auth") == 0) {
+    } else if (strcmp(c.word, "auth") == 0) {
+      have_user = 0;
+      do_auth(c.arg);
+      explicit_bzero(line, sizeof line);
+    } else if (strcmp(c.word, "apop") == 0) {
       pop_puts("-ERR not supported\r\n");
     } else {
       pop_puts("-ERR unknown command or not authenticated\r\n");

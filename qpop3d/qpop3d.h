@@ -57,6 +57,11 @@ int pop_scan_number(const char *s, unsigned long *n);
  * 1 ok; 0 no blank or n is not a number; -1 msg empty or longer than
  * size - 1 (first is then untouched). */
 int pop_top_split(const char *arg, char *first, size_t size, unsigned long *lines);
+/* An AUTH PLAIN response (RFC 4616), decoded: authzid\0authcid\0passwd.
+ * 1 ok (*user, *pass point into s); 0 malformed (not two NULs, an empty
+ * login or password); -1 an authzid other than the login. */
+int pop_sasl_plain(const char *s, size_t len, const char **user, size_t *ulen,
+                   const char **pass, size_t *plen);
 
 /* The login request of the unprivileged child to its root parent (see
  * qpop3d.c): a 2-byte big-endian length of the rest, then "S" (after

@@ -2,8 +2,9 @@
  * qpop3d_cmd: the parsing of what a POP3 client sends, kept apart from
  * the I/O so that tests/unit/u_qpop3d_cmd.c and fuzz/fuzz_pop3.c link it
  * as it is: the line end, the command word and its argument, message
- * numbers, TOP's two arguments, and the login request the unprivileged
- * front end sends to its root parent (which must distrust it).
+ * numbers, TOP's two arguments, the AUTH PLAIN response, and the login
+ * request the unprivileged front end sends to its root parent (which must
+ * distrust it).
  */
 #include <string.h>
 
@@ -63,6 +64,27 @@ int pop_top_split(const char *arg, char *first, size_t size, unsigned long *line
   if (len == 0 || len >= size) return -1;
   memcpy(first, arg, len);
   first[len] = '\0';
+  return 1;
+}
+
+int pop_sasl_plain(const char *s, size_t len, const char **user, size_t *ulen,
+                   const char **pass, size_t *plen)
+{
+  const char *nul1 = memchr(s, '\0', len);
+  const char *nul2;
+  size_t zlen;
+
+  if (nul1 == NULL) return 0;
+  zlen = (size_t)(nul1 - s);
+  nul2 = memchr(nul1 + 1, '\0', len - zlen - 1);
+  if (nul2 == NULL) return 0;
+  *user = nul1 + 1;
+  *ulen = (size_t)(nul2 - *user);
+  *pass = nul2 + 1;
+  *plen = len - zlen - 1 - *ulen - 1;
+  if (*ulen == 0 || *plen == 0 || memchr(*pass, '\0', *plen) != NULL) return 0;
+  /* RFC 4616 2: acting as another identity is not offered */
+  if (zlen != 0 && (zlen != *ulen || memcmp(s, *user, zlen) != 0)) return -1;
   return 1;
 }
 

@@ -117,6 +117,7 @@ void tx_reset(void)
   authint_reset();
   tx.rcpt_count = 0;
   tx.rcpt_tried = 0;
+  tx.rcpt_dups = 0;
   tx.envelope.len = 0;
   tx.env_rcpt_start = 0;
   tx.sender[0] = '\0';
@@ -203,6 +204,17 @@ static void smtp_help(void)
         "214 2.0.0 end of HELP\r\n");
 }
 
+/* The longest line, CRLF included, that a command may have. */
+static size_t max_line(int verb)
+{
+  switch (verb) {
+    case VERB_AUTH: return MAX_AUTHLINE;
+    case VERB_MAIL: return MAX_MAILLINE;
+    case VERB_RCPT: return MAX_RCPTLINE;
+    default: return MAX_CMDLINE;
+  }
+}
+
 static void command(char *line, size_t len)
 {
   size_t argoff;
@@ -212,7 +224,7 @@ static void command(char *line, size_t len)
 
   while (alen > 0 && arg[alen - 1] == ' ') alen--; /* trailing blanks are not arguments */
 
-  if (len + 2 > MAX_CMDLINE && verb != VERB_AUTH) {
+  if (len + 2 > max_line(verb)) {
     io_reply("500 5.5.2 line too long\r\n");
     errors++;
     return;
@@ -229,7 +241,11 @@ static void command(char *line, size_t len)
     case VERB_RCPT: smtp_rcpt(arg, alen); break;
     case VERB_DATA: smtp_data(arg, alen); break;
     case VERB_BDAT: smtp_bdat(arg, alen); break;
-    case VERB_RSET:
+    case VERB_RSET: /* RFC 5321 4.1.1.5: no parameters */
+      if (alen > 0) {
+        io_reply("501 5.5.4 syntax: RSET\r\n");
+        break;
+      }
       tx_reset();
       io_reply("250 2.0.0 ok\r\n");
       break;

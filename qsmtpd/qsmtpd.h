@@ -19,6 +19,12 @@
 
 #define MAX_CMDLINE 512     /* RFC 5321 4.5.3.1.4, CRLF included */
 #define MAX_AUTHLINE 2048   /* RFC 4954 4: AUTH lines may exceed 512 bytes */
+/* the extensions we offer make MAIL and RCPT longer (RFC 5321 4.5.3.1.4):
+ * MAIL by 26 for SIZE (RFC 1870), 100 for ENVID and RET (RFC 3461 5), 500
+ * for AUTH= (RFC 4954 5), 24 for BODY=8BITMIME and SMTPUTF8; RCPT by 500
+ * for NOTIFY and ORCPT (RFC 3461 5). Both fit in MAX_AUTHLINE. */
+#define MAX_MAILLINE (MAX_CMDLINE + 26 + 100 + 500 + 24)
+#define MAX_RCPTLINE (MAX_CMDLINE + 500)
 #define MAX_ENVID 100       /* RFC 3461 4.4 */
 #define MAX_ORCPT 500       /* RFC 3461 4.2 */
 #define MAX_NOTIFY 24       /* "SUCCESS,FAILURE,DELAY" */
@@ -71,10 +77,6 @@ const char *smtp_rcpt_parse(struct rcpt_args *r, const char *s, size_t len, int 
  * control or non-ASCII byte. */
 size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len);
 
-/* Decodes base64 into out (at most max bytes). Returns the length or
- * (size_t)-1 if invalid or too long. */
-size_t smtp_b64_decode(char *out, size_t max, const char *s, size_t len);
-
 /* "BDAT size [LAST]": 1 ok (*size, *last set), 0 syntax error. */
 int smtp_bdat_parse(const char *s, size_t len, unsigned long long *size, int *last);
 
@@ -111,6 +113,8 @@ struct smtpdata {
   char out[DATA_BUFSIZE];
   size_t outlen;
   unsigned long long outbytes; /* bytes handed to put */
+  unsigned long long size;     /* the message as RFC 1870 counts it: CRLF line ends, without
+                                * the stuffing dots and the final ".\r\n" (DATA) */
   void (*put)(void *cookie, const char *s, size_t len);
   void *cookie;
   /* set after smtpdata_init to rewrite From:, Sender:, Reply-To: (the
@@ -393,6 +397,7 @@ struct tx {
   int generics;               /* the sender and header are rewritten (submission) */
   unsigned long rcpt_count;
   unsigned long rcpt_tried;
+  unsigned long rcpt_dups;    /* RCPTs of a recipient given before: taken once */
   stralloc envelope;          /* F, V, X, then T, N, O records */
   size_t env_rcpt_start;      /* offset of the first T record */
   char sender[ADDR_MAX + 1];

@@ -19,6 +19,7 @@
 
 #include <fmt.h>
 
+#include "b64.h"
 #include "qlog.h"
 #include "qsmtpd.h"
 
@@ -148,7 +149,7 @@ static int read_response(char *buf, size_t size, size_t *len)
   if (r == -1) io_die_read();
   if (r == 0) sess_exit("eof");
   if (r == -2) {
-    io_reply("501 5.5.2 authentication line too long\r\n");
+    io_reply("500 5.5.6 authentication exchange line is too long\r\n"); /* RFC 4954 4 */
     return 0;
   }
   if (*len > 0 && buf[*len - 1] == '\n') (*len)--;
@@ -169,7 +170,7 @@ static int decode(char *out, size_t max, size_t *outlen, const char *s, size_t l
     *outlen = 0;
     return 1;
   }
-  n = smtp_b64_decode(out, max, s, len);
+  n = b64_decode(out, max, s, len);
   if (n == (size_t)-1) {
     io_reply("501 5.5.2 cannot decode the response\r\n");
     return 0;

@@ -250,6 +250,24 @@ void smtpdata_init(struct smtpdata *d, int mode, int barelf,
   d->cookie = cookie;
 }
 
+/* What byte c adds to d->size, seen before c changes the state: a dot at
+ * the start of a line counts once the next byte shows that it is not
+ * stuffing (a bare LF) or not the end of data (".\r" then another byte). */
+static unsigned size_of(const struct smtpdata *d, char c)
+{
+  switch (d->state) {
+    case T_BOL:
+      return c == '.' && d->mode == DATA_DOT ? 0 : 1;
+    case T_DOT:
+      if (c == '\r') return 0;
+      return c == '\n' ? 2 : 1;
+    case T_DOTCR:
+      return c == '\n' ? 0 : 3;
+    default:
+      return 1;
+  }
+}
+
 size_t smtpdata_feed(struct smtpdata *d, const char *s, size_t len)
 {
   size_t i;
@@ -261,6 +279,7 @@ size_t smtpdata_feed(struct smtpdata *d, const char *s, size_t len)
       d->nul = 1;
       if (d->stripnul) continue;
     }
+    d->size += size_of(d, c);
     switch (d->state) {
       case T_BOL:
         if (c == '.' && d->mode == DATA_DOT) {

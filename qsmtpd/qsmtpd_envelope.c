@@ -3,10 +3,10 @@
  * tx, qsmtpd.h). MAIL: the sender an authenticated user may use
  * (control/authsender), the access rules (From:), generics for
  * submission (qsmtpd_generics.c), SPF (qsmtpd_spf.c) and the milters;
- * then the F, V, X records. RCPT: postmaster always, the access rules
- * (To:), the users and aliases of the local domains, control/rcpthosts
- * and relay permission (fails closed), the milters; then the T, N, O
- * records. Every refusal is logged (log_reject) and answered with one
+ * then the F, V, X records. RCPT: a recipient given before is taken
+ * once, postmaster always, the access rules (To:), the users and aliases
+ * of the local domains, control/rcpthosts and relay permission (fails
+ * closed), the milters; then the T, N, O records. Every refusal is logged (log_reject) and answered with one
  * literal; a map that cannot be read is a 451.
  */
 #include <string.h>
@@ -264,12 +264,32 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
   return "554 5.7.1 relaying denied\r\n";
 }
 
+/* 1 if rcpt is a recipient of the transaction already: compared without
+ * case when it is delivered here (local delivery finds mailboxes so),
+ * byte for byte when relayed (another host's local parts may differ by
+ * case alone, RFC 5321 2.4). */
+static int rcpt_seen(const char *rcpt, size_t len, int local)
+{
+  size_t pos = tx.env_rcpt_start;
+
+  while (pos < tx.envelope.len) {
+    const char *rec = tx.envelope.s + pos;
+    size_t rlen = strnlen(rec, tx.envelope.len - pos);
+    if (rec[0] == 'T' && rlen == len + 1 &&
+        (local ? strncasecmp(rec + 1, rcpt, len) : memcmp(rec + 1, rcpt, len)) == 0)
+      return 1;
+    pos += rlen + 1;
+  }
+  return 0;
+}
+
 void smtp_rcpt(const char *arg, size_t len)
 {
   struct rcpt_args r;
   const char *err;
   char rbuf[ACCESS_REPLY_MAX];
   int rcpt_relay;
+  int local;
   size_t need;
 
   if (!tx.seen_mail) {
@@ -281,7 +301,7 @@ void smtp_rcpt(const char *arg, size_t len)
     return;
   }
   tx.rcpt_tried++;
-  if (tx.rcpt_count >= cfg.maxrcpt) {
+  if (tx.rcpt_count + tx.rcpt_dups >= cfg.maxrcpt) {
     io_reply("452 4.5.3 too many recipients\r\n");
     return;
   }
@@ -300,6 +320,15 @@ void smtp_rcpt(const char *arg, size_t len)
       r.addr.at = 10;
     }
   }
+  local = r.addr.at != r.addr.len &&
+          ctl_islocal(&cfg.locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len);
+  if (rcpt_seen(r.addr.s, r.addr.len, local)) {
+    /* the same mailbox again: one copy, not one per RCPT (a message
+     * multiplied in a mailbox); the first RCPT's DSN parameters stay */
+    tx.rcpt_dups++;
+    io_reply("250 2.1.5 recipient ok\r\n");
+    return;
+  }
   need = r.addr.len + strlen(r.notify) + strlen(r.orcpt) + 8;
   if (tx.envelope.len + need > MAX_ENVELOPE) {
     io_reply("452 4.5.3 too many recipients\r\n");
@@ -317,10 +346,7 @@ void smtp_rcpt(const char *arg, size_t len)
     io_reply(err);
     return;
   }
-  /* relayed, as qsend will decide (ctl_islocal) */
-  if (r.addr.at == r.addr.len ||
-      !ctl_islocal(&cfg.locals, sess.me.s, sess.me.len - 1, r.addr.s, r.addr.len))
-    tx.remote = 1;
+  if (!local) tx.remote = 1; /* relayed, as qsend will decide (ctl_islocal) */
   if (!env_add('T', r.addr.s, r.addr.len)) io_die_nomem();
   if (r.notify[0] != '\0' && !env_add('N', r.notify, strlen(r.notify))) io_die_nomem();
   if (r.orcpt[0] != '\0' && !env_add('O', r.orcpt, strlen(r.orcpt))) io_die_nomem();

@@ -100,7 +100,8 @@ static const char *body_start(int mode)
   return NULL;
 }
 
-/* Feeds n bytes of the client's stream (BDAT: exactly n; DATA: up to the end). */
+/* Counts used bytes of the message (BDAT: the chunk; DATA: without the
+ * stuffing dots and the final dot line) against databytes. */
 static void body_count(size_t used)
 {
   if (__builtin_add_overflow(tx.bytes, (unsigned long long)used, &tx.bytes)) tx.bytes = ~0ULL;
@@ -299,12 +300,13 @@ void smtp_data(const char *arg, size_t len)
   io_phase_data();
   while (!tx.data.done) {
     ssize_t n = buffer_feed(&io_in);
+    unsigned long long before = tx.data.size;
     size_t used;
     if (n == -1) io_die_read();
     if (n == 0) sess_exit("eof in data");
     used = smtpdata_feed(&tx.data, buffer_peek(&io_in), (size_t)n);
     buffer_seek(&io_in, used);
-    body_count(used);
+    body_count((size_t)(tx.data.size - before)); /* RFC 1870: what SIZE and databytes measure */
   }
   body_end();
 }

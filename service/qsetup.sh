@@ -667,7 +667,9 @@ listener() {
     ctl_function
     echo "QTLSD=$DIR/run/tlsd"
     echo "export QTLSD"
-    [ "$ln_name" != submission ] || printf 'SUBMISSION=1\nexport SUBMISSION\n'
+    # 587 and 465 are both submission ports (RFC 8314 3.3): MAIL needs AUTH
+    # (RFC 6409 4.3)
+    case $ln_name in submission|smtps) printf 'SUBMISSION=1\nexport SUBMISSION\n' ;; esac
     case $ln_name in smtps|pop3s) printf 'IMPLICITTLS=1\nexport IMPLICITTLS\n' ;; esac
     # no QINJECT: qsmtpd (qmta-smtpd is in the queue group) writes the queue
     # itself with qinject's code; an admin sets QINJECT here for a filter

@@ -4,7 +4,7 @@
 # non-root user.
 . "$(dirname "$0")/lib.sh"
 
-plan 83
+plan 84
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 owner() { stat -c %U:%G "$1" 2>/dev/null; }
@@ -72,6 +72,7 @@ ok "smtp: qlisten on the address, rules CDB, pool of qsmtpd as qmta-smtpd, qtlsd
 ok "submission: IPv6 address and SUBMISSION=1" sh -c "
   grep -q '::1 $SUB' '$QHOME/service/submission/run' && grep -qx 'SUBMISSION=1' '$QHOME/service/submission/run'"
 ok "smtps: implicit TLS" grep -qx 'IMPLICITTLS=1' "$QHOME/service/smtps/run"
+ok "smtps: a submission port (RFC 8314 3.3)" grep -qx 'SUBMISSION=1' "$QHOME/service/smtps/run"
 ok "loggers run s6-log as qmta-log into log/NAME" \
   grep -q "s6-setuidgid qmta-log s6-log .* $QHOME/log/smtp\$" "$QHOME/service/smtp/log/run"
 

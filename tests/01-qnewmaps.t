@@ -4,7 +4,7 @@
 # line, owner and mode of a map survive recompiling, qpasswd hashes.
 . "$(dirname "$0")/lib.sh"
 
-plan 40
+plan 42
 
 inst_setup
 C=$QHOME/control
@@ -107,3 +107,8 @@ h2=$(q passwords alice@test.example | cut -d'|' -f1)
 ok "qpasswd changes the password, one line" sh -c "[ '$h' != '$h2' ] && [ \$(grep -c '^alice@' '$C/users') = 1 ]"
 printf 'x\n' | qpasswd "$QHOME" not-an-address >/dev/null 2>&1
 is $? 100 "qpasswd refuses a bad address"
+ok "no warning for a user of a local domain" sh -c "! grep -q warning '$T_TMP/out'"
+printf 'x\n' | qpasswd "$QHOME" carol@elsewhere.example >"$T_TMP/out" 2>&1
+rc=$?
+ok "a user of a domain not in control/locals: added, with a warning" sh -c "[ $rc = 0 ] &&
+  grep -qx 'qpasswd: warning: elsewhere.example is not in control/locals: no mail is delivered to this user until it is (and in control/rcpthosts)' '$T_TMP/out'"

@@ -4,7 +4,7 @@
 # 998-byte lines, dot-stuffing, client Return-Path removed), BDAT, the DSN
 # parameters in the queue file, SIZE and databytes, maxrcpt, and swaks.
 . "$(dirname "$0")/lib.sh"
-plan 47
+plan 54
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -80,8 +80,9 @@ ok "log line for the message" wait_for 10 grep -q "${L}rcpts=1 " "$QHOME/log/smt
   printf 'EXPN list\r\n'                              # 502
   printf 'HELP\r\n'                                   # 214
   printf 'NOOP\r\n'                                   # 250
+  printf 'RSET x\r\n'                                 # 501 (no parameters)
   printf 'RSET\r\n'                                   # 250
-  printf 'MAIL FROM:<%0600d@else.example>\r\n' 0      # 500 line too long
+  printf 'MAIL FROM:<%01200d@else.example>\r\n' 0     # 500 line too long
   printf 'DATA x\r\n'                                 # 501
   printf 'STARTTLS x\r\n'                             # 501
   printf 'AUTH PLAIN\r\n'                             # 538 (no TLS)
@@ -89,12 +90,26 @@ ok "log line for the message" wait_for 10 grep -q "${L}rcpts=1 " "$QHOME/log/smt
   printf 'QUIT\r\n'
 } >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"
-is_codes "220 503 501 500 250 503 503 501 555 552 250 503 503 554 554 252 502 214 250 250 \
+is_codes "220 503 501 500 250 503 503 501 555 552 250 503 503 554 554 252 502 214 250 501 250 \
 500 501 501 538 503 221" "each error gets its reply"
 sed -n '/^250 HELP/,$p' "$OUT" | tail -n +2 | grep -E '^[0-9]{3}[ -]' | grep -vE '^(354|334) ' \
   >"$T_TMP/replies"
 ok "every reply after EHLO has an enhanced code" \
   sh -c "! grep -vqE '^[0-9]{3}[ -][245]\.[0-9]+\.[0-9]+ ' '$T_TMP/replies'"
+
+# 3b. the extensions make MAIL and RCPT longer than 512 octets (SIZE, DSN,
+#     AUTH=: RFC 1870, 3461 5, 4954 5); other commands stay at 512
+python3 - "$IN" <<'EOF'
+import sys
+addr = "s" * 64 + "@" + ".".join(["d" * 63, "d" * 63, "d" * 50]) + ".example"
+s = (b"EHLO client.example\r\n" +
+     ("MAIL FROM:<%s> SIZE=1000 RET=HDRS ENVID=%s AUTH=%s\r\n" % (addr, "E" * 100, addr)).encode() +
+     ("RCPT TO:<bob@test.example> NOTIFY=SUCCESS ORCPT=rfc822;%s%s\r\n" % (addr, "+2B" * 80)).encode() +
+     b"NOOP " + b"x" * 600 + b"\r\nQUIT\r\n")
+open(sys.argv[1], "wb").write(s)
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 500 221" "MAIL of 648 and RCPT of 548 octets taken, NOOP of 607 not"
 
 # 4. BDAT (RFC 3030), also after a refused chunk
 python3 - "$IN" <<'EOF'
@@ -161,8 +176,36 @@ is_codes "220 250 250 250 354 552 552 250 250 250 250 452 250 250 250 552 221" \
 ok "552 5.3.4 and 452 4.5.3" sh -c "grep -q '^552 5.3.4 ' '$OUT' && grep -q '^452 4.5.3 ' '$OUT'"
 ok "queue drained" wait_for 20 queue_empty
 is "$(maildir_count "$BOB")" "$n0" "nothing of the refused messages delivered"
+# RFC 1870: the size counts CRLF, not the stuffing dots nor the final dot line:
+# a message of exactly databytes octets fits, one octet more does not
+python3 - "$IN" <<'EOF'
+import sys
+def msg(n):
+    m = b"X-Test: fits\r\n\r\n" + (b".dot" + b"y" * 64 + b"\r\n") * 14
+    m += b"z" * (n - len(m) - 2) + b"\r\n"
+    assert len(m) == n
+    return m.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+s = b"EHLO client.example\r\n"
+for n in (1000, 1001):
+    s += b"MAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\n" + msg(n)
+open(sys.argv[1], "wb").write(s + b"QUIT\r\n")
+EOF
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 354 250 250 250 354 552 221" \
+  "databytes 1000: a 1000-octet message with stuffed dots fits, 1001 does not"
 echo 10485760 >"$QHOME/control/databytes"
 echo 1000 >"$QHOME/control/maxrcpt"
+
+# 6b. the same recipient given again (in another case, or as bare postmaster
+#     and postmaster@me) is taken once: one copy in the mailbox, not one per RCPT
+printf 'EHLO c.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<bob@test.example>\r\nRCPT TO:<Bob@Test.Example>\r\nRCPT TO:<bob@test.example> NOTIFY=NEVER\r\nRCPT TO:<postmaster>\r\nRCPT TO:<postmaster@test.example>\r\nDATA\r\nX-Test: dup\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 250 250 250 250 354 250 221" "recipients repeated: all 250"
+ok "the log names each recipient once" wait_for 10 grep -q \
+  "rcpts=2 .* to=<bob@test.example>,<postmaster@test.example> " "$QHOME/log/smtp/current"
+ok "delivered" wait_for 20 sh -c "grep -l '^X-Test: dup' '$BOB'/new/* >/dev/null 2>&1"
+ok "queue drained" wait_for 10 queue_empty
+is "$(grep -l '^X-Test: dup' "$BOB"/new/* | wc -l)" 1 "bob got the message once"
 
 # 7. swaks, a real client, and EHLO with address literals
 swaks --server 127.0.0.1:$PORT --helo '[127.0.0.1]' --from alice@else.example \

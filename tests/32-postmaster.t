@@ -49,8 +49,8 @@ PY
 is "$(send Postmaster)" 250 "a bare <Postmaster> is accepted"
 ok "and delivered into the local postmaster's Maildir" wait_for 30 has_mail "$PM" 1
 is "$(send postmaster POSTMASTER@TEST.EXAMPLE)" "250 250" "bare postmaster and postmaster@me, any case"
-ok "both delivered here" wait_for 30 has_mail "$PM" 3
+ok "delivered here, once: both name the same mailbox" wait_for 30 has_mail "$PM" 2
 is "$(send postmaster@isp.example)" 250 "the postmaster of a local domain"
-ok "reaches the same Maildir through its alias" wait_for 30 has_mail "$PM" 4
+ok "reaches the same Maildir through its alias" wait_for 30 has_mail "$PM" 3
 sleep 1
 ok "nothing went to the smarthost" test ! -e "$SINK/log.jsonl"

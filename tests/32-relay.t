@@ -5,7 +5,7 @@
 # literal, case and trailing dot), fail-closed without rcpthosts, and every
 # access action with its tag: Connect: from 127.0.0.2..5, From:, To:.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 22
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -96,6 +96,13 @@ printf 'EHLO client.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<x@else.exa
 printf 'QUIT\r\n' >>"$IN"
 smtp_raw $PORT "$IN" 127.0.0.2 >"$OUT"
 is_codes "220 250 250 250 221" "Connect: RELAY client may relay"
+# a recipient repeated is taken once: exactly when relayed (the other
+# host's local parts may differ by case), without case when local
+printf 'EHLO client.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<x@else.example>\r\nRCPT TO:<X@else.example>\r\nRCPT TO:<x@else.example>\r\nRCPT TO:<bob@test.example>\r\nRCPT TO:<BOB@test.example>\r\nDATA\r\nSubject: dups\r\n\r\nx\r\n.\r\nQUIT\r\n' >"$T_TMP/dups"
+smtp_raw $PORT "$T_TMP/dups" 127.0.0.2 >"$OUT"
+is_codes "220 250 250 250 250 250 250 250 354 250 221" "repeated recipients: 250 each"
+ok "repeated recipients taken once, relayed ones byte for byte" wait_for 10 grep -q \
+  "rcpts=3 .* to=<x@else.example>,<X@else.example>,<bob@test.example> " "$QHOME/log/smtp/current"
 smtp_raw $PORT "$IN" 127.0.0.3 >"$OUT"
 is_codes "554 503 503 503 221" "Connect: REJECT: 554 greeting, then only QUIT"
 ok "Connect: REJECT greeting is 554 5.7.1" grep -q '^554 5.7.1 ' "$OUT"

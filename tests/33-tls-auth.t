@@ -6,7 +6,7 @@
 # AUTH before TLS), relaying after AUTH, control/authsender, and
 # control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 43
+plan 46
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -136,6 +136,10 @@ r = c.cmd("AUTH PLAIN")
 check(r and r[-1].startswith("334"), "AUTH PLAIN without initial response: 334", r)
 r = c.cmd("*")
 check(code(r) == "501 5.0.0", "* cancels: 501", r)
+c.cmd("AUTH PLAIN")
+r = c.cmd("QUFB" * 1000)
+check(code(r) == "500 5.5.6", "a response line too long: 500 5.5.6 (RFC 4954 4)", r)
+check(code(c.cmd("NOOP")) == "250 2.0.0", "the session goes on")
 r = c.cmd("AUTH CRAM-MD5")
 check(code(r) == "504 5.5.4", "unknown mechanism: 504", r)
 r = c.cmd("AUTH PLAIN")
@@ -176,6 +180,8 @@ check(c.greeting and c.greeting[0].startswith("220 "), "smtps: greeting over TLS
 r = c.cmd("EHLO client.example")
 check("250-AUTH PLAIN LOGIN" in r and not any("STARTTLS" in l for l in r),
       "smtps: AUTH, no STARTTLS", r)
+r = c.cmd("MAIL FROM:<alice@test.example>")
+check(code(r) == "530 5.7.0", "smtps: MAIL without AUTH is 530 5.7.0 (RFC 6409 4.3)", r)
 r = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@test.example\0secret").decode())
 check(code(r) == "235 2.7.0", "smtps: AUTH PLAIN", r)
 r = c.cmd("MAIL FROM:<mallory@test.example>")

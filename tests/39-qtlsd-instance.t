@@ -63,7 +63,7 @@ def received_tls(text):
     """(proto, cipher) of the first Received: line (unfolded), or None"""
     head = text.split('\n\n', 1)[0]
     head = re.sub(r'\n[ \t]+', ' ', head)
-    m = re.search(r'^Received: .*?with ESMTPS \((\S+) (\S+)\)[ ;]', head, re.M)
+    m = re.search(r'^Received: .*?with ESMTPSA? \((\S+) (\S+)\)[ ;]', head, re.M)
     return (m.group(1), m.group(2)) if m else None
 
 
@@ -111,8 +111,9 @@ def smtps(port, ctx, tag=None, hold=None):
         der = s.sock.getpeercert(binary_form=True)
         if hold is not None:
             hold()
-        if tag is not None:
-            s.sendmail('alice@else.example', ['bob@test.example'], message(tag))
+        if tag is not None:  # a submission port: AUTH first
+            s.login('bob@test.example', PASSWORD)
+            s.sendmail('bob@test.example', ['bob@test.example'], message(tag))
     return features, version, cipher, der
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # qpop3d through qsetup's pop3 (STLS) and pop3s (implicit TLS) services,
-# driven by Python's poplib: login rules, STAT/LIST/UIDL/RETR/TOP against
+# driven by Python's poplib: login rules (USER/PASS, AUTH PLAIN), STAT/LIST/UIDL/RETR/TOP against
 # the Maildir files byte for byte, DELE only at QUIT, RSET, UIDLs stable
 # across sessions, one session per mailbox, failed logins slowed down,
 # the idle timeout and the log.
+import base64
 import glob
 import os
 import poplib
@@ -18,6 +19,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F401,F403 (the shared harness)
 
+
+
+def plain64(authzid, user, password):
+    """an AUTH PLAIN response (RFC 4616), base64"""
+    return base64.b64encode(("%s\0%s\0%s" % (authzid, user, password)).encode()).decode()
 
 
 def main():
@@ -223,6 +229,36 @@ def main():
     p.user("bob@test.example")
     ok(p.pass_("bob secret").startswith(b"+OK"), "the session survives bad lines")
     p.quit()
+
+    # 5b. AUTH PLAIN (RFC 5034, RFC 4616): under TLS only, as USER/PASS
+    # (authplaintext, which section 4 made, is put aside meanwhile)
+    os.rename(QHOME + "/control/authplaintext", QHOME + "/control/authplaintext.off")
+    p = poplib.POP3("127.0.0.1", port, timeout=30)
+    ok("SASL" not in p.capa(), "no SASL in CAPA before STLS")
+    try:
+        resp = p._shortcmd("AUTH PLAIN " + plain64("", "bob@test.example", "bob secret"))
+    except poplib.error_proto as e:
+        resp = e.args[0]
+    ok(resp.startswith(b"-ERR [AUTH]"), "AUTH PLAIN before STLS: -ERR [AUTH]", resp)
+    p.stls(context=ctx)
+    ok(p.capa().get("SASL") == ["PLAIN"], "after STLS: SASL PLAIN in CAPA")
+    p._putcmd("AUTH PLAIN")
+    ok(p.file.readline() == b"+ \r\n", "AUTH PLAIN without a response: the empty challenge")
+    p._putcmd("*")
+    ok(p.file.readline().startswith(b"-ERR"), "* cancels: -ERR")
+    p._putcmd("AUTH PLAIN " + plain64("alice@test.example", "bob@test.example", "bob secret"))
+    ok(p.file.readline().startswith(b"-ERR [AUTH]"), "another authorization identity: -ERR [AUTH]")
+    p._putcmd("AUTH PLAIN")
+    p.file.readline()
+    p._putcmd(plain64("bob@test.example", "bob@test.example", "bob secret"))
+    ok(p.file.readline().startswith(b"+OK"), "AUTH PLAIN with the response after +: +OK")
+    ok(p.stat()[0] == 2, "the session runs after AUTH PLAIN")
+    p.quit()
+    p = poplib.POP3_SSL("127.0.0.1", sport, timeout=30, context=ctx)
+    ok(p._shortcmd("AUTH PLAIN " + plain64("", "bob@test.example", "bob secret"))
+       .startswith(b"+OK"), "pop3s: AUTH PLAIN with an initial response: +OK")
+    p.quit()
+    os.rename(QHOME + "/control/authplaintext.off", QHOME + "/control/authplaintext")
 
     # 6. a burst of failed logins gets slower: count the attempts that
     # complete in a few seconds (a fixed 200 ms delay would allow ~25)

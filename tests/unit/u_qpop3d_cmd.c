@@ -30,7 +30,7 @@ int main(void)
   struct pop_req r;
   size_t len;
 
-  plan(45);
+  plan(51);
 
   ok(pop_line_chomp("USER a\r\n", 8) == 6, "CRLF removed");
   ok(pop_line_chomp("USER a\n", 7) == 6, "bare LF removed");
@@ -132,5 +132,29 @@ int main(void)
   req[1 + POP_MAX_TLS_NAME] = req[2 + POP_MAX_TLS_NAME] = '\0';
   req[3 + POP_MAX_TLS_NAME] = req[4 + POP_MAX_TLS_NAME] = '\0';
   ok(pop_req_parse(&r, req, 5 + POP_MAX_TLS_NAME) == 0, "a TLS name of POP_MAX_TLS_NAME refused");
+
+  /* AUTH PLAIN responses (RFC 4616) */
+  {
+    const char *u;
+    const char *pw;
+    size_t ul;
+    size_t pl;
+    ok(pop_sasl_plain("\0bob@a.b\0pw", 11, &u, &ul, &pw, &pl) == 1 && ul == 7 &&
+         memcmp(u, "bob@a.b", 7) == 0 && pl == 2 && memcmp(pw, "pw", 2) == 0,
+       "PLAIN without authzid");
+    ok(pop_sasl_plain("bob@a.b\0bob@a.b\0pw", 18, &u, &ul, &pw, &pl) == 1 && ul == 7 && pl == 2,
+       "PLAIN with authzid = login");
+    ok(pop_sasl_plain("eve@a.b\0bob@a.b\0pw", 18, &u, &ul, &pw, &pl) == -1,
+       "PLAIN with another authzid refused");
+    ok(pop_sasl_plain("bob@a\0bob@a.b\0pw", 16, &u, &ul, &pw, &pl) == -1,
+       "PLAIN with a prefix of the login as authzid refused");
+    ok(pop_sasl_plain("\0bob@a.b", 8, &u, &ul, &pw, &pl) == 0 &&
+         pop_sasl_plain("", 0, &u, &ul, &pw, &pl) == 0 &&
+         pop_sasl_plain("\0\0pw", 4, &u, &ul, &pw, &pl) == 0,
+       "PLAIN without a second NUL or with an empty login refused");
+    ok(pop_sasl_plain("\0bob@a.b\0", 9, &u, &ul, &pw, &pl) == 0 &&
+         pop_sasl_plain("\0bob@a.b\0p\0w", 12, &u, &ul, &pw, &pl) == 0,
+       "PLAIN with an empty password or a NUL in it refused");
+  }
   return done_testing();
 }

@@ -72,7 +72,7 @@ int main(void)
   size_t used;
   int bytewise;
 
-  plan(38);
+  plan(42);
 
   for (bytewise = 0; bytewise < 2; bytewise++) {
     in = "Subject: x\r\n\r\nline1\r\n..dot\r\n.\r\nQUIT\r\n";
@@ -216,5 +216,19 @@ int main(void)
   in = ".\r.\r\n.\r\n";
   run(DATA_DOT, 0, in, strlen(in), 0);
   ok(d.done && d.bare, ".CR. : bare CR, real end later");
+
+  /* RFC 1870: the size SIZE and databytes measure */
+  for (bytewise = 0; bytewise < 2; bytewise++) {
+    in = "S: x\r\n\r\n..a\r\n..\r\n.\r\n";
+    run(DATA_DOT, 0, in, strlen(in), bytewise);
+    ok(d.done && d.size == 15, bytewise ? "size without stuffing dots and the end, bytewise"
+                                        : "size without stuffing dots and the end");
+  }
+  in = ".\n.\r.\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 1);
+  ok(d.done && d.size == 7, "size: dots that are not stuffing count");
+  in = "ab\r\n.\r\n";
+  run(DATA_RAW, 0, in, strlen(in), 0);
+  ok(d.size == 7, "size: BDAT counts every byte");
   return done_testing();
 }

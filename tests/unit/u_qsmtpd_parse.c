@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "b64.h"
 #include "qsmtpd.h"
 
 static int verb(const char *s, size_t *arg)
@@ -109,12 +110,12 @@ int main(void)
   ok(smtp_xtext_decode(out, sizeof out, "a+2Bb", 5) == 3 && memcmp(out, "a+b", 3) == 0, "xtext");
   ok(smtp_xtext_decode(out, sizeof out, "a+2", 3) == (size_t)-1, "short hexchar");
   ok(smtp_xtext_decode(out, sizeof out, "a=b", 3) == (size_t)-1, "'=' is not xchar");
-  ok(smtp_b64_decode(out, sizeof out, "AHVzZXIAcGFzcw==", 16) == 10 &&
+  ok(b64_decode(out, sizeof out, "AHVzZXIAcGFzcw==", 16) == 10 &&
        memcmp(out, "\0user\0pass", 10) == 0,
      "base64");
-  ok(smtp_b64_decode(out, sizeof out, "AHVzZXIAcGFzcw=", 15) == (size_t)-1, "base64 length");
-  ok(smtp_b64_decode(out, sizeof out, "A=VzZXIA", 8) == (size_t)-1, "base64 '=' inside");
-  ok(smtp_b64_decode(out, 2, "AHVzZXIA", 8) == (size_t)-1, "base64 too long for out");
+  ok(b64_decode(out, sizeof out, "AHVzZXIAcGFzcw=", 15) == (size_t)-1, "base64 length");
+  ok(b64_decode(out, sizeof out, "A=VzZXIA", 8) == (size_t)-1, "base64 '=' inside");
+  ok(b64_decode(out, 2, "AHVzZXIA", 8) == (size_t)-1, "base64 too long for out");
 
   ok(smtp_bdat_parse("100 LAST", 8, &size, &last) && size == 100 && last, "BDAT LAST");
   ok(smtp_bdat_parse("0", 1, &size, &last) && size == 0 && !last, "BDAT 0");
