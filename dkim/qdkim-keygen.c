@@ -8,7 +8,9 @@
  * Writes DIR/DOMAIN/SELECTOR.rsa and/or DIR/DOMAIN/SELECTOR.ed25519 (PEM
  * private keys, mode 0640; run as root, owned by root and the group of
  * DIR), and DIR/DOMAIN/selector with SELECTOR if that file does not exist
- * (the active selector; see dkim.h). DIR defaults to control/dkim. An
+ * (the active selector; see dkim.h). DIR defaults to $QHOME/control/dkim,
+ * else control/dkim when run in an instance's directory, else
+ * /var/qmta/control/dkim. An
  * existing key file is never overwritten. Each file is written under a
  * temporary name, fsynced and linked into place, then the directory is
  * fsynced. Prints one line per key:
@@ -161,9 +163,26 @@ static void print_record(const char *domain, const char *selector, int type, con
   dkim_buf_free(&line);
 }
 
+/* The key directory without -C: QHOME's control/dkim when QHOME is set;
+ * else control/dkim here when this is an instance's directory (a control
+ * directory is here); else the default instance's, /var/qmta. */
+static const char *default_dir(void)
+{
+  static char buf[4096];
+  const char *home = getenv("QHOME");
+  struct stat st;
+
+  if ((home == NULL || home[0] == '\0') && stat("control", &st) == 0 && S_ISDIR(st.st_mode))
+    return "control/dkim";
+  if (home == NULL || home[0] == '\0') home = "/var/qmta";
+  if ((size_t)snprintf(buf, sizeof buf, "%s/control/dkim", home) >= sizeof buf)
+    qtls_die(100, "QHOME too long: ", home);
+  return buf;
+}
+
 int main(int argc, char **argv)
 {
-  const char *dir = "control/dkim";
+  const char *dir = NULL;
   const char *kinds = "both";
   unsigned int bits = RSA_BITS_DEFAULT;
   char domain[256];
@@ -191,6 +210,7 @@ int main(int argc, char **argv)
     }
   }
   if (argc - optind != 2) die_usage();
+  if (dir == NULL) dir = default_dir();
   want[0] = strcmp(kinds, "rsa") == 0 || strcmp(kinds, "both") == 0;
   want[1] = strcmp(kinds, "ed25519") == 0 || strcmp(kinds, "both") == 0;
   if (!want[0] && !want[1]) die_usage();
@@ -209,7 +229,18 @@ int main(int argc, char **argv)
 
   /* DIR and DIR/DOMAIN: 0750; as root, group of DIR */
   if (stat(dir, &st) == -1) {
+    char parent[4096];
+    const char *slash = strrchr(dir, '/');
+
     if (errno != ENOENT) qtls_die_sys(111, "unable to stat ", dir);
+    /* DIR is made, its parent not: a control/ that is not there is the
+     * wrong place (not an instance), said as such */
+    if (slash != NULL && (size_t)(slash - dir) < sizeof parent) {
+      memcpy(parent, dir, (size_t)(slash - dir));
+      parent[slash - dir] = '\0';
+      if (parent[0] != '\0' && stat(parent, &st) == -1)
+        qtls_die(111, "no directory ", parent, ": not an instance? (QHOME, or -C dir)");
+    }
     make_dir(dir, (gid_t)-1);
     if (stat(dir, &st) == -1) qtls_die_sys(111, "unable to stat ", dir);
   }

@@ -241,6 +241,12 @@ def main():
     ok(r.returncode == 0 and os.path.isfile(QHOME + "/control/dkim/example.net/s9.ed25519") and
        open(QHOME + "/control/dkim/example.net/selector").read() == "s9\n",
        "qdkim-keygen in QHOME: control/dkim/example.net/", r.stdout)
+    # elsewhere, QHOME names the instance
+    env = dict(os.environ, QHOME=QHOME)
+    r = subprocess.run(["qdkim-keygen", "-t", "ed25519", "example.org", "s8"], cwd="/",
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    ok(r.returncode == 0 and os.path.isfile(QHOME + "/control/dkim/example.org/s8.ed25519"),
+       "qdkim-keygen elsewhere with QHOME: QHOME/control/dkim/example.org/", r.stdout)
     r = run("qdkim-keygen", "example.com")
     ok(r.returncode == 100 and r.stdout.decode().startswith("qdkim-keygen: fatal: usage:"),
        "qdkim-keygen: usage, exit 100", r.stdout)
