@@ -385,6 +385,7 @@ static void script_envelope(stralloc *env, const char *sender, char **rcpts,
     code = script_addr(&one, *rcpts, 0, &me);
     if (code == QQ_NOMEM) fail(code, "out of memory");
     if (code != QQ_OK) qdie(code, "bad recipient address: ", *rcpts);
+    if (env_rcpt_seen(env, one.s, one.len)) continue; /* one copy a mailbox */
     env_add(env, 'R', one.s, one.len);
   }
   stralloc_free(&me);

@@ -5,7 +5,9 @@
  * longer than the limit is 11, EOF or a read error before the final empty
  * record is 54. Ours on top: every address is checked (addr_set), optional
  * records are checked and may only sit where queue.h allows them, an
- * envelope without any recipient is 91.
+ * envelope without any recipient is 91, and a recipient named twice (the
+ * same local part, the domain in any case) is kept once, with the N and O
+ * of its first naming.
  */
 #include <errno.h>
 
@@ -13,6 +15,7 @@
 #include <byte.h>
 #include <case.h>
 #include <fmt.h>
+#include <str.h>
 #include <stralloc.h>
 
 #include "addr.h"
@@ -119,6 +122,24 @@ static int add_record(stralloc *out, char tag, const char *s, size_t len)
   return QQ_OK;
 }
 
+int env_rcpt_seen(const stralloc *out, const char *s, size_t len)
+{
+  size_t at = len;
+  size_t pos = 0;
+
+  while (at > 0 && s[at - 1] != '@') at--;
+  while (pos < out->len) {
+    const char *r = out->s + pos;
+    size_t n = str_len(r);
+
+    if (r[0] == 'R' && n - 1 == len && byte_equal(r + 1, at, s) &&
+        case_diffb(r + 1 + at, len - at, s + at) == 0)
+      return 1;
+    pos += n + 1;
+  }
+  return 0;
+}
+
 int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_count)
 {
   char rec[QUEUE_FIELD_MAX];
@@ -131,6 +152,7 @@ int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_coun
   int seen_x = 0;
   int seen_n = 0;
   int seen_o = 0;
+  int dup = 0; /* the last T named a recipient already there: it and its N, O go */
   int r;
   int code;
 
@@ -161,10 +183,12 @@ int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_coun
       case 'T':
         code = env_addr_check(&a, rec + 1, len - 1, 0);
         if (code != QQ_OK) return code;
+        seen_n = seen_o = 0;
+        dup = rcpts > 0 && env_rcpt_seen(out, a.s, a.len);
+        if (dup) continue; /* one copy a mailbox, as sendmail does */
         code = add_record(out, 'R', a.s, a.len);
         if (code != QQ_OK) return code;
         rcpts++;
-        seen_n = seen_o = 0;
         continue;
       case 'V':
       case 'X':
@@ -177,6 +201,7 @@ int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_coun
         if (rcpts == 0) return QQ_ENVELOPE;
         if (rec[0] == 'N' ? seen_n++ : seen_o++) return QQ_ENVELOPE;
         if (!env_value_ok(rec[0], rec + 1, len - 1)) return QQ_ENVELOPE;
+        if (dup) continue;
         break;
       default:
         return QQ_ENVELOPE;

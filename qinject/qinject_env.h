@@ -51,4 +51,9 @@ int env_read(buffer *b, stralloc *out, unsigned long long now, size_t *rcpt_coun
 /* Checks the value of an optional record (tag 'V', 'X', 'N' or 'O'): 1 ok, 0 not. */
 int env_value_ok(char tag, const char *s, size_t len);
 
+/* 1 if the R records of out (queue records, each NUL-ended) hold the
+ * address s (len bytes) already: the same local part, the domain in any
+ * case; 0 if not. */
+int env_rcpt_seen(const stralloc *out, const char *s, size_t len);
+
 #endif

@@ -18,7 +18,7 @@ os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
 SENDMAIL = os.path.join(BIN, "sendmail")
 if not os.path.exists(SENDMAIL):
     SENDMAIL = os.path.join(ROOT, "qinject", "sendmail")
-PLAN = 58
+PLAN = 59
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import T, TMP, tap_ok as ok, tap_skip as skip  # noqa: E402
@@ -153,6 +153,11 @@ try:
     msg, sender, rcpts = take()
     ok(r.returncode == 0 and rcpts == [b"d@example.org"],
        "the other harmless sendmail options are accepted", r.stderr)
+    r = send(["x@example.org", "x@Example.ORG", "y@example.org", "x@example.org"],
+             b"Subject: twice\n\nx\n")
+    msg, sender, rcpts = take()
+    ok(r.returncode == 0 and rcpts == [b"x@example.org", b"y@example.org"],
+       "a recipient named twice (domain in any case) gets one copy", (r.stderr, rcpts))
     r = send(["-OIgnoreDots=true", "c@example.org"], b"Subject: dot\n\na\n.\nafter\n")
     msg, sender, rcpts = take()
     ok(r.returncode == 0 and body(msg or b"") == b"a\n.\nafter\n", "-O IgnoreDots=true is -oi",

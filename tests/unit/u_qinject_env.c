@@ -33,7 +33,7 @@ int main(void)
   char big[1200];
   size_t i;
 
-  plan(24);
+  plan(28);
   ok(RUN("Fa@b.example\0Tc@d.example\0\0") == QQ_OK, "plain envelope");
   ok(OUT_IS("T1700000000\0Fa@b.example\0Rc@d.example\0") && rcpts == 1, "records as in queue.h");
   ok(RUN("F\0Tc@d.example\0Te@f.example\0\0") == QQ_OK && rcpts == 2, "null sender, two rcpts");
@@ -41,6 +41,16 @@ int main(void)
          "Orfc822;c@d.example\0Tx@y.example\0NNEVER\0\0") == QQ_OK, "DSN records");
   ok(OUT_IS("T1700000000\0Fa@b.example\0VHDRS\0Xid-1\0Rc@d.example\0NSUCCESS,FAILURE\0"
             "Orfc822;c@d.example\0Rx@y.example\0NNEVER\0"), "DSN records kept in order");
+  ok(RUN("Fa@b.example\0Tc@d.example\0NNEVER\0Tx@y.example\0Tc@D.Example\0NSUCCESS\0"
+         "Orfc822;c@d.example\0TC@d.example\0\0") == QQ_OK && rcpts == 3,
+     "a recipient named twice (domain in another case) is kept once");
+  ok(OUT_IS("T1700000000\0Fa@b.example\0Rc@d.example\0NNEVER\0Rx@y.example\0"
+            "RC@d.example\0"), "with the N of its first naming; another local part's case stays");
+  ok(RUN("Fa@b.example\0Tc@d.example\0Tc@d.example\0NNEVER\0NNEVER\0\0") == QQ_ENVELOPE,
+     "a repeated recipient's records are still checked");
+  ok(env_rcpt_seen(&out, "x@Y.EXAMPLE", 11) == 0 && RUN("Fa@b.example\0Tx@y.example\0\0") == QQ_OK &&
+     env_rcpt_seen(&out, "x@Y.EXAMPLE", 11) == 1 && env_rcpt_seen(&out, "X@y.example", 11) == 0,
+     "env_rcpt_seen: the domain in any case, the local part as it is");
   ok(RUN("Tc@d.example\0\0") == QQ_ENVELOPE, "F must come first");
   ok(RUN("\0") == QQ_ENVELOPE, "empty envelope");
   ok(RUN("Fa@b.example\0\0") == QQ_ENVELOPE, "no recipient");
