@@ -286,11 +286,12 @@ void authint_config(void);
 /* The smtpdata drop hook: 1 for an Authentication-Results field naming
  * our authserv-id. */
 int authint_drop(void *cookie, const char *field, size_t len);
-/* After the end of data, before the envelope: signing (sign) through
- * qdkimd -s, or verification (verify) through qdkimd -v, and the fields
- * they give put before the message. NULL to go on, else the reply that
- * refuses the message (451 signer unreachable, 550 DMARC reject). */
-const char *authint_message(struct inject *q, int sign, int verify, const char *sender);
+/* After the end of data, before the envelope: signing through qdkimd -s
+ * (a login or a relay client), or verification through qdkimd -v (any
+ * other client, not on a submission port), and the fields they give put
+ * before the message. NULL to go on, else the reply that refuses the
+ * message (451 signer unreachable, 550 DMARC reject). */
+const char *authint_message(struct inject *q, const char *sender);
 /* For the program that takes the message instead (QINJECT, qsmtpd_inject.c):
  * the variables that tell qinject at the end of it to sign or verify
  * (qinject/qinject_dkim.h), "NAME=value\0" each, into env (emptied first;

@@ -204,12 +204,23 @@ static const char *verify_message(struct inject *q, int msgfd, unsigned long lon
   return NULL;
 }
 
-const char *authint_message(struct inject *q, int sign, int verify, const char *sender)
+/* What is done to this message: signed for our users (a login, a relay
+ * client), verified from the world (not on a submission port). */
+static void mode(int *sign, int *verify)
+{
+  *sign = sess.authed || sess.relay || tx.relay;
+  *verify = !*sign && !sess.submission;
+}
+
+const char *authint_message(struct inject *q, const char *sender)
 {
   unsigned long long len = 0;
   const char *r;
   int msgfd;
+  int sign;
+  int verify;
 
+  mode(&sign, &verify);
   if (!sign && !verify) return NULL;
   msgfd = inject_msgfd(q, &len);
   if (msgfd == -1) {
@@ -249,11 +260,10 @@ int authint_env(stralloc *env)
 {
   static char req[DKIMP_REQ_MAX];
   size_t reqlen = 0;
-  /* the choice of body_end (qsmtpd_message.c): signed for our users,
-   * verified from the world */
-  int sign = sess.authed || sess.relay || tx.relay;
-  int verify = !sign && !sess.submission;
+  int sign;
+  int verify;
 
+  mode(&sign, &verify);
   env->len = 0;
   if (!sign && !verify) return 0;
   if (env_fields(req, sizeof req, &reqlen, sign) == -1) {

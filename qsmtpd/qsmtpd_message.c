@@ -214,11 +214,10 @@ static void body_end(void)
     log_message("discard", r, size, "");
   } else {
     static char queued[80];
-    int sign = sess.authed || sess.relay || tx.relay;
     int discard = 0;
 
     /* qsmtpd_dkim.c: signed for our users, verified from the world */
-    r = authint_message(&tx.inject, sign, !sign && !sess.submission, tx.sender);
+    r = authint_message(&tx.inject, tx.sender);
     if (r != NULL) {
       inject_abort(&tx.inject);
       tx.inject_open = 0;
