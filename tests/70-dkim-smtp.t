@@ -29,29 +29,14 @@ except ImportError:
     print("1..0 # SKIP python3-dnslib or python3-dkim missing (make deps)")
     sys.exit(0)
 from fakedns import ZONE, load_zone, start_dns  # noqa: E402
-from dkimtest import dnsfunc, fetch, fields, header, keygen, log, send, svc  # noqa: E402
+from dkimtest import dkim_instance, dnsfunc, fetch, fields, header, log, send, svc  # noqa: E402
 
 
 def main():
     import base64
 
     dnsport, servers = start_dns()
-    port = free_port()
-    sub = free_port()
-    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port,
-            "--submission", "127.0.0.1:%d" % sub)
-    if r.returncode != 0:
-        bail("qsetup failed: %s" % r.stdout)
-    if run("qpasswd", QHOME, "bob@test.example", stdin=b"bob pw\n").returncode != 0:
-        bail("qpasswd failed")
-    ctl_write("authplaintext", "")
-    ctl_write("resolvers", "127.0.0.1:%d" % dnsport)
-    if run("qnewmaps", QHOME).returncode != 0:
-        bail("qnewmaps failed")
-    ours = keygen("test.example", "s1", "control/dkim")
-    theirs = keygen("signer.example", "sel", TMP + "/theirs")
-    with open(TMP + "/theirs/signer.example/sel.rsa", "rb") as f:
-        their_key = f.read()
+    port, sub, ours, theirs, their_key = dkim_instance(dnsport)
     ZONE["data"] = load_zone({
         "s1._domainkey.test.example": [{"TXT": ours}],
         "sel._domainkey.signer.example": [{"TXT": theirs}],

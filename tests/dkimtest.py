@@ -11,9 +11,37 @@ import subprocess
 import time
 
 from fakedns import ZONE
-from qmtatest import QHOME, Client, bail, maildir_files, svc_ready, wait_until
+from qmtatest import (QHOME, TMP, Client, bail, ctl_write, free_port, maildir_files, run,
+                      svc_ready, wait_until)
 
 BOB_MD = QHOME + "/mail/test.example/bob"
+
+
+def dkim_instance(dnsport, access=None):
+    """qsetup with port 25 and submission on free ports, bob@test.example
+    with a password, plaintext AUTH, the fake DNS as resolver, control/access
+    (if given), maps built; our key (test.example s1, in control/dkim) and a
+    signer's (signer.example sel, outside): (port, sub, ours, theirs,
+    their PEM key)"""
+    port = free_port()
+    sub = free_port()
+    r = run("qsetup", QHOME, "--me", "test.example", "--smtp", "127.0.0.1:%d" % port,
+            "--submission", "127.0.0.1:%d" % sub)
+    if r.returncode != 0:
+        bail("qsetup failed: %s" % r.stdout)
+    if run("qpasswd", QHOME, "bob@test.example", stdin=b"bob pw\n").returncode != 0:
+        bail("qpasswd failed")
+    ctl_write("authplaintext", "")
+    ctl_write("resolvers", "127.0.0.1:%d" % dnsport)
+    if access is not None:
+        ctl_write("access", access)
+    if run("qnewmaps", QHOME).returncode != 0:
+        bail("qnewmaps failed")
+    ours = keygen("test.example", "s1", "control/dkim")
+    theirs = keygen("signer.example", "sel", TMP + "/theirs")
+    with open(TMP + "/theirs/signer.example/sel.rsa", "rb") as f:
+        their_key = f.read()
+    return port, sub, ours, theirs, their_key
 
 
 def keygen(domain, selector, keydir):
