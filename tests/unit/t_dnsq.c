@@ -77,24 +77,37 @@ static int drain_count(int fd)
 /* A server that never answers: the first query tries it every round; the
  * queries after it (the servers were silent) once, until one answers.
  * Counted by the datagrams it got, not by the time they took. */
-static void silent_server(void)
+/* A UDP socket on 127.0.0.1, a free port: its fd and "127.0.0.1:PORT"
+ * in list, or -1 */
+static int loopback_udp(char *list, size_t size)
 {
   struct sockaddr_in sin;
   socklen_t sl = sizeof sin;
-  struct dnsq_answer ans;
-  char list[40];
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  int r;
 
   memset(&sin, 0, sizeof sin);
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
       getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
+    if (fd != -1) close(fd);
+    return -1;
+  }
+  snprintf(list, size, "127.0.0.1:%u", (unsigned int)ntohs(sin.sin_port));
+  return fd;
+}
+
+static void silent_server(void)
+{
+  struct dnsq_answer ans;
+  char list[40];
+  int fd = loopback_udp(list, sizeof list);
+  int r;
+
+  if (fd == -1) {
     ok(0, "a silent server on loopback");
     return;
   }
-  snprintf(list, sizeof list, "127.0.0.1:%u", (unsigned int)ntohs(sin.sin_port));
   ok(dnsq_setservers(list) == 1, "the silent server is the one server");
   dnsq_settimeout(50, 3);
   r = dnsq_query("silent.example", DNSQ_T_TXT, &ans);
@@ -115,19 +128,11 @@ static void silent_server(void)
  * written to the pipe; ends after 10 s or when the pipe closes. */
 static pid_t nx_server(int *portpipe, char *list, size_t size)
 {
-  struct sockaddr_in sin;
-  socklen_t sl = sizeof sin;
   int p[2];
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int fd = loopback_udp(list, size);
   pid_t pid;
 
-  memset(&sin, 0, sizeof sin);
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-      getsockname(fd, (struct sockaddr *)&sin, &sl) == -1 || pipe(p) == -1)
-    return -1;
-  snprintf(list, size, "127.0.0.1:%u", (unsigned int)ntohs(sin.sin_port));
+  if (fd == -1 || pipe(p) == -1) return -1;
   pid = fork();
   if (pid == 0) {
     unsigned char b[512];
