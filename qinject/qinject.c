@@ -41,7 +41,9 @@
  * here only when QMTA_DKIM says so: qsmtpd sets it for the QINJECT
  * program it spawns, and the policy is qsmtpd's (qinject_dkim.h: a
  * signer that fails refuses the message for now, a DMARC reject refuses
- * it for good); without QMTA_DKIM, qsmtpd did it itself.
+ * it for good); without QMTA_DKIM, qsmtpd did it itself. Both words count
+ * only from a caller in the queue group: from one that needs the setgid
+ * privilege (a local user), the mail is local mail whatever it sets.
  * Exit codes: qmail-queue's (qinject_env.h, qinject.8); 100 on misuse.
  */
 #include <errno.h>
@@ -498,7 +500,12 @@ static void dkim(void)
   const char *mode;
   int code;
 
-  if (getenv("TCPREMOTEIP") == NULL) {
+  /* TCPREMOTEIP and QMTA_DKIM are a session program's words (qsmtpd and
+   * its QINJECT chain, in the queue group): from a caller that needs the
+   * setgid privilege (a local user: it still holds it here, enter_home
+   * gave it back to everyone else), its mail is local mail, whatever its
+   * environment says (no auth=pass field for it) */
+  if (getenv("TCPREMOTEIP") == NULL || getegid() != getgid() || geteuid() != getuid()) {
     sign_local();
     return;
   }

@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F403
 
-PLAN = 15
+PLAN = 16
 if os.getuid() != 0:
     print("1..0 # SKIP needs root (a root instance with a setgid bin/qinject)")
     sys.exit(0)
@@ -185,6 +185,14 @@ try:
     ok(wait_delivered(rb"Subject: legit 1", 20) and
        re.search(rb"invoked by uid %d[ )]" % NOBODY.pw_uid, delivered(rb"Subject: legit 1")[0])
        is not None, "delivered, with the caller's uid in the Received: line")
+
+    # a local user posing as a session program gets no auth=pass field
+    env2 = dict(env, TCPREMOTEIP="192.0.2.9", QMTA_DKIM="sign",
+                QMTA_DKIMREQ="id test.example\nauth root@test.example\n")
+    r = inject(["-f", "nobody@test.example", "bob@test.example"], b"Subject: posing\n\nx\n", env2)
+    ok(r.returncode == 0 and wait_delivered(rb"Subject: posing", 20) and
+       b"auth=pass" not in delivered(rb"Subject: posing")[0],
+       "nobody with TCPREMOTEIP and QMTA_DKIM set: local mail, no auth=pass field (%r)" % r.stderr)
 
     env = {k: v for k, v in os.environ.items() if k != "QHOME"}
     r = inject(["-f", "nobody@test.example", "bob@test.example"], b"Subject: legit 2\n\nx\n", env)
