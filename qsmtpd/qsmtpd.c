@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <buffer.h>
@@ -77,6 +78,27 @@ void sess_exit(const char *why)
   log_session(why); /* qsmtpd_log.c */
   if (pool_ctl == -1) _exit(0);
   siglongjmp(session_end, 1); /* back to the loop in main, for the next connection */
+}
+
+/* Pool mode: at a transaction's start, a listener that has stopped
+ * (qlisten closed our socket pair: s6-svc -d, or it died) ends the
+ * session with 421, so that a client that keeps its connection for
+ * message after message (a connection cache) goes elsewhere instead of
+ * holding a stopped service up. qlisten sends nothing in a session: a
+ * readable socket pair is its end of file. */
+void sess_stop_check(void)
+{
+  struct pollfd p;
+  char c;
+
+  if (pool_ctl == -1) return;
+  p.fd = pool_ctl;
+  p.events = POLLIN;
+  p.revents = 0;
+  if (poll(&p, 1, 0) != 1 || recv(pool_ctl, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0) return;
+  io_reply("421 4.3.2 service shutting down, closing connection\r\n");
+  io_flush();
+  sess_exit("shutdown");
 }
 
 int sess_pipelining_abuse(void)

@@ -428,6 +428,8 @@ int smtp_access(int kind, const char *key, size_t len, const char *def, char *rb
 /* 1 if the client has sent more than it may have yet (and the checks are
  * on); sess_pipelining_refuse logs what, replies r and ends the session
  * (qsmtpd.c). */
+/* Pool mode: 421 and the session's end when qlisten has stopped. */
+void sess_stop_check(void);
 int sess_pipelining_abuse(void);
 void sess_pipelining_refuse(const char *what, const char *r) __attribute__((noreturn));
 

@@ -121,6 +121,7 @@ void smtp_mail(const char *arg, size_t len)
     io_reply("503 5.5.1 nested MAIL command\r\n");
     return;
   }
+  sess_stop_check(); /* qsmtpd.c: the listener stopped: 421 */
   if (sess.submission && !sess.authed) {
     err = "530 5.7.0 authentication required\r\n";
     log_reject(NULL, err);

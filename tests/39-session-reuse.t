@@ -466,7 +466,22 @@ def main():
     ok(0 not in pids and len(set(pids)) == 3, "strict mode: three connections, three pids %s" % pids)
     ok(not any(alive(p) for p in pids), "strict mode: each process exits after its connection")
 
-    # 8. qlisten ends a session while it waits for qtlsd (STARTTLS)
+    # 8. the listener stopped (s6-svc -d): a kept connection gets 421 at
+    # its next transaction instead of holding the stopped service up
+    ctl_write("sessionsperprocess", 100)
+    svc_restart("smtp")
+    c = Client(port)
+    c.code("EHLO kept.example")
+    ok(message(c, "k@else.example", ["carol@test.example"],
+               "Subject: kept\nX-Marker: kept-1\n\nx\n") == "250 2.0.0", "kept: first message")
+    subprocess.run(["s6-svc", "-wD", "-T", "20000", "-d", QHOME + "/service/smtp"])
+    r = c.cmd("MAIL FROM:<k@else.example>")
+    ok(r and r[-1].startswith("421 4.3.2"), "listener stopped: the next MAIL gets 421 4.3.2", r)
+    is_(c.reply(), [], "and the connection is closed after it")
+    c.close()
+    subprocess.run(["s6-svc", "-wU", "-T", "20000", "-u", QHOME + "/service/smtp"])
+
+    # 9. qlisten ends a session while it waits for qtlsd (STARTTLS)
     inst_stop()
     evicted_in_starttls(port)
 
