@@ -19,5 +19,10 @@ ssize_t fdpass_sendmsg(int sock, const char *buf, size_t len, int fd, int flags)
  * into *fd. Its length; 0 the peer is gone; -1 + errno (EPROTO: no
  * descriptor, a message cut short, or more than one descriptor). */
 ssize_t fdpass_recv(int sock, char *buf, size_t size, int *fd);
+/* One recvmsg (EINTR retried) with flags added to MSG_CMSG_CLOEXEC (a
+ * stream socket: MSG_WAITALL): its result, and in *fd the descriptor that
+ * came with it, -1 if none (the message may carry none). -1 + EPROTO when
+ * the message or its descriptors were cut short (none kept). */
+ssize_t fdpass_recvmsg(int sock, char *buf, size_t size, int *fd, int flags);
 
 #endif

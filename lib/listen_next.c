@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "listenproto.h"
 
 /* The variables set for the previous connection: their names, and the
@@ -96,38 +97,17 @@ static int set_records(char *msg, size_t len)
 int listen_next(int ctl)
 {
   char msg[LISTEN_MSG_MAX];
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *cm;
   ssize_t n;
-  int fd = -1;
+  int fd;
 
   unset_previous();
-  memset(&mh, 0, sizeof mh);
-  iov.iov_base = msg;
-  iov.iov_len = sizeof msg;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.buf;
-  mh.msg_controllen = sizeof control.buf;
-  do {
-    n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
-  } while (n == -1 && errno == EINTR);
+  n = fdpass_recvmsg(ctl, msg, sizeof msg, &fd, 0);
   if (n == -1) return -1;
-  for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-        cm->cmsg_len == CMSG_LEN(sizeof(int)) && fd == -1)
-      memcpy(&fd, CMSG_DATA(cm), sizeof fd);
   if (n == 0 && fd == -1) {
     errno = 0;
     return -1;
   }
-  if (fd == -1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-      set_records(msg, (size_t)n) == -1) {
+  if (fd == -1 || set_records(msg, (size_t)n) == -1) {
     if (fd != -1) close(fd);
     unset_previous(); /* what a malformed message set is undone */
     errno = EPROTO;

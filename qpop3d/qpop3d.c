@@ -150,31 +150,7 @@ static int run_checkpw(const char *user, size_t ulen, const char *pass, size_t p
 /* The first bytes of a request, with the descriptor sent along (*fd, or -1). */
 static int read_first(int s, char *buf, size_t len, int *fd)
 {
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *cm;
-  ssize_t r;
-
-  *fd = -1;
-  memset(&mh, 0, sizeof mh);
-  iov.iov_base = buf;
-  iov.iov_len = len;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.buf;
-  mh.msg_controllen = sizeof control.buf;
-  do {
-    r = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  } while (r == -1 && errno == EINTR);
-  for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-        cm->cmsg_len == CMSG_LEN(sizeof(int)) && *fd == -1)
-      memcpy(fd, CMSG_DATA(cm), sizeof *fd);
-  return r == (ssize_t)len ? 0 : -1;
+  return fdpass_recvmsg(s, buf, len, fd, MSG_WAITALL) == (ssize_t)len ? 0 : -1;
 }
 
 static int read_full(int fd, char *buf, size_t len)

@@ -10,7 +10,8 @@ PROGS += qtls/qtlsd qtls/qtls-client qtls/qmtasts
 MANS += qtls/qtlsd.8 qtls/qtls-client.8 qtls/qmtasts.8
 UNITTESTS += tests/unit/u_qtls_sts
 
-qtls/qtlsd: qtls/qtlsd.o $(QTLSPLAIN) $(QTLSSSL)
+# of lib/, only the libc-only fdpass_recv (as qdkimd takes it), never lib.a
+qtls/qtlsd: qtls/qtlsd.o $(QTLSPLAIN) $(QTLSSSL) lib/fdpass_recv.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)
 qtls/qtls-client: qtls/qtls-client.o qtls/qtls_ca.o $(QTLSPLAIN) $(QTLSSSL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSLSTATIC)

@@ -45,6 +45,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "fdpass.h"
 #include "qtls_ssl.h"
 
 #define USAGE "qtlsd [-d fd] [-u user] [-g group] [-c certfile] [-k keyfile] [-t timeout] " \
@@ -162,13 +163,6 @@ static int read_request(int conn, int *client, char *ip, size_t ipsize)
 {
   char req[REQUEST_MAX];
   size_t got = 0;
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *cm;
   struct stat st;
   char *nl = NULL;
 
@@ -176,29 +170,18 @@ static int read_request(int conn, int *client, char *ip, size_t ipsize)
   while (nl == NULL && got < sizeof req) {
     struct pollfd p;
     ssize_t n;
+    int fd;
 
     p.fd = conn;
     p.events = POLLIN;
     p.revents = 0;
     if (poll(&p, 1, (int)timeout * 1000) != 1) return -1;
-    memset(&mh, 0, sizeof mh);
-    iov.iov_base = req + got;
-    iov.iov_len = sizeof req - got;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control.buf;
-    mh.msg_controllen = sizeof control.buf;
-    n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
-    if (n == -1 && errno == EINTR) continue;
+    n = fdpass_recvmsg(conn, req + got, sizeof req - got, &fd, 0);
+    if (fd != -1) {
+      if (*client == -1) *client = fd;
+      else close(fd); /* one client a request */
+    }
     if (n <= 0) return -1;
-    for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-          cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-        if (*client == -1) *client = fd;
-        else close(fd);
-      }
     got += (size_t)n;
     nl = memchr(req, '\n', got);
   }
