@@ -187,6 +187,9 @@ static void rcpt_reply(struct conn *cn, struct txn *t, size_t b, int code)
 {
   struct rcpt *r = &t->j->rcpt[t->batch[b]];
 
+  /* RFC 5321 4.5.3.1.10: a 552 to RCPT is the 452 of RFC 821's mistake
+   * (too many recipients, or a full mailbox): temporary */
+  if (code == 552) code = 452;
   if (code >= 200 && code < 300) {
     ++t->accepted;
     return;

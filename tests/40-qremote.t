@@ -6,7 +6,7 @@
 # SIZE, SMTPUTF8, 8BITMIME, DSN parameters, HELO fallback without
 # pipelining, connection reuse by qrspawn, and the protocol checks.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 41
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -86,6 +86,9 @@ is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "T" "a 451 to the only recipient: T, t
 echo "rcpt tmp2@dest.test 452 4.2.2 mailbox full" >>"$T_TMP/rules"
 run_qremote 'I100\000Sa@me.test\000Rtmp@dest.test\000Rtmp2@dest.test\000\000'
 is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "ZZ" "a 4xx to every one of several recipients: Z, the destination's"
+echo "rcpt full@dest.test 552 5.2.2 mailbox full" >"$T_TMP/rules"
+run_qremote 'I100\000Sa@me.test\000Rfull@dest.test\000Rok@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "TK" "552 to a RCPT is a 452 (RFC 5321 4.5.3.1.10): T, not a bounce"
 echo "rcpt x@dest.test 421 4.3.2 shutting down" >"$T_TMP/rules"
 run_qremote 'I100\000Sa@me.test\000Rx@dest.test\000\000'
 is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "Z" "421 to a RCPT: Z"
