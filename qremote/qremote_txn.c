@@ -239,6 +239,14 @@ static int txn_check(struct conn *cn, struct txn *t)
     txn_pending_set(t->j, 'D', &cn->failtext);
     return STEP_DONE;
   }
+  /* RFC 6152 3: 8-bit data goes only to a server that offers 8BITMIME;
+   * qremote does not convert (a DKIM signature would break): 5.6.3 */
+  if (cn->eightbit && !cn->ext.eightbit) {
+    fail_local(cn, "5.6.3", "the message has 8-bit data and the server does not support 8BITMIME",
+               NULL);
+    txn_pending_set(t->j, 'D', &cn->failtext);
+    return STEP_DONE;
+  }
   /* RFC 1870 6 */
   if (cn->ext.size && cn->ext.sizemax > 0 && cn->wire_size > cn->ext.sizemax) {
     sizetext[fmt_ulonglong(sizetext, cn->wire_size)] = '\0';

@@ -6,7 +6,7 @@
 # SIZE, SMTPUTF8, 8BITMIME, DSN parameters, HELO fallback without
 # pipelining, connection reuse by qrspawn, and the protocol checks.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 44
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -131,6 +131,12 @@ mkqueue 102 "$T_TMP/8bit"
 run_qremote 'I102\000Sa@me.test\000Rj\303\266rg@dest.test\000\000'
 is "$(cut -c1 "$T_TMP/res")" "K" "UTF-8 address delivered where SMTPUTF8 is offered"
 is "$(json 0 'e["mail_params"]')" "BODY=8BITMIME SMTPUTF8" "BODY=8BITMIME and SMTPUTF8 declared"
+sink_start --no-8bitmime
+run_qremote 'I102\000Sa@me.test\000Rx@dest.test\000\000'
+ok "8-bit message to a server without 8BITMIME: D 5.6.3 (RFC 6152 3)" grep -q '^D5.6.3 ' "$T_TMP/res"
+ok "and nothing was sent" test ! -e "$SINK_DIR/log.jsonl"
+run_qremote 'I101\000Sa@me.test\000Rx@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res")" "K" "a 7-bit one goes there"
 
 # 6. DSN parameters pass on only to servers that offer DSN
 run_qremote 'I101\000Sa@me.test\000VHDRS\000Xid+1=x\000Rx@dest.test\000NSUCCESS,FAILURE\000Orfc822;X@dest.test\000\000'
