@@ -420,6 +420,7 @@ static int data_start(struct conn *cn, struct txn *t)
 static int data_send(struct conn *cn, struct txn *t)
 {
   int code;
+  char cls;
 
   if (message_send(cn, t->j) == -1 || cn->broken) {
     if (cn->broken) return STEP_LOST;
@@ -438,7 +439,12 @@ static int data_send(struct conn *cn, struct txn *t)
     return STEP_DONE;
   }
   fail_reply(cn);
-  batch_set(t, own_class(code), &cn->failtext);
+  cls = own_class(code);
+  /* RFC 3461 4.1, 6.2.1: a server that offers DSN got NOTIFY and ORCPT and
+   * reports success itself; one that does not gets a "relayed" report from
+   * qsend (RFC 3464 2.3.3). P tells the two apart. */
+  if (cls == 'K' && cn->ext.dsn) cls = 'P';
+  batch_set(t, cls, &cn->failtext);
   return STEP_DONE;
 }
 

@@ -6,7 +6,7 @@
 # SIZE, SMTPUTF8, 8BITMIME, DSN parameters, HELO fallback without
 # pipelining, connection reuse by qrspawn, and the protocol checks.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 46
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -141,11 +141,13 @@ is "$(cut -c1 "$T_TMP/res")" "K" "a 7-bit one goes there"
 # 6. DSN parameters pass on only to servers that offer DSN
 run_qremote 'I101\000Sa@me.test\000VHDRS\000Xid+1=x\000Rx@dest.test\000NSUCCESS,FAILURE\000Orfc822;X@dest.test\000\000'
 is "$(json -1 'e["mail_params"] + "|" + e["rcpt_params"][0]')" "|" "no DSN parameters without DSN"
+is "$(cut -c1 "$T_TMP/res")" "K" "K from a server without DSN (qsend reports relayed)"
 sink_start --dsn
 run_qremote 'I101\000Sa@me.test\000VHDRS\000Xid+1=x\000Rx@dest.test\000NSUCCESS,FAILURE\000Orfc822;X@dest.test\000\000'
 is "$(json 0 'e["mail_params"]')" "RET=HDRS ENVID=id+2B1+3Dx" "RET and ENVID (xtext) passed on"
 is "$(json 0 'e["rcpt_params"][0]')" "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;X@dest.test" \
   "NOTIFY and ORCPT passed on"
+is "$(cut -c1 "$T_TMP/res")" "P" "P from a server with DSN: it reports success itself"
 
 # 7. HELO fallback, no pipelining
 sink_start --no-ehlo --no-pipelining
