@@ -100,9 +100,11 @@ int txn_scan(struct conn *cn, const struct job *j)
 {
   char buf[MSG_CHUNK];
   unsigned long long done = 0;
+  unsigned long long col = 0;
   char last = '\n';
 
-  /* RFC 1870 3: the message with CRLF line ends, without the final dot */
+  /* RFC 1870 3: the message with CRLF line ends, without the final dot;
+   * a line broken by smtpdata_put costs up to 3 octets a piece */
   cn->wire_size = j->msglen;
   cn->eightbit = 0;
   while (done < j->msglen) {
@@ -115,8 +117,16 @@ int txn_scan(struct conn *cn, const struct job *j)
       return -1;
     }
     for (ssize_t k = 0; k < r; ++k) {
-      if (buf[k] == '\n') ++cn->wire_size;
-      else if ((unsigned char)buf[k] >= 0x80) cn->eightbit = 1;
+      if (buf[k] == '\n') {
+        ++cn->wire_size;
+        col = 0;
+        continue;
+      }
+      if ((unsigned char)buf[k] >= 0x80) cn->eightbit = 1;
+      if (++col > SMTPDATA_LINE_MAX - 1) {
+        cn->wire_size += 3;
+        col = 1;
+      }
     }
     done += (unsigned long long)r;
     last = buf[r - 1];
@@ -125,12 +135,12 @@ int txn_scan(struct conn *cn, const struct job *j)
   return 0;
 }
 
-/* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), then the
- * final dot. 0, -1 local read error (the connection must be dropped
+/* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), lines
+ * longer than 998 octets broken (4.5.3.1.6), then the final dot. 0, -1 local read error (the connection must be dropped
  * without the dot). */
 static int message_send(struct conn *cn, const struct job *j)
 {
-  int r = smtpdata_put(&cn->out, j->msgfd, QUEUE_HDRLEN, j->msglen);
+  int r = smtpdata_put(&cn->out, j->msgfd, QUEUE_HDRLEN, j->msglen, SMTPDATA_LINE_MAX);
 
   if (r == -2) cn->broken = 1;
   return r == -1 ? -1 : 0;

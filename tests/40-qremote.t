@@ -6,7 +6,7 @@
 # SIZE, SMTPUTF8, 8BITMIME, DSN parameters, HELO fallback without
 # pipelining, connection reuse by qrspawn, and the protocol checks.
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 49
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -148,6 +148,27 @@ is "$(json 0 'e["mail_params"]')" "RET=HDRS ENVID=id+2B1+3Dx" "RET and ENVID (xt
 is "$(json 0 'e["rcpt_params"][0]')" "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;X@dest.test" \
   "NOTIFY and ORCPT passed on"
 is "$(cut -c1 "$T_TMP/res")" "P" "P from a server with DSN: it reports success itself"
+
+# 6b. lines over 998 octets are broken (RFC 5321 4.5.3.1.6): a continuation
+# line in the header, two lines in the body, dot-stuffed where one starts with '.'
+python3 -c 'import sys
+sys.stdout.write("X-Long: " + "h" * 2500 + "\nSubject: long\n\n" + "a" * 998 + "." + "b" * 1500 + "\nend\n")' \
+  >"$T_TMP/long"
+mkqueue 103 "$T_TMP/long"
+run_qremote 'I103\000Sa@me.test\000Rx@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res")" "P" "the long-lined message delivered"
+ok "no line over 1000 octets with its CRLF" python3 -c 'import sys
+sys.exit(max(len(l) for l in open(sys.argv[1], "rb").read().split(b"\n")) > 1000)' \
+  "$SINK_DIR/msg-$(wc -l <"$SINK_DIR/log.jsonl" | tr -d ' ').eml"
+ok "header folded, body split, the period kept" python3 -c 'import sys
+got = open(sys.argv[1], "rb").read().decode().replace("\r\n", "\n")
+head, body = got.split("\n\n", 1)
+want = open(sys.argv[2]).read()
+whead, wbody = want.split("\n\n", 1)
+sys.exit(not (head.replace("\n ", "") == whead.rstrip("\n") and
+              body.replace("\n", "") == wbody.replace("\n", "") and
+              body.split("\n")[1].startswith(".b")))' \
+  "$SINK_DIR/msg-$(wc -l <"$SINK_DIR/log.jsonl" | tr -d ' ').eml" "$T_TMP/long"
 
 # 7. HELO fallback, no pipelining
 sink_start --no-ehlo --no-pipelining
