@@ -136,8 +136,8 @@ int txn_scan(struct conn *cn, const struct job *j)
 }
 
 /* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), lines
- * longer than 998 octets broken (4.5.3.1.6), then the final dot. 0, -1 local read error (the connection must be dropped
- * without the dot). */
+ * longer than 998 octets broken (4.5.3.1.6), then the final dot. 0, -1
+ * local read error (the connection must be dropped without the dot). */
 static int message_send(struct conn *cn, const struct job *j)
 {
   int r = smtpdata_put(&cn->out, j->msgfd, QUEUE_HDRLEN, j->msglen, SMTPDATA_LINE_MAX);
