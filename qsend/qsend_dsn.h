@@ -7,8 +7,9 @@
  * dsn_send is called by qsend with the queue file of the original message
  * open on fd, its parsed envelope e, and the recipients to report (all of
  * one kind: DSN_FAILED, DSN_DELAYED, DSN_DELIVERED or DSN_RELAYED; the
- * last two are what NOTIFY=SUCCESS asks for). It decides whether anything is sent at all (null sender,
- * NOTIFY=NEVER or a NOTIFY list without the kind), builds the report
+ * last two are what NOTIFY=SUCCESS asks for). It decides whether
+ * anything is sent at all (null sender, NOTIFY=NEVER or a NOTIFY list
+ * without the kind), builds the report
  * (the reasons; RET=HDRS/FULL: headers only or the whole message up to a
  * size limit), and commits it with queue_open/queue_put/queue_envelope/
  * queue_commit. A failure report about a message whose sender is null goes
