@@ -21,7 +21,11 @@
  * spawner -> qsend, one result per job, when the job ends:
  *   "J17\0"                 the slot
  *   one record per recipient, in the order they were given:
- *     "K<text>\0"           delivered; text says how (host, mailbox)
+ *     "K<text>\0"           delivered; text says how (host, mailbox). For
+ *                           qrspawn: relayed to a server without DSN
+ *     "P<text>\0"           qrspawn: delivered to a server that offers DSN
+ *                           and got NOTIFY and ORCPT (RFC 3461): it reports
+ *                           success itself, qsend sends no success report
  *     "Z<text>\0"           temporary failure: retry later; text is the reason.
  *                           For qrspawn a failure of the destination itself (no
  *                           connection, greeting, TLS, a 4xx to MAIL or DATA or

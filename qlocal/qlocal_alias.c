@@ -464,71 +464,132 @@ static void target(struct state *st, const char *t, int depth)
   }
 }
 
-/* The queue id of the queue file on fd 0 into id (QUEUE_ID_MAX bytes); ""
- * when fd 0 is no queue file (qlocal run by hand on a plain message). */
-static void parent_id(char *id)
+/* NOTIFY for the forwarded addresses: the recipient's without SUCCESS
+ * (its success is reported here, when the alias delivers: RFC 3461
+ * 6.2.7), "NEVER" when nothing is left. */
+static int cat_notify(stralloc *env, const char *notify)
 {
-  struct queue_env e = {0};
-  struct stat sb;
+  size_t kept = 0;
 
-  id[0] = '\0';
-  if (fstat(0, &sb) == 0 && queue_env_read(&e, 0) == 0)
-    queue_env_id(&e, (unsigned long long)sb.st_ino, id);
-  queue_env_free(&e);
+  if (!stralloc_cats(env, "N")) return 0;
+  while (*notify != '\0') {
+    size_t len = strcspn(notify, ",");
+
+    if (!(len == 7 && strncasecmp(notify, "SUCCESS", 7) == 0) &&
+        !(len == 5 && strncasecmp(notify, "NEVER", 5) == 0) && len > 0) {
+      if (kept++ > 0 && !stralloc_cats(env, ",")) return 0;
+      if (!stralloc_catb(env, notify, len)) return 0;
+    }
+    notify += len;
+    if (*notify == ',') ++notify;
+  }
+  return (kept > 0 || stralloc_cats(env, "NEVER")) && stralloc_0(env);
 }
 
-/* qinject -f SENDER rcpt... with the message (our Delivered-To added) on stdin. */
+/* The envelope for qinject (qinject_env.h) into env, and the queue id of
+ * the queue file on fd 0 into parent (QUEUE_ID_MAX bytes; "" when fd 0 is
+ * no queue file: qlocal run by hand on a plain message). The forwarded
+ * addresses get the DSN requests of the recipient being delivered (RFC
+ * 3461 6.2.7: NOTIFY without SUCCESS, ORCPT) and of the message (RET,
+ * ENVID), so that NOTIFY=NEVER still holds behind an alias. 1, 0 out of
+ * memory. */
+static int forward_envelope(const struct state *st, stralloc *env, char *parent)
+{
+  struct queue_env e = {0};
+  const struct queue_rcpt *me = NULL;
+  struct stat sb;
+  size_t i;
+  int ok;
+
+  parent[0] = '\0';
+  if (fstat(0, &sb) == 0 && queue_env_read(&e, 0) == 0) {
+    queue_env_id(&e, (unsigned long long)sb.st_ino, parent);
+    for (i = 0; i < e.rcpt_count && me == NULL; i++)
+      if (strcasecmp(queue_env_str(&e, e.rcpt[i].addr), st->d->recipient) == 0) me = &e.rcpt[i];
+  } else {
+    e.ret = e.envid = (size_t)-1;
+  }
+  ok = stralloc_copys(env, "F") && stralloc_cats(env, st->d->sender) && stralloc_0(env);
+  if (ok && e.ret != (size_t)-1)
+    ok = stralloc_cats(env, "V") && stralloc_cats(env, queue_env_str(&e, e.ret)) &&
+         stralloc_0(env);
+  if (ok && e.envid != (size_t)-1)
+    ok = stralloc_cats(env, "X") && stralloc_cats(env, queue_env_str(&e, e.envid)) &&
+         stralloc_0(env);
+  for (i = 0; ok && i < st->forward.len; i += strlen(st->forward.s + i) + 1) {
+    ok = stralloc_cats(env, "T") && stralloc_cats(env, st->forward.s + i) && stralloc_0(env);
+    if (ok && me != NULL && me->notify != (size_t)-1)
+      ok = cat_notify(env, queue_env_str(&e, me->notify));
+    if (ok && me != NULL && me->orcpt != (size_t)-1)
+      ok = stralloc_cats(env, "O") && stralloc_cats(env, queue_env_str(&e, me->orcpt)) &&
+           stralloc_0(env);
+  }
+  ok = ok && stralloc_0(env);
+  queue_env_free(&e);
+  return ok;
+}
+
+/* Writes len bytes of s to fd. 0, -1 + errno. */
+static int write_all(int fd, const char *s, size_t len)
+{
+  while (len > 0) {
+    ssize_t w = write(fd, s, len);
+
+    if (w == -1 && errno == EINTR) continue;
+    if (w == -1) return -1;
+    s += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+/* qinject in the qmail-queue protocol: the message (our Delivered-To
+ * added) on its fd 0, the envelope (forward_envelope) on its fd 1. */
 static void forward(struct state *st)
 {
   char parent[QUEUE_ID_MAX];
   const struct delivery *d = st->d;
   stralloc inject = {0};
-  char **args;
-  size_t n = 0;
-  size_t i;
+  stralloc env = {0};
+  char *args[2];
   int pi[2];
+  int pe[2] = {-1, -1};
   pid_t pid;
   int status;
   int werr = 0;
   struct stat sb;
 
-  args = calloc(st->forward_count + 5, sizeof *args);
-  if (args == NULL) {
-    failed(st, 111, "out of memory", NULL);
-    return;
-  }
   if (!stralloc_copys(&inject, qhome()) || !stralloc_cats(&inject, "/bin/qinject") ||
-      !stralloc_0(&inject)) {
-    free(args);
+      !stralloc_0(&inject) || !forward_envelope(st, &env, parent)) {
+    stralloc_free(&inject);
+    stralloc_free(&env);
     failed(st, 111, "out of memory", NULL);
     return;
   }
-  args[n++] = stat(inject.s, &sb) == 0 ? inject.s : (char *)"qinject";
-  args[n++] = (char *)"-f";
-  args[n++] = (char *)d->sender;
-  args[n++] = (char *)"--";
-  for (i = 0; i < st->forward.len; i += strlen(st->forward.s + i) + 1) args[n++] = st->forward.s + i;
-  args[n] = NULL;
+  args[0] = stat(inject.s, &sb) == 0 ? inject.s : (char *)"qinject";
+  args[1] = NULL;
 
-  if (pipe(pi) == -1 || (pid = fork()) == -1) {
+  if (pipe(pi) == -1 || pipe(pe) == -1 || (pid = fork()) == -1) {
     failed_sys(st, 111, "unable to run ", "qinject");
-    free(args);
     stralloc_free(&inject);
+    stralloc_free(&env);
     return;
   }
   if (pid == 0) {
     close(pi[1]);
-    parent_id(parent);
+    close(pe[1]);
     if (parent[0] != '\0' && setenv("QPARENT", parent, 1) == -1) _exit(111);
-    if (dup2(pi[0], 0) == -1) _exit(111);
-    dup2(2, 1);
+    if (dup2(pi[0], 0) == -1 || dup2(pe[0], 1) == -1) _exit(111);
     execvp(args[0], args);
     _exit(111);
   }
   close(pi[0]);
+  close(pe[0]);
   signal(SIGPIPE, SIG_IGN);
   if (msg_write(d, pi[1], MSG_DTLINE) == -1) werr = errno;
   close(pi[1]);
+  if (werr == 0 && write_all(pe[1], env.s, env.len) == -1) werr = errno;
+  close(pe[1]);
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) break;
   if (werr != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -537,8 +598,8 @@ static void forward(struct state *st)
     failed(st, werr == 0 && (code == 11 || code == 31 || code == 91 || code == 100) ? 100 : 111,
            "unable to forward the message", NULL);
   }
-  free(args);
   stralloc_free(&inject);
+  stralloc_free(&env);
 }
 
 /* Delivers the targets (or, with owner set, the text of a ~/.forward in

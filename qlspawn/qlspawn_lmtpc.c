@@ -485,7 +485,7 @@ static void txn_message(struct lmtp_txn *t, int qfd, unsigned long long msglen)
   size_t n = t->n;
   size_t i;
   int code;
-  int d = smtpdata_put(&net_out, qfd, QUEUE_HDRLEN, msglen);
+  int d = smtpdata_put(&net_out, qfd, QUEUE_HDRLEN, msglen, 0);
 
   if (d == -1) {
     /* the dot must not go: the server would deliver a cut message */

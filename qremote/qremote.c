@@ -11,7 +11,8 @@
  *   "Rann@example.net\0" ["Nnotify\0"] ["Oorcpt\0"] ... "\0"
  *   The message is queue/mess/NN/1234, read from offset 24 (queue.h).
  * fd 1: for each job, one record per recipient in order, "K<text>\0"
- *   delivered, "Z<text>\0" deferred by a failure of the destination,
+ *   delivered ("P<text>\0" to a server that offers DSN, which got the
+ *   NOTIFY: no success report here), "Z<text>\0" deferred by a failure of the destination,
  *   "T<text>\0" deferred alone (a 4xx to its RCPT or to the message's
  *   data, a queue file that cannot be read), "D<text>\0" failed, then "\0".
  * fd 2: the log, one line per recipient and attempt.
@@ -160,7 +161,7 @@ static void results_put(const struct job *j)
     const struct rcpt *r = &j->rcpt[i];
     char tag = r->result;
 
-    if (tag != 'K' && tag != 'Z' && tag != 'T' && tag != 'D') tag = 'Z';
+    if (tag != 'K' && tag != 'P' && tag != 'Z' && tag != 'T' && tag != 'D') tag = 'Z';
     if (buffer_put(&result_out, &tag, 1) == -1) goto fail;
     for (size_t k = 0; k < r->text.len && k < SPAWN_TEXT_MAX; ++k) {
       char c = r->text.s[k];

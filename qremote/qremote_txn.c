@@ -100,9 +100,11 @@ int txn_scan(struct conn *cn, const struct job *j)
 {
   char buf[MSG_CHUNK];
   unsigned long long done = 0;
+  unsigned long long col = 0;
   char last = '\n';
 
-  /* RFC 1870 3: the message with CRLF line ends, without the final dot */
+  /* RFC 1870 3: the message with CRLF line ends, without the final dot;
+   * a line broken by smtpdata_put costs up to 3 octets a piece */
   cn->wire_size = j->msglen;
   cn->eightbit = 0;
   while (done < j->msglen) {
@@ -115,8 +117,16 @@ int txn_scan(struct conn *cn, const struct job *j)
       return -1;
     }
     for (ssize_t k = 0; k < r; ++k) {
-      if (buf[k] == '\n') ++cn->wire_size;
-      else if ((unsigned char)buf[k] >= 0x80) cn->eightbit = 1;
+      if (buf[k] == '\n') {
+        ++cn->wire_size;
+        col = 0;
+        continue;
+      }
+      if ((unsigned char)buf[k] >= 0x80) cn->eightbit = 1;
+      if (++col > SMTPDATA_LINE_MAX - 1) {
+        cn->wire_size += 3;
+        col = 1;
+      }
     }
     done += (unsigned long long)r;
     last = buf[r - 1];
@@ -125,12 +135,12 @@ int txn_scan(struct conn *cn, const struct job *j)
   return 0;
 }
 
-/* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), then the
- * final dot. 0, -1 local read error (the connection must be dropped
- * without the dot). */
+/* Sends the message: LF -> CRLF, dot-stuffed (RFC 5321 4.5.2), lines
+ * longer than 998 octets broken (4.5.3.1.6), then the final dot. 0, -1
+ * local read error (the connection must be dropped without the dot). */
 static int message_send(struct conn *cn, const struct job *j)
 {
-  int r = smtpdata_put(&cn->out, j->msgfd, QUEUE_HDRLEN, j->msglen);
+  int r = smtpdata_put(&cn->out, j->msgfd, QUEUE_HDRLEN, j->msglen, SMTPDATA_LINE_MAX);
 
   if (r == -2) cn->broken = 1;
   return r == -1 ? -1 : 0;
@@ -187,6 +197,9 @@ static void rcpt_reply(struct conn *cn, struct txn *t, size_t b, int code)
 {
   struct rcpt *r = &t->j->rcpt[t->batch[b]];
 
+  /* RFC 5321 4.5.3.1.10: a 552 to RCPT is the 452 of RFC 821's mistake
+   * (too many recipients, or a full mailbox): temporary */
+  if (code == 552) code = 452;
   if (code >= 200 && code < 300) {
     ++t->accepted;
     return;
@@ -232,6 +245,14 @@ static int txn_check(struct conn *cn, struct txn *t)
   /* RFC 6531 3.4: no SMTPUTF8, no delivery of an internationalised address */
   if (t->need_utf8 && !cn->ext.smtputf8) {
     fail_local(cn, "5.6.7", "the server does not support SMTPUTF8, which the addresses need",
+               NULL);
+    txn_pending_set(t->j, 'D', &cn->failtext);
+    return STEP_DONE;
+  }
+  /* RFC 6152 3: 8-bit data goes only to a server that offers 8BITMIME;
+   * qremote does not convert (a DKIM signature would break): 5.6.3 */
+  if (cn->eightbit && !cn->ext.eightbit) {
+    fail_local(cn, "5.6.3", "the message has 8-bit data and the server does not support 8BITMIME",
                NULL);
     txn_pending_set(t->j, 'D', &cn->failtext);
     return STEP_DONE;
@@ -409,6 +430,7 @@ static int data_start(struct conn *cn, struct txn *t)
 static int data_send(struct conn *cn, struct txn *t)
 {
   int code;
+  char cls;
 
   if (message_send(cn, t->j) == -1 || cn->broken) {
     if (cn->broken) return STEP_LOST;
@@ -427,7 +449,12 @@ static int data_send(struct conn *cn, struct txn *t)
     return STEP_DONE;
   }
   fail_reply(cn);
-  batch_set(t, own_class(code), &cn->failtext);
+  cls = own_class(code);
+  /* RFC 3461 4.1, 6.2.1: a server that offers DSN got NOTIFY and ORCPT and
+   * reports success itself; one that does not gets a "relayed" report from
+   * qsend (RFC 3464 2.3.3). P tells the two apart. */
+  if (cls == 'K' && cn->ext.dsn) cls = 'P';
+  batch_set(t, cls, &cn->failtext);
   return STEP_DONE;
 }
 

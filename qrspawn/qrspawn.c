@@ -459,7 +459,7 @@ static int child_records(struct child *c, const char *s, size_t len)
       char tag = c->partial.len > 0 ? c->partial.s[0] : '\0';
       size_t tlen = c->partial.len > 0 ? c->partial.len - 1 : 0;
 
-      if (tag != 'K' && tag != 'Z' && tag != 'T' && tag != 'D') return -1;
+      if (tag != 'K' && tag != 'P' && tag != 'Z' && tag != 'T' && tag != 'D') return -1;
       if (tlen > SPAWN_TEXT_MAX) tlen = SPAWN_TEXT_MAX;
       if (!stralloc_append(&c->results, &tag)) qdie_nomem();
       for (size_t k = 0; k < tlen; ++k) {

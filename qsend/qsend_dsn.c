@@ -108,6 +108,12 @@ out:
   return r;
 }
 
+/* NOTIFY=SUCCESS kinds: delivered here, or relayed to a server without DSN */
+static int is_success(int kind)
+{
+  return kind == DSN_DELIVERED || kind == DSN_RELAYED;
+}
+
 static int is_digit(char c)
 {
   return c >= '0' && c <= '9';
@@ -183,7 +189,7 @@ void dsn_reason_parse(struct dsn_reason *p, const char *reason, int kind)
   if (n == 0 || n >= DSN_STATUS_MAX) return;
   /* a status of another class than the report's kind is not believed */
   if ((kind == DSN_FAILED && code[0] != '5') || (kind == DSN_DELAYED && code[0] != '4') ||
-      (kind == DSN_DELIVERED && code[0] != '2'))
+      (is_success(kind) && code[0] != '2'))
     return;
   memcpy(p->status, code, n);
   p->status[n] = '\0';
@@ -197,7 +203,7 @@ static int notify_allows(const struct queue_env *e, size_t idx, int kind)
   const char *n;
   const char *word = kind == DSN_FAILED ? "FAILURE" : kind == DSN_DELAYED ? "DELAY" : "SUCCESS";
 
-  if (off == (size_t)-1) return kind != DSN_DELIVERED;
+  if (off == (size_t)-1) return !is_success(kind);
   n = queue_env_str(e, off);
   if (strcasecmp(n, "NEVER") == 0) return 0;
   while (*n != '\0') {
@@ -344,6 +350,11 @@ static int dsn_intro(struct dsn_build *b)
         !cat_date(text, (time_t)e->arrival + (time_t)b->lifetime) ||
         !stralloc_cats(text, ";\nyou need not send it again.\n"))
       return 0;
+  } else if (b->kind == DSN_RELAYED) {
+    if (!stralloc_cats(text, "Your message was relayed to the recipients below, to servers\n"
+                             "that do not send delivery reports: there may be no further\n"
+                             "notice of its delivery.\n"))
+      return 0;
   } else if (!stralloc_cats(text, "Your message was delivered to the recipients below.\n")) {
     return 0;
   }
@@ -390,8 +401,10 @@ static int dsn_recipient(struct dsn_build *b, const struct dsn_rcpt *r)
        stralloc_cats(&field, addr) && stralloc_0(&field) &&
        dsn_cat_field(report, "Final-Recipient", field.s);
   ok = ok && dsn_cat_field(report, "Action",
-                           kind == DSN_FAILED ? "failed" : kind == DSN_DELAYED ? "delayed"
-                                                                               : "delivered");
+                           kind == DSN_FAILED    ? "failed"
+                           : kind == DSN_DELAYED ? "delayed"
+                           : kind == DSN_RELAYED ? "relayed"
+                                                 : "delivered");
   ok = ok && dsn_cat_field(report, "Status", p.status);
   if (ok && p.hostlen > 0)
     ok = stralloc_copys(&field, "dns; ") && stralloc_catb(&field, reason, p.hostlen) &&
@@ -402,7 +415,7 @@ static int dsn_recipient(struct dsn_build *b, const struct dsn_rcpt *r)
   else if (ok && reason[0] != '\0')
     ok = stralloc_copys(&field, "X-qmta; ") && stralloc_cats(&field, reason) &&
          stralloc_0(&field) && dsn_cat_field(report, "Diagnostic-Code", field.s);
-  if (ok && kind != DSN_DELIVERED)
+  if (ok && !is_success(kind))
     ok = stralloc_cats(report, "Last-Attempt-Date: ") && cat_date(report, b->now) &&
          stralloc_append(report, "\n");
   if (ok && kind == DSN_DELAYED)
@@ -441,6 +454,7 @@ static int dsn_header(struct dsn_build *b)
          cat_clean(head, b->to.s) && stralloc_cats(head, ">\nSubject: ") &&
          stralloc_cats(head, kind == DSN_FAILED ? "Undelivered mail returned to sender"
                              : kind == DSN_DELAYED ? "Delayed mail (still being retried)"
+                             : kind == DSN_RELAYED ? "Delivery report: mail relayed"
                                                    : "Delivery report: mail delivered") &&
          stralloc_cats(head, "\nDate: ") && cat_date(head, b->now) &&
          stralloc_cats(head, "\nMessage-ID: <dsn.") &&
@@ -551,7 +565,7 @@ int dsn_send(int fd, const struct queue_env *e, int kind, const struct dsn_rcpt 
   int ok;
 
   newid[0] = '\0';
-  if (kind != DSN_FAILED && kind != DSN_DELAYED && kind != DSN_DELIVERED) {
+  if (kind != DSN_FAILED && kind != DSN_DELAYED && !is_success(kind)) {
     errno = EINVAL;
     return -1;
   }

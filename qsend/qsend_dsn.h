@@ -6,8 +6,10 @@
  *
  * dsn_send is called by qsend with the queue file of the original message
  * open on fd, its parsed envelope e, and the recipients to report (all of
- * one kind). It decides whether anything is sent at all (null sender,
- * NOTIFY=NEVER or a NOTIFY list without the kind), builds the report
+ * one kind: DSN_FAILED, DSN_DELAYED, DSN_DELIVERED or DSN_RELAYED; the
+ * last two are what NOTIFY=SUCCESS asks for). It decides whether
+ * anything is sent at all (null sender, NOTIFY=NEVER or a NOTIFY list
+ * without the kind), builds the report
  * (the reasons; RET=HDRS/FULL: headers only or the whole message up to a
  * size limit), and commits it with queue_open/queue_put/queue_envelope/
  * queue_commit. A failure report about a message whose sender is null goes
@@ -29,6 +31,7 @@
 #define DSN_FAILED 'F'
 #define DSN_DELAYED 'W'
 #define DSN_DELIVERED 'K'
+#define DSN_RELAYED 'R'   /* success: handed to a server without DSN */
 #define DSN_DOUBLE_SENDER "#@[]"
 
 struct dsn_rcpt {

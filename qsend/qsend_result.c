@@ -3,7 +3,8 @@
  * scheduler: qsend_sched.c decides when each recipient is tried;
  * qsend_sched.h is what the two share). Each spawner's result for a job
  * is one record per recipient, in the order they were sent
- * (spawnproto.h): K delivered, Z and T deferred (exponential backoff from
+ * (spawnproto.h): K delivered (P: to a server that reports success
+ * itself), Z and T deferred (exponential backoff from
  * backoffmin to backoffmax; past queuelifetime it fails), D failed. A
  * remote job whose recipients all end in Z rests its destination (its
  * other mail waits, qsend_dom.c); a T is one recipient's or one message's
@@ -100,8 +101,9 @@ struct outcome {
   const char *temp_reason;     /* the first temporary failure */
 };
 
-/* K: recipient idx is delivered. */
-static void result_delivered(struct msg *m, size_t idx, int remote, const char *text,
+/* K or P: recipient idx is delivered. passed: to a server that offers DSN
+ * and reports success itself (P), so no success report from here. */
+static void result_delivered(struct msg *m, size_t idx, int remote, int passed, const char *text,
                              struct outcome *o)
 {
   o->any_ok = 1;
@@ -110,7 +112,7 @@ static void result_delivered(struct msg *m, size_t idx, int remote, const char *
   m->pending--;
   log_result(m, idx, remote, "ok", text);
   if (m->pending > 0) info_append(m, 'D', idx, NULL);
-  if (m->env.rcpt[idx].notify != (size_t)-1 && notify_allows(m, idx, "SUCCESS")) {
+  if (!passed && m->env.rcpt[idx].notify != (size_t)-1 && notify_allows(m, idx, "SUCCESS")) {
     o->succeeded[o->nsucceeded].idx = idx;
     o->succeeded[o->nsucceeded++].reason = text;
   }
@@ -177,7 +179,8 @@ static void results_apply(int remote, struct job *j, const char *rec, size_t len
     m->inflight--;
     if (code == 'T') o->answered = 1;
     switch (code) {
-      case 'K': result_delivered(m, idx, remote, text, o); break;
+      case 'K':
+      case 'P': result_delivered(m, idx, remote, code == 'P', text, o); break;
       case 'T':
       case 'Z': result_deferred(m, idx, remote, text, o); break;
       case 'D':
@@ -278,7 +281,8 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   results_apply(remote, j, rec, len, &o);
   failures_report(m, &o);
   delays_report(m, remote, &o);
-  sched_report(m, DSN_DELIVERED, o.succeeded, o.nsucceeded, &ok);
+  /* RFC 3464 2.3.3: handed to a server without DSN is "relayed" */
+  sched_report(m, remote ? DSN_RELAYED : DSN_DELIVERED, o.succeeded, o.nsucceeded, &ok);
   if (j->dom != NULL) dom_update(j->dom, &o);
 
   free(o.failed);

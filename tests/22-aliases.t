@@ -2,10 +2,11 @@
 # Alias delivery end to end (qlspawn -> qlocal -A): forwarding to users,
 # lists, mbox and Maildir files, pipes with their environment, :include:
 # read at delivery, a catch-all with %1, error:, and an alias loop.
+# DSN requests (NOTIFY, ENVID) go on with the forwarded copy (RFC 3461 6.2.7).
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 21
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -16,6 +17,7 @@ echo other.example >>"$QHOME/control/rcpthosts"
 {
   echo 'bob@test.example:!'
   echo 'carol@test.example:!'
+  echo 'dave@test.example:!'
 } >>"$QHOME/control/users"
 echo bob >"$OUT/list"
 chmod 644 "$OUT/list"
@@ -33,6 +35,7 @@ loopb: loopa
 gone: error:5.1.1 this address is gone
 lockeddir: $OUT/locked/
 lockedmbox: $OUT/lockeddir/locked.mbox
+fwdbad: nosuch@test.example
 EOF
 # targets the alias account may not write: root's, mode 0700
 mkdir -p "$OUT/locked/tmp" "$OUT/locked/new" "$OUT/locked/cur" "$OUT/lockeddir"
@@ -69,6 +72,21 @@ ok "an alias loop fails instead of going round" \
   wait_for 30 grep -q 'failed: mail loop' "$LOG"
 send gone@test.example ten
 ok "error: fails with its own code and text" wait_for 20 grep -q 'failed: 5.1.1 this address is gone' "$LOG"
+
+# DSN requests behind an alias: NOTIFY=NEVER holds for the forwarded copy,
+# ENVID goes with it; SUCCESS is reported for the alias itself
+DAVE="$QHOME/mail/test.example/dave"
+printf 'Subject: never\n\nx\n' | sendmail -N never -f dave@test.example fwdbad@test.example
+ok "NOTIFY=NEVER through an alias: the forwarded copy fails" \
+  wait_for 20 grep -q 'nosuch@test.example failed' "$LOG"
+id=$(grep 'nosuch@test.example failed' "$LOG" | head -n 1 | sed 's/.*delivery \([A-Z0-9]*\)\..*/\1/')
+ok "and nothing bounces" sh -c "! grep -q 'bounce $id:' '$LOG'"
+printf 'Subject: envid\n\nx\n' |
+  sendmail -N success,failure -V env77 -f dave@test.example fwdbad@test.example
+ok "NOTIFY=SUCCESS,FAILURE: a success report for the alias, a bounce for the copy" \
+  wait_for 20 has_mail "$DAVE" 2
+ok "the bounce carries the ENVID" sh -c "grep -l '^Action: failed' '$DAVE'/new/* |
+  xargs grep -q '^Original-Envelope-Id: env77'"
 
 # permission errors on file targets: both kinds defer, never bounce
 if [ "$(id -u)" = 0 ]; then

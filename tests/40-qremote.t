@@ -6,7 +6,7 @@
 # SIZE, SMTPUTF8, 8BITMIME, DSN parameters, HELO fallback without
 # pipelining, connection reuse by qrspawn, and the protocol checks.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 49
 
 SINK_PID=
 trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
@@ -86,6 +86,9 @@ is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "T" "a 451 to the only recipient: T, t
 echo "rcpt tmp2@dest.test 452 4.2.2 mailbox full" >>"$T_TMP/rules"
 run_qremote 'I100\000Sa@me.test\000Rtmp@dest.test\000Rtmp2@dest.test\000\000'
 is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "ZZ" "a 4xx to every one of several recipients: Z, the destination's"
+echo "rcpt full@dest.test 552 5.2.2 mailbox full" >"$T_TMP/rules"
+run_qremote 'I100\000Sa@me.test\000Rfull@dest.test\000Rok@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "TK" "552 to a RCPT is a 452 (RFC 5321 4.5.3.1.10): T, not a bounce"
 echo "rcpt x@dest.test 421 4.3.2 shutting down" >"$T_TMP/rules"
 run_qremote 'I100\000Sa@me.test\000Rx@dest.test\000\000'
 is "$(cut -c1 "$T_TMP/res" | tr -d '\n')" "Z" "421 to a RCPT: Z"
@@ -128,15 +131,44 @@ mkqueue 102 "$T_TMP/8bit"
 run_qremote 'I102\000Sa@me.test\000Rj\303\266rg@dest.test\000\000'
 is "$(cut -c1 "$T_TMP/res")" "K" "UTF-8 address delivered where SMTPUTF8 is offered"
 is "$(json 0 'e["mail_params"]')" "BODY=8BITMIME SMTPUTF8" "BODY=8BITMIME and SMTPUTF8 declared"
+sink_start --no-8bitmime
+run_qremote 'I102\000Sa@me.test\000Rx@dest.test\000\000'
+ok "8-bit message to a server without 8BITMIME: D 5.6.3 (RFC 6152 3)" grep -q '^D5.6.3 ' "$T_TMP/res"
+ok "and nothing was sent" test ! -e "$SINK_DIR/log.jsonl"
+run_qremote 'I101\000Sa@me.test\000Rx@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res")" "K" "a 7-bit one goes there"
 
 # 6. DSN parameters pass on only to servers that offer DSN
 run_qremote 'I101\000Sa@me.test\000VHDRS\000Xid+1=x\000Rx@dest.test\000NSUCCESS,FAILURE\000Orfc822;X@dest.test\000\000'
 is "$(json -1 'e["mail_params"] + "|" + e["rcpt_params"][0]')" "|" "no DSN parameters without DSN"
+is "$(cut -c1 "$T_TMP/res")" "K" "K from a server without DSN (qsend reports relayed)"
 sink_start --dsn
 run_qremote 'I101\000Sa@me.test\000VHDRS\000Xid+1=x\000Rx@dest.test\000NSUCCESS,FAILURE\000Orfc822;X@dest.test\000\000'
 is "$(json 0 'e["mail_params"]')" "RET=HDRS ENVID=id+2B1+3Dx" "RET and ENVID (xtext) passed on"
 is "$(json 0 'e["rcpt_params"][0]')" "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;X@dest.test" \
   "NOTIFY and ORCPT passed on"
+is "$(cut -c1 "$T_TMP/res")" "P" "P from a server with DSN: it reports success itself"
+
+# 6b. lines over 998 octets are broken (RFC 5321 4.5.3.1.6): a continuation
+# line in the header, two lines in the body, dot-stuffed where one starts with '.'
+python3 -c 'import sys
+sys.stdout.write("X-Long: " + "h" * 2500 + "\nSubject: long\n\n" + "a" * 998 + "." + "b" * 1500 + "\nend\n")' \
+  >"$T_TMP/long"
+mkqueue 103 "$T_TMP/long"
+run_qremote 'I103\000Sa@me.test\000Rx@dest.test\000\000'
+is "$(cut -c1 "$T_TMP/res")" "P" "the long-lined message delivered"
+ok "no line over 1000 octets with its CRLF" python3 -c 'import sys
+sys.exit(max(len(l) for l in open(sys.argv[1], "rb").read().split(b"\n")) > 1000)' \
+  "$SINK_DIR/msg-$(wc -l <"$SINK_DIR/log.jsonl" | tr -d ' ').eml"
+ok "header folded, body split, the period kept" python3 -c 'import sys
+got = open(sys.argv[1], "rb").read().decode().replace("\r\n", "\n")
+head, body = got.split("\n\n", 1)
+want = open(sys.argv[2]).read()
+whead, wbody = want.split("\n\n", 1)
+sys.exit(not (head.replace("\n ", "") == whead.rstrip("\n") and
+              body.replace("\n", "") == wbody.replace("\n", "") and
+              body.split("\n")[1].startswith(".b")))' \
+  "$SINK_DIR/msg-$(wc -l <"$SINK_DIR/log.jsonl" | tr -d ' ').eml" "$T_TMP/long"
 
 # 7. HELO fallback, no pipelining
 sink_start --no-ehlo --no-pipelining

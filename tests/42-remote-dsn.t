@@ -4,12 +4,15 @@
 # recipients in one transaction, a 5xx bounce landing in the local
 # sender's Maildir as a valid multipart/report, a 4xx deferral delivered
 # after `s6-svc -a`, a double bounce to the postmaster, and a delay warning
-# then the final bounce with a short queuewarn and queuelifetime.
+# then the final bounce with a short queuewarn and queuelifetime; NOTIFY=SUCCESS
+# to a server with DSN (no report here) and to one without (Action: relayed).
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 28
 
 SINK_PID=
-trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
+SINK2_PID=
+trap 'rc=$?; [ -z "$SINK_PID" ] || kill "$SINK_PID" 2>/dev/null
+  [ -z "$SINK2_PID" ] || kill "$SINK2_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
 
 IP=127.0.42.2
 PORT=$(free_port $IP)
@@ -21,11 +24,17 @@ RULES=$T_TMP/rules
 python3 "$T_ROOT/tests/smtpsink.py" "$SINK" "$IP:$PORT" --rules "$RULES" --dsn >"$T_TMP/sink.out" 2>&1 &
 SINK_PID=$!
 wait_for 20 test -e "$SINK/ready" || bail "smtpsink did not start"
+PORT2=$(free_port $IP)
+SINK2=$T_TMP/sink2
+python3 "$T_ROOT/tests/smtpsink.py" "$SINK2" "$IP:$PORT2" >"$T_TMP/sink2.out" 2>&1 &
+SINK2_PID=$!
+wait_for 20 test -e "$SINK2/ready" || bail "second smtpsink did not start"
 
 inst_setup
 echo 'alice@test.example:!' >>"$QHOME/control/users"
 qnewmaps "$QHOME" || bail "qnewmaps failed"
-echo "remote.test:$IP:$PORT" >"$QHOME/control/smtproutes"
+printf 'remote.test:%s:%s\nnodsn.test:%s:%s\n' "$IP" "$PORT" "$IP" "$PORT2" \
+  >"$QHOME/control/smtproutes"
 inst_start
 
 ALICE=$QHOME/mail/test.example/alice
@@ -93,7 +102,23 @@ ok "its Return-Path is #@[]" grep -q '^Return-Path: <#@\[\]>' "$f"
 ok "it reports the failed recipient" check_report "$f" failed 5.1.1 bad@remote.test
 is "$(maildir_count "$ALICE")" 1 "nothing to alice"
 
-# 5. a delay warning at queuewarn, the final bounce at queuelifetime
+# 5. NOTIFY=SUCCESS: a server with DSN gets the NOTIFY and reports itself,
+# one without DSN makes a "relayed" report here (RFC 3461, RFC 3464 2.3.3)
+printf 'From: alice@test.example\nSubject: passed\n\nhi\n' |
+  sendmail -N success -f alice@test.example ok1@remote.test
+ok "delivered to the DSN server" wait_for 30 in_sink ok1@remote.test
+ok "with NOTIFY=SUCCESS passed on" sh -c "grep '\"ok1@remote.test\"' '$SINK/log.jsonl' |
+  grep -q 'NOTIFY=SUCCESS'"
+printf 'From: alice@test.example\nSubject: relayed\n\nhi\n' |
+  sendmail -N success -f alice@test.example ok2@nodsn.test
+ok "a report for alice" wait_for 30 has_mail "$ALICE" 2
+f=$(newest "$ALICE")
+ok "a valid report: relayed, 2.0.0" check_report "$f" relayed 2.0.0 ok2@nodsn.test
+is "$(grep -l '^Final-Recipient:' "$ALICE"/new/* | xargs grep -l 'ok1@remote.test' | wc -l)" 0 \
+  "no report for the one the DSN server took"
+ok "the report's subject says relayed" grep -q '^Subject: Delivery report: mail relayed' "$f"
+
+# 6. a delay warning at queuewarn, the final bounce at queuelifetime
 echo 2 >"$QHOME/control/queuewarn"
 echo 8 >"$QHOME/control/queuelifetime"
 echo 1 >"$QHOME/control/backoffmin"
@@ -101,10 +126,10 @@ echo 2 >"$QHOME/control/backoffmax"
 s6-svc -h "$QHOME/service/qsend"
 sleep 1
 printf 'From: alice@test.example\nSubject: slow\n\nhi\n' | qinject -f alice@test.example slow@remote.test
-ok "a delay warning for alice" wait_for 30 has_mail "$ALICE" 2
+ok "a delay warning for alice" wait_for 30 has_mail "$ALICE" 3
 f=$(newest "$ALICE")
 ok "a valid report: delayed, 4.4.0" check_report "$f" delayed 4.4.0 slow@remote.test
 ok "with Will-Retry-Until" grep -q '^Will-Retry-Until: ' "$f"
-ok "then the final bounce" wait_for 40 has_mail "$ALICE" 3
+ok "then the final bounce" wait_for 40 has_mail "$ALICE" 4
 f=$(newest "$ALICE")
 ok "a valid report: failed, 5.4.7 (expired)" check_report "$f" failed 5.4.7 slow@remote.test

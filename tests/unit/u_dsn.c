@@ -110,7 +110,7 @@ int main(void)
                     "body line\n--=_qmta_ not a boundary\n";
   int fd;
 
-  plan(50);
+  plan(53);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("queue", 0755) == -1 ||
       mkdir("queue/tmp", 0755) == -1 || mkdir("queue/new", 0755) == -1 ||
       mkdir("control", 0755) == -1) {
@@ -238,6 +238,12 @@ int main(void)
      "Action: delivered");
   ok(!has("bob@x.test"), "NEVER recipient left out of the success notice");
   ok(has("Content-Type: text/rfc822-headers"), "success notice: header only");
+  ok(dsn_send(fd, &e, DSN_RELAYED, r, 2, newid) == 0 && take_report() == 1,
+     "relayed notice queued");
+  ok(has("Final-Recipient: rfc822; carol@x.test\nAction: relayed\nStatus: 2.0.0\n"),
+     "Action: relayed (RFC 3464 2.3.3)");
+  ok(has("Subject: Delivery report: mail relayed\n") && !has("Last-Attempt-Date"),
+     "relayed: its subject, no Last-Attempt-Date");
   close(fd);
 
   /* 7. delay warning with the default NOTIFY; no success notice without SUCCESS */
