@@ -186,8 +186,10 @@ static void kept_socket(void)
   }
   ok(dnsq_setservers(list) == 1, "the answering server is the one server");
   ok(dnsq_query("one.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN, "NXDOMAIN from loopback");
+  dnsq_free(&ans);
   p1 = port_of_query(pp);
   ok(dnsq_query("two.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN, "a second name");
+  dnsq_free(&ans);
   p2 = port_of_query(pp);
   ok(p1 != 0 && p1 == p2, "a loopback server: both queries from one kept socket");
   child = fork();
@@ -197,6 +199,7 @@ static void kept_socket(void)
   ok(st == 0 && pc != 0 && pc != p1, "a forked child asks from a socket of its own");
   ok(dnsq_query("four.example", DNSQ_T_TXT, &ans) == DNSQ_NXDOMAIN &&
      (p3 = port_of_query(pp)) == p1, "the parent keeps its own");
+  dnsq_free(&ans);
   kill(srv, SIGTERM);
   waitpid(srv, NULL, 0);
   close(pp);
