@@ -37,7 +37,7 @@ struct dkim_tag {
 int dkim_tags_parse(const char *s, size_t len, struct dkim_tag *tags, int max);
 /* The tag called name, or NULL. */
 const struct dkim_tag *dkim_tag_get(const struct dkim_tag *tags, int n, const char *name);
-/* 1 if the tag's value equals s (case-sensitive, whole), else 0. */
+/* 1 if the tag (NULL: none) has the value s (case-sensitive, whole), else 0. */
 int dkim_tag_is(const struct dkim_tag *t, const char *s);
 
 /* Base64 (RFC 6376 2.7: whitespace anywhere is ignored). Decodes into out

@@ -90,5 +90,5 @@ const struct dkim_tag *dkim_tag_get(const struct dkim_tag *tags, int n, const ch
 int dkim_tag_is(const struct dkim_tag *t, const char *s)
 {
   size_t len = strlen(s);
-  return t->vallen == len && memcmp(t->val, s, len) == 0;
+  return t != NULL && t->vallen == len && memcmp(t->val, s, len) == 0;
 }

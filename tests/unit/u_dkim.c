@@ -135,7 +135,7 @@ int main(void)
   const char *s;
   int n;
 
-  plan(53);
+  plan(54);
   ok(header_is(ex_lf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (LF)");
   ok(header_is(ex_crlf, DKIM_RELAXED, "a:X\r\nb:Y Z\r\n"), "3.4.5 relaxed header (CRLF)");
   ok(header_is(ex_lf, DKIM_SIMPLE, "A: X\r\nB : Y\t\r\n\tZ  \r\n"), "3.4.5 simple header (LF)");
@@ -294,6 +294,14 @@ int main(void)
        "enough: a changed body, both checked and failed");
     n = dkim_verify(msg, len, res, 1, lookup8463, NULL, 0, DKIM_VERIFY_ENOUGH);
     ok(n == 1 && strcmp(res[0].algo, "ed25519-sha256") == 0, "enough: max 1 is the top one");
+    {
+      /* a signature without a= (found by fuzz_dkim: a NULL tag) */
+      static const char noa[] = "DKIM-Signature: v=1; d=x.example; s=s; h=from; bh=; b=\n"
+                                "From: a@x.example\n\nbody\n";
+      n = dkim_verify(noa, sizeof noa - 1, res, DKIM_MAX_SIGS, lookup8463, NULL, 0,
+                      DKIM_VERIFY_ENOUGH);
+      ok(n == 1 && res[0].status == DKIM_PERMERROR, "enough: a signature without a=, permerror");
+    }
   }
   return done_testing();
 }
