@@ -404,6 +404,11 @@ int dkim_verify(const char *msg, size_t len, struct dkim_result *res, int max,
     at[count] = i;
     late[count] = (flags & DKIM_VERIFY_ENOUGH) && is_ed25519(&fields[i]);
     skip[count] = 0;
+    /* every result starts empty: one not checked yet never counts as a
+     * pass of its domain */
+    memset(&res[count], 0, sizeof res[count]);
+    res[count].bodylen = -1;
+    res[count].status = DKIM_PERMERROR;
     count++;
   }
   /* round 1: all but the late ones; round 2: the late ones whose domain
@@ -412,9 +417,6 @@ int dkim_verify(const char *msg, size_t len, struct dkim_result *res, int max,
     for (int k = 0; k < count; k++) {
       struct dkim_result *r = &res[k];
       if (late[k] != round) continue;
-      memset(r, 0, sizeof *r);
-      r->bodylen = -1;
-      r->status = DKIM_PERMERROR;
       if (round == 1) {
         char d[sizeof r->domain];
         struct dkim_tag tags[DKIM_MAX_TAGS];
