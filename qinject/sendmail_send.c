@@ -29,6 +29,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "datefmt.h"
+#include "durable.h"
 #include "line.h"
 #include "qlog.h"
 #include "sendmail.h"
@@ -476,18 +477,6 @@ static void build_envelope(stralloc *env, const stralloc *sender)
   if (!stralloc_0(env)) qdie_nomem();
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-  while (len > 0) {
-    ssize_t w = write(fd, s, len);
-    if (w == -1 && errno == EINTR) continue;
-    if (w == -1) return -1;
-    s += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Runs qinject and feeds it; returns only if the message is queued, else
  * exits with qinject's verdict turned into ours. */
 static void inject(struct header_state *h, const stralloc *env)
@@ -525,7 +514,7 @@ static void inject(struct header_state *h, const stralloc *env)
   if (!h->ended_by_dot) copy_body(&out, &h->first_body);
   if (bflush(&out) == -1) qdie_sys(111, "unable to write to qinject");
   close(msgpipe[1]);
-  if (!pipe_broken && write_all(envpipe[1], env->s, env->len) == -1 && errno != EPIPE)
+  if (!pipe_broken && durable_writeall(envpipe[1], env->s, env->len) == -1 && errno != EPIPE)
     qdie_sys(111, "unable to write to qinject");
   close(envpipe[1]);
 

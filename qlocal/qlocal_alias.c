@@ -529,20 +529,6 @@ static int forward_envelope(const struct state *st, stralloc *env, char *parent)
   return ok;
 }
 
-/* Writes len bytes of s to fd. 0, -1 + errno. */
-static int write_all(int fd, const char *s, size_t len)
-{
-  while (len > 0) {
-    ssize_t w = write(fd, s, len);
-
-    if (w == -1 && errno == EINTR) continue;
-    if (w == -1) return -1;
-    s += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 /* qinject in the qmail-queue protocol: the message (our Delivered-To
  * added) on its fd 0, the envelope (forward_envelope) on its fd 1. */
 static void forward(struct state *st)
@@ -588,7 +574,7 @@ static void forward(struct state *st)
   signal(SIGPIPE, SIG_IGN);
   if (msg_write(d, pi[1], MSG_DTLINE) == -1) werr = errno;
   close(pi[1]);
-  if (werr == 0 && write_all(pe[1], env.s, env.len) == -1) werr = errno;
+  if (werr == 0 && durable_writeall(pe[1], env.s, env.len) == -1) werr = errno;
   close(pe[1]);
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) break;
