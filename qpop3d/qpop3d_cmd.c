@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "b64.h"
 #include "qpop3d.h"
 
 size_t pop_line_chomp(const char *line, size_t len)
@@ -70,22 +71,10 @@ int pop_top_split(const char *arg, char *first, size_t size, unsigned long *line
 int pop_sasl_plain(const char *s, size_t len, const char **user, size_t *ulen,
                    const char **pass, size_t *plen)
 {
-  const char *nul1 = memchr(s, '\0', len);
-  const char *nul2;
-  size_t zlen;
+  int r = sasl_plain_split(s, len, user, ulen, pass, plen);
 
-  if (nul1 == NULL) return 0;
-  zlen = (size_t)(nul1 - s);
-  nul2 = memchr(nul1 + 1, '\0', len - zlen - 1);
-  if (nul2 == NULL) return 0;
-  *user = nul1 + 1;
-  *ulen = (size_t)(nul2 - *user);
-  *pass = nul2 + 1;
-  *plen = len - zlen - 1 - *ulen - 1;
-  if (*ulen == 0 || *plen == 0 || memchr(*pass, '\0', *plen) != NULL) return 0;
-  /* RFC 4616 2: acting as another identity is not offered */
-  if (zlen != 0 && (zlen != *ulen || memcmp(s, *user, zlen) != 0)) return -1;
-  return 1;
+  if (r == 0 || *ulen == 0 || *plen == 0 || memchr(*pass, '\0', *plen) != NULL) return 0;
+  return r;
 }
 
 size_t pop_req_fmt(char *dest, const struct pop_req *r)

@@ -244,13 +244,11 @@ static void auth_plain(const char *init, size_t initlen)
   char dec[AUTH_DECODED_MAX];
   size_t len;
   size_t n;
-  const char *authzid;
   const char *user;
   const char *pass;
-  size_t zlen;
   size_t ulen;
   size_t plen;
-  const char *p;
+  int r;
 
   if (initlen == 0) {
     io_reply("334 \r\n");
@@ -259,29 +257,12 @@ static void auth_plain(const char *init, size_t initlen)
     initlen = len;
   }
   if (!decode(dec, sizeof dec, &n, init, initlen)) return;
-  /* authzid \0 authcid \0 passwd */
-  authzid = dec;
-  p = memchr(dec, '\0', n);
-  if (p == NULL) goto bad;
-  zlen = (size_t)(p - dec);
-  user = p + 1;
-  p = memchr(user, '\0', n - (size_t)(user - dec));
-  if (p == NULL) goto bad;
-  ulen = (size_t)(p - user);
-  pass = p + 1;
-  plen = n - (size_t)(pass - dec);
-  if (zlen > 0 && (zlen != ulen || memcmp(authzid, user, ulen) != 0)) {
-    explicit_bzero(dec, sizeof dec);
-    io_reply("535 5.7.8 authorization identity must be the login\r\n");
-    return;
-  }
-  finish(user, ulen, pass, plen);
+  r = sasl_plain_split(dec, n, &user, &ulen, &pass, &plen); /* lib/b64.h */
+  if (r == 1) finish(user, ulen, pass, plen);
+  else if (r == -1) io_reply("535 5.7.8 authorization identity must be the login\r\n");
+  else io_reply("501 5.5.2 malformed PLAIN response\r\n");
   explicit_bzero(dec, sizeof dec);
   explicit_bzero(line, sizeof line);
-  return;
-bad:
-  explicit_bzero(dec, sizeof dec);
-  io_reply("501 5.5.2 malformed PLAIN response\r\n");
 }
 
 static void auth_login(const char *init, size_t initlen)
