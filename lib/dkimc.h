@@ -24,6 +24,10 @@ int dkimc_connect(const char *path);
  * bytes of value outside printable ASCII become '?', a value is cut at
  * DKIMP_VALUE_MAX. 0, or -1 (no room: *len unchanged). */
 int dkimc_add(char *buf, size_t size, size_t *len, const char *key, const char *value);
+/* Starts a request in buf (size bytes; *len set): "op OP", "off OFF",
+ * "len LEN", the part every request has. 0, or -1 (no room). */
+int dkimc_start(char *buf, size_t size, size_t *len, const char *op, unsigned long long off,
+                unsigned long long msglen);
 
 /* Sends the request (req, without its final empty line) with msgfd and
  * reads the answer into *a, waiting at most DKIMP_TIMEOUT_MS. 0, or -1 +

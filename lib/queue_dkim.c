@@ -17,7 +17,6 @@ int queue_dkim(struct queue_writer *w, const char *path, const char *op, const c
                size_t extralen, struct dkimc_answer *a, const char **why)
 {
   char req[DKIMP_REQ_MAX];
-  char num[FMT_ULONG];
   size_t reqlen = 0;
   int msgfd;
   int sock;
@@ -26,16 +25,9 @@ int queue_dkim(struct queue_writer *w, const char *path, const char *op, const c
 
   *why = NULL;
   if (queue_flush(w) == -1) return -1;
-  num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
-  if (dkimc_add(req, sizeof req, &reqlen, "op", op) == -1 ||
-      dkimc_add(req, sizeof req, &reqlen, "off", num) == -1) {
-    *why = "request too long";
-    errno = EMSGSIZE;
-    return 1;
-  }
-  num[fmt_ulonglong(num, w->msglen)] = '\0';
   /* dkimc_call adds the final empty line: one byte kept for it */
-  if (dkimc_add(req, sizeof req, &reqlen, "len", num) == -1 || extralen >= sizeof req - reqlen) {
+  if (dkimc_start(req, sizeof req, &reqlen, op, QUEUE_HDRLEN, w->msglen) == -1 ||
+      extralen >= sizeof req - reqlen) {
     *why = "request too long";
     errno = EMSGSIZE;
     return 1;

@@ -31,7 +31,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <fmt.h>
 #include <stralloc.h>
 
 #include "authres.h"
@@ -107,17 +106,12 @@ static int call(int *fd, const char *path, int msgfd, const char *req, size_t re
 static const char *sign_message(struct inject *q, int msgfd, unsigned long long len)
 {
   char req[256];
-  char num[FMT_ULONG];
   char ar[AUTHRES_MAX];
   size_t reqlen = 0;
 
   /* the signature first: it covers the message as the client sent it */
   if (access(KEYDIR, F_OK) == 0) {
-    num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
-    dkimc_add(req, sizeof req, &reqlen, "op", "sign");
-    dkimc_add(req, sizeof req, &reqlen, "off", num);
-    num[fmt_ulonglong(num, len)] = '\0';
-    dkimc_add(req, sizeof req, &reqlen, "len", num);
+    dkimc_start(req, sizeof req, &reqlen, "sign", QUEUE_HDRLEN, len); /* fits: 256 */
     if (call(&sign_fd, SIGN_SOCKET, msgfd, req, reqlen, 1) == -1) {
       qwarn_sys("unable to reach the DKIM signer at ", SIGN_SOCKET);
       verdict(" dkimsign=unavailable");
@@ -150,18 +144,13 @@ static const char *verify_message(struct inject *q, int msgfd, unsigned long lon
 {
   static char req[DKIMP_REQ_MAX];
   static char refusal[DKIMP_REASON_MAX + 64];
-  char num[FMT_ULONG];
   size_t reqlen = 0;
   const char *spf;
   const char *spfd;
   int spfhelo;
   int r;
 
-  num[fmt_ulong(num, QUEUE_HDRLEN)] = '\0';
-  r = dkimc_add(req, sizeof req, &reqlen, "op", "verify");
-  r |= dkimc_add(req, sizeof req, &reqlen, "off", num);
-  num[fmt_ulonglong(num, len)] = '\0';
-  r |= dkimc_add(req, sizeof req, &reqlen, "len", num);
+  r = dkimc_start(req, sizeof req, &reqlen, "verify", QUEUE_HDRLEN, len);
   r |= dkimc_add(req, sizeof req, &reqlen, "id", authservid.s);
   r |= dkimc_add(req, sizeof req, &reqlen, "ip", sess.ip);
   r |= dkimc_add(req, sizeof req, &reqlen, "helo", sess.helo);
