@@ -142,7 +142,10 @@ void smtp_mail(const char *arg, size_t len)
     return;
   }
   if (sess.authed && cfg.authsender != 0) {
-    int own = m.addr.null ? 0
+    /* the null sender names no one: it is what an MDN (RFC 8098 2.1) or an
+     * auto-reply (RFC 3834 3.3) must be sent from, and the login stays on
+     * the Authentication-Results and in the log */
+    int own = m.addr.null ? 1
               : cfg.authsender == 1 ? sender_owned(m.addr.s, m.addr.len, sess.authuser)
                                 : same_domain(m.addr.s, sess.authuser);
     if (own == -1) {

@@ -4,7 +4,7 @@
 # addresses whose alias names it; any other sender is 553 5.7.1. Port 25
 # keeps the old default (off), and control/authsender overrides both.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 12
 
 PORT=$(free_port)
 SUB=$(free_port)
@@ -37,6 +37,8 @@ reply_is "$(mail_from $SUB --tls Alice@Test.Example)" "250" "587: the login in a
 reply_is "$(mail_from $SUB --tls info@test.example)" "250" "587: an alias naming the login"
 reply_is "$(mail_from $SUB --tls sales@test.example)" "250" "587: an alias naming its local part"
 reply_is "$(mail_from $SUB --tls x@other.test)" "553 5.7.1" "587: a catch-all gives no address"
+reply_is "$(mail_from $SUB --tls '<>')" "250" "587: the null sender (read receipts, RFC 8098)"
+reply_is "$(mail_from $SMTPS --tlsc '<>')" "250" "465: the null sender"
 reply_is "$(mail_from $SMTPS --tlsc mallory@test.example)" "553 5.7.1" \
   "465: another user's address is 553 5.7.1"
 ok "the refusal is logged" grep -q '553 5.7.1 sender address not owned' \
