@@ -491,6 +491,16 @@ static void sign_local(void)
   }
 }
 
+/* TCPREMOTEIP and QMTA_DKIM are a session program's words (qsmtpd and
+ * its QINJECT chain, in the queue group): from a caller that needs the
+ * setgid privilege (a local user: it still holds it here, enter_home gave
+ * it back to everyone else), its mail is local mail, whatever its
+ * environment says (no auth=pass field for it, a Received: line of ours) */
+static int session_caller(void)
+{
+  return getenv("TCPREMOTEIP") != NULL && getegid() == getgid() && geteuid() == getuid();
+}
+
 /* DKIM for a session's mail (TCPREMOTEIP set), as QMTA_DKIM asks
  * (qinject_dkim.h); without QMTA_DKIM, nothing: the session program did
  * it before (qsmtpd writing the queue itself) */
@@ -500,12 +510,7 @@ static void dkim(void)
   const char *mode;
   int code;
 
-  /* TCPREMOTEIP and QMTA_DKIM are a session program's words (qsmtpd and
-   * its QINJECT chain, in the queue group): from a caller that needs the
-   * setgid privilege (a local user: it still holds it here, enter_home
-   * gave it back to everyone else), its mail is local mail, whatever its
-   * environment says (no auth=pass field for it) */
-  if (getenv("TCPREMOTEIP") == NULL || getegid() != getgid() || geteuid() != getuid()) {
+  if (!session_caller()) {
     sign_local();
     return;
   }
@@ -573,7 +578,9 @@ int main(int argc, char **argv)
   qw_open = 1;
   /* only a well-formed id: it goes into the envelope and the log */
   if (parent != NULL && queue_id_scan(parent, &parent_inode) == 0) qw.parent = parent;
-  put_received(uid, now);
+  /* a session program's message has its Received: line already (RFC
+   * 5321 4.4: one a hop, with from, by and the queue id) */
+  if (!session_caller()) put_received(uid, now);
   copy_message(databytes, protocol);
 
   if (protocol) {

@@ -13,9 +13,11 @@
  * (qinject_dkim.h) get the replies qsmtpd gives when it does it itself.
  *
  * Without QINJECT, qsmtpd writes the queue file itself with qinject's own
- * code (lib/queue, qinject_msg, qinject_env): the same Received: line, the
- * same bytes, the same commit, and the same qmail-queue exit codes for the
- * reply; only the process per message is saved. That needs the queue group
+ * code (lib/queue, qinject_msg, qinject_env): the same bytes, the same
+ * commit, and the same qmail-queue exit codes for the reply; only the
+ * process per message is saved. Neither adds a Received: line of its own
+ * to a session's message (qinject leaves it out for a caller in the queue
+ * group with TCPREMOTEIP set): qsmtpd's is the hop's one. That needs the queue group
  * (qsetup puts qmta-smtpd in it) and is never done as root (qinject would
  * drop root first). When the queue cannot be opened that way, the program
  * is QHOME/bin/qinject if it exists, else qinject from PATH.
@@ -161,26 +163,16 @@ static void own_put(struct inject *q, const char *s, size_t len)
   }
 }
 
-/* The queue file opened here, with its Received: line: 0, or -1 (none) */
+/* The queue file opened here: 0, or -1 (none). No Received: line of
+ * qinject's: the message starts with qsmtpd's, which names the queue id. */
 static int own_start(struct inject *q)
 {
-  char line[RECEIVED_LINE_MAX];
-  time_t now = time(NULL);
-  size_t n;
-
   if (geteuid() == 0 || queue_open(&qw) == -1) return -1;
   q->own = 1;
   q->code = QQ_OK;
   q->cr = 0;
-  q->now = (unsigned long long)now;
+  q->now = (unsigned long long)time(NULL);
   memcpy(q->id, qw.id, sizeof q->id);
-  n = received_line(line, (unsigned long)getpid(), (unsigned long)getuid(), now, qw.id);
-  if (n == 0) {
-    q->code = QQ_BUG;
-    queue_abort(&qw);
-    return 0;
-  }
-  own_put(q, line, n);
   return 0;
 }
 

@@ -246,8 +246,9 @@ ok "no QINJECT: 250 names the queue id" grep -q '^250 2.0.0 ok: queued as [0-9A-
 id=$(sed -n 's/^250 2.0.0 ok: queued as \([0-9A-Z]*\).*/\1/p' "$OUT")
 ok "the log line names the same id" \
   wait_for 10 grep -q "qsmtpd: accept .* id=$id to=<bob@test.example>" "$QHOME/log/smtp/current"
-ok "delivered, with qinject's Received: line" wait_for 20 sh -c \
-  "grep -l '^X-Test: own' '$BOB'/new/* | xargs grep -q '^Received: (qmta [0-9]* invoked by uid [0-9]* id $id); '"
+ok "delivered, with one Received: line, qsmtpd's, naming the id" wait_for 20 sh -c \
+  "f=\$(grep -l '^X-Test: own' '$BOB'/new/*) && [ \$(grep -c '^Received:' \$f) = 1 ] &&
+   grep -A3 '^Received: from c.example' \$f | grep -q '^	id $id;\$'"
 cat >"$QHOME/filter.sh" <<EOF
 #!/bin/sh
 # a qmail-queue filter: one header more, then qinject
@@ -259,5 +260,6 @@ s6-svc -T 20000 -wR -t "$QHOME/service/smtp" || diag "smtp service not restarted
 printf 'EHLO c.example\r\nMAIL FROM:<alice@else.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\nX-Test: filtered\r\n\r\nhi\r\n.\r\nQUIT\r\n' >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"
 is_codes "220 250 250 250 354 250 221" "QINJECT: the filter accepts the message"
-ok "QINJECT: the filter's header is in the delivered message" wait_for 20 sh -c \
-  "grep -l '^X-Test: filtered' '$BOB'/new/* | xargs grep -q '^X-Filtered: yes'"
+ok "QINJECT: the filter's header is in the delivered message, and qinject added no Received:" \
+  wait_for 20 sh -c "f=\$(grep -l '^X-Test: filtered' '$BOB'/new/*) && grep -q '^X-Filtered: yes' \$f &&
+   [ \$(grep -c '^Received:' \$f) = 1 ]"
