@@ -313,13 +313,10 @@ static void loop(void)
       errors++;
       continue;
     }
-    /* RFC 5321 2.3.8: a command ends with CRLF, never with a bare LF */
-    if (len > 0 && line[len - 1] == '\n' && (len < 2 || line[len - 2] != '\r') && !cfg.barelf) {
-      log_bare_lf();
-      io_reply("500 5.5.2 command ended with a bare LF (RFC 5321 2.3.8), use CRLF\r\n");
-      errors++;
-      continue;
-    }
+    /* a command ended by a bare LF is taken as ended by CRLF (as Postfix's
+     * smtpd_forbid_bare_newline=normalize): it splits nothing, and typed
+     * commands (openssl s_client without -crlf) work; in DATA a bare LF
+     * is never a line end (qsmtpd_data.c) */
     if (len > 0 && line[len - 1] == '\n') len--;
     if (len > 0 && line[len - 1] == '\r') len--;
     if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL) {

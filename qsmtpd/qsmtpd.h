@@ -446,7 +446,6 @@ void log_session(const char *why);
 /* "reject ip= ... pipelining=what code=" */
 void log_pipelining(const char *what, const char *r);
 /* "reject ip= helo= bare LF in a command" */
-void log_bare_lf(void);
 /* "reject ip= helo=- tls=none auth=- from=<> code=": the access rules
  * refused the connection. */
 void log_refused(const char *r);

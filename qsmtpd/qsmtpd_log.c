@@ -121,11 +121,6 @@ void log_pipelining(const char *what, const char *r)
        code_text(r, code, sizeof code));
 }
 
-void log_bare_lf(void)
-{
-  qlog("reject ip=", sess.ip, " helo=", helo_text(), " bare LF in a command");
-}
-
 void log_refused(const char *r)
 {
   char code[ACCESS_REPLY_MAX];
