@@ -26,6 +26,10 @@
  *     "P<text>\0"           qrspawn: delivered to a server that offers DSN
  *                           and got NOTIFY and ORCPT (RFC 3461): it reports
  *                           success itself, qsend sends no success report
+ *     "E<text>\0"           qlspawn: delivered to an alias that sent the message
+ *                           on to addresses (a new message, NOTIFY without
+ *                           SUCCESS): the success report says "expanded"
+ *                           (RFC 3461 6.2.7.3)
  *     "Z<text>\0"           temporary failure: retry later; text is the reason.
  *                           For qrspawn a failure of the destination itself (no
  *                           connection, greeting, TLS, a 4xx to MAIL or DATA or

@@ -109,13 +109,17 @@ int qlocal_deliver(struct qlocal_job *job, struct qlocal_result *res)
   return deliver_mbox(d, box, res);
 }
 
+int qlocal_tell_expanded;
+
 int qlocal_main(int argc, char **argv)
 {
   struct qlocal_job job;
   struct qlocal_result res;
+  int code;
 
   qlog_prog = "qlocal";
   if (qlocal_parse(argc, argv, &job) == -1) qlocal_usage();
   qlocal_deliver(&job, &res);
-  return report_write(&res);
+  code = report_write(&res);
+  return code == 0 && res.expanded && qlocal_tell_expanded ? QLOCAL_EXPANDED : code;
 }

@@ -23,6 +23,7 @@ struct delivery {
 #define REPORT_LINE_MAX 900
 struct qlocal_result {
   int code;
+  int expanded;   /* code 0, and an alias or ~/.forward sent the message on to addresses */
   size_t len;
   char line[REPORT_LINE_MAX + 1]; /* at most REPORT_LINE_MAX bytes, no control bytes */
 };
@@ -78,5 +79,11 @@ int qlocal_deliver(struct qlocal_job *job, struct qlocal_result *res);
 /* The whole of qlocal: parse (misuse: usage, exit 100), deliver, the line
  * on fd 1; returns the exit code. */
 int qlocal_main(int argc, char **argv);
+/* Set by qlspawn in the process that runs qlocal_main: a delivery that
+ * sent the message on to addresses (res.expanded) then returns
+ * QLOCAL_EXPANDED instead of 0, so that its success report can say
+ * "expanded" (RFC 3461 6.2.7.3). qlocal run as a program never does. */
+extern int qlocal_tell_expanded;
+#define QLOCAL_EXPANDED 99
 
 #endif

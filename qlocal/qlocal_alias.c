@@ -614,7 +614,11 @@ static int deliver(const struct delivery *d, const struct forward_owner *owner,
   why[i] = '\0';
   stralloc_free(&st.why);
   stralloc_free(&st.forward);
-  if (code == 0) return report(res, 0, done, NULL, NULL);
+  if (code == 0) {
+    report(res, 0, done, NULL, NULL);
+    res->expanded = st.forward_count > 0;
+    return 0;
+  }
   return report(res, code, why, NULL, NULL);
 }
 

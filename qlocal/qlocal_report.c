@@ -31,6 +31,7 @@ static int report_parts(struct qlocal_result *res, int code, const char *const *
   res->line[len] = '\0';
   res->len = len;
   res->code = code;
+  res->expanded = 0;
   return code;
 }
 

@@ -528,6 +528,7 @@ static void start(unsigned long slot, const char *id, const char *sender, const 
     }
     if (getuid() == 0 || geteuid() == 0) _exit(111);
     while (args[n] != NULL) n++;
+    qlocal_tell_expanded = 1;
     _exit(qlocal_main((int)n, (char **)args));
   }
   close(fd);
@@ -582,11 +583,12 @@ static void reap(void)
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
     text[len] = '\0';
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) code = 'K';
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == QLOCAL_EXPANDED) code = 'E';
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 100) code = 'D';
     else code = 'Z';
     if (len == 0) {
       if (WIFSIGNALED(status)) memcpy(text, "qlocal crashed (#4.3.0)", 24);
-      else if (code == 'K') memcpy(text, "delivered", 10);
+      else if (code == 'K' || code == 'E') memcpy(text, "delivered", 10);
       else memcpy(text, "qlocal failed without a reason (#4.3.0)", 40);
     }
     slot_done(slot, code, text);

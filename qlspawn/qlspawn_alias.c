@@ -10,7 +10,8 @@
  * reports (bounded) and waits. The mailboxes go first: when one of them
  * fails temporarily, the whole delivery is retried later and the others
  * get nothing yet (a retry may repeat a mailbox written before it).
- * Exit: 0, 100 or 111 with one report line, as qlocal.
+ * Exit: 0 (QLOCAL_EXPANDED when the other targets sent the message on to
+ * addresses), 100 or 111 with one report line, as qlocal.
  */
 #include <errno.h>
 #include <grp.h>
@@ -29,7 +30,7 @@
 #define PART_REPORT_MAX 1000 /* bytes read of one part's report */
 
 /* Runs args as uid/gid; its report line into line. Returns its exit code
- * (0, 100, 111). */
+ * (0, QLOCAL_EXPANDED, 100, 111). */
 static int part(uid_t uid, gid_t gid, const char **args, char *line, size_t size)
 {
   int pi[2];
@@ -56,6 +57,7 @@ static int part(uid_t uid, gid_t gid, const char **args, char *line, size_t size
     }
     if (getuid() == 0 || geteuid() == 0) _exit(111);
     while (args[n] != NULL) n++;
+    qlocal_tell_expanded = 1;
     _exit(qlocal_main((int)n, (char **)args));
   }
   close(pi[1]);
@@ -71,7 +73,8 @@ static int part(uid_t uid, gid_t gid, const char **args, char *line, size_t size
   line[len] = '\0';
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) return 111;
-  if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 100))
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == QLOCAL_EXPANDED ||
+                            WEXITSTATUS(status) == 100))
     return WEXITSTATUS(status);
   if (len == 0) memcpy(line, "qlocal failed without a reason (#4.3.0)", 40);
   return 111;
@@ -96,6 +99,7 @@ void alias_run(const struct where *w, const char *lenbuf, const char *sender, co
   char perm[PART_REPORT_MAX + 1];
   size_t i;
   int code;
+  int expanded = 0;
 
   perm[0] = '\0';
   for (i = 0; i < w->box_count; i++) {
@@ -109,11 +113,12 @@ void alias_run(const struct where *w, const char *lenbuf, const char *sender, co
   }
   if (w->targets.len > 0) {
     code = part(w->uid, w->gid, args, line, sizeof line);
+    if (code == QLOCAL_EXPANDED) expanded = 1;
     if (code == 111) finish(111, line);
     if (code == 100 && perm[0] == '\0') memcpy(perm, line, sizeof perm);
   }
   (void)rcpt;
   if (perm[0] != '\0') finish(100, perm);
-  finish(0, w->targets.len > 0 ? "delivered to the mailbox and the alias's other targets"
+  finish(expanded ? QLOCAL_EXPANDED : 0, w->targets.len > 0 ? "delivered to the mailbox and the alias's other targets"
                                : "delivered to the mailbox, with no further aliasing");
 }

@@ -108,10 +108,11 @@ out:
   return r;
 }
 
-/* NOTIFY=SUCCESS kinds: delivered here, or relayed to a server without DSN */
+/* NOTIFY=SUCCESS kinds: delivered here, relayed to a server without DSN,
+ * or expanded by an alias here */
 static int is_success(int kind)
 {
-  return kind == DSN_DELIVERED || kind == DSN_RELAYED;
+  return kind == DSN_DELIVERED || kind == DSN_RELAYED || kind == DSN_EXPANDED;
 }
 
 static int is_digit(char c)
@@ -355,6 +356,11 @@ static int dsn_intro(struct dsn_build *b)
                              "that do not send delivery reports: there may be no further\n"
                              "notice of its delivery.\n"))
       return 0;
+  } else if (b->kind == DSN_EXPANDED) {
+    if (!stralloc_cats(text, "Your message was delivered to the recipients below, aliases\n"
+                             "here that sent it on to other addresses. Their delivery is\n"
+                             "reported only if it fails.\n"))
+      return 0;
   } else if (!stralloc_cats(text, "Your message was delivered to the recipients below.\n")) {
     return 0;
   }
@@ -404,6 +410,7 @@ static int dsn_recipient(struct dsn_build *b, const struct dsn_rcpt *r)
                            kind == DSN_FAILED    ? "failed"
                            : kind == DSN_DELAYED ? "delayed"
                            : kind == DSN_RELAYED ? "relayed"
+                           : kind == DSN_EXPANDED ? "expanded"
                                                  : "delivered");
   ok = ok && dsn_cat_field(report, "Status", p.status);
   if (ok && p.hostlen > 0)
@@ -455,6 +462,7 @@ static int dsn_header(struct dsn_build *b)
          stralloc_cats(head, kind == DSN_FAILED ? "Undelivered mail returned to sender"
                              : kind == DSN_DELAYED ? "Delayed mail (still being retried)"
                              : kind == DSN_RELAYED ? "Delivery report: mail relayed"
+                             : kind == DSN_EXPANDED ? "Delivery report: mail expanded"
                                                    : "Delivery report: mail delivered") &&
          stralloc_cats(head, "\nDate: ") && cat_date(head, b->now) &&
          stralloc_cats(head, "\nMessage-ID: <dsn.") &&

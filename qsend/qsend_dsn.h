@@ -6,8 +6,8 @@
  *
  * dsn_send is called by qsend with the queue file of the original message
  * open on fd, its parsed envelope e, and the recipients to report (all of
- * one kind: DSN_FAILED, DSN_DELAYED, DSN_DELIVERED or DSN_RELAYED; the
- * last two are what NOTIFY=SUCCESS asks for). It decides whether
+ * one kind: DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_RELAYED or
+ * DSN_EXPANDED; the last three are what NOTIFY=SUCCESS asks for). It decides whether
  * anything is sent at all (null sender, NOTIFY=NEVER or a NOTIFY list
  * without the kind), builds the report
  * (the reasons; RET=HDRS/FULL: headers only or the whole message up to a
@@ -32,6 +32,7 @@
 #define DSN_DELAYED 'W'
 #define DSN_DELIVERED 'K'
 #define DSN_RELAYED 'R'   /* success: handed to a server without DSN */
+#define DSN_EXPANDED 'E'  /* success: an alias here sent it on to addresses */
 #define DSN_DOUBLE_SENDER "#@[]"
 
 struct dsn_rcpt {

@@ -98,6 +98,7 @@ struct outcome {
   int any_ok;
   int answered;                /* a T: the destination works, one recipient waits */
   int all_temp;
+  int expanded;                /* an E: an alias sent it on (local jobs have one recipient) */
   const char *temp_reason;     /* the first temporary failure */
 };
 
@@ -179,8 +180,12 @@ static void results_apply(int remote, struct job *j, const char *rec, size_t len
     m->inflight--;
     if (code == 'T') o->answered = 1;
     switch (code) {
+      case 'E':
       case 'K':
-      case 'P': result_delivered(m, idx, remote, code == 'P', text, o); break;
+      case 'P':
+        if (code == 'E') o->expanded = 1;
+        result_delivered(m, idx, remote, code == 'P', text, o);
+        break;
       case 'T':
       case 'Z': result_deferred(m, idx, remote, text, o); break;
       case 'D':
@@ -281,8 +286,10 @@ static void job_finish(int remote, unsigned long slot, const char *rec, size_t l
   results_apply(remote, j, rec, len, &o);
   failures_report(m, &o);
   delays_report(m, remote, &o);
-  /* RFC 3464 2.3.3: handed to a server without DSN is "relayed" */
-  sched_report(m, remote ? DSN_RELAYED : DSN_DELIVERED, o.succeeded, o.nsucceeded, &ok);
+  /* RFC 3464 2.3.3: handed to a server without DSN is "relayed"; sent on
+   * by an alias, "expanded" (RFC 3461 6.2.7.3) */
+  sched_report(m, remote ? DSN_RELAYED : o.expanded ? DSN_EXPANDED : DSN_DELIVERED, o.succeeded,
+               o.nsucceeded, &ok);
   if (j->dom != NULL) dom_update(j->dom, &o);
 
   free(o.failed);

@@ -6,7 +6,7 @@
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 23
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -87,6 +87,14 @@ ok "NOTIFY=SUCCESS,FAILURE: a success report for the alias, a bounce for the cop
   wait_for 20 has_mail "$DAVE" 2
 ok "the bounce carries the ENVID" sh -c "grep -l '^Action: failed' '$DAVE'/new/* |
   xargs grep -q '^Original-Envelope-Id: env77'"
+ok "the alias's success report says expanded (RFC 3461 6.2.7.3)" sh -c \
+  "f=\$(grep -l '^Subject: Delivery report: mail expanded' '$DAVE'/new/*) &&
+   grep -q '^Action: expanded' \$f && grep -q '^Final-Recipient: rfc822; fwdbad@test.example' \$f &&
+   grep -q '^Status: 2.0.0' \$f"
+printf 'Subject: filed\n\nx\n' | sendmail -N success -f dave@test.example filebox@test.example
+ok "an alias that only writes a file: its success report" wait_for 20 has_mail "$DAVE" 3
+ok "... says delivered, not expanded" sh -c \
+  "grep -l '^Final-Recipient: rfc822; filebox@test.example' '$DAVE'/new/* | xargs grep -q '^Action: delivered'"
 
 # permission errors on file targets: both kinds defer, never bounce
 if [ "$(id -u)" = 0 ]; then
