@@ -19,6 +19,9 @@ struct dkimc_answer {
 /* Connects to qdkimd's socket at path (SOCK_SEQPACKET, close-on-exec),
  * waiting at most DKIMP_CONNECT_MS. The socket, or -1 + errno. */
 int dkimc_connect(const char *path);
+/* The same, giving a service that does not listen yet (ENOENT,
+ * ECONNREFUSED: the instance is starting) up to ms milliseconds. */
+int dkimc_connect_wait(const char *path, int ms);
 
 /* Appends "key value\n" to the request in buf (size bytes, *len used):
  * bytes of value outside printable ASCII become '?', a value is cut at

@@ -1,4 +1,4 @@
-/* dkimc_connect: a connection to qdkimd (dkimc.h). */
+/* dkimc_connect, dkimc_connect_wait: a connection to qdkimd (dkimc.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +41,17 @@ int dkimc_connect(const char *path)
     close(fd);
     errno = e;
     return -1;
+  }
+  return fd;
+}
+
+int dkimc_connect_wait(const char *path, int ms)
+{
+  int fd;
+
+  for (int waited = 0; (fd = dkimc_connect(path)) == -1 && waited < ms; waited += 100) {
+    if (errno != ENOENT && errno != ECONNREFUSED) break;
+    poll(NULL, 0, 100);
   }
   return fd;
 }

@@ -323,8 +323,9 @@ int queue_truncate(struct queue_writer *w, unsigned long long len);
  * 0: signed, or nothing to sign (no control/dkim, no key for the From:
  * domain); 1: left unsigned, *why says why (errno too, unless *note, the
  * signer's own words, is set); -1 + errno: the file could not be written
- * (the caller then calls queue_abort). */
-int queue_sign(struct queue_writer *w, const char **why, const char **note);
+ * (the caller then calls queue_abort). wait_ms: how long a signer that
+ * does not listen yet (the instance is starting) is waited for. */
+int queue_sign(struct queue_writer *w, int wait_ms, const char **why, const char **note);
 /* Asks the DKIM verifier (run/dkimverify) about the message written so far
  * (queue_verify.c); extra: further request lines (extralen bytes, each
  * "key value\n": id ip helo from spf spfd spfhelo, dkimproto.h). Only
@@ -338,12 +339,12 @@ int queue_sign(struct queue_writer *w, const char **why, const char **note);
 int queue_verify(struct queue_writer *w, const char *extra, size_t extralen, const char **why,
                  const char **note);
 /* The call that both make (queue_dkim.c): the message flushed and read
- * back, "op OP", "off" and "len", then extra, sent to qdkimd at path; the
- * answer in *a. 0 answered; 1 no answer (*why, errno); -1 + errno: the
- * flush failed. */
+ * back, "op OP", "off" and "len", then extra, sent to qdkimd at path
+ * (waited for up to wait_ms if it does not listen yet); the answer in *a.
+ * 0 answered; 1 no answer (*why, errno); -1 + errno: the flush failed. */
 struct dkimc_answer;
-int queue_dkim(struct queue_writer *w, const char *path, const char *op, const char *extra,
-               size_t extralen, struct dkimc_answer *a, const char **why);
+int queue_dkim(struct queue_writer *w, const char *path, int wait_ms, const char *op,
+               const char *extra, size_t extralen, struct dkimc_answer *a, const char **why);
 #define QUEUE_SIGN_SOCKET "run/dkimsign"     /* qdkimd -s, relative to QHOME */
 #define QUEUE_VERIFY_SOCKET "run/dkimverify" /* qdkimd -v */
 

@@ -13,8 +13,8 @@
 #include "dkimc.h"
 #include "queue.h"
 
-int queue_dkim(struct queue_writer *w, const char *path, const char *op, const char *extra,
-               size_t extralen, struct dkimc_answer *a, const char **why)
+int queue_dkim(struct queue_writer *w, const char *path, int wait_ms, const char *op,
+               const char *extra, size_t extralen, struct dkimc_answer *a, const char **why)
 {
   char req[DKIMP_REQ_MAX];
   size_t reqlen = 0;
@@ -39,7 +39,7 @@ int queue_dkim(struct queue_writer *w, const char *path, const char *op, const c
     *why = "unable to read the message back";
     return 1;
   }
-  sock = dkimc_connect(path);
+  sock = dkimc_connect_wait(path, wait_ms);
   if (sock == -1) {
     *why = "unable to reach qdkimd";
     r = 1;

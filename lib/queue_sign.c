@@ -16,7 +16,7 @@
 
 #define KEYDIR "control/dkim"
 
-int queue_sign(struct queue_writer *w, const char **why, const char **note)
+int queue_sign(struct queue_writer *w, int wait_ms, const char **why, const char **note)
 {
   static struct dkimc_answer answer;
   int r;
@@ -24,7 +24,7 @@ int queue_sign(struct queue_writer *w, const char **why, const char **note)
   *why = NULL;
   *note = NULL;
   if (access(KEYDIR, F_OK) == -1) return 0; /* no key anywhere: nothing to sign */
-  r = queue_dkim(w, QUEUE_SIGN_SOCKET, "sign", "", 0, &answer, why);
+  r = queue_dkim(w, QUEUE_SIGN_SOCKET, wait_ms, "sign", "", 0, &answer, why);
   if (r != 0) return r;
   if (answer.code != DKIMP_ADD) {
     *why = "the DKIM signer failed";

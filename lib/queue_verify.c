@@ -22,7 +22,7 @@ int queue_verify(struct queue_writer *w, const char *extra, size_t extralen, con
   *note = NULL;
   /* no verifier on this instance (no port 25 listener made by qsetup) */
   if (access(QUEUE_VERIFY_SOCKET, F_OK) == -1) return 1;
-  r = queue_dkim(w, QUEUE_VERIFY_SOCKET, "verify", extra, extralen, &answer, why);
+  r = queue_dkim(w, QUEUE_VERIFY_SOCKET, 0, "verify", extra, extralen, &answer, why);
   if (r != 0) return r;
   *note = answer.note;
   if (answer.code == DKIMP_TEMP) {

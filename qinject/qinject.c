@@ -478,7 +478,7 @@ static void sign_local(void)
   const char *why;
   const char *note;
 
-  switch (queue_sign(&qw, &why, &note)) {
+  switch (queue_sign(&qw, 0, &why, &note)) {
   case -1:
     fail_sys(errno_is_space(errno) ? QQ_WRITE : QQ_TMP, "write to queue/tmp");
     break;

@@ -88,7 +88,9 @@ static int sign(struct queue_writer *w, const char *req, char *err)
   const char *why;
   const char *note;
 
-  switch (queue_sign(w, &why, &note)) {
+  /* a signer still starting gets the 2 s qsmtpd gives it: its failure
+   * refuses the message for now */
+  switch (queue_sign(w, 2000, &why, &note)) {
     case -1: return -1;
     case 1:
       if (note != NULL) qwarn("message ", w->id, " not signed: ", why, ": ", note);

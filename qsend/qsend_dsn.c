@@ -520,7 +520,7 @@ static int dsn_sign(struct dsn_build *b, struct queue_writer *w)
   const char *why;
   const char *note;
 
-  switch (queue_sign(w, &why, &note)) {
+  switch (queue_sign(w, 0, &why, &note)) {
   case -1:
     return 0;
   case 1:

@@ -89,13 +89,7 @@ static void verdict(const char *s)
 static int call(int *fd, const char *path, int msgfd, const char *req, size_t reqlen, int wait)
 {
   for (int tries = 0; tries < 2; tries++) {
-    if (*fd == -1) {
-      for (int waits = 0; (*fd = dkimc_connect(path)) == -1 && wait && waits < 20; waits++) {
-        if (errno != ENOENT && errno != ECONNREFUSED) break;
-        usleep(100000);
-      }
-      if (*fd == -1) return -1;
-    }
+    if (*fd == -1 && (*fd = dkimc_connect_wait(path, wait ? 2000 : 0)) == -1) return -1;
     if (dkimc_call(*fd, msgfd, req, reqlen, &answer) == 0) return 0;
     close(*fd);
     *fd = -1;
