@@ -112,8 +112,8 @@ def main():
     ctl_write("backoffmax", 3600)
     inst_start()
     book = recipes()
-    is_(sorted(book), ["cert", "domain", "hold", "spamrun", "trace"],
-        "the page has the five recipes")
+    is_(sorted(book), ["aside", "cert", "domain", "hold", "spamrun", "trace"],
+        "the page has the six recipes")
     base = {"/var/qmta": QHOME}
 
     # trace: a message delivered here; its id in every log line of its life
@@ -171,5 +171,60 @@ def main():
     ok(rc == 0 and out.strip() == "", "cert: runs, and qconf check finds nothing", out)
     is_(served_cert(port), want, "cert: the next session shows the new certificate")
 
+    # aside: kim's deferred message moves with the queue into a second
+    # instance and runs there under its own qsend; the first gets a new
+    # queue. The recipe's lines lose their "# " prompt; its s6-svscan line
+    # is done here, so that both supervisors are stopped by PID at the end.
+    old = QHOME + "-old"
+    lines = [ln[2:] for ln in book["aside"]]
+    start = [i for i, ln in enumerate(lines) if ln.startswith("s6-svscan ")]
+    ok(len(start) == 1, "aside: one line starts the two instances", lines)
+    subst = dict(base, **{"DIR": QHOME, "HOST": "mx.example.org"})
+    rc, out, script = run_recipe(lines[:start[0]], subst)
+    ok(rc == 0, "aside: the lines up to the start run", script + "\n" + out)
+    for p in SVSCAN:
+        p.wait(timeout=30)
+    SVSCAN[:] = []
+    inst_start()
+    OLD.append(subprocess.Popen(["s6-svscan", old + "/service"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL))
+    ok(run("s6-svwait", "-U", "-t", "20000", old + "/service/qsend").returncode == 0,
+       "aside: the old instance's qsend is up")
+    rc, out, script = run_recipe(lines[start[0] + 1:], subst)
+    ok(rc == 0 and "kim@example.org" in out and "friend@far.test" in out,
+       "aside: qstat of the old instance lists kim's message", out)
+    ok("kim@example.org" not in queued(), "aside: the live queue is a new one")
+    run("s6-svc", "-a", old + "/service/qsend")
+    ok(wait_until(30, lambda: "friend@far.test deferred" in
+                  open(old + "/log/qsend/current").read(), 0.2),
+       "aside: the old queue is tried by its own qsend",
+       open(old + "/log/qsend/current").read())
+    got = smtp_send(port, "x@elsewhere.test", ["kim@example.org"], "after the move")
+    ok(got is not None and wait_until(
+        30, lambda: delivered(QHOME + "/mail/example.org/kim", "after the move"), 0.2),
+       "aside: the live instance takes and delivers mail")
 
-run_main(main)
+
+OLD = []  # s6-svscan of the instance the aside recipe makes
+
+
+def cleanup():
+    for p in OLD:
+        subprocess.run(["s6-svscanctl", "-t", QHOME + "-old/service"], stderr=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            for pid in freeze(p.pid):
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+            p.wait()
+    inst_stop()
+    if os.environ.get("KEEP"):
+        print("# kept " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+run_main(main, cleanup)
