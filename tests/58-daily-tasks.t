@@ -4,8 +4,9 @@
 # NAME' mark and the next .fi) and run as printed, with /var/qmta, the
 # example queue id and /root/new/ replaced by this test's: trace a message,
 # delete a spam run, hold and release the queue, add a domain with a user
-# and an alias, rotate the certificate. Each recipe runs with sh -e: a
-# failing line fails the test; then its effect is checked.
+# and an alias, rotate the certificate, move a stuck queue aside. Each
+# recipe runs with sh -e: a failing line fails the test; then its effect is
+# checked.
 import os
 import re
 import smtplib
