@@ -4,7 +4,7 @@
 # line, owner and mode of a map survive recompiling, qpasswd hashes.
 . "$(dirname "$0")/lib.sh"
 
-plan 42
+plan 45
 
 inst_setup
 C=$QHOME/control
@@ -75,6 +75,17 @@ ok "old aliases.cdb kept byte for byte" cmp -s "$C/aliases.cdb" "$T_TMP/aliases.
 ok "old access.cdb kept byte for byte" cmp -s "$C/access.cdb" "$T_TMP/access.before"
 ok "no temp files left" sh -c "! ls '$C' | grep -q tmp"
 is "$(q passwords bob@test.example | cut -c1-3)" '$6$' "a good map is still compiled beside bad ones"
+
+# error: in sendmail's forms compiles; a code that is no code does not
+printf 'a: error:5.7.0:550 Address invalid\nb: error:No such user\nc: error:551 moved away\n' > "$C/aliases"
+: > "$C/access"; : > "$C/generics"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+is $? 0 "error:x.y.z:nnn text, error:text and error:nnn text compile"
+is "$(q aliases a)" 'error:5.7.0:550 Address invalid|' "... kept as written"
+printf 'a: error:5.1 gone\nb: error:5.7.0:450 mixed\nc: error:\n' > "$C/aliases"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+is "$(grep -c '^qnewmaps: control/aliases:[123]: error:' "$T_TMP/out")" 3 \
+  "error: with a broken code, a class mismatch, or nothing: an error each"
 
 # users: a plaintext password is refused
 printf 'eve@test.example:secret\n' >> "$C/users"
