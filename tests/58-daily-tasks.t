@@ -4,9 +4,9 @@
 # NAME' mark and the next .fi) and run as printed, with /var/qmta, the
 # example queue id and /root/new/ replaced by this test's: trace a message,
 # delete a spam run, hold and release the queue, add a domain with a user
-# and an alias, rotate the certificate, move a stuck queue aside. Each
-# recipe runs with sh -e: a failing line fails the test; then its effect is
-# checked.
+# and an alias, remove them, rotate the certificate; and, from THE QUEUE,
+# move a stuck queue aside. Each recipe runs with sh -e: a failing line
+# fails the test; then its effect is checked.
 import os
 import re
 import smtplib
@@ -64,6 +64,16 @@ def smtp_send(port, sender, rcpts, subject):
     return m.group(1) if code == 250 and m else None
 
 
+def rcpt_code(port, rcpt):
+    """the reply code to RCPT TO:<rcpt> from 127.0.0.1"""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    s.ehlo("client.example")
+    s.mail("x@elsewhere.test")
+    code = s.rcpt(rcpt)[0]
+    s.quit()
+    return code
+
+
 def queued(*filters):
     r = subprocess.run(["qstat"] + list(filters) + [QHOME], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30)
@@ -113,8 +123,8 @@ def main():
     ctl_write("backoffmax", 3600)
     inst_start()
     book = recipes()
-    is_(sorted(book), ["aside", "cert", "domain", "hold", "spamrun", "trace"],
-        "the page has the six recipes")
+    is_(sorted(book), ["aside", "cert", "deluser", "domain", "hold", "spamrun", "trace"],
+        "the page has the seven recipes")
     base = {"/var/qmta": QHOME}
 
     # trace: a message delivered here; its id in every log line of its life
@@ -157,6 +167,13 @@ def main():
         ok(got is not None and wait_until(
             30, lambda: delivered(QHOME + "/mail/example.net/ann", subj), 0.2),
            "domain: mail to %s reaches ann's Maildir at once" % rcpt)
+
+    # deluser: ann and her alias go; both addresses are refused at RCPT
+    rc, out, script = run_recipe(book["deluser"], base)
+    is_(rc, 0, "deluser: runs")
+    for rcpt in ("ann@example.net", "sales@example.net"):
+        is_(rcpt_code(port, rcpt), 550, "deluser: RCPT TO:<%s> is refused" % rcpt)
+    ok(os.path.isdir(QHOME + "/mail/example.net/ann/new"), "deluser: the Maildir stays")
 
     # cert: a new key and certificate, served from the next session on
     new = os.path.join(TMP, "new")
