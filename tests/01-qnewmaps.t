@@ -4,7 +4,7 @@
 # line, owner and mode of a map survive recompiling, qpasswd hashes.
 . "$(dirname "$0")/lib.sh"
 
-plan 45
+plan 47
 
 inst_setup
 C=$QHOME/control
@@ -86,6 +86,17 @@ printf 'a: error:5.1 gone\nb: error:5.7.0:450 mixed\nc: error:\n' > "$C/aliases"
 qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
 is "$(grep -c '^qnewmaps: control/aliases:[123]: error:' "$T_TMP/out")" 3 \
   "error: with a broken code, a class mismatch, or nothing: an error each"
+
+# sendmail's quoted ERROR:"550 text" in access compiles; an unclosed quote does not
+printf 'x: bob\n' > "$C/aliases"
+printf 'From:spam.example ERROR:"550 We do not accept mail from spammers"\n' > "$C/access"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+is "$?:$(q access f:spam.example)" '0:ERROR:"550 We do not accept mail from spammers"' \
+  "access: ERROR:\"550 text\" compiles"
+printf 'From:spam.example ERROR:"550 no end\n' > "$C/access"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+ok "access: ERROR: with an unclosed quote is an error" grep -q 'control/access:1: ERROR: a quote' "$T_TMP/out"
+: > "$C/access"
 
 # users: a plaintext password is refused
 printf 'eve@test.example:secret\n' >> "$C/users"
