@@ -29,6 +29,7 @@
 #include <stralloc.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "ctl.h"
 #include "durable.h"
 #include "qlocal.h"
@@ -445,15 +446,32 @@ static int digits3(const char *s)
 }
 
 /* "error:" followed by sendmail's forms, "5.1.1 text", "5.7.0:550 text",
- * "550 text" or a text alone: fails the delivery with "x.y.z text" (the
+ * "550 text", "nouser 550 text" (aliases_exitname) or a text alone: fails the delivery with "x.y.z text" (the
  * reply code dropped; the bounce reads its status there) or the text.
  * 4xx is temporary, anything else permanent. */
 static void target_error(struct state *st, const char *s)
 {
   const char *p;
+  const char *status;
   size_t n;
 
   while (*s == ' ' || *s == '\t') s++;
+  status = aliases_exitname(s, strlen(s), &n);
+  if (status != NULL) {
+    /* sendmail's "nouser [nnn] text": the name's status code and the text */
+    stralloc t = {0};
+    p = s + n;
+    while (*p == ' ' || *p == '\t') p++;
+    if (digits3(p) && (p[3] == ' ' || p[3] == '\t' || p[3] == '\0')) p += 3;
+    while (*p == ' ' || *p == '\t') p++;
+    if (stralloc_copys(&t, status) && stralloc_cats(&t, " ") &&
+        stralloc_cats(&t, *p != '\0' ? p : "address rejected") && stralloc_0(&t))
+      failed(st, status[0] == '4' ? 111 : 100, t.s, NULL);
+    else
+      failed(st, 111, "out of memory", NULL);
+    stralloc_free(&t);
+    return;
+  }
   n = strcspn(s, " \t:");
   if (n >= 5 && s[1] == '.' && s[n] == ':' && digits3(s + n + 1)) {
     /* x.y.z:nnn text */

@@ -9,7 +9,7 @@
 # time and at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 25
+plan 27
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -39,6 +39,7 @@ loopb: loopa
 gone: error:5.1.1 this address is gone
 moved: error:5.7.0:550 address invalid
 nouser: error:No such user
+joe: error:nouser 550 No such user here
 lockeddir: $OUT/locked/
 lockedmbox: $OUT/lockeddir/locked.mbox
 fwdbad: nosuch@test.example
@@ -84,11 +85,15 @@ ok "error:x.y.z:nnn text fails with x.y.z and the text" \
   wait_for 20 grep -q 'moved@test.example failed: 5.7.0 address invalid$' "$LOG"
 send nouser@test.example ten-c
 ok "error:text fails with the text" wait_for 20 grep -q 'nouser@test.example failed: No such user$' "$LOG"
-printf 'EHLO client.example\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<moved@test.example>\r\nRCPT TO:<nouser@test.example>\r\nQUIT\r\n' >"$T_TMP/rcpt.in"
+send joe@test.example ten-d
+ok "error:nouser nnn text fails with 5.1.1 and the text" \
+  wait_for 20 grep -q 'joe@test.example failed: 5.1.1 No such user here$' "$LOG"
+printf 'EHLO client.example\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<moved@test.example>\r\nRCPT TO:<nouser@test.example>\r\nRCPT TO:<joe@test.example>\r\nQUIT\r\n' >"$T_TMP/rcpt.in"
 OUT="$T_TMP/rcpt.out"
 smtp_raw "$PORT" "$T_TMP/rcpt.in" >"$OUT"
 ok "RCPT to error:5.7.0:550 text: 550 5.7.0 text" grep -q '^550 5.7.0 address invalid$' "$OUT"
 ok "RCPT to error:text: 550 with the text" grep -q '^550 5.7.1 No such user$' "$OUT"
+ok "RCPT to error:nouser 550 text: 550 5.1.1 text" grep -q '^550 5.1.1 No such user here$' "$OUT"
 OUT="$T_TMP/out"
 
 # DSN requests behind an alias: NOTIFY=NEVER holds for the forwarded copy,
