@@ -2,9 +2,11 @@
  * qqueue: the administrator's queue tool, in the spirit of postcat and
  * postsuper. Run by root (show: by anyone who can read the queue).
  *
- *   qqueue show ID
- *   qqueue delete|hold|release|requeue|expire [-f text] [-r text] [-d domain] [-a] [ID ...]
+ *   qqueue show ID [DIR]
+ *   qqueue delete|hold|release|requeue|expire [-f text] [-r text] [-d domain] [-a] [ID ...] [DIR]
  *
+ * DIR (a last argument with a '/', which no id has) is the instance, as
+ * for qstat; else $QHOME.
  * show prints a message's envelope (id, arrival, size, sender, parent,
  * quarantine, each recipient with its DSN values), its state log and its
  * content.
@@ -43,8 +45,8 @@
 #include "qread.h"
 #include "queue.h"
 
-#define USAGE "qqueue show ID | qqueue delete|hold|release|requeue|expire " \
-              "[-f text] [-r text] [-d domain] [-a] [-w seconds] [ID ...]"
+#define USAGE "qqueue show ID [DIR] | qqueue delete|hold|release|requeue|expire " \
+              "[-f text] [-r text] [-d domain] [-a] [-w seconds] [ID ...] [DIR]"
 #define INFO_MAX (16UL * 1024 * 1024) /* bytes of a state log shown */
 #define WAIT_DEFAULT 30               /* seconds qqueue waits for qsend */
 
@@ -299,6 +301,12 @@ static int request_wait(const char *path)
   }
 }
 
+/* DIR given on the command line: the instance, in place of $QHOME */
+static void use_dir(const char *dir)
+{
+  if (setenv("QHOME", dir, 1) == -1) qdie_nomem();
+}
+
 int main(int argc, char **argv)
 {
   static const char *const actions[] = {"delete", "hold", "release", "requeue", "expire"};
@@ -313,6 +321,7 @@ int main(int argc, char **argv)
   if (argc < 2) qdie_usage(USAGE);
   action = argv[1];
   if (!strcmp(action, "show")) {
+    if (argc == 4 && strchr(argv[3], '/') != NULL) use_dir(argv[--argc]);
     if (argc != 3) qdie_usage(USAGE);
     if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
     show(argv[2]);
@@ -346,6 +355,7 @@ int main(int argc, char **argv)
         break;
     }
   }
+  if (i < argc && strchr(argv[argc - 1], '/') != NULL) use_dir(argv[--argc]);
   /* something must say which: ids, a filter, or -a for everything */
   if (i == argc && !opt.all && opt.sender == NULL && opt.rcpt == NULL && opt.domain == NULL)
     qdie_usage(USAGE);

@@ -313,6 +313,12 @@ static const char *state_name(enum rstate s)
 
 static struct item *item_new(unsigned long long arrival, unsigned long id);
 
+/* 1 when a filter (-f, -r, -i, -o, -n) was given */
+static int filtered(void)
+{
+  return opt.sender != NULL || opt.rcpt != NULL || opt.have_id || opt.have_older || opt.have_newer;
+}
+
 /* The filters of -f, -o, -n, -r on a message. 1 it is listed. */
 static int message_wanted(const struct queue_env *e)
 {
@@ -748,7 +754,9 @@ int main(int argc, char **argv)
       if (i > 0 && items[i].id == items[i - 1].id && !items[i].bad && !items[i - 1].bad) continue;
       out(items[i].text.s, items[i].text.len);
     }
-    if (total.messages == 0) {
+    if (total.messages == 0 && filtered()) {
+      outs("no message in the queue matches\n");
+    } else if (total.messages == 0) {
       outs("queue is empty\n");
     } else {
       outnum(total.messages);
@@ -756,7 +764,7 @@ int main(int argc, char **argv)
       outnum(total.bytes);
       outs(" bytes, ");
       outnum(total.rcpts);
-      outs(" recipients: ");
+      outs(total.rcpts == 1 ? " recipient: " : " recipients: ");
       outnum(total.by_state[ST_PENDING]);
       outs(" pending, ");
       outnum(total.by_state[ST_DEFERRED]);

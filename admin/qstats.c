@@ -19,7 +19,8 @@
  *   qsend: delivery ID.IDX local|remote RCPT ok|deferred|failed: TEXT
  * Messages from "local" are those queued by other means than SMTP
  * (sendmail, qinject), counted as queued minus accepted by SMTP minus the
- * bounces qsend made (null sender), so their bytes are approximate.
+ * bounces qsend made (null sender) minus the copies that aliases and
+ * .forward files made (parent=), so their bytes are approximate.
  * Bytes to a mailer are the size of the message (from its "new" line)
  * for each successful delivery.
  * -n age: only lines newer than age; -o age: only lines older than age
@@ -287,6 +288,10 @@ static void line_qsend(const char *s, size_t len)
     if (from != NULL && (from[7] == '>' || !memcmp(from + 7, "#@[]>", 5))) { /* a bounce */
       totals.bounce_msgs++;
       totals.bounce_bytes += size;
+    } else if (memmem(s + i, (size_t)(from != NULL ? from - (s + i) : 0), " parent=", 8) != NULL) {
+      /* the copy an alias or a .forward made of a message counted already */
+      totals.copy_msgs++;
+      totals.copy_bytes += size;
     }
     totals.lines_counted++;
     return;

@@ -31,6 +31,8 @@ struct qstats_totals {
   unsigned long long queued_bytes;
   unsigned long long bounce_msgs;     /* of them, from the null sender: made here */
   unsigned long long bounce_bytes;
+  unsigned long long copy_msgs;       /* of them, copies that aliases and .forward made (parent=) */
+  unsigned long long copy_bytes;
   unsigned long long first_time;      /* of the lines counted; 0: none had a time */
   unsigned long long last_time;
   unsigned long long lines_counted;

@@ -68,12 +68,16 @@ void report_text(void)
   struct mailer_stats *local = &totals.stats[M_LOCAL];
   int k;
 
-  /* queued by other means than SMTP: by difference */
-  if (totals.queued_msgs > totals.stats[M_ESMTP].msgs_from + totals.bounce_msgs)
-    local->msgs_from = totals.queued_msgs - totals.stats[M_ESMTP].msgs_from - totals.bounce_msgs;
-  if (totals.queued_bytes > totals.stats[M_ESMTP].bytes_from + totals.bounce_bytes)
-    local->bytes_from =
-        totals.queued_bytes - totals.stats[M_ESMTP].bytes_from - totals.bounce_bytes;
+  /* queued by other means than SMTP: by difference; bounces and the
+   * copies of aliases and .forward files are no mail received */
+  if (totals.queued_msgs >
+      totals.stats[M_ESMTP].msgs_from + totals.bounce_msgs + totals.copy_msgs)
+    local->msgs_from = totals.queued_msgs - totals.stats[M_ESMTP].msgs_from -
+                       totals.bounce_msgs - totals.copy_msgs;
+  if (totals.queued_bytes >
+      totals.stats[M_ESMTP].bytes_from + totals.bounce_bytes + totals.copy_bytes)
+    local->bytes_from = totals.queued_bytes - totals.stats[M_ESMTP].bytes_from -
+                        totals.bounce_bytes - totals.copy_bytes;
   for (k = 0; k < M_COUNT; k++) {
     sum.msgs_from += totals.stats[k].msgs_from;
     sum.bytes_from += totals.stats[k].bytes_from;
@@ -107,7 +111,14 @@ void report_text(void)
     out(num, fmt_ulonglong(num, totals.queued_bytes));
     outs(" bytes), of them ");
     out(num, fmt_ulonglong(num, totals.bounce_msgs));
-    outs(" bounces made here\n");
+    outs(" bounces made here");
+    if (totals.copy_msgs > 0) {
+      outs(" and ");
+      out(num, fmt_ulonglong(num, totals.copy_msgs));
+      outs(totals.copy_msgs == 1 ? " copy" : " copies");
+      outs(" made by aliases and .forward files");
+    }
+    outs("\n");
   }
   if (totals.tls_deferred > 0) {
     char num[FMT_ULONG];

@@ -9,7 +9,9 @@
  * bare local part ("info": every local domain), "user@domain", or
  * "@domain" (catch-all). Targets: a local part or address, another alias,
  * ":include:/path", "/path/file" (mbox), "/path/dir/" (Maildir),
- * "|command" (quotes around it are removed), "error:5.1.1 text",
+ * "|command" (quotes around it are removed), "error:5.1.1 text" (or
+ * sendmail's "error:5.1.1:550 text", "error:550 text", "error:nouser
+ * 550 text", "error:text"),
  * "\name" or "\name@domain" (that mailbox, with no further aliasing);
  * "%1" in a catch-all's target stands for the local part.
  *
@@ -49,5 +51,11 @@ int aliases_mailbox(const char *t, const char *rcpt, size_t rlen, stralloc *out)
 /* 1 if one of the targets in val (each NUL-terminated) means rcpt's own
  * mailbox (aliases_mailbox), 0 if none does, -1 out of memory. */
 int aliases_namesself(const stralloc *val, const char *rcpt, size_t rlen);
+
+/* s (len bytes, after "error:") starts with a name of sendmail's error
+ * mailer (nouser, nohost, unavailable, noperm, dataerr, protocol,
+ * software, config, tempfail; any case) followed by a blank or the end:
+ * its enhanced status code ("5.1.1"), and *used its length; else NULL. */
+const char *aliases_exitname(const char *s, size_t len, size_t *used);
 
 #endif

@@ -11,7 +11,8 @@
  * the address would otherwise widen or move the network), host name or domain,
  * user@domain, user@, <> (the null sender; From: only).
  * actions: OK RELAY REJECT DISCARD (any case; stored upper case),
- * ERROR:x.y.z:nnn text, ERROR:nnn text (nnn 4xx or 5xx, x the same class).
+ * ERROR:x.y.z:nnn text, ERROR:nnn text (nnn 4xx or 5xx, x the same class),
+ * either also in double quotes after the colon, as sendmail's ERROR:"550 text".
  *
  * CDB key: tag ("c:", "f:", "t:", "*:") + the key lowercased; IPv4 octets
  * and IPv6 groups without leading zeros, a full IPv6 address with all 8
@@ -164,7 +165,16 @@ static const char *check_action(char *a, size_t len)
   }
   if (len < 6 || strncasecmp(a, "ERROR:", 6) != 0) return "unknown action (OK, RELAY, REJECT, DISCARD, ERROR:...)";
   memcpy(a, "ERROR:", 6);
+  for (i = 0; i < len; i++)
+    if ((unsigned char)a[i] < 32 && a[i] != '\t') return "control character in action";
   k = 6;
+  /* sendmail's ERROR:"550 text": the quotes go round the rest (qsmtpd
+   * drops them) */
+  if (k < len && a[k] == '"') {
+    if (len - k < 2 || a[len - 1] != '"') return "ERROR: a quote without its closing quote";
+    k++;
+    len--;
+  }
   /* optional x.y.z: */
   if (len - k >= 6 && (a[k] == '4' || a[k] == '5') && a[k + 1] == '.') {
     char class = a[k];
@@ -183,8 +193,6 @@ static const char *check_action(char *a, size_t len)
   if (len - k < 3 || (a[k] != '4' && a[k] != '5') || a[k + 1] < '0' || a[k + 1] > '9' ||
       a[k + 2] < '0' || a[k + 2] > '9' || (len - k > 3 && !blank(a[k + 3])))
     return "ERROR: needs a reply code 4xx or 5xx";
-  for (i = 0; i < len; i++)
-    if ((unsigned char)a[i] < 32 && a[i] != '\t') return "control character in action";
   return NULL;
 }
 

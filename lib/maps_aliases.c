@@ -50,11 +50,41 @@ static int isstatus(const char *s, size_t len, size_t *used)
   return 1;
 }
 
+/* What follows "error:", in sendmail's forms: "5.1.1 text",
+ * "5.7.0:550 text", "550 text" or a text alone (550 5.7.1). A code that is
+ * there must be whole, so that a typo is not taken for the text. NULL ok,
+ * or what is wrong. */
+static const char *check_error(const char *s, size_t len)
+{
+  size_t used;
+  size_t w = 0;
+  char class;
+
+  while (len > 0 && blank(s[0])) { s++; len--; }
+  if (len == 0) return "error: needs a status code 4.x.x or 5.x.x, or a text";
+  if (!(s[0] >= '0' && s[0] <= '9')) return NULL; /* a text alone */
+  class = s[0];
+  while (w < len && !blank(s[w]) && s[w] != ':') w++;
+  if (isstatus(s, w, &used) && used == w) {
+    if (w == len || blank(s[w])) return NULL;
+    /* x.y.z:nnn, as in sendmail's virtusertable */
+    s += w + 1;
+    len -= w + 1;
+    if (len >= 3 && s[0] == class && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+        s[2] <= '9' && (len == 3 || blank(s[3])))
+      return NULL;
+    return "error: x.y.z:nnn needs a reply code of the same class after the colon";
+  }
+  if (w == 3 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+      s[2] <= '9' && (w == len || blank(s[w])))
+    return NULL;
+  return "error: needs a status code 4.x.x or 5.x.x, or a text";
+}
+
 /* Checks one target (quotes already removed). NULL ok, or what is wrong. */
 static const char *check_target(const char *t, size_t len, int catchall)
 {
   size_t i;
-  size_t used;
   const char *at;
 
   if (len == 0) return "empty target";
@@ -71,8 +101,7 @@ static const char *check_target(const char *t, size_t len, int catchall)
   if (t[0] == '/') return NULL;
   if (len >= 9 && strncasecmp(t, ":include:", 9) == 0)
     return (len > 9 && t[9] == '/') ? NULL : ":include: needs an absolute path";
-  if (len >= 6 && strncasecmp(t, "error:", 6) == 0)
-    return isstatus(t + 6, len - 6, &used) ? NULL : "error: needs a status code 4.x.x or 5.x.x";
+  if (len >= 6 && strncasecmp(t, "error:", 6) == 0) return check_error(t + 6, len - 6);
   /* an address: local or local@domain, %1 standing for a local part */
   if (memmem(t, len, "%1", 2) != NULL && !catchall) return "%1 outside a catch-all (@domain)";
   at = memrchr(t, '@', len);

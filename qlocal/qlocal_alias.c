@@ -29,6 +29,7 @@
 #include <stralloc.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "ctl.h"
 #include "durable.h"
 #include "qlocal.h"
@@ -439,6 +440,62 @@ nomem:
   failed(st, 111, "out of memory", NULL);
 }
 
+static int digits3(const char *s)
+{
+  return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
+}
+
+/* "error:" followed by sendmail's forms, "5.1.1 text", "5.7.0:550 text",
+ * "550 text", "nouser 550 text" (aliases_exitname) or a text alone: fails the delivery with "x.y.z text" (the
+ * reply code dropped; the bounce reads its status there) or the text.
+ * 4xx is temporary, anything else permanent. */
+static void target_error(struct state *st, const char *s)
+{
+  const char *p;
+  const char *status;
+  size_t n;
+
+  while (*s == ' ' || *s == '\t') s++;
+  status = aliases_exitname(s, strlen(s), &n);
+  if (status != NULL) {
+    /* sendmail's "nouser [nnn] text": the name's status code and the text */
+    stralloc t = {0};
+    p = s + n;
+    while (*p == ' ' || *p == '\t') p++;
+    if (digits3(p) && (p[3] == ' ' || p[3] == '\t' || p[3] == '\0')) p += 3;
+    while (*p == ' ' || *p == '\t') p++;
+    if (stralloc_copys(&t, status) && stralloc_cats(&t, " ") &&
+        stralloc_cats(&t, *p != '\0' ? p : "address rejected") && stralloc_0(&t))
+      failed(st, status[0] == '4' ? 111 : 100, t.s, NULL);
+    else
+      failed(st, 111, "out of memory", NULL);
+    stralloc_free(&t);
+    return;
+  }
+  n = strcspn(s, " \t:");
+  if (n >= 5 && s[1] == '.' && s[n] == ':' && digits3(s + n + 1)) {
+    /* x.y.z:nnn text */
+    stralloc t = {0};
+    p = s + n + 4;
+    while (*p == ' ' || *p == '\t') p++;
+    if (stralloc_catb(&t, s, n) && stralloc_cats(&t, " ") && stralloc_cats(&t, p) &&
+        stralloc_0(&t))
+      failed(st, s[0] == '4' ? 111 : 100, t.s, NULL);
+    else
+      failed(st, 111, "out of memory", NULL);
+    stralloc_free(&t);
+    return;
+  }
+  if (n == 3 && digits3(s)) {
+    /* nnn text */
+    p = s + 3;
+    while (*p == ' ' || *p == '\t') p++;
+    failed(st, s[0] == '4' ? 111 : 100, *p != '\0' ? p : s, NULL);
+    return;
+  }
+  failed(st, s[0] == '4' ? 111 : 100, s, NULL);
+}
+
 static void target(struct state *st, const char *t, int depth)
 {
   if (t[0] == '\0') return;
@@ -456,9 +513,7 @@ static void target(struct state *st, const char *t, int depth)
   } else if (strncmp(t, ":include:", 9) == 0) {
     target_include(st, t + 9, depth);
   } else if (strncasecmp(t, "error:", 6) == 0) {
-    /* "error:5.1.1 text": 4.x.x is temporary, anything else permanent */
-    const char *code = t + 6;
-    failed(st, code[0] == '4' ? 111 : 100, code, NULL);
+    target_error(st, t + 6);
   } else {
     target_address(st, t);
   }

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/wait.h>
 
+#include "aliases.h"
 #include "qsmtpd.h"
 
 static int lower(int c)
@@ -168,8 +169,39 @@ int policy_access_action(const char *val, size_t len, const char *def, char *rep
 
 int policy_alias_error(const char *target, size_t len, char *reply, size_t max)
 {
+  const char *status;
+  size_t used;
+
   if (len < 6 || !word_is(target, 6, "error:")) return 0;
-  error_reply(reply, max, target + 6, len - 6, "550", "address rejected");
+  target += 6;
+  len -= 6;
+  while (len > 0 && (*target == ' ' || *target == '\t')) { target++; len--; }
+  status = aliases_exitname(target, len, &used);
+  if (status == NULL) {
+    error_reply(reply, max, target, len, "550", "address rejected");
+    return 1;
+  }
+  /* sendmail's "error:nouser [nnn] text": the name's status code, and a
+   * reply code of its class */
+  {
+    char code[4] = {status[0], '5', '0', '\0'};
+
+    target += used;
+    len -= used;
+    while (len > 0 && (*target == ' ' || *target == '\t')) { target++; len--; }
+    if (scan_code(target, len) && target[0] == status[0]) {
+      memcpy(code, target, 3);
+      target += 3;
+      len -= 3;
+      while (len > 0 && (*target == ' ' || *target == '\t' || *target == ':')) { target++; len--; }
+    }
+    while (len > 0 && (target[len - 1] == ' ' || target[len - 1] == '"')) len--;
+    if (len == 0) {
+      target = "address rejected";
+      len = 16;
+    }
+    make_reply(reply, max, code, status, 5, target, len);
+  }
   return 1;
 }
 

@@ -4,7 +4,7 @@
 # line, owner and mode of a map survive recompiling, qpasswd hashes.
 . "$(dirname "$0")/lib.sh"
 
-plan 42
+plan 47
 
 inst_setup
 C=$QHOME/control
@@ -75,6 +75,28 @@ ok "old aliases.cdb kept byte for byte" cmp -s "$C/aliases.cdb" "$T_TMP/aliases.
 ok "old access.cdb kept byte for byte" cmp -s "$C/access.cdb" "$T_TMP/access.before"
 ok "no temp files left" sh -c "! ls '$C' | grep -q tmp"
 is "$(q passwords bob@test.example | cut -c1-3)" '$6$' "a good map is still compiled beside bad ones"
+
+# error: in sendmail's forms compiles; a code that is no code does not
+printf 'a: error:5.7.0:550 Address invalid\nb: error:No such user\nc: error:551 moved away\n' > "$C/aliases"
+: > "$C/access"; : > "$C/generics"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+is $? 0 "error:x.y.z:nnn text, error:text and error:nnn text compile"
+is "$(q aliases a)" 'error:5.7.0:550 Address invalid|' "... kept as written"
+printf 'a: error:5.1 gone\nb: error:5.7.0:450 mixed\nc: error:\n' > "$C/aliases"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+is "$(grep -c '^qnewmaps: control/aliases:[123]: error:' "$T_TMP/out")" 3 \
+  "error: with a broken code, a class mismatch, or nothing: an error each"
+
+# sendmail's quoted ERROR:"550 text" in access compiles; an unclosed quote does not
+printf 'x: bob\n' > "$C/aliases"
+printf 'From:spam.example ERROR:"550 We do not accept mail from spammers"\n' > "$C/access"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+is "$?:$(q access f:spam.example)" '0:ERROR:"550 We do not accept mail from spammers"' \
+  "access: ERROR:\"550 text\" compiles"
+printf 'From:spam.example ERROR:"550 no end\n' > "$C/access"
+qnewmaps "$QHOME" > "$T_TMP/out" 2>&1
+ok "access: ERROR: with an unclosed quote is an error" grep -q 'control/access:1: ERROR: a quote' "$T_TMP/out"
+: > "$C/access"
 
 # users: a plaintext password is refused
 printf 'eve@test.example:secret\n' >> "$C/users"

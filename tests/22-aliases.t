@@ -5,13 +5,17 @@
 # DSN requests (NOTIFY, ENVID) go on with the forwarded copy (RFC 3461 6.2.7).
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
+# sendmail's other error: forms (x.y.z:nnn text, a text alone) at RCPT
+# time and at delivery.
 . "$(dirname "$0")/lib.sh"
-plan 23
+. "$(dirname "$0")/smtp.sh"
+plan 29
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
 chmod 777 "$OUT" # the alias account writes here
-inst_setup
+PORT=$(free_port)
+inst_setup --smtp "127.0.0.1:$PORT"
 echo other.example >>"$QHOME/control/locals"
 echo other.example >>"$QHOME/control/rcpthosts"
 {
@@ -33,6 +37,9 @@ inc: :include:$OUT/list
 loopa: loopb
 loopb: loopa
 gone: error:5.1.1 this address is gone
+moved: error:5.7.0:550 address invalid
+nouser: error:No such user
+joe: error:nouser 550 No such user here
 lockeddir: $OUT/locked/
 lockedmbox: $OUT/lockeddir/locked.mbox
 fwdbad: nosuch@test.example
@@ -72,6 +79,22 @@ ok "an alias loop fails instead of going round" \
   wait_for 30 grep -q 'failed: mail loop' "$LOG"
 send gone@test.example ten
 ok "error: fails with its own code and text" wait_for 20 grep -q 'failed: 5.1.1 this address is gone' "$LOG"
+
+send moved@test.example ten-b
+ok "error:x.y.z:nnn text fails with x.y.z and the text" \
+  wait_for 20 grep -q 'moved@test.example failed: 5.7.0 address invalid$' "$LOG"
+send nouser@test.example ten-c
+ok "error:text fails with the text" wait_for 20 grep -q 'nouser@test.example failed: No such user$' "$LOG"
+send joe@test.example ten-d
+ok "error:nouser nnn text fails with 5.1.1 and the text" \
+  wait_for 20 grep -q 'joe@test.example failed: 5.1.1 No such user here$' "$LOG"
+printf 'EHLO client.example\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<moved@test.example>\r\nRCPT TO:<nouser@test.example>\r\nRCPT TO:<joe@test.example>\r\nQUIT\r\n' >"$T_TMP/rcpt.in"
+OUT="$T_TMP/rcpt.out"
+smtp_raw "$PORT" "$T_TMP/rcpt.in" >"$OUT"
+ok "RCPT to error:5.7.0:550 text: 550 5.7.0 text" grep -q '^550 5.7.0 address invalid$' "$OUT"
+ok "RCPT to error:text: 550 with the text" grep -q '^550 5.7.1 No such user$' "$OUT"
+ok "RCPT to error:nouser 550 text: 550 5.1.1 text" grep -q '^550 5.1.1 No such user here$' "$OUT"
+OUT="$T_TMP/out"
 
 # DSN requests behind an alias: NOTIFY=NEVER holds for the forwarded copy,
 # ENVID goes with it; SUCCESS is reported for the alias itself

@@ -24,7 +24,7 @@ def prog(name, folder):
 QSTAT = prog("qstat", "qsend")
 QINJECT = prog("qinject", "qinject")
 SENDMAIL = prog("sendmail", "qinject")
-PLAN = 27
+PLAN = 29
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import T, TMP, tap_ok as ok, tap_skip as skip  # noqa: E402
@@ -152,6 +152,13 @@ try:
     ok(second_id in out and "alice@" not in out, "-i takes the inode number too", out)
     code, out, err = qstat(home, "-i", second_id[:10] + first_id[10:])
     ok("alice@" not in out and "zed@" not in out, "-i: the inode with another time is no match", out)
+    code, out, err = qstat(home, "-r", "FRED@")
+    ok(out.rstrip().split("\n")[-1].startswith("1 message, ") and
+       out.rstrip().split("\n")[-1].count(" 1 recipient: 1 pending,") == 1,
+       "summary of one message with one recipient: singular", out)
+    code, out, err = qstat(home, "-f", "nobody-sends-this")
+    ok(code == 0 and out == "no message in the queue matches\n",
+       "a filter that matches nothing: not 'queue is empty'", out)
     code, out, err = qstat(home, "-s", "-o", "1h")
     ok(counts(out).get("messages") == "0", "-o 1h: none that old", out)
     code, out, err = qstat(home, "-s", "-n", "1h")

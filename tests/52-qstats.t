@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QSTATS = os.path.join(ROOT, "bin", "qstats")
 if not os.path.exists(QSTATS):
     QSTATS = os.path.join(ROOT, "qsend", "qstats")
-PLAN = 10
+PLAN = 11
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import T, TMP, tap_ok as ok  # noqa: E402
@@ -68,6 +68,9 @@ try:
         f.write(iso(now) + "qsend: delivery 13.0 remote x@remote.example ok: 250 ok\n")
         f.write(iso(now) + "qsend: new 14 from <cron@test.example> size 200 rcpts 1\n")
         f.write(iso(now) + "qsend: delivery 14.0 local root@test.example ok: mail/\n")
+        # root is an alias: its copy for the admin is no mail received
+        f.write(iso(now) + "qsend: new 15 parent=14 from <cron@test.example> size 260 rcpts 1\n")
+        f.write(iso(now) + "qsend: delivery 15.0 remote admin@far.example deferred: later\n")
         f.write("qsend: a line without a timestamp\n")
         f.write(iso(now) + "qsend: delivery 99.0 sideways x@y ok: unknown channel\n")
     with open(os.path.join(home, "log", "smtp", "current"), "w") as f:
@@ -89,15 +92,18 @@ try:
     total = row(out, "total")
     ok(esmtp is not None and esmtp[0:2] == [1, 980] and esmtp[6:8] == [2, 1],
        "esmtp in: accepted, bytes, rejected, discarded", out)
-    ok(local is not None and local[0:2] == [2, 4000 - 980 - 2500],
-       "local in: queued minus SMTP minus bounces (messages 11 and 14)", out)
-    ok(esmtp is not None and esmtp[2:6] == [2, 3500, 1, 0],
-       "esmtp out: two deliveries with their message sizes, one deferral", out)
+    ok(local is not None and local[0:2] == [2, 4260 - 980 - 2500 - 260],
+       "local in: queued minus SMTP minus bounces minus an alias's copy (messages 11 and 14)",
+       out)
+    ok(esmtp is not None and esmtp[2:6] == [2, 3500, 2, 0],
+       "esmtp out: two deliveries with their message sizes, two deferrals", out)
     ok(local is not None and local[2:6] == [2, 500, 0, 1],
        "local out: two deliveries, one bounced recipient", out)
     ok(total is not None and total == [a + b for a, b in zip(local, esmtp)], "total row", out)
-    ok(re.search(r"^queued 4 messages \(4000 bytes\), of them 1 bounces", out, re.M) is not None,
+    ok(re.search(r"^queued 5 messages \(4260 bytes\), of them 1 bounces", out, re.M) is not None,
        "queued and bounce counts", out)
+    ok(re.search(r" and 1 copy made by aliases and \.forward files$", out, re.M) is not None,
+       "and the copies of aliases", out)
 
     code, out, err = run("-n", "1d")
     ok(row(out, "local") is not None and row(out, "local")[2] == 1 and row(out, "esmtp")[0] == 1,

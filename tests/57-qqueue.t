@@ -5,9 +5,10 @@
 # delete one and all of a sender, hold (a flush and a restart of qsend do
 # not try it) and release, requeue (tried at once), expire (bounced to the
 # sender with the original's id). qsend makes each change itself: a
-# deleted message is never tried again.
+# deleted message is never tried again. The instance may be a last
+# argument instead of $QHOME.
 . "$(dirname "$0")/lib.sh"
-plan 29
+plan 31
 
 IP=127.0.54.2
 PORT=$(free_port $IP)
@@ -45,6 +46,8 @@ ok "show: the envelope" sh -c "grep -qx 'id: $M_KEEP' '$T_TMP/show' &&
   grep -qx 'sender: <alice@test.example>' '$T_TMP/show' && grep -qx 'recipient: <keep@slow.test>' '$T_TMP/show'"
 ok "show: the state log and the content" sh -c "grep -q '^log: Z0 ' '$T_TMP/show' &&
   grep -qx 'Subject: keep' '$T_TMP/show' && grep -q '^Received: (qmta .* id $M_KEEP); ' '$T_TMP/show'"
+env -u QHOME qqueue show "$M_KEEP" "$QHOME" >"$T_TMP/show2" 2>&1
+ok "show: the instance as a last argument, as for qstat" grep -qx "id: $M_KEEP" "$T_TMP/show2"
 qqueue show 0ZZZZZZZZZ1 >/dev/null 2>&1
 is "$?" 100 "show: an unknown id exits 100"
 
@@ -87,8 +90,8 @@ is "$(state_of hold)" deferred "release: qstat shows it deferred"
 
 # requeue: the destination takes mail again; tried now, not in an hour
 : >"$RULES"
-qqueue requeue "$M_KEEP" >/dev/null 2>&1
-is "$?" 0 "requeue: exit 0"
+env -u QHOME qqueue requeue "$M_KEEP" "$QHOME" >/dev/null 2>&1
+is "$?" 0 "requeue: exit 0 (the instance given as a last argument)"
 ok "requeue: delivered at once" wait_for 30 in_sink keep@slow.test
 
 # expire: bounced to the sender as if its lifetime had passed
@@ -124,6 +127,8 @@ fi
 # misuse
 qqueue delete >/dev/null 2>&1
 is "$?" 100 "an action without ids or filters: usage, 100"
+env -u QHOME qqueue delete "$QHOME" >/dev/null 2>&1
+is "$?" 100 "the instance alone is no selection: usage, 100"
 
 [ "$T_FAIL" = 0 ] || { diag "qsend log:"; sed 's/^/# /' "$LOG" | tail -60; }
 inst_stop

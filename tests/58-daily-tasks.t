@@ -4,8 +4,9 @@
 # NAME' mark and the next .fi) and run as printed, with /var/qmta, the
 # example queue id and /root/new/ replaced by this test's: trace a message,
 # delete a spam run, hold and release the queue, add a domain with a user
-# and an alias, rotate the certificate. Each recipe runs with sh -e: a
-# failing line fails the test; then its effect is checked.
+# and an alias, remove them, rotate the certificate; and, from THE QUEUE,
+# move a stuck queue aside. Each recipe runs with sh -e: a failing line
+# fails the test; then its effect is checked.
 import os
 import re
 import smtplib
@@ -63,6 +64,16 @@ def smtp_send(port, sender, rcpts, subject):
     return m.group(1) if code == 250 and m else None
 
 
+def rcpt_code(port, rcpt):
+    """the reply code to RCPT TO:<rcpt> from 127.0.0.1"""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    s.ehlo("client.example")
+    s.mail("x@elsewhere.test")
+    code = s.rcpt(rcpt)[0]
+    s.quit()
+    return code
+
+
 def queued(*filters):
     r = subprocess.run(["qstat"] + list(filters) + [QHOME], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30)
@@ -112,8 +123,8 @@ def main():
     ctl_write("backoffmax", 3600)
     inst_start()
     book = recipes()
-    is_(sorted(book), ["cert", "domain", "hold", "spamrun", "trace"],
-        "the page has the five recipes")
+    is_(sorted(book), ["aside", "cert", "deluser", "domain", "hold", "spamrun", "trace"],
+        "the page has the seven recipes")
     base = {"/var/qmta": QHOME}
 
     # trace: a message delivered here; its id in every log line of its life
@@ -157,6 +168,13 @@ def main():
             30, lambda: delivered(QHOME + "/mail/example.net/ann", subj), 0.2),
            "domain: mail to %s reaches ann's Maildir at once" % rcpt)
 
+    # deluser: ann and her alias go; both addresses are refused at RCPT
+    rc, out, script = run_recipe(book["deluser"], base)
+    is_(rc, 0, "deluser: runs")
+    for rcpt in ("ann@example.net", "sales@example.net"):
+        is_(rcpt_code(port, rcpt), 550, "deluser: RCPT TO:<%s> is refused" % rcpt)
+    ok(os.path.isdir(QHOME + "/mail/example.net/ann/new"), "deluser: the Maildir stays")
+
     # cert: a new key and certificate, served from the next session on
     new = os.path.join(TMP, "new")
     os.makedirs(new)
@@ -171,5 +189,60 @@ def main():
     ok(rc == 0 and out.strip() == "", "cert: runs, and qconf check finds nothing", out)
     is_(served_cert(port), want, "cert: the next session shows the new certificate")
 
+    # aside: kim's deferred message moves with the queue into a second
+    # instance and runs there under its own qsend; the first gets a new
+    # queue. The recipe's lines lose their "# " prompt; its s6-svscan line
+    # is done here, so that both supervisors are stopped by PID at the end.
+    old = QHOME + "-old"
+    lines = [ln[2:] for ln in book["aside"]]
+    start = [i for i, ln in enumerate(lines) if ln.startswith("s6-svscan ")]
+    ok(len(start) == 1, "aside: one line starts the two instances", lines)
+    subst = dict(base, **{"DIR": QHOME, "HOST": "mx.example.org"})
+    rc, out, script = run_recipe(lines[:start[0]], subst)
+    ok(rc == 0, "aside: the lines up to the start run", script + "\n" + out)
+    for p in SVSCAN:
+        p.wait(timeout=30)
+    SVSCAN[:] = []
+    inst_start()
+    OLD.append(subprocess.Popen(["s6-svscan", old + "/service"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL))
+    ok(run("s6-svwait", "-U", "-t", "20000", old + "/service/qsend").returncode == 0,
+       "aside: the old instance's qsend is up")
+    rc, out, script = run_recipe(lines[start[0] + 1:], subst)
+    ok(rc == 0 and "kim@example.org" in out and "friend@far.test" in out,
+       "aside: qstat of the old instance lists kim's message", out)
+    ok("kim@example.org" not in queued(), "aside: the live queue is a new one")
+    run("s6-svc", "-a", old + "/service/qsend")
+    ok(wait_until(30, lambda: "friend@far.test deferred" in
+                  open(old + "/log/qsend/current").read(), 0.2),
+       "aside: the old queue is tried by its own qsend",
+       open(old + "/log/qsend/current").read())
+    got = smtp_send(port, "x@elsewhere.test", ["kim@example.org"], "after the move")
+    ok(got is not None and wait_until(
+        30, lambda: delivered(QHOME + "/mail/example.org/kim", "after the move"), 0.2),
+       "aside: the live instance takes and delivers mail")
 
-run_main(main)
+
+OLD = []  # s6-svscan of the instance the aside recipe makes
+
+
+def cleanup():
+    for p in OLD:
+        subprocess.run(["s6-svscanctl", "-t", QHOME + "-old/service"], stderr=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            for pid in freeze(p.pid):
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+            p.wait()
+    inst_stop()
+    if os.environ.get("KEEP"):
+        print("# kept " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+run_main(main, cleanup)

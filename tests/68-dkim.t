@@ -223,6 +223,15 @@ def main():
     is_(sorted(os.listdir(kd)), ["s1.ed25519", "s1.rsa", "selector"], "the key files and selector")
     is_(open(kd + "/selector").read(), "s1\n", "selector names s1")
     is_(stat.S_IMODE(os.stat(kd + "/s1.rsa").st_mode), 0o640, "key files are 0640")
+    # the openssl commands of qdkim-keygen(8), THE RECORDS OF EXISTING KEYS
+    for kind, tail in (("rsa", ""), ("ed25519", " | tail -c 32")):
+        r = subprocess.run("openssl pkey -in example.com/s1.%s -pubout -outform DER%s | base64 -w0"
+                           % (kind, tail), shell=True, cwd=kdir, stdout=subprocess.PIPE,
+                           timeout=30)
+        want = re.search(r"k=%s; p=(.*)$" % kind, "".join(
+            x for x in re.findall(r'"([^"]*)"', "\n".join(l for l in lines if "k=%s;" % kind in l))))
+        ok(want is not None and r.stdout.decode().strip() == want.group(1),
+           "the page's openssl command prints the %s key's p= again" % kind, r.stdout)
     before = open(kd + "/s1.rsa", "rb").read()
     r = run("qdkim-keygen", "-C", kdir, "-t", "rsa", "example.com", "s1")
     ok(r.returncode == 100 and b"refusing to overwrite" in r.stdout and

@@ -36,7 +36,7 @@ int main(void)
   struct received_info ri;
   char date[40];
 
-  plan(36);
+  plan(40);
 
   ok(act("OK", "550") == ACT_OK, "OK");
   ok(act(" relay ", "550") == ACT_RELAY, "RELAY, any case, blanks");
@@ -68,6 +68,15 @@ int main(void)
      "temporary alias error");
   ok(alias("ERROR:5.7.0:553 go away") && strcmp(rbuf, "553 5.7.0 go away\r\n") == 0,
      "sendmail form of the error target");
+  ok(alias("error:nouser 550 No such user here") &&
+     strcmp(rbuf, "550 5.1.1 No such user here\r\n") == 0,
+     "sendmail's error mailer name: its status code");
+  ok(alias("error:tempfail try later") && strcmp(rbuf, "450 4.0.0 try later\r\n") == 0,
+     "a temporary name: 450");
+  ok(alias("error:No such user") && strcmp(rbuf, "550 5.7.1 No such user\r\n") == 0,
+     "a text alone");
+  ok(alias("error:nobody here") && strcmp(rbuf, "550 5.7.1 nobody here\r\n") == 0,
+     "a word that names no error mailer name is text");
   ok(!alias("bob@example.org"), "ordinary target");
 
   ok(strncmp(inject_reply(exited(0)), "250 2.0.0", 9) == 0, "qinject 0");
