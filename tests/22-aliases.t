@@ -9,7 +9,7 @@
 # time and at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 29
+plan 30
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
