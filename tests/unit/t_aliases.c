@@ -99,7 +99,7 @@ int main(void)
   errors = 0;
   put("control/aliases", "ok: bob\nbad line without colon\nx: \"unterminated\n"
                          "dup: a\ndup: b\ny: %1@example.org\nz: :include:relative\n"
-                         "w: error:nocode\n  \n continued: nothing\n");
+                         "w: error:5.1 nocode\n  \n continued: nothing\n");
   ok(maps_aliases() == 1, "syntax errors: 1");
   ok(errors == 6, "one report per bad entry");
   ok(aliases_find("info@example.org", 16, 1, &val, &kind) == 1, "old map kept");
