@@ -52,6 +52,10 @@ int aliases_mailbox(const char *t, const char *rcpt, size_t rlen, stralloc *out)
  * mailbox (aliases_mailbox), 0 if none does, -1 out of memory. */
 int aliases_namesself(const stralloc *val, const char *rcpt, size_t rlen);
 
+/* Appends target t (NUL-terminated) of a catch-all to out, "%1" replaced
+ * by local (local_len bytes), then a NUL. 0, or -1 out of memory. */
+int aliases_subst(stralloc *out, const char *t, const char *local, size_t local_len);
+
 /* s (len bytes, after "error:") starts with a name of sendmail's error
  * mailer (nouser, nohost, unavailable, noperm, dataerr, protocol,
  * software, config, tempfail; any case) followed by a blank or the end:

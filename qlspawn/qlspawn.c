@@ -136,22 +136,6 @@ static int account(const char *name, uid_t *uid, gid_t *gid)
   return 0;
 }
 
-/* "%1" in a catch-all target stands for the local part. */
-static int subst_local(stralloc *out, const char *t, const char *local, size_t local_len)
-{
-  size_t i;
-
-  for (i = 0; t[i] != '\0'; i++) {
-    if (t[i] == '%' && t[i + 1] == '1') {
-      if (!stralloc_catb(out, local, local_len)) return -1;
-      i++;
-      continue;
-    }
-    if (!stralloc_append(out, t + i)) return -1;
-  }
-  return stralloc_0(out) ? 0 : -1;
-}
-
 /* 1 if mailbox (NUL-terminated) is the default of user key, "mail/DOMAIN/USER/". */
 static int is_default_mailbox(const stralloc *mailbox, const stralloc *key)
 {
@@ -286,7 +270,7 @@ static char split_alias(struct where *w, const char *rcpt, const stralloc *val, 
     int r;
     t.len = 0;
     if (kind == 'c') {
-      if (subst_local(&t, val->s + i, rcpt, local_len) == -1) qdie_nomem();
+      if (aliases_subst(&t, val->s + i, rcpt, local_len) == -1) qdie_nomem();
     } else if (!stralloc_cats(&t, val->s + i) || !stralloc_0(&t)) {
       qdie_nomem();
     }

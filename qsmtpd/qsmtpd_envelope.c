@@ -53,11 +53,36 @@ static int lookup_user(const char *s, size_t len)
   return cdbmap_find(m, key, len, &scratch);
 }
 
-static int lookup_alias(const char *s, size_t len, stralloc *val)
+/* A catch-all ("@domain") whose one target is an address at a local
+ * domain that has no user and no alias of its own ("%1@other.example"
+ * with no such user there): 1, since taking the message would only bounce
+ * it later to a sender who may be forged; 0 otherwise; -1 lookup error. */
+static int catchall_dead_end(const char *rcpt, size_t len, const stralloc *val)
 {
+  static stralloc t;
+  static stralloc v;
+  const char *at = memchr(rcpt, '@', len);
+  const char *dom;
+  size_t dlen;
   int kind;
+  int r;
 
-  return aliases_find(s, len, 1, val, &kind);
+  if (at == NULL || val->len == 0 || strlen(val->s) + 1 != val->len) return 0; /* one target */
+  if (strchr("|/\\:\"", val->s[0]) != NULL || strncasecmp(val->s, "error:", 6) == 0) return 0;
+  t.len = 0;
+  if (aliases_subst(&t, val->s, rcpt, (size_t)(at - rcpt)) == -1) io_die_nomem();
+  t.len--; /* the NUL */
+  if (memchr(t.s, '@', t.len) == NULL) return 0; /* a bare name: the alias loops, qlocal says so */
+  dom = addr_domain(t.s, t.len, &dlen);
+  if (dlen == 0 || !ctl_domainmatch(&cfg.locals, dom, dlen)) return 0; /* relayed: not ours to judge */
+  r = lookup_user(t.s, t.len);
+  if (r != 0) return r == -1 ? -1 : 0;
+  v.len = 0;
+  r = aliases_find(t.s, t.len, 1, &v, &kind);
+  if (r == -1) return -1;
+  /* an alias of its own, or another domain's catch-all (not this one again) */
+  return r == 0 || (kind == 'c' && dlen == len - (size_t)(at + 1 - rcpt) &&
+                    strncasecmp(dom, at + 1, dlen) == 0);
 }
 
 /* ---- access map ---- */
@@ -161,8 +186,9 @@ void smtp_mail(const char *arg, size_t len)
       return;
     }
   }
-  if (!sess.access_ok && !m.addr.null) {
-    switch (smtp_access(ACCESS_FROM, m.addr.s, m.addr.len, "550", rbuf)) {
+  /* the null sender is looked up as "<>" (qnewmaps(8)) */
+  if (!sess.access_ok) {
+    switch (smtp_access(ACCESS_FROM, m.addr.s, m.addr.null ? 0 : m.addr.len, "550", rbuf)) {
       case -1:
         io_reply("451 4.3.0 temporary lookup failure\r\n");
         tx.sender[0] = '\0';
@@ -228,6 +254,7 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
   const char *dom;
   size_t dlen;
   int local;
+  int kind;
 
   *rcpt_relay = 0;
   dom = addr_domain(a->s, a->len, &dlen);
@@ -254,12 +281,17 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
     if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
     if (f == 1) return NULL;
     if (!stralloc_copys(&scratch, "")) io_die_nomem();
-    f = lookup_alias(a->s, a->len, &scratch);
+    f = aliases_find(a->s, a->len, 1, &scratch, &kind);
     if (f == -1) return "451 4.3.0 temporary lookup failure\r\n";
     if (f == 1) {
       size_t first = scratch.len > 0 ? strnlen(scratch.s, scratch.len) : 0;
       if (policy_alias_error(scratch.s, first, rbuf, ACCESS_REPLY_MAX)) return rbuf;
-      return NULL;
+      if (kind != 'c') return NULL;
+      switch (catchall_dead_end(a->s, a->len, &scratch)) {
+        case -1: return "451 4.3.0 temporary lookup failure\r\n";
+        case 1: return "550 5.1.1 unknown user\r\n";
+        default: return NULL;
+      }
     }
     return "550 5.1.1 unknown user\r\n";
   }

@@ -5,7 +5,7 @@
 # literal, case and trailing dot), fail-closed without rcpthosts, and every
 # access action with its tag: Connect: from 127.0.0.2..5, From:, To:.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 24
 
 . "$(dirname "$0")/smtp.sh"
 
@@ -16,12 +16,13 @@ inst_setup --smtp 127.0.0.1:$PORT
 touch "$QHOME/control/relaxpipelining"
 C="$QHOME/control"
 echo 'bob@test.example:!' >>"$C/users"
-echo other.example >>"$C/locals"
+printf 'other.example\ndead.example\n' >>"$C/locals"
 printf 'other.example\nrelayed.example\n.sub.example\n' >>"$C/rcpthosts"
 cat >>"$C/aliases" <<'EOF'
 gone: error:5.1.6 user has moved
 info: bob@test.example
 @other.example: bob@test.example
+@dead.example: %1@test.example
 EOF
 cat >>"$C/access" <<'EOF'
 Connect:127.0.0.2	RELAY
@@ -32,6 +33,7 @@ From:spammer@bad.example	REJECT
 From:bad2.example	ERROR:5.7.1:553 your domain is refused
 From:friend@trusted.example	RELAY
 From:dropme@else.example	DISCARD
+From:<>	ERROR:5.7.1:550 no null sender from here
 To:blocked@test.example	ERROR:5.7.1:550 no mail for you
 To:relayto.example	RELAY
 EOF
@@ -80,12 +82,19 @@ is "$(grep -c '^550 5.1.1 ' "$OUT")" 4 "percent hack, bang path, quoted @, unkno
   printf 'EHLO client.example\r\n'
   printf 'MAIL FROM:<spammer@bad.example>\r\n'             # 550 REJECT
   printf 'MAIL FROM:<x@mx.bad2.example>\r\n'               # 553 ERROR (parent domain)
+  printf 'MAIL FROM:<>\r\n'                                # 550 From:<> ERROR
   printf 'MAIL FROM:<friend@trusted.example>\r\n'          # 250
   printf 'RCPT TO:<x@else.example>\r\n'                    # 250 From: RELAY
+  printf 'RCPT TO:<bob@dead.example>\r\n'                  # 250 catch-all to a user
+  printf 'RCPT TO:<nobody@dead.example>\r\n'               # 550 catch-all to no one
   printf 'QUIT\r\n'
 } >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"
-is_codes "220 250 550 553 250 250 221" "From: REJECT, ERROR (parent domain), RELAY"
+is_codes "220 250 550 553 550 250 250 250 550 221" \
+  "From: REJECT, ERROR (parent domain), <>, RELAY; a catch-all's target checked"
+ok "From:<> is looked up as <>" grep -q '^550 5.7.1 no null sender from here' "$OUT"
+ok "a catch-all whose target at a local domain has no user: 550 5.1.1 at RCPT, no bounce later" \
+  grep -q '^550 5.1.1 unknown user' "$OUT"
 ok "From: REJECT is 550 5.7.1" grep -q '^550 5.7.1 access denied' "$OUT"
 ok "refused sender logged" wait_for 10 grep -q \
   'qsmtpd: reject ip=127.0.0.1 helo=client.example .* from=<spammer@bad.example> code=550 5.7.1' \
