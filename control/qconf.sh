@@ -220,17 +220,6 @@ check_perms() {
   [ -z "$root" ] || check_owners
 }
 
-# covered DOMAIN: 1 if control/rcpthosts takes mail for it (ctl_domainmatch)
-covered() {
-  d=${1%.}
-  entries "$C/rcpthosts" | tr 'A-Z' 'a-z' | sed 's/\.$//' | while IFS= read -r e; do
-    case $e in
-      .?*) case $d in ?*"$e") echo 1; break ;; esac ;;
-      *) [ "$e" != "$d" ] || { echo 1; break; } ;;
-    esac
-  done
-}
-
 check_domains() {
   if [ ! -s "$C/me" ] || [ -z "$ME" ]; then
     echo "control/me: missing or empty: the programs fall back on localhost"
@@ -240,10 +229,6 @@ check_domains() {
       *) echo "control/me: $ME is not a fully qualified domain name (write host.example.org): other servers refuse it in EHLO and bounces name it" ;;
     esac
   fi
-  entries "$C/locals" | tr 'A-Z' 'a-z' | while IFS= read -r d; do
-    [ -n "$(covered "$d")" ] ||
-      echo "control/locals: $d is not in control/rcpthosts: mail for it from other hosts is refused"
-  done
 }
 
 check_values() {

@@ -185,7 +185,7 @@ static void warn_not_local(const stralloc *key)
     memcpy(shown, dom, n);
     shown[n] = '\0';
     qwarn(shown, " is not in control/locals: no mail is delivered to this user"
-          " until it is (and in control/rcpthosts)");
+          " until it is");
   }
   stralloc_free(&locals);
 }

@@ -206,6 +206,8 @@ def main():
     inst_start()
     OLD.append(subprocess.Popen(["s6-svscan", old + "/service"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL))
+    # s6-svwait fails at once while s6-svscan has not made supervise/ yet
+    wait_until(20, lambda: os.path.exists(old + "/service/qsend/supervise/status"), 0.1)
     ok(run("s6-svwait", "-U", "-t", "20000", old + "/service/qsend").returncode == 0,
        "aside: the old instance's qsend is up")
     rc, out, script = run_recipe(lines[start[0] + 1:], subst)
