@@ -3,6 +3,8 @@
  *
  *   name: target, target, ...      a blank at the start of a line continues
  *                                  the entry; '#' at the start: a comment
+ *   user@domain<blanks>target      sendmail's virtusertable form (a name with
+ *                                  '@', no ':' after it), the same as with ':' 
  * name: a local part, user@domain or @domain. Targets are separated by
  * commas; a target in double quotes may hold commas and blanks (the quotes
  * are removed); "error:" takes the rest of the entry. Checked here: the
@@ -184,12 +186,21 @@ static int do_entry(struct maps_src *src, struct entry *e, struct cdbmap_writer 
   char *s = e->text.s;
   size_t len = e->text.len;
   char *colon = memchr(s, ':', len);
+  size_t k = 0;
   size_t nlen;
   size_t i;
   int catchall;
   int r;
   const char *why;
 
+  /* sendmail's virtusertable form, "user@domain<blanks>target" (or
+   * "@domain"): an address for a name, then blanks, and no ':' next */
+  while (k < len && s[k] != ':' && !blank(s[k])) k++;
+  if (k < len && blank(s[k]) && memchr(s, '@', k) != NULL) {
+    size_t j = k;
+    while (j < len && blank(s[j])) j++;
+    if (j < len && s[j] != ':') colon = s + k; /* the blank takes the colon's place */
+  }
   if (colon == NULL) {
     maps_error_at(src, e->lineno, "missing ':' after the alias name", NULL);
     return 0;

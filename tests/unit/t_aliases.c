@@ -50,7 +50,7 @@ int main(void)
   int kind = 0;
   char cmd[128];
 
-  plan(24);
+  plan(27);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("control", 0755) == -1) {
     perror("temp dir");
     return 111;
@@ -69,6 +69,8 @@ int main(void)
       "@example.net: %1@example.org\n"
       "gone: error:5.1.1 this user is gone, really\n"
       "list: :include:/etc/qmta/list\n"
+      "vt@example.com\t\tann@example.org\n"
+      "@example.com   error:nouser 550 No such user\n"
       "\n"
       "postmaster: root@example.org\n");
   ok(maps_aliases() == 0 && errors == 0, "compiles");
@@ -94,6 +96,12 @@ int main(void)
   ok(aliases_find("mailer-daemon@example.org", 25, 1, &val, &kind) == 1 &&
      targets_are(&val, "postmaster@mx.example.org"), "mailer-daemon added by default");
   ok(aliases_find("nobody@example.org", 18, 1, &val, &kind) == 0, "unknown: 0");
+  ok(aliases_find("vt@example.com", 14, 0, &val, &kind) == 1 && kind == 'a' &&
+     targets_are(&val, "ann@example.org"), "virtusertable form: address, tabs, target");
+  ok(aliases_find("x@example.com", 13, 0, &val, &kind) == 1 && kind == 'c' &&
+     targets_are(&val, "error:nouser 550 No such user"), "virtusertable form: @domain, error:");
+  put("control/aliases", "plain word\n");
+  ok(maps_aliases() == 1, "a name without @ still needs its colon");
 
   /* errors keep the old map */
   errors = 0;
