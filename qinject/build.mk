@@ -12,7 +12,7 @@ qinject/qinject: $(call fast,qinject/qinject.o qinject/qinject_env.o qinject/qin
 	$(FASTCC) $(LDFLAGS) $(FASTLD) -o $@ $^ $(FASTLIBS)
 
 qinject/sendmail: qinject/sendmail.o qinject/sendmail_run.o qinject/sendmail_send.o \
-		qinject/sendmail_hdr.o qinject/sendmail_rw.o lib/lib.a
+		qinject/sendmail_hdr.o qinject/sendmail_rw.o qinject/sendmail_verify.o lib/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/u_sendmail_hdr: tests/unit/u_sendmail_hdr.o qinject/sendmail_hdr.o lib/lib.a

@@ -6,6 +6,7 @@
  *   sendmail -bp | mailq                                list the queue (qstat)
  *   sendmail -bi | newaliases                           compile the maps (qnewmaps)
  *   sendmail -bs                                        SMTP on stdin/stdout (qsmtpd)
+ *   sendmail -bv recipient ...                          where each one goes (the maps)
  *   sendmail -q | -qRsubstr | -qSsubstr | -qIid         flush the queue (s6-svc -a)
  *
  * This file reads the command line (sendmail's flags and -o/-O settings,
@@ -29,7 +30,7 @@
 #include "queue.h"
 #include "sendmail.h"
 
-#define USAGE "sendmail [-t] [-i] [-f sender] [-F fullname] [-bm|-bp|-bs|-bi] " \
+#define USAGE "sendmail [-t] [-i] [-f sender] [-F fullname] [-bm|-bp|-bs|-bi|-bv] " \
               "[-q[Rsubstr|Ssubstr|Iid]] [-o option] [--] [recipient ...]"
 
 struct sendmail_opt opt;
@@ -210,6 +211,7 @@ static void parse_args(int argc, char **argv)
             case 'p': opt.mode = MODE_LIST; break;
             case 's': opt.mode = MODE_SMTP; break;
             case 'i': opt.mode = MODE_MAPS; break;
+            case 'v': opt.mode = MODE_VERIFY; break;
             case 0: qdie_usage(USAGE);
             default: qdie(100, "unsupported mode -b", a + 1);
           }
@@ -298,8 +300,9 @@ int main(int argc, char **argv)
 
   parse_args(argc, argv);
   queue_dir_check();
-  if (opt.mode != MODE_SEND && opt.rcpts[0] != NULL) /* -bp, -bi, -q: no recipients */
-    qdie_usage(USAGE);
+  /* -bp, -bi, -q: no recipients; -bv: at least one */
+  if (opt.mode != MODE_SEND && opt.mode != MODE_VERIFY && opt.rcpts[0] != NULL) qdie_usage(USAGE);
+  if (opt.mode == MODE_VERIFY && opt.rcpts[0] == NULL) qdie_usage(USAGE);
   switch (opt.mode) {
     case MODE_LIST:
       if (opt.flush_kind == 'I' && !is_queue_id(opt.flush_pattern)) qdie_usage(USAGE);
@@ -308,6 +311,7 @@ int main(int argc, char **argv)
     case MODE_MAPS: run_maps(); break;
     case MODE_SMTP: run_smtp(); break;
     case MODE_FLUSH: run_flush(); break;
+    case MODE_VERIFY: verify_args();
     case MODE_SEND: break;
   }
   if (opt.rcpts[0] == NULL && !opt.from_headers) qdie_usage(USAGE);

@@ -11,11 +11,13 @@
  *   sendmail_send.c  sending: the message's header read (recipients from
  *                    it with -t) and completed, the envelope built,
  *                    qinject fed
+ *   sendmail_verify.c  -bv: where the maps send each recipient
  * Each exits on failure with sendmail's codes (100 permanent, 111
  * temporary) and a line on fd 2.
  */
+#include <stralloc.h>
 
-enum mode { MODE_SEND, MODE_LIST, MODE_SMTP, MODE_MAPS, MODE_FLUSH };
+enum mode { MODE_SEND, MODE_LIST, MODE_SMTP, MODE_MAPS, MODE_FLUSH, MODE_VERIFY };
 
 struct sendmail_opt {
   enum mode mode;
@@ -50,5 +52,14 @@ void run_flush(void); /* -q: a flush request for -qR/-qS/-qI, then s6-svc -a */
 
 /* Reads the message on fd 0 and queues it through qinject: 0, or exits. */
 int send_message(void);
+/* -bv: the command line's recipients, each through verify_rcpts. */
+void verify_args(void) __attribute__((noreturn));
+
+/* ---- sendmail_verify.c ---- */
+
+/* -bv: where the maps send each of rcpts (internal form, each followed by
+ * '\0'; me: control/me), one line each on fd 1; exits 0 when every one is
+ * deliverable, 100 when one is not, 111 when a map cannot be read. */
+void verify_rcpts(const stralloc *rcpts, const stralloc *me) __attribute__((noreturn));
 
 #endif

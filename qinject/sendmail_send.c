@@ -571,6 +571,14 @@ static void args_rcpts(void)
   stralloc_free(&one);
 }
 
+void verify_args(void)
+{
+  if (qhome_chdir() == -1) qdie_sys(111, "unable to enter ", qhome());
+  read_me();
+  args_rcpts();
+  verify_rcpts(&rcpts, &me);
+}
+
 int send_message(void)
 {
   struct header_state h = {0};

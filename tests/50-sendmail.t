@@ -18,7 +18,7 @@ os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
 SENDMAIL = os.path.join(BIN, "sendmail")
 if not os.path.exists(SENDMAIL):
     SENDMAIL = os.path.join(ROOT, "qinject", "sendmail")
-PLAN = 59
+PLAN = 62
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import T, TMP, tap_ok as ok, tap_skip as skip  # noqa: E402
@@ -403,6 +403,31 @@ try:
         set_control("generics.cdb", None)
     else:
         skip("newaliases compiles the maps", "qnewmaps not built")
+
+    # -bv: where the maps send each address, nothing sent
+    if shutil.which("qnewmaps"):
+        set_control("users", "ann@test.example:!\n")
+        set_control("aliases", "info: ann, far@remote.example\n")
+        subprocess.run(["qnewmaps", home], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=30)
+        before = os.listdir(os.path.join(Q, "new"))
+        r = send(["-bv", "ann@test.example", "info", "x@remote.example"], b"")
+        ok(r.stdout.decode(errors="replace") ==
+           "ann@test.example... deliverable: mailbox mail/test.example/ann/\n"
+           "info@test.example... deliverable: alias to ann, far@remote.example\n"
+           "x@remote.example... deliverable: relayed to remote.example\n",
+           "-bv: a user's mailbox, an alias's targets, a relayed address", (r.stdout, r.stderr))
+        ok(r.returncode == 0 and os.listdir(os.path.join(Q, "new")) == before,
+           "-bv: exit 0 when all are deliverable, nothing queued", (r.returncode, r.stderr))
+        r = send(["-bv", "ann", "nobody@test.example"], b"")
+        ok(r.returncode == 100 and
+           r.stdout.endswith(b"nobody@test.example... User unknown\n"),
+           "-bv: an unknown user says so, exit 100", (r.returncode, r.stdout, r.stderr))
+        for f in ("users", "users.cdb", "aliases", "aliases.cdb", "passwords.cdb"):
+            set_control(f, None)
+    else:
+        for _ in range(3):
+            skip("-bv", "qnewmaps not built")
 
     if shutil.which("qsmtpd"):
         r = send(["-bs"], b"QUIT\r\n")
