@@ -230,16 +230,7 @@ OLD = []  # s6-svscan of the instance the aside recipe makes
 
 def cleanup():
     for p in OLD:
-        subprocess.run(["s6-svscanctl", "-t", QHOME + "-old/service"], stderr=subprocess.DEVNULL)
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            for pid in freeze(p.pid):
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-            p.wait()
+        svscan_stop(p, QHOME + "-old")
     inst_stop()
     if os.environ.get("KEEP"):
         print("# kept " + TMP)

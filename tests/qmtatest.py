@@ -107,19 +107,24 @@ def freeze(pid):
     return pids
 
 
+def svscan_stop(p, home):
+    """Stops s6-svscan p of the instance in home, its tree killed after 15 s."""
+    subprocess.run(["s6-svscanctl", "-t", home + "/service"], stderr=subprocess.DEVNULL)
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        print("# s6-svscan did not stop in 15 s: killing its tree", flush=True)
+        for pid in freeze(p.pid):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        p.wait()
+
+
 def inst_stop():
     for p in SVSCAN:
-        subprocess.run(["s6-svscanctl", "-t", QHOME + "/service"], stderr=subprocess.DEVNULL)
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            print("# s6-svscan did not stop in 15 s: killing its tree", flush=True)
-            for pid in freeze(p.pid):
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-            p.wait()
+        svscan_stop(p, QHOME)
     del SVSCAN[:]
 
 
