@@ -287,6 +287,13 @@ int queue_pool_drain(void);
  * (queue_nowriter.c). queue_open does not reuse such a file from the pool. */
 int queue_nowriter(int fd);
 
+/* 1 if the writer named by the temp file name (queue/tmp/NAME without the
+ * directory: PID.TIME.COUNTER) has ended: no such pid, a zombie, or a
+ * process that started after TIME (the pid came round again); 0 if it
+ * may live, or the name has another form (queue_tmp_gone.c). errno is
+ * kept. */
+int queue_tmp_gone(const char *name);
+
 /* The struct needs no initialisation before queue_open. After a failed
  * queue_open there is nothing to abort (queue_abort is harmless, though). */
 int queue_open(struct queue_writer *w);

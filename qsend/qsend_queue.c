@@ -549,7 +549,10 @@ static void scan_info_dir(const char *dirname)
   closedir(dir);
 }
 
-/* Temp files are "PID.TIME.COUNTER": removed when their qinject is gone. */
+/* Temp files are "PID.TIME.COUNTER": removed when their writer is gone
+ * (queue_tmp_gone: no such pid, a zombie not reaped yet, or a pid that
+ * came round again), at once when qsend starts, after a minute of
+ * quiet otherwise; whatever is older than TMP_STALE, in any case. */
 void queue_clean_tmp(int at_start)
 {
   DIR *dir = opendir("queue/tmp");
@@ -559,18 +562,15 @@ void queue_clean_tmp(int at_start)
   if (dir == NULL) return;
   while ((de = readdir(dir)) != NULL) {
     char path[300];
-    unsigned long pid;
-    size_t n;
     struct stat st;
     int gone;
 
     if (de->d_name[0] == '.') continue;
-    n = scan_ulong(de->d_name, &pid);
     if (strlen(de->d_name) > 200) continue;
     memcpy(path, "queue/tmp/", 10);
     memcpy(path + 10, de->d_name, strlen(de->d_name) + 1);
     if (lstat(path, &st) == -1) continue;
-    gone = n > 0 && de->d_name[n] == '.' && pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+    gone = queue_tmp_gone(de->d_name);
     /* a young file whose pid is gone might be a new process's with a reused pid
      * only if the pid were reused within seconds; wait a minute unless starting */
     if ((gone && (at_start || st.st_mtime + 60 < t)) || st.st_mtime + TMP_STALE < t) {

@@ -64,6 +64,7 @@ static unsigned long errors;      /* bad commands in this session */
 
 /* pool mode: qlisten's socket, and where a session's end goes */
 static int pool_ctl = -1;
+static int listener_gone; /* qlisten's end of pool_ctl seen closed */
 static sigjmp_buf session_end;
 
 /* ---- the session's end, pipelining ---- */
@@ -80,22 +81,38 @@ void sess_exit(const char *why)
   siglongjmp(session_end, 1); /* back to the loop in main, for the next connection */
 }
 
-/* Pool mode: at a transaction's start, a listener that has stopped
- * (qlisten closed our socket pair: s6-svc -d, or it died) ends the
- * session with 421, so that a client that keeps its connection for
- * message after message (a connection cache) goes elsewhere instead of
- * holding a stopped service up. qlisten sends nothing in a session: a
- * readable socket pair is its end of file. */
-void sess_stop_check(void)
+int sess_pool_fd(void)
+{
+  return pool_ctl;
+}
+
+/* Pool mode: whether the listener has stopped (qlisten closed our socket
+ * pair: s6-svc -d, or it died). qlisten sends nothing in a session: a
+ * readable socket pair is its end of file. Once seen, it stays so. */
+int sess_listener_gone(void)
 {
   struct pollfd p;
   char c;
 
-  if (pool_ctl == -1) return;
+  if (pool_ctl == -1 || listener_gone) return listener_gone;
   p.fd = pool_ctl;
   p.events = POLLIN;
   p.revents = 0;
-  if (poll(&p, 1, 0) != 1 || recv(pool_ctl, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0) return;
+  if (poll(&p, 1, 0) == 1 && recv(pool_ctl, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+    listener_gone = 1;
+  return listener_gone;
+}
+
+/* Pool mode: a session whose listener has stopped may finish the
+ * transaction in progress and QUIT, and nothing more: any other command
+ * outside a transaction (MAIL above all) ends it with 421, so that a
+ * client that keeps its connection for message after message (a
+ * connection cache) goes elsewhere instead of holding a stopped service
+ * up, and no session process outlives its listener for long (the wait
+ * for such a command is short too: qsmtpd_io.c). */
+void sess_stop_check(void)
+{
+  if (!sess_listener_gone()) return;
   io_reply("421 4.3.2 service shutting down, closing connection\r\n");
   io_flush();
   sess_exit("shutdown");
@@ -256,6 +273,7 @@ static void command(char *line, size_t len)
     errors++;
     return;
   }
+  if (verb != VERB_QUIT && !tx.seen_mail) sess_stop_check(); /* the listener gone: 421 */
   switch (verb) {
     case VERB_HELO: smtp_helo(arg, alen, 0); break;
     case VERB_EHLO: smtp_helo(arg, alen, 1); break;

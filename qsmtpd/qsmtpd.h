@@ -430,6 +430,10 @@ int smtp_access(int kind, const char *key, size_t len, const char *def, char *rb
  * (qsmtpd.c). */
 /* Pool mode: 421 and the session's end when qlisten has stopped. */
 void sess_stop_check(void);
+/* Pool mode: 1 once qlisten has stopped (its socket pair closed), else 0;
+ * sess_pool_fd is that socket pair, -1 outside pool mode (qsmtpd.c). */
+int sess_listener_gone(void);
+int sess_pool_fd(void);
 int sess_pipelining_abuse(void);
 void sess_pipelining_refuse(const char *what, const char *r) __attribute__((noreturn));
 

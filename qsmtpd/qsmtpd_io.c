@@ -6,7 +6,12 @@
  *     start of the wait for it (one byte now and then keeps nobody in);
  *   message data: no pause of timeoutsmtpd seconds, and the whole data
  *     within timeoutsmtpd seconds plus one second per datarate bytes;
- *   while qlisten is under stress, timeoutstress in place of timeoutsmtpd.
+ *   while qlisten is under stress, timeoutstress in place of timeoutsmtpd;
+ *   once qlisten has stopped (pool mode: its socket pair closed), a
+ *     command outside a transaction within timeoutstress of the start of
+ *     the wait or of the stop, whichever is later; then 421 4.3.2, as
+ *     nothing but QUIT would be taken anyway (sess_stop_check). A message
+ *     in progress keeps its own time limits to finish.
  * Each complete line and each piece of data counts as progress for
  * qlisten (listenproto.h). SIGTERM is blocked except while waiting for
  * the client, so it is seen only between reads: then the client gets
@@ -48,6 +53,8 @@ static int phase;
 static struct timespec phase_start;
 static struct timespec last_read;
 static unsigned long long phase_bytes;
+static struct timespec stopped_at; /* when the stop of qlisten was first seen */
+static int stop_seen;
 
 static unsigned long timeout_now(void)
 {
@@ -91,23 +98,66 @@ static struct timespec read_deadline(void)
   return d;
 }
 
+/* Pool mode, waiting for a command outside a transaction: the socket
+ * pair with qlisten is watched (readable only at its end of file). */
+static int watch_listener(void)
+{
+  return phase == PHASE_COMMAND && sess_pool_fd() != -1 && !sess_tx_active();
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Once the listener has stopped: the end of the wait for a command
+ * outside a transaction (see the top of this file). */
+static struct timespec stop_deadline(void)
+{
+  struct timespec d = before(&phase_start, &stopped_at) ? stopped_at : phase_start;
+  unsigned long t = io_timeout_stress < io_timeout ? io_timeout_stress : io_timeout;
+
+  d.tv_sec += (time_t)t;
+  return d;
+}
+
 static void on_term(int sig)
 {
   (void)sig;
   got_term = 1;
 }
 
+/* The end of the wait for input, the stop of the listener counted
+ * (watch: it is watched); *stop set to 1 when that is what ends it. */
+static struct timespec input_deadline(int watch, int *stop)
+{
+  struct timespec d = read_deadline();
+
+  *stop = 0;
+  if (watch && stop_seen) {
+    struct timespec s = stop_deadline();
+    if (before(&s, &d)) {
+      d = s;
+      *stop = 1;
+    }
+  }
+  return d;
+}
+
 /* Waits for fd to become ready (events) until the deadline (for output:
- * the timeout from now), SIGTERM allowed meanwhile. 1 ready, 0 timeout;
- * sets got_term when interrupted by it. */
+ * the timeout from now), SIGTERM allowed meanwhile. 1 ready, 0 timeout,
+ * -1 time up after the listener stopped (watch_listener); sets got_term
+ * when interrupted by it. */
 static int wait_fd(int fd, short events)
 {
-  struct pollfd p;
+  struct pollfd p[2];
   struct timespec deadline;
   struct timespec now;
+  int watch = events == POLLIN && watch_listener();
+  int stop = 0;
 
   if (events == POLLIN) {
-    deadline = read_deadline();
+    deadline = input_deadline(watch, &stop);
   } else {
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)timeout_now();
@@ -123,16 +173,35 @@ static int wait_fd(int fd, short events)
       left.tv_nsec += 1000000000L;
       left.tv_sec--;
     }
-    if (left.tv_sec < 0) return 0;
+    if (left.tv_sec < 0) return stop ? -1 : 0;
     if (left.tv_sec > 2) left.tv_sec = 2; /* stress may begin meanwhile */
-    p.fd = fd;
-    p.events = events;
-    p.revents = 0;
-    r = ppoll(&p, 1, &left, &waitmask);
-    if (r > 0) return 1;
+    p[0].fd = fd;
+    p[0].events = events;
+    p[0].revents = 0;
+    p[1].fd = sess_pool_fd();
+    p[1].events = POLLIN;
+    p[1].revents = 0;
+    r = ppoll(p, watch && !stop_seen ? 2 : 1, &left, &waitmask);
+    if (r > 0 && p[0].revents != 0) return 1;
     if (r == -1 && errno != EINTR) return 1; /* let read or write report it */
-    if (events == POLLIN) deadline = read_deadline();
+    if (r > 0) { /* the socket pair: qlisten's end of file, or (never sent) data */
+      if (sess_listener_gone()) {
+        clock_gettime(CLOCK_MONOTONIC, &stopped_at);
+        stop_seen = 1;
+      } else {
+        watch = 0;
+      }
+    }
+    if (events == POLLIN) deadline = input_deadline(watch, &stop);
   }
+}
+
+/* The listener stopped and no command came in time (see the top). */
+static void __attribute__((noreturn)) die_stopped(void)
+{
+  io_reply("421 4.3.2 service shutting down, closing connection\r\n");
+  bflush(&io_out);
+  sess_exit("shutdown");
 }
 
 static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
@@ -142,7 +211,11 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
   (void)cookie;
   io_flush();
   io_term_check();
-  if (!wait_fd(fd, POLLIN)) io_die_timeout();
+  switch (wait_fd(fd, POLLIN)) {
+    case 0: io_die_timeout();
+    case -1: die_stopped();
+    default: break;
+  }
   io_term_check();
   do {
     r = read(fd, buf, len);
@@ -174,7 +247,7 @@ static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
     if (errno == ENOTSOCK) pipe_fd = fd;
     else if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
   }
-  if (!wait_fd(fd, POLLOUT)) sess_exit("timeout");
+  if (wait_fd(fd, POLLOUT) != 1) sess_exit("timeout");
   do {
     w = write(fd, buf, len);
   } while (w == -1 && errno == EINTR);

@@ -431,6 +431,16 @@ def usage():
        "a port in use: exit 111, one line", "rc %d: %r" % (r.returncode, err))
 
 
+def last_words(c):
+    """the code of the next reply and what follows it (None: the end of the
+    connection), or what went wrong (the client's timeout)"""
+    try:
+        r = c.reply()
+        return [r[-1][:9] if r else "EOF", c.line()]
+    except OSError as e:
+        return ["no end: %s" % e]
+
+
 def instance():
     port = free_port()
     inst_make("--smtp", "127.0.0.1:%d" % port)
@@ -485,16 +495,27 @@ def instance():
     ok(npid != 0 and npid not in idle + [bpid] and svc_pid("smtp") == ql,
        "s6-svc -h: the next connection gets a new process; the listener is the same")
 
-    # s6-svc -d: SIGTERM with a session in the middle of its transaction
+    # s6-svc -d: SIGTERM with a session in the middle of its transaction,
+    # one between two transactions, and one whose client says nothing more
     c = Client(port)
     cpid = (wait_until(5, lambda: serving_pids(c.s, "qsmtpd")) or [0])[0]
     first = [c.code("EHLO client.example"), c.code("MAIL FROM:<a@else.example>"),
              c.code("RCPT TO:<bob@test.example>")]
+    between = Client(port)
+    between_pid = (wait_until(5, lambda: serving_pids(between.s, "qsmtpd")) or [0])[0]
+    between.code("EHLO client.example")
+    quiet = Client(port, timeout=60)
+    quiet_pid = (wait_until(5, lambda: serving_pids(quiet.s, "qsmtpd")) or [0])[0]
+    quiet.code("EHLO client.example")
     subprocess.run(["s6-svc", "-d", QHOME + "/service/smtp"])
     # (30 s: under the sanitizers on a loaded machine a process's exit,
     # with its leak check, has taken more than 10)
     ok(wait_until(30, lambda: not alive(ql)), "s6-svc -d: qlisten exits", where(ql))
     ok(refused(port), "s6-svc -d: nobody listens any more")
+    between.send(b"NOOP\r\n")
+    is_(last_words(between), ["421 4.3.2", None],
+        "s6-svc -d: a session between transactions gets 421 4.3.2 to its next command and ends")
+    between.close()
     c.code("DATA")
     c.send(b"Subject: term\r\nX-Marker: term\r\n\r\nhi\r\n.\r\n")
     r = c.reply()
@@ -504,6 +525,14 @@ def instance():
     c.close()
     ok(wait_until(20, lambda: delivered("term"), 0.2), "s6-svc -d: its message is delivered")
     ok(wait_until(10, lambda: not alive(cpid)), "s6-svc -d: its qsmtpd exits after the session")
+    # timeoutstress (10 s by default) after the stop, not timeoutsmtpd (1200 s)
+    is_(last_words(quiet), ["421 4.3.2", None],
+        "s6-svc -d: a session whose client says nothing is ended with 421 4.3.2 soon after")
+    quiet.close()
+    ok(between_pid != 0 and quiet_pid != 0 and
+       wait_until(20, lambda: not alive(between_pid) and not alive(quiet_pid)),
+       "s6-svc -d: their qsmtpd processes exit",
+       where(between_pid) + where(quiet_pid) if between_pid and quiet_pid else "no pids")
     subprocess.run(["s6-svc", "-u", QHOME + "/service/smtp"])
     ok(wait_until(40, lambda: svc_ready("smtp") and not refused(port), 0.1),
        "s6-svc -u: the listener is back",

@@ -51,7 +51,7 @@ Q = QHOME + "/queue"
 SINK = TMP + "/sink"
 SINK_RULES = TMP + "/sink-rules"
 DEFERRED = ["r3@relay.test", "r4@relay.test"]  # the sink says 451 to these at times
-state = {"mounted": False, "sink": None, "tree_ok": True}
+state = {"mounted": False, "sink": None, "tree_ok": True, "zombie": None}
 lock = threading.Lock()
 stop_load = threading.Event()
 stop_chaos = threading.Event()
@@ -435,7 +435,12 @@ def main():
     load_time = t_stop - t0
 
     # drain: qsend started again (it removes the temp files of killed
-    # writers at start), then flushed every 2 s until the queue is empty
+    # writers at start), then flushed every 2 s until the queue is empty.
+    # Among the killed writers, one that is still a zombie when qsend
+    # starts (init had not reaped it yet: the session processes of a tree
+    # killed just before, on a busy machine), made here on purpose: its
+    # temp file goes too.
+    zombie_writer()
     svc_restart("qsend", 30)
     stuck = queue_files("new", "mess", "info")
     while stuck and time.monotonic() - t1 < DRAIN_SECONDS:
@@ -549,6 +554,28 @@ def main():
             note("%s: %d bytes, starts %r, ends %r" % (path, len(data), data[:160], data[-240:]))
 
 
+def zombie_writer():
+    """a writer that wrote part of a message into queue/tmp under its own
+    name (PID.TIME.COUNTER, as queue_open names it) and was killed, but is
+    not reaped: its pid still exists, as a zombie"""
+    p = subprocess.Popen(["sh", "-c", 'printf "partial" > "$0/queue/tmp/$$.$(date +%s).0" && '
+                          'exec sleep 600', QHOME])
+    state["zombie"] = p
+    wait_until(10, lambda: any(f.startswith("%d." % p.pid) for f in os.listdir(Q + "/tmp")),
+               0.05)
+    p.send_signal(signal.SIGKILL)
+    if not wait_until(10, lambda: zombie_state(p.pid) == "Z", 0.05):
+        note("the zombie writer %d is in state %s" % (p.pid, zombie_state(p.pid)))
+
+
+def zombie_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def tree_start_if_down():
     if SVSCAN and SVSCAN[-1].poll() is None:
         return True
@@ -559,6 +586,9 @@ def cleanup():
     stop_chaos.set()
     stop_load.set()
     inst_stop()
+    if state["zombie"] is not None:
+        state["zombie"].kill()
+        state["zombie"].wait()
     if state["sink"] is not None:
         state["sink"].kill()
         state["sink"].wait()
