@@ -521,6 +521,10 @@ static void authorization(void)
     if (strcmp(c.word, "capa") == 0) {
       do_capa();
     } else if (strcmp(c.word, "stls") == 0) {
+      if (c.arg[0] != '\0') { /* RFC 2595 4: STLS has no argument */
+        pop_puts("-ERR syntax: STLS takes no argument\r\n");
+        continue;
+      }
       do_stls();
       have_user = 0;
     } else if (strcmp(c.word, "quit") == 0) {

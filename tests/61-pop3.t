@@ -72,6 +72,13 @@ def main():
         ok(False, "USER refused before STLS")
     except poplib.error_proto as e:
         ok(b"-ERR" in e.args[0], "USER refused before STLS")
+    # RFC 2595 4: STLS takes no argument; one with an argument must not
+    # start the handshake (the client would wait for an -ERR)
+    try:
+        resp = p._shortcmd("STLS now")
+    except poplib.error_proto as e:
+        resp = e.args[0]
+    ok(resp.startswith(b"-ERR"), "STLS with an argument: -ERR, no handshake", resp)
     p.stls(context=ctx)
     caps = p.capa()
     ok("USER" in caps and "STLS" not in caps and "UIDL" in caps and "TOP" in caps,
