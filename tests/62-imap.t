@@ -204,5 +204,43 @@ def main():
        "logins and failed logins through qauth -d are info, not errors")
     ok(b"old pass" not in log and b"new pass" not in log, "no password in the log")
 
+    # 7. a new certificate, as qdovecot-conf(8) and qmta-admin(7) say:
+    # Dovecot serves it after s6-svc -h DIR/service/imap
+    tls = QHOME + "/tls/"
+    old_der = imaps_cert(isport)
+    r = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            "-subj", "/CN=new.test.example", "-keyout", tls + "key.pem.new",
+            "-out", tls + "cert.pem.new")
+    if r.returncode != 0:
+        bail("openssl req failed: " + r.stdout.decode(errors="replace"))
+    st = os.stat(tls + "key.pem")
+    os.chown(tls + "key.pem.new", st.st_uid, st.st_gid)
+    os.chmod(tls + "key.pem.new", 0o400)
+    os.chmod(tls + "cert.pem.new", 0o644)
+    os.rename(tls + "key.pem.new", tls + "key.pem")
+    os.rename(tls + "cert.pem.new", tls + "cert.pem")
+    with open(tls + "cert.pem") as f:
+        new_der = ssl.PEM_cert_to_DER_cert(f.read())
+    ok(new_der != old_der, "a new certificate is in tls/")
+    run("s6-svc", "-h", QHOME + "/service/imap")
+    is_(wait_until(20, lambda: imaps_cert(isport) == new_der, 0.2), True,
+        "after s6-svc -h imap, IMAPS shows the new certificate")
+    m = imaplib.IMAP4("127.0.0.1", iport, timeout=30)
+    m.starttls(ssl_context=ssl._create_unverified_context())
+    is_(m.sock.getpeercert(binary_form=True), new_der, "... and so does STARTTLS on IMAP")
+    m.logout()
+
+
+def imaps_cert(port):
+    """the DER certificate the IMAPS listener shows, or None"""
+    try:
+        m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl._create_unverified_context(),
+                              timeout=30)
+    except (OSError, imaplib.IMAP4.error):
+        return None
+    der = m.sock.getpeercert(binary_form=True)
+    m.logout()
+    return der
+
 
 run_main(main)
