@@ -6,7 +6,7 @@
 # AUTH before TLS), relaying after AUTH, control/authsender, and
 # control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 49
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -168,6 +168,14 @@ ok "submitted message delivered" wait_for 20 has_test submitted
 f=$(grep -l '^X-Test: submitted' "$BOB"/new/* 2>/dev/null | head -1)
 ok "Received: names the user and ESMTPSA" \
   sh -c "grep -q 'with ESMTPSA (TLSv' '$f' && grep -q '(authenticated as alice@test.example);' '$f'"
+# RFC 6409 8.2, 8.3: the header of a submitted message gets the Date: and
+# Message-ID: it lacks (sed '/^$/q' prints a delivered file's header)
+ok "submitted without Date: and Message-ID: gets both, in its header" \
+  sh -c "sed '/^\$/q' '$f' | grep -c '^Date: ' | grep -qx 1 &&
+    sed '/^\$/q' '$f' | grep -c '^Message-ID: <[0-9A-Z]*@test.example>\$' | grep -qx 1"
+f25=$(grep -l '^X-Test: starttls' "$BOB"/new/* 2>/dev/null | head -1)
+ok "mail from a client that did not log in gets neither" \
+  sh -c "! grep -qi '^Date:\|^Message-ID:' '$f25'"
 ok "auth logged without the password" \
   sh -c "grep -q 'qsmtpd: auth ip=127.0.0.1 user=alice@test.example result=ok' '$SUBLOG' &&
     ! grep -q secret '$SUBLOG'"
@@ -196,6 +204,10 @@ swaks --server 127.0.0.1:$SMTPS --tlsc --auth PLAIN --auth-user alice@test.examp
   --header 'X-Test: swaks-smtps' >"$T_TMP/swaks.out" 2>&1
 ok "swaks --tlsc --auth: accepted" grep -q '^<~  250 2.0.0 ' "$T_TMP/swaks.out"
 ok "swaks message delivered" wait_for 20 has_test swaks-smtps
+f=$(grep -l '^X-Test: swaks-smtps' "$BOB"/new/* 2>/dev/null | head -1)
+ok "a submitted Date: and Message-Id: are kept, nothing added" \
+  sh -c "sed '/^\$/q' '$f' | grep -c '^Date: ' | grep -qx 1 &&
+    sed '/^\$/q' '$f' | grep -ic '^Message-ID: ' | grep -qx 1 && grep -q '^Message-Id: <.*@' '$f'"
 
 # 4. authplaintext: AUTH without TLS from loopback
 touch "$QHOME/control/authplaintext"
