@@ -325,6 +325,14 @@ static void tls_switch(int conn, const char *line)
   tls_active = 1;
 }
 
+/* For the log: qtlsd's answer of n bytes without its "N ", or "no answer". */
+static const char *tlsd_why(const char *line, ssize_t n)
+{
+  if (n < 1) return "no answer";
+  if (line[0] == 'N' && line[1] == ' ') return line + 2;
+  return line;
+}
+
 /* Port 995: TLS before the greeting; a failed handshake ends the connection. */
 static void implicit_tls(void)
 {
@@ -337,7 +345,7 @@ static void implicit_tls(void)
   if (conn == -1) qdie_sys(111, "unable to reach qtlsd at ", tlsd);
   n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
   if (n < 1 || line[0] != 'Y') {
-    qlog("connection from ", ip, ": TLS handshake failed: ", n >= 1 ? line : "no answer");
+    qlog("connection from ", ip, ": TLS handshake failed: ", tlsd_why(line, n));
     _exit(0);
   }
   tls_switch(conn, line);
@@ -365,7 +373,7 @@ static void do_stls(void)
   else n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
   if (n < 1 || line[0] != 'R') {
     qlog("connection from ", ip, ": TLS not available: ",
-         n < 1 ? "no answer" : line[0] == 'N' ? line + 1 : line);
+         tlsd_why(line, n));
     if (conn != -1) close(conn);
     tlsd = NULL; /* not offered again in this session */
     pop_puts("-ERR [SYS/TEMP] TLS not available\r\n");
@@ -377,7 +385,7 @@ static void do_stls(void)
   n = write(conn, "S", 1) == 1 ? tlsd_line(conn, line, sizeof line, TLSD_WAIT) : -1;
   if (n < 1 || line[0] != 'Y') {
     qlog("connection from ", ip, ": TLS handshake failed: ",
-         n < 1 ? "no answer" : line[0] == 'N' ? line + 1 : line);
+         tlsd_why(line, n));
     _exit(0);
   }
   tls_switch(conn, line);

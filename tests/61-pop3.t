@@ -301,7 +301,20 @@ def main():
     ok(greeting.startswith(b"+OK") and b"-ERR" in data and time.time() - start < 9,
        "idle connection closed after control/timeoutpop3d")
 
-    # 8. the log: one line per session, never a password
+    # 8. the log: one line per session, never a password; a client that
+    # leaves in the handshake (STLS, and port 995): qtlsd's reason, as it is
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.recv(100)
+    s.sendall(b"STLS\r\n")
+    s.recv(100)
+    s.sendall(b"\x16\x03\x01")
+    s.close()
+    s = socket.create_connection(("127.0.0.1", sport), timeout=10)
+    s.sendall(b"\x16\x03\x01")
+    s.close()
+    wait_until(10, lambda: open(QHOME + "/log/pop3s/current", "rb").read().count(
+        b"TLS handshake failed") >= 1 and open(QHOME + "/log/pop3/current", "rb").read().count(
+        b"TLS handshake failed") >= 1, 0.1)
     time.sleep(0.5)
     with open(QHOME + "/log/pop3s/current", "rb") as f:
         log = f.read()
@@ -310,6 +323,9 @@ def main():
     ok(b"qpop3d: session bob@test.example from 127.0.0.1" in log, "sessions are logged")
     ok(b"1 deleted, quit" in log, "the log counts deletions")
     ok(b"bob secret" not in log and b"guess" not in log, "no password in the log")
+    fails = [l for l in log.split(b"\n") if b"TLS handshake failed" in l]
+    ok(len(fails) >= 2 and all(b"TLS handshake failed: handshake failed: " in l for l in fails),
+       "a failed handshake logs qtlsd's reason without its N (STLS and port 995)", fails)
 
     # 9. a certificate that cannot be loaded: STLS gets -ERR and the session goes on
     os.rename(QHOME + "/tls/cert.pem", QHOME + "/tls/cert.pem.saved")
