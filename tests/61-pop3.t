@@ -265,6 +265,10 @@ def main():
     ok(p._shortcmd("AUTH PLAIN " + plain64("", "bob@test.example", "bob secret"))
        .startswith(b"+OK"), "pop3s: AUTH PLAIN with an initial response: +OK")
     p.quit()
+    p = poplib.POP3_SSL("127.0.0.1", sport, timeout=30, context=ctx)
+    ok(p._shortcmd("AUTH PLAIN " + plain64("Bob@Test.Example", "bob@test.example", "bob secret"))
+       .startswith(b"+OK"), "an authorization identity that is the login in another case: +OK")
+    p.quit()
     os.rename(QHOME + "/control/authplaintext.off", QHOME + "/control/authplaintext")
 
     # 6. a burst of failed logins gets slower: count the attempts that
