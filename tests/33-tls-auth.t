@@ -6,7 +6,7 @@
 # AUTH before TLS), relaying after AUTH, control/authsender, and
 # control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 50
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -199,6 +199,12 @@ check(code(r) == "250 2.1.0", "authsender=address: the own address", r)
 c.cmd("QUIT")
 '
 rm -f "$QHOME/control/authsender"
+# a script that writes at once after the handshake (openssl s_client with
+# its input piped): on a submission listener that is no early talker
+printf 'EHLO client.example\r\nQUIT\r\n' |
+  timeout 30 openssl s_client -connect 127.0.0.1:$SMTPS -quiet >"$T_TMP/ossl.out" 2>/dev/null
+ok "smtps: commands written right after the handshake get the greeting and answers" \
+  sh -c "grep -q '^220 ' '$T_TMP/ossl.out' && grep -q '^221 ' '$T_TMP/ossl.out'"
 swaks --server 127.0.0.1:$SMTPS --tlsc --auth PLAIN --auth-user alice@test.example \
   --auth-password secret --from alice@test.example --to bob@test.example \
   --header 'X-Test: swaks-smtps' >"$T_TMP/swaks.out" 2>&1
