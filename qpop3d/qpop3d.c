@@ -379,9 +379,11 @@ static void do_stls(void)
     pop_puts("-ERR [SYS/TEMP] TLS not available\r\n");
     return;
   }
+  /* sent before the +OK, so plaintext that must not count (RFC 2595 4);
+   * a client that waits for the +OK has sent nothing yet */
+  pop_in_drop();
   pop_puts("+OK begin TLS negotiation\r\n");
   pop_flush();
-  pop_in_discard();
   n = write(conn, "S", 1) == 1 ? tlsd_line(conn, line, sizeof line, TLSD_WAIT) : -1;
   if (n < 1 || line[0] != 'Y') {
     qlog("connection from ", ip, ": TLS handshake failed: ",
@@ -412,7 +414,9 @@ static void login(const char *user, size_t ulen, const char *pass, size_t plen)
 
   if (pop_in.p < pop_in.n) {
     /* the session is another process: what the client sent after the
-     * password would be lost in this buffer, so pipelining stops here */
+     * password would be lost in this buffer, so pipelining stops here
+     * (only when fd 0 is no socket: a socket is read a line at a time,
+     * and the rest stays there for the session) */
     pop_in_discard();
     pop_puts("-ERR no commands after the password before its answer"
              " (no PIPELINING before login)\r\n");
@@ -516,6 +520,7 @@ static void authorization(void)
   int r;
 
   pop_io_end = front_end;
+  pop_in_bylines = 1; /* what follows the password is the session's */
   pop_puts("+OK POP3 server ready\r\n");
   for (;;) {
     r = pop_getline(line, POP_MAX_CMDLINE, &len);
