@@ -230,6 +230,19 @@ def main():
     is_(m.sock.getpeercert(binary_form=True), new_der, "... and so does STARTTLS on IMAP")
     m.logout()
 
+    # 8. qsetup's every-address form (*:PORT, passed on as 0:PORT) is every
+    # IPv4 and IPv6 address for Dovecot too (written only: nothing binds)
+    other = TMP + "/conf-any"
+    os.mkdir(other)
+    os.mkdir(other + "/tls")
+    r = run("qdovecot-conf", other, "--imap", "*:143", "--imaps", "0:993")
+    with open(other + "/dovecot/dovecot.conf") as f:
+        conf = f.read()
+    ok(r.returncode == 0 and conf.count("address = *, ::\n") == 2 and "listen = *, ::\n" in conf,
+       "qdovecot-conf --imap *:143 --imaps 0:993: every IPv4 and IPv6 address", r.stdout)
+    r = run("doveconf", "-c", other + "/dovecot/dovecot.conf", "-n")
+    ok(r.returncode == 0, "... and Dovecot reads that configuration", r.stdout[-300:])
+
 
 def imaps_cert(port):
     """the DER certificate the IMAPS listener shows, or None"""
