@@ -59,7 +59,9 @@ static void data_put(void *cookie, const char *s, size_t len)
  * a header without them. */
 static size_t missing_fields(void *cookie, int seen, const char **out)
 {
-  static char buf[DATE822_MAX + QUEUE_ID_MAX + 300];
+  /* "Date: " and a date (47), "Message-ID: <" (13), an id (at most 51:
+   * the fallback's three numbers), "@", me (at most 255), ">\n" */
+  static char buf[512];
   char date[DATE822_MAX];
   size_t n = 0;
   size_t len;
