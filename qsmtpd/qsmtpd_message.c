@@ -24,7 +24,6 @@
 #include "datefmt.h"
 #include "qlog.h"
 #include "qsmtpd.h"
-#include "queue.h"
 
 static stralloc received; /* Received-SPF: and Received: */
 
