@@ -3,8 +3,9 @@
 # (and the CVE-2011-0411 injection), implicit TLS on the smtps listener,
 # the submission listener refusing unauthenticated mail, AUTH PLAIN and
 # LOGIN checked by qauth (good and bad passwords, bad base64, cancel,
-# AUTH before TLS), relaying after AUTH, control/authsender, and
-# control/authplaintext from loopback.
+# AUTH before TLS), relaying after AUTH, control/authsender, the Date:
+# and Message-ID: a submitted message lacks (RFC 6409 8.2, 8.3), no
+# early-talker refusal on port 465, and control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
 plan 50
 

@@ -3,7 +3,8 @@
 # driven by Python's poplib: login rules (USER/PASS, AUTH PLAIN), STAT/LIST/UIDL/RETR/TOP against
 # the Maildir files byte for byte, DELE only at QUIT, RSET, UIDLs stable
 # across sessions, one session per mailbox, failed logins slowed down,
-# the idle timeout and the log.
+# commands written behind the password reaching the session, STLS with
+# an argument refused, the idle timeout and the log.
 import base64
 import glob
 import os

@@ -3,7 +3,8 @@
 # Python's imaplib: STARTTLS and implicit TLS, LOGIN checked by qauth,
 # FETCH byte-exact against the Maildir files, UIDs stable across sessions,
 # STORE \Deleted + EXPUNGE; Dovecot and qpop3d on one Maildir; a password
-# changed with qpasswd taking effect in IMAP and POP3 at once.
+# changed with qpasswd taking effect in IMAP and POP3 at once; a new
+# certificate served after s6-svc -h; *:PORT as every address.
 import glob
 import imaplib
 import os
