@@ -16,7 +16,8 @@ size_t b64_decode(char *out, size_t max, const char *s, size_t len);
 /* A SASL PLAIN response (RFC 4616), decoded (len bytes of s):
  * authzid\0authcid\0passwd. 1: *user, *pass point into s (either may
  * be empty: the caller judges); 0 malformed (not two NULs); -1 an
- * authzid other than the login. lib/sasl_plain.c. */
+ * authzid other than the login (compared without ASCII case).
+ * lib/sasl_plain.c. */
 int sasl_plain_split(const char *s, size_t len, const char **user, size_t *ulen,
                      const char **pass, size_t *plen);
 

@@ -26,13 +26,18 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$imap$imaps" ] || die_usage
 
-# IP:PORT, [IPv6]:PORT or IPv6:PORT (the port after the last colon)
+# IP:PORT, [IPv6]:PORT or IPv6:PORT (the port after the last colon);
+# *:PORT or 0:PORT (qlisten's 0, as qsetup passes it): every IPv4 and
+# IPv6 address, which Dovecot writes "*, ::"
 split_listen() {
   port=${1##*:}
   addr=${1%:*}
   case $addr in \[*\]) addr=${addr#\[}; addr=${addr%\]} ;; esac
   case $port in ''|*[!0-9]*) die 100 "bad listen address: $1" ;; esac
-  case $addr in ''|*[!0-9a-fA-F.:]*) die 100 "bad listen address: $1" ;; esac
+  case $addr in
+    '*'|0) addr='*, ::' ;;
+    ''|*[!0-9a-fA-F.:]*) die 100 "bad listen address: $1" ;;
+  esac
 }
 
 [ -d "$dir" ] || die 111 "unable to find instance $dir"

@@ -325,6 +325,14 @@ static void tls_switch(int conn, const char *line)
   tls_active = 1;
 }
 
+/* For the log: qtlsd's answer of n bytes without its "N ", or "no answer". */
+static const char *tlsd_why(const char *line, ssize_t n)
+{
+  if (n < 1) return "no answer";
+  if (line[0] == 'N' && line[1] == ' ') return line + 2;
+  return line;
+}
+
 /* Port 995: TLS before the greeting; a failed handshake ends the connection. */
 static void implicit_tls(void)
 {
@@ -337,7 +345,7 @@ static void implicit_tls(void)
   if (conn == -1) qdie_sys(111, "unable to reach qtlsd at ", tlsd);
   n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
   if (n < 1 || line[0] != 'Y') {
-    qlog("connection from ", ip, ": TLS handshake failed: ", n >= 1 ? line : "no answer");
+    qlog("connection from ", ip, ": TLS handshake failed: ", tlsd_why(line, n));
     _exit(0);
   }
   tls_switch(conn, line);
@@ -365,19 +373,21 @@ static void do_stls(void)
   else n = tlsd_line(conn, line, sizeof line, TLSD_WAIT);
   if (n < 1 || line[0] != 'R') {
     qlog("connection from ", ip, ": TLS not available: ",
-         n < 1 ? "no answer" : line[0] == 'N' ? line + 1 : line);
+         tlsd_why(line, n));
     if (conn != -1) close(conn);
     tlsd = NULL; /* not offered again in this session */
     pop_puts("-ERR [SYS/TEMP] TLS not available\r\n");
     return;
   }
+  /* sent before the +OK, so plaintext that must not count (RFC 2595 4);
+   * a client that waits for the +OK has sent nothing yet */
+  pop_in_drop();
   pop_puts("+OK begin TLS negotiation\r\n");
   pop_flush();
-  pop_in_discard();
   n = write(conn, "S", 1) == 1 ? tlsd_line(conn, line, sizeof line, TLSD_WAIT) : -1;
   if (n < 1 || line[0] != 'Y') {
     qlog("connection from ", ip, ": TLS handshake failed: ",
-         n < 1 ? "no answer" : line[0] == 'N' ? line + 1 : line);
+         tlsd_why(line, n));
     _exit(0);
   }
   tls_switch(conn, line);
@@ -404,7 +414,9 @@ static void login(const char *user, size_t ulen, const char *pass, size_t plen)
 
   if (pop_in.p < pop_in.n) {
     /* the session is another process: what the client sent after the
-     * password would be lost in this buffer, so pipelining stops here */
+     * password would be lost in this buffer, so pipelining stops here
+     * (only when fd 0 is no socket: a socket is read a line at a time,
+     * and the rest stays there for the session) */
     pop_in_discard();
     pop_puts("-ERR no commands after the password before its answer"
              " (no PIPELINING before login)\r\n");
@@ -508,6 +520,7 @@ static void authorization(void)
   int r;
 
   pop_io_end = front_end;
+  pop_in_bylines = 1; /* what follows the password is the session's */
   pop_puts("+OK POP3 server ready\r\n");
   for (;;) {
     r = pop_getline(line, POP_MAX_CMDLINE, &len);
@@ -521,6 +534,10 @@ static void authorization(void)
     if (strcmp(c.word, "capa") == 0) {
       do_capa();
     } else if (strcmp(c.word, "stls") == 0) {
+      if (c.arg[0] != '\0') { /* RFC 2595 4: STLS has no argument */
+        pop_puts("-ERR syntax: STLS takes no argument\r\n");
+        continue;
+      }
       do_stls();
       have_user = 0;
     } else if (strcmp(c.word, "quit") == 0) {

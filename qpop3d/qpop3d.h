@@ -36,8 +36,13 @@ void pop_puts(const char *s);
 void pop_flush(void);
 /* One command line without its line end: 1 line, 0 EOF, -2 too long. */
 int pop_getline(char *line, size_t size, size_t *len);
-/* Throws away whatever input is buffered (after STLS, RFC 2595 4). */
+/* Throws away whatever input is buffered. */
 void pop_in_discard(void);
+/* Throws away what is buffered and what is waiting on fd 0 now (before
+ * STLS's +OK: RFC 2595 4, CVE-2011-0411). */
+void pop_in_drop(void);
+/* Set before the login: fd 0 is read a line at a time (a socket only). */
+extern int pop_in_bylines;
 void pop_exit(int code, const char *why) __attribute__((noreturn));
 
 /* qpop3d_cmd.c: pure parsing, no I/O. */

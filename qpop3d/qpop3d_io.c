@@ -1,10 +1,15 @@
 /*
  * qpop3d_io: the client connection on fd 0 and fd 1, with timeouts.
+ * Before the login (pop_in_bylines) input is taken a line at a time: a
+ * peek finds the line end and only that much is read, so what a client
+ * writes after its password stays in the socket for the session, which
+ * is another process.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bflush.h"
@@ -14,6 +19,7 @@
 #include "qpop3d.h"
 
 unsigned long pop_timeout = POP_TIMEOUT;
+int pop_in_bylines;
 void (*pop_io_end)(const char *why);
 
 static int wait_fd(int fd, short events)
@@ -52,6 +58,26 @@ static ssize_t net_write(int fd, const char *buf, size_t len, void *cookie)
   return w;
 }
 
+/* One line at most (or len bytes of one), never more: the bytes up to
+ * the first line end among those waiting. -2: fd is no socket. */
+static ssize_t read_line_only(int fd, char *buf, size_t len)
+{
+  const char *nl;
+  ssize_t r;
+
+  do {
+    r = recv(fd, buf, len, MSG_PEEK);
+  } while (r == -1 && errno == EINTR);
+  if (r == -1 && errno == ENOTSOCK) return -2;
+  if (r <= 0) return r;
+  nl = memchr(buf, '\n', (size_t)r);
+  len = nl != NULL ? (size_t)(nl - buf) + 1 : (size_t)r;
+  do {
+    r = read(fd, buf, len);
+  } while (r == -1 && errno == EINTR);
+  return r;
+}
+
 static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
 {
   ssize_t r;
@@ -67,6 +93,11 @@ static ssize_t net_read(int fd, char *buf, size_t len, void *cookie)
     pop_exit(0, "timeout");
   }
   if (p == -1) return -1;
+  if (pop_in_bylines) {
+    r = read_line_only(fd, buf, len);
+    if (r != -2) return r;
+    pop_in_bylines = 0; /* a pipe: plain reads (PASS then refuses what follows) */
+  }
   do {
     r = read(fd, buf, len);
   } while (r == -1 && errno == EINTR);
@@ -109,4 +140,18 @@ void pop_in_discard(void)
 {
   pop_in.p = 0;
   pop_in.n = 0;
+}
+
+void pop_in_drop(void)
+{
+  char junk[4096];
+  int i;
+
+  pop_in_discard();
+  for (i = 0; i < 16; i++) { /* bounded: a client that floods gets a failed handshake */
+    ssize_t r = recv(0, junk, sizeof junk, MSG_DONTWAIT);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break; /* nothing more now, EOF, or no socket */
+  }
+  explicit_bzero(junk, sizeof junk);
 }

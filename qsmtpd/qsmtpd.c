@@ -406,7 +406,11 @@ static void session_begin(void)
     case ACT_DISCARD: sess.discard = 1; break;
     default: break;
   }
-  if (sess_pipelining_abuse()) /* RFC 5321 4.3.1: the client waits for the greeting */
+  /* RFC 5321 4.3.1: the client waits for the greeting. Not judged on a
+   * submission listener (587, 465), where nothing is sent without AUTH:
+   * there it would only turn away scripts that write ahead after the TLS
+   * handshake of port 465 */
+  if (!sess.submission && sess_pipelining_abuse())
     sess_pipelining_refuse(
         "early", "554 5.5.0 improper pipelining: commands sent before the greeting\r\n");
   smtp_greet();

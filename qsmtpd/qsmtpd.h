@@ -129,7 +129,17 @@ struct smtpdata {
   int holding;      /* a field is in hold: HOLD_REWRITE or HOLD_AR */
   char hold[DATA_HOLD_MAX];
   size_t holdlen;
+  /* set after smtpdata_init to complete the header (RFC 6409 8.2, 8.3):
+   * called once, where the header section ends, with the DATA_SEEN_ bits
+   * of the fields it had; returns the length of the fields to add there
+   * (LF line ends), pointed to by *out */
+  size_t (*missing)(void *cookie, int seen, const char **out);
+  void *missing_cookie;
+  int seen;         /* DATA_SEEN_DATE, DATA_SEEN_MSGID: fields in the header */
 };
+
+#define DATA_SEEN_DATE 1
+#define DATA_SEEN_MSGID 2
 
 #define HOLD_REWRITE 1
 #define HOLD_AR 2

@@ -23,7 +23,11 @@
  * what d->rewrite makes of it goes out in its place. With d->drop set, an
  * Authentication-Results: field is held the same way and dropped when
  * d->drop says so (a forgery naming our authserv-id, RFC 8601 5); one
- * too long to hold is dropped unread.
+ * too long to hold is dropped unread. With d->missing set (mail from an
+ * authenticated client), Date: and Message-ID: fields are noted, and
+ * where the header ends what d->missing returns is added: before the
+ * empty line; before a line that is no header field, with an empty line
+ * after it; at the end of a message that has only a header.
  */
 #include <string.h>
 
@@ -80,6 +84,21 @@ static int name_is(const struct smtpdata *d, const char *want)
     if (c != want[i]) return 0;
   }
   return 1;
+}
+
+/* The end of the header section: the fields d->missing asks for, once;
+ * 1 if it added any. */
+static int header_end(struct smtpdata *d)
+{
+  const char *o;
+  size_t n;
+  size_t i;
+
+  if (d->missing == NULL) return 0;
+  n = d->missing(d->missing_cookie, d->seen, &o);
+  d->missing = NULL;
+  for (i = 0; i < n; i++) emit(d, o[i]);
+  return n > 0;
 }
 
 /* The held field goes out, as d->rewrite makes it, or is dropped. */
@@ -150,6 +169,7 @@ static void header_byte(struct smtpdata *d, char c)
         release(d);
       }
       if (c == '\n') {         /* the empty line: the body follows */
+        header_end(d);
         emit(d, c);
         d->hstate = H_BODY;
         return;
@@ -175,6 +195,7 @@ static void header_byte(struct smtpdata *d, char c)
   /* H_NAME: the field name is at most what name[] holds for the fields we look for */
   if (c == ':') {
     if (d->namelen == 0) { /* ":" alone starts no field: not a header */
+      if (header_end(d)) emit(d, '\n');
       emit(d, c);
       d->hstate = H_BODY;
       return;
@@ -186,6 +207,8 @@ static void header_byte(struct smtpdata *d, char c)
       return;
     }
     if (name_is(d, "received") || name_is(d, "delivered-to")) d->hops++;
+    if (name_is(d, "date")) d->seen |= DATA_SEEN_DATE;
+    if (name_is(d, "message-id")) d->seen |= DATA_SEEN_MSGID;
     if (d->drop != NULL && name_is(d, "authentication-results")) {
       memcpy(d->hold, d->name, d->namelen);
       d->holdlen = d->namelen;
@@ -217,6 +240,7 @@ static void header_byte(struct smtpdata *d, char c)
     d->name_wsp = 1;       /* RFC 5322 4.5.3: blanks before the colon */
   } else if (d->name_wsp || c == '\n' || (unsigned char)c < 33 || (unsigned char)c > 126) {
     /* not a field name: the header section ended without an empty line */
+    if (header_end(d)) emit(d, '\n');
     emit_name(d);
     emit(d, c);
     d->hstate = H_BODY;
@@ -355,7 +379,15 @@ void smtpdata_finish(struct smtpdata *d)
   }
   if (d->holding) release(d);
   if (d->hstate == H_NAME) {
+    /* an unfinished line without a colon: the header ended before it */
+    if (header_end(d)) emit(d, '\n');
     emit_name(d);
+    d->hstate = H_BODY;
+  }
+  if (d->hstate != H_BODY && d->missing != NULL) {
+    /* only a header: its last line may lack its line end */
+    if (d->hstate == H_PASS || d->hstate == H_HOLD) emit(d, '\n');
+    header_end(d);
     d->hstate = H_BODY;
   }
   out_flush_data(d);

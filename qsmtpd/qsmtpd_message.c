@@ -14,12 +14,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <buffer.h>
 #include <fmt.h>
 #include <stralloc.h>
 
 #include "addr.h"
+#include "datefmt.h"
 #include "qlog.h"
 #include "qsmtpd.h"
 
@@ -50,6 +52,59 @@ static void data_put(void *cookie, const char *s, size_t len)
   inject_put(&tx.inject, s, len);
 }
 
+/* The smtpdata hook for mail from an authenticated client (RFC 6409 8.2,
+ * 8.3; as the sendmail front end does for mail sent on this host): a
+ * Date: (local time) and a Message-ID: (the queue id at control/me) for
+ * a header without them. */
+static size_t missing_fields(void *cookie, int seen, const char **out)
+{
+  /* "Date: " and a date (47), "Message-ID: <" (13), an id (at most 51:
+   * the fallback's three numbers), "@", me (at most 255), ">\n" */
+  static char buf[512];
+  char date[DATE822_MAX];
+  size_t n = 0;
+  size_t len;
+
+  (void)cookie;
+  *out = buf;
+  if (!(seen & DATA_SEEN_DATE)) {
+    time_t now = time(NULL);
+    len = date822_fmt(date, now, 1);
+    if (len == 0) len = date822_fmt(date, now, 0);
+    if (len > 0) {
+      memcpy(buf + n, "Date: ", 6);
+      n += 6;
+      memcpy(buf + n, date, len);
+      n += len;
+      buf[n++] = '\n';
+    }
+  }
+  len = strlen(sess.me.s);
+  if (!(seen & DATA_SEEN_MSGID) && len <= 255) {
+    memcpy(buf + n, "Message-ID: <", 13);
+    n += 13;
+    if (tx.inject.id[0] != '\0') { /* unique here: a time and an inode */
+      size_t idlen = strlen(tx.inject.id);
+      memcpy(buf + n, tx.inject.id, idlen);
+      n += idlen;
+    } else { /* behind a QINJECT filter: no id yet */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      n += fmt_ulonglong(buf + n, (unsigned long long)ts.tv_sec);
+      buf[n++] = '.';
+      n += fmt_ulong0(buf + n, (unsigned long)ts.tv_nsec, 9);
+      buf[n++] = '.';
+      n += fmt_ulonglong(buf + n, (unsigned long long)getpid());
+    }
+    buf[n++] = '@';
+    memcpy(buf + n, sess.me.s, len);
+    n += len;
+    buf[n++] = '>';
+    buf[n++] = '\n';
+  }
+  return n;
+}
+
 /* Starts the message: qinject and the Received: field. NULL ok, else the reply. */
 static const char *body_start(int mode)
 {
@@ -60,6 +115,7 @@ static const char *body_start(int mode)
   smtpdata_init(&tx.data, mode, cfg.barelf, data_put, NULL);
   tx.data.stripnul = cfg.stripnul;
   if (tx.generics) tx.data.rewrite = generics_field;
+  if (sess.authed) tx.data.missing = missing_fields;
   tx.data.drop = authint_drop; /* forged Authentication-Results: (qsmtpd_dkim.c) */
   tx.bytes = 0;
   tx.toobig = 0;

@@ -3,10 +3,11 @@
 # (and the CVE-2011-0411 injection), implicit TLS on the smtps listener,
 # the submission listener refusing unauthenticated mail, AUTH PLAIN and
 # LOGIN checked by qauth (good and bad passwords, bad base64, cancel,
-# AUTH before TLS), relaying after AUTH, control/authsender, and
-# control/authplaintext from loopback.
+# AUTH before TLS), relaying after AUTH, control/authsender, the Date:
+# and Message-ID: a submitted message lacks (RFC 6409 8.2, 8.3), no
+# early-talker refusal on port 465, and control/authplaintext from loopback.
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 50
 
 # py SCRIPT: runs python3 with the ports in the environment; the script
 # reports with check(cond, name, detail); each report becomes a TAP line.
@@ -168,6 +169,14 @@ ok "submitted message delivered" wait_for 20 has_test submitted
 f=$(grep -l '^X-Test: submitted' "$BOB"/new/* 2>/dev/null | head -1)
 ok "Received: names the user and ESMTPSA" \
   sh -c "grep -q 'with ESMTPSA (TLSv' '$f' && grep -q '(authenticated as alice@test.example);' '$f'"
+# RFC 6409 8.2, 8.3: the header of a submitted message gets the Date: and
+# Message-ID: it lacks (sed '/^$/q' prints a delivered file's header)
+ok "submitted without Date: and Message-ID: gets both, in its header" \
+  sh -c "sed '/^\$/q' '$f' | grep -c '^Date: ' | grep -qx 1 &&
+    sed '/^\$/q' '$f' | grep -c '^Message-ID: <[0-9A-Z]*@test.example>\$' | grep -qx 1"
+f25=$(grep -l '^X-Test: starttls' "$BOB"/new/* 2>/dev/null | head -1)
+ok "mail from a client that did not log in gets neither" \
+  sh -c "! grep -qi '^Date:\|^Message-ID:' '$f25'"
 ok "auth logged without the password" \
   sh -c "grep -q 'qsmtpd: auth ip=127.0.0.1 user=alice@test.example result=ok' '$SUBLOG' &&
     ! grep -q secret '$SUBLOG'"
@@ -191,11 +200,21 @@ check(code(r) == "250 2.1.0", "authsender=address: the own address", r)
 c.cmd("QUIT")
 '
 rm -f "$QHOME/control/authsender"
+# a script that writes at once after the handshake (openssl s_client with
+# its input piped): on a submission listener that is no early talker
+printf 'EHLO client.example\r\nQUIT\r\n' |
+  timeout 30 openssl s_client -connect 127.0.0.1:$SMTPS -quiet >"$T_TMP/ossl.out" 2>/dev/null
+ok "smtps: commands written right after the handshake get the greeting and answers" \
+  sh -c "grep -q '^220 ' '$T_TMP/ossl.out' && grep -q '^221 ' '$T_TMP/ossl.out'"
 swaks --server 127.0.0.1:$SMTPS --tlsc --auth PLAIN --auth-user alice@test.example \
   --auth-password secret --from alice@test.example --to bob@test.example \
   --header 'X-Test: swaks-smtps' >"$T_TMP/swaks.out" 2>&1
 ok "swaks --tlsc --auth: accepted" grep -q '^<~  250 2.0.0 ' "$T_TMP/swaks.out"
 ok "swaks message delivered" wait_for 20 has_test swaks-smtps
+f=$(grep -l '^X-Test: swaks-smtps' "$BOB"/new/* 2>/dev/null | head -1)
+ok "a submitted Date: and Message-Id: are kept, nothing added" \
+  sh -c "sed '/^\$/q' '$f' | grep -c '^Date: ' | grep -qx 1 &&
+    sed '/^\$/q' '$f' | grep -ic '^Message-ID: ' | grep -qx 1 && grep -q '^Message-Id: <.*@' '$f'"
 
 # 4. authplaintext: AUTH without TLS from loopback
 touch "$QHOME/control/authplaintext"

@@ -3,7 +3,8 @@
 # driven by Python's poplib: login rules (USER/PASS, AUTH PLAIN), STAT/LIST/UIDL/RETR/TOP against
 # the Maildir files byte for byte, DELE only at QUIT, RSET, UIDLs stable
 # across sessions, one session per mailbox, failed logins slowed down,
-# the idle timeout and the log.
+# commands written behind the password reaching the session, STLS with
+# an argument refused, the idle timeout and the log.
 import base64
 import glob
 import os
@@ -72,6 +73,13 @@ def main():
         ok(False, "USER refused before STLS")
     except poplib.error_proto as e:
         ok(b"-ERR" in e.args[0], "USER refused before STLS")
+    # RFC 2595 4: STLS takes no argument; one with an argument must not
+    # start the handshake (the client would wait for an -ERR)
+    try:
+        resp = p._shortcmd("STLS now")
+    except poplib.error_proto as e:
+        resp = e.args[0]
+    ok(resp.startswith(b"-ERR"), "STLS with an argument: -ERR, no handshake", resp)
     p.stls(context=ctx)
     caps = p.capa()
     ok("USER" in caps and "STLS" not in caps and "UIDL" in caps and "TOP" in caps,
@@ -221,14 +229,18 @@ def main():
     ok(p.file.readline().startswith(b"-ERR"), "unknown command: -ERR")
     p._putcmd("STAT")
     ok(p.file.readline().startswith(b"-ERR"), "STAT before login: -ERR")
-    p._putcmd("USER bob@test.example")
-    p.file.readline()
-    p.sock.sendall(b"PASS bob secret\r\nSTAT\r\n")
-    time.sleep(0.3)
-    ok(p.file.readline().startswith(b"-ERR"), "commands pipelined after PASS: -ERR, no login")
     p.user("bob@test.example")
     ok(p.pass_("bob secret").startswith(b"+OK"), "the session survives bad lines")
     p.quit()
+    # commands written right behind the password (as a script piping into
+    # openssl s_client does) reach the session, which is another process
+    p = poplib.POP3("127.0.0.1", port, timeout=30)
+    p.sock.sendall(b"USER bob@test.example\r\nPASS bob secret\r\nSTAT\r\nUIDL 1\r\nQUIT\r\n")
+    got = [p.file.readline() for _ in range(5)]
+    ok(all(g.startswith(b"+OK") for g in got) and b" messages (" in got[1] and
+       got[2].split()[1:2] == got[1].split()[1:2] and got[3].startswith(b"+OK 1 "),
+       "USER, PASS, STAT, UIDL, QUIT in one write: all answered by the session", got)
+    p.close()
 
     # 5b. AUTH PLAIN (RFC 5034, RFC 4616): under TLS only, as USER/PASS
     # (authplaintext, which section 4 made, is put aside meanwhile)
@@ -257,6 +269,10 @@ def main():
     p = poplib.POP3_SSL("127.0.0.1", sport, timeout=30, context=ctx)
     ok(p._shortcmd("AUTH PLAIN " + plain64("", "bob@test.example", "bob secret"))
        .startswith(b"+OK"), "pop3s: AUTH PLAIN with an initial response: +OK")
+    p.quit()
+    p = poplib.POP3_SSL("127.0.0.1", sport, timeout=30, context=ctx)
+    ok(p._shortcmd("AUTH PLAIN " + plain64("Bob@Test.Example", "bob@test.example", "bob secret"))
+       .startswith(b"+OK"), "an authorization identity that is the login in another case: +OK")
     p.quit()
     os.rename(QHOME + "/control/authplaintext.off", QHOME + "/control/authplaintext")
 
@@ -294,7 +310,20 @@ def main():
     ok(greeting.startswith(b"+OK") and b"-ERR" in data and time.time() - start < 9,
        "idle connection closed after control/timeoutpop3d")
 
-    # 8. the log: one line per session, never a password
+    # 8. the log: one line per session, never a password; a client that
+    # leaves in the handshake (STLS, and port 995): qtlsd's reason, as it is
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.recv(100)
+    s.sendall(b"STLS\r\n")
+    s.recv(100)
+    s.sendall(b"\x16\x03\x01")
+    s.close()
+    s = socket.create_connection(("127.0.0.1", sport), timeout=10)
+    s.sendall(b"\x16\x03\x01")
+    s.close()
+    wait_until(10, lambda: open(QHOME + "/log/pop3s/current", "rb").read().count(
+        b"TLS handshake failed") >= 1 and open(QHOME + "/log/pop3/current", "rb").read().count(
+        b"TLS handshake failed") >= 1, 0.1)
     time.sleep(0.5)
     with open(QHOME + "/log/pop3s/current", "rb") as f:
         log = f.read()
@@ -303,6 +332,9 @@ def main():
     ok(b"qpop3d: session bob@test.example from 127.0.0.1" in log, "sessions are logged")
     ok(b"1 deleted, quit" in log, "the log counts deletions")
     ok(b"bob secret" not in log and b"guess" not in log, "no password in the log")
+    fails = [l for l in log.split(b"\n") if b"TLS handshake failed" in l]
+    ok(len(fails) >= 2 and all(b"TLS handshake failed: handshake failed: " in l for l in fails),
+       "a failed handshake logs qtlsd's reason without its N (STLS and port 995)", fails)
 
     # 9. a certificate that cannot be loaded: STLS gets -ERR and the session goes on
     os.rename(QHOME + "/tls/cert.pem", QHOME + "/tls/cert.pem.saved")

@@ -3,7 +3,8 @@
 # Python's imaplib: STARTTLS and implicit TLS, LOGIN checked by qauth,
 # FETCH byte-exact against the Maildir files, UIDs stable across sessions,
 # STORE \Deleted + EXPUNGE; Dovecot and qpop3d on one Maildir; a password
-# changed with qpasswd taking effect in IMAP and POP3 at once.
+# changed with qpasswd taking effect in IMAP and POP3 at once; a new
+# certificate served after s6-svc -h; *:PORT as every address.
 import glob
 import imaplib
 import os
@@ -203,6 +204,57 @@ def main():
     ok(b"Info: qauth: login bob@test.example" in log and b"Error: qauth: login" not in log,
        "logins and failed logins through qauth -d are info, not errors")
     ok(b"old pass" not in log and b"new pass" not in log, "no password in the log")
+
+    # 7. a new certificate, as qdovecot-conf(8) and qmta-admin(7) say:
+    # Dovecot serves it after s6-svc -h DIR/service/imap
+    tls = QHOME + "/tls/"
+    old_der = imaps_cert(isport)
+    r = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            "-subj", "/CN=new.test.example", "-keyout", tls + "key.pem.new",
+            "-out", tls + "cert.pem.new")
+    if r.returncode != 0:
+        bail("openssl req failed: " + r.stdout.decode(errors="replace"))
+    st = os.stat(tls + "key.pem")
+    os.chown(tls + "key.pem.new", st.st_uid, st.st_gid)
+    os.chmod(tls + "key.pem.new", 0o400)
+    os.chmod(tls + "cert.pem.new", 0o644)
+    os.rename(tls + "key.pem.new", tls + "key.pem")
+    os.rename(tls + "cert.pem.new", tls + "cert.pem")
+    with open(tls + "cert.pem") as f:
+        new_der = ssl.PEM_cert_to_DER_cert(f.read())
+    ok(new_der != old_der, "a new certificate is in tls/")
+    run("s6-svc", "-h", QHOME + "/service/imap")
+    is_(wait_until(20, lambda: imaps_cert(isport) == new_der, 0.2), True,
+        "after s6-svc -h imap, IMAPS shows the new certificate")
+    m = imaplib.IMAP4("127.0.0.1", iport, timeout=30)
+    m.starttls(ssl_context=ssl._create_unverified_context())
+    is_(m.sock.getpeercert(binary_form=True), new_der, "... and so does STARTTLS on IMAP")
+    m.logout()
+
+    # 8. qsetup's every-address form (*:PORT, passed on as 0:PORT) is every
+    # IPv4 and IPv6 address for Dovecot too (written only: nothing binds)
+    other = TMP + "/conf-any"
+    os.mkdir(other)
+    os.mkdir(other + "/tls")
+    r = run("qdovecot-conf", other, "--imap", "*:143", "--imaps", "0:993")
+    with open(other + "/dovecot/dovecot.conf") as f:
+        conf = f.read()
+    ok(r.returncode == 0 and conf.count("address = *, ::\n") == 2 and "listen = *, ::\n" in conf,
+       "qdovecot-conf --imap *:143 --imaps 0:993: every IPv4 and IPv6 address", r.stdout)
+    r = run("doveconf", "-c", other + "/dovecot/dovecot.conf", "-n")
+    ok(r.returncode == 0, "... and Dovecot reads that configuration", r.stdout[-300:])
+
+
+def imaps_cert(port):
+    """the DER certificate the IMAPS listener shows, or None"""
+    try:
+        m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl._create_unverified_context(),
+                              timeout=30)
+    except (OSError, imaplib.IMAP4.error):
+        return None
+    der = m.sock.getpeercert(binary_form=True)
+    m.logout()
+    return der
 
 
 run_main(main)

@@ -30,7 +30,7 @@ int main(void)
   struct pop_req r;
   size_t len;
 
-  plan(51);
+  plan(52);
 
   ok(pop_line_chomp("USER a\r\n", 8) == 6, "CRLF removed");
   ok(pop_line_chomp("USER a\n", 7) == 6, "bare LF removed");
@@ -144,6 +144,9 @@ int main(void)
        "PLAIN without authzid");
     ok(pop_sasl_plain("bob@a.b\0bob@a.b\0pw", 18, &u, &ul, &pw, &pl) == 1 && ul == 7 && pl == 2,
        "PLAIN with authzid = login");
+    ok(pop_sasl_plain("Bob@A.B\0bob@a.b\0pw", 18, &u, &ul, &pw, &pl) == 1 && ul == 7 &&
+         memcmp(u, "bob@a.b", 7) == 0,
+       "PLAIN with authzid = login in another case: the login");
     ok(pop_sasl_plain("eve@a.b\0bob@a.b\0pw", 18, &u, &ul, &pw, &pl) == -1,
        "PLAIN with another authzid refused");
     ok(pop_sasl_plain("bob@a\0bob@a.b\0pw", 16, &u, &ul, &pw, &pl) == -1,

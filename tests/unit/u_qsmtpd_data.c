@@ -26,6 +26,28 @@ static int drop_ours(void *cookie, const char *field, size_t len)
 }
 static int (*drop_hook)(void *cookie, const char *field, size_t len);
 
+/* the missing hook: "D\n" and "M\n" for the fields not seen; calls counted */
+static int missing_calls;
+static size_t add_missing(void *cookie, int seen, const char **out)
+{
+  static char buf[8];
+  size_t n = 0;
+
+  (void)cookie;
+  missing_calls++;
+  if (!(seen & DATA_SEEN_DATE)) {
+    buf[n++] = 'D';
+    buf[n++] = '\n';
+  }
+  if (!(seen & DATA_SEEN_MSGID)) {
+    buf[n++] = 'M';
+    buf[n++] = '\n';
+  }
+  *out = buf;
+  return n;
+}
+static size_t (*missing_hook)(void *cookie, int seen, const char **out);
+
 /* Runs in through the machine in one piece (or one byte at a time). */
 static struct smtpdata d;
 static size_t run(int mode, int barelf, const char *in, size_t len, int bytewise)
@@ -35,6 +57,8 @@ static size_t run(int mode, int barelf, const char *in, size_t len, int bytewise
   gotlen = 0;
   smtpdata_init(&d, mode, barelf, put, NULL);
   d.drop = drop_hook;
+  d.missing = missing_hook;
+  missing_calls = 0;
   if (bytewise) {
     while (used < len && !d.done) used += smtpdata_feed(&d, in + used, 1);
   } else {
@@ -72,7 +96,7 @@ int main(void)
   size_t used;
   int bytewise;
 
-  plan(42);
+  plan(52);
 
   for (bytewise = 0; bytewise < 2; bytewise++) {
     in = "Subject: x\r\n\r\nline1\r\n..dot\r\n.\r\nQUIT\r\n";
@@ -216,6 +240,41 @@ int main(void)
   in = ".\r.\r\n.\r\n";
   run(DATA_DOT, 0, in, strlen(in), 0);
   ok(d.done && d.bare, ".CR. : bare CR, real end later");
+
+  /* RFC 6409 8.2, 8.3: Date: and Message-ID: completed where the header ends */
+  missing_hook = add_missing;
+  for (bytewise = 0; bytewise < 2; bytewise++) {
+    in = "Subject: x\r\n\r\nDate: body\r\n.\r\n";
+    run(DATA_DOT, 0, in, strlen(in), bytewise);
+    ok(is("Subject: x\nD\nM\n\nDate: body\n") && missing_calls == 1,
+       bytewise ? "missing fields before the empty line, once, bytewise"
+                : "missing fields before the empty line, once");
+  }
+  in = "date: x\r\nMessage-Id : <a@b>\r\n\r\nb\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(is("date: x\nMessage-Id : <a@b>\n\nb\n"), "fields present (any case, blank before colon): none added");
+  in = "Message-ID: <a@b>\r\nS: y\r\n\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(is("Message-ID: <a@b>\nS: y\nD\n\n"), "only the missing one is added");
+  in = "S: y\r\nno field here\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(is("S: y\nD\nM\n\nno field here\n"), "a non-field line ends the header: fields, an empty line");
+  in = "S: y\r\n .\r\n";
+  run(DATA_RAW, 0, in, strlen(in), 0);
+  ok(is("S: y\n .\nD\nM\n"), "a header only: the fields at its end");
+  in = "S: y";
+  run(DATA_RAW, 0, in, strlen(in), 0);
+  ok(is("S: y\nD\nM\n"), "a header only, its last line without a line end");
+  in = ".\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(d.done && is("D\nM\n"), "an empty message gets the fields");
+  in = "Return-Path: <x@y>\r\n\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(is("D\nM\n\n"), "after a dropped Return-Path:");
+  missing_hook = NULL;
+  in = "S: y\r\n\r\nb\r\n.\r\n";
+  run(DATA_DOT, 0, in, strlen(in), 0);
+  ok(is("S: y\n\nb\n") && missing_calls == 0, "without the hook nothing is added");
 
   /* RFC 1870: the size SIZE and databytes measure */
   for (bytewise = 0; bytewise < 2; bytewise++) {
