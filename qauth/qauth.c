@@ -35,6 +35,7 @@
 #include "cdbmap.h"
 #include "ctl.h"
 #include "ctldef.h"
+#include "ipaddr.h"
 #include "qauth.h"
 #include "qlog.h"
 #include "users.h"
@@ -481,6 +482,21 @@ static void login_setup(struct login *l, int dovecot)
   }
 }
 
+/* With -d: may Dovecot's client log in with a password here? Dovecot
+ * takes a client from its own address (loopback) as secure and asks us;
+ * qsmtpd and qpop3d want TLS there too unless control/authplaintext says
+ * otherwise, and so does this, for IMAP and POP3 logins (AUTH_SECURED is
+ * "TLS" under TLS). Other services (doveadm auth test) are not judged. */
+static int dovecot_secured(const char *ip)
+{
+  const char *svc = getenv("SERVICE");
+  const char *sec = getenv("AUTH_SECURED");
+
+  if (svc == NULL || (strcmp(svc, "imap") != 0 && strcmp(svc, "pop3") != 0)) return 1;
+  if (sec != NULL && strcmp(sec, "TLS") == 0) return 1;
+  return access("control/authplaintext", F_OK) == 0 && ipaddr_isloopback(ip);
+}
+
 int main(int argc, char **argv)
 {
   int dovecot = 0;
@@ -524,6 +540,11 @@ int main(int argc, char **argv)
     name = shown(name_buf, user, ulen);
   }
   refuse_if_locked(name, ip);
+  if (dovecot && !dovecot_secured(ip)) {
+    explicit_bzero(record + ulen + 1, len - ulen - 1);
+    qlog("login refused for ", name, " from ", ip, ": a password without TLS");
+    _exit(1);
+  }
 
   memset(&l, 0, sizeof l);
   if (ulen == 0 || ulen > ADDR_MAX) {

@@ -97,6 +97,16 @@ def main():
     if not ok(len(maildir_files(bob)) == 3, "three messages delivered to bob"):
         bail("no delivery")
 
+    # 0. a password without TLS: refused, although Dovecot takes a client
+    # from its own address (loopback) as secure (qauth -d judges it)
+    m = imaplib.IMAP4("127.0.0.1", iport, timeout=30)
+    try:
+        m.login("bob@test.example", "old pass")
+        ok(False, "LOGIN in the clear from loopback is refused")
+    except imaplib.IMAP4.error:
+        ok(True, "LOGIN in the clear from loopback is refused")
+    m.shutdown()
+
     # 1. STARTTLS + LOGIN, SELECT, FETCH byte-exact
     m = imaplib.IMAP4("127.0.0.1", iport, timeout=30)
     ok("STARTTLS" in m.capabilities, "IMAP offers STARTTLS")
