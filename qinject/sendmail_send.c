@@ -29,6 +29,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "datefmt.h"
+#include "msgid.h"
 #include "durable.h"
 #include "line.h"
 #include "qlog.h"
@@ -326,11 +327,7 @@ static void add_headers(struct header_state *h, const stralloc *from_addr, const
   if (!h->seen_msgid) {
     n = 0;
     buf[n++] = '<';
-    n += fmt_ulonglong(buf + n, (unsigned long long)ts.tv_sec);
-    buf[n++] = '.';
-    n += fmt_ulong0(buf + n, (unsigned long)ts.tv_nsec, 9);
-    buf[n++] = '.';
-    n += fmt_ulonglong(buf + n, (unsigned long long)getpid());
+    n += msgid_local(buf + n, &ts);
     buf[n++] = '@';
     if (!stralloc_cats(&h->out, "Message-ID: ") || !stralloc_catb(&h->out, buf, n) ||
         !stralloc_cat(&h->out, &me) || !stralloc_cats(&h->out, ">\n"))

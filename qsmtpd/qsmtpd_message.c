@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "datefmt.h"
+#include "msgid.h"
 #include "qlog.h"
 #include "qsmtpd.h"
 
@@ -90,11 +91,7 @@ static size_t missing_fields(void *cookie, int seen, const char **out)
     } else { /* behind a QINJECT filter: no id yet */
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
-      n += fmt_ulonglong(buf + n, (unsigned long long)ts.tv_sec);
-      buf[n++] = '.';
-      n += fmt_ulong0(buf + n, (unsigned long)ts.tv_nsec, 9);
-      buf[n++] = '.';
-      n += fmt_ulonglong(buf + n, (unsigned long long)getpid());
+      n += msgid_local(buf + n, &ts);
     }
     buf[n++] = '@';
     memcpy(buf + n, sess.me.s, len);
