@@ -24,7 +24,7 @@ for cmd in postfix postconf postcat; do
   command -v $cmd >/dev/null || { echo "1..0 # SKIP Postfix is not installed"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (Postfix's master)"; exit 0; }
-plan 49
+plan 53
 
 PF=$T_TMP/pf            # config_directory of the private Postfix
 PFQ=$T_TMP/pfqueue      # its queue_directory
@@ -132,6 +132,9 @@ smtp_dns_support_level = disabled
 smtp_host_lookup = native
 smtpd_peername_lookup = no
 smtpd_reject_unlisted_recipient = no
+smtpd_forbid_unauth_pipelining = yes
+smtpd_forbid_bare_newline = yes
+smtpd_forbid_bare_newline_exclusions =
 message_size_limit = 20000000
 smtputf8_enable = yes
 smtpd_tls_security_level = may
@@ -389,3 +392,18 @@ ok "after Postfix's failed handshake" grep -q "SSL_accept error from" "$PFLOG"
 ok "the log says so" grep -q "rcpt tls3@peer.test .*result P: .*; tls=may failed" "$L"
 ok "a route to an address literal names it once" \
   sh -c "grep -q '\[$PFIP\] said: 250' '$L' && ! grep -q '\] \[$PFIP\] said' '$L'"
+
+# 11. qmta's bounce to a sender at Postfix: MAIL FROM:<>, a multipart/report
+printf 'From: carol@peer.test\nSubject: bounce to Postfix\n\nhi\n' |
+  qinject -f carol@peer.test toobig@peer.test
+ok "qmta's bounce reached carol at Postfix" wait_for 30 has_mail "$(md carol)" 2
+f=$(ls -t "$(md carol)"/new/* | head -1)
+ok "from <>, a delivery-status report" sh -c "grep -q '^Return-Path: <>' '$f' &&
+  grep -q '^Content-Type: multipart/report; report-type=delivery-status' '$f'"
+
+# 12. what Postfix thought of qremote as a client (it forbids unauthorised
+# pipelining and bare newlines here, as a strict MX does)
+ok "no improper pipelining, no bare newline" \
+  sh -c "! grep -q 'improper command pipelining\|bare <LF>' '$PFLOG'"
+ok "every session ended with QUIT, but the failed handshake" \
+  sh -c "! grep 'lost connection after\|timeout after' '$PFLOG' | grep -v 'after STARTTLS'"
