@@ -24,7 +24,7 @@ for cmd in postfix postconf postcat; do
   command -v $cmd >/dev/null || { echo "1..0 # SKIP Postfix is not installed"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (Postfix's master)"; exit 0; }
-plan 53
+plan 56
 
 PF=$T_TMP/pf            # config_directory of the private Postfix
 PFQ=$T_TMP/pfqueue      # its queue_directory
@@ -68,6 +68,7 @@ QPORT=$(free_port)
 PFPORT=$(free_port $PFIP)
 inst_setup --smtp 127.0.0.1:$QPORT
 echo 'alice@test.example:!' >>"$QHOME/control/users"
+echo 'bob@test.example:!' >>"$QHOME/control/users"
 printf '127.0.0.1\tRELAY\n' >>"$QHOME/control/access"
 echo 20000000 >"$QHOME/control/databytes"
 qnewmaps "$QHOME" || bail "qnewmaps failed"
@@ -326,6 +327,21 @@ ok "over TLS, as Postfix logs" \
   grep -q "TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:$QPORT" "$PFLOG"
 ok "qsmtpd's Received line says TLS" grep -q "^	by test.example (qmta qsmtpd) with ESMTPS (TLSv1" \
   "$(newest "$ALICE")"
+
+# a 10 MB message from an internationalised sender the same way (SMTPUTF8)
+BOB=$QHOME/mail/test.example/bob
+sed 's/^From: alice@test.example$/From: carol@peer.test/' "$T_TMP/big" >"$T_TMP/bigin"
+python3 - "$PFIP" "$PFPORT" "$T_TMP/bigin" <<'PY' || fail "submit 10 MB to Postfix"
+import smtplib, sys
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=60)
+s.ehlo("client.test")
+s.sendmail("c\u00e4rol@peer.test", ["bob@test.example"],
+           open(sys.argv[3], "rb").read().replace(b"\n", b"\r\n"), mail_options=["SMTPUTF8"])
+s.quit()
+PY
+ok "Postfix relayed 10 MB with SMTPUTF8 to qsmtpd" wait_for 60 has_mail "$BOB"
+ok "byte for byte in bob's Maildir" tail_is "$(newest "$BOB")" "$T_TMP/bigin"
+ok "from the UTF-8 sender" grep -q "^Return-Path: <c$(printf '\303\244')rol@peer.test>" "$(newest "$BOB")"
 
 # 7. a 450 at RCPT, then 250: retried on the backoff, delivered once
 message later "later" "try again"
