@@ -10,11 +10,14 @@
 # parameters as Postfix's queue file holds them (postcat), size limits
 # (advertised: qmta refuses to send; not advertised: Postfix's 552 after
 # the data; a 552 5.3.4 at MAIL and at RCPT) bounced and never retried, a
-# 450 at RCPT then delivered once on the backoff,
-# STARTTLS (the Received line says TLS; a handshake that fails is retried
-# in the clear under tls=may), Postfix's own bounces and success DSNs in
-# the sender's Maildir, and Postfix relaying to qsmtpd over STARTTLS with
-# pipelining, byte for byte.
+# 450 at RCPT then delivered once on the backoff, STARTTLS (the Received
+# line says TLS; a handshake that fails is retried in the clear under
+# tls=may), Postfix's own bounces and success DSNs in the sender's
+# Maildir, qmta's bounce to a sender at Postfix, Postfix relaying to
+# qsmtpd over STARTTLS with pipelining (10 MB, SMTPUTF8) byte for byte,
+# and a Postfix that forbids unauthorised pipelining and bare newlines
+# finding nothing to complain about. (Postfix's SMTP client never sends
+# BDAT, so CHUNKING into qsmtpd is not exercised here.)
 # Skipped when Postfix is not installed or the test does not run as root
 # (Postfix's master starts as root).
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +27,7 @@ for cmd in postfix postconf postcat; do
   command -v $cmd >/dev/null || { echo "1..0 # SKIP Postfix is not installed"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (Postfix's master)"; exit 0; }
-plan 56
+plan 57
 
 PF=$T_TMP/pf            # config_directory of the private Postfix
 PFQ=$T_TMP/pfqueue      # its queue_directory
@@ -300,6 +303,7 @@ f=$(newest "$ALICE")
 ok "a report from Postfix: delivered" \
   sh -c "grep -q '^Final-Recipient: rfc822; dsn@peer.test' '$f' &&
   grep -q '^Action: delivered' '$f'"
+is "$(maildir_count "$ALICE")" 2 "Postfix offers DSN: no relayed report from qmta besides"
 # no_null_remote: no message of qmta's from <> went out to another host
 no_null_remote() {
   awk '/ qsend: new .* from <> / { null[$5] = 1 }
@@ -393,6 +397,8 @@ ok "smtputf8_enable=no: a bounce for alice" wait_for 30 has_mail "$ALICE" 8
 ok "5.6.7" grep -q "^Status: 5.6.7" "$(newest "$ALICE")"
 
 # 10. STARTTLS required by Postfix; then a Postfix whose TLS handshake fails
+# (protocol versions qtls-client does not accept: with a key that does not
+# match its certificate, Postfix would not offer STARTTLS at all)
 pf_reload smtpd_tls_security_level=encrypt
 message tls2 "tls encrypt" "over TLS"
 qinject -f alice@test.example tls2@peer.test <"$T_TMP/tls2"
