@@ -27,7 +27,7 @@ for cmd in postfix postconf postcat; do
   command -v $cmd >/dev/null || { echo "1..0 # SKIP Postfix is not installed"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (Postfix's master)"; exit 0; }
-plan 57
+plan 61
 
 PF=$T_TMP/pf            # config_directory of the private Postfix
 PFQ=$T_TMP/pfqueue      # its queue_directory
@@ -423,7 +423,17 @@ f=$(ls -t "$(md carol)"/new/* | head -1)
 ok "from <>, a delivery-status report" sh -c "grep -q '^Return-Path: <>' '$f' &&
   grep -q '^Content-Type: multipart/report; report-type=delivery-status' '$f'"
 
-# 12. what Postfix thought of qremote as a client (it forbids unauthorised
+# 12. a Postfix without PIPELINING and DSN: one command at a time, and
+# qmta reports "relayed" itself for NOTIFY=SUCCESS (RFC 3461 4.1)
+pf_reload smtpd_discard_ehlo_keywords=pipelining,dsn
+printf 'From: alice@test.example\nSubject: no pipelining\n\nhi\n' |
+  sendmail -N success -f alice@test.example dave@peer.test erin@peer.test
+ok "without PIPELINING: delivered to both" wait_for 30 has_mail "$(md erin)" 2
+ok "in one transaction" grep -q "from=<alice@test.example>, size=[0-9]*, nrcpt=2 " "$PFLOG"
+ok "a relayed report for alice" wait_for 30 has_mail "$ALICE" 9
+ok "Action: relayed" grep -q "^Action: relayed" "$(newest "$ALICE")"
+
+# 13. what Postfix thought of qremote as a client (it forbids unauthorised
 # pipelining and bare newlines here, as a strict MX does)
 ok "no improper pipelining, no bare newline" \
   sh -c "! grep -q 'improper command pipelining\|bare <LF>' '$PFLOG'"
