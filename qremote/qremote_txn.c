@@ -192,14 +192,30 @@ static void batch_set(struct txn *t, char result, const stralloc *text)
     if (t->batch[b] != BATCH_GONE) result_set(&t->j->rcpt[t->batch[b]], result, text);
 }
 
+/* Whether a reply ("552 5.3.4 text") carries the enhanced code of a
+ * message over a size limit: RFC 3463 X.2.3 (the mailbox's) or X.3.4 (the
+ * system's), both permanent. */
+static int reply_too_big(const stralloc *reply)
+{
+  static const char *const codes[] = {" 5.2.3", " 5.3.4", NULL};
+
+  if (reply->len < 9) return 0;
+  if (reply->len > 9 && reply->s[9] != ' ') return 0; /* 5.3.40 is another code */
+  for (size_t i = 0; codes[i] != NULL; ++i)
+    if (memcmp(reply->s + 3, codes[i], 6) == 0) return 1;
+  return 0;
+}
+
 /* The reply code to the RCPT of batch entry b. */
 static void rcpt_reply(struct conn *cn, struct txn *t, size_t b, int code)
 {
   struct rcpt *r = &t->j->rcpt[t->batch[b]];
 
   /* RFC 5321 4.5.3.1.10: a 552 to RCPT is the 452 of RFC 821's mistake
-   * (too many recipients, or a full mailbox): temporary */
-  if (code == 552) code = 452;
+   * (too many recipients, or a full mailbox): temporary. Not when its
+   * enhanced code says the message is too big: no retry makes it
+   * smaller, and retrying for the queue's lifetime only delays the bounce. */
+  if (code == 552 && !reply_too_big(&cn->reply)) code = 452;
   if (code >= 200 && code < 300) {
     ++t->accepted;
     return;

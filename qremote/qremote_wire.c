@@ -48,13 +48,17 @@ int text_set(stralloc *sa, const char *a, const char *b, const char *c, const ch
   return 0;
 }
 
-/* "HOST [IP]" */
+/* "HOST [IP]"; a host that is an address literal ([192.0.2.1]) says it alone */
 const char *host_label(const struct conn *cn)
 {
   static char label[sizeof cn->host_name + IP_FMT_MAX + 4];
   size_t n = 0;
 
   n += fmt_str(label + n, cn->host_name);
+  if (cn->host_name[0] == '[') {
+    label[n] = '\0';
+    return label;
+  }
   n += fmt_str(label + n, " [");
   n += fmt_str(label + n, cn->ip_text);
   n += fmt_str(label + n, "]");

@@ -233,6 +233,15 @@ static void pipelined(void)
   run("250 ok\r\n451 4.2.2 mailbox full\r\n250 b\r\n354 go\r\n250 queued\r\n", ab, &ext, 0);
   ok(strcmp(results, "TK") == 0, "one RCPT answered 451: that recipient alone is deferred, T");
 
+  run("250 ok\r\n552 5.2.2 mailbox full\r\n552 5.3.4 too big\r\n552 5.3.40 x\r\n354 go\r\n"
+      "250 empty\r\n250 reset\r\n",
+      abc, &ext, 0);
+  ok(strcmp(results, "TDT") == 0,
+     "552 to RCPT: a 452 (RFC 5321 4.5.3.1.10), T, unless its code says too big (5.3.4), D");
+  run("250 ok\r\n552 5.2.3 over the mailbox's limit\r\n250 b\r\n354 go\r\n250 queued\r\n", ab,
+      &ext, 0);
+  ok(strcmp(results, "DK") == 0, "552 5.2.3 to RCPT: D");
+
   run("250 ok\r\n250 a\r\n250 b\r\n554 5.7.1 no\r\n250 reset\r\n", ab, &ext, 0);
   ok(strcmp(results, "DD") == 0 && text_is(0, SAID "554 5.7.1 no"), "DATA refused 554: D D");
   ok(strcmp(sent, FROM TO_A TO_B "DATA\r\nRSET\r\n") == 0, "DATA refused: no message, RSET");
@@ -329,7 +338,7 @@ static void extensions(void)
 
 int main(void)
 {
-  plan(31);
+  plan(33);
   strcpy(cn.host_name, "mx.test");
   strcpy(cn.ip_text, "127.0.0.1");
   message_make();
