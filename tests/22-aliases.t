@@ -2,6 +2,9 @@
 # Alias delivery end to end (qlspawn -> qlocal -A): forwarding to users,
 # lists, mbox and Maildir files, pipes with their environment, :include:
 # read at delivery, a catch-all with %1, error:, and an alias loop.
+# The sender's local part never changes what a catch-all's target is: no
+# command or file made of "%1@elsewhere", no shell syntax into "|prog %1"
+# (refused at RCPT time, bounced from a local injection).
 # DSN requests (NOTIFY, ENVID) go on with the forwarded copy (RFC 3461 6.2.7).
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
@@ -9,7 +12,7 @@
 # time and at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 30
+plan 36
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -18,6 +21,7 @@ PORT=$(free_port)
 inst_setup --smtp "127.0.0.1:$PORT"
 echo other.example >>"$QHOME/control/locals"
 echo other.example >>"$QHOME/control/rcpthosts"
+echo fwd.example >>"$QHOME/control/locals"
 {
   echo 'bob@test.example:!'
   echo 'carol@test.example:!'
@@ -34,6 +38,7 @@ dirbox: $OUT/dir/
 piper: "|echo \$SENDER \$RECIPIENT \$LOCAL \$HOST >$OUT/pipe.txt; cat >$OUT/pipe.msg"
 inc: :include:$OUT/list
 @other.example: "|echo %1 >>$OUT/catch.txt"
+@fwd.example: %1@elsewhere.example
 loopa: loopb
 loopb: loopa
 gone: error:5.1.1 this address is gone
@@ -74,6 +79,24 @@ send inc@test.example seven
 ok "a changed :include: file counts without recompiling" wait_for 20 has_mail "$CAROL" 2
 send anyone@other.example eight
 ok "a catch-all gives %1 the local part" wait_for 20 grep -qx anyone "$OUT/catch.txt"
+
+# the local part of a catch-all is the sender's: it stays inside the target
+printf 'EHLO client.example\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<"|touch %s/pwned1"@fwd.example>\r\nRCPT TO:<"/%s/pwned2"@fwd.example>\r\nRCPT TO:<`touch${IFS}%s/pwned3`@other.example>\r\nRCPT TO:<ann@fwd.example>\r\nQUIT\r\n' \
+  "$OUT" "$OUT" "$OUT" >"$T_TMP/catch.in"
+smtp_raw "$PORT" "$T_TMP/catch.in" >"$T_TMP/catch.out"
+is "$(grep -c '^550 5.1.1 unknown user' "$T_TMP/catch.out")" 3 \
+  "RCPT: a local part that makes %1@x a command or a file, or puts shell syntax into |prog %1: 550"
+ok "a plain one still goes through the catch-all" grep -q '^250 2.1.5' "$T_TMP/catch.out"
+send '"|touch '"$OUT"'/pwned4"@fwd.example' eight-b
+ok "a local injection of it fails as no such user" \
+  wait_for 20 grep -q 'pwned4@fwd.example failed: no such user here: the local part may not go' "$LOG"
+send "\`touch\${IFS}$OUT/pwned5\`@other.example" eight-c
+ok "and so does shell syntax for |prog %1" \
+  wait_for 20 grep -q 'pwned5`@other.example failed: no such user here' "$LOG"
+ok "nothing ran, nothing was written" sh -c "! ls '$OUT' | grep -q pwned"
+ok "sendmail -bv says the same" sh -c \
+  "sendmail -bv '\"|x\"@fwd.example' | grep -q 'User unknown'"
+
 send loopa@test.example nine
 ok "an alias loop fails instead of going round" \
   wait_for 30 grep -q 'failed: mail loop' "$LOG"
