@@ -50,6 +50,8 @@ struct state {
   size_t forward_count;
   int temp;              /* a temporary failure happened */
   int perm;              /* a permanent failure happened */
+  int listonly;          /* in an alias's :include: file that another account owns or
+                          * may write: addresses and error: only (target_include) */
   stralloc why;          /* the first failure's text */
 };
 
@@ -385,14 +387,26 @@ static void target_include(struct state *st, const char *path, int depth)
   ssize_t len = 0;
   ssize_t r;
   int fd;
+  struct stat sb;
+  int outer = st->listonly;
 
   if (depth >= INCLUDE_DEPTH) {
     failed(st, 100, ":include: nested too deeply: ", path);
     return;
   }
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); /* a FIFO blocks nothing */
   if (fd == -1) {
     failed_sys(st, errno == ENOENT ? 100 : 111, "unable to read ", path);
+    return;
+  }
+  if (fstat(fd, &sb) == -1) {
+    failed_sys(st, 111, "unable to stat ", path);
+    close(fd);
+    return;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    failed(st, 111, ":include: not a regular file: ", path);
+    close(fd);
     return;
   }
   while (len < (ssize_t)sizeof buf && (r = read(fd, buf + len, sizeof buf - (size_t)len)) != 0) {
@@ -405,7 +419,13 @@ static void target_include(struct state *st, const char *path, int depth)
     len += r;
   }
   close(fd);
+  /* an alias's list that another account keeps (owns it, or may write
+   * it) names addresses only: its commands and files would run as the
+   * alias account (as Postfix's allow_mail_to_commands leaves include out) */
+  if (st->owner == NULL && ((sb.st_mode & 022) != 0 || (sb.st_uid != 0 && sb.st_uid != geteuid())))
+    st->listonly = 1;
   targets_parse(st, buf, (size_t)len, depth);
+  st->listonly = outer;
 }
 
 /* In a ~/.forward: is t the account itself ("\user", "user",
@@ -506,6 +526,9 @@ static void target(struct state *st, const char *t, int depth)
     target_address(st, t + 1); /* another's name: no bypass of its aliases from here */
   } else if (t[0] == '\\') {
     failed(st, 100, "a \\name target is delivered by qlspawn: ", t);
+  } else if (st->listonly && (t[0] == '|' || t[0] == '/')) {
+    failed(st, 100, "5.7.1 a command or file in an :include: file owned or writable by another "
+                    "account: ", t);
   } else if (t[0] == '|') {
     target_pipe(st, t + 1);
   } else if (t[0] == '/') {

@@ -4,7 +4,8 @@
 # read at delivery, a catch-all with %1, error:, and an alias loop.
 # The sender's local part never changes what a catch-all's target is: no
 # command or file made of "%1@elsewhere", no shell syntax into "|prog %1"
-# (refused at RCPT time, bounced from a local injection).
+# (refused at RCPT time, bounced from a local injection). An :include:
+# file that others may write lists addresses only: its commands fail.
 # DSN requests (NOTIFY, ENVID) go on with the forwarded copy (RFC 3461 6.2.7).
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
@@ -12,7 +13,7 @@
 # time and at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 36
+plan 39
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -29,6 +30,8 @@ echo fwd.example >>"$QHOME/control/locals"
 } >>"$QHOME/control/users"
 echo bob >"$OUT/list"
 chmod 644 "$OUT/list"
+printf 'carol\n"|touch %s/incpwn"\n' "$OUT" >"$OUT/openlist"
+chmod 666 "$OUT/openlist"
 cat >>"$QHOME/control/aliases" <<EOF
 info: bob
 team: bob,
@@ -37,6 +40,7 @@ filebox: $OUT/file.mbox
 dirbox: $OUT/dir/
 piper: "|echo \$SENDER \$RECIPIENT \$LOCAL \$HOST >$OUT/pipe.txt; cat >$OUT/pipe.msg"
 inc: :include:$OUT/list
+incopen: :include:$OUT/openlist
 @other.example: "|echo %1 >>$OUT/catch.txt"
 @fwd.example: %1@elsewhere.example
 loopa: loopb
@@ -96,6 +100,12 @@ ok "and so does shell syntax for |prog %1" \
 ok "nothing ran, nothing was written" sh -c "! ls '$OUT' | grep -q pwned"
 ok "sendmail -bv says the same" sh -c \
   "sendmail -bv '\"|x\"@fwd.example' | grep -q 'User unknown'"
+
+send incopen@test.example eight-d
+ok "an :include: file others may write: its command fails" wait_for 20 grep -q \
+  "incopen@test.example failed: 5.7.1 a command or file in an :include: file owned or writable by another account" "$LOG"
+ok "and does not run" sh -c "! test -e '$OUT/incpwn'"
+ok "its addresses are still served" wait_for 20 sh -c "grep -l '^Subject: eight-d' '$CAROL'/new/* >/dev/null 2>&1"
 
 send loopa@test.example nine
 ok "an alias loop fails instead of going round" \
