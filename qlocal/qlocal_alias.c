@@ -208,7 +208,46 @@ static void pipe_exec(const struct delivery *d, const struct forward_owner *owne
   execvp(args[0], args);
 }
 
-/* Runs "|command" as this account (pipe_exec) with the message on its input. */
+/* The command's time limit: SIGALRM kills its process group, so that
+ * a write to a command that reads nothing ends too (durable_writeall
+ * retries EINTR). */
+static volatile sig_atomic_t cmd_pid;
+static volatile sig_atomic_t cmd_expired;
+
+static void cmd_alarm(int sig)
+{
+  (void)sig;
+  cmd_expired = 1;
+  if (cmd_pid > 0) {
+    kill(-(pid_t)cmd_pid, SIGKILL);
+    kill((pid_t)cmd_pid, SIGKILL);
+  }
+}
+
+static void cmd_limit(pid_t pid, unsigned long seconds)
+{
+  struct sigaction sa;
+
+  cmd_pid = (sig_atomic_t)pid;
+  cmd_expired = 0;
+  if (seconds == 0) return;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cmd_alarm;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+  alarm(seconds > 86400 ? 86400 : (unsigned int)seconds);
+}
+
+static void cmd_unlimit(void)
+{
+  alarm(0);
+  signal(SIGALRM, SIG_DFL);
+  cmd_pid = 0;
+}
+
+/* Runs "|command" as this account (pipe_exec) with the message on its
+ * input, for at most control/timeoutcommand seconds: a command that
+ * hangs would hold a local delivery slot for good. */
 static void target_pipe(struct state *st, const char *cmd)
 {
   const struct delivery *d = st->d;
@@ -234,6 +273,7 @@ static void target_pipe(struct state *st, const char *cmd)
     return;
   }
   if (pid == 0) {
+    setpgid(0, 0); /* its own group: the time limit kills what it starts too */
     close(pi[1]);
     if (dup2(pi[0], 0) == -1) _exit(111);
     if (pi[0] != 0) close(pi[0]);
@@ -252,17 +292,25 @@ static void target_pipe(struct state *st, const char *cmd)
     pipe_exec(d, st->owner, cmd);
     _exit(111);
   }
+  setpgid(pid, pid);
   close(pi[0]);
   signal(SIGPIPE, SIG_IGN);
+  cmd_limit(pid, d->timeoutcommand);
   if (msg_write(d, pi[1], MSG_RETURNPATH | MSG_DTLINE) == -1 && errno != EPIPE) werr = errno;
   close(pi[1]);
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) {
+      cmd_unlimit();
       failed_sys(st, 111, "unable to wait for ", cmd);
       relay_end(relay, out_fd);
       return;
     }
+  cmd_unlimit();
   relay_end(relay, out_fd);
+  if (cmd_expired) {
+    failed(st, 111, "command ran longer than control/timeoutcommand: ", cmd);
+    return;
+  }
   if (!WIFEXITED(status)) {
     failed(st, 111, "command crashed: ", cmd);
     return;

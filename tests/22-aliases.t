@@ -6,6 +6,8 @@
 # command or file made of "%1@elsewhere", no shell syntax into "|prog %1"
 # (refused at RCPT time, bounced from a local injection). An :include:
 # file that others may write lists addresses only: its commands fail.
+# A command that hangs (reading nothing of a large message) is killed
+# after control/timeoutcommand, with what it started, and deferred.
 # DSN requests (NOTIFY, ENVID) go on with the forwarded copy (RFC 3461 6.2.7).
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
@@ -13,7 +15,7 @@
 # time and at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 39
+plan 42
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -41,6 +43,7 @@ dirbox: $OUT/dir/
 piper: "|echo \$SENDER \$RECIPIENT \$LOCAL \$HOST >$OUT/pipe.txt; cat >$OUT/pipe.msg"
 inc: :include:$OUT/list
 incopen: :include:$OUT/openlist
+hang: "|echo \$\$ >$OUT/hang.pid; sleep 600 & echo \$! >$OUT/hang2.pid; wait"
 @other.example: "|echo %1 >>$OUT/catch.txt"
 @fwd.example: %1@elsewhere.example
 loopa: loopb
@@ -106,6 +109,20 @@ ok "an :include: file others may write: its command fails" wait_for 20 grep -q \
   "incopen@test.example failed: 5.7.1 a command or file in an :include: file owned or writable by another account" "$LOG"
 ok "and does not run" sh -c "! test -e '$OUT/incpwn'"
 ok "its addresses are still served" wait_for 20 sh -c "grep -l '^Subject: eight-d' '$CAROL'/new/* >/dev/null 2>&1"
+
+echo 2 >"$QHOME/control/timeoutcommand"
+{ printf 'Subject: hang\n\n'; i=0; while [ $i -lt 4000 ]; do
+    echo "a line of the body that fills the pipe the command never reads"; i=$((i + 1)); done; } |
+  qinject -f alice@test.example hang@test.example
+ok "a command that runs too long is deferred, saying why" wait_for 30 grep -q \
+  'hang@test.example deferred: command ran longer than control/timeoutcommand' "$LOG"
+gone() { ! kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+ok "it is killed" wait_for 10 gone "$OUT/hang.pid"
+ok "and so is what it started" wait_for 10 gone "$OUT/hang2.pid"
+for f in "$OUT/hang.pid" "$OUT/hang2.pid"; do
+  p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null
+done
+qqueue delete -r hang@test.example "$QHOME" >/dev/null 2>&1
 
 send loopa@test.example nine
 ok "an alias loop fails instead of going round" \
