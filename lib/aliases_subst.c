@@ -46,6 +46,8 @@ int aliases_subst(stralloc *out, const char *t, const char *local, size_t local_
   size_t i;
 
   if (k != 'a' && k != 'b' && strstr(t, "%1") != NULL && !plain(local, local_len)) return 1;
+  /* a quoted local part "x@else.example" would make "%1" an address elsewhere: a relay */
+  if (strstr(t, "%1") != NULL && memchr(local, '@', local_len) != NULL) return 1;
   for (i = 0; t[i] != '\0'; i++) {
     if (t[i] == '%' && t[i + 1] == '1') {
       if (!stralloc_catb(out, local, local_len)) return -1;

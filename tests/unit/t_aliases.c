@@ -50,7 +50,7 @@ int main(void)
   int kind = 0;
   char cmd[128];
 
-  plan(33);
+  plan(34);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("control", 0755) == -1) {
     perror("temp dir");
     return 111;
@@ -143,5 +143,8 @@ int main(void)
   ok(aliases_subst(&val, "|/bin/prog %1", "`id`", 4) == 1, "subst: shell syntax into a command: refused");
   val.len = 0;
   ok(aliases_subst(&val, "/var/mail/%1", "-x", 2) == 1, "subst: a leading '-' into a path: refused");
+  val.len = 0;
+  ok(aliases_subst(&val, "%1", "x@else.example", 14) == 1,
+     "subst: a local part holding '@' (an address elsewhere): refused");
   return done_testing();
 }
