@@ -53,7 +53,11 @@ int aliases_mailbox(const char *t, const char *rcpt, size_t rlen, stralloc *out)
 int aliases_namesself(const stralloc *val, const char *rcpt, size_t rlen);
 
 /* Appends target t (NUL-terminated) of a catch-all to out, "%1" replaced
- * by local (local_len bytes), then a NUL. 0, or -1 out of memory. */
+ * by local (local_len bytes), then a NUL. 0; 1 if local may not go into
+ * t (out unchanged): it holds '@', or it would turn an address into a
+ * command, file, include or error target, or t is one of those and local
+ * is not plain (letters, digits, "._+=-", not starting with '.' or '-'):
+ * the recipient is then unknown; -1 out of memory. */
 int aliases_subst(stralloc *out, const char *t, const char *local, size_t local_len);
 
 /* s (len bytes, after "error:") starts with a name of sendmail's error

@@ -63,6 +63,7 @@
 #define CTLDEF_AUTHLOCKTIME 900 /* number: seconds a lockout lasts */
 #define CTLDEF_TIMEOUTPOP3D 600 /* number: seconds a POP3 client may be silent */
 #define CTLDEF_TIMEOUTINJECT 1200 /* number: seconds qinject waits for input */
+#define CTLDEF_TIMEOUTCOMMAND 1000 /* number: seconds a command of an alias or ~/.forward may run (0: no limit) */
 #define CTLDEF_TIMEOUTCONNECT 60 /* number: seconds for a remote connection */
 #define CTLDEF_TIMEOUTREMOTE 1200 /* number: seconds for a remote reply */
 #define CTLDEF_HELOHOST "" /* text: the name qremote gives in EHLO (me) */

@@ -58,4 +58,11 @@ int errno_is_temp(int e);
  * returns buf. For building log lines without stdio. */
 char *qlog_ulong(char *buf, unsigned long n);
 
+/* s as one word of a log line into dest (size bytes, NUL-ended, cut at
+ * size - 1): every blank as '?' (qlog's own mapping takes the other
+ * control bytes). For addresses and other client text that a log reader
+ * splits at blanks; returns dest. QLOG_WORD_MAX fits any address. */
+#define QLOG_WORD_MAX 1024
+char *qlog_word(char *dest, size_t size, const char *s);
+
 #endif

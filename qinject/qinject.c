@@ -73,6 +73,7 @@
 #include "qinject_dkim.h"
 #include "qinject_msg.h"
 #include "qinject_env.h"
+#include "qinject_hdr.h"
 
 #ifdef __SANITIZE_ADDRESS__
 /* Sanitizer builds only: run setgid, qinject may not be traced, so
@@ -409,11 +410,40 @@ static void drain(int fd)
   while (read_timeout(fd, buf, sizeof buf, NULL) > 0) {}
 }
 
+/* Local mail (not a session program's): our authserv-id (control/authservid,
+ * else control/me) for the header filter that drops forged
+ * Authentication-Results fields (qinject_hdr.h). */
+static struct hdrfilter hdr;
+static int hdr_on;
+
+static void hdr_start(void)
+{
+  static stralloc id;
+
+  switch (ctl_readline(&id, "control/authservid", NULL)) {
+    case -1: fail_sys(QQ_CONFIG, "read control/authservid");
+    case 1:
+      if (id.len > 0) break;
+      /* fall through */
+    default: read_me(&id);
+  }
+  if (!stralloc_0(&id)) fail(QQ_NOMEM, "out of memory");
+  hdr_init(&hdr, id.s, put);
+  hdr_on = 1;
+}
+
+static void put_message(const char *s, size_t len)
+{
+  if (hdr_on) hdr_feed(&hdr, s, len);
+  else put(s, len);
+}
+
 /*
  * Copies fd 0 into the queue file with CRLF turned into LF (the queue
  * holds LF line ends; a lone CR stays). Refuses more than databytes
  * (0: no limit) with QQ_REFUSED, after reading the rest when a peer
  * program is feeding us (protocol), so that it never meets EPIPE.
+ * Local mail goes through the header filter (hdr_start).
  */
 static void copy_message(unsigned long databytes, int protocol)
 {
@@ -439,15 +469,16 @@ static void copy_message(unsigned long databytes, int protocol)
       }
       fail(QQ_REFUSED, "message too large: more than control/databytes (#5.3.4)");
     }
-    if (lead) put("\r", 1);
-    put(buf, w);
+    if (lead) put_message("\r", 1);
+    put_message(buf, w);
   }
   if (cr) {
     msglen++;
     if (databytes != 0 && msglen > databytes)
       fail(QQ_REFUSED, "message too large: more than control/databytes (#5.3.4)");
-    put("\r", 1);
+    put_message("\r", 1);
   }
+  if (hdr_on) hdr_end(&hdr);
 }
 
 static void put_received(uid_t uid, time_t now)
@@ -580,7 +611,10 @@ int main(int argc, char **argv)
   if (parent != NULL && queue_id_scan(parent, &parent_inode) == 0) qw.parent = parent;
   /* a session program's message has its Received: line already (RFC
    * 5321 4.4: one a hop, with from, by and the queue id) */
-  if (!session_caller()) put_received(uid, now);
+  if (!session_caller()) {
+    put_received(uid, now);
+    hdr_start();
+  }
   copy_message(databytes, protocol);
 
   if (protocol) {

@@ -61,7 +61,7 @@ static int verify_one(const char *rcpt, size_t len, const stralloc *locals, cons
   stralloc val = {0};
   stralloc t = {0};
   stralloc box = {0};
-  const char *at = memchr(rcpt, '@', len);
+  const char *at = memrchr(rcpt, '@', len); /* a quoted local part may hold '@' */
   size_t local_len = at != NULL ? (size_t)(at - rcpt) : len;
   const char *dom = at != NULL ? at + 1 : "";
   size_t dlen = at != NULL ? len - local_len - 1 : 0;
@@ -85,11 +85,21 @@ static int verify_one(const char *rcpt, size_t len, const stralloc *locals, cons
   /* a virtual user's alias counts only when it names the user */
   if (user == 1 && alias == 1 && (kind == 'c' || aliases_namesself(&val, rcpt, len) != 1))
     alias = 0;
+  /* a catch-all that refuses this local part ("|cmd" into "%1@x") is none */
+  if (alias == 1 && kind == 'c') {
+    for (i = 0; alias == 1 && i < val.len; i += strlen(val.s + i) + 1) {
+      t.len = 0;
+      switch (aliases_subst(&t, val.s + i, rcpt, local_len)) {
+        case -1: qdie_nomem();
+        case 1: alias = 0;
+      }
+    }
+  }
   if (alias == 1) {
     out(kind == 'c' ? "deliverable: catch-all to " : "deliverable: alias to ");
     for (i = 0; i < val.len; i += strlen(val.s + i) + 1) {
       t.len = 0;
-      if (kind == 'c' ? aliases_subst(&t, val.s + i, rcpt, local_len) == -1
+      if (kind == 'c' ? aliases_subst(&t, val.s + i, rcpt, local_len) != 0
                       : !stralloc_copys(&t, val.s + i) || !stralloc_0(&t))
         qdie_nomem();
       if (i > 0) out(", ");

@@ -98,6 +98,8 @@ int qlocal_deliver(struct qlocal_job *job, struct qlocal_result *res)
   if (d->msgstart == (off_t)-1) return report_sys(res, 111, "unable to seek in the message", "");
   if (ctl_readint(&d->maxhops, "control/maxhops", CTLDEF_MAXHOPS) == -1)
     return report_sys(res, 111, "unable to read ", "control/maxhops");
+  if (ctl_readint(&d->timeoutcommand, "control/timeoutcommand", CTLDEF_TIMEOUTCOMMAND) == -1)
+    return report_sys(res, 111, "unable to read ", "control/timeoutcommand");
 
   if (job->alias_mode)
     return deliver_alias(d, (const char *const *)job->args, job->nargs, res);

@@ -10,6 +10,7 @@ struct delivery {
   unsigned long long msglen; /* bytes of message on fd 0 from msgstart */
   off_t msgstart;
   unsigned long maxhops;     /* control/maxhops */
+  unsigned long timeoutcommand; /* control/timeoutcommand: seconds, 0 none */
   const char *id;            /* -i: the queue id, put before a command's output */
 };
 

@@ -50,6 +50,8 @@ struct state {
   size_t forward_count;
   int temp;              /* a temporary failure happened */
   int perm;              /* a permanent failure happened */
+  int listonly;          /* in an alias's :include: file that another account owns or
+                          * may write: addresses and error: only (target_include) */
   stralloc why;          /* the first failure's text */
 };
 
@@ -206,7 +208,46 @@ static void pipe_exec(const struct delivery *d, const struct forward_owner *owne
   execvp(args[0], args);
 }
 
-/* Runs "|command" as this account (pipe_exec) with the message on its input. */
+/* The command's time limit: SIGALRM kills its process group, so that
+ * a write to a command that reads nothing ends too (durable_writeall
+ * retries EINTR). */
+static volatile sig_atomic_t cmd_pid;
+static volatile sig_atomic_t cmd_expired;
+
+static void cmd_alarm(int sig)
+{
+  (void)sig;
+  cmd_expired = 1;
+  if (cmd_pid > 0) {
+    kill(-(pid_t)cmd_pid, SIGKILL);
+    kill((pid_t)cmd_pid, SIGKILL);
+  }
+}
+
+static void cmd_limit(pid_t pid, unsigned long seconds)
+{
+  struct sigaction sa;
+
+  cmd_pid = (sig_atomic_t)pid;
+  cmd_expired = 0;
+  if (seconds == 0) return;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cmd_alarm;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+  alarm(seconds > 86400 ? 86400 : (unsigned int)seconds);
+}
+
+static void cmd_unlimit(void)
+{
+  alarm(0);
+  signal(SIGALRM, SIG_DFL);
+  cmd_pid = 0;
+}
+
+/* Runs "|command" as this account (pipe_exec) with the message on its
+ * input, for at most control/timeoutcommand seconds: a command that
+ * hangs would hold a local delivery slot for good. */
 static void target_pipe(struct state *st, const char *cmd)
 {
   const struct delivery *d = st->d;
@@ -232,6 +273,7 @@ static void target_pipe(struct state *st, const char *cmd)
     return;
   }
   if (pid == 0) {
+    setpgid(0, 0); /* its own group: the time limit kills what it starts too */
     close(pi[1]);
     if (dup2(pi[0], 0) == -1) _exit(111);
     if (pi[0] != 0) close(pi[0]);
@@ -250,17 +292,25 @@ static void target_pipe(struct state *st, const char *cmd)
     pipe_exec(d, st->owner, cmd);
     _exit(111);
   }
+  setpgid(pid, pid);
   close(pi[0]);
   signal(SIGPIPE, SIG_IGN);
+  cmd_limit(pid, d->timeoutcommand);
   if (msg_write(d, pi[1], MSG_RETURNPATH | MSG_DTLINE) == -1 && errno != EPIPE) werr = errno;
   close(pi[1]);
   while (waitpid(pid, &status, 0) == -1)
     if (errno != EINTR) {
+      cmd_unlimit();
       failed_sys(st, 111, "unable to wait for ", cmd);
       relay_end(relay, out_fd);
       return;
     }
+  cmd_unlimit();
   relay_end(relay, out_fd);
+  if (cmd_expired) {
+    failed(st, 111, "command ran longer than control/timeoutcommand: ", cmd);
+    return;
+  }
   if (!WIFEXITED(status)) {
     failed(st, 111, "command crashed: ", cmd);
     return;
@@ -385,14 +435,26 @@ static void target_include(struct state *st, const char *path, int depth)
   ssize_t len = 0;
   ssize_t r;
   int fd;
+  struct stat sb;
+  int outer = st->listonly;
 
   if (depth >= INCLUDE_DEPTH) {
     failed(st, 100, ":include: nested too deeply: ", path);
     return;
   }
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); /* a FIFO blocks nothing */
   if (fd == -1) {
     failed_sys(st, errno == ENOENT ? 100 : 111, "unable to read ", path);
+    return;
+  }
+  if (fstat(fd, &sb) == -1) {
+    failed_sys(st, 111, "unable to stat ", path);
+    close(fd);
+    return;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    failed(st, 111, ":include: not a regular file: ", path);
+    close(fd);
     return;
   }
   while (len < (ssize_t)sizeof buf && (r = read(fd, buf + len, sizeof buf - (size_t)len)) != 0) {
@@ -405,7 +467,13 @@ static void target_include(struct state *st, const char *path, int depth)
     len += r;
   }
   close(fd);
+  /* an alias's list that another account keeps (owns it, or may write
+   * it) names addresses only: its commands and files would run as the
+   * alias account (as Postfix's allow_mail_to_commands leaves include out) */
+  if (st->owner == NULL && ((sb.st_mode & 022) != 0 || (sb.st_uid != 0 && sb.st_uid != geteuid())))
+    st->listonly = 1;
   targets_parse(st, buf, (size_t)len, depth);
+  st->listonly = outer;
 }
 
 /* In a ~/.forward: is t the account itself ("\user", "user",
@@ -506,6 +574,9 @@ static void target(struct state *st, const char *t, int depth)
     target_address(st, t + 1); /* another's name: no bypass of its aliases from here */
   } else if (t[0] == '\\') {
     failed(st, 100, "a \\name target is delivered by qlspawn: ", t);
+  } else if (st->listonly && (t[0] == '|' || t[0] == '/')) {
+    failed(st, 100, "5.7.1 a command or file in an :include: file owned or writable by another "
+                    "account: ", t);
   } else if (t[0] == '|') {
     target_pipe(st, t + 1);
   } else if (t[0] == '/') {

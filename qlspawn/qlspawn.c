@@ -270,7 +270,13 @@ static char split_alias(struct where *w, const char *rcpt, const stralloc *val, 
     int r;
     t.len = 0;
     if (kind == 'c') {
-      if (aliases_subst(&t, val->s + i, rcpt, local_len) == -1) qdie_nomem();
+      r = aliases_subst(&t, val->s + i, rcpt, local_len);
+      if (r == -1) qdie_nomem();
+      if (r == 1) {
+        /* "|cmd" into "%1@x", "a b" into "|prog %1": the sender chose it */
+        *why = "no such user here: the local part may not go into the catch-all's target (#5.1.1)";
+        return 'D';
+      }
     } else if (!stralloc_cats(&t, val->s + i) || !stralloc_0(&t)) {
       qdie_nomem();
     }

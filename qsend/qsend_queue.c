@@ -425,6 +425,7 @@ static void log_new(const struct msg *m)
 {
   char size[FMT_ULONG];
   char count[FMT_ULONG];
+  char from[QLOG_WORD_MAX];
   const char *parent = "";
   unsigned long long inode;
 
@@ -433,8 +434,10 @@ static void log_new(const struct msg *m)
   if (m->env.parent != (size_t)-1 &&
       queue_id_scan(queue_env_str(&m->env, m->env.parent), &inode) == 0)
     parent = queue_env_str(&m->env, m->env.parent);
+  /* the sender as one word: a quoted local part's blanks forge no field (qstats) */
   qlog("new ", m->qid, parent[0] != '\0' ? " parent=" : "", parent, " from <",
-       queue_env_str(&m->env, m->env.sender), "> size ", size, " rcpts ", count);
+       qlog_word(from, sizeof from, queue_env_str(&m->env, m->env.sender)), "> size ", size,
+       " rcpts ", count);
   if (m->env.quarantine != (size_t)-1)
     qlog("held ", m->qid, " quarantine: ", queue_env_str(&m->env, m->env.quarantine));
 }

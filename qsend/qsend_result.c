@@ -42,10 +42,11 @@ static void log_result(const struct msg *m, size_t idx, int remote, const char *
                        const char *text)
 {
   char num[FMT_ULONG];
+  char rcpt[QLOG_WORD_MAX];
 
   num[fmt_ulong(num, (unsigned long)idx)] = '\0';
-  qlog("delivery ", m->qid, ".", num, remote ? " remote " : " local ", rcpt_addr(m, idx), " ",
-       what, ": ", text);
+  qlog("delivery ", m->qid, ".", num, remote ? " remote " : " local ",
+       qlog_word(rcpt, sizeof rcpt, rcpt_addr(m, idx)), " ", what, ": ", text);
 }
 
 /* NOTIFY of recipient idx allows reports of this kind? (RFC 3461: default FAILURE,DELAY) */

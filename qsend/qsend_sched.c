@@ -365,10 +365,12 @@ static void log_start(int remote, const struct job *j)
 {
   char num[FMT_ULONG];
   char more[FMT_ULONG];
+  char rcpt[QLOG_WORD_MAX];
 
   num[fmt_ulong(num, (unsigned long)j->idx[0])] = '\0';
   more[fmt_ulong(more, (unsigned long)(j->count - 1))] = '\0';
-  qlog("start ", j->m->qid, ".", num, remote ? " remote " : " local ", rcpt_addr(j->m, j->idx[0]),
+  qlog("start ", j->m->qid, ".", num, remote ? " remote " : " local ",
+       qlog_word(rcpt, sizeof rcpt, rcpt_addr(j->m, j->idx[0])),
        j->count > 1 ? " and " : "", j->count > 1 ? more : "", j->count > 1 ? " more" : "");
 }
 

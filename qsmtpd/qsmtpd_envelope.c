@@ -53,21 +53,33 @@ static int lookup_user(const char *s, size_t len)
   return cdbmap_find(m, key, len, &scratch);
 }
 
-/* A catch-all ("@domain") whose one target is an address at a local
- * domain that has no user and no alias of its own ("%1@other.example"
- * with no such user there): 1, since taking the message would only bounce
- * it later to a sender who may be forged; 0 otherwise; -1 lookup error. */
+/* A catch-all ("@domain") that the local part may not go into (one of
+ * its targets refuses it: aliases_subst), or whose one target is an
+ * address at a local domain that has no user and no alias of its own
+ * ("%1@other.example" with no such user there): 1, since taking the
+ * message would only bounce it later to a sender who may be forged; 0
+ * otherwise; -1 lookup error. */
 static int catchall_dead_end(const char *rcpt, size_t len, const stralloc *val)
 {
   static stralloc t;
   static stralloc v;
-  const char *at = memchr(rcpt, '@', len);
+  const char *at = memrchr(rcpt, '@', len); /* a quoted local part may hold '@' */
   const char *dom;
   size_t dlen;
+  size_t i;
   int kind;
   int r;
 
-  if (at == NULL || val->len == 0 || strlen(val->s) + 1 != val->len) return 0; /* one target */
+  if (at == NULL || val->len == 0) return 0;
+  /* a local part that may not go into a target ("|cmd" into "%1@x"):
+   * no such user, as delivery would say (aliases_subst) */
+  for (i = 0; i < val->len; i += strlen(val->s + i) + 1) {
+    t.len = 0;
+    r = aliases_subst(&t, val->s + i, rcpt, (size_t)(at - rcpt));
+    if (r == -1) io_die_nomem();
+    if (r == 1) return 1;
+  }
+  if (strlen(val->s) + 1 != val->len) return 0; /* one target */
   if (strchr("|/\\:\"", val->s[0]) != NULL || strncasecmp(val->s, "error:", 6) == 0) return 0;
   t.len = 0;
   if (aliases_subst(&t, val->s, rcpt, (size_t)(at - rcpt)) == -1) io_die_nomem();

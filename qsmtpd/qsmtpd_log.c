@@ -58,14 +58,18 @@ void log_reject(const char *rcpt, const char *r)
 {
   char tls[200];
   char code[ACCESS_REPLY_MAX];
+  char from[QLOG_WORD_MAX];
+  char to[QLOG_WORD_MAX];
 
+  /* addresses as words: a quoted local part's blanks forge no field */
+  qlog_word(from, sizeof from, tx.sender);
   if (rcpt != NULL)
     qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
-         " auth=", auth_text(), " from=<", tx.sender, "> rcpt=<", rcpt, "> code=",
-         code_text(r, code, sizeof code));
+         " auth=", auth_text(), " from=<", from, "> rcpt=<", qlog_word(to, sizeof to, rcpt),
+         "> code=", code_text(r, code, sizeof code));
   else
     qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
-         " auth=", auth_text(), " from=<", tx.sender, "> code=", code_text(r, code, sizeof code));
+         " auth=", auth_text(), " from=<", from, "> code=", code_text(r, code, sizeof code));
 }
 
 /* The recipients of the envelope as "<a>,<b>" (cut by qlog's line limit). */
@@ -78,9 +82,10 @@ static void rcpt_list(stralloc *sa)
     const char *rec = tx.envelope.s + i;
     size_t n = strlen(rec);
     if (rec[0] == 'T' && sa->len < QLOG_MAX) {
+      char word[QLOG_WORD_MAX];
       if (sa->len > 0) stralloc_append(sa, ",");
       stralloc_append(sa, "<");
-      stralloc_catb(sa, rec + 1, n - 1);
+      stralloc_cats(sa, qlog_word(word, sizeof word, rec + 1));
       stralloc_append(sa, ">");
     }
     i += n + 1;
@@ -94,10 +99,11 @@ void log_message(const char *what, const char *r, unsigned long long size, const
   char code[ACCESS_REPLY_MAX];
   char n1[FMT_ULONG];
   char n2[FMT_ULONG];
+  char from[QLOG_WORD_MAX];
 
   rcpt_list(&rcpts);
   qlog(what, " ip=", sess.ip, " helo=", helo_text(), " tls=", tls_text(tls, sizeof tls),
-       " auth=", auth_text(), " from=<", tx.sender, "> rcpts=", qlog_ulong(n1, tx.rcpt_count),
+       " auth=", auth_text(), " from=<", qlog_word(from, sizeof from, tx.sender), "> rcpts=", qlog_ulong(n1, tx.rcpt_count),
        " size=", qlog_ulong(n2, (unsigned long)size), id[0] != '\0' ? " id=" : "", id,
        " to=", rcpts.s != NULL ? rcpts.s : "", authint_log(), " code=",
        code_text(r, code, sizeof code));
@@ -115,9 +121,10 @@ void log_session(const char *why)
 void log_pipelining(const char *what, const char *r)
 {
   char code[ACCESS_REPLY_MAX];
+  char from[QLOG_WORD_MAX];
 
   qlog("reject ip=", sess.ip, " helo=", helo_text(), " tls=", sess.tls ? "yes" : "none",
-       " auth=- from=<", tx.sender, "> pipelining=", what, " code=",
+       " auth=- from=<", qlog_word(from, sizeof from, tx.sender), "> pipelining=", what, " code=",
        code_text(r, code, sizeof code));
 }
 

@@ -8,7 +8,8 @@
 # keep working: nobody and root through bin/qinject into the instance it
 # was installed for (QHOME set, unset, or naming it by another path),
 # qsmtpd without the queue group falling back to QHOME/bin/qinject. And
-# root's qsetup follows no link the queue group can plant.
+# root's qsetup follows no link the queue group can plant. A local user's
+# Authentication-Results field naming this host is dropped.
 import grp
 import json
 import os
@@ -21,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F403
 
-PLAN = 16
+PLAN = 18
 if os.getuid() != 0:
     print("1..0 # SKIP needs root (a root instance with a setgid bin/qinject)")
     sys.exit(0)
@@ -193,6 +194,21 @@ try:
     ok(r.returncode == 0 and wait_delivered(rb"Subject: posing", 20) and
        b"auth=pass" not in delivered(rb"Subject: posing")[0],
        "nobody with TCPREMOTEIP and QMTA_DKIM set: local mail, no auth=pass field (%r)" % r.stderr)
+
+    # nor one written into the message: an Authentication-Results field
+    # naming this host is dropped from local mail (another host's stays)
+    forged = (b"Authentication-Results: test.example; dkim=pass header.d=bank.example\n"
+              b"authentication-results:  TEST.EXAMPLE;\n\tauth=pass smtp.auth=ceo@test.example\n"
+              b"Authentication-Results: mx.other.example; spf=none\n"
+              b"Subject: forged ar\n\nAuthentication-Results: test.example; body text\n")
+    r = inject(["-f", "nobody@test.example", "bob@test.example"], forged, dict(env))
+    got = delivered(rb"Subject: forged ar") if wait_delivered(rb"Subject: forged ar", 20) else []
+    head = got[0].split(b"\n\n", 1)[0] if got else b""
+    ok(r.returncode == 0 and got and b"dkim=pass" not in head and b"auth=pass" not in head,
+       "a local user's Authentication-Results naming this host is dropped (%r)" % head[-400:])
+    ok(got and b"Authentication-Results: mx.other.example; spf=none" in head and
+       b"Authentication-Results: test.example; body text" in got[0],
+       "another host's stays, and the body is untouched")
 
     env = {k: v for k, v in os.environ.items() if k != "QHOME"}
     r = inject(["-f", "nobody@test.example", "bob@test.example"], b"Subject: legit 2\n\nx\n", env)

@@ -2,6 +2,12 @@
 # Alias delivery end to end (qlspawn -> qlocal -A): forwarding to users,
 # lists, mbox and Maildir files, pipes with their environment, :include:
 # read at delivery, a catch-all with %1, error:, and an alias loop.
+# The sender's local part never changes what a catch-all's target is: no
+# command or file made of "%1@elsewhere", no shell syntax into "|prog %1"
+# (refused at RCPT time, bounced from a local injection). An :include:
+# file that others may write lists addresses only: its commands fail.
+# A command that hangs (reading nothing of a large message) is killed
+# after control/timeoutcommand, with what it started, and deferred.
 # DSN requests (NOTIFY, ENVID) go on with the forwarded copy (RFC 3461 6.2.7).
 # A Maildir or mbox target the alias account may not write defers (and
 # the log says which target and why); once fixed, a flush delivers.
@@ -9,7 +15,7 @@
 # time and at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 30
+plan 42
 
 OUT="$T_TMP/out"
 mkdir -p "$OUT"
@@ -18,6 +24,7 @@ PORT=$(free_port)
 inst_setup --smtp "127.0.0.1:$PORT"
 echo other.example >>"$QHOME/control/locals"
 echo other.example >>"$QHOME/control/rcpthosts"
+echo fwd.example >>"$QHOME/control/locals"
 {
   echo 'bob@test.example:!'
   echo 'carol@test.example:!'
@@ -25,6 +32,8 @@ echo other.example >>"$QHOME/control/rcpthosts"
 } >>"$QHOME/control/users"
 echo bob >"$OUT/list"
 chmod 644 "$OUT/list"
+printf 'carol\n"|touch %s/incpwn"\n' "$OUT" >"$OUT/openlist"
+chmod 666 "$OUT/openlist"
 cat >>"$QHOME/control/aliases" <<EOF
 info: bob
 team: bob,
@@ -33,7 +42,10 @@ filebox: $OUT/file.mbox
 dirbox: $OUT/dir/
 piper: "|echo \$SENDER \$RECIPIENT \$LOCAL \$HOST >$OUT/pipe.txt; cat >$OUT/pipe.msg"
 inc: :include:$OUT/list
+incopen: :include:$OUT/openlist
+hang: "|echo \$\$ >$OUT/hang.pid; sleep 600 & echo \$! >$OUT/hang2.pid; wait"
 @other.example: "|echo %1 >>$OUT/catch.txt"
+@fwd.example: %1@elsewhere.example
 loopa: loopb
 loopb: loopa
 gone: error:5.1.1 this address is gone
@@ -74,6 +86,44 @@ send inc@test.example seven
 ok "a changed :include: file counts without recompiling" wait_for 20 has_mail "$CAROL" 2
 send anyone@other.example eight
 ok "a catch-all gives %1 the local part" wait_for 20 grep -qx anyone "$OUT/catch.txt"
+
+# the local part of a catch-all is the sender's: it stays inside the target
+printf 'EHLO client.example\r\nMAIL FROM:<a@elsewhere.example>\r\nRCPT TO:<"|touch %s/pwned1"@fwd.example>\r\nRCPT TO:<"/%s/pwned2"@fwd.example>\r\nRCPT TO:<`touch${IFS}%s/pwned3`@other.example>\r\nRCPT TO:<ann@fwd.example>\r\nQUIT\r\n' \
+  "$OUT" "$OUT" "$OUT" >"$T_TMP/catch.in"
+smtp_raw "$PORT" "$T_TMP/catch.in" >"$T_TMP/catch.out"
+is "$(grep -c '^550 5.1.1 unknown user' "$T_TMP/catch.out")" 3 \
+  "RCPT: a local part that makes %1@x a command or a file, or puts shell syntax into |prog %1: 550"
+ok "a plain one still goes through the catch-all" grep -q '^250 2.1.5' "$T_TMP/catch.out"
+send '"|touch '"$OUT"'/pwned4"@fwd.example' eight-b
+ok "a local injection of it fails as no such user" \
+  wait_for 20 grep -q 'pwned4@fwd.example failed: no such user here: the local part may not go' "$LOG"
+send "\`touch\${IFS}$OUT/pwned5\`@other.example" eight-c
+ok "and so does shell syntax for |prog %1" \
+  wait_for 20 grep -q 'pwned5`@other.example failed: no such user here' "$LOG"
+ok "nothing ran, nothing was written" sh -c "! ls '$OUT' | grep -q pwned"
+ok "sendmail -bv says the same" sh -c \
+  "sendmail -bv '\"|x\"@fwd.example' | grep -q 'User unknown'"
+
+send incopen@test.example eight-d
+ok "an :include: file others may write: its command fails" wait_for 20 grep -q \
+  "incopen@test.example failed: 5.7.1 a command or file in an :include: file owned or writable by another account" "$LOG"
+ok "and does not run" sh -c "! test -e '$OUT/incpwn'"
+ok "its addresses are still served" wait_for 20 sh -c "grep -l '^Subject: eight-d' '$CAROL'/new/* >/dev/null 2>&1"
+
+echo 2 >"$QHOME/control/timeoutcommand"
+{ printf 'Subject: hang\n\n'; i=0; while [ $i -lt 4000 ]; do
+    echo "a line of the body that fills the pipe the command never reads"; i=$((i + 1)); done; } |
+  qinject -f alice@test.example hang@test.example
+ok "a command that runs too long is deferred, saying why" wait_for 30 grep -q \
+  'hang@test.example deferred: command ran longer than control/timeoutcommand' "$LOG"
+gone() { ! kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+ok "it is killed" wait_for 10 gone "$OUT/hang.pid"
+ok "and so is what it started" wait_for 10 gone "$OUT/hang2.pid"
+for f in "$OUT/hang.pid" "$OUT/hang2.pid"; do
+  p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null
+done
+qqueue delete -r hang@test.example "$QHOME" >/dev/null 2>&1
+
 send loopa@test.example nine
 ok "an alias loop fails instead of going round" \
   wait_for 30 grep -q 'failed: mail loop' "$LOG"

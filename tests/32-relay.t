@@ -2,7 +2,8 @@
 # Relay control and the access map over real TCP: rcpthosts and locals,
 # unknown users refused at RCPT, aliases (error:, catch-all), the relay
 # tricks (percent hack, bang path, quoted '@', source route, address
-# literal, case and trailing dot), fail-closed without rcpthosts, and every
+# literal, case and trailing dot, a quoted '@' through a catch-all's %1),
+# fail-closed without rcpthosts, and every
 # access action with its tag: Connect: from 127.0.0.2..5, From:, To:.
 . "$(dirname "$0")/lib.sh"
 plan 24
@@ -16,13 +17,14 @@ inst_setup --smtp 127.0.0.1:$PORT
 touch "$QHOME/control/relaxpipelining"
 C="$QHOME/control"
 echo 'bob@test.example:!' >>"$C/users"
-printf 'other.example\ndead.example\n' >>"$C/locals"
+printf 'other.example\ndead.example\nbare.example\n' >>"$C/locals"
 printf 'other.example\nrelayed.example\n.sub.example\n' >>"$C/rcpthosts"
 cat >>"$C/aliases" <<'EOF'
 gone: error:5.1.6 user has moved
 info: bob@test.example
 @other.example: bob@test.example
 @dead.example: %1@test.example
+@bare.example: %1
 EOF
 cat >>"$C/access" <<'EOF'
 Connect:127.0.0.2	RELAY
@@ -67,15 +69,16 @@ OUT="$T_TMP/out"
   printf 'RCPT TO:<blocked@test.example>\r\n'              # 550 To: ERROR
   printf 'RCPT TO:<x@relayto.example>\r\n'                 # 250 To: RELAY
   printf 'RCPT TO:<nobody@test.example>\r\n'               # 550 5.1.1
+  printf 'RCPT TO:<"x@far.example"@bare.example>\r\n'     # 550: %%1 holding '@'
   printf 'QUIT\r\n'
 } >"$IN"
 smtp_raw $PORT "$IN" >"$OUT"
 is_codes "220 250 250 250 250 554 550 550 550 554 501 554 250 250 554 250 250 554 550 250 250 \
-550 250 550 221" "relay control: each recipient"
+550 250 550 550 221" "relay control: each recipient"
 ok "relaying denied is 554 5.7.1" grep -q '^554 5.7.1 relaying denied' "$OUT"
 ok "alias error: target answers with its code and text" grep -q '^550 5.1.6 user has moved' "$OUT"
 ok "To: ERROR answers with its text" grep -q '^550 5.7.1 no mail for you' "$OUT"
-is "$(grep -c '^550 5.1.1 ' "$OUT")" 4 "percent hack, bang path, quoted @, unknown: 550 5.1.1"
+is "$(grep -c '^550 5.1.1 ' "$OUT")" 5 "percent hack, bang path, quoted @ (also through a catch-all's %1), unknown: 550 5.1.1"
 
 # 2. From: actions
 {

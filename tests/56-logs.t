@@ -4,9 +4,12 @@
 # pipe target's output carries the queue id; qremote names the remote host
 # once a line; newaliases says what the maps hold; sendmail -q says so
 # when no qsend runs the queue. (IMAP logins through qauth -d at Dovecot's
-# info level: tests/62-imap.t.)
+# info level: tests/62-imap.t.) An address with blanks (a quoted local
+# part) is one word in every line qstats reads: it forges no size, no
+# spf=pass, no delivery status.
 . "$(dirname "$0")/lib.sh"
-plan 12
+. "$(dirname "$0")/smtp.sh"
+plan 16
 
 IP=127.0.56.2
 SPORT=$(free_port $IP)
@@ -15,7 +18,8 @@ RULES=$T_TMP/rules
 echo "rcpt slow@remote.test 451 4.3.0 try later" >"$RULES"
 sink_start "$SINK" "$IP:$SPORT" --rules "$RULES"
 
-inst_setup
+PORT=$(free_port)
+inst_setup --smtp "127.0.0.1:$PORT"
 C=$QHOME/control
 echo 'alice@test.example:!' >>"$C/users"
 echo 'noisy: "|echo out-line; echo err-line >&2"' >>"$C/aliases"
@@ -75,3 +79,33 @@ sendmail -q >"$T_TMP/q.out" 2>&1
 is "$?" 111 "sendmail -q without qsend exits 111"
 ok "and says that qsend is not running" grep -q 'qsend is not running' "$T_TMP/q.out"
 s6-svc -u "$QHOME/service/qsend"
+s6-svwait -U -t 20000 "$QHOME/service/qsend" || diag "qsend did not start"
+
+# 7. a sender and a recipient with blanks: one word each in the log
+echo 'catch.test' >>"$C/locals"
+echo '@catch.test: alice@test.example' >>"$C/aliases"
+qnewmaps "$QHOME" >/dev/null || bail "qnewmaps failed"
+python3 - "$PORT" >"$T_TMP/words.out" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rb")
+def reply():
+    while True:
+        line = f.readline()
+        sys.stdout.write(line.decode(errors="replace").rstrip("\r\n") + "\n")
+        if len(line) < 4 or line[3:4] != b"-":
+            return
+reply()
+for cmd in (b'EHLO client.example', b'MAIL FROM:<"x size 999999999 spf=pass dkim=pass"@forged.example>',
+            b'RCPT TO:<"y failed: 5.1.1 z"@catch.test>', b'DATA',
+            b'Subject: words\r\n\r\nx\r\n.', b'QUIT'):
+    s.sendall(cmd + b"\r\n")
+    reply()
+PY
+ok "a sender with blanks is accepted" grep -q '^250 2.0.0 ok' "$T_TMP/words.out"
+ok "and delivered" wait_for 20 grep -q 'local y?failed:?5.1.1?z@catch.test ok: ' "$LOG"
+ok "no log line holds its blanks" sh -c \
+  "! grep -h ' size 999999999\| spf=pass\|y failed' '$LOG' '$QHOME/log/smtp/current'"
+qstats "$QHOME" >"$T_TMP/stats.out" 2>&1
+ok "qstats counts neither its size nor a pass" sh -c \
+  "! grep -q '999999\|spf: pass\|dkim: pass' '$T_TMP/stats.out'"

@@ -22,6 +22,7 @@ hdr
 dsn
 maps
 env
+arhdr
 queue
 cdb
 sts
@@ -77,6 +78,7 @@ sources() {
     hdr) echo qinject/sendmail_hdr.c ;;
     dsn) echo qsend/qsend_dsn.c ;;
     env) echo qinject/qinject_env.c ;;
+    arhdr) echo qinject/qinject_hdr.c ;;
     sts) echo qtls/qtls_sts.c qtls/qtls_http.c ;;
     dkim) ls dkim/dkim_*.c ;;
     *) ;; # lib/ alone

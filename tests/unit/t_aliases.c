@@ -50,7 +50,7 @@ int main(void)
   int kind = 0;
   char cmd[128];
 
-  plan(27);
+  plan(34);
   if (mkdtemp(dir) == NULL || chdir(dir) == -1 || mkdir("control", 0755) == -1) {
     perror("temp dir");
     return 111;
@@ -126,5 +126,25 @@ int main(void)
   stralloc_free(&val);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) return 111;
+
+  /* the sender's local part never changes what a catch-all's target is */
+  val.len = 0;
+  ok(aliases_subst(&val, "%1@b.example", "ann", 3) == 0 && !strcmp(val.s, "ann@b.example"),
+     "subst: an address");
+  val.len = 0;
+  ok(aliases_subst(&val, "%1@b.example", "|cmd x", 6) == 1 && val.len == 0,
+     "subst: a local part that makes a command of an address: refused");
+  val.len = 0;
+  ok(aliases_subst(&val, "%1", "/etc/x", 6) == 1, "subst: ... or a file");
+  val.len = 0;
+  ok(aliases_subst(&val, "|/bin/prog %1", "a.b+c", 5) == 0 && !strcmp(val.s, "|/bin/prog a.b+c"),
+     "subst: a plain local part into a command");
+  val.len = 0;
+  ok(aliases_subst(&val, "|/bin/prog %1", "`id`", 4) == 1, "subst: shell syntax into a command: refused");
+  val.len = 0;
+  ok(aliases_subst(&val, "/var/mail/%1", "-x", 2) == 1, "subst: a leading '-' into a path: refused");
+  val.len = 0;
+  ok(aliases_subst(&val, "%1", "x@else.example", 14) == 1,
+     "subst: a local part holding '@' (an address elsewhere): refused");
   return done_testing();
 }
