@@ -52,6 +52,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -64,6 +65,7 @@
 #include <scan.h>
 #include <stralloc.h>
 
+#include "accounts.h"
 #include "addr.h"
 #include "ctl.h"
 #include "ctldef.h"
@@ -432,6 +434,21 @@ static void hdr_start(void)
   hdr_on = 1;
 }
 
+/* A copy that an alias made (QPARENT set, and the caller is qlocal as the
+ * alias account, or has the queue's group itself): its
+ * Authentication-Results field is the one qsmtpd wrote when the message
+ * arrived, and stays. A ~/.forward runs as its owner, whom nothing tells
+ * apart from a user forging the field: its copy is filtered. */
+static int forward_trusted(uid_t uid)
+{
+  struct passwd *pw;
+
+  if (getenv("QPARENT") == NULL) return 0;
+  if (getegid() == getgid() && geteuid() == getuid()) return 1;
+  pw = getpwnam(ACCT_ALIAS);
+  return pw != NULL && pw->pw_uid == uid && uid != 0;
+}
+
 static void put_message(const char *s, size_t len)
 {
   if (hdr_on) hdr_feed(&hdr, s, len);
@@ -613,7 +630,7 @@ int main(int argc, char **argv)
    * 5321 4.4: one a hop, with from, by and the queue id) */
   if (!session_caller()) {
     put_received(uid, now);
-    hdr_start();
+    if (!forward_trusted(uid)) hdr_start();
   }
   copy_message(databytes, protocol);
 

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmtatest import *  # noqa: E402,F403
 
-PLAN = 18
+PLAN = 19
 if os.getuid() != 0:
     print("1..0 # SKIP needs root (a root instance with a setgid bin/qinject)")
     sys.exit(0)
@@ -209,6 +209,14 @@ try:
     ok(got and b"Authentication-Results: mx.other.example; spf=none" in head and
        b"Authentication-Results: test.example; body text" in got[0],
        "another host's stays, and the body is untouched")
+    # posing as an alias's copy (QPARENT, which qlocal sets) changes nothing
+    r = inject(["-f", "nobody@test.example", "bob@test.example"],
+               forged.replace(b"forged ar", b"forged ar 2"),
+               dict(env, QPARENT="HKZ1Q0B7W83F2K"))
+    got = delivered(rb"Subject: forged ar 2") if wait_delivered(rb"Subject: forged ar 2", 20) else []
+    head = got[0].split(b"\n\n", 1)[0] if got else b""
+    ok(r.returncode == 0 and got and b"dkim=pass" not in head and b"auth=pass" not in head,
+       "... also with QPARENT set, as qlocal sets it for an alias's copy (%r)" % head[-400:])
 
     env = {k: v for k, v in os.environ.items() if k != "QHOME"}
     r = inject(["-f", "nobody@test.example", "bob@test.example"], b"Subject: legit 2\n\nx\n", env)

@@ -8,7 +8,7 @@
 # never share an id although their inodes come back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
-plan 20
+plan 21
 
 IP=127.0.25.2
 SINKPORT=$(free_port $IP)
@@ -44,6 +44,8 @@ ok "the message ends" wait_for 20 logged "$ID" "qsend: end $ID$"
 ok "qsmtpd's Received: line carries the id, and it is the only one of the hop" sh -c \
   "grep -h -A3 '^Received: from c.example' '$BOB'/new/* | grep -q '^	id $ID;\$' &&
    ! grep -hq '^Received: (qmta .* id $ID)' '$BOB'/new/*"
+ok "the alias's copy keeps the Authentication-Results field qsmtpd wrote on arrival" sh -c \
+  "grep -q '^Authentication-Results: ' '$BOB'/new/*"
 ok "qsmtpd logs the id" logged "$ID" "qsmtpd: accept .* id=$ID to=<split@test.example>"
 ok "qsend logs the id when it takes the message in" logged "$ID" "qsend: new $ID from <carl@else.example>"
 ok "qsend logs the start of the delivery" logged "$ID" "qsend: start $ID.0 local split@test.example"
