@@ -34,4 +34,20 @@
 #define ACCT_ALIAS "qmta-alias"
 #define ACCT_LOG "qmta-log"
 
+/*
+ * accounts_login: on a root instance the login accounts of the me domain
+ * receive mail in ~/Maildir/ (qlspawn delivers it; qsmtpd takes it at
+ * RCPT; sendmail -bv names it): the account named by local part (len
+ * bytes) with uid 1000 and up (Debian's first for people), not nobody,
+ * and an absolute home that is a directory. Its passwd entry (getpwnam's),
+ * or NULL.
+ */
+#include <pwd.h>
+#include <stddef.h>
+
+#define ACCT_LOGIN_UID_MIN 1000
+#define ACCT_NOBODY_UID 65534
+
+struct passwd *accounts_login(const char *local, size_t len);
+
 #endif

@@ -22,35 +22,27 @@
 #include <buffer.h>
 #include <stralloc.h>
 
+#include "accounts.h"
 #include "aliases.h"
 #include "ctl.h"
 #include "qlog.h"
 #include "sendmail.h"
 #include "users.h"
 
-#define LOGIN_UID_MIN 1000 /* Debian: accounts below are the system's own */
-#define NOBODY_UID 65534
 
 static void out(const char *s)
 {
   buffer_puts(buffer_1, s);
 }
 
-/* A login account for local part addr (len bytes) on a root instance:
- * its ~/Maildir/ into box, 1; else 0. */
+/* A login account for local part addr (len bytes) on a root instance
+ * (QHOME is root's): its ~/Maildir/ into box, 1; else 0. */
 static int login_account(const char *addr, size_t len, stralloc *box)
 {
-  char name[256];
   struct passwd *pw;
   struct stat st;
 
-  if (len >= sizeof name || stat(".", &st) == -1 || st.st_uid != 0) return 0;
-  memcpy(name, addr, len);
-  name[len] = '\0';
-  pw = getpwnam(name);
-  if (pw == NULL || pw->pw_uid < LOGIN_UID_MIN || pw->pw_uid == NOBODY_UID || pw->pw_dir == NULL ||
-      pw->pw_dir[0] != '/' || stat(pw->pw_dir, &st) == -1 || !S_ISDIR(st.st_mode))
-    return 0;
+  if (stat(".", &st) == -1 || st.st_uid != 0 || (pw = accounts_login(addr, len)) == NULL) return 0;
   return stralloc_copys(box, pw->pw_dir) && stralloc_cats(box, "/Maildir/") && stralloc_0(box);
 }
 

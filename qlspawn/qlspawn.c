@@ -52,8 +52,6 @@
 #define USAGE "qlspawn [concurrency]"
 #define REPORT_MAX 1000 /* bytes of qlocal's report line */
 #define SLOTS_MAX 100000
-#define SYSTEM_UID_MIN 1000 /* Debian: accounts below are the system's own */
-#define NOBODY_UID 65534
 
 struct child {
   pid_t pid;          /* 0: slot free */
@@ -196,20 +194,13 @@ static char find_login(struct box *b, const char *addr, size_t len)
 {
   const char *at = memrchr(addr, '@', len);
   size_t local_len = at != NULL ? (size_t)(at - addr) : len;
-  char name[64];
   struct passwd *pw;
-  struct stat st;
 
   if (!root_instance || at == NULL || me.len != len - local_len - 1 ||
-      strncasecmp(at + 1, me.s, me.len) != 0 || local_len >= sizeof name)
+      strncasecmp(at + 1, me.s, me.len) != 0)
     return 'N';
-  memcpy(name, addr, local_len);
-  name[local_len] = '\0';
-  pw = getpwnam(name);
-  /* login accounts only: not root, not the system's own accounts, a real home */
-  if (pw == NULL || pw->pw_uid < SYSTEM_UID_MIN || pw->pw_uid == NOBODY_UID || pw->pw_dir == NULL ||
-      pw->pw_dir[0] != '/' || stat(pw->pw_dir, &st) == -1 || !S_ISDIR(st.st_mode))
-    return 'N';
+  pw = accounts_login(addr, local_len);
+  if (pw == NULL) return 'N';
   b->uid = pw->pw_uid;
   b->gid = pw->pw_gid;
   if (!stralloc_copys(&b->home, pw->pw_dir) || !stralloc_0(&b->home) ||

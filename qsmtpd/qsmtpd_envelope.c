@@ -11,10 +11,12 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <stralloc.h>
 
 #include "access.h"
+#include "accounts.h"
 #include "addr.h"
 #include "aliases.h"
 #include "cdbmap.h"
@@ -95,6 +97,20 @@ static int catchall_dead_end(const char *rcpt, size_t len, const stralloc *val)
   /* an alias of its own, or another domain's catch-all (not this one again) */
   return r == 0 || (kind == 'c' && dlen == len - (size_t)(at + 1 - rcpt) &&
                     strncasecmp(dom, at + 1, dlen) == 0);
+}
+
+/* On a root instance (QHOME is root's: qsmtpd runs in it), a login
+ * account of the me domain, whose mail qlspawn puts in ~/Maildir/: 1, or 0. */
+static int login_here(const char *local, size_t len, const char *dom, size_t dlen)
+{
+  static int root = -1;
+
+  if (root == -1) {
+    struct stat st;
+    root = stat(".", &st) == 0 && st.st_uid == 0;
+  }
+  return root && dlen == sess.me.len - 1 && strncasecmp(dom, sess.me.s, dlen) == 0 &&
+         accounts_login(local, len) != NULL;
 }
 
 /* ---- access map ---- */
@@ -305,6 +321,7 @@ static const char *rcpt_policy(struct rcpt_args *r, char *rbuf, int *rcpt_relay)
         default: return NULL;
       }
     }
+    if (login_here(a->s, a->at, dom, dlen)) return NULL;
     return "550 5.1.1 unknown user\r\n";
   }
   if (dlen > 0 && ctl_domainmatch(&cfg.rcpthosts, dom, dlen)) return NULL;

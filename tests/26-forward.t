@@ -4,14 +4,18 @@
 # its home, addresses are forwarded, a command runs as the account with a
 # clean environment (a shell only when the line uses shell syntax); an
 # unsafe file is ignored with a log line; a loop through it bounces.
+# qsmtpd takes mail for the account at RCPT.
 . "$(dirname "$0")/lib.sh"
-plan 11
+. "$(dirname "$0")/smtp.sh"
+plan 12
 
 if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null 2>&1; then
-  for i in 1 2 3 4 5 6 7 8 9 10 11; do pass "# SKIP login accounts need root and useradd"; done
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do pass "# SKIP login accounts need root and useradd"; done
   exit 0
 fi
-inst_setup
+PORT=$(free_port)
+inst_setup --smtp 127.0.0.1:$PORT
+touch "$QHOME/control/relaxpipelining" # smtp_raw writes the whole dialogue at once
 echo 'bob@test.example:!' >>"$QHOME/control/users"
 login_account qmtaf
 H="$SYSHOME"
@@ -22,6 +26,13 @@ BOB="$QHOME/mail/test.example/bob"
 LOG="$QHOME/log/qsend/current"
 send() { printf 'Subject: %s\n\nbody of %s\n' "$1" "$1" | qinject -f alice@else.example "$SYSU@test.example"; }
 fwd() { printf '%s\n' "$@" >"$H/.forward"; chown "$SYSU" "$H/.forward"; chmod 644 "$H/.forward"; }
+
+IN="$T_TMP/in"
+OUT="$T_TMP/out"
+printf 'EHLO c.example\r\nMAIL FROM:<a@else.example>\r\nRCPT TO:<%s@test.example>\r\nRCPT TO:<nologin%s@test.example>\r\nQUIT\r\n' \
+  "$SYSU" "$$" >"$IN"
+smtp_raw $PORT "$IN" >"$OUT"
+is_codes "220 250 250 250 550 221" "SMTP: a login account of the me domain is taken at RCPT, no such account is 550"
 
 fwd "# keep a copy, forward one, a Maildir of its own, two commands" \
   "\\$SYSU, bob@test.example" './Other/' \
