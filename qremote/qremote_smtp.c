@@ -68,7 +68,10 @@ static void log_results(struct conn *cn, const struct job *j)
     const struct rcpt *r = &j->rcpt[i];
     char res[2] = {r->result, '\0'};
     stralloc text = {0};
+    char addr[QLOG_WORD_MAX];
 
+    /* a quoted local part may hold blanks: one word for log readers (qstats) */
+    qlog_word(addr, sizeof addr, r->addr);
     if (!stralloc_copy(&text, &r->text) || !stralloc_0(&text)) {
       stralloc_free(&text);
       continue;
@@ -76,10 +79,10 @@ static void log_results(struct conn *cn, const struct job *j)
     /* the text names the host already ("HOST [IP] said: ...") where it
      * answered or failed: the line gives it once */
     if (strstr(text.s, host_label(cn)) != NULL)
-      qlog("delivery ", idtext, ": rcpt ", r->addr, " tls ", cn->tls_text, " result ", res, ": ",
+      qlog("delivery ", idtext, ": rcpt ", addr, " tls ", cn->tls_text, " result ", res, ": ",
            text.s, "; tls=", cn->policy_text);
     else
-      qlog("delivery ", idtext, ": rcpt ", r->addr, " host ", cn->host_name, " ip ", cn->ip_text,
+      qlog("delivery ", idtext, ": rcpt ", addr, " host ", cn->host_name, " ip ", cn->ip_text,
            " tls ", cn->tls_text, " result ", res, ": ", text.s, "; tls=", cn->policy_text);
     stralloc_free(&text);
   }
