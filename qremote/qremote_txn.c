@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <fmt.h>
@@ -70,6 +71,53 @@ static int cat_xtext(stralloc *sa, const char *s)
     }
   }
   return 1;
+}
+
+/* RFC 6533 3, utf-8-addr-xtext: the address of an ORCPT of type utf-8
+ * (stored as UTF-8, qsmtpd checked it) for any server: each non-ASCII
+ * character, and a backslash, as "\x{HEX}", then xtext. */
+static int cat_utf8xtext(stralloc *sa, const char *s)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  stralloc u = {0};
+  int ok = 1;
+
+  while (ok && *s != '\0') {
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned long cp = p[0];
+    size_t n = 1;
+    char num[8];
+    size_t d = 0;
+
+    if (p[0] < 0x80 && p[0] != '\\') {
+      ok = stralloc_append(&u, s);
+      s++;
+      continue;
+    }
+    if ((p[0] & 0xe0) == 0xc0) n = 2;
+    else if ((p[0] & 0xf0) == 0xe0) n = 3;
+    else if ((p[0] & 0xf8) == 0xf0) n = 4;
+    if (n > 1) cp &= 0x7fu >> n;
+    for (size_t k = 1; k < n; k++) {
+      if ((p[k] & 0xc0) != 0x80) { /* cut short: the lead byte alone */
+        n = 1;
+        cp = p[0];
+        break;
+      }
+      cp = cp << 6 | (p[k] & 0x3fu);
+    }
+    do { /* the code point in hex, last digit first */
+      num[d++] = hex[cp & 15];
+      cp >>= 4;
+    } while (cp != 0 && d < sizeof num);
+    ok = stralloc_cats(&u, "\\x{");
+    while (ok && d > 0) ok = stralloc_append(&u, &num[--d]);
+    ok = ok && stralloc_cats(&u, "}");
+    s += n;
+  }
+  ok = ok && stralloc_0(&u) && cat_xtext(sa, u.s);
+  stralloc_free(&u);
+  return ok;
 }
 
 /* "<addr>" appended to sa. 1, 0 out of memory, -1 the address cannot be quoted. */
@@ -348,9 +396,10 @@ static int rcpt_cmd(struct conn *cn, stralloc *cmd, const struct rcpt *r)
     const char *semi = strchr(r->orcpt, ';');
 
     if (semi != NULL && semi != r->orcpt) {
+      int utf8 = semi - r->orcpt == 5 && strncasecmp(r->orcpt, "utf-8", 5) == 0;
       if (!stralloc_cats(cmd, " ORCPT=") ||
           !stralloc_catb(cmd, r->orcpt, (size_t)(semi - r->orcpt + 1)) ||
-          !cat_xtext(cmd, semi + 1))
+          !(utf8 ? cat_utf8xtext(cmd, semi + 1) : cat_xtext(cmd, semi + 1)))
         return 0;
     }
   }

@@ -392,7 +392,9 @@ static int dsn_recipient(struct dsn_build *b, const struct dsn_rcpt *r)
   stralloc field = {0};
   int ok;
 
-  if (has_8bit(addr) || has_8bit(reason)) b->global = 1;
+  if (has_8bit(addr) || has_8bit(reason) ||
+      (e->rcpt[r->idx].orcpt != (size_t)-1 && has_8bit(queue_env_str(e, e->rcpt[r->idx].orcpt))))
+    b->global = 1; /* RFC 6533: 8-bit fields need message/global-delivery-status */
   dsn_reason_parse(&p, reason, kind);
 
   ok = stralloc_cats(&b->text, "<") && cat_clean(&b->text, addr) &&

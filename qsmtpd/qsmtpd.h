@@ -76,6 +76,10 @@ const char *smtp_rcpt_parse(struct rcpt_args *r, const char *s, size_t len, int 
  * length, or (size_t)-1 if invalid or too long, or if it decodes to a
  * control or non-ASCII byte. */
 size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len);
+/* The address of ORCPT's utf-8 type (RFC 6533 3: xtext, raw UTF-8 and
+ * "\x{HEX}") into UTF-8 in out (at most max bytes): its length, or
+ * (size_t)-1 if it is not well-formed or too long. */
+size_t smtp_utf8addr_decode(char *out, size_t max, const char *s, size_t len);
 
 /* "BDAT size [LAST]": 1 ok (*size, *last set), 0 syntax error. */
 int smtp_bdat_parse(const char *s, size_t len, unsigned long long *size, int *last);

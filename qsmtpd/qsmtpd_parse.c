@@ -161,6 +161,69 @@ size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len)
   return n;
 }
 
+/* The address of "ORCPT=utf-8;..." (RFC 6533 3): xtext's "+XX", raw
+ * UTF-8 (under SMTPUTF8) and "\x{HEX}" for a code point, into UTF-8. */
+size_t smtp_utf8addr_decode(char *out, size_t max, const char *s, size_t len)
+{
+  char raw[MAX_ORCPT];
+  size_t n = 0;
+  size_t o = 0;
+  size_t i;
+
+  for (i = 0; i < len; i++) { /* the xtext layer */
+    int c = (unsigned char)s[i];
+    if (c == '+') {
+      int hi;
+      int lo;
+      if (len - i < 3) return (size_t)-1;
+      hi = hexval((unsigned char)s[i + 1]);
+      lo = hexval((unsigned char)s[i + 2]);
+      if (hi == -1 || lo == -1) return (size_t)-1;
+      c = hi * 16 + lo;
+      i += 2;
+    } else if (c == '=') {
+      return (size_t)-1;
+    }
+    if (c < 0x21 || c == 0x7f || n >= sizeof raw) return (size_t)-1;
+    raw[n++] = (char)c;
+  }
+  for (i = 0; i < n;) { /* \x{HEX} and well-formed UTF-8 */
+    unsigned long cp = 0;
+    size_t k;
+    if (raw[i] == '\\' && n - i > 3 && raw[i + 1] == 'x' && raw[i + 2] == '{') {
+      for (k = i + 3; k < n && k < i + 9 && hexval((unsigned char)raw[k]) != -1; k++)
+        cp = cp * 16 + (unsigned long)hexval((unsigned char)raw[k]);
+      if (k == i + 3 || k >= n || raw[k] != '}' || cp < 0x80 || cp > 0x10ffff ||
+          (cp >= 0xd800 && cp <= 0xdfff) || max - o < 4)
+        return (size_t)-1;
+      if (cp < 0x800) {
+        out[o++] = (char)(0xc0 | (cp >> 6));
+      } else if (cp < 0x10000) {
+        out[o++] = (char)(0xe0 | (cp >> 12));
+        out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+      } else {
+        out[o++] = (char)(0xf0 | (cp >> 18));
+        out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+      }
+      out[o++] = (char)(0x80 | (cp & 0x3f));
+      i = k + 1;
+      continue;
+    }
+    k = addr_utf8seq(raw + i, n - i);
+    if (k == 0 || max - o < k) return (size_t)-1;
+    memcpy(out + o, raw + i, k);
+    o += k;
+    i += k;
+  }
+  /* what \x{} made must be well-formed too (no C1 controls) */
+  for (i = 0; i < o; i += n) {
+    n = addr_utf8seq(out + i, o - i);
+    if (n == 0) return (size_t)-1;
+  }
+  return o;
+}
+
 /* ---- MAIL and RCPT ---- */
 
 /* Splits the next parameter off s[*pos..len): key [= value]. */
@@ -346,8 +409,12 @@ const char *smtp_rcpt_parse(struct rcpt_args *r, const char *s, size_t len, int 
         return "501 5.5.4 bad ORCPT parameter\r\n";
       for (n = 0; n < semi; n++) r->orcpt[n] = (char)lower((unsigned char)val[n]);
       r->orcpt[semi] = ';';
-      n = smtp_xtext_decode(r->orcpt + semi + 1, MAX_ORCPT - semi - 1, val + semi + 1,
-                            vlen - semi - 1);
+      if (semi == 5 && memcmp(r->orcpt, "utf-8", 5) == 0) /* RFC 6533 */
+        n = smtp_utf8addr_decode(r->orcpt + semi + 1, MAX_ORCPT - semi - 2, val + semi + 1,
+                                 vlen - semi - 1);
+      else
+        n = smtp_xtext_decode(r->orcpt + semi + 1, MAX_ORCPT - semi - 1, val + semi + 1,
+                              vlen - semi - 1);
       if (n == (size_t)-1 || n == 0) {
         r->orcpt[0] = '\0';
         return "501 5.5.4 bad ORCPT parameter\r\n";

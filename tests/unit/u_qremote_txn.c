@@ -330,6 +330,12 @@ static void extensions(void)
                "DATA\r\n" MSG_WIRE);
   ok(strcmp(sent, want) == 0, "SIZE and DSN parameters, xtext-encoded");
 
+  rcpt[0].orcpt = "utf-8;\xc3\xbcser\\+1@example.net";
+  run("250 ok\r\n250 a\r\n354 go\r\n250 queued\r\n", ab + 1, &ext, 0);
+  rcpt[0].orcpt = NULL;
+  ok(strstr(sent, " ORCPT=utf-8;\\x{FC}ser\\x{5C}+2B1@example.net\r\n") != NULL,
+     "ORCPT utf-8: utf-8-addr-xtext (RFC 6533), for any server");
+
   ext = (struct ehlo_ext){.pipelining = 1};
   run("250 ok\r\n", (const char *const[]){"b@\xc3\xa9xample.net", NULL}, &ext, 0);
   ok(strcmp(results, "D") == 0 && strcmp(sent, "") == 0 && text_starts(0, "5.6.7 "),
@@ -338,7 +344,7 @@ static void extensions(void)
 
 int main(void)
 {
-  plan(33);
+  plan(34);
   strcpy(cn.host_name, "mx.test");
   strcpy(cn.ip_text, "127.0.0.1");
   message_make();

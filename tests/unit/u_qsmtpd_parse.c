@@ -39,7 +39,7 @@ int main(void)
   unsigned long long size;
   int last;
 
-  plan(58);
+  plan(63);
 
   ok(verb("MAIL FROM:<a@b>", &arg) == VERB_MAIL && arg == 5, "MAIL verb and argument");
   ok(verb("mail from:<a@b>", &arg) == VERB_MAIL, "verbs without regard to case");
@@ -98,6 +98,18 @@ int main(void)
        strcmp(r.orcpt, "rfc822;u@example.org") == 0,
      "ORCPT decoded");
   ok(starts(rcpt(&r, "TO:<u@example.org> ORCPT=rfc822", 0), "501"), "ORCPT without ';'");
+  ok(rcpt(&r, "TO:<u@example.org> ORCPT=utf-8;\xc3\xbcser@example.org", 1) == NULL &&
+       strcmp(r.orcpt, "utf-8;\xc3\xbcser@example.org") == 0,
+     "ORCPT utf-8, raw UTF-8 under SMTPUTF8 (RFC 6533)");
+  ok(rcpt(&r, "TO:<u@example.org> ORCPT=UTF-8;\\x{FC}ser+2Bx@example.org", 0) == NULL &&
+       strcmp(r.orcpt, "utf-8;\xc3\xbcser+x@example.org") == 0,
+     "ORCPT utf-8-addr-xtext: \\x{HEX} and +XX");
+  ok(starts(rcpt(&r, "TO:<u@example.org> ORCPT=utf-8;\\x{D800}@example.org", 0), "501"),
+     "ORCPT utf-8: a surrogate refused");
+  ok(starts(rcpt(&r, "TO:<u@example.org> ORCPT=utf-8;\xc3@example.org", 1), "501"),
+     "ORCPT utf-8: a broken sequence refused");
+  ok(starts(rcpt(&r, "TO:<u@example.org> ORCPT=utf-8;\\x{85}@example.org", 0), "501"),
+     "ORCPT utf-8: a C1 control refused");
   ok(starts(rcpt(&r, "TO:<\xc3\xa9@example.org>", 0), "553 5.6.7"), "8-bit rcpt without SMTPUTF8");
   ok(rcpt(&r, "TO:<\xc3\xa9@example.org>", 1) == NULL, "8-bit rcpt with SMTPUTF8");
   ok(rcpt(&r, "TO:<@relay.org:u@example.org>", 0) == NULL && r.addr.routed &&
