@@ -35,19 +35,31 @@
 #define ACCT_LOG "qmta-log"
 
 /*
+ * Accounts of /etc/passwd, read directly (passwd_file.c: the programs
+ * linked statically cannot use glibc's getpwnam; accounts from NSS
+ * services other than files are not seen).
+ *
+ * passwd_file: the account name (len bytes): 1 found (e filled), 0 not,
+ * -1 error + errno.
  * accounts_login: on a root instance the login accounts of the me domain
  * receive mail in ~/Maildir/ (qlspawn delivers it; qsmtpd takes it at
  * RCPT; sendmail -bv names it): the account named by local part (len
  * bytes) with uid 1000 and up (Debian's first for people), not nobody,
- * and an absolute home that is a directory. Its passwd entry (getpwnam's),
- * or NULL.
+ * and an absolute home that is a directory. 1 (e filled), 0 not such an
+ * account, -1 error + errno.
  */
-#include <pwd.h>
 #include <stddef.h>
 
 #define ACCT_LOGIN_UID_MIN 1000
 #define ACCT_NOBODY_UID 65534
 
-struct passwd *accounts_login(const char *local, size_t len);
+struct passwd_entry {
+  unsigned long uid;
+  unsigned long gid;
+  char home[1024];
+};
+
+int passwd_file(const char *name, size_t len, struct passwd_entry *e);
+int accounts_login(const char *local, size_t len, struct passwd_entry *e);
 
 #endif

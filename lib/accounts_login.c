@@ -4,19 +4,14 @@
 
 #include "accounts.h"
 
-struct passwd *accounts_login(const char *local, size_t len)
+int accounts_login(const char *local, size_t len, struct passwd_entry *e)
 {
-  char name[64];
-  struct passwd *pw;
   struct stat st;
+  int r;
 
-  if (len == 0 || len >= sizeof name || memchr(local, '\0', len) != NULL) return NULL;
-  memcpy(name, local, len);
-  name[len] = '\0';
-  pw = getpwnam(name);
-  if (pw == NULL || pw->pw_uid < ACCT_LOGIN_UID_MIN || pw->pw_uid == ACCT_NOBODY_UID ||
-      pw->pw_dir == NULL || pw->pw_dir[0] != '/' || stat(pw->pw_dir, &st) == -1 ||
-      !S_ISDIR(st.st_mode))
-    return NULL;
-  return pw;
+  if (memchr(local, '\0', len) != NULL) return 0;
+  r = passwd_file(local, len, e);
+  if (r != 1) return r;
+  return e->uid >= ACCT_LOGIN_UID_MIN && e->uid != ACCT_NOBODY_UID && e->home[0] == '/' &&
+         stat(e->home, &st) == 0 && S_ISDIR(st.st_mode);
 }

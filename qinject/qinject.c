@@ -52,7 +52,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -441,12 +440,11 @@ static void hdr_start(void)
  * apart from a user forging the field: its copy is filtered. */
 static int forward_trusted(uid_t uid)
 {
-  struct passwd *pw;
+  struct passwd_entry pe;
 
   if (getenv("QPARENT") == NULL) return 0;
   if (getegid() == getgid() && geteuid() == getuid()) return 1;
-  pw = getpwnam(ACCT_ALIAS);
-  return pw != NULL && pw->pw_uid == uid && uid != 0;
+  return uid != 0 && passwd_file(ACCT_ALIAS, strlen(ACCT_ALIAS), &pe) == 1 && pe.uid == uid;
 }
 
 static void put_message(const char *s, size_t len)

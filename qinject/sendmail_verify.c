@@ -13,7 +13,6 @@
  * account. An alias's targets are shown as written, not expanded further;
  * one that means a mailbox ("\\name", the alias's own address) says so.
  */
-#include <pwd.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -39,11 +38,11 @@ static void out(const char *s)
  * (QHOME is root's): its ~/Maildir/ into box, 1; else 0. */
 static int login_account(const char *addr, size_t len, stralloc *box)
 {
-  struct passwd *pw;
+  struct passwd_entry pe;
   struct stat st;
 
-  if (stat(".", &st) == -1 || st.st_uid != 0 || (pw = accounts_login(addr, len)) == NULL) return 0;
-  return stralloc_copys(box, pw->pw_dir) && stralloc_cats(box, "/Maildir/") && stralloc_0(box);
+  if (stat(".", &st) == -1 || st.st_uid != 0 || accounts_login(addr, len, &pe) != 1) return 0;
+  return stralloc_copys(box, pe.home) && stralloc_cats(box, "/Maildir/") && stralloc_0(box);
 }
 
 /* One recipient (internal form): its line on fd 1; 1 deliverable, 0 not. */

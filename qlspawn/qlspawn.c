@@ -194,17 +194,15 @@ static char find_login(struct box *b, const char *addr, size_t len)
 {
   const char *at = memrchr(addr, '@', len);
   size_t local_len = at != NULL ? (size_t)(at - addr) : len;
-  struct passwd *pw;
+  struct passwd_entry pe;
 
   if (!root_instance || at == NULL || me.len != len - local_len - 1 ||
-      strncasecmp(at + 1, me.s, me.len) != 0)
+      strncasecmp(at + 1, me.s, me.len) != 0 || accounts_login(addr, local_len, &pe) != 1)
     return 'N';
-  pw = accounts_login(addr, local_len);
-  if (pw == NULL) return 'N';
-  b->uid = pw->pw_uid;
-  b->gid = pw->pw_gid;
-  if (!stralloc_copys(&b->home, pw->pw_dir) || !stralloc_0(&b->home) ||
-      !stralloc_copys(&b->mailbox, pw->pw_dir) || !stralloc_cats(&b->mailbox, "/Maildir/") ||
+  b->uid = (uid_t)pe.uid;
+  b->gid = (gid_t)pe.gid;
+  if (!stralloc_copys(&b->home, pe.home) || !stralloc_0(&b->home) ||
+      !stralloc_copys(&b->mailbox, pe.home) || !stralloc_cats(&b->mailbox, "/Maildir/") ||
       !stralloc_0(&b->mailbox))
     qdie_nomem();
   return 'K';

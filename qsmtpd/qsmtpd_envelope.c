@@ -104,13 +104,14 @@ static int catchall_dead_end(const char *rcpt, size_t len, const stralloc *val)
 static int login_here(const char *local, size_t len, const char *dom, size_t dlen)
 {
   static int root = -1;
+  struct passwd_entry pe;
 
   if (root == -1) {
     struct stat st;
     root = stat(".", &st) == 0 && st.st_uid == 0;
   }
   return root && dlen == sess.me.len - 1 && strncasecmp(dom, sess.me.s, dlen) == 0 &&
-         accounts_login(local, len) != NULL;
+         accounts_login(local, len, &pe) == 1;
 }
 
 /* ---- access map ---- */
