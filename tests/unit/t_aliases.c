@@ -146,5 +146,6 @@ int main(void)
   val.len = 0;
   ok(aliases_subst(&val, "%1", "x@else.example", 14) == 1,
      "subst: a local part holding '@' (an address elsewhere): refused");
+  stralloc_free(&val);
   return done_testing();
 }
