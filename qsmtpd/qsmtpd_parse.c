@@ -135,6 +135,18 @@ static int hexval(int c)
   return -1;
 }
 
+/* The byte of "+XX" at s[i] (len bytes in all), or -1. */
+static int xtext_pair(const char *s, size_t len, size_t i)
+{
+  int hi;
+  int lo;
+
+  if (len - i < 3) return -1;
+  hi = hexval((unsigned char)s[i + 1]);
+  lo = hexval((unsigned char)s[i + 2]);
+  return hi == -1 || lo == -1 ? -1 : hi * 16 + lo;
+}
+
 size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len)
 {
   size_t i;
@@ -143,13 +155,8 @@ size_t smtp_xtext_decode(char *out, size_t max, const char *s, size_t len)
   for (i = 0; i < len; i++) {
     int c = (unsigned char)s[i];
     if (c == '+') {
-      int hi;
-      int lo;
-      if (len - i < 3) return (size_t)-1;
-      hi = hexval((unsigned char)s[i + 1]);
-      lo = hexval((unsigned char)s[i + 2]);
-      if (hi == -1 || lo == -1) return (size_t)-1;
-      c = hi * 16 + lo;
+      c = xtext_pair(s, len, i);
+      if (c == -1) return (size_t)-1;
       i += 2;
       if (c < 0x20 || c >= 0x7f) return (size_t)-1;
     } else if (c < 33 || c > 126 || c == '=') {
@@ -173,13 +180,8 @@ size_t smtp_utf8addr_decode(char *out, size_t max, const char *s, size_t len)
   for (i = 0; i < len; i++) { /* the xtext layer */
     int c = (unsigned char)s[i];
     if (c == '+') {
-      int hi;
-      int lo;
-      if (len - i < 3) return (size_t)-1;
-      hi = hexval((unsigned char)s[i + 1]);
-      lo = hexval((unsigned char)s[i + 2]);
-      if (hi == -1 || lo == -1) return (size_t)-1;
-      c = hi * 16 + lo;
+      c = xtext_pair(s, len, i);
+      if (c == -1) return (size_t)-1;
       i += 2;
     } else if (c == '=') {
       return (size_t)-1;
